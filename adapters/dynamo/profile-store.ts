@@ -1,0 +1,162 @@
+/**
+ * ProfileStore on the single DynamoDB table: identities, profile roots and the timeline.
+ */
+import { BatchGetCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { ScherpEvent } from '../../core/events';
+import { identifierKey, type Identifier } from '../../core/identity';
+import type { Profile } from '../../core/profile';
+import type { ProfileStore, StoredProfile } from '../../app/ports';
+import { encodeEvent } from './event-codec';
+import { keys } from './keys';
+
+export interface DynamoProfileStoreOptions {
+  readonly tableName: string;
+  /** Days a timeline event is kept. @default 400 */
+  readonly retentionDays?: number;
+  /** Strongly consistent reads for identities and profiles. @default true */
+  readonly consistentRead?: boolean;
+}
+
+interface RootItem {
+  pk: string;
+  sk: string;
+  id: string;
+  ids: string[];
+  tr: string;
+  createdAt: string;
+  updatedAt: string;
+  ver: number;
+  mergedInto?: string;
+  mergedFrom?: string[];
+}
+
+function toItem(p: Profile, ver: number): RootItem {
+  return {
+    ...keys.profile(p.id),
+    id: p.id,
+    ids: [...p.identifiers],
+    tr: JSON.stringify(p.traits),
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+    ver,
+    mergedInto: p.mergedInto,
+    mergedFrom: p.mergedFrom && p.mergedFrom.length > 0 ? [...p.mergedFrom] : undefined,
+  };
+}
+
+function fromItem(i: RootItem): StoredProfile {
+  const profile: Profile = {
+    id: i.id,
+    identifiers: i.ids ?? [],
+    traits: JSON.parse(i.tr ?? '{}'),
+    createdAt: i.createdAt,
+    updatedAt: i.updatedAt,
+    ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}),
+    ...(i.mergedFrom ? { mergedFrom: i.mergedFrom } : {}),
+  };
+  return { profile, version: i.ver };
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+const BATCH_GET_LIMIT = 100;
+
+export class DynamoProfileStore implements ProfileStore {
+  private readonly retentionDays: number;
+  private readonly consistentRead: boolean;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly opts: DynamoProfileStoreOptions,
+  ) {
+    this.retentionDays = opts.retentionDays ?? 400;
+    this.consistentRead = opts.consistentRead ?? true;
+  }
+
+  /** BatchGet with retries of unprocessed keys. */
+  private async batchGet(keyList: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < keyList.length; i += BATCH_GET_LIMIT) {
+      let request: { pk: string; sk: string }[] | undefined = keyList.slice(i, i + BATCH_GET_LIMIT);
+      for (let attempt = 0; request && request.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+        const res = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.opts.tableName]: { Keys: request, ConsistentRead: this.consistentRead } } }),
+        );
+        out.push(...((res.Responses?.[this.opts.tableName] ?? []) as Record<string, unknown>[]));
+        request = res.UnprocessedKeys?.[this.opts.tableName]?.Keys as { pk: string; sk: string }[] | undefined;
+      }
+    }
+    return out;
+  }
+
+  async getIdentityOwners(ids: readonly Identifier[]): Promise<Map<string, string>> {
+    const byPk = new Map(ids.map((id) => [keys.identity(id.type, id.value).pk, identifierKey(id)]));
+    const items = await this.batchGet([...byPk.keys()].map((pk) => ({ pk, sk: 'ID' })));
+    const out = new Map<string, string>();
+    for (const it of items) out.set(byPk.get(it.pk as string)!, it.pid as string);
+    return out;
+  }
+
+  async claimIdentity(id: Identifier, profileId: string, at: string): Promise<string> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.opts.tableName,
+          Item: { ...keys.identity(id.type, id.value), pid: profileId, at },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return profileId;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const got = await this.doc.send(new GetCommand({ TableName: this.opts.tableName, Key: keys.identity(id.type, id.value), ConsistentRead: true }));
+      return got.Item?.pid as string;
+    }
+  }
+
+  async getProfiles(profileIds: readonly string[]): Promise<Map<string, StoredProfile>> {
+    const items = await this.batchGet([...new Set(profileIds)].map((id) => keys.profile(id)));
+    return new Map(items.map((i) => [(i as unknown as RootItem).id, fromItem(i as unknown as RootItem)]));
+  }
+
+  async saveProfile(profile: Profile, expectedVersion: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.opts.tableName,
+          Item: toItem(profile, expectedVersion + 1),
+          ...(expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: 'ver = :v AND attribute_not_exists(mergedInto)',
+                ExpressionAttributeValues: { ':v': expectedVersion },
+              }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async putEvent(profileId: string, event: ScherpEvent): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.opts.tableName,
+          Item: encodeEvent(profileId, event, this.retentionDays),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+}

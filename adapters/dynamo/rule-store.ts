@@ -1,0 +1,33 @@
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { RuleStore } from '../../app/ports';
+import { ruleItem, RULES_PK } from './keys';
+
+/** Rules live in one partition, `RULES`, one item per rule. */
+export class DynamoRuleStore implements RuleStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async listRuleDocs(): Promise<unknown[]> {
+    const out: unknown[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': RULES_PK },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const it of res.Items ?? []) out.push(JSON.parse(it.doc as string));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async putRuleDoc(doc: { id: string }): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: ruleItem(doc) }));
+  }
+}

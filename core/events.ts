@@ -1,0 +1,120 @@
+/**
+ * The Segment tracking-API event shapes, defined once: used for validation in `collect`,
+ * for the types every later stage works with, and for the API docs.
+ */
+import { z } from 'zod';
+
+export const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Longest id Scherp accepts (user ids, anonymous ids, group ids, message ids). */
+export const MAX_ID_LENGTH = 100;
+
+/** Segment accepts numbers where ids are strings and stores them as strings; so do we. */
+const id = z
+  .union([z.string(), z.number().finite()])
+  .transform((v) => String(v).trim())
+  .pipe(
+    z
+      .string()
+      .min(1, 'must not be empty')
+      .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+      // Control characters would break logs, CSV exports and keys.
+      .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters'),
+  );
+
+const isoDate = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const d = typeof v === 'number' ? new Date(v) : new Date(v);
+    if (Number.isNaN(d.getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date' });
+      return z.NEVER;
+    }
+    return d.toISOString();
+  });
+
+const record = z.record(z.string(), z.unknown());
+
+const common = {
+  type: z.enum(EVENT_TYPES),
+  messageId: id.optional(),
+  userId: id.optional(),
+  anonymousId: id.optional(),
+  timestamp: isoDate.optional(),
+  originalTimestamp: isoDate.optional(),
+  sentAt: isoDate.optional(),
+  context: record.optional(),
+  integrations: record.optional(),
+  properties: record.optional(),
+  traits: record.optional(),
+  event: z.string().trim().min(1, 'must not be empty').max(200).optional(),
+  name: z.string().max(200).optional(),
+  category: z.string().max(200).optional(),
+  groupId: id.optional(),
+  previousId: id.optional(),
+};
+
+/**
+ * One incoming call, before Scherp stamps it. Unknown top-level fields are dropped;
+ * `properties`, `traits` and `context` are kept as sent.
+ */
+export const IncomingEventSchema = z
+  .object(common)
+  .superRefine((e, ctx) => {
+    if (e.type === 'alias') {
+      if (!e.previousId) ctx.addIssue({ code: 'custom', path: ['previousId'], message: 'is required for alias' });
+      if (!e.userId) ctx.addIssue({ code: 'custom', path: ['userId'], message: 'is required for alias' });
+      return;
+    }
+    if (!e.userId && !e.anonymousId) {
+      ctx.addIssue({ code: 'custom', path: ['userId'], message: 'userId or anonymousId is required' });
+    }
+    if (e.type === 'track' && !e.event) ctx.addIssue({ code: 'custom', path: ['event'], message: 'is required for track' });
+    if (e.type === 'group' && !e.groupId) ctx.addIssue({ code: 'custom', path: ['groupId'], message: 'is required for group' });
+  });
+
+export type IncomingEvent = z.infer<typeof IncomingEventSchema>;
+
+/** An accepted event as it travels through the queue and is stored on the timeline. */
+export interface ScherpEvent {
+  readonly type: EventType;
+  readonly messageId: string;
+  readonly sourceId: string;
+  readonly userId?: string;
+  readonly anonymousId?: string;
+  readonly event?: string;
+  readonly name?: string;
+  readonly category?: string;
+  readonly groupId?: string;
+  readonly previousId?: string;
+  readonly properties?: Record<string, unknown>;
+  readonly traits?: Record<string, unknown>;
+  readonly context?: Record<string, unknown>;
+  readonly integrations?: Record<string, unknown>;
+  /** When it happened, corrected for the sender's clock (ISO-8601). */
+  readonly timestamp: string;
+  readonly originalTimestamp?: string;
+  readonly sentAt?: string;
+  /** When Scherp accepted it (ISO-8601). */
+  readonly receivedAt: string;
+}
+
+/** A problem with one field of the input: the path names the field, as `batch[3].userId`. */
+export interface FieldIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
+  let out = prefix;
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(root)';
+}
+
+export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
+  return error.issues.map((i) => ({ path: formatPath(i.path, prefix), message: i.message }));
+}

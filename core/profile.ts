@@ -1,0 +1,119 @@
+/**
+ * The profile model and how traits combine: pure.
+ */
+import { randomBytes } from 'node:crypto';
+
+export interface TraitValue {
+  /** The value as sent. */
+  readonly value: unknown;
+  /** When the event that set it happened (ISO-8601): newer wins. */
+  readonly updatedAt: string;
+  /** The source that set it. */
+  readonly sourceId: string;
+}
+
+export type Traits = Readonly<Record<string, TraitValue>>;
+
+export interface Profile {
+  readonly id: string;
+  /** `type:value` strings, sorted. */
+  readonly identifiers: readonly string[];
+  readonly traits: Traits;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Set once this profile was merged: the profile that now holds its data. */
+  readonly mergedInto?: string;
+  /** Profiles merged into this one. */
+  readonly mergedFrom?: readonly string[];
+}
+
+/** Keys that must never become object properties (prototype pollution). */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export function isSafeKey(k: string): boolean {
+  return !FORBIDDEN_KEYS.has(k);
+}
+
+/**
+ * Applies the traits of one event: per trait, the value from the newer event wins, so events
+ * applied in any order give the same traits. Ties break on the value's JSON, deterministically.
+ */
+export function applyTraits(current: Traits, incoming: Record<string, unknown> | undefined, at: string, sourceId: string): Traits {
+  if (!incoming) return current;
+  const next: Record<string, TraitValue> = Object.assign(Object.create(null) as Record<string, TraitValue>, current);
+  for (const [k, value] of Object.entries(incoming)) {
+    if (!isSafeKey(k) || value === undefined) continue;
+    const cand: TraitValue = { value, updatedAt: at, sourceId };
+    const old = next[k];
+    if (!old || newer(cand, old)) next[k] = cand;
+  }
+  return { ...next };
+}
+
+function newer(a: TraitValue, b: TraitValue): boolean {
+  if (a.updatedAt !== b.updatedAt) return a.updatedAt > b.updatedAt;
+  return JSON.stringify(a.value) > JSON.stringify(b.value);
+}
+
+/** Combines the traits of merged profiles: newest value per trait. Commutative and associative. */
+export function mergeTraits(...all: Traits[]): Traits {
+  let out: Traits = {};
+  for (const t of all) {
+    for (const [k, v] of Object.entries(t)) {
+      const old = out[k];
+      if (!old || newer(v, old)) out = { ...out, [k]: v };
+    }
+  }
+  return out;
+}
+
+/** Plain trait values, as rules and the browser see them. */
+export function traitValues(traits: Traits): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(traits)) out[k] = v.value;
+  return out;
+}
+
+/** A new, time-sortable profile id: 12 hex chars of milliseconds, then 12 random hex chars. */
+export function newProfileId(now: number, random: () => string = () => randomBytes(6).toString('hex')): string {
+  return now.toString(16).padStart(12, '0') + random();
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])].sort();
+}
+
+/** A fresh profile holding the given identifiers. */
+export function newProfile(id: string, identifiers: readonly string[], at: string): Profile {
+  return { id, identifiers: union([], identifiers), traits: {}, createdAt: at, updatedAt: at };
+}
+
+/**
+ * The survivor after absorbing the losers: identifiers united, traits combined newest-wins,
+ * and the merged ids remembered. Order of `losers` does not matter.
+ */
+export function absorb(survivor: Profile, losers: readonly Profile[], at: string): Profile {
+  let identifiers = survivor.identifiers;
+  let mergedFrom = survivor.mergedFrom ?? [];
+  for (const l of losers) {
+    identifiers = union(identifiers, l.identifiers);
+    mergedFrom = union(mergedFrom, [l.id, ...(l.mergedFrom ?? [])]);
+  }
+  return {
+    ...survivor,
+    identifiers,
+    traits: mergeTraits(survivor.traits, ...losers.map((l) => l.traits)),
+    mergedFrom,
+    updatedAt: at,
+  };
+}
+
+/** Adds identifiers and applies an event's traits; returns the same object when nothing changed. */
+export function withEvent(p: Profile, identifiers: readonly string[], traits: Record<string, unknown> | undefined, at: string, sourceId: string): Profile {
+  const ids = union(p.identifiers, identifiers);
+  const nextTraits = applyTraits(p.traits, traits, at, sourceId);
+  const idsChanged = ids.length !== p.identifiers.length;
+  const traitsChanged = JSON.stringify(nextTraits) !== JSON.stringify(p.traits);
+  if (!idsChanged && !traitsChanged) return p;
+  return { ...p, identifiers: ids, traits: nextTraits, updatedAt: at > p.updatedAt ? at : p.updatedAt };
+}

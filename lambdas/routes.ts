@@ -1,0 +1,35 @@
+/**
+ * The HTTP routes and the function serving each: one list for the CDK construct (API Gateway
+ * routes) and the local runtime (its HTTP server).
+ */
+import { ROUTES } from '../core/ingest';
+
+export type ApiFunction = 'collect' | 'profile';
+
+export interface ApiRoute {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** API Gateway path syntax: `{name}` is a path parameter. */
+  readonly path: string;
+  readonly fn: ApiFunction;
+}
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  ...ROUTES.map((r): ApiRoute => ({ method: 'POST', path: `/v1/${r}`, fn: 'collect' })),
+  { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
+];
+
+/** Matches a concrete path against a route path; returns the path parameters. */
+export function matchPath(template: string, path: string): Record<string, string> | undefined {
+  const t = template.split('/');
+  const p = path.split('/');
+  if (t.length !== p.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < t.length; i++) {
+    const seg = t[i]!;
+    if (seg.startsWith('{') && seg.endsWith('}')) {
+      if (!p[i]) return undefined;
+      params[seg.slice(1, -1)] = p[i]!;
+    } else if (seg !== p[i]) return undefined;
+  }
+  return params;
+}

@@ -1,0 +1,80 @@
+/**
+ * HTTP plumbing shared by the API handlers: body decoding, credentials, and one mapping from
+ * domain errors to status codes and JSON error bodies.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { gunzipSync } from 'node:zlib';
+import { AuthenticationError, LimitExceededError, NotFoundError, ScherpError, ValidationError } from '../../core/errors';
+import { errorFields, logger } from './observability';
+
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export function json(statusCode: number, body: unknown): HttpResult {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  const h = event.headers ?? {};
+  return h[name] ?? Object.entries(h).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+/** The request body as text: base64 undone, gzip undone. */
+export function bodyText(event: APIGatewayProxyEventV2): string {
+  if (!event.body) return '';
+  let buf = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  const encoding = header(event, 'content-encoding')?.toLowerCase();
+  if (encoding === 'gzip' || (buf[0] === 0x1f && buf[1] === 0x8b)) {
+    try {
+      buf = gunzipSync(buf);
+    } catch {
+      throw new ValidationError('the body is not valid gzip', [{ path: '(body)', message: 'is not valid gzip' }]);
+    }
+  }
+  return buf.toString('utf8');
+}
+
+/** Parses the body as JSON whatever its content type (beacons send text/plain). */
+export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
+  const text = bodyText(event);
+  if (!text) throw new ValidationError('the body is empty; send a JSON object', [{ path: '(body)', message: 'is empty' }]);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('the body is not valid JSON', [{ path: '(body)', message: 'is not valid JSON' }]);
+  }
+}
+
+/**
+ * The key from HTTP Basic auth (key as user name, empty password, as Segment sends it)
+ * or from a `Bearer` token.
+ */
+export function credential(event: APIGatewayProxyEventV2): string | undefined {
+  const auth = header(event, 'authorization');
+  if (!auth) return undefined;
+  const [scheme, value] = auth.trim().split(/\s+/, 2);
+  if (!value) return undefined;
+  if (scheme!.toLowerCase() === 'bearer') return value;
+  if (scheme!.toLowerCase() !== 'basic') return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  return i === -1 ? decoded : decoded.slice(0, i);
+}
+
+export function clientIp(event: APIGatewayProxyEventV2): string | undefined {
+  return event.requestContext?.http?.sourceIp;
+}
+
+export function userAgent(event: APIGatewayProxyEventV2): string | undefined {
+  return header(event, 'user-agent');
+}
+
+/** Maps an error to its response; unexpected ones become a 500 with no detail. */
+export function errorResponse(err: unknown): HttpResult {
+  if (err instanceof ValidationError) return json(400, { success: false, error: err.code, message: err.message, issues: err.issues });
+  if (err instanceof AuthenticationError) return json(401, { success: false, error: err.code, message: err.message });
+  if (err instanceof NotFoundError) return json(404, { success: false, error: err.code, message: err.message });
+  if (err instanceof LimitExceededError) return json(413, { success: false, error: err.code, message: err.message, limit: err.limit });
+  if (err instanceof ScherpError) return json(400, { success: false, error: err.code, message: err.message });
+  logger.error('unexpected error', errorFields(err));
+  return json(500, { success: false, error: 'internal_error', message: 'internal error; the request may be retried' });
+}

@@ -1,0 +1,574 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { ArnFormat, CfnOutput, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct, IConstruct } from 'constructs';
+import { EVENT_SK_PREFIX, keys, ruleItem, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
+import { ENV } from '../lambdas/shared/env';
+import { DEFAULT_RULES_DIR, isRuleDocument, loadRules, RuleDocument } from './rules';
+import {
+  createScherpFunction,
+  DEFAULT_FUNCTION_SIZING,
+  FunctionSizing,
+  ScherpFunctionName,
+  ScherpLogLevel,
+} from './scherp-function';
+
+/** Properties of {@link CustomerDataPlatform}. Every property is optional. */
+export interface CustomerDataPlatformProps {
+  /**
+   * What happens to the DynamoDB table (profiles, identities, timeline, rules) when it is
+   * removed from the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Receives of an ingest message before SQS moves it to the dead-letter queue.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * Retention of every log group the construct creates (functions, API access log, actions).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * `POWERTOOLS_LOG_LEVEL` of every function.
+   * @default 'INFO'
+   */
+  readonly logLevel?: ScherpLogLevel;
+
+  /**
+   * Days a timeline event is kept before its TTL removes it (`EVENT_RETENTION_DAYS` of `stitch`).
+   * @default 400
+   */
+  readonly eventRetentionDays?: number;
+
+  /**
+   * Memory and timeout per function; unspecified values keep their defaults. The ingest
+   * queue's visibility timeout follows the `stitch` timeout (six times it plus the batching window).
+   * @default - collect and profile 512 MB / 10 s, stitch and evaluate 512 MB / 30 s
+   */
+  readonly functionSizing?: { readonly [name in ScherpFunctionName]?: Partial<FunctionSizing> };
+
+  /**
+   * Origins allowed by the HTTP API's CORS preflight.
+   * @default ['*']
+   */
+  readonly corsAllowedOrigins?: string[];
+
+  /**
+   * Steady-state request rate (requests per second) of the API's default stage.
+   * @default 1000
+   */
+  readonly throttlingRateLimit?: number;
+
+  /**
+   * Burst capacity (requests) of the API's default stage.
+   * @default 2000
+   */
+  readonly throttlingBurstLimit?: number;
+
+  /**
+   * Maximum SQS messages per `stitch` invocation (1 to 10000; batches are also cut after 1 s).
+   * @default 10
+   */
+  readonly stitchBatchSize?: number;
+
+  /**
+   * Retries of a failed DynamoDB stream batch before it goes to the stream-failure queue
+   * (0 to 10000; failing batches are bisected first).
+   * @default 5
+   */
+  readonly evaluateRetryAttempts?: number;
+
+  /**
+   * Stream records older than this are not evaluated any more and go to the stream-failure
+   * queue (60 s to 7 days).
+   * @default Duration.hours(1)
+   */
+  readonly evaluateMaxRecordAge?: Duration;
+
+  /**
+   * Name of the EventBridge bus actions are put on.
+   * @default - a name derived from the construct path, unique per stack
+   */
+  readonly eventBusName?: string;
+
+  /**
+   * How long the archive keeps events whose source is `scherp` (whole days, at least one).
+   * @default Duration.days(30)
+   */
+  readonly archiveRetention?: Duration;
+
+  /**
+   * Directory whose `*.json` files are seeded into the table as rules at deploy time.
+   * Ignored when `rules` is given.
+   * @default - the repository's `rules/` directory
+   */
+  readonly rulesDir?: string;
+
+  /**
+   * Rules to seed, as parsed documents (each needs a unique string `id`).
+   * @default - every `*.json` file of `rulesDir`
+   */
+  readonly rules?: RuleDocument[];
+}
+
+/** The three bootstrap keys, each a Secrets Manager secret holding a plain 32-char string. */
+export interface ScherpSecrets {
+  /** Write key: HTTP Basic user of the collect API. */
+  readonly writeKey: secretsmanager.Secret;
+  /** Read key: bearer of the profile API. */
+  readonly readKey: secretsmanager.Secret;
+  /** Admin key: reserved for the admin API (no function reads it yet). */
+  readonly adminKey: secretsmanager.Secret;
+}
+
+/** The four handlers, by name. */
+export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction>>;
+
+/** Routes served by `collect` (all `POST`). */
+export const COLLECT_PATHS = ['track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'].map((p) => `/v1/${p}`);
+/** Route served by `profile` (`GET`). */
+export const PROFILE_PATH = '/v1/profiles/{id}';
+/** EventBridge `source` of every action Scherp emits. */
+export const EVENT_SOURCE = 'scherp';
+
+type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'functionSizing'>> & {
+  readonly eventBusName?: string;
+  readonly rules?: RuleDocument[];
+  readonly functionSizing: Record<ScherpFunctionName, FunctionSizing>;
+};
+
+const DEFAULTS: Omit<ResolvedProps, 'functionSizing'> = {
+  removalPolicy: RemovalPolicy.RETAIN,
+  maxReceiveCount: 5,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+  logLevel: 'INFO',
+  eventRetentionDays: 400,
+  corsAllowedOrigins: ['*'],
+  throttlingRateLimit: 1000,
+  throttlingBurstLimit: 2000,
+  stitchBatchSize: 10,
+  evaluateRetryAttempts: 5,
+  evaluateMaxRecordAge: Duration.hours(1),
+  archiveRetention: Duration.days(30),
+  rulesDir: DEFAULT_RULES_DIR,
+};
+
+/** SQS batches are cut after this long even when `stitchBatchSize` is not reached. */
+const STITCH_BATCHING_WINDOW = Duration.seconds(1);
+/** API Gateway HTTP APIs give up on an integration after 30 s. */
+const API_INTEGRATION_LIMIT = Duration.seconds(30);
+
+/**
+ * Scherp's whole serverless Customer Data Platform:
+ *
+ * `HTTP API → collect → SQS → stitch → DynamoDB (stream) → evaluate → EventBridge`, plus
+ * `GET /v1/profiles/{id} → profile`, three bootstrap-key secrets and the rules seeded from
+ * `rules/*.json`.
+ */
+export class CustomerDataPlatform extends Construct {
+  /** The single table (see `adapters/dynamo/keys.ts` for its layout). */
+  public readonly table: dynamodb.TableV2;
+  /** Ingest queue: `collect` sends accepted events, `stitch` consumes them. */
+  public readonly queue: sqs.Queue;
+  /** Where ingest messages land after `maxReceiveCount` failed receives. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** Where `evaluate` sends stream batches it gave up on (metadata only, not the records). */
+  public readonly streamFailureQueue: sqs.Queue;
+  /** Custom bus `evaluate` (and `stitch`) put actions on. */
+  public readonly bus: events.EventBus;
+  /** Log group the example rule copies every `scherp` event into. */
+  public readonly actionsLogGroup: logs.LogGroup;
+  /** The public API. */
+  public readonly httpApi: apigwv2.HttpApi;
+  /** The four handlers. */
+  public readonly functions: ScherpFunctions;
+  /** The bootstrap keys. */
+  public readonly secrets: ScherpSecrets;
+  /** Base URL of the API's default stage (ends with `/`). */
+  public readonly apiUrl: string;
+
+  constructor(scope: Construct, id: string, props: CustomerDataPlatformProps = {}) {
+    super(scope, id);
+    const config = resolveProps(props);
+    validateProps(config);
+    const rules = config.rules ?? loadRules(config.rulesDir);
+    validateRules(rules);
+
+    this.table = new dynamodb.TableV2(this, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      dynamoStream: dynamodb.StreamViewType.NEW_IMAGE,
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      removalPolicy: config.removalPolicy,
+    });
+
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = this.createIngestQueues(config));
+    this.streamFailureQueue = new sqs.Queue(this, 'StreamFailureQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    });
+
+    this.bus = new events.EventBus(this, 'Bus', {
+      eventBusName: config.eventBusName ?? Names.uniqueResourceName(this, { separator: '-', maxLength: 200 }),
+    });
+    this.bus.archive('Archive', {
+      description: `Every ${EVENT_SOURCE} event`,
+      eventPattern: { source: [EVENT_SOURCE] },
+      retention: config.archiveRetention,
+    });
+
+    this.secrets = {
+      writeKey: this.createKeySecret('WriteKey', 'write'),
+      readKey: this.createKeySecret('ReadKey', 'read'),
+      adminKey: this.createKeySecret('AdminKey', 'admin'),
+    };
+
+    this.functions = this.createFunctions(config);
+    this.grantLeastPrivilege();
+    this.connectEventSources(config);
+
+    const { api, stage } = this.createApi(config);
+    this.httpApi = api;
+    this.apiUrl = stage.url;
+
+    this.actionsLogGroup = this.createExampleRule(config);
+    this.seedRules(rules);
+    this.createOutputs();
+    this.acknowledgeNagFindings();
+  }
+
+  private createIngestQueues(config: ResolvedProps): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
+    // The ingest queue gets a fixed (stack-unique) name so the DLQ's redrive allow policy can
+    // name it: a GetAtt in both directions would be a circular dependency.
+    const queueName = Names.uniqueResourceName(this, { separator: '-', maxLength: 70 }) + '-ingest';
+    const queueArn = Stack.of(this).formatArn({ service: 'sqs', resource: queueName, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      redriveAllowPolicy: { sourceQueues: [sqs.Queue.fromQueueArn(this, 'IngestQueueRef', queueArn)] },
+    });
+    const stitch = config.functionSizing.stitch;
+    const queue = new sqs.Queue(this, 'Queue', {
+      queueName,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS guidance for Lambda consumers: at least 6x the function timeout plus the batching window.
+      visibilityTimeout: Duration.seconds(stitch.timeout.toSeconds() * 6 + STITCH_BATCHING_WINDOW.toSeconds()),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: config.maxReceiveCount },
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    });
+    return { queue, deadLetterQueue };
+  }
+
+  private createKeySecret(id: string, role: string): secretsmanager.Secret {
+    return new secretsmanager.Secret(this, id, {
+      description: `Scherp ${role} key (plain string)`,
+      generateSecretString: { passwordLength: 32, excludePunctuation: true, includeSpace: false },
+    });
+  }
+
+  private createFunctions(config: ResolvedProps): ScherpFunctions {
+    const make = (name: ScherpFunctionName, id: string, environment: Record<string, string>) =>
+      createScherpFunction(this, id, {
+        name,
+        sizing: config.functionSizing[name],
+        logRetention: config.logRetention,
+        logLevel: config.logLevel,
+        environment: { [ENV.TABLE_NAME]: this.table.tableName, ...environment },
+      });
+    return {
+      collect: make('collect', 'Collect', {
+        [ENV.QUEUE_URL]: this.queue.queueUrl,
+        [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
+      }),
+      stitch: make('stitch', 'Stitch', {
+        [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
+        [ENV.EVENT_RETENTION_DAYS]: String(config.eventRetentionDays),
+      }),
+      evaluate: make('evaluate', 'Evaluate', { [ENV.EVENT_BUS_NAME]: this.bus.eventBusName }),
+      profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn }),
+    };
+  }
+
+  private grantLeastPrivilege(): void {
+    const { collect, stitch, evaluate, profile } = this.functions;
+    // collect: dedupe and key lookups on the table, enqueue, read the write key. Nothing else.
+    this.table.grant(collect, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    this.queue.grantSendMessages(collect);
+    this.secrets.writeKey.grantRead(collect);
+    // stitch and evaluate: item reads and writes (no table administration), put actions.
+    for (const fn of [stitch, evaluate]) {
+      this.table.grantReadWriteData(fn);
+      this.bus.grantPutEventsTo(fn);
+    }
+    // profile: reads only.
+    this.table.grantReadData(profile);
+    this.secrets.readKey.grantRead(profile);
+    // evaluate's stream read is granted by its event source.
+  }
+
+  private connectEventSources(config: ResolvedProps): void {
+    this.functions.stitch.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: config.stitchBatchSize,
+        maxBatchingWindow: STITCH_BATCHING_WINDOW,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.functions.evaluate.addEventSource(
+      new DynamoEventSource(this.table, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 100,
+        bisectBatchOnError: true,
+        retryAttempts: config.evaluateRetryAttempts,
+        maxRecordAge: config.evaluateMaxRecordAge,
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.streamFailureQueue),
+        // Only newly written timeline events: profile, identity and rule writes are not evaluated.
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.isEqual('INSERT'),
+            dynamodb: { Keys: { sk: { S: lambda.FilterRule.beginsWith(EVENT_SK_PREFIX) } } },
+          }),
+        ],
+      }),
+    );
+  }
+
+  private createApi(config: ResolvedProps): { api: apigwv2.HttpApi; stage: apigwv2.HttpStage } {
+    const api = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: Names.uniqueResourceName(this, { separator: '-', maxLength: 120 }),
+      description: 'Scherp collect and profile API',
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: config.corsAllowedOrigins,
+        allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
+        allowHeaders: ['Content-Type', 'Authorization', 'Content-Encoding'],
+      },
+    });
+    const collect = new HttpLambdaIntegration('CollectIntegration', this.functions.collect, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+    });
+    const profile = new HttpLambdaIntegration('ProfileIntegration', this.functions.profile, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+    });
+    for (const path of COLLECT_PATHS) {
+      api.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration: collect });
+    }
+    api.addRoutes({ path: PROFILE_PATH, methods: [apigwv2.HttpMethod.GET], integration: profile });
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: config.logRetention });
+    const stage = api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: config.throttlingRateLimit, burstLimit: config.throttlingBurstLimit },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            userAgent: '$context.identity.userAgent',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            responseLatency: '$context.responseLatency',
+            integrationLatency: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    return { api, stage };
+  }
+
+  /** One rule on the bus so a deployer can watch actions arrive in CloudWatch Logs. */
+  private createExampleRule(config: ResolvedProps): logs.LogGroup {
+    const logGroup = new logs.LogGroup(this, 'ActionsLogs', { retention: config.logRetention });
+    new events.Rule(this, 'ActionsToLogsRule', {
+      eventBus: this.bus,
+      description: `Copies every ${EVENT_SOURCE} action into a log group (example; add your own rules)`,
+      eventPattern: { source: [EVENT_SOURCE] },
+      targets: [new targets.CloudWatchLogGroup(logGroup, { installLatestAwsSdk: false })],
+    });
+    return logGroup;
+  }
+
+  /** Writes every rule into the table at deploy time and deletes it when it leaves the set. */
+  private seedRules(rules: RuleDocument[]): void {
+    const scope = new Construct(this, 'Rules');
+    const tableName = this.table.tableName;
+    for (const rule of rules) {
+      const put: cr.AwsSdkCall = {
+        service: 'DynamoDB',
+        action: 'putItem',
+        parameters: { TableName: tableName, Item: marshall(ruleItem(rule)) },
+        physicalResourceId: cr.PhysicalResourceId.of(`rule:${rule.id}`),
+      };
+      new cr.AwsCustomResource(scope, rule.id.replace(/\//g, '_'), {
+        resourceType: 'Custom::ScherpRule',
+        onCreate: put,
+        onUpdate: put,
+        onDelete: {
+          service: 'DynamoDB',
+          action: 'deleteItem',
+          parameters: { TableName: tableName, Key: marshall(keys.rule(rule.id)) },
+        },
+        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.table.tableArn] }),
+        installLatestAwsSdk: false,
+      });
+    }
+  }
+
+  private createOutputs(): void {
+    const outputs: Record<string, [string, string]> = {
+      ApiUrl: [this.apiUrl, 'Base URL of the Scherp API'],
+      WriteKeySecretArn: [this.secrets.writeKey.secretArn, 'Secret holding the write key (collect API)'],
+      ReadKeySecretArn: [this.secrets.readKey.secretArn, 'Secret holding the read key (profile API)'],
+      AdminKeySecretArn: [this.secrets.adminKey.secretArn, 'Secret holding the admin key'],
+      TableName: [this.table.tableName, 'DynamoDB table'],
+      EventBusName: [this.bus.eventBusName, 'EventBridge bus actions are put on'],
+      QueueUrl: [this.queue.queueUrl, 'Ingest queue'],
+      DeadLetterQueueUrl: [this.deadLetterQueue.queueUrl, 'Ingest dead-letter queue'],
+      ActionsLogGroupName: [this.actionsLogGroup.logGroupName, 'Log group receiving every action (example rule)'],
+    };
+    for (const [id, [value, description]] of Object.entries(outputs)) new CfnOutput(this, id, { value, description });
+  }
+
+  /**
+   * Justified acknowledgments of cdk-nag (AwsSolutions, Serverless) findings, each on the
+   * narrowest construct and, for IAM5, the exact finding.
+   */
+  private acknowledgeNagFindings(): void {
+    const { collect, stitch, evaluate, profile } = this.functions;
+    const allFunctions = [collect, stitch, evaluate, profile];
+
+    for (const route of this.httpApi.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
+      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect checks the write key (HTTP Basic, Segment-compatible SDKs), profile checks the read key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
+    }
+
+    for (const fn of allFunctions) {
+      ack(fn, 'AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
+      ack(fn, 'Serverless-LambdaLatestVersion', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
+      ack(fn, 'Serverless-LambdaTracing', 'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.');
+      ack(fn, 'Serverless-LambdaDLQ', 'No function is invoked asynchronously: collect and profile are synchronous (API), stitch and evaluate are event-source mappings whose failures go to the ingest DLQ and the stream-failure queue.');
+    }
+    ack(stitch.node.findAll().find((c) => c instanceof lambda.CfnEventSourceMapping)!, 'Serverless-LambdaEventSourceMappingDestination', 'SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue\'s dead-letter queue through its redrive policy.');
+
+    // (cdk-nag recognises the ingest DLQ as a DLQ for AwsSolutions-SQS3, not the stream one.)
+    ack(this.streamFailureQueue, 'AwsSolutions-SQS3', 'This queue is the on-failure destination of the DynamoDB stream mapping, i.e. a dead-letter queue itself.');
+    for (const q of [this.deadLetterQueue, this.streamFailureQueue]) {
+      ack(q, 'Serverless-SQSRedrivePolicy', 'This queue is itself a dead-letter destination; it has nowhere further to redrive to.');
+    }
+
+    for (const secret of Object.values(this.secrets)) {
+      ack(secret, 'AwsSolutions-SMG4', 'Bootstrap API keys are distributed to SDKs and clients; automatic rotation would break them without coordination. Rotate by updating the secret value deliberately.');
+    }
+
+    const exampleRule = this.node.findChild('ActionsToLogsRule');
+    ack(exampleRule, 'Serverless-EventBusDLQ', 'Example rule writing actions to a log group for visibility only; a lost log line is acceptable and not worth a queue.');
+
+    // Helpers CDK adds at stack level for the custom resources of this construct.
+    const stack = Stack.of(this);
+    const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+    if (provider) {
+      const why = 'CDK-managed singleton function that runs the AwsCustomResource calls (rule seeding, log group resource policy) during deployments only.';
+      ack(provider, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', `${why} Its role is created by CDK with the basic execution policy.`);
+      for (const id of ['Serverless-LambdaDefaultMemorySize', 'Serverless-LambdaDLQ', 'Serverless-LambdaTracing']) {
+        ack(provider, id, `${why} Its memory and settings are chosen by CDK; CloudFormation retries failed calls itself.`);
+      }
+    }
+    for (const c of stack.node.children.filter((c) => c.node.id.startsWith('EventsLogGroupPolicy'))) {
+      ack(c, 'AwsSolutions-IAM5[Resource::*]', 'logs:PutResourcePolicy and logs:DeleteResourcePolicy do not support resource-level permissions; CDK uses them to let EventBridge write to the actions log group.');
+    }
+  }
+}
+
+function ack(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+/** Defaults first, caller props after (an explicit `undefined` keeps the default). */
+function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
+  const given = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined)) as CustomerDataPlatformProps;
+  const sizing = (name: ScherpFunctionName): FunctionSizing => ({
+    ...DEFAULT_FUNCTION_SIZING[name],
+    ...Object.fromEntries(Object.entries(given.functionSizing?.[name] ?? {}).filter(([, v]) => v !== undefined)),
+  });
+  return {
+    ...DEFAULTS,
+    ...given,
+    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile') },
+  };
+}
+
+/** Rejects values AWS would reject at deploy time, so mistakes surface at synth. */
+function validateProps(p: ResolvedProps): void {
+  const errors: string[] = [];
+  const intIn = (name: string, v: number, min: number, max: number) => {
+    if (!Token.isUnresolved(v) && (!Number.isInteger(v) || v < min || v > max)) {
+      errors.push(`${name} must be an integer from ${min} to ${max} (got ${v})`);
+    }
+  };
+  intIn('maxReceiveCount', p.maxReceiveCount, 1, 1000);
+  intIn('eventRetentionDays', p.eventRetentionDays, 1, 36500);
+  intIn('throttlingBurstLimit', p.throttlingBurstLimit, 0, 5000);
+  intIn('stitchBatchSize', p.stitchBatchSize, 1, 10000);
+  intIn('evaluateRetryAttempts', p.evaluateRetryAttempts, 0, 10000);
+  if (!Token.isUnresolved(p.throttlingRateLimit) && !(p.throttlingRateLimit >= 0 && Number.isFinite(p.throttlingRateLimit))) {
+    errors.push(`throttlingRateLimit must be a non-negative number (got ${p.throttlingRateLimit})`);
+  }
+  const recordAge = p.evaluateMaxRecordAge.toSeconds();
+  if (recordAge < 60 || recordAge > 604800) errors.push(`evaluateMaxRecordAge must be from 60 seconds to 7 days`);
+  const archiveDays = p.archiveRetention.toDays({ integral: false });
+  if (!Number.isInteger(archiveDays) || archiveDays < 1) errors.push('archiveRetention must be a whole number of days, at least 1');
+  if (p.corsAllowedOrigins.length === 0 || p.corsAllowedOrigins.some((o) => !o)) {
+    errors.push('corsAllowedOrigins must list at least one non-empty origin');
+  }
+  if (p.eventBusName !== undefined && !Token.isUnresolved(p.eventBusName) && (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(p.eventBusName) || p.eventBusName === 'default')) {
+    errors.push(`eventBusName "${p.eventBusName}" must be 1-256 characters of A-Z a-z 0-9 . - _ / and not "default"`);
+  }
+  for (const [name, { memorySize, timeout }] of Object.entries(p.functionSizing)) {
+    intIn(`functionSizing.${name}.memorySize`, memorySize, 128, 10240);
+    const seconds = timeout.toSeconds();
+    const max = name === 'collect' || name === 'profile' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
+    if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);
+  }
+  if (errors.length > 0) throw new Error(`Invalid CustomerDataPlatform props:\n- ${errors.join('\n- ')}`);
+}
+
+function validateRules(rules: readonly unknown[]): asserts rules is RuleDocument[] {
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    if (!isRuleDocument(rule)) throw new Error('every rule must be an object with a non-empty string "id"');
+    if (seen.has(rule.id)) throw new Error(`duplicate rule id "${rule.id}"`);
+    seen.add(rule.id);
+  }
+}

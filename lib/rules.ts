@@ -1,0 +1,48 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * A rule document as stored in `rules/*.json`. Only `id` matters to the infrastructure
+ * (it keys the DynamoDB item and the custom resource); the app validates the rest.
+ */
+export interface RuleDocument {
+  readonly id: string;
+  readonly [field: string]: unknown;
+}
+
+/** The repository's `rules/` directory. */
+export const DEFAULT_RULES_DIR = path.join(__dirname, '..', 'rules');
+
+/** Reads every `*.json` file of `dir` (sorted by file name) as a rule document. */
+export function loadRules(dir: string): RuleDocument[] {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new Error(`rulesDir ${dir} is not a directory`);
+  }
+  return fs
+    .readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .map((file) => parseRule(path.join(dir, file)));
+}
+
+function parseRule(file: string): RuleDocument {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`rule file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isRuleDocument(doc)) throw new Error(`rule file ${file} must be an object with a non-empty string "id"`);
+  return doc;
+}
+
+/** True when `doc` is an object whose `id` is a non-empty string. */
+export function isRuleDocument(doc: unknown): doc is RuleDocument {
+  return (
+    typeof doc === 'object' &&
+    doc !== null &&
+    !Array.isArray(doc) &&
+    typeof (doc as { id?: unknown }).id === 'string' &&
+    (doc as { id: string }).id.length > 0
+  );
+}

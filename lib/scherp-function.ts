@@ -1,0 +1,92 @@
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The four Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
+export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile';
+
+/** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
+export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** Memory and timeout of one function. */
+export interface FunctionSizing {
+  /** Memory in MB (128 to 10240). */
+  readonly memorySize: number;
+  /** Function timeout (at most 15 minutes). */
+  readonly timeout: Duration;
+}
+
+/** Sizing used when the caller does not override it. */
+export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, FunctionSizing>> = {
+  // Synchronous behind API Gateway (30 s hard limit): keep it short.
+  collect: { memorySize: 512, timeout: Duration.seconds(10) },
+  stitch: { memorySize: 512, timeout: Duration.seconds(30) },
+  evaluate: { memorySize: 512, timeout: Duration.seconds(30) },
+  profile: { memorySize: 512, timeout: Duration.seconds(10) },
+};
+
+/** CloudWatch metrics namespace shared by every handler. */
+export const METRICS_NAMESPACE = 'Scherp';
+
+/** Directory holding `collect/`, `stitch/`, ... handler folders. */
+export const LAMBDAS_DIR = path.join(__dirname, '..', 'lambdas');
+
+export interface ScherpFunctionProps {
+  /** Which handler to deploy; also the Powertools service name. */
+  readonly name: ScherpFunctionName;
+  /** Memory and timeout. */
+  readonly sizing: FunctionSizing;
+  /** Retention of the function's log group. */
+  readonly logRetention: logs.RetentionDays;
+  /** `POWERTOOLS_LOG_LEVEL`. */
+  readonly logLevel: ScherpLogLevel;
+  /** Handler-specific variables (names from `lambdas/shared/env.ts`). */
+  readonly environment: Record<string, string>;
+}
+
+/**
+ * Creates a Scherp handler: Node.js 22 on arm64, bundled by esbuild (AWS SDK included so bundle
+ * sizes are real), its own log group with retention, and its own role that may only write to
+ * that log group. Everything else must be granted explicitly by the caller.
+ */
+export function createScherpFunction(scope: Construct, id: string, props: ScherpFunctionProps): nodejs.NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention });
+  // An explicit role replaces the default AWSLambdaBasicExecutionRole (logs:* on every log
+  // group) with write access to this function's own log group only.
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `Scherp ${props.name} function`,
+  });
+  logGroup.grantWrite(role);
+
+  return new nodejs.NodejsFunction(scope, id, {
+    entry: path.join(LAMBDAS_DIR, props.name, 'index.ts'),
+    handler: 'handler',
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: props.sizing.memorySize,
+    timeout: props.sizing.timeout,
+    role,
+    logGroup,
+    bundling: {
+      minify: true,
+      sourceMap: true,
+      format: nodejs.OutputFormat.CJS,
+      target: 'node22',
+      // Bundle everything, the AWS SDK v3 included, so cold-start size is what we measure.
+      externalModules: [],
+    },
+    environment: {
+      ...props.environment,
+      POWERTOOLS_SERVICE_NAME: props.name,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: props.logLevel,
+      // The bundle ships a source map; this makes Node use it for stack traces.
+      NODE_OPTIONS: '--enable-source-maps',
+    },
+  });
+}

@@ -1,0 +1,140 @@
+/**
+ * A local stand-in for SQS with the semantics `stitch` relies on: batches, a visibility timeout,
+ * redelivery of the messages a batch reports as failed, and a dead-letter queue after
+ * `maxReceives` receives.
+ */
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { ScherpEvent } from '../core/events';
+import type { EventQueue } from '../app/ports';
+
+export interface LocalQueueOptions {
+  /** Messages per handler call. @default 10 */
+  readonly batchSize?: number;
+  /** How often the consumer looks for visible messages, in ms. @default 25 */
+  readonly pollMs?: number;
+  /** How long a failed message stays invisible before redelivery, in ms. @default 200 */
+  readonly retryDelayMs?: number;
+  /** Receives before a message moves to the dead-letter queue. @default 5 */
+  readonly maxReceives?: number;
+  /** Called with each message that moves to the dead-letter queue. */
+  readonly onDeadLetter?: (letter: DeadLetter) => void;
+}
+
+interface Message {
+  readonly id: string;
+  readonly body: string;
+  readonly sentAt: number;
+  receiveCount: number;
+  visibleAt: number;
+}
+
+export interface DeadLetter {
+  readonly messageId: string;
+  readonly body: string;
+  readonly receiveCount: number;
+  readonly reason: string;
+  readonly at: string;
+}
+
+export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+
+export class LocalQueue implements EventQueue {
+  private readonly messages: Message[] = [];
+  readonly deadLetters: DeadLetter[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private busy: Promise<void> | undefined;
+  private readonly opts: Required<Omit<LocalQueueOptions, 'onDeadLetter'>> & Pick<LocalQueueOptions, 'onDeadLetter'>;
+
+  constructor(opts: LocalQueueOptions = {}) {
+    this.opts = { batchSize: 10, pollMs: 25, retryDelayMs: 200, maxReceives: 5, ...opts };
+  }
+
+  async send(events: readonly ScherpEvent[]): Promise<void> {
+    const now = Date.now();
+    for (const e of events) this.messages.push({ id: randomUUID(), body: JSON.stringify(e), sentAt: now, receiveCount: 0, visibleAt: now });
+  }
+
+  /** Messages not yet deleted (visible or in flight). */
+  get depth(): number {
+    return this.messages.length;
+  }
+
+  /** Starts delivering batches to the handler. */
+  start(handler: SqsHandler): void {
+    const tick = () => {
+      this.busy = this.drainOnce(handler).then(() => undefined, () => undefined).finally(() => {
+        this.busy = undefined;
+        if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.pollMs);
+      });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    const t = this.timer;
+    this.timer = undefined;
+    if (t) clearTimeout(t);
+    await this.busy;
+  }
+
+  /** Delivers every visible message once, in batches; returns how many were delivered. */
+  async drainOnce(handler: SqsHandler): Promise<number> {
+    let delivered = 0;
+    for (;;) {
+      const now = Date.now();
+      const batch = this.messages.filter((m) => m.visibleAt <= now).slice(0, this.opts.batchSize);
+      if (batch.length === 0) return delivered;
+      delivered += batch.length;
+      for (const m of batch) {
+        m.receiveCount++;
+        m.visibleAt = Number.POSITIVE_INFINITY; // in flight
+      }
+      let failed: Set<string>;
+      let reason = 'reported as failed by the handler';
+      try {
+        const res = await handler({ Records: batch.map((m) => toRecord(m)) });
+        failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      } catch (err) {
+        failed = new Set(batch.map((m) => m.id));
+        reason = `handler threw: ${(err as Error).message}`;
+      }
+      for (const m of batch) {
+        if (!failed.has(m.id)) this.remove(m);
+        else if (m.receiveCount >= this.opts.maxReceives) this.deadLetter(m, reason);
+        else m.visibleAt = Date.now() + this.opts.retryDelayMs;
+      }
+    }
+  }
+
+  private remove(m: Message): void {
+    const i = this.messages.indexOf(m);
+    if (i >= 0) this.messages.splice(i, 1);
+  }
+
+  private deadLetter(m: Message, reason: string): void {
+    this.remove(m);
+    const letter: DeadLetter = { messageId: m.id, body: m.body, receiveCount: m.receiveCount, reason, at: new Date().toISOString() };
+    this.deadLetters.push(letter);
+    this.opts.onDeadLetter?.(letter);
+  }
+}
+
+function toRecord(m: Message): SQSRecord {
+  return {
+    messageId: m.id,
+    receiptHandle: `${m.id}:${m.receiveCount}`,
+    body: m.body,
+    attributes: {
+      ApproximateReceiveCount: String(m.receiveCount),
+      SentTimestamp: String(m.sentAt),
+      SenderId: 'scherp-local',
+      ApproximateFirstReceiveTimestamp: String(m.sentAt),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:local:000000000000:scherp-events',
+    awsRegion: 'local',
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * The whole CDP on one machine: DynamoDB Local, the same handler modules as the cloud, a local
+ * queue in place of SQS, DynamoDB Local's stream feeding `evaluate`, and a bus that writes to
+ * stdout and `bus.jsonl`.
+ */
+import './quiet';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { localDynamoConfig } from '../adapters/dynamo/client';
+import { DynamoProfileStore } from '../adapters/dynamo/profile-store';
+import { DynamoRuleStore } from '../adapters/dynamo/rule-store';
+import { BootstrapKeyStore, envLoader } from '../adapters/keys';
+import { cachedRuleSet } from '../app/rules';
+import { parseRule } from '../core/rules/engine';
+import { createCollectHandler } from '../lambdas/collect';
+import { createEvaluateHandler } from '../lambdas/evaluate';
+import { createProfileHandler } from '../lambdas/profile';
+import { createStitchHandler } from '../lambdas/stitch';
+import { LocalBus } from './bus';
+import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb-local';
+import { LocalQueue, type LocalQueueOptions } from './queue';
+import { startServer } from './server';
+import { StreamPoller } from './stream';
+
+export interface Keys {
+  readonly write: string;
+  readonly read: string;
+  readonly admin: string;
+}
+
+export interface RuntimeOptions {
+  /** HTTP port; 0 picks a free one. @default 8080 */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Where data, bus output and dead letters go. @default `.scherp` */
+  readonly dataDir?: string;
+  /** Keep DynamoDB in memory (a throwaway run). @default false */
+  readonly inMemory?: boolean;
+  /** Use this DynamoDB endpoint instead of starting DynamoDB Local. */
+  readonly dynamoEndpoint?: string;
+  /** @default 'scherp' */
+  readonly tableName?: string;
+  /** Keys to accept; any that are missing are generated (and kept in `keys.json` unless in memory). */
+  readonly keys?: Partial<Keys>;
+  /** Rule files to seed into the table. @default `rules/` */
+  readonly rulesDir?: string;
+  /** Print bus events to stdout. @default false */
+  readonly printBus?: boolean;
+  readonly queue?: LocalQueueOptions;
+  /** Stream poll interval, ms. @default 50 */
+  readonly streamPollMs?: number;
+}
+
+export interface Runtime {
+  readonly url: string;
+  readonly keys: Keys;
+  readonly tableName: string;
+  readonly dynamoEndpoint: string;
+  readonly dataDir: string;
+  readonly bus: LocalBus;
+  readonly queue: LocalQueue;
+  stop(): Promise<void>;
+}
+
+function newKey(): string {
+  return randomBytes(16).toString('hex');
+}
+
+function resolveKeys(given: Partial<Keys>, file: string | undefined): Keys {
+  const stored: Partial<Keys> = file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const keys: Keys = {
+    write: given.write ?? stored.write ?? newKey(),
+    read: given.read ?? stored.read ?? newKey(),
+    admin: given.admin ?? stored.admin ?? newKey(),
+  };
+  if (file) writeFileSync(file, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 });
+  return keys;
+}
+
+/** Reads and validates every rule file; a broken file stops the start with its name. */
+export function loadRuleFiles(dir: string): { id: string }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      try {
+        return parseRule(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+      } catch (err) {
+        throw new Error(`rules/${f}: ${(err as Error).message}`);
+      }
+    });
+}
+
+export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
+  const dataDir = resolve(opts.dataDir ?? process.env.SCHERP_DATA_DIR ?? '.scherp');
+  mkdirSync(dataDir, { recursive: true });
+  const tableName = opts.tableName ?? 'scherp';
+  const inMemory = opts.inMemory ?? false;
+
+  let dynamoLocal: DynamoLocal | undefined;
+  const endpoint = opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
+  const client = new DynamoDBClient(localDynamoConfig(endpoint));
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const stoppers: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const s of stoppers.reverse()) await s();
+    client.destroy();
+    await dynamoLocal?.stop();
+  };
+
+  try {
+    const created = await ensureTable(client, tableName);
+    const ruleStore = new DynamoRuleStore(doc, tableName);
+    for (const rule of loadRuleFiles(opts.rulesDir ?? resolve('rules'))) await ruleStore.putRuleDoc(rule);
+
+    const keys = resolveKeys(opts.keys ?? {}, inMemory ? undefined : join(dataDir, 'keys.json'));
+    const keyStore = new BootstrapKeyStore({ write: envLoader(keys.write), read: envLoader(keys.read), admin: envLoader(keys.admin) });
+    const store = new DynamoProfileStore(doc, { tableName });
+    const bus = new LocalBus({ file: join(dataDir, 'bus.jsonl'), print: opts.printBus ?? false });
+    const queue = new LocalQueue({
+      ...opts.queue,
+      onDeadLetter: (l) => appendFileSync(join(dataDir, 'dlq.jsonl'), JSON.stringify(l) + '\n'),
+    });
+
+    const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
+    const collect = createCollectHandler(() => ({ keys: keyStore, queue }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, store }));
+    const stitch = createStitchHandler(() => ({ store }));
+    const evaluate = createEvaluateHandler(() => ({ store, bus, rules }));
+
+    const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const streamArn = table.Table?.LatestStreamArn;
+    if (!streamArn) throw new Error(`table ${tableName} has no stream`);
+    const checkpointFile = join(dataDir, 'stream-checkpoint.json');
+    const saved = !inMemory && !created && existsSync(checkpointFile) ? JSON.parse(readFileSync(checkpointFile, 'utf8')) : {};
+    const checkpoints = saved.streamArn === streamArn ? (saved.shards as Record<string, string>) : {};
+    const streams = new DynamoDBStreamsClient(localDynamoConfig(endpoint));
+    const poller = new StreamPoller(streams, {
+      streamArn,
+      // A new table: read it all. An old one without a checkpoint: only what comes from now on.
+      startAt: created || inMemory ? 'TRIM_HORIZON' : 'LATEST',
+      checkpoints,
+      pollMs: opts.streamPollMs,
+      onCheckpoint: inMemory ? undefined : (shards) => writeFileSync(checkpointFile, JSON.stringify({ streamArn, shards })),
+      onFailure: (record, reason) => appendFileSync(join(dataDir, 'stream-failures.jsonl'), JSON.stringify({ reason, record }) + '\n'),
+    });
+    poller.start(evaluate);
+    stoppers.push(() => streams.destroy(), () => poller.stop());
+    queue.start(stitch);
+    stoppers.push(() => queue.stop());
+
+    const server: Server = await startServer({ collect, profile }, opts.port ?? 8080, opts.host ?? '127.0.0.1');
+    stoppers.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections?.();
+          server.close(() => r());
+        }),
+    );
+    const addr = server.address() as { port: number; address: string };
+    return {
+      url: `http://${opts.host ?? '127.0.0.1'}:${addr.port}`,
+      keys,
+      tableName,
+      dynamoEndpoint: endpoint,
+      dataDir,
+      bus,
+      queue,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
