@@ -48,7 +48,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, now: () =>
     let target: StoredProfile;
     let merged: string[] = [];
     if (distinct.size === 0) {
-      const p = newProfile(newProfileId(now().getTime()), [], at);
+      const p = withEvent(newProfile(newProfileId(now().getTime()), [], at), idKeys, eventTraits(event), event.timestamp, event.sourceId);
       if (!(await store.saveProfile(p, 0))) continue;
       target = { profile: p, version: 1 };
     } else if (distinct.size === 1) {
@@ -69,6 +69,11 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, now: () =>
       merged = losers.map((l) => l.profile.id);
     }
 
+    // The profile lists its new identifiers and traits before the identifiers point at it, so a
+    // reader who finds the profile through an identifier always sees that identifier on it.
+    const next = withEvent(target.profile, idKeys, eventTraits(event), event.timestamp, event.sourceId);
+    if (next !== target.profile && !(await store.saveProfile(next, target.version))) continue;
+
     // Point identifiers that lead nowhere yet at the target; a lost race means another profile
     // claimed one first, so start over and merge.
     let raced = false;
@@ -82,9 +87,6 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, now: () =>
       }
     }
     if (raced) continue;
-
-    const next = withEvent(target.profile, idKeys, eventTraits(event), event.timestamp, event.sourceId);
-    if (next !== target.profile && !(await store.saveProfile(next, target.version))) continue;
 
     const stored = await store.putEvent(target.profile.id, event);
     return { profileId: target.profile.id, duplicate: !stored, merged };

@@ -75,9 +75,9 @@ function newKey(): string {
 function resolveKeys(given: Partial<Keys>, file: string | undefined): Keys {
   const stored: Partial<Keys> = file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const keys: Keys = {
-    write: given.write ?? stored.write ?? newKey(),
-    read: given.read ?? stored.read ?? newKey(),
-    admin: given.admin ?? stored.admin ?? newKey(),
+    write: given.write || stored.write || newKey(),
+    read: given.read || stored.read || newKey(),
+    admin: given.admin || stored.admin || newKey(),
   };
   if (file) writeFileSync(file, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 });
   return keys;
