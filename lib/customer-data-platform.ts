@@ -16,6 +16,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
 import { EVENT_SK_PREFIX, keys, ruleItem, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
 import { ENV } from '../lambdas/shared/env';
+import { API_ROUTES, type ApiFunction } from '../lambdas/routes';
 import { DEFAULT_RULES_DIR, isRuleDocument, loadRules, RuleDocument } from './rules';
 import {
   createScherpFunction,
@@ -142,10 +143,6 @@ export interface ScherpSecrets {
 /** The four handlers, by name. */
 export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction>>;
 
-/** Routes served by `collect` (all `POST`). */
-export const COLLECT_PATHS = ['track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'].map((p) => `/v1/${p}`);
-/** Route served by `profile` (`GET`). */
-export const PROFILE_PATH = '/v1/profiles/{id}';
 /** EventBridge `source` of every action Scherp emits. */
 export const EVENT_SOURCE = 'scherp';
 
@@ -371,16 +368,20 @@ export class CustomerDataPlatform extends Construct {
         allowHeaders: ['Content-Type', 'Authorization', 'Content-Encoding'],
       },
     });
-    const collect = new HttpLambdaIntegration('CollectIntegration', this.functions.collect, {
-      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-    });
-    const profile = new HttpLambdaIntegration('ProfileIntegration', this.functions.profile, {
-      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-    });
-    for (const path of COLLECT_PATHS) {
-      api.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration: collect });
+    // One integration per function; the routes come from the list the local server serves too.
+    const integrations = new Map<ApiFunction, HttpLambdaIntegration>();
+    const integrationFor = (fn: ApiFunction) => {
+      let i = integrations.get(fn);
+      if (!i) {
+        const id = `${fn[0]!.toUpperCase()}${fn.slice(1)}Integration`;
+        i = new HttpLambdaIntegration(id, this.functions[fn], { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 });
+        integrations.set(fn, i);
+      }
+      return i;
+    };
+    for (const r of API_ROUTES) {
+      api.addRoutes({ path: r.path, methods: [apigwv2.HttpMethod[r.method]], integration: integrationFor(r.fn) });
     }
-    api.addRoutes({ path: PROFILE_PATH, methods: [apigwv2.HttpMethod.GET], integration: profile });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: config.logRetention });
     const stage = api.addStage('DefaultStage', {
@@ -392,8 +393,6 @@ export class CustomerDataPlatform extends Construct {
         format: AccessLogFormat.custom(
           JSON.stringify({
             requestId: '$context.requestId',
-            ip: '$context.identity.sourceIp',
-            userAgent: '$context.identity.userAgent',
             requestTime: '$context.requestTime',
             routeKey: '$context.routeKey',
             status: '$context.status',
