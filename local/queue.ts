@@ -7,6 +7,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { ScherpEvent } from '../core/events';
 import type { EventQueue } from '../app/ports';
+import { QueueJournal } from './queue-journal';
 
 export interface LocalQueueOptions {
   /** Messages per handler call. @default 10 */
@@ -19,6 +20,8 @@ export interface LocalQueueOptions {
   readonly maxReceives?: number;
   /** Called with each message that moves to the dead-letter queue. */
   readonly onDeadLetter?: (letter: DeadLetter) => void;
+  /** Keep the queue in this journal file so it survives a crash (see queue-journal.ts). */
+  readonly journalFile?: string;
 }
 
 interface Message {
@@ -44,15 +47,26 @@ export class LocalQueue implements EventQueue {
   readonly deadLetters: DeadLetter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private busy: Promise<void> | undefined;
-  private readonly opts: Required<Omit<LocalQueueOptions, 'onDeadLetter'>> & Pick<LocalQueueOptions, 'onDeadLetter'>;
+  private readonly opts: Required<Omit<LocalQueueOptions, 'onDeadLetter' | 'journalFile'>> & Pick<LocalQueueOptions, 'onDeadLetter'>;
+  private readonly journal: QueueJournal | undefined;
 
   constructor(opts: LocalQueueOptions = {}) {
     this.opts = { batchSize: 10, pollMs: 25, retryDelayMs: 200, maxReceives: 5, ...opts };
+    this.journal = opts.journalFile ? new QueueJournal(opts.journalFile) : undefined;
+    const now = Date.now();
+    for (const m of this.journal?.open() ?? []) this.messages.push({ ...m, receiveCount: 0, visibleAt: now });
   }
 
   async send(events: readonly ScherpEvent[]): Promise<void> {
+    await this.sendBodies(events.map((e) => JSON.stringify(e)));
+  }
+
+  /** Queues raw message bodies (used by dead-letter redrive too). Durable when journaled. */
+  async sendBodies(bodies: readonly string[]): Promise<void> {
     const now = Date.now();
-    for (const e of events) this.messages.push({ id: randomUUID(), body: JSON.stringify(e), sentAt: now, receiveCount: 0, visibleAt: now });
+    const msgs = bodies.map((body) => ({ id: randomUUID(), body, sentAt: now }));
+    this.journal?.appendSends(msgs);
+    for (const m of msgs) this.messages.push({ ...m, receiveCount: 0, visibleAt: now });
   }
 
   /** Messages not yet deleted (visible or in flight). */
@@ -76,6 +90,7 @@ export class LocalQueue implements EventQueue {
     this.timer = undefined;
     if (t) clearTimeout(t);
     await this.busy;
+    this.journal?.close();
   }
 
   /** Delivers every visible message once, in batches; returns how many were delivered. */
@@ -99,11 +114,17 @@ export class LocalQueue implements EventQueue {
         failed = new Set(batch.map((m) => m.id));
         reason = `handler threw: ${(err as Error).message}`;
       }
+      const gone: string[] = [];
       for (const m of batch) {
-        if (!failed.has(m.id)) this.remove(m);
-        else if (m.receiveCount >= this.opts.maxReceives) this.deadLetter(m, reason);
-        else m.visibleAt = Date.now() + this.opts.retryDelayMs;
+        if (!failed.has(m.id)) {
+          this.remove(m);
+          gone.push(m.id);
+        } else if (m.receiveCount >= this.opts.maxReceives) {
+          this.deadLetter(m, reason);
+          gone.push(m.id);
+        } else m.visibleAt = Date.now() + this.opts.retryDelayMs;
       }
+      this.journal?.appendDeletes(gone, () => this.messages);
     }
   }
 

@@ -125,6 +125,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const store = new DynamoProfileStore(doc, { tableName });
     const bus = new LocalBus({ file: join(dataDir, 'bus.jsonl'), print: opts.printBus ?? false });
     const queue = new LocalQueue({
+      journalFile: inMemory ? undefined : join(dataDir, 'queue.jsonl'),
       ...opts.queue,
       onDeadLetter: (l) => appendFileSync(join(dataDir, 'dlq.jsonl'), JSON.stringify(l) + '\n'),
     });
