@@ -5,7 +5,11 @@
  *   npm start -- --port 9000       another port (PORT works too)
  */
 import './quiet';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { startRuntime } from './runtime';
+import { FileDeadLetters } from './dead-letters';
+import { LocalQueue } from './queue';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -52,10 +56,43 @@ async function start(args: string[]): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
+function runtimeRunning(dataDir: string): boolean {
+  const file = join(dataDir, 'runtime.pid');
+  if (!existsSync(file)) return false;
+  try {
+    process.kill(Number(readFileSync(file, 'utf8')), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `scherp dlq list` and `scherp dlq redrive [ID…]`, on the data directory of a stopped runtime. */
+async function dlq(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const dataDir = resolve(flag(rest, '--data-dir') ?? process.env.SCHERP_DATA_DIR ?? '.scherp');
+  const ids = rest.filter((a, i) => !a.startsWith('--') && rest[i - 1] !== '--data-dir');
+  if (sub !== 'list' && sub !== 'redrive') throw new Error('usage: scherp dlq list|redrive [ID…] [--data-dir DIR]');
+  if (sub === 'redrive' && runtimeRunning(dataDir)) throw new Error(`a runtime is using ${dataDir}: stop it first (Ctrl-C); its queue is redriven on the next start`);
+  let queue: LocalQueue | undefined;
+  const letters = new FileDeadLetters(join(dataDir, 'dlq.jsonl'), async (bodies) => {
+    queue ??= new LocalQueue({ journalFile: join(dataDir, 'queue.jsonl') });
+    await queue.sendBodies(bodies);
+  });
+  if (sub === 'list') {
+    for (const l of await letters.list(10_000)) process.stdout.write(JSON.stringify(l) + '\n');
+    return;
+  }
+  const n = await letters.redrive(ids.length > 0 ? ids : undefined);
+  await queue?.stop();
+  process.stdout.write(`redriven: ${n} (they are processed when the runtime starts)\n`);
+}
+
 async function main(): Promise<void> {
   const [cmd = 'start', ...rest] = process.argv.slice(2);
   if (cmd === 'start') return start(rest);
-  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR]\n`);
+  if (cmd === 'dlq') return dlq(rest);
+  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR]\n       scherp dlq list|redrive [ID…] [--data-dir DIR]\n`);
   process.exit(2);
 }
 

@@ -22,6 +22,8 @@ export interface LocalQueueOptions {
   readonly onDeadLetter?: (letter: DeadLetter) => void;
   /** Keep the queue in this journal file so it survives a crash (see queue-journal.ts). */
   readonly journalFile?: string;
+  /** Fault injection: deliver this processed message once more (SQS is at-least-once). */
+  readonly duplicate?: () => boolean;
 }
 
 interface Message {
@@ -45,9 +47,10 @@ export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 export class LocalQueue implements EventQueue {
   private readonly messages: Message[] = [];
   readonly deadLetters: DeadLetter[] = [];
+  private readonly reasons = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private busy: Promise<void> | undefined;
-  private readonly opts: Required<Omit<LocalQueueOptions, 'onDeadLetter' | 'journalFile'>> & Pick<LocalQueueOptions, 'onDeadLetter'>;
+  private readonly opts: Required<Omit<LocalQueueOptions, 'onDeadLetter' | 'journalFile' | 'duplicate'>> & Pick<LocalQueueOptions, 'onDeadLetter' | 'duplicate'>;
   private readonly journal: QueueJournal | undefined;
 
   constructor(opts: LocalQueueOptions = {}) {
@@ -67,6 +70,11 @@ export class LocalQueue implements EventQueue {
     const msgs = bodies.map((body) => ({ id: randomUUID(), body, sentAt: now }));
     this.journal?.appendSends(msgs);
     for (const m of msgs) this.messages.push({ ...m, receiveCount: 0, visibleAt: now });
+  }
+
+  /** Records why a message failed; the reason travels with it to the dead-letter queue. */
+  noteFailure(id: string, reason: string): void {
+    this.reasons.set(id, reason.slice(0, 500));
   }
 
   /** Messages not yet deleted (visible or in flight). */
@@ -119,6 +127,7 @@ export class LocalQueue implements EventQueue {
         if (!failed.has(m.id)) {
           this.remove(m);
           gone.push(m.id);
+          if (this.opts.duplicate?.()) this.messages.push({ id: randomUUID(), body: m.body, sentAt: m.sentAt, receiveCount: 0, visibleAt: Date.now() });
         } else if (m.receiveCount >= this.opts.maxReceives) {
           this.deadLetter(m, reason);
           gone.push(m.id);
@@ -131,9 +140,11 @@ export class LocalQueue implements EventQueue {
   private remove(m: Message): void {
     const i = this.messages.indexOf(m);
     if (i >= 0) this.messages.splice(i, 1);
+    this.reasons.delete(m.id);
   }
 
-  private deadLetter(m: Message, reason: string): void {
+  private deadLetter(m: Message, fallback: string): void {
+    const reason = this.reasons.get(m.id) ?? fallback;
     this.remove(m);
     const letter: DeadLetter = { messageId: m.id, body: m.body, receiveCount: m.receiveCount, reason, at: new Date().toISOString() };
     this.deadLetters.push(letter);

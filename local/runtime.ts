@@ -4,7 +4,7 @@
  * stdout and `bus.jsonl`.
  */
 import './quiet';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -26,6 +26,8 @@ import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb-loca
 import { LocalQueue, type LocalQueueOptions } from './queue';
 import { startServer } from './server';
 import { StreamPoller } from './stream';
+import { FaultInjector, type FaultPlan } from './faults';
+import { FileDeadLetters } from './dead-letters';
 
 export interface Keys {
   readonly write: string;
@@ -55,6 +57,8 @@ export interface RuntimeOptions {
   readonly queue?: LocalQueueOptions;
   /** Stream poll interval, ms. @default 50 */
   readonly streamPollMs?: number;
+  /** Inject faults (chaos tests): DynamoDB errors, crashes, bus failures, duplicate deliveries. */
+  readonly faults?: FaultPlan;
 }
 
 export interface Runtime {
@@ -65,6 +69,9 @@ export interface Runtime {
   readonly dataDir: string;
   readonly bus: LocalBus;
   readonly queue: LocalQueue;
+  readonly deadLetters: FileDeadLetters;
+  /** Present when started with `faults`: what was injected. */
+  readonly faults?: FaultInjector;
   stop(): Promise<void>;
 }
 
@@ -108,6 +115,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   const endpoint = opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
   const client = new DynamoDBClient(localDynamoConfig(endpoint));
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const faults = opts.faults ? new FaultInjector(opts.faults) : undefined;
   const stoppers: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
     for (const s of stoppers.reverse()) await s();
@@ -124,17 +132,22 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const keyStore = new BootstrapKeyStore({ write: envLoader(keys.write), read: envLoader(keys.read), admin: envLoader(keys.admin) });
     const store = new DynamoProfileStore(doc, { tableName });
     const bus = new LocalBus({ file: join(dataDir, 'bus.jsonl'), print: opts.printBus ?? false });
-    const queue = new LocalQueue({
+    const deadLetters = new FileDeadLetters(join(dataDir, 'dlq.jsonl'), (bodies) => queue.sendBodies(bodies));
+    const queue: LocalQueue = new LocalQueue({
       journalFile: inMemory ? undefined : join(dataDir, 'queue.jsonl'),
+      duplicate: faults && (() => faults.duplicate()),
       ...opts.queue,
-      onDeadLetter: (l) => appendFileSync(join(dataDir, 'dlq.jsonl'), JSON.stringify(l) + '\n'),
+      onDeadLetter: (l) => deadLetters.append(l),
     });
 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
     const collect = createCollectHandler(() => ({ keys: keyStore, queue }));
     const profile = createProfileHandler(() => ({ keys: keyStore, store }));
-    const stitch = createStitchHandler(() => ({ store }));
-    const evaluate = createEvaluateHandler(() => ({ store, bus, rules }));
+    const stitch = createStitchHandler(() => ({
+      store,
+      onFailure: (id, err) => queue.noteFailure(id, `${(err as Error).name ?? 'Error'}: ${(err as Error).message ?? String(err)}`),
+    }));
+    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const streamArn = table.Table?.LatestStreamArn;
@@ -150,8 +163,11 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       checkpoints,
       pollMs: opts.streamPollMs,
       onCheckpoint: inMemory ? undefined : (shards) => writeFileSync(checkpointFile, JSON.stringify({ streamArn, shards })),
+      duplicate: faults && (() => faults.duplicate()),
       onFailure: (record, reason) => appendFileSync(join(dataDir, 'stream-failures.jsonl'), JSON.stringify({ reason, record }) + '\n'),
     });
+    // Faults start now that setup is done, before any handler runs.
+    faults?.instrument(client);
     poller.start(evaluate);
     stoppers.push(() => streams.destroy(), () => poller.stop());
     queue.start(stitch);
@@ -165,6 +181,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
           server.close(() => r());
         }),
     );
+    if (!inMemory) {
+      // Tells `scherp dlq redrive` that this data directory is in use.
+      const pidFile = join(dataDir, 'runtime.pid');
+      writeFileSync(pidFile, String(process.pid));
+      stoppers.push(() => rmSync(pidFile, { force: true }));
+    }
     const addr = server.address() as { port: number; address: string };
     return {
       url: `http://${opts.host ?? '127.0.0.1'}:${addr.port}`,
@@ -174,6 +196,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       dataDir,
       bus,
       queue,
+      deadLetters,
+      faults,
       stop: stopAll,
     };
   } catch (err) {

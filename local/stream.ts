@@ -31,6 +31,8 @@ export interface StreamPollerOptions {
   readonly checkpoints?: Record<string, string>;
   readonly onCheckpoint?: (checkpoints: Record<string, string>) => void;
   readonly onFailure?: (record: DynamoDBRecord, reason: string) => void;
+  /** Fault injection: deliver this handled batch once more (stream delivery is at-least-once). */
+  readonly duplicate?: () => boolean;
 }
 
 /** The cloud's event filter: INSERTs of timeline items (`sk` begins with `EV#`). */
@@ -186,6 +188,9 @@ export class StreamPoller {
           failedSeq = matching[0]!.dynamodb!.SequenceNumber;
           reason = `handler threw: ${(err as Error).message}`;
         }
+      }
+      if (failedSeq === undefined && matching.length > 0 && this.opts.duplicate?.()) {
+        await handler({ Records: matching }).catch(() => undefined);
       }
       if (failedSeq === undefined) {
         st.pending.splice(0, batch.length);

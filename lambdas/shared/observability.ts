@@ -19,8 +19,14 @@ export function flushMetrics(): void {
   }
 }
 
-/** An error reduced to what may be logged: its class and message, no payload. */
+/**
+ * An error reduced to what may be logged: its class and message, with quoted text removed
+ * (JSON.parse and SDK validation errors quote the offending input, which may be personal data).
+ */
 export function errorFields(err: unknown): Record<string, string> {
   const e = err as { name?: string; message?: string };
-  return { errorName: e?.name ?? 'Error', errorMessage: String(e?.message ?? err).slice(0, 300) };
+  const message = String(e?.message ?? err)
+    .replace(/"[^"]*"|'[^']*'/g, '"…"')
+    .slice(0, 300);
+  return { errorName: e?.name ?? 'Error', errorMessage: message };
 }

@@ -12,6 +12,8 @@ import { errorFields, flushMetrics, logger, metrics, MetricUnit } from '../share
 
 export interface StitchDeps {
   readonly store: ProfileStore;
+  /** Told why a message failed (the local queue keeps it as the dead-letter reason). */
+  readonly onFailure?: (queueMessageId: string, err: unknown) => void;
 }
 
 export function createStitchHandler(deps: () => StitchDeps) {
@@ -29,6 +31,7 @@ export function createStitchHandler(deps: () => StitchDeps) {
       } catch (err) {
         logger.warn('stitch failed; the message will be retried', { messageId: record.messageId, ...errorFields(err) });
         failures.push({ itemIdentifier: record.messageId });
+        deps().onFailure?.(record.messageId, err);
       }
     }
     metrics.addMetric('EventsStored', MetricUnit.Count, stored);

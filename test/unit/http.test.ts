@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { gzipSync } from 'node:zlib';
 import { bodyText, credential, errorResponse, parseJsonBody } from '../../lambdas/shared/http';
 import { AuthenticationError, LimitExceededError, NotFoundError, ValidationError } from '../../core/errors';
+import { errorFields } from '../../lambdas/shared/observability';
 
 const ev = (over: Partial<APIGatewayProxyEventV2>): APIGatewayProxyEventV2 => ({ headers: {}, rawPath: '/', ...over }) as APIGatewayProxyEventV2;
 const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
@@ -35,5 +36,18 @@ describe('http helpers', () => {
     const r = errorResponse(new Error('secret detail'));
     expect(r.statusCode).toBe(500);
     expect(r.body).not.toMatch(/secret detail/);
+  });
+});
+
+describe('error logging', () => {
+  it('drops quoted input from error messages', () => {
+    let err: unknown;
+    try {
+      JSON.parse('{"email":"ada@example.com"');
+    } catch (e) {
+      err = e;
+    }
+    expect(JSON.stringify(errorFields(err))).not.toContain('ada@example.com');
+    expect(errorFields(new Error("bad value 'ada@example.com' here")).errorMessage).toBe('bad value "…" here');
   });
 });

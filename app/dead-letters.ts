@@ -1,0 +1,31 @@
+/**
+ * Dead letters: events that could not be processed after every retry, kept with the reason until
+ * an operator redrives them. A redrive puts them back on the queue; processing is idempotent, so
+ * replaying a letter twice changes nothing.
+ */
+export interface DeadLetterView {
+  /** The letter's id (the queue message id). */
+  readonly id: string;
+  readonly reason: string;
+  readonly receiveCount: number;
+  readonly at: string;
+  /** What the letter carries, without its payload (which may hold personal data). */
+  readonly event?: { readonly type?: string; readonly messageId?: string; readonly sourceId?: string };
+}
+
+export interface DeadLetters {
+  list(limit?: number): Promise<DeadLetterView[]>;
+  /** Moves the given letters (all when `ids` is omitted) back to the queue; returns how many. */
+  redrive(ids?: readonly string[]): Promise<number>;
+}
+
+/** The event summary of a queued body, tolerant of bodies that are not JSON. */
+export function summarize(body: string): DeadLetterView['event'] {
+  try {
+    const e = JSON.parse(body) as { type?: unknown; messageId?: unknown; sourceId?: unknown };
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    return { type: str(e.type), messageId: str(e.messageId), sourceId: str(e.sourceId) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// `npx scherp …`: runs the TypeScript command line (local/cli.ts) through tsx.
+const { spawnSync } = require('node:child_process');
+const { join } = require('node:path');
+const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'local', 'cli.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
