@@ -29,3 +29,16 @@ export function summarize(body: string): DeadLetterView['event'] {
     return undefined;
   }
 }
+
+/** A letter as the consumer hands it over on its last attempt. */
+export interface Letter {
+  readonly queueMessageId: string;
+  readonly body: string;
+  readonly reason: string;
+  readonly receiveCount: number;
+}
+
+/** Where a consumer puts a message it gives up on, with the reason (the queue's own redrive policy stays as the backstop for crashes). */
+export interface DeadLetterSink {
+  put(letter: Letter): Promise<void>;
+}

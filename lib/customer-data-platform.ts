@@ -306,6 +306,9 @@ export class CustomerDataPlatform extends Construct {
       stitch: make('stitch', 'Stitch', {
         [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
         [ENV.EVENT_RETENTION_DAYS]: String(config.eventRetentionDays),
+        // On the last receive stitch moves a failing message to the DLQ itself, with the reason.
+        [ENV.DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.queueUrl,
+        [ENV.MAX_RECEIVE_COUNT]: String(config.maxReceiveCount),
       }),
       evaluate: make('evaluate', 'Evaluate', { [ENV.EVENT_BUS_NAME]: this.bus.eventBusName }),
       profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn }),
@@ -323,6 +326,8 @@ export class CustomerDataPlatform extends Construct {
       this.table.grantReadWriteData(fn);
       this.bus.grantPutEventsTo(fn);
     }
+    // stitch dead-letters messages itself (with the reason) on their last receive.
+    this.deadLetterQueue.grantSendMessages(stitch);
     // profile: reads only.
     this.table.grantReadData(profile);
     this.secrets.readKey.grantRead(profile);

@@ -4,11 +4,11 @@
  * so a crash in between can only replay a letter, never lose one.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync, appendFileSync } from 'node:fs';
-import type { DeadLetters, DeadLetterView } from '../app/dead-letters';
+import type { DeadLetters, DeadLetterSink, DeadLetterView, Letter } from '../app/dead-letters';
 import { summarize } from '../app/dead-letters';
 import type { DeadLetter } from './queue';
 
-export class FileDeadLetters implements DeadLetters {
+export class FileDeadLetters implements DeadLetters, DeadLetterSink {
   constructor(
     private readonly file: string,
     /** Puts bodies back on the queue; resolves once they are durable. */
@@ -17,6 +17,10 @@ export class FileDeadLetters implements DeadLetters {
 
   append(letter: DeadLetter): void {
     appendFileSync(this.file, JSON.stringify(letter) + '\n');
+  }
+
+  async put(l: Letter): Promise<void> {
+    this.append({ messageId: l.queueMessageId, body: l.body, reason: l.reason, receiveCount: l.receiveCount, at: new Date().toISOString() });
   }
 
   private read(): DeadLetter[] {

@@ -9,6 +9,9 @@ import type { ScherpEvent } from '../core/events';
 import type { EventQueue } from '../app/ports';
 import { QueueJournal } from './queue-journal';
 
+/** Receives before a message is dead-lettered, as SQS's maxReceiveCount. */
+export const DEFAULT_MAX_RECEIVES = 5;
+
 export interface LocalQueueOptions {
   /** Messages per handler call. @default 10 */
   readonly batchSize?: number;
@@ -47,14 +50,14 @@ export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 export class LocalQueue implements EventQueue {
   private readonly messages: Message[] = [];
   readonly deadLetters: DeadLetter[] = [];
-  private readonly reasons = new Map<string, string>();
+
   private timer: NodeJS.Timeout | undefined;
   private busy: Promise<void> | undefined;
   private readonly opts: Required<Omit<LocalQueueOptions, 'onDeadLetter' | 'journalFile' | 'duplicate'>> & Pick<LocalQueueOptions, 'onDeadLetter' | 'duplicate'>;
   private readonly journal: QueueJournal | undefined;
 
   constructor(opts: LocalQueueOptions = {}) {
-    this.opts = { batchSize: 10, pollMs: 25, retryDelayMs: 200, maxReceives: 5, ...opts };
+    this.opts = { batchSize: 10, pollMs: 25, retryDelayMs: 200, maxReceives: DEFAULT_MAX_RECEIVES, ...opts };
     this.journal = opts.journalFile ? new QueueJournal(opts.journalFile) : undefined;
     const now = Date.now();
     for (const m of this.journal?.open() ?? []) this.messages.push({ ...m, receiveCount: 0, visibleAt: now });
@@ -70,11 +73,6 @@ export class LocalQueue implements EventQueue {
     const msgs = bodies.map((body) => ({ id: randomUUID(), body, sentAt: now }));
     this.journal?.appendSends(msgs);
     for (const m of msgs) this.messages.push({ ...m, receiveCount: 0, visibleAt: now });
-  }
-
-  /** Records why a message failed; the reason travels with it to the dead-letter queue. */
-  noteFailure(id: string, reason: string): void {
-    this.reasons.set(id, reason.slice(0, 500));
   }
 
   /** Messages not yet deleted (visible or in flight). */
@@ -140,11 +138,9 @@ export class LocalQueue implements EventQueue {
   private remove(m: Message): void {
     const i = this.messages.indexOf(m);
     if (i >= 0) this.messages.splice(i, 1);
-    this.reasons.delete(m.id);
   }
 
-  private deadLetter(m: Message, fallback: string): void {
-    const reason = this.reasons.get(m.id) ?? fallback;
+  private deadLetter(m: Message, reason: string): void {
     this.remove(m);
     const letter: DeadLetter = { messageId: m.id, body: m.body, receiveCount: m.receiveCount, reason, at: new Date().toISOString() };
     this.deadLetters.push(letter);

@@ -23,7 +23,7 @@ import { createProfileHandler } from '../lambdas/profile';
 import { createStitchHandler } from '../lambdas/stitch';
 import { LocalBus } from './bus';
 import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb-local';
-import { LocalQueue, type LocalQueueOptions } from './queue';
+import { DEFAULT_MAX_RECEIVES, LocalQueue, type LocalQueueOptions } from './queue';
 import { startServer } from './server';
 import { StreamPoller } from './stream';
 import { FaultInjector, type FaultPlan } from './faults';
@@ -143,10 +143,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
     const collect = createCollectHandler(() => ({ keys: keyStore, queue }));
     const profile = createProfileHandler(() => ({ keys: keyStore, store }));
-    const stitch = createStitchHandler(() => ({
-      store,
-      onFailure: (id, err) => queue.noteFailure(id, `${(err as Error).name ?? 'Error'}: ${(err as Error).message ?? String(err)}`),
-    }));
+    const stitch = createStitchHandler(() => ({ store, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));

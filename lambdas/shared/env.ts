@@ -7,6 +7,9 @@ export const ENV = {
   TABLE_NAME: 'TABLE_NAME',
   /** URL of the SQS queue that `collect` writes accepted events to. */
   QUEUE_URL: 'QUEUE_URL',
+  /** The ingest queue's dead-letter queue, and how many receives a message gets before it goes there. */
+  DEAD_LETTER_QUEUE_URL: 'DEAD_LETTER_QUEUE_URL',
+  MAX_RECEIVE_COUNT: 'MAX_RECEIVE_COUNT',
   /** Name of the EventBridge bus that `evaluate` puts actions on. */
   EVENT_BUS_NAME: 'EVENT_BUS_NAME',
   /** Secrets Manager ARNs holding the bootstrap keys (cloud). Each secret is a plain string. */

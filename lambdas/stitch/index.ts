@@ -3,17 +3,30 @@
  * profile and stored. Failed messages are reported individually so SQS redelivers only them
  * (and moves them to the dead-letter queue after the redrive limit).
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { DeadLetterSink } from '../../app/dead-letters';
 import type { ScherpEvent } from '../../core/events';
 import type { ProfileStore } from '../../app/ports';
 import { stitch } from '../../app/stitch';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SqsDeadLetters } from '../../adapters/sqs-dead-letters';
 import { profileStore } from '../shared/dynamo';
+import { ENV, optionalEnv } from '../shared/env';
+import { lazy } from '../shared/lazy';
 import { errorFields, flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
 
 export interface StitchDeps {
   readonly store: ProfileStore;
-  /** Told why a message failed (the local queue keeps it as the dead-letter reason). */
-  readonly onFailure?: (queueMessageId: string, err: unknown) => void;
+  /**
+   * On a message's last receive, the handler moves it here with the reason instead of failing it
+   * once more, so the dead letter says why. Without it the queue's redrive policy dead-letters it.
+   */
+  readonly deadLetters?: { readonly sink: DeadLetterSink; readonly maxReceives: number };
+}
+
+function reasonOf(err: unknown): string {
+  const e = err as { name?: string; message?: string };
+  return `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`.slice(0, 1000);
 }
 
 export function createStitchHandler(deps: () => StitchDeps) {
@@ -29,9 +42,9 @@ export function createStitchHandler(deps: () => StitchDeps) {
         else stored++;
         if (r.merged.length > 0) logger.info('profiles merged', { profileId: r.profileId, merged: r.merged.length, messageId: e.messageId });
       } catch (err) {
+        if (await deadLetter(deps(), record, err)) continue;
         logger.warn('stitch failed; the message will be retried', { messageId: record.messageId, ...errorFields(err) });
         failures.push({ itemIdentifier: record.messageId });
-        deps().onFailure?.(record.messageId, err);
       }
     }
     metrics.addMetric('EventsStored', MetricUnit.Count, stored);
@@ -42,4 +55,30 @@ export function createStitchHandler(deps: () => StitchDeps) {
   };
 }
 
-export const handler = createStitchHandler(() => ({ store: profileStore() }));
+/** Moves a message on its last receive to the dead-letter sink; false if it must be failed instead. */
+async function deadLetter(deps: StitchDeps, record: SQSRecord, err: unknown): Promise<boolean> {
+  const dl = deps.deadLetters;
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 0);
+  if (!dl || receiveCount < dl.maxReceives) return false;
+  try {
+    await dl.sink.put({ queueMessageId: record.messageId, body: record.body, reason: reasonOf(err), receiveCount });
+  } catch (sinkErr) {
+    logger.error('dead-letter sink failed; leaving the message to the queue redrive policy', errorFields(sinkErr));
+    return false;
+  }
+  metrics.addMetric('EventsDeadLettered', MetricUnit.Count, 1);
+  logger.error('message dead-lettered', { messageId: record.messageId, receiveCount, ...errorFields(err) });
+  return true;
+}
+
+const cloudDeps = lazy((): StitchDeps => {
+  const dlqUrl = optionalEnv(ENV.DEAD_LETTER_QUEUE_URL);
+  return {
+    store: profileStore(),
+    deadLetters: dlqUrl
+      ? { sink: new SqsDeadLetters(new SQSClient({}), { deadLetterQueueUrl: dlqUrl }), maxReceives: Number(optionalEnv(ENV.MAX_RECEIVE_COUNT) ?? 5) }
+      : undefined,
+  };
+});
+
+export const handler = createStitchHandler(cloudDeps);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { CustomerDataPlatform, CustomerDataPlatformProps } from '../../lib/customer-data-platform';
 import { DEFAULT_RULES_DIR } from '../../lib/rules';
@@ -101,7 +102,7 @@ describe('queues', () => {
 describe('functions', () => {
   const expectedEnv: Record<ScherpFunctionName, string[]> = {
     collect: ['TABLE_NAME', 'QUEUE_URL', 'WRITE_KEY_SECRET_ARN'],
-    stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS'],
+    stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS', 'DEAD_LETTER_QUEUE_URL', 'MAX_RECEIVE_COUNT'],
     evaluate: ['TABLE_NAME', 'EVENT_BUS_NAME'],
     profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN'],
   };
@@ -155,6 +156,23 @@ describe('least privilege', () => {
     const { actions } = actionsOf(synth.stack.platform.functions[name]);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query', 'events:PutEvents']));
     expect(actions.filter((a) => /^dynamodb:(Create|Delete|Update)Table|^dynamodb:\*|^secretsmanager:/.test(a))).toEqual([]);
+  });
+
+  /** The queues a function may send to (logical ids). */
+  function sendTargets(fn: IFunction): unknown[] {
+    const role = fn.role as iam.Role;
+    const roleId = synth.stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } })).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+    return statements.filter((st) => [st.Action].flat().includes('sqs:SendMessage')).map((st) => st.Resource);
+  }
+  const queueArn = (q: sqs.Queue) => ({ 'Fn::GetAtt': [synth.stack.getLogicalId(q.node.defaultChild as sqs.CfnQueue), 'Arn'] });
+
+  test('stitch sends only to the dead-letter queue (to dead-letter with a reason); evaluate only to its failure queue', () => {
+    const { platform } = synth.stack;
+    expect(sendTargets(platform.functions.stitch)).toEqual([queueArn(platform.deadLetterQueue)]);
+    expect(sendTargets(platform.functions.evaluate)).toEqual([queueArn(platform.streamFailureQueue)]);
   });
 
   test('evaluate reads the stream', () => {
