@@ -4,7 +4,7 @@
  */
 import { ROUTES } from '../core/ingest';
 
-export type ApiFunction = 'collect' | 'profile';
+export type ApiFunction = 'collect' | 'profile' | 'admin';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -16,6 +16,11 @@ export interface ApiRoute {
 export const API_ROUTES: readonly ApiRoute[] = [
   ...ROUTES.map((r): ApiRoute => ({ method: 'POST', path: `/v1/${r}`, fn: 'collect' })),
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
+  { method: 'POST', path: '/v1/sources', fn: 'admin' },
+  { method: 'GET', path: '/v1/sources', fn: 'admin' },
+  { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin' },
+  { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin' },
+  { method: 'GET', path: '/v1/rejected', fn: 'admin' },
 ];
 
 /** Matches a concrete path against a route path; returns the path parameters. */

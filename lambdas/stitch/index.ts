@@ -5,13 +5,16 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ScherpEvent } from '../../core/events';
-import type { ProfileStore } from '../../app/ports';
+import type { MessageLog, ProfileStore } from '../../app/ports';
 import { stitch } from '../../app/stitch';
-import { profileStore } from '../shared/dynamo';
+import { dedupe } from '../../app/dedupe';
+import { messageLog, profileStore } from '../shared/dynamo';
 import { errorFields, flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
 
 export interface StitchDeps {
   readonly store: ProfileStore;
+  /** Drops repeats of a (source, messageId) within the dedupe window (see app/dedupe.ts). */
+  readonly messages?: MessageLog;
 }
 
 export function createStitchHandler(deps: () => StitchDeps) {
@@ -19,9 +22,16 @@ export function createStitchHandler(deps: () => StitchDeps) {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
     let stored = 0;
     let duplicates = 0;
+    let repeats = 0;
     for (const record of event.Records) {
       try {
-        const e = JSON.parse(record.body) as ScherpEvent;
+        let e = JSON.parse(record.body) as ScherpEvent;
+        const messages = deps().messages;
+        if (messages) {
+          const d = await dedupe(messages, e);
+          e = d.event;
+          if (d.seen) repeats++;
+        }
         const r = await stitch(deps().store, e);
         if (r.duplicate) duplicates++;
         else stored++;
@@ -33,10 +43,11 @@ export function createStitchHandler(deps: () => StitchDeps) {
     }
     metrics.addMetric('EventsStored', MetricUnit.Count, stored);
     if (duplicates > 0) metrics.addMetric('EventsDuplicate', MetricUnit.Count, duplicates);
+    if (repeats > 0) metrics.addMetric('MessagesRepeated', MetricUnit.Count, repeats);
     if (failures.length > 0) metrics.addMetric('StitchFailures', MetricUnit.Count, failures.length);
     flushMetrics();
     return { batchItemFailures: failures };
   };
 }
 
-export const handler = createStitchHandler(() => ({ store: profileStore() }));
+export const handler = createStitchHandler(() => ({ store: profileStore(), messages: messageLog() }));
