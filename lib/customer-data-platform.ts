@@ -521,7 +521,7 @@ export class CustomerDataPlatform extends Construct {
       ApiUrl: [this.apiUrl, 'Base URL of the Scherp API'],
       WriteKeySecretArn: [this.secrets.writeKey.secretArn, 'Secret holding the write key (collect API)'],
       ReadKeySecretArn: [this.secrets.readKey.secretArn, 'Secret holding the read key (profile API)'],
-      AdminKeySecretArn: [this.secrets.adminKey.secretArn, 'Secret holding the admin key'],
+      AdminKeySecretArn: [this.secrets.adminKey.secretArn, 'Secret holding the admin key (sources and rejected-events API)'],
       TableName: [this.table.tableName, 'DynamoDB table'],
       EventBusName: [this.bus.eventBusName, 'EventBridge bus actions are put on'],
       QueueUrl: [this.queue.queueUrl, 'Ingest queue'],
@@ -536,18 +536,18 @@ export class CustomerDataPlatform extends Construct {
    * narrowest construct and, for IAM5, the exact finding.
    */
   private acknowledgeNagFindings(): void {
-    const { collect, stitch, evaluate, profile } = this.functions;
-    const allFunctions = [collect, stitch, evaluate, profile];
+    const { stitch } = this.functions;
+    const allFunctions = Object.values(this.functions);
 
     for (const route of this.httpApi.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
-      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect checks the write key (HTTP Basic, Segment-compatible SDKs), profile checks the read key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
+      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect checks the write key (HTTP Basic, Segment-compatible SDKs), profile checks the read key, admin the admin key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
     }
 
     for (const fn of allFunctions) {
       ack(fn, 'AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaLatestVersion', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaTracing', 'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.');
-      ack(fn, 'Serverless-LambdaDLQ', 'No function is invoked asynchronously: collect and profile are synchronous (API), stitch and evaluate are event-source mappings whose failures go to the ingest DLQ and the stream-failure queue.');
+      ack(fn, 'Serverless-LambdaDLQ', 'No function is invoked asynchronously: collect, profile and admin are synchronous (API), stitch and evaluate are event-source mappings whose failures go to the ingest DLQ and the stream-failure queue.');
     }
     ack(stitch.node.findAll().find((c) => c instanceof lambda.CfnEventSourceMapping)!, 'Serverless-LambdaEventSourceMappingDestination', 'SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue\'s dead-letter queue through its redrive policy.');
 
