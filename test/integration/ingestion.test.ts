@@ -39,7 +39,7 @@ async function call(method: string, path: string, key: string | undefined, body?
     headers: { 'content-type': 'application/json', ...(key ? { authorization: key.startsWith('Bearer ') ? key : basic(key) } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 async function scanAll(): Promise<Record<string, any>[]> {
