@@ -38,9 +38,14 @@ export interface CollectResult {
 /** Rejected payloads are kept cut to this many characters of JSON. */
 export const MAX_REJECTED_PAYLOAD_CHARS = 4096;
 
-/** Browsers using navigator.sendBeacon cannot set headers, so the key may come in the body. */
+/**
+ * Browsers using navigator.sendBeacon cannot set headers, so the key may come in the body:
+ * at the top, or (analytics.js batching) in the first item of a batch.
+ */
 function bodyKey(body: unknown): string | undefined {
-  const k = (body as { writeKey?: unknown } | null)?.writeKey;
+  const b = body as { writeKey?: unknown; batch?: unknown } | null;
+  const first = Array.isArray(body) ? body[0] : Array.isArray(b?.batch) ? b.batch[0] : undefined;
+  const k = b?.writeKey ?? (first as { writeKey?: unknown } | null | undefined)?.writeKey;
   return typeof k === 'string' ? k : undefined;
 }
 
@@ -54,7 +59,8 @@ export function payloadPreview(value: unknown): string {
 }
 
 function itemOf(body: unknown, route: Route, index: number): unknown {
-  return route === 'batch' ? (body as { batch?: unknown[] }).batch?.[index] : body;
+  if (route !== 'batch') return body;
+  return Array.isArray(body) ? body[index] : (body as { batch?: unknown[] }).batch?.[index];
 }
 
 export async function collect(deps: CollectDeps, req: CollectRequest): Promise<CollectResult> {

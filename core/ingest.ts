@@ -8,6 +8,18 @@ import { extractIdentifiers } from './identity';
 export type Route = EventType | 'batch';
 export const ROUTES: readonly Route[] = [...EVENT_TYPES, 'batch'];
 
+/**
+ * The one-letter paths analytics.js (analytics-next) posts to under its `apiHost`: the first
+ * letter of the call type, and `b` for its batching dispatcher.
+ */
+export const ROUTE_ALIASES: Readonly<Record<string, Route>> = { t: 'track', i: 'identify', p: 'page', s: 'screen', g: 'group', a: 'alias', b: 'batch' };
+
+/** The route a path segment names (`track` or `t`), if any. */
+export function routeNamed(segment: string): Route | undefined {
+  if ((ROUTES as readonly string[]).includes(segment)) return segment as Route;
+  return Object.hasOwn(ROUTE_ALIASES, segment) ? ROUTE_ALIASES[segment] : undefined;
+}
+
 export interface IngestLimits {
   /** Most events one batch may carry. @default 2500 (Segment's limit) */
   readonly maxBatchEvents: number;
@@ -144,7 +156,9 @@ function validateOne(raw: unknown, type: EventType, prefix: string, limits: Inge
  */
 export function ingest(input: IngestInput): IngestResult {
   const limits: IngestLimits = { ...DEFAULT_INGEST_LIMITS, ...input.limits };
-  const { route, body } = input;
+  const { route } = input;
+  // A bare array on the batch route is a batch (older analytics.js batching sends one).
+  const body = route === 'batch' && Array.isArray(input.body) ? { batch: input.body } : input.body;
   if (!isObject(body)) throw new ValidationError('the body must be a JSON object', [{ path: '(root)', message: 'must be a JSON object' }]);
 
   if (route !== 'batch') {

@@ -2,7 +2,7 @@
  * The HTTP routes and the function serving each: one list for the CDK construct (API Gateway
  * routes) and the local runtime (its HTTP server).
  */
-import { ROUTES } from '../core/ingest';
+import { ROUTE_ALIASES, ROUTES } from '../core/ingest';
 
 export type ApiFunction = 'collect' | 'profile' | 'admin';
 
@@ -14,7 +14,7 @@ export interface ApiRoute {
 }
 
 export const API_ROUTES: readonly ApiRoute[] = [
-  ...ROUTES.map((r): ApiRoute => ({ method: 'POST', path: `/v1/${r}`, fn: 'collect' })),
+  ...[...ROUTES, ...Object.keys(ROUTE_ALIASES)].map((r): ApiRoute => ({ method: 'POST', path: `/v1/${r}`, fn: 'collect' })),
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
   { method: 'POST', path: '/v1/sources', fn: 'admin' },
   { method: 'GET', path: '/v1/sources', fn: 'admin' },

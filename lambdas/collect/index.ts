@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { collect, type CollectDeps } from '../../app/collect';
-import { DEFAULT_INGEST_LIMITS, ROUTES, type IngestLimits, type Route } from '../../core/ingest';
+import { DEFAULT_INGEST_LIMITS, routeNamed, type IngestLimits, type Route } from '../../core/ingest';
 import { NotFoundError } from '../../core/errors';
 import { SqsEventQueue } from '../../adapters/sqs-queue';
 import { BootstrapKeyStore, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
@@ -17,9 +17,9 @@ import { flushMetrics, logger, metrics, MetricUnit } from '../shared/observabili
 import { lazy } from '../shared/lazy';
 
 function routeOf(path: string): Route {
-  const last = path.replace(/\/+$/, '').split('/').pop() ?? '';
-  if (!(ROUTES as readonly string[]).includes(last)) throw new NotFoundError(`no such route: ${path}`);
-  return last as Route;
+  const route = routeNamed(path.replace(/\/+$/, '').split('/').pop() ?? '');
+  if (!route) throw new NotFoundError(`no such route: ${path}`);
+  return route;
 }
 
 export function createCollectHandler(deps: () => CollectDeps) {

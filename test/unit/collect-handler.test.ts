@@ -109,6 +109,17 @@ describe('collect handler: limits, bodies, errors, hostile input', () => {
     expect(queue.sent.map((e) => e.type)).toEqual(['track', 'identify', 'page']);
   });
 
+  it("analytics.js paths: one letter per call type, /b for its batches (key in each item)", async () => {
+    const beacon = (path: string, body: unknown) => handler(apiRequest(path, JSON.stringify(body), { 'content-type': 'text/plain' }));
+    expect((await beacon('/v1/t', { writeKey: 'wk', anonymousId: 'a', event: 'Clicked', type: 'track' })).statusCode).toBe(200);
+    expect((await beacon('/v1/p', { writeKey: 'wk', anonymousId: 'a', name: 'Home' })).statusCode).toBe(200);
+    expect((await beacon('/v1/b', { batch: [{ writeKey: 'wk', type: 'identify', userId: 'u' }], sentAt: new Date().toISOString() })).statusCode).toBe(200);
+    expect((await beacon('/v1/b', [{ writeKey: 'wk', type: 'track', userId: 'u', event: 'E' }])).statusCode).toBe(200);
+    expect(queue.sent.map((e) => e.type)).toEqual(['track', 'page', 'identify', 'track']);
+    expect(JSON.stringify(queue.sent)).not.toContain('writeKey');
+    expect((await beacon('/v1/x', { writeKey: 'wk', userId: 'u' })).statusCode).toBe(404);
+  });
+
   it('keeps rejected events with their reason, the payload cut and without the write key', async () => {
     await post('/v1/batch', { writeKey: 'wk', batch: [{ type: 'track', userId: 'u', event: 'ok' }, { type: 'track', userId: 'u', properties: { s: 'y'.repeat(900) } }] });
     await post('/v1/track', { writeKey: 'wk', userId: 'u' });
