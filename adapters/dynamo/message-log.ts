@@ -3,9 +3,9 @@
  * conditional put and removed by TTL after the dedupe window. The marker keeps the timestamp the
  * first delivery used, so a retry lands on the same timeline key.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MessageLog } from '../../app/ports';
+import { isConditionFailure } from './client';
 import { keys, TTL_ATTRIBUTE } from './keys';
 
 export interface DynamoMessageLogOptions {
@@ -39,7 +39,7 @@ export class DynamoMessageLog implements MessageLog {
       );
       return undefined;
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException) && (err as { name?: string })?.name !== 'ConditionalCheckFailedException') throw err;
+      if (!isConditionFailure(err)) throw err;
       // The item comes back in DynamoDB's attribute-value form ({ S: … }).
       const old = (err as { Item?: Record<string, { S?: string } | undefined> }).Item;
       const ts = old?.ts?.S;

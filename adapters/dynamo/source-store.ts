@@ -4,10 +4,10 @@
  * digest (one GetItem per cache miss). Admin operations are rare: they use transactions so the
  * listing and the lookup item never disagree.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Source, SourceKey } from '../../core/sources';
 import type { KeyRecord, SourceStore, SourceWithKeys } from '../../app/ports';
+import { isConditionFailure } from './client';
 import { keys, SOURCE_KEY_SK_INFIX, SOURCE_SK_PREFIX, SOURCES_PK } from './keys';
 
 interface SourceItem extends Source {
@@ -19,14 +19,6 @@ interface KeyListingItem extends SourceKey {
   readonly pk: string;
   readonly sk: string;
   readonly digest: string;
-}
-
-function isConditionFailure(err: unknown): boolean {
-  return (
-    err instanceof ConditionalCheckFailedException ||
-    err instanceof TransactionCanceledException ||
-    ['ConditionalCheckFailedException', 'TransactionCanceledException'].includes((err as { name?: string })?.name ?? '')
-  );
 }
 
 function toSourceKey(i: KeyListingItem): SourceKey {
