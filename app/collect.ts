@@ -1,18 +1,21 @@
 /**
- * The collect use case: authenticate the source, validate and stamp the events, queue the
- * accepted ones. Nothing is queued for a request that fails authentication or validation.
+ * The collect use case: authenticate the source, validate and stamp the events, keep the
+ * rejected ones for operators, queue the accepted ones. Nothing is queued for a request that
+ * fails authentication or validation.
  */
 import { randomUUID } from 'node:crypto';
-import { AuthenticationError } from '../core/errors';
-import { ingest, type IngestLimits, type RejectedEvent, type Route } from '../core/ingest';
-import type { EventQueue, KeyStore } from './ports';
+import { AuthenticationError, LimitExceededError, ValidationError } from '../core/errors';
+import { cleanJson, ingest, type IngestLimits, type RejectedEvent, type Route } from '../core/ingest';
+import type { EventQueue, KeyStore, RejectedRecord, RejectedStore } from './ports';
 
 export interface CollectDeps {
   readonly keys: KeyStore;
   readonly queue: EventQueue;
+  /** Where rejected events are kept; without one they are only reported to the sender. */
+  readonly rejected?: RejectedStore;
   readonly now?: () => Date;
   readonly newMessageId?: () => string;
-  readonly limits?: IngestLimits;
+  readonly limits?: Partial<IngestLimits>;
 }
 
 export interface CollectRequest {
@@ -22,34 +25,88 @@ export interface CollectRequest {
   readonly credential?: string;
   readonly ip?: string;
   readonly userAgent?: string;
+  /** Groups the rejected records of one request. */
+  readonly requestId?: string;
 }
 
 export interface CollectResult {
+  readonly sourceId: string;
   readonly accepted: number;
   readonly rejected: readonly RejectedEvent[];
 }
 
-/** Browsers using navigator.sendBeacon cannot set headers, so the key may come in the body. */
+/** Rejected payloads are kept cut to this many characters of JSON. */
+export const MAX_REJECTED_PAYLOAD_CHARS = 4096;
+
+/**
+ * Browsers using navigator.sendBeacon cannot set headers, so the key may come in the body:
+ * at the top, or (analytics.js batching) in the first item of a batch.
+ */
 function bodyKey(body: unknown): string | undefined {
-  const k = (body as { writeKey?: unknown } | null)?.writeKey;
+  const b = body as { writeKey?: unknown; batch?: unknown } | null;
+  const first = Array.isArray(body) ? body[0] : Array.isArray(b?.batch) ? b.batch[0] : undefined;
+  const k = b?.writeKey ?? (first as { writeKey?: unknown } | null | undefined)?.writeKey;
   return typeof k === 'string' ? k : undefined;
+}
+
+/** A rejected payload as bounded JSON text, without the write key. */
+export function payloadPreview(value: unknown): string {
+  const clean = cleanJson(value);
+  if (clean === undefined && value !== undefined) return '"(nested too deeply to keep)"';
+  if (clean && typeof clean === 'object' && !Array.isArray(clean)) delete (clean as Record<string, unknown>).writeKey;
+  const text = JSON.stringify(clean) ?? 'null';
+  return text.length <= MAX_REJECTED_PAYLOAD_CHARS ? text : `${text.slice(0, MAX_REJECTED_PAYLOAD_CHARS)}…(truncated from ${text.length})`;
+}
+
+function itemOf(body: unknown, route: Route, index: number): unknown {
+  if (route !== 'batch') return body;
+  return Array.isArray(body) ? body[index] : (body as { batch?: unknown[] }).batch?.[index];
 }
 
 export async function collect(deps: CollectDeps, req: CollectRequest): Promise<CollectResult> {
   const key = req.credential || bodyKey(req.body);
-  if (!key) throw new AuthenticationError('missing write key: send it as the HTTP Basic auth user name');
+  if (!key) throw new AuthenticationError('missing write key: send it as the HTTP Basic auth user name or as "writeKey" in the body');
   const principal = await deps.keys.authenticate('write', key);
   if (!principal) throw new AuthenticationError('invalid write key');
 
-  const { accepted, rejected } = ingest({
-    route: req.route,
-    body: req.body,
-    receivedAt: (deps.now ?? (() => new Date()))(),
-    sourceId: principal.sourceId,
-    newMessageId: deps.newMessageId ?? randomUUID,
-    limits: deps.limits,
-    request: { ip: req.ip, userAgent: req.userAgent },
-  });
-  if (accepted.length > 0) await deps.queue.send(accepted);
-  return { accepted: accepted.length, rejected };
+  const receivedAt = (deps.now ?? (() => new Date()))();
+  const requestId = req.requestId ?? randomUUID();
+  const keep = async (rejected: readonly { index: number; issues: RejectedEvent['issues']; limit?: string }[], payloadOf: (index: number) => unknown) => {
+    if (!deps.rejected || rejected.length === 0) return;
+    const records: RejectedRecord[] = rejected.map((r) => ({
+      sourceId: principal.sourceId,
+      route: req.route,
+      index: r.index,
+      issues: r.issues,
+      ...(r.limit ? { limit: r.limit } : {}),
+      payload: payloadPreview(payloadOf(r.index)),
+      receivedAt: receivedAt.toISOString(),
+      requestId,
+    }));
+    await deps.rejected.save(records);
+  };
+
+  let result: ReturnType<typeof ingest>;
+  try {
+    result = ingest({
+      route: req.route,
+      body: req.body,
+      receivedAt,
+      sourceId: principal.sourceId,
+      party: principal.party,
+      newMessageId: deps.newMessageId ?? randomUUID,
+      limits: deps.limits,
+      request: { ip: req.ip, userAgent: req.userAgent },
+    });
+  } catch (err) {
+    // A whole request refused after authentication is kept too (one record, its payload cut).
+    if (err instanceof ValidationError) await keep([{ index: 0, issues: err.issues }], () => req.body);
+    if (err instanceof LimitExceededError) await keep([{ index: 0, issues: [{ path: '(body)', message: err.message }], limit: err.limit }], () => req.body);
+    throw err;
+  }
+  // Rejected events are kept before anything is queued: if keeping them fails, the request
+  // fails as a whole and the sender retries it.
+  await keep(result.rejected, (i) => itemOf(req.body, req.route, i));
+  if (result.accepted.length > 0) await deps.queue.send(result.accepted);
+  return { sourceId: principal.sourceId, accepted: result.accepted.length, rejected: result.rejected };
 }

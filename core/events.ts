@@ -7,10 +7,18 @@ import { z } from 'zod';
 export const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** Who collected the data a source sends: the company itself, a partner, or a data vendor. */
+export const PARTIES = ['first', 'second', 'third'] as const;
+export type Party = (typeof PARTIES)[number];
+
 /** Longest id Scherp accepts (user ids, anonymous ids, group ids, message ids). */
 export const MAX_ID_LENGTH = 100;
 
 /** Segment accepts numbers where ids are strings and stores them as strings; so do we. */
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+/** Half a UTF-16 pair: not valid Unicode, so DynamoDB and JSON consumers would choke on it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 const id = z
   .union([z.string(), z.number().finite()])
   .transform((v) => String(v).trim())
@@ -20,8 +28,16 @@ const id = z
       .min(1, 'must not be empty')
       .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
       // Control characters would break logs, CSV exports and keys.
-      .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters'),
+      .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
+      .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode'),
   );
+
+/** A name (event, page, category): at most 200 characters, no control characters. */
+const text = z
+  .string()
+  .max(200, 'must be at most 200 characters')
+  .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
+  .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode');
 
 const isoDate = z
   .union([z.string(), z.number()])
@@ -48,9 +64,9 @@ const common = {
   integrations: record.optional(),
   properties: record.optional(),
   traits: record.optional(),
-  event: z.string().trim().min(1, 'must not be empty').max(200).optional(),
-  name: z.string().max(200).optional(),
-  category: z.string().max(200).optional(),
+  event: z.string().trim().min(1, 'must not be empty').pipe(text).optional(),
+  name: text.optional(),
+  category: text.optional(),
   groupId: id.optional(),
   previousId: id.optional(),
 };
@@ -81,6 +97,8 @@ export interface ScherpEvent {
   readonly type: EventType;
   readonly messageId: string;
   readonly sourceId: string;
+  /** The party of the source that sent it (absent on events queued before sources existed). */
+  readonly party?: Party;
   readonly userId?: string;
   readonly anonymousId?: string;
   readonly event?: string;

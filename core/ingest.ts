@@ -1,28 +1,82 @@
 /**
  * Turning one tracking-API request into accepted events: pure, no I/O.
  */
-import { EVENT_TYPES, type EventType, type FieldIssue, IncomingEventSchema, type IncomingEvent, type ScherpEvent, zodIssues } from './events';
+import { EVENT_TYPES, type EventType, type FieldIssue, IncomingEventSchema, type IncomingEvent, type Party, type ScherpEvent, zodIssues } from './events';
 import { LimitExceededError, ValidationError } from './errors';
 import { extractIdentifiers } from './identity';
 
 export type Route = EventType | 'batch';
 export const ROUTES: readonly Route[] = [...EVENT_TYPES, 'batch'];
 
+/**
+ * The one-letter paths analytics.js (analytics-next) posts to under its `apiHost`: the first
+ * letter of the call type, and `b` for its batching dispatcher.
+ */
+export const ROUTE_ALIASES: Readonly<Record<string, Route>> = { t: 'track', i: 'identify', p: 'page', s: 'screen', g: 'group', a: 'alias', b: 'batch' };
+
+/** The route a path segment names (`track` or `t`), if any. */
+export function routeNamed(segment: string): Route | undefined {
+  if ((ROUTES as readonly string[]).includes(segment)) return segment as Route;
+  return Object.hasOwn(ROUTE_ALIASES, segment) ? ROUTE_ALIASES[segment] : undefined;
+}
+
 export interface IngestLimits {
   /** Most events one batch may carry. @default 2500 (Segment's limit) */
   readonly maxBatchEvents: number;
+  /** Largest event, in bytes of its JSON. @default 32768 (Segment's 32 KB) */
+  readonly maxEventBytes: number;
+  /** Largest request body, in bytes, after decompression. @default 512000 (Segment's 500 KB) */
+  readonly maxRequestBytes: number;
 }
 
-export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxBatchEvents: 2500 };
+export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxBatchEvents: 2500, maxEventBytes: 32 * 1024, maxRequestBytes: 500 * 1024 };
+
+/** Deepest nesting of objects and arrays inside one event (a full Segment `context` needs 4). */
+export const MAX_NESTING_DEPTH = 32;
+
+/** A timestamp more than this far after receipt is a broken clock: the receipt time is used instead. */
+export const MAX_FUTURE_SKEW_MS = 60 * 60 * 1000;
+
+/** Keys that would reach an object's prototype if a later stage assigned them; dropped everywhere. */
+const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+class TooDeepError extends Error {}
+
+function cleanValue(v: unknown, depth: number): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (depth >= MAX_NESTING_DEPTH) throw new TooDeepError();
+  if (Array.isArray(v)) return v.map((x) => cleanValue(x, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    if (!UNSAFE_KEYS.has(k)) out[k] = cleanValue((v as Record<string, unknown>)[k], depth + 1);
+  }
+  return out;
+}
+
+/**
+ * A plain copy of a JSON value without `__proto__`, `constructor` and `prototype` keys at any
+ * depth; undefined when it nests deeper than {@link MAX_NESTING_DEPTH}.
+ */
+export function cleanJson(v: unknown): unknown {
+  try {
+    return cleanValue(v, 0);
+  } catch (err) {
+    if (err instanceof TooDeepError) return undefined;
+    throw err;
+  }
+}
 
 export interface IngestInput {
   readonly route: Route;
   readonly body: unknown;
   readonly receivedAt: Date;
   readonly sourceId: string;
+  /** The party of the source, stamped onto each event. */
+  readonly party?: Party;
   /** Makes a message id for events that arrive without one. */
   readonly newMessageId: () => string;
-  readonly limits?: IngestLimits;
+  /** Overrides of {@link DEFAULT_INGEST_LIMITS}. */
+  readonly limits?: Partial<IngestLimits>;
   /** Filled into `context.ip` and `context.userAgent` when the event lacks them. */
   readonly request?: { readonly ip?: string; readonly userAgent?: string };
 }
@@ -30,6 +84,8 @@ export interface IngestInput {
 export interface RejectedEvent {
   readonly index: number;
   readonly issues: FieldIssue[];
+  /** The limit the event exceeded, when that is why it was rejected. */
+  readonly limit?: keyof IngestLimits;
 }
 
 export interface IngestResult {
@@ -45,14 +101,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * When the sender states `sentAt`, its clock may be off: the event happened
  * `sentAt − originalTimestamp` before it was sent, so on our clock it happened that long
  * before we received it. Without `sentAt`, the sender's timestamp is taken as is.
+ * A result more than {@link MAX_FUTURE_SKEW_MS} after receipt cannot be true (the event cannot
+ * have happened after we received it): the receipt time is used instead, and
+ * `originalTimestamp` keeps what the sender said.
  */
 export function correctTimestamp(e: Pick<IncomingEvent, 'timestamp' | 'originalTimestamp' | 'sentAt'>, receivedAt: Date): string {
   const original = e.originalTimestamp ?? e.timestamp;
-  if (e.sentAt && original) {
-    const delay = Date.parse(e.sentAt) - Date.parse(original);
-    return new Date(receivedAt.getTime() - delay).toISOString();
-  }
-  return original ?? receivedAt.toISOString();
+  let at = original ? Date.parse(original) : receivedAt.getTime();
+  if (e.sentAt && original) at = receivedAt.getTime() - (Date.parse(e.sentAt) - Date.parse(original));
+  if (!(at <= receivedAt.getTime() + MAX_FUTURE_SKEW_MS) || Number.isNaN(new Date(at).getTime())) at = receivedAt.getTime();
+  return new Date(at).toISOString();
 }
 
 function stamp(e: IncomingEvent, input: IngestInput): ScherpEvent {
@@ -65,14 +123,24 @@ function stamp(e: IncomingEvent, input: IngestInput): ScherpEvent {
     context,
     messageId: e.messageId ?? input.newMessageId(),
     sourceId: input.sourceId,
+    ...(input.party ? { party: input.party } : {}),
     timestamp: correctTimestamp(e, input.receivedAt),
     receivedAt: input.receivedAt.toISOString(),
   };
 }
 
-function validateOne(raw: unknown, type: EventType, prefix: string): { ok: true; event: IncomingEvent } | { ok: false; issues: FieldIssue[] } {
-  if (!isObject(raw)) return { ok: false, issues: [{ path: prefix || '(root)', message: 'must be a JSON object' }] };
-  const parsed = IncomingEventSchema.safeParse({ ...raw, type });
+type Checked = { ok: true; event: IncomingEvent } | { ok: false; issues: FieldIssue[]; limit?: keyof IngestLimits };
+
+function validateOne(raw: unknown, type: EventType, prefix: string, limits: IngestLimits): Checked {
+  const root = prefix || '(root)';
+  if (!isObject(raw)) return { ok: false, issues: [{ path: root, message: 'must be a JSON object' }] };
+  const clean = cleanJson(raw) as Record<string, unknown> | undefined;
+  if (!clean) return { ok: false, issues: [{ path: root, message: `nests deeper than ${MAX_NESTING_DEPTH} levels` }] };
+  const bytes = Buffer.byteLength(JSON.stringify(clean));
+  if (bytes > limits.maxEventBytes) {
+    return { ok: false, limit: 'maxEventBytes', issues: [{ path: root, message: `is ${bytes} bytes; the limit (maxEventBytes) is ${limits.maxEventBytes}` }] };
+  }
+  const parsed = IncomingEventSchema.safeParse({ ...clean, type });
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, prefix) };
   // An event whose ids are all placeholders ("anonymous", "0", …) can belong to nobody.
   if (extractIdentifiers(parsed.data).length === 0) {
@@ -87,12 +155,15 @@ function validateOne(raw: unknown, type: EventType, prefix: string): { ok: true;
  * a batch accepts its valid items and reports the others by index.
  */
 export function ingest(input: IngestInput): IngestResult {
-  const limits = input.limits ?? DEFAULT_INGEST_LIMITS;
-  const { route, body } = input;
+  const limits: IngestLimits = { ...DEFAULT_INGEST_LIMITS, ...input.limits };
+  const { route } = input;
+  // A bare array on the batch route is a batch (older analytics.js batching sends one).
+  const body = route === 'batch' && Array.isArray(input.body) ? { batch: input.body } : input.body;
   if (!isObject(body)) throw new ValidationError('the body must be a JSON object', [{ path: '(root)', message: 'must be a JSON object' }]);
 
   if (route !== 'batch') {
-    const r = validateOne(body, route, '');
+    const r = validateOne(body, route, '', limits);
+    if (!r.ok && r.limit) throw new LimitExceededError(`the event ${r.issues[0]!.message}`, r.limit);
     if (!r.ok) throw new ValidationError(`invalid ${route} call: ${r.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, r.issues);
     return { accepted: [stamp(r.event, input)], rejected: [] };
   }
@@ -102,6 +173,8 @@ export function ingest(input: IngestInput): IngestResult {
   if (items.length > limits.maxBatchEvents) {
     throw new LimitExceededError(`batch has ${items.length} events; the limit is ${limits.maxBatchEvents}`, 'maxBatchEvents');
   }
+  // Batch-level context and integrations are merged into each item; a batch-level sentAt
+  // (analytics-node sends one per request) applies to items without their own.
   const shared: Record<string, unknown> = {};
   if (isObject(body.context)) shared.context = body.context;
   if (isObject(body.integrations)) shared.integrations = body.integrations;
@@ -120,13 +193,14 @@ export function ingest(input: IngestInput): IngestResult {
       return;
     }
     const merged = {
+      ...(body.sentAt !== undefined ? { sentAt: body.sentAt } : {}),
       ...item,
       context: { ...(shared.context as object | undefined), ...(isObject(item.context) ? item.context : {}) },
       integrations: { ...(shared.integrations as object | undefined), ...(isObject(item.integrations) ? item.integrations : {}) },
     };
-    const r = validateOne(merged, type as EventType, prefix);
+    const r = validateOne(merged, type as EventType, prefix, limits);
     if (r.ok) accepted.push(stamp(r.event, input));
-    else rejected.push({ index, issues: r.issues });
+    else rejected.push({ index, issues: r.issues, ...(r.limit ? { limit: r.limit } : {}) });
   });
   return { accepted, rejected };
 }

@@ -2,9 +2,9 @@
  * The HTTP routes and the function serving each: one list for the CDK construct (API Gateway
  * routes) and the local runtime (its HTTP server).
  */
-import { ROUTES } from '../core/ingest';
+import { ROUTE_ALIASES, ROUTES } from '../core/ingest';
 
-export type ApiFunction = 'collect' | 'profile';
+export type ApiFunction = 'collect' | 'profile' | 'admin';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -14,8 +14,13 @@ export interface ApiRoute {
 }
 
 export const API_ROUTES: readonly ApiRoute[] = [
-  ...ROUTES.map((r): ApiRoute => ({ method: 'POST', path: `/v1/${r}`, fn: 'collect' })),
+  ...[...ROUTES, ...Object.keys(ROUTE_ALIASES)].map((r): ApiRoute => ({ method: 'POST', path: `/v1/${r}`, fn: 'collect' })),
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
+  { method: 'POST', path: '/v1/sources', fn: 'admin' },
+  { method: 'GET', path: '/v1/sources', fn: 'admin' },
+  { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin' },
+  { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin' },
+  { method: 'GET', path: '/v1/rejected', fn: 'admin' },
 ];
 
 /** Matches a concrete path against a route path; returns the path parameters. */

@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -14,7 +15,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
-import { EVENT_SK_PREFIX, keys, ruleItem, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
+import { EVENT_SK_PREFIX, keys, REJECTED_PK_PREFIX, ruleItem, SOURCES_PK, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
+import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
 import { ENV } from '../lambdas/shared/env';
 import { API_ROUTES, type ApiFunction } from '../lambdas/routes';
 import { DEFAULT_RULES_DIR, isRuleDocument, loadRules, RuleDocument } from './rules';
@@ -62,7 +64,7 @@ export interface CustomerDataPlatformProps {
   /**
    * Memory and timeout per function; unspecified values keep their defaults. The ingest
    * queue's visibility timeout follows the `stitch` timeout (six times it plus the batching window).
-   * @default - collect and profile 512 MB / 10 s, stitch and evaluate 512 MB / 30 s
+   * @default - collect and profile 512 MB / 10 s, stitch and evaluate 512 MB / 30 s, admin 256 MB / 10 s
    */
   readonly functionSizing?: { readonly [name in ScherpFunctionName]?: Partial<FunctionSizing> };
 
@@ -73,7 +75,41 @@ export interface CustomerDataPlatformProps {
   readonly corsAllowedOrigins?: string[];
 
   /**
-   * Steady-state request rate (requests per second) of the API's default stage.
+   * Largest event `collect` accepts, in bytes of its JSON (`MAX_EVENT_BYTES`). A bigger single
+   * call is a 413; a bigger batch item is rejected by index.
+   * @default 32768 (Segment's 32 KB)
+   */
+  readonly maxEventBytes?: number;
+
+  /**
+   * Largest request body `collect` accepts, in bytes after decompression (`MAX_REQUEST_BYTES`);
+   * bigger is a 413. API Gateway itself stops at 10 MB.
+   * @default 512000 (Segment's 500 KB)
+   */
+  readonly maxRequestBytes?: number;
+
+  /**
+   * Most events in one `/v1/batch` request (`MAX_BATCH_EVENTS`); more is a 413.
+   * @default 2500 (Segment's limit)
+   */
+  readonly maxBatchEvents?: number;
+
+  /**
+   * Days a (source, messageId) pair is remembered: a repeat within the window is dropped by
+   * `stitch` (`DEDUPE_WINDOW_DAYS`).
+   * @default 7
+   */
+  readonly dedupeWindowDays?: number;
+
+  /**
+   * Days rejected events are kept for `GET /v1/rejected` (`REJECTED_RETENTION_DAYS`).
+   * @default 7
+   */
+  readonly rejectedRetentionDays?: number;
+
+  /**
+   * Steady-state request rate (requests per second) of the API's default stage; requests over
+   * the rate and burst get a 429 from API Gateway.
    * @default 1000
    */
   readonly throttlingRateLimit?: number;
@@ -136,11 +172,11 @@ export interface ScherpSecrets {
   readonly writeKey: secretsmanager.Secret;
   /** Read key: bearer of the profile API. */
   readonly readKey: secretsmanager.Secret;
-  /** Admin key: reserved for the admin API (no function reads it yet). */
+  /** Admin key: bearer of the admin API (sources, keys, rejected events). */
   readonly adminKey: secretsmanager.Secret;
 }
 
-/** The four handlers, by name. */
+/** The handlers, by name. */
 export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction>>;
 
 /** EventBridge `source` of every action Scherp emits. */
@@ -159,6 +195,11 @@ const DEFAULTS: Omit<ResolvedProps, 'functionSizing'> = {
   logLevel: 'INFO',
   eventRetentionDays: 400,
   corsAllowedOrigins: ['*'],
+  maxEventBytes: DEFAULT_INGEST_LIMITS.maxEventBytes,
+  maxRequestBytes: DEFAULT_INGEST_LIMITS.maxRequestBytes,
+  maxBatchEvents: DEFAULT_INGEST_LIMITS.maxBatchEvents,
+  dedupeWindowDays: 7,
+  rejectedRetentionDays: 7,
   throttlingRateLimit: 1000,
   throttlingBurstLimit: 2000,
   stitchBatchSize: 10,
@@ -195,7 +236,7 @@ export class CustomerDataPlatform extends Construct {
   public readonly actionsLogGroup: logs.LogGroup;
   /** The public API. */
   public readonly httpApi: apigwv2.HttpApi;
-  /** The four handlers. */
+  /** The handlers. */
   public readonly functions: ScherpFunctions;
   /** The bootstrap keys. */
   public readonly secrets: ScherpSecrets;
@@ -302,6 +343,10 @@ export class CustomerDataPlatform extends Construct {
       collect: make('collect', 'Collect', {
         [ENV.QUEUE_URL]: this.queue.queueUrl,
         [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
+        [ENV.MAX_EVENT_BYTES]: String(config.maxEventBytes),
+        [ENV.MAX_REQUEST_BYTES]: String(config.maxRequestBytes),
+        [ENV.MAX_BATCH_EVENTS]: String(config.maxBatchEvents),
+        [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
       }),
       stitch: make('stitch', 'Stitch', {
         [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
@@ -309,18 +354,32 @@ export class CustomerDataPlatform extends Construct {
         // On the last receive stitch moves a failing message to the DLQ itself, with the reason.
         [ENV.DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.queueUrl,
         [ENV.MAX_RECEIVE_COUNT]: String(config.maxReceiveCount),
+        [ENV.DEDUPE_WINDOW_DAYS]: String(config.dedupeWindowDays),
       }),
       evaluate: make('evaluate', 'Evaluate', { [ENV.EVENT_BUS_NAME]: this.bus.eventBusName }),
       profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn }),
+      admin: make('admin', 'Admin', {
+        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
+        [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
+      }),
     };
   }
 
   private grantLeastPrivilege(): void {
-    const { collect, stitch, evaluate, profile } = this.functions;
-    // collect: dedupe and key lookups on the table, enqueue, read the write key. Nothing else.
-    this.table.grant(collect, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    const { collect, stitch, evaluate, profile, admin } = this.functions;
+    // collect: look up write keys and keep rejected events (only those items), enqueue, read
+    // the write key. Nothing else.
+    this.grantTableItems(collect, ['dynamodb:GetItem', 'dynamodb:BatchWriteItem'], [keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`]);
     this.queue.grantSendMessages(collect);
     this.secrets.writeKey.grantRead(collect);
+    // admin: sources, key listings and lookups (transactions of puts, updates and condition
+    // checks), the rejected-event log; the admin key.
+    this.grantTableItems(
+      admin,
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      [SOURCES_PK, keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`],
+    );
+    this.secrets.adminKey.grantRead(admin);
     // stitch and evaluate: item reads and writes (no table administration), put actions.
     for (const fn of [stitch, evaluate]) {
       this.table.grantReadWriteData(fn);
@@ -332,6 +391,17 @@ export class CustomerDataPlatform extends Construct {
     this.table.grantReadData(profile);
     this.secrets.readKey.grantRead(profile);
     // evaluate's stream read is granted by its event source.
+  }
+
+  /** Item actions on the table, limited to partition keys matching `leadingKeys` (`*` wildcards). */
+  private grantTableItems(fn: NodejsFunction, actions: string[], leadingKeys: string[]): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeys } },
+      }),
+    );
   }
 
   private connectEventSources(config: ResolvedProps): void {
@@ -365,7 +435,7 @@ export class CustomerDataPlatform extends Construct {
   private createApi(config: ResolvedProps): { api: apigwv2.HttpApi; stage: apigwv2.HttpStage } {
     const api = new apigwv2.HttpApi(this, 'HttpApi', {
       apiName: Names.uniqueResourceName(this, { separator: '-', maxLength: 120 }),
-      description: 'Scherp collect and profile API',
+      description: 'Scherp collect, profile and admin API',
       createDefaultStage: false,
       corsPreflight: {
         allowOrigins: config.corsAllowedOrigins,
@@ -456,7 +526,7 @@ export class CustomerDataPlatform extends Construct {
       ApiUrl: [this.apiUrl, 'Base URL of the Scherp API'],
       WriteKeySecretArn: [this.secrets.writeKey.secretArn, 'Secret holding the write key (collect API)'],
       ReadKeySecretArn: [this.secrets.readKey.secretArn, 'Secret holding the read key (profile API)'],
-      AdminKeySecretArn: [this.secrets.adminKey.secretArn, 'Secret holding the admin key'],
+      AdminKeySecretArn: [this.secrets.adminKey.secretArn, 'Secret holding the admin key (sources and rejected-events API)'],
       TableName: [this.table.tableName, 'DynamoDB table'],
       EventBusName: [this.bus.eventBusName, 'EventBridge bus actions are put on'],
       QueueUrl: [this.queue.queueUrl, 'Ingest queue'],
@@ -471,18 +541,18 @@ export class CustomerDataPlatform extends Construct {
    * narrowest construct and, for IAM5, the exact finding.
    */
   private acknowledgeNagFindings(): void {
-    const { collect, stitch, evaluate, profile } = this.functions;
-    const allFunctions = [collect, stitch, evaluate, profile];
+    const { stitch } = this.functions;
+    const allFunctions = Object.values(this.functions);
 
     for (const route of this.httpApi.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
-      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect checks the write key (HTTP Basic, Segment-compatible SDKs), profile checks the read key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
+      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect checks the write key (HTTP Basic, Segment-compatible SDKs), profile checks the read key, admin the admin key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
     }
 
     for (const fn of allFunctions) {
       ack(fn, 'AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaLatestVersion', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaTracing', 'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.');
-      ack(fn, 'Serverless-LambdaDLQ', 'No function is invoked asynchronously: collect and profile are synchronous (API), stitch and evaluate are event-source mappings whose failures go to the ingest DLQ and the stream-failure queue.');
+      ack(fn, 'Serverless-LambdaDLQ', 'No function is invoked asynchronously: collect, profile and admin are synchronous (API), stitch and evaluate are event-source mappings whose failures go to the ingest DLQ and the stream-failure queue.');
     }
     ack(stitch.node.findAll().find((c) => c instanceof lambda.CfnEventSourceMapping)!, 'Serverless-LambdaEventSourceMappingDestination', 'SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue\'s dead-letter queue through its redrive policy.');
 
@@ -529,7 +599,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
   return {
     ...DEFAULTS,
     ...given,
-    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile') },
+    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), admin: sizing('admin') },
   };
 }
 
@@ -546,6 +616,12 @@ function validateProps(p: ResolvedProps): void {
   intIn('throttlingBurstLimit', p.throttlingBurstLimit, 0, 5000);
   intIn('stitchBatchSize', p.stitchBatchSize, 1, 10000);
   intIn('evaluateRetryAttempts', p.evaluateRetryAttempts, 0, 10000);
+  intIn('maxEventBytes', p.maxEventBytes, 1024, 10 * 1024 * 1024);
+  // API Gateway refuses bodies over 10 MB before collect sees them.
+  intIn('maxRequestBytes', p.maxRequestBytes, 1024, 10 * 1024 * 1024);
+  intIn('maxBatchEvents', p.maxBatchEvents, 1, 100000);
+  intIn('dedupeWindowDays', p.dedupeWindowDays, 1, 365);
+  intIn('rejectedRetentionDays', p.rejectedRetentionDays, 1, 365);
   if (!Token.isUnresolved(p.throttlingRateLimit) && !(p.throttlingRateLimit >= 0 && Number.isFinite(p.throttlingRateLimit))) {
     errors.push(`throttlingRateLimit must be a non-negative number (got ${p.throttlingRateLimit})`);
   }
@@ -562,7 +638,7 @@ function validateProps(p: ResolvedProps): void {
   for (const [name, { memorySize, timeout }] of Object.entries(p.functionSizing)) {
     intIn(`functionSizing.${name}.memorySize`, memorySize, 128, 10240);
     const seconds = timeout.toSeconds();
-    const max = name === 'collect' || name === 'profile' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
+    const max = name === 'collect' || name === 'profile' || name === 'admin' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
     if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);
   }
   if (errors.length > 0) throw new Error(`Invalid CustomerDataPlatform props:\n- ${errors.join('\n- ')}`);

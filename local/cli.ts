@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { startRuntime } from './runtime';
 import { FileDeadLetters } from './dead-letters';
 import { LocalQueue } from './queue';
+import { limitsFromEnv } from '../lambdas/collect';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -24,6 +25,9 @@ async function start(args: string[]): Promise<void> {
     dataDir: flag(args, '--data-dir'),
     keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY },
     printBus: true,
+    // Same variables as the cloud functions; CORS origins comma-separated (default: any).
+    limits: limitsFromEnv(),
+    corsAllowedOrigins: process.env.SCHERP_CORS_ORIGINS ? process.env.SCHERP_CORS_ORIGINS.split(',').map((o) => o.trim()) : undefined,
   });
   const basic = Buffer.from(`${rt.keys.write}:`).toString('base64');
   process.stdout.write(

@@ -14,7 +14,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { localDynamoConfig } from '../adapters/dynamo/client';
 import { DynamoProfileStore } from '../adapters/dynamo/profile-store';
 import { DynamoRuleStore } from '../adapters/dynamo/rule-store';
-import { BootstrapKeyStore, envLoader } from '../adapters/keys';
+import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
+import { DynamoSourceStore } from '../adapters/dynamo/source-store';
+import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
+import { DynamoMessageLog } from '../adapters/dynamo/message-log';
+import type { IngestLimits } from '../core/ingest';
+import { createAdminHandler } from '../lambdas/admin';
 import { cachedRuleSet } from '../app/rules';
 import { parseRule } from '../core/rules/engine';
 import { createCollectHandler } from '../lambdas/collect';
@@ -25,6 +30,7 @@ import { LocalBus } from './bus';
 import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb-local';
 import { DEFAULT_MAX_RECEIVES, LocalQueue, type LocalQueueOptions } from './queue';
 import { startServer } from './server';
+import { JsonlRejectedStore } from './rejected';
 import { StreamPoller } from './stream';
 import { FaultInjector, type FaultPlan } from './faults';
 import { FileDeadLetters } from './dead-letters';
@@ -59,6 +65,12 @@ export interface RuntimeOptions {
   readonly streamPollMs?: number;
   /** Inject faults (chaos tests): DynamoDB errors, crashes, bus failures, duplicate deliveries. */
   readonly faults?: FaultPlan;
+  /** collect limits (as the construct props). @default Segment's: 32 KB, 500 KB, 2,500 */
+  readonly limits?: Partial<IngestLimits>;
+  /** CORS allowed origins (as the construct prop). @default ['*'] */
+  readonly corsAllowedOrigins?: readonly string[];
+  /** Days a (source, messageId) pair is remembered to drop repeats. @default 7 */
+  readonly dedupeWindowDays?: number;
 }
 
 export interface Runtime {
@@ -130,6 +142,11 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     const keys = resolveKeys(opts.keys ?? {}, inMemory ? undefined : join(dataDir, 'keys.json'));
     const keyStore = new BootstrapKeyStore({ write: envLoader(keys.write), read: envLoader(keys.read), admin: envLoader(keys.admin) });
+    const sources = new DynamoSourceStore(doc, tableName);
+    // Short cache locally so a revocation shows at once in manual tests.
+    const writeKeys = new SourceKeyStore(keyStore, (d) => sources.findKey(d), { positiveTtlMs: 1000, negativeTtlMs: 1000 });
+    const rejected = new JsonlRejectedStore(new DynamoRejectedStore(doc, { tableName }), join(dataDir, 'rejected.jsonl'));
+    const messages = new DynamoMessageLog(doc, { tableName, windowDays: opts.dedupeWindowDays });
     const store = new DynamoProfileStore(doc, { tableName });
     const bus = new LocalBus({ file: join(dataDir, 'bus.jsonl'), print: opts.printBus ?? false });
     const deadLetters = new FileDeadLetters(join(dataDir, 'dlq.jsonl'), (bodies) => queue.sendBodies(bodies));
@@ -141,9 +158,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     });
 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
-    const collect = createCollectHandler(() => ({ keys: keyStore, queue }));
+    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits }));
+    const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected }));
     const profile = createProfileHandler(() => ({ keys: keyStore, store }));
-    const stitch = createStitchHandler(() => ({ store, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
+    const stitch = createStitchHandler(() => ({ store, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -170,7 +188,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     queue.start(stitch);
     stoppers.push(() => queue.stop());
 
-    const server: Server = await startServer({ collect, profile }, opts.port ?? 8080, opts.host ?? '127.0.0.1');
+    const server: Server = await startServer({ collect, profile, admin }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
+      corsAllowedOrigins: opts.corsAllowedOrigins,
+    });
     stoppers.push(
       () =>
         new Promise<void>((r) => {

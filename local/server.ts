@@ -2,32 +2,45 @@
  * The local HTTP endpoint: turns each request into the API Gateway (HTTP API, payload 2.0)
  * event the cloud would send, and calls the same handler.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { API_ROUTES, matchPath, type ApiFunction } from '../lambdas/routes';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** The largest body the local endpoint reads (API Gateway's own limit is 10 MB). */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** The largest body the local endpoint reads by default: API Gateway's own limit, 10 MB. */
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export interface ServerOptions {
+  /** Bodies over this many bytes (as received) get a 413 before any handler runs. @default 10 MB */
+  readonly maxBodyBytes?: number;
+  /** Origins allowed by CORS, like the construct prop `corsAllowedOrigins`. @default ['*'] */
+  readonly corsAllowedOrigins?: readonly string[];
+}
 
 const CORS = {
-  'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET,POST,PUT,DELETE,OPTIONS',
   'access-control-allow-headers': 'content-type,authorization,content-encoding',
   'access-control-max-age': '600',
 };
 
-function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+/** CORS headers for a request from `origin`: none when the origin is not allowed. */
+export function corsHeaders(origin: string | undefined, allowed: readonly string[]): Record<string, string> {
+  if (allowed.includes('*')) return { ...CORS, 'access-control-allow-origin': '*' };
+  if (origin && allowed.includes(origin)) return { ...CORS, 'access-control-allow-origin': origin, vary: 'Origin' };
+  return { vary: 'Origin' };
+}
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
+      if (size <= maxBytes) chunks.push(c);
     });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > maxBytes ? 'too-large' : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -68,17 +81,22 @@ export function toApiEvent(req: IncomingMessage, body: Buffer, routeKey: string,
   };
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string | number | boolean>, body: string): void {
-  res.writeHead(status, { ...CORS, ...headers });
-  res.end(body);
-}
-
-export function startServer(handlers: Record<ApiFunction, HttpHandler>, port: number, host = '127.0.0.1'): Promise<Server> {
+export function startServer(handlers: Record<ApiFunction, HttpHandler>, port: number, host = '127.0.0.1', opts: ServerOptions = {}): Promise<Server> {
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const allowed = opts.corsAllowedOrigins ?? ['*'];
   const server = createServer(async (req, res) => {
+    const send = (status: number, headers: Record<string, string | number | boolean>, body: string): void => {
+      const out: Record<string, string> = corsHeaders(req.headers.origin, allowed);
+      for (const [k, v] of Object.entries(headers)) out[k] = String(v);
+      res.writeHead(status, out);
+      res.end(body);
+    };
     try {
-      if (req.method === 'OPTIONS') return send(res, 204, {}, '');
-      const body = await readBody(req);
-      if (body === 'too-large') return send(res, 413, { 'content-type': 'application/json' }, JSON.stringify({ success: false, error: 'payload_too_large', message: 'the body exceeds 10 MB', limit: 'maxRequestBytes' }));
+      if (req.method === 'OPTIONS') return send(204, {}, '');
+      const body = await readBody(req, maxBodyBytes);
+      if (body === 'too-large') {
+        return send(413, { 'content-type': 'application/json' }, JSON.stringify({ success: false, error: 'payload_too_large', message: `the body exceeds ${maxBodyBytes} bytes`, limit: 'maxRequestBytes' }));
+      }
       const path = new URL(req.url ?? '/', 'http://local').pathname;
       for (const r of API_ROUTES) {
         if (r.method !== req.method) continue;
@@ -86,11 +104,11 @@ export function startServer(handlers: Record<ApiFunction, HttpHandler>, port: nu
         if (!params) continue;
         const out = await handlers[r.fn](toApiEvent(req, body, `${r.method} ${r.path}`, params));
         const headers: Record<string, string | number | boolean> = { ...(out.headers ?? {}) };
-        return send(res, out.statusCode ?? 200, headers, out.body ?? '');
+        return send(out.statusCode ?? 200, headers, out.body ?? '');
       }
-      send(res, 404, { 'content-type': 'application/json' }, JSON.stringify({ success: false, error: 'not_found', message: `no route ${req.method} ${path}` }));
+      send(404, { 'content-type': 'application/json' }, JSON.stringify({ success: false, error: 'not_found', message: `no route ${req.method} ${path}` }));
     } catch {
-      send(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ success: false, error: 'internal_error', message: 'internal error' }));
+      send(500, { 'content-type': 'application/json' }, JSON.stringify({ success: false, error: 'internal_error', message: 'internal error' }));
     }
   });
   server.keepAliveTimeout = 5000;

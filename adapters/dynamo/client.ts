@@ -13,3 +13,9 @@ export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocum
 export function localDynamoConfig(endpoint: string): DynamoDBClientConfig {
   return { endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 }
+
+/** A conditional write (or a transaction holding one) failed its condition. */
+export function isConditionFailure(err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name;
+  return name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException';
+}

@@ -8,6 +8,11 @@
  * | computed traits | `P#<profileId>`       | `PROFILE#C`            |
  * | timeline event  | `P#<profileId>`       | `EV#<isoTime>#<msgId>` |
  * | rule            | `RULES`               | `<ruleId>`             |
+ * | source          | `SOURCES`             | `S#<sourceId>`         |
+ * | source key      | `SOURCES`             | `S#<sourceId>#K#<keyId>` |
+ * | write-key lookup| `WKEY#<sha256 hex>`   | `WKEY`                 |
+ * | rejected event  | `REJ#<yyyy-mm-dd>`    | `<receivedAt>#<requestId>#<index>` |
+ * | message marker  | `MSG#<sourceId>#<messageId>` | `MSG`           |
  *
  * Values are used verbatim after the fixed prefix, so a `#` or `:` inside an identifier
  * cannot collide with another item: the type names never contain `#`, and nothing parses
@@ -22,7 +27,22 @@ export const keys = {
     sk: `EV#${isoTime}#${messageId}`,
   }),
   rule: (ruleId: string) => ({ pk: 'RULES', sk: ruleId }),
+  // Source ids are generated (`src_<hex>` or `default`) and never contain `#`.
+  source: (sourceId: string) => ({ pk: SOURCES_PK, sk: `S#${sourceId}` }),
+  sourceKey: (sourceId: string, keyId: string) => ({ pk: SOURCES_PK, sk: `S#${sourceId}#K#${keyId}` }),
+  writeKey: (digestHex: string) => ({ pk: `WKEY#${digestHex}`, sk: 'WKEY' }),
+  rejected: (day: string, receivedAt: string, requestId: string, index: number) => ({
+    pk: `${REJECTED_PK_PREFIX}${day}`,
+    sk: `${receivedAt}#${requestId}#${String(index).padStart(5, '0')}`,
+  }),
+  rejectedDay: (day: string) => `${REJECTED_PK_PREFIX}${day}`,
+  message: (sourceId: string, messageId: string) => ({ pk: `MSG#${sourceId}#${messageId}`, sk: 'MSG' }),
 } as const;
+
+export const SOURCES_PK = 'SOURCES';
+export const SOURCE_SK_PREFIX = 'S#';
+export const SOURCE_KEY_SK_INFIX = '#K#';
+export const REJECTED_PK_PREFIX = 'REJ#';
 
 export const PROFILE_PK_PREFIX = 'P#';
 export const PROFILE_SK_PREFIX = 'PROFILE';

@@ -6,35 +6,38 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { collect, type CollectDeps } from '../../app/collect';
-import { ROUTES, type Route } from '../../core/ingest';
+import { DEFAULT_INGEST_LIMITS, routeNamed, type IngestLimits, type Route } from '../../core/ingest';
 import { NotFoundError } from '../../core/errors';
 import { SqsEventQueue } from '../../adapters/sqs-queue';
-import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
-import { ENV, optionalEnv, requireEnv } from '../shared/env';
+import { BootstrapKeyStore, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
+import { rejectedStore, sourceStore } from '../shared/dynamo';
+import { ENV, intEnv, optionalEnv, requireEnv } from '../shared/env';
 import { clientIp, credential, errorResponse, json, parseJsonBody, userAgent, type HttpResult } from '../shared/http';
 import { flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
 import { lazy } from '../shared/lazy';
 
 function routeOf(path: string): Route {
-  const last = path.replace(/\/+$/, '').split('/').pop() ?? '';
-  if (!(ROUTES as readonly string[]).includes(last)) throw new NotFoundError(`no such route: ${path}`);
-  return last as Route;
+  const route = routeNamed(path.replace(/\/+$/, '').split('/').pop() ?? '');
+  if (!route) throw new NotFoundError(`no such route: ${path}`);
+  return route;
 }
 
 export function createCollectHandler(deps: () => CollectDeps) {
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
+      const d = deps();
       const route = routeOf(event.rawPath);
-      const result = await collect(deps(), {
+      const result = await collect(d, {
         route,
-        body: parseJsonBody(event),
+        body: parseJsonBody(event, d.limits?.maxRequestBytes ?? DEFAULT_INGEST_LIMITS.maxRequestBytes),
         credential: credential(event),
         ip: clientIp(event),
         userAgent: userAgent(event),
+        requestId: event.requestContext?.requestId,
       });
       metrics.addMetric('EventsAccepted', MetricUnit.Count, result.accepted);
       if (result.rejected.length > 0) metrics.addMetric('EventsRejected', MetricUnit.Count, result.rejected.length);
-      logger.info('collected', { route, accepted: result.accepted, rejected: result.rejected.length });
+      logger.info('collected', { route, sourceId: result.sourceId, accepted: result.accepted, rejected: result.rejected.length });
       if (result.rejected.length === 0) return json(200, { success: true });
       if (result.accepted === 0) return json(400, { success: false, error: 'invalid_request', message: 'no event in the batch is valid', rejected: result.rejected });
       return json(200, { success: true, accepted: result.accepted, rejected: result.rejected });
@@ -46,14 +49,27 @@ export function createCollectHandler(deps: () => CollectDeps) {
   };
 }
 
-/** Cloud wiring: SQS and Secrets Manager, built on first use. */
+/** The limits from the environment (set from the construct props), Segment's by default. */
+export function limitsFromEnv(): IngestLimits {
+  return {
+    maxEventBytes: intEnv(ENV.MAX_EVENT_BYTES, DEFAULT_INGEST_LIMITS.maxEventBytes),
+    maxRequestBytes: intEnv(ENV.MAX_REQUEST_BYTES, DEFAULT_INGEST_LIMITS.maxRequestBytes),
+    maxBatchEvents: intEnv(ENV.MAX_BATCH_EVENTS, DEFAULT_INGEST_LIMITS.maxBatchEvents),
+  };
+}
+
+/** Cloud wiring: SQS, Secrets Manager and the source keys in the table, built on first use. */
 const cloudDeps = lazy((): CollectDeps => {
   const secretArn = optionalEnv(ENV.WRITE_KEY_SECRET_ARN);
+  const bootstrap = new BootstrapKeyStore({
+    write: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.WRITE_KEY)),
+  });
+  const sources = sourceStore();
   return {
     queue: new SqsEventQueue(new SQSClient({}), requireEnv(ENV.QUEUE_URL)),
-    keys: new BootstrapKeyStore({
-      write: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.WRITE_KEY)),
-    }),
+    keys: new SourceKeyStore(bootstrap, (digest) => sources.findKey(digest)),
+    rejected: rejectedStore(),
+    limits: limitsFromEnv(),
   };
 });
 

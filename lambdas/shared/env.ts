@@ -24,6 +24,14 @@ export const ENV = {
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
   /** Days an event stays in the timeline before its TTL removes it. */
   EVENT_RETENTION_DAYS: 'EVENT_RETENTION_DAYS',
+  /** collect limits (bytes of one event's JSON, bytes of a request body, events per batch). */
+  MAX_EVENT_BYTES: 'MAX_EVENT_BYTES',
+  MAX_REQUEST_BYTES: 'MAX_REQUEST_BYTES',
+  MAX_BATCH_EVENTS: 'MAX_BATCH_EVENTS',
+  /** Days a (source, messageId) pair is remembered by `stitch` to drop repeats. */
+  DEDUPE_WINDOW_DAYS: 'DEDUPE_WINDOW_DAYS',
+  /** Days rejected events are kept for `GET /v1/rejected`. */
+  REJECTED_RETENTION_DAYS: 'REJECTED_RETENTION_DAYS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -37,4 +45,13 @@ export function requireEnv(name: EnvName): string {
 export function optionalEnv(name: EnvName): string | undefined {
   const v = process.env[name];
   return v ? v : undefined;
+}
+
+/** A positive integer from the environment, or the fallback when unset; anything else stops the start. */
+export function intEnv(name: EnvName, fallback: number): number {
+  const v = optionalEnv(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`environment variable ${name} must be a positive integer (got "${v}")`);
+  return n;
 }

@@ -18,15 +18,25 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
   return h[name] ?? Object.entries(h).find(([k]) => k.toLowerCase() === name)?.[1];
 }
 
-/** The request body as text: base64 undone, gzip undone. */
-export function bodyText(event: APIGatewayProxyEventV2): string {
+function tooLarge(maxBytes: number): LimitExceededError {
+  return new LimitExceededError(`the request body exceeds ${maxBytes} bytes (maxRequestBytes)`, 'maxRequestBytes');
+}
+
+/**
+ * The request body as text: base64 undone (HTTP APIs base64-encode bodies they do not consider
+ * text, such as gzip), gzip undone. Bodies over `maxBytes`, before or after decompression, are
+ * refused without being inflated further.
+ */
+export function bodyText(event: APIGatewayProxyEventV2, maxBytes = Number.POSITIVE_INFINITY): string {
   if (!event.body) return '';
   let buf = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (buf.length > maxBytes) throw tooLarge(maxBytes);
   const encoding = header(event, 'content-encoding')?.toLowerCase();
   if (encoding === 'gzip' || (buf[0] === 0x1f && buf[1] === 0x8b)) {
     try {
-      buf = gunzipSync(buf);
-    } catch {
+      buf = gunzipSync(buf, Number.isFinite(maxBytes) ? { maxOutputLength: maxBytes } : {});
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw tooLarge(maxBytes);
       throw new ValidationError('the body is not valid gzip', [{ path: '(body)', message: 'is not valid gzip' }]);
     }
   }
@@ -34,8 +44,8 @@ export function bodyText(event: APIGatewayProxyEventV2): string {
 }
 
 /** Parses the body as JSON whatever its content type (beacons send text/plain). */
-export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
-  const text = bodyText(event);
+export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes?: number): unknown {
+  const text = bodyText(event, maxBytes);
   if (!text) throw new ValidationError('the body is empty; send a JSON object', [{ path: '(body)', message: 'is empty' }]);
   try {
     return JSON.parse(text);

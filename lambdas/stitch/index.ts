@@ -6,17 +6,20 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { DeadLetterSink } from '../../app/dead-letters';
 import type { ScherpEvent } from '../../core/events';
-import type { ProfileStore } from '../../app/ports';
+import type { MessageLog, ProfileStore } from '../../app/ports';
 import { stitch } from '../../app/stitch';
+import { dedupe } from '../../app/dedupe';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsDeadLetters } from '../../adapters/sqs-dead-letters';
-import { profileStore } from '../shared/dynamo';
+import { messageLog, profileStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { lazy } from '../shared/lazy';
 import { errorFields, flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
 
 export interface StitchDeps {
   readonly store: ProfileStore;
+  /** Drops repeats of a (source, messageId) within the dedupe window (see app/dedupe.ts). */
+  readonly messages?: MessageLog;
   /**
    * On a message's last receive, the handler moves it here with the reason instead of failing it
    * once more, so the dead letter says why. Without it the queue's redrive policy dead-letters it.
@@ -34,9 +37,16 @@ export function createStitchHandler(deps: () => StitchDeps) {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
     let stored = 0;
     let duplicates = 0;
+    let repeats = 0;
     for (const record of event.Records) {
       try {
-        const e = JSON.parse(record.body) as ScherpEvent;
+        let e = JSON.parse(record.body) as ScherpEvent;
+        const messages = deps().messages;
+        if (messages) {
+          const d = await dedupe(messages, e);
+          e = d.event;
+          if (d.seen) repeats++;
+        }
         const r = await stitch(deps().store, e);
         if (r.duplicate) duplicates++;
         else stored++;
@@ -49,6 +59,7 @@ export function createStitchHandler(deps: () => StitchDeps) {
     }
     metrics.addMetric('EventsStored', MetricUnit.Count, stored);
     if (duplicates > 0) metrics.addMetric('EventsDuplicate', MetricUnit.Count, duplicates);
+    if (repeats > 0) metrics.addMetric('MessagesRepeated', MetricUnit.Count, repeats);
     if (failures.length > 0) metrics.addMetric('StitchFailures', MetricUnit.Count, failures.length);
     flushMetrics();
     return { batchItemFailures: failures };
@@ -75,6 +86,7 @@ const cloudDeps = lazy((): StitchDeps => {
   const dlqUrl = optionalEnv(ENV.DEAD_LETTER_QUEUE_URL);
   return {
     store: profileStore(),
+    messages: messageLog(),
     deadLetters: dlqUrl
       ? { sink: new SqsDeadLetters(new SQSClient({}), { deadLetterQueueUrl: dlqUrl }), maxReceives: Number(optionalEnv(ENV.MAX_RECEIVE_COUNT) ?? 5) }
       : undefined,

@@ -101,10 +101,11 @@ describe('queues', () => {
 
 describe('functions', () => {
   const expectedEnv: Record<ScherpFunctionName, string[]> = {
-    collect: ['TABLE_NAME', 'QUEUE_URL', 'WRITE_KEY_SECRET_ARN'],
-    stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS', 'DEAD_LETTER_QUEUE_URL', 'MAX_RECEIVE_COUNT'],
+    collect: ['TABLE_NAME', 'QUEUE_URL', 'WRITE_KEY_SECRET_ARN', 'MAX_EVENT_BYTES', 'MAX_REQUEST_BYTES', 'MAX_BATCH_EVENTS', 'REJECTED_RETENTION_DAYS'],
+    stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS', 'DEDUPE_WINDOW_DAYS', 'DEAD_LETTER_QUEUE_URL', 'MAX_RECEIVE_COUNT'],
     evaluate: ['TABLE_NAME', 'EVENT_BUS_NAME'],
     profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN'],
+    admin: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS'],
   };
   const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
 
@@ -134,6 +135,17 @@ describe('functions', () => {
   test('stitch keeps events 400 days by default', () => {
     expect(functionProps(synth.stack.platform.functions.stitch).Environment.Variables.EVENT_RETENTION_DAYS).toBe('400');
   });
+
+  test("collect limits are Segment's by default; dedupe window and rejected retention 7 days", () => {
+    expect(functionProps(synth.stack.platform.functions.collect).Environment.Variables).toMatchObject({
+      MAX_EVENT_BYTES: '32768',
+      MAX_REQUEST_BYTES: '512000',
+      MAX_BATCH_EVENTS: '2500',
+      REJECTED_RETENTION_DAYS: '7',
+    });
+    expect(functionProps(synth.stack.platform.functions.stitch).Environment.Variables.DEDUPE_WINDOW_DAYS).toBe('7');
+    expect(functionProps(synth.stack.platform.functions.admin).Environment.Variables.REJECTED_RETENTION_DAYS).toBe('7');
+  });
 });
 
 describe('least privilege', () => {
@@ -145,11 +157,33 @@ describe('least privilege', () => {
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue']));
   });
 
-  test('collect: GetItem/PutItem, SendMessage, the write key; no PutEvents, no other writes', () => {
+  /** The dynamodb:LeadingKeys a function's table statements are limited to (undefined: unlimited). */
+  function leadingKeysOf(fn: IFunction): (string[] | undefined)[] {
+    const role = fn.role as iam.Role;
+    const roleId = synth.stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } });
+    return Object.values(policies)
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')))
+      .map((s: any) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']);
+  }
+
+  test('collect: key lookups and rejected events only (leading keys), SendMessage, the write key; no PutEvents', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.collect);
     expect(actions).not.toContain('events:PutEvents');
-    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:GetItem']);
+    expect(leadingKeysOf(synth.stack.platform.functions.collect)).toEqual([['WKEY#*', 'REJ#*']]);
     expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'secretsmanager:GetSecretValue']));
+  });
+
+  test('admin: source, key and rejected items only (leading keys), the admin key; no queue, no bus, no table administration', () => {
+    const fn = synth.stack.platform.functions.admin;
+    const { actions } = actionsOf(fn);
+    for (const forbidden of ['sqs:SendMessage', 'events:PutEvents', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:BatchWriteItem']) expect(actions).not.toContain(forbidden);
+    expect(leadingKeysOf(fn)).toEqual([['SOURCES', 'WKEY#*', 'REJ#*']]);
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue']));
+    const adminSecret = synth.stack.getLogicalId(synth.stack.platform.secrets.adminKey.node.defaultChild as never);
+    expect(actionsOf(fn).resources).toContainEqual({ Ref: adminSecret });
   });
 
   test.each(['stitch', 'evaluate'] as const)('%s: item reads/writes and PutEvents, no table administration', (name) => {
@@ -198,11 +232,16 @@ describe('least privilege', () => {
 });
 
 describe('HTTP API', () => {
-  test('routes are exactly the collect and profile endpoints, with Lambda doing auth', () => {
+  test('routes are exactly the collect, profile and admin endpoints, with Lambda doing auth', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
       [
         'GET /v1/profiles/{id}',
+        'POST /v1/sources',
+        'GET /v1/sources',
+        'POST /v1/sources/{id}/keys',
+        'DELETE /v1/sources/{id}/keys/{keyId}',
+        'GET /v1/rejected',
         'POST /v1/alias',
         'POST /v1/batch',
         'POST /v1/group',
@@ -210,13 +249,15 @@ describe('HTTP API', () => {
         'POST /v1/page',
         'POST /v1/screen',
         'POST /v1/track',
+        // analytics.js posts to one-letter paths under its apiHost.
+        ...['t', 'i', 'p', 's', 'g', 'a', 'b'].map((x) => `POST /v1/${x}`),
       ].sort(),
     );
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('NONE');
   });
 
-  test('two payload 2.0 Lambda proxy integrations: collect and profile', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
+  test('three payload 2.0 Lambda proxy integrations: collect, profile and admin', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 3);
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -243,6 +284,8 @@ describe('HTTP API', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
     });
     expect(JSON.parse(stage.AccessLogSettings.Format)).toHaveProperty('requestId', '$context.requestId');
+    // Requests over the rate and burst are answered 429 by API Gateway itself (no function runs).
+    expect(stage.DefaultRouteSettings.ThrottlingRateLimit).toBeGreaterThan(0);
     expect(stage.AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
   });
 });
@@ -400,6 +443,17 @@ describe('props', () => {
     t.resourceCountIs('Custom::ScherpRule', 2);
   });
 
+  test('ingest limits, dedupe window and rejected retention reach the functions', () => {
+    const { template: t } = synthScherp(
+      { maxEventBytes: 4096, maxRequestBytes: 65536, maxBatchEvents: 100, dedupeWindowDays: 2, rejectedRetentionDays: 3, rules: [] },
+      { nag: false },
+    );
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAX_EVENT_BYTES: '4096', MAX_REQUEST_BYTES: '65536', MAX_BATCH_EVENTS: '100', REJECTED_RETENTION_DAYS: '3' }) },
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ DEDUPE_WINDOW_DAYS: '2' }) } });
+  });
+
   test('an explicit undefined keeps the default', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
     new CustomerDataPlatform(stack, 'P', { maxReceiveCount: undefined });
@@ -422,6 +476,10 @@ describe('props', () => {
     ['rule without id', { rules: [{ name: 'x' } as never] }, /"id"/],
     ['duplicate rule ids', { rules: [{ id: 'x' }, { id: 'x' }] }, /duplicate rule id "x"/],
     ['missing rules dir', { rulesDir: '/nonexistent/rules' }, /rulesDir/],
+    ['request limit over API Gateway', { maxRequestBytes: 20 * 1024 * 1024 }, /maxRequestBytes/],
+    ['zero batch', { maxBatchEvents: 0 }, /maxBatchEvents/],
+    ['fractional dedupe window', { dedupeWindowDays: 0.5 }, /dedupeWindowDays/],
+    ['admin slower than API Gateway', { functionSizing: { admin: { timeout: Duration.seconds(31) } } }, /admin\.timeout/],
   ];
   test.each(invalid)('rejects %s', (_name, props, message) => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');

@@ -96,3 +96,30 @@ describe('correctTimestamp', () => {
     expect(correctTimestamp({}, rcv)).toBe('2026-01-01T12:00:00.000Z');
   });
 });
+
+describe('clock skew: timestamps in the future', () => {
+  const rcv = new Date('2026-01-01T12:00:00.000Z');
+  it('a timestamp more than an hour after receipt becomes the receipt time; originalTimestamp keeps what was sent', () => {
+    expect(correctTimestamp({ timestamp: '2026-01-01T12:59:00.000Z' }, rcv)).toBe('2026-01-01T12:59:00.000Z');
+    expect(correctTimestamp({ timestamp: '2026-01-01T13:00:01.000Z' }, rcv)).toBe('2026-01-01T12:00:00.000Z');
+    expect(correctTimestamp({ timestamp: '2099-01-01T00:00:00.000Z' }, rcv)).toBe('2026-01-01T12:00:00.000Z');
+    // originalTimestamp after sentAt: a broken sender; the corrected time would be in the future.
+    expect(correctTimestamp({ originalTimestamp: '2026-01-03T00:00:00.000Z', sentAt: '2026-01-01T00:00:00.000Z' }, rcv)).toBe('2026-01-01T12:00:00.000Z');
+    const r = ingest(base({ body: { userId: 'u', event: 'e', originalTimestamp: '2099-01-01T00:00:00.000Z' } }));
+    expect(r.accepted[0]).toMatchObject({ timestamp: '2026-01-01T12:00:00.000Z', originalTimestamp: '2099-01-01T00:00:00.000Z' });
+  });
+
+  it('a batch-level sentAt (analytics-node) corrects the items', () => {
+    const r = ingest(
+      base({
+        route: 'batch',
+        body: { sentAt: '2026-01-01T13:00:10.000Z', batch: [{ type: 'track', userId: 'u', event: 'e', timestamp: '2026-01-01T13:00:00.000Z' }] },
+      }),
+    );
+    expect(r.accepted[0]!.timestamp).toBe('2026-01-01T11:59:50.000Z');
+  });
+
+  it('stamps the party when given', () => {
+    expect(ingest(base({ body: { userId: 'u', event: 'e' }, party: 'second' })).accepted[0]!.party).toBe('second');
+  });
+});

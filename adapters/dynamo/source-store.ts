@@ -1,0 +1,139 @@
+/**
+ * SourceStore on the single table: sources and their key listings under one partition
+ * (`SOURCES`, read with one Query), and one lookup item per write key under the key's SHA-256
+ * digest (one GetItem per cache miss). Admin operations are rare: they use transactions so the
+ * listing and the lookup item never disagree.
+ */
+import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Source, SourceKey } from '../../core/sources';
+import type { KeyRecord, SourceStore, SourceWithKeys } from '../../app/ports';
+import { isConditionFailure } from './client';
+import { keys, SOURCE_KEY_SK_INFIX, SOURCE_SK_PREFIX, SOURCES_PK } from './keys';
+
+interface SourceItem extends Source {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+interface KeyListingItem extends SourceKey {
+  readonly pk: string;
+  readonly sk: string;
+  readonly digest: string;
+}
+
+function toSourceKey(i: KeyListingItem): SourceKey {
+  return { id: i.id, sourceId: i.sourceId, status: i.status, createdAt: i.createdAt, ...(i.revokedAt ? { revokedAt: i.revokedAt } : {}) };
+}
+
+export class DynamoSourceStore implements SourceStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private keyPuts(source: Source, key: SourceKey, digest: string) {
+    return [
+      { Put: { TableName: this.tableName, Item: { ...keys.sourceKey(source.id, key.id), ...key, digest }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { ...keys.writeKey(digest), keyId: key.id, sourceId: source.id, party: source.party, status: key.status, createdAt: key.createdAt },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
+  }
+
+  async createSource(source: Source, key: SourceKey, digest: string): Promise<void> {
+    await this.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.tableName, Item: { ...keys.source(source.id), ...source }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          ...this.keyPuts(source, key, digest),
+        ],
+      }),
+    );
+  }
+
+  private async query(skPrefix: string): Promise<SourceWithKeys[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': SOURCES_PK, ':p': skPrefix },
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(r.Items ?? []));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    const bySource = new Map<string, { source?: Source; keys: SourceKey[] }>();
+    const entry = (id: string) => bySource.get(id) ?? bySource.set(id, { keys: [] }).get(id)!;
+    for (const i of items) {
+      const sk = i.sk as string;
+      if (sk.includes(SOURCE_KEY_SK_INFIX)) {
+        const k = i as unknown as KeyListingItem;
+        entry(k.sourceId).keys.push(toSourceKey(k));
+      } else {
+        const s = i as unknown as SourceItem;
+        entry(s.id).source = { id: s.id, name: s.name, party: s.party, createdAt: s.createdAt };
+      }
+    }
+    return [...bySource.values()].filter((e): e is SourceWithKeys & { keys: SourceKey[] } => e.source !== undefined);
+  }
+
+  listSources(): Promise<SourceWithKeys[]> {
+    return this.query(SOURCE_SK_PREFIX);
+  }
+
+  async getSource(sourceId: string): Promise<SourceWithKeys | undefined> {
+    // `S#<id>` also prefixes `S#<id>x…`: keep only this source.
+    return (await this.query(keys.source(sourceId).sk)).find((s) => s.source.id === sourceId);
+  }
+
+  async addKey(source: Source, key: SourceKey, digest: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { ConditionCheck: { TableName: this.tableName, Key: keys.source(source.id), ConditionExpression: 'attribute_exists(pk)' } },
+            ...this.keyPuts(source, key, digest),
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async revokeKey(sourceId: string, keyId: string, at: string): Promise<boolean> {
+    const listing = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.sourceKey(sourceId, keyId), ConsistentRead: true }))).Item as
+      | KeyListingItem
+      | undefined;
+    if (!listing) return false;
+    if (listing.status === 'revoked') return true;
+    const update = (key: { pk: string; sk: string }) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'SET #s = :r, revokedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':r': 'revoked', ':at': at },
+      },
+    });
+    await this.doc.send(new TransactWriteCommand({ TransactItems: [update(keys.sourceKey(sourceId, keyId)), update(keys.writeKey(listing.digest))] }));
+    return true;
+  }
+
+  async findKey(digest: string): Promise<KeyRecord | undefined> {
+    const i = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.writeKey(digest) }))).Item;
+    if (!i) return undefined;
+    return { keyId: i.keyId, sourceId: i.sourceId, party: i.party, status: i.status };
+  }
+}

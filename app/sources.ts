@@ -1,0 +1,80 @@
+/**
+ * The admin use cases: sources and their write keys, and the rejected-event log.
+ * A write key is returned once, when it is made; only its digest is stored.
+ */
+import { NotFoundError, ValidationError } from '../core/errors';
+import { zodIssues } from '../core/events';
+import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, type Source, type SourceKey } from '../core/sources';
+import type { RejectedRecord, RejectedStore, SourceStore, SourceWithKeys } from './ports';
+
+export interface SourcesDeps {
+  readonly sources: SourceStore;
+  readonly now?: () => Date;
+}
+
+/** A new key as handed out: the only time the key itself is seen. */
+export interface IssuedKey {
+  readonly key: SourceKey;
+  readonly writeKey: string;
+}
+
+function nowIso(deps: SourcesDeps): string {
+  return (deps.now ?? (() => new Date()))().toISOString();
+}
+
+function issueKey(sourceId: string, at: string): IssuedKey & { digest: string } {
+  const writeKey = newWriteKey();
+  return { key: { id: newKeyId(), sourceId, status: 'active', createdAt: at }, writeKey, digest: keyDigest(writeKey) };
+}
+
+export async function createSource(deps: SourcesDeps, body: unknown): Promise<{ source: Source } & IssuedKey> {
+  const parsed = NewSourceSchema.safeParse(body);
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    throw new ValidationError(`invalid source: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
+  }
+  const at = nowIso(deps);
+  const source: Source = { id: newSourceId(), name: parsed.data.name, party: parsed.data.party, createdAt: at };
+  const { key, writeKey, digest } = issueKey(source.id, at);
+  await deps.sources.createSource(source, key, digest);
+  return { source, key, writeKey };
+}
+
+/** Every source, the bootstrap `default` source first (its key lives in Secrets Manager or the environment). */
+export async function listSources(deps: SourcesDeps): Promise<SourceWithKeys[]> {
+  const stored = await deps.sources.listSources();
+  return [{ source: DEFAULT_SOURCE, keys: [] }, ...stored.sort((a, b) => a.source.createdAt.localeCompare(b.source.createdAt))];
+}
+
+function refuseDefault(sourceId: string): void {
+  if (sourceId === DEFAULT_SOURCE.id) {
+    throw new ValidationError('the default source uses the bootstrap write key: rotate it in Secrets Manager (or SCHERP_WRITE_KEY locally)', [
+      { path: 'sourceId', message: 'is the bootstrap source' },
+    ]);
+  }
+}
+
+/** Adds a key to a source; its older keys stay valid until revoked. */
+export async function rotateKey(deps: SourcesDeps, sourceId: string): Promise<IssuedKey> {
+  refuseDefault(sourceId);
+  const found = await deps.sources.getSource(sourceId);
+  if (!found) throw new NotFoundError(`no source ${sourceId}`);
+  const { key, writeKey, digest } = issueKey(sourceId, nowIso(deps));
+  if (!(await deps.sources.addKey(found.source, key, digest))) throw new NotFoundError(`no source ${sourceId}`);
+  return { key, writeKey };
+}
+
+export async function revokeKey(deps: SourcesDeps, sourceId: string, keyId: string): Promise<void> {
+  refuseDefault(sourceId);
+  if (!(await deps.sources.revokeKey(sourceId, keyId, nowIso(deps)))) throw new NotFoundError(`source ${sourceId} has no key ${keyId}`);
+}
+
+export const MAX_REJECTED_PAGE = 500;
+
+export async function listRejected(store: RejectedStore, query: { limit?: string; sourceId?: string }): Promise<RejectedRecord[]> {
+  const limit = query.limit === undefined ? 100 : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_REJECTED_PAGE) {
+    throw new ValidationError(`limit must be an integer from 1 to ${MAX_REJECTED_PAGE}`, [{ path: 'limit', message: `must be an integer from 1 to ${MAX_REJECTED_PAGE}` }]);
+  }
+  return store.list({ limit, ...(query.sourceId ? { sourceId: query.sourceId } : {}) });
+}

@@ -1,0 +1,101 @@
+/**
+ * Events validated per second per core by the collect handler: in-process, one core, a no-op
+ * queue, realistic Segment batches of 20 events with a full `context` (as analytics.js sends).
+ * Runs the whole HTTP handler: body decoding, auth (bootstrap key), validation, stamping.
+ *
+ *   node --import tsx bench/collect-throughput.ts
+ */
+// Logs and EMF metrics off: this measures validation, not stdout.
+import '../local/quiet';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { createCollectHandler } from '../lambdas/collect';
+import { BootstrapKeyStore, envLoader } from '../adapters/keys';
+import type { EventQueue } from '../app/ports';
+
+const WRITE_KEY = 'bench-write-key';
+const BATCH_SIZE = 20;
+
+function context(i: number): Record<string, unknown> {
+  return {
+    active: true,
+    app: { name: 'Shop', version: '4.2.1', build: '4021', namespace: 'com.example.shop' },
+    campaign: { name: 'spring', source: 'newsletter', medium: 'email', term: 'shoes', content: 'hero' },
+    device: { id: `dev-${i}`, manufacturer: 'Apple', model: 'iPhone15,2', type: 'ios' },
+    ip: '203.0.113.7',
+    library: { name: 'analytics.js', version: '2.11.1' },
+    locale: 'nl-NL',
+    network: { wifi: true, cellular: false, carrier: 'KPN' },
+    os: { name: 'iOS', version: '17.4' },
+    page: { path: '/products/42', referrer: 'https://www.google.com/', search: '?utm_source=newsletter', title: 'Red shoes – Shop', url: 'https://shop.example/products/42?utm_source=newsletter' },
+    screen: { width: 1179, height: 2556, density: 3 },
+    timezone: 'Europe/Amsterdam',
+    userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  };
+}
+
+function batchBody(n: number): string {
+  const now = Date.now();
+  const batch = Array.from({ length: BATCH_SIZE }, (_, j) => {
+    const i = n * BATCH_SIZE + j;
+    const common = {
+      messageId: `ajs-next-${i}-${now}`,
+      anonymousId: `anon-${i % 5000}`,
+      ...(i % 3 === 0 ? { userId: `user-${i % 2000}` } : {}),
+      timestamp: new Date(now - 1000).toISOString(),
+      context: context(i),
+      integrations: { All: true },
+    };
+    if (j % 10 === 0) return { ...common, type: 'identify', traits: { email: `u${i}@example.com`, name: 'Ada Lovelace', plan: 'pro', createdAt: '2025-01-01T00:00:00Z' } };
+    if (j % 5 === 0) return { ...common, type: 'page', name: 'Product', properties: { path: '/products/42', title: 'Red shoes' } };
+    return {
+      ...common,
+      type: 'track',
+      event: j % 2 ? 'Product Viewed' : 'Product Added',
+      properties: { product_id: `p-${i % 300}`, sku: `SKU-${i % 300}`, name: 'Red shoes', price: 89.95, currency: 'EUR', quantity: 1, category: 'Shoes' },
+    };
+  });
+  return JSON.stringify({ batch, sentAt: new Date(now).toISOString() });
+}
+
+export async function benchCollectThroughput(opts: { seconds?: number } = {}): Promise<{ eventsPerSecond: number; events: number; seconds: number }> {
+  const queue: EventQueue = { send: async () => undefined };
+  const handler = createCollectHandler(() => ({ queue, keys: new BootstrapKeyStore({ write: envLoader(WRITE_KEY) }) }));
+  const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
+  // Distinct bodies so nothing is cached across requests; built before timing starts.
+  const bodies = Array.from({ length: 50 }, (_, n) => batchBody(n));
+  const request = (body: string) =>
+    ({
+      rawPath: '/v1/batch',
+      routeKey: 'POST /v1/batch',
+      headers: { authorization: auth, 'content-type': 'application/json', 'user-agent': 'bench' },
+      body,
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST', sourceIp: '198.51.100.1' }, requestId: 'bench' },
+    }) as unknown as APIGatewayProxyEventV2;
+
+  // Warm up (JIT, lazy zod internals), then measure for a fixed time on this one thread.
+  for (let i = 0; i < 100; i++) await handler(request(bodies[i % bodies.length]!));
+  const budgetMs = (opts.seconds ?? 3) * 1000;
+  let events = 0;
+  let n = 0;
+  const start = process.hrtime.bigint();
+  let elapsedMs = 0;
+  while (elapsedMs < budgetMs) {
+    const res = await handler(request(bodies[n++ % bodies.length]!));
+    if (res.statusCode !== 200) throw new Error(`collect answered ${res.statusCode}: ${res.body}`);
+    events += BATCH_SIZE;
+    elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
+  }
+  const seconds = elapsedMs / 1000;
+  return { eventsPerSecond: Math.round(events / seconds), events, seconds: Math.round(seconds * 1000) / 1000 };
+}
+
+if (require.main === module) {
+  benchCollectThroughput().then(
+    (r) => process.stdout.write(`collect: ${r.eventsPerSecond} events/s per core (${r.events} events in ${r.seconds} s, batches of ${BATCH_SIZE}, full context)\n`),
+    (err) => {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

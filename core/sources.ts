@@ -1,0 +1,58 @@
+/**
+ * Sources: where events come from (a web shop, an app, a CRM, a data partner), each with a
+ * party and write keys. Keys are only ever kept as SHA-256 digests.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { PARTIES, type Party } from './events';
+
+export interface Source {
+  readonly id: string;
+  readonly name: string;
+  readonly party: Party;
+  readonly createdAt: string;
+}
+
+export type KeyStatus = 'active' | 'revoked';
+
+/** A write key as stored: its id and state, never the key itself. */
+export interface SourceKey {
+  readonly id: string;
+  readonly sourceId: string;
+  readonly status: KeyStatus;
+  readonly createdAt: string;
+  readonly revokedAt?: string;
+}
+
+/** The source bootstrap keys belong to (env locally, Secrets Manager in the cloud). */
+export const DEFAULT_SOURCE: Source = { id: 'default', name: 'Default (bootstrap write key)', party: 'first', createdAt: '1970-01-01T00:00:00.000Z' };
+
+export const NewSourceSchema = z.strictObject({
+  name: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(100, 'must be at most 100 characters')
+    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters'),
+  party: z.enum(PARTIES, { message: `must be one of ${PARTIES.join(', ')}` }),
+});
+export type NewSource = z.infer<typeof NewSourceSchema>;
+
+/** Hex SHA-256 of a key: the only form in which a key is stored or compared. */
+export function keyDigest(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** Generated ids contain only `[a-z0-9_]`, never a key separator. */
+export function newSourceId(): string {
+  return `src_${randomBytes(8).toString('hex')}`;
+}
+
+export function newKeyId(): string {
+  return `key_${randomBytes(6).toString('hex')}`;
+}
+
+/** A write key: 32 URL-safe characters (192 random bits), like Segment's. */
+export function newWriteKey(): string {
+  return randomBytes(24).toString('base64url');
+}

@@ -1,0 +1,82 @@
+/**
+ * admin: the sources and rejected-events API, authenticated with the admin key.
+ *   POST   /v1/sources                       → 201 { source, key, writeKey } (the key, once)
+ *   GET    /v1/sources                       → 200 { sources: [{ source, keys }] }
+ *   POST   /v1/sources/{id}/keys             → 201 { key, writeKey } (older keys stay valid)
+ *   DELETE /v1/sources/{id}/keys/{keyId}     → 200 { success: true }
+ *   GET    /v1/rejected?limit=&sourceId=     → 200 { rejected: [...] }, newest first
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { KeyStore, RejectedStore, SourceStore } from '../../app/ports';
+import { createSource, listRejected, listSources, revokeKey, rotateKey } from '../../app/sources';
+import { AuthenticationError, NotFoundError } from '../../core/errors';
+import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
+import { rejectedStore, sourceStore } from '../shared/dynamo';
+import { ENV, optionalEnv } from '../shared/env';
+import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
+import { logger } from '../shared/observability';
+import { lazy } from '../shared/lazy';
+
+export interface AdminDeps {
+  readonly keys: KeyStore;
+  readonly sources: SourceStore;
+  readonly rejected: RejectedStore;
+  readonly now?: () => Date;
+}
+
+/** Admin requests are small; anything bigger is refused before parsing. */
+const MAX_ADMIN_BODY_BYTES = 16 * 1024;
+
+export function createAdminHandler(deps: () => AdminDeps) {
+  return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+    try {
+      const d = deps();
+      const key = credential(event);
+      if (!key) throw new AuthenticationError('missing admin key: send it as a Bearer token or the HTTP Basic auth user name');
+      if (!(await d.keys.authenticate('admin', key))) throw new AuthenticationError('invalid admin key');
+      const p = event.pathParameters ?? {};
+      const sourceId = decodeURIComponent(p.id ?? '');
+      // The route key (`METHOD /path/{param}`) is the one from lambdas/routes.ts.
+      switch (event.routeKey) {
+        case 'GET /v1/rejected':
+          return json(200, { rejected: await listRejected(d.rejected, event.queryStringParameters ?? {}) });
+        case 'GET /v1/sources':
+          return json(200, { sources: await listSources(d) });
+        case 'POST /v1/sources': {
+          const created = await createSource(d, parseJsonBody(event, MAX_ADMIN_BODY_BYTES));
+          logger.info('source created', { sourceId: created.source.id, keyId: created.key.id });
+          return json(201, created);
+        }
+        case 'POST /v1/sources/{id}/keys': {
+          const issued = await rotateKey(d, sourceId);
+          logger.info('key added', { sourceId, keyId: issued.key.id });
+          return json(201, issued);
+        }
+        case 'DELETE /v1/sources/{id}/keys/{keyId}': {
+          const keyId = decodeURIComponent(p.keyId ?? '');
+          await revokeKey(d, sourceId, keyId);
+          logger.info('key revoked', { sourceId, keyId });
+          return json(200, { success: true });
+        }
+        default:
+          throw new NotFoundError(`no route ${event.routeKey}`);
+      }
+    } catch (err) {
+      return errorResponse(err);
+    }
+  };
+}
+
+const cloudDeps = lazy((): AdminDeps => {
+  const secretArn = optionalEnv(ENV.ADMIN_KEY_SECRET_ARN);
+  return {
+    keys: new BootstrapKeyStore({
+      admin: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
+    }),
+    sources: sourceStore(),
+    rejected: rejectedStore(),
+  };
+});
+
+export const handler = createAdminHandler(cloudDeps);
