@@ -4,7 +4,7 @@
  */
 import { ROUTES } from '../core/ingest';
 
-export type ApiFunction = 'collect' | 'profile';
+export type ApiFunction = 'collect' | 'profile' | 'rules';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -16,6 +16,12 @@ export interface ApiRoute {
 export const API_ROUTES: readonly ApiRoute[] = [
   ...ROUTES.map((r): ApiRoute => ({ method: 'POST', path: `/v1/${r}`, fn: 'collect' })),
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
+  { method: 'GET', path: '/v1/rules', fn: 'rules' },
+  { method: 'GET', path: '/v1/rules/{id}', fn: 'rules' },
+  { method: 'PUT', path: '/v1/rules/{id}', fn: 'rules' },
+  { method: 'DELETE', path: '/v1/rules/{id}', fn: 'rules' },
+  { method: 'POST', path: '/v1/rules/{id}/test', fn: 'rules' },
+  { method: 'POST', path: '/v1/rules/{id}/backtest', fn: 'rules' },
 ];
 
 /** Matches a concrete path against a route path; returns the path parameters. */

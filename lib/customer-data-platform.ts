@@ -10,6 +10,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
@@ -136,11 +139,11 @@ export interface ScherpSecrets {
   readonly writeKey: secretsmanager.Secret;
   /** Read key: bearer of the profile API. */
   readonly readKey: secretsmanager.Secret;
-  /** Admin key: reserved for the admin API (no function reads it yet). */
+  /** Admin key: bearer of the admin API (rules and audiences). */
   readonly adminKey: secretsmanager.Secret;
 }
 
-/** The four handlers, by name. */
+/** The handlers, by name. */
 export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction>>;
 
 /** EventBridge `source` of every action Scherp emits. */
@@ -195,8 +198,14 @@ export class CustomerDataPlatform extends Construct {
   public readonly actionsLogGroup: logs.LogGroup;
   /** The public API. */
   public readonly httpApi: apigwv2.HttpApi;
-  /** The four handlers. */
+  /** The handlers. */
   public readonly functions: ScherpFunctions;
+  /** Schedule group of delayed actions (one-time schedules that invoke `evaluate`). */
+  public readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** Role EventBridge Scheduler assumes to invoke `evaluate` for delayed actions. */
+  public readonly schedulerRole: iam.Role;
+  /** Where delayed-action invocations go when they keep failing (scheduler delivery or the function). */
+  public readonly delayedActionsDeadLetterQueue: sqs.Queue;
   /** The bootstrap keys. */
   public readonly secrets: ScherpSecrets;
   /** Base URL of the API's default stage (ends with `/`). */
@@ -242,6 +251,20 @@ export class CustomerDataPlatform extends Construct {
       readKey: this.createKeySecret('ReadKey', 'read'),
       adminKey: this.createKeySecret('AdminKey', 'admin'),
     };
+
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'DelayedActions', {
+      scheduleGroupName: Names.uniqueResourceName(this, { separator: '-', maxLength: 56 }) + '-delayed',
+    });
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      description: 'EventBridge Scheduler invoking Scherp evaluate for delayed actions',
+    });
+    this.delayedActionsDeadLetterQueue = new sqs.Queue(this, 'DelayedActionsDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    });
 
     this.functions = this.createFunctions(config);
     this.grantLeastPrivilege();
@@ -307,13 +330,19 @@ export class CustomerDataPlatform extends Construct {
         [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
         [ENV.EVENT_RETENTION_DAYS]: String(config.eventRetentionDays),
       }),
-      evaluate: make('evaluate', 'Evaluate', { [ENV.EVENT_BUS_NAME]: this.bus.eventBusName }),
+      evaluate: make('evaluate', 'Evaluate', {
+        [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
+        [ENV.SCHEDULER_ROLE_ARN]: this.schedulerRole.roleArn,
+        [ENV.SCHEDULER_GROUP_NAME]: this.scheduleGroup.scheduleGroupName,
+        [ENV.SCHEDULER_DLQ_ARN]: this.delayedActionsDeadLetterQueue.queueArn,
+      }),
       profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn }),
+      rules: make('rules', 'RulesAdmin', { [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn }),
     };
   }
 
   private grantLeastPrivilege(): void {
-    const { collect, stitch, evaluate, profile } = this.functions;
+    const { collect, stitch, evaluate, profile, rules } = this.functions;
     // collect: dedupe and key lookups on the table, enqueue, read the write key. Nothing else.
     this.table.grant(collect, 'dynamodb:GetItem', 'dynamodb:PutItem');
     this.queue.grantSendMessages(collect);
@@ -327,6 +356,17 @@ export class CustomerDataPlatform extends Construct {
     this.table.grantReadData(profile);
     this.secrets.readKey.grantRead(profile);
     // evaluate's stream read is granted by its event source.
+    // evaluate: one-time schedules for delayed actions, run by the scheduler role, which may
+    // invoke evaluate and dead-letter into the delayed-actions queue; nothing else.
+    this.scheduleGroup.grant(evaluate, 'scheduler:CreateSchedule');
+    this.schedulerRole.grantPassRole(evaluate.grantPrincipal);
+    this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [evaluate.functionArn] }));
+    this.delayedActionsDeadLetterQueue.grantSendMessages(this.schedulerRole);
+    // A delayed check that fails in the function itself (async invoke) also lands in that queue.
+    evaluate.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.delayedActionsDeadLetterQueue) });
+    // rules (admin API): the rule items, profile and timeline reads for dry runs and backtests.
+    this.table.grant(rules, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    this.secrets.adminKey.grantRead(rules);
   }
 
   private connectEventSources(config: ResolvedProps): void {
@@ -466,24 +506,25 @@ export class CustomerDataPlatform extends Construct {
    * narrowest construct and, for IAM5, the exact finding.
    */
   private acknowledgeNagFindings(): void {
-    const { collect, stitch, evaluate, profile } = this.functions;
-    const allFunctions = [collect, stitch, evaluate, profile];
+    const { collect, stitch, evaluate, profile, rules } = this.functions;
+    const allFunctions = [collect, stitch, evaluate, profile, rules];
 
     for (const route of this.httpApi.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
-      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect checks the write key (HTTP Basic, Segment-compatible SDKs), profile checks the read key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
+      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect checks the write key (HTTP Basic, Segment-compatible SDKs), profile checks the read key, rules checks the admin key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
     }
 
     for (const fn of allFunctions) {
       ack(fn, 'AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaLatestVersion', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaTracing', 'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.');
-      ack(fn, 'Serverless-LambdaDLQ', 'No function is invoked asynchronously: collect and profile are synchronous (API), stitch and evaluate are event-source mappings whose failures go to the ingest DLQ and the stream-failure queue.');
+      ack(fn, 'Serverless-LambdaDLQ', fn === evaluate ? 'evaluate is invoked asynchronously only by the delayed-action schedules; its failed asynchronous invocations go to the delayed-actions queue through an on-failure destination (EventInvokeConfig), which supersedes a Lambda DLQ.' : 'Not invoked asynchronously: collect, profile and rules are synchronous (API), stitch is an event-source mapping whose failures go to the ingest DLQ.');
     }
     ack(stitch.node.findAll().find((c) => c instanceof lambda.CfnEventSourceMapping)!, 'Serverless-LambdaEventSourceMappingDestination', 'SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue\'s dead-letter queue through its redrive policy.');
 
     // (cdk-nag recognises the ingest DLQ as a DLQ for AwsSolutions-SQS3, not the stream one.)
     ack(this.streamFailureQueue, 'AwsSolutions-SQS3', 'This queue is the on-failure destination of the DynamoDB stream mapping, i.e. a dead-letter queue itself.');
-    for (const q of [this.deadLetterQueue, this.streamFailureQueue]) {
+    ack(this.delayedActionsDeadLetterQueue, 'AwsSolutions-SQS3', 'This queue is the dead-letter queue of the delayed-action schedules and the on-failure destination of evaluate\'s asynchronous invocations.');
+    for (const q of [this.deadLetterQueue, this.streamFailureQueue, this.delayedActionsDeadLetterQueue]) {
       ack(q, 'Serverless-SQSRedrivePolicy', 'This queue is itself a dead-letter destination; it has nowhere further to redrive to.');
     }
 
@@ -524,7 +565,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
   return {
     ...DEFAULTS,
     ...given,
-    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile') },
+    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), rules: sizing('rules') },
   };
 }
 
@@ -557,7 +598,7 @@ function validateProps(p: ResolvedProps): void {
   for (const [name, { memorySize, timeout }] of Object.entries(p.functionSizing)) {
     intIn(`functionSizing.${name}.memorySize`, memorySize, 128, 10240);
     const seconds = timeout.toSeconds();
-    const max = name === 'collect' || name === 'profile' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
+    const max = name === 'collect' || name === 'profile' || name === 'rules' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
     if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);
   }
   if (errors.length > 0) throw new Error(`Invalid CustomerDataPlatform props:\n- ${errors.join('\n- ')}`);

@@ -6,8 +6,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** The four Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
-export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile';
+/** The Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
+export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'rules';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -27,6 +27,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   stitch: { memorySize: 512, timeout: Duration.seconds(30) },
   evaluate: { memorySize: 512, timeout: Duration.seconds(30) },
   profile: { memorySize: 512, timeout: Duration.seconds(10) },
+  // Admin API: dry runs read a timeline; backtests scan profiles (bounded by maxProfiles).
+  rules: { memorySize: 512, timeout: Duration.seconds(29) },
 };
 
 /** CloudWatch metrics namespace shared by every handler. */

@@ -13,17 +13,21 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { localDynamoConfig } from '../adapters/dynamo/client';
 import { DynamoProfileStore } from '../adapters/dynamo/profile-store';
+import { DynamoHistoryStore } from '../adapters/dynamo/history-store';
+import { DynamoPersonalizationStore } from '../adapters/dynamo/personalization-store';
 import { DynamoRuleStore } from '../adapters/dynamo/rule-store';
 import { BootstrapKeyStore, envLoader } from '../adapters/keys';
 import { cachedRuleSet } from '../app/rules';
-import { parseRule } from '../core/rules/engine';
+import { parseDefinition } from '../core/rules/engine';
 import { createCollectHandler } from '../lambdas/collect';
-import { createEvaluateHandler } from '../lambdas/evaluate';
+import { createEvaluateHandler, ruleObservers } from '../lambdas/evaluate';
 import { createProfileHandler } from '../lambdas/profile';
+import { createRulesHandler } from '../lambdas/rules';
 import { createStitchHandler } from '../lambdas/stitch';
 import { LocalBus } from './bus';
 import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb-local';
 import { LocalQueue, type LocalQueueOptions } from './queue';
+import { LocalScheduler } from './scheduler';
 import { startServer } from './server';
 import { StreamPoller } from './stream';
 
@@ -65,6 +69,8 @@ export interface Runtime {
   readonly dataDir: string;
   readonly bus: LocalBus;
   readonly queue: LocalQueue;
+  /** Timers of delayed actions. */
+  readonly scheduler: LocalScheduler;
   stop(): Promise<void>;
 }
 
@@ -91,7 +97,7 @@ export function loadRuleFiles(dir: string): { id: string }[] {
     .sort()
     .map((f) => {
       try {
-        return parseRule(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+        return parseDefinition(JSON.parse(readFileSync(join(dir, f), 'utf8')));
       } catch (err) {
         throw new Error(`rules/${f}: ${(err as Error).message}`);
       }
@@ -133,7 +139,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const collect = createCollectHandler(() => ({ keys: keyStore, queue }));
     const profile = createProfileHandler(() => ({ keys: keyStore, store }));
     const stitch = createStitchHandler(() => ({ store }));
-    const evaluate = createEvaluateHandler(() => ({ store, bus, rules }));
+    const parts = new DynamoPersonalizationStore(doc, tableName);
+    const history = new DynamoHistoryStore(doc, tableName);
+    const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));
+    stoppers.push(() => scheduler.stop());
+    const evaluate = createEvaluateHandler(() => ({ store, bus, rules, parts, history, scheduler, ...ruleObservers }));
+    const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const streamArn = table.Table?.LatestStreamArn;
@@ -156,7 +167,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     queue.start(stitch);
     stoppers.push(() => queue.stop());
 
-    const server: Server = await startServer({ collect, profile }, opts.port ?? 8080, opts.host ?? '127.0.0.1');
+    const server: Server = await startServer({ collect, profile, rules: rulesApi }, opts.port ?? 8080, opts.host ?? '127.0.0.1');
     stoppers.push(
       () =>
         new Promise<void>((r) => {
@@ -173,6 +184,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       dataDir,
       bus,
       queue,
+      scheduler,
       stop: stopAll,
     };
   } catch (err) {
