@@ -112,7 +112,8 @@ async function fire(deps: EvaluateDeps, set: RuleSet, fx: Effects, f: Firing, ev
   if (a.consent && f.scope.profile.consent?.[a.consent] !== 'granted') return skip('consent');
   const dedupe = dedupeId(event.messageId, f.ruleId, f.actionId);
   if (a.delay && !delayed) {
-    const job: DelayedJob = { ruleId: f.ruleId, actionIndex: f.actionIndex, profileId: fx.profile.id, event, dueAt: new Date(Date.parse(fx.at) + durationMs(a.delay)).toISOString(), dedupeId: dedupe };
+    // Due a delay after the event happened (not after this evaluation ran).
+    const job: DelayedJob = { ruleId: f.ruleId, actionIndex: f.actionIndex, profileId: fx.profile.id, event, dueAt: new Date(Date.parse(event.timestamp) + durationMs(a.delay)).toISOString(), dedupeId: dedupe };
     return deps.scheduler.schedule(job);
   }
   const claim = await deps.parts.claimFiring(fx.profile.id, f.ruleId, f.actionId, {
@@ -195,8 +196,10 @@ export async function runDelayed(deps: EvaluateDeps, job: DelayedJob): Promise<B
   const profile = resolved.profile;
   const parts = await deps.parts.loadParts(profile.id);
   const nowMs = (deps.now?.() ?? new Date()).getTime();
-  const history = await loadHistory(deps.history, profile, set.historyWindow([rule]), nowMs);
-  const ctx: EvaluationContext = { event: { ...job.event }, profile: contextProfile(profile, parts), history, now: nowMs };
+  const triggeredAt = Date.parse(job.event.timestamp);
+  const windowMs = set.historyWindow([rule]);
+  const history = await loadHistory(deps.history, profile, windowMs > 0 ? Math.max(windowMs, nowMs - triggeredAt) : 0, nowMs);
+  const ctx: EvaluationContext = { event: { ...job.event }, profile: contextProfile(profile, parts), history, now: nowMs, historyFrom: triggeredAt };
   let firing: Firing | undefined;
   try {
     firing = runRule(rule, ctx).firings[job.actionIndex];

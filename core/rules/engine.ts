@@ -37,6 +37,11 @@ export interface EvaluationContext {
   readonly history?: readonly ScherpEvent[];
   /** "Now" for history windows, epoch ms. @default the event's timestamp */
   readonly now?: number;
+  /**
+   * History windows reach back at least to this time (epoch ms): a delayed re-check counts
+   * everything since its trigger event, however late the check runs.
+   */
+  readonly historyFrom?: number;
 }
 
 /** One condition as evaluated, so a marketer can see why a rule fired. */
@@ -133,7 +138,7 @@ function eventTime(ts: string | undefined): number {
 
 function evaluateHistory(h: HistoryCondition['history'], scope: Scope, ctx: EvaluationContext, trace: TraceEntry[]): boolean {
   const now = ctx.now ?? eventTime(ctx.event.timestamp);
-  const since = now - durationMs(h.within);
+  const since = Math.min(now - durationMs(h.within), ctx.historyFrom ?? Infinity);
   let count = 0;
   let newest: ScherpEvent | undefined;
   for (const e of ctx.history ?? []) {
