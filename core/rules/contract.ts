@@ -3,6 +3,7 @@
  * on the bus carries. Pure.
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { TraceEntry } from './engine';
 
@@ -157,4 +158,83 @@ export function audienceChanged(i: AudienceChangeInput): BusEvent {
       explanation: explanation(i.trace),
     },
   };
+}
+
+/*
+ * The contract as zod schemas: emitted events are tested against them, and the JSON Schema
+ * files in `schemas/bus/` are generated from them (see `busJsonSchemas`).
+ */
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const Trigger = z
+  .object({ messageId: z.string(), event: z.string().optional(), timestamp: z.string() })
+  .describe('The event that made the rule or audience fire.');
+const Explanation = z
+  .array(z.object({ path: z.string(), op: z.string(), expected: z.unknown().optional(), actual: z.unknown(), result: z.boolean() }))
+  .describe('Every condition evaluated, the value it saw and its outcome.');
+const Hashed = z
+  .object({ emailSha256: hex64.optional(), phoneSha256: hex64.optional(), phoneDigitsSha256: hex64.optional() })
+  .describe('SHA-256 of the trimmed, lower-cased email; of the E.164 phone (Google); of its digits only (Meta).');
+const common = {
+  version: z.literal(CONTRACT_VERSION),
+  dedupeId: z.string().describe('Stable per trigger event and rule action (or audience change): drop repeats.'),
+  profileId: z.string(),
+  userId: z.string().optional(),
+  trigger: Trigger,
+  firedAt: z.string().describe('When Scherp decided (ISO-8601).'),
+  explanation: Explanation,
+};
+
+export const ActionTriggeredDetailSchema = z.object({
+  ...common,
+  ruleId: z.string(),
+  action: z.string().describe('The action name from the rule.'),
+  target: z.enum(['email', 'ads', 'webhook']).optional(),
+  email: z.string().optional().describe('Only for target email.'),
+  hashed: Hashed.optional().describe('Only for target ads.'),
+  data: z.record(z.string(), z.unknown()).describe("The fields the rule's action chose from the event and profile."),
+});
+
+export const AudienceChangedDetailSchema = z.object({
+  ...common,
+  audienceId: z.string(),
+  audienceName: z.string(),
+  ruleId: z.string().optional().describe('Set when a rule action, not the audience condition, changed the membership.'),
+  hashed: Hashed.optional(),
+});
+
+export const ProfileMergedDetailSchema = z.object({
+  version: z.literal(CONTRACT_VERSION),
+  dedupeId: z.string(),
+  profileId: z.string().describe('The surviving profile.'),
+  mergedProfileIds: z.array(z.string()).describe('Profiles merged into it.'),
+  trigger: Trigger.optional(),
+  firedAt: z.string(),
+});
+
+export const DETAIL_SCHEMAS = {
+  [DETAIL_TYPES.actionTriggered]: ActionTriggeredDetailSchema,
+  [DETAIL_TYPES.audienceEntered]: AudienceChangedDetailSchema,
+  [DETAIL_TYPES.audienceExited]: AudienceChangedDetailSchema,
+  [DETAIL_TYPES.profileMerged]: ProfileMergedDetailSchema,
+} as const;
+
+/** The JSON Schema documents of `schemas/bus/`, by file name: the EventBridge envelope per detail-type. */
+export function busJsonSchemas(): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [detailType, schema] of Object.entries(DETAIL_SCHEMAS)) {
+    const file = `${detailType.toLowerCase().replace(/ /g, '-')}.v${CONTRACT_VERSION}.json`;
+    out[file] = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      $id: `https://scherp.dev/schemas/bus/${file}`,
+      title: `Scherp ${detailType} v${CONTRACT_VERSION}`,
+      type: 'object',
+      properties: {
+        source: { const: 'scherp' },
+        'detail-type': { const: detailType },
+        detail: (({ $schema: _drop, ...rest }) => rest)(z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>),
+      },
+      required: ['source', 'detail-type', 'detail'],
+    };
+  }
+  return out;
 }

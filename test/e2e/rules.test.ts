@@ -10,6 +10,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { keys as tableKeys } from '../../adapters/dynamo/keys';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
+import { DETAIL_SCHEMAS } from '../../core/rules/contract';
 import { startRuntime, type Runtime } from '../../local/runtime';
 import type { LocalBusEvent } from '../../local/bus';
 import { eventually, testEndpoint } from '../helpers/dynamo';
@@ -243,5 +244,17 @@ describe('rules admin API', () => {
     expect((await admin('DELETE', '/v1/rules/big-spender')).status).toBe(204);
     expect((await admin('GET', '/v1/rules/big-spender')).status).toBe(404);
     expect((await admin('DELETE', '/v1/rules/big-spender')).status).toBe(404);
+  });
+});
+
+describe('the bus contract', () => {
+  it('every event published during this run follows the published schema', () => {
+    expect(rt.bus.delivered.length).toBeGreaterThan(5);
+    for (const e of rt.bus.delivered) {
+      const schema = DETAIL_SCHEMAS[e['detail-type'] as keyof typeof DETAIL_SCHEMAS];
+      expect(schema).toBeDefined();
+      const parsed = schema.strict().safeParse(JSON.parse(JSON.stringify(e.detail)));
+      expect(parsed.error?.issues ?? []).toEqual([]);
+    }
   });
 });
