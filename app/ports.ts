@@ -133,3 +133,8 @@ export interface DelayedJob {
 export interface Scheduler {
   schedule(job: DelayedJob): Promise<void>;
 }
+
+/** Sends templated email (SES v2 in the cloud). */
+export interface Mailer {
+  sendTemplated(msg: { from: string; to: string; template: string; data: Record<string, unknown>; idempotencyKey: string }): Promise<void>;
+}

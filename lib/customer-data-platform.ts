@@ -21,6 +21,7 @@ import { EVENT_SK_PREFIX, keys, ruleItem, TTL_ATTRIBUTE } from '../adapters/dyna
 import { ENV } from '../lambdas/shared/env';
 import { API_ROUTES, type ApiFunction } from '../lambdas/routes';
 import { DEFAULT_RULES_DIR, isRuleDocument, loadRules, RuleDocument } from './rules';
+import { ScherpDestinations, type DestinationsProps } from './destinations';
 import {
   createScherpFunction,
   DEFAULT_FUNCTION_SIZING,
@@ -131,6 +132,12 @@ export interface CustomerDataPlatformProps {
    * @default - every `*.json` file of `rulesDir`
    */
   readonly rules?: RuleDocument[];
+
+  /**
+   * Where bus events go: SES email, API destinations (Meta, Google Ads, webhooks), other targets.
+   * @default - none (the example log-group rule only)
+   */
+  readonly destinations?: DestinationsProps;
 }
 
 /** The three bootstrap keys, each a Secrets Manager secret holding a plain 32-char string. */
@@ -149,8 +156,9 @@ export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction
 /** EventBridge `source` of every action Scherp emits. */
 export const EVENT_SOURCE = 'scherp';
 
-type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'functionSizing'>> & {
+type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'functionSizing' | 'destinations'>> & {
   readonly eventBusName?: string;
+  readonly destinations?: DestinationsProps;
   readonly rules?: RuleDocument[];
   readonly functionSizing: Record<ScherpFunctionName, FunctionSizing>;
 };
@@ -206,6 +214,8 @@ export class CustomerDataPlatform extends Construct {
   public readonly schedulerRole: iam.Role;
   /** Where delayed-action invocations go when they keep failing (scheduler delivery or the function). */
   public readonly delayedActionsDeadLetterQueue: sqs.Queue;
+  /** The destinations, when `destinations` is given. */
+  public readonly destinations?: ScherpDestinations;
   /** The bootstrap keys. */
   public readonly secrets: ScherpSecrets;
   /** Base URL of the API's default stage (ends with `/`). */
@@ -275,6 +285,15 @@ export class CustomerDataPlatform extends Construct {
     this.apiUrl = stage.url;
 
     this.actionsLogGroup = this.createExampleRule(config);
+    if (config.destinations) {
+      this.destinations = new ScherpDestinations(this, 'Destinations', {
+        ...config.destinations,
+        bus: this.bus,
+        source: EVENT_SOURCE,
+        logRetention: config.logRetention,
+        logLevel: config.logLevel,
+      });
+    }
     this.seedRules(rules);
     this.createOutputs();
     this.acknowledgeNagFindings();

@@ -38,8 +38,8 @@ export const METRICS_NAMESPACE = 'Scherp';
 export const LAMBDAS_DIR = path.join(__dirname, '..', 'lambdas');
 
 export interface ScherpFunctionProps {
-  /** Which handler to deploy; also the Powertools service name. */
-  readonly name: ScherpFunctionName;
+  /** Which handler to deploy; also the Powertools service name (`email`: the optional email destination). */
+  readonly name: ScherpFunctionName | 'email';
   /** Memory and timeout. */
   readonly sizing: FunctionSizing;
   /** Retention of the function's log group. */

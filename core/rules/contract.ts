@@ -121,6 +121,7 @@ export function actionTriggered(i: ActionTriggeredInput): BusEvent {
       ...identityFields(i.person, i.target),
       trigger: i.trigger,
       firedAt: i.at,
+      firedAtUnix: Math.floor(Date.parse(i.at) / 1000),
       data: i.data,
       explanation: explanation(i.trace),
     },
@@ -155,6 +156,7 @@ export function audienceChanged(i: AudienceChangeInput): BusEvent {
       ...identityFields(i.person, 'ads'),
       trigger: i.trigger,
       firedAt: i.at,
+      firedAtUnix: Math.floor(Date.parse(i.at) / 1000),
       explanation: explanation(i.trace),
     },
   };
@@ -181,6 +183,7 @@ const common = {
   userId: z.string().optional(),
   trigger: Trigger,
   firedAt: z.string().describe('When Scherp decided (ISO-8601).'),
+  firedAtUnix: z.number().int().describe('The same in epoch seconds (what Meta\'s event_time takes).'),
   explanation: Explanation,
 };
 

@@ -25,6 +25,10 @@ export const ENV = {
   SCHEDULER_GROUP_NAME: 'SCHEDULER_GROUP_NAME',
   /** Dead-letter queue of delayed-action schedules. */
   SCHEDULER_DLQ_ARN: 'SCHEDULER_DLQ_ARN',
+  /** Email destination: sender address, action → SES template (JSON), optional configuration set. */
+  EMAIL_FROM: 'EMAIL_FROM',
+  EMAIL_TEMPLATES: 'EMAIL_TEMPLATES',
+  EMAIL_CONFIGURATION_SET: 'EMAIL_CONFIGURATION_SET',
   /** Days an event stays in the timeline before its TTL removes it. */
   EVENT_RETENTION_DAYS: 'EVENT_RETENTION_DAYS',
 } as const;
