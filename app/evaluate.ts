@@ -1,55 +1,214 @@
 /**
- * The evaluate use case: run the rules against a newly stored event and its profile, and put
- * the actions that fire on the bus.
+ * The evaluate use case: run the audiences and rules against a newly stored event and its
+ * profile, apply the actions that fire and put the resulting events on the bus.
+ *
+ * Per event: the profile root and its parts (one Query), the timeline at most once and only
+ * when a candidate rule or an audience has a history condition (for the longest window any of
+ * them needs, merged-in profiles included). Idempotency: every firing is claimed in the rule
+ * state with a conditional write keyed by its dedupe id, so a redelivered event never counts
+ * twice against cooldowns and maximums, never increments a trait twice, and re-publishes
+ * bus events with the same dedupe id (at-least-once; targets drop duplicates by it).
  */
 import type { ScherpEvent } from '../core/events';
+import { ScherpError } from '../core/errors';
+import { applyConsent, consentFromEvent, consentValues, type ConsentStatus } from '../core/consent';
 import type { Profile } from '../core/profile';
 import { traitValues } from '../core/profile';
-import { type Firing, RuleSet } from '../core/rules/engine';
-import { createHash } from 'node:crypto';
-import type { Bus, BusEntry, ProfileStore } from './ports';
+import { actionTriggered, audienceChanged, dedupeId, personOf, type BusEvent, type Person } from '../core/rules/contract';
+import { type EvaluationContext, type Firing, resolveValue, resolveValues, runRule, type RuleSet, type TraceEntry } from '../core/rules/engine';
+import { durationMs } from '../core/rules/schema';
+import { applyTraitChanges, type TraitChange } from '../core/rules/traits';
+import type { Bus, BusEntry, DelayedJob, HistoryStore, PersonalizationStore, ProfileParts, ProfileStore, Recommendation, Scheduler } from './ports';
 import { resolveSurvivors } from './resolve';
+
+export type SkipReason = 'consent' | 'cooldown' | 'max-fires' | 'duplicate';
 
 export interface EvaluateDeps {
   readonly store: ProfileStore;
   readonly bus: Bus;
   readonly rules: () => Promise<RuleSet>;
-  readonly onRuleError?: (ruleId: string, err: unknown) => void;
+  readonly parts: PersonalizationStore;
+  readonly history: HistoryStore;
+  readonly scheduler: Scheduler;
+  readonly now?: () => Date;
+  /** A rule or audience threw: it is skipped, the others run. */
+  readonly onRuleError?: (id: string, err: unknown) => void;
+  /** An action that fired was held back (counted as a metric). */
+  readonly onSkipped?: (ruleId: string, reason: SkipReason) => void;
 }
 
-/** Stable per (event, rule, action): targets drop redeliveries by it. */
-export function dedupeId(messageId: string, ruleId: string, actionIndex: number): string {
-  return createHash('sha256').update(`${messageId}\u0000${ruleId}\u0000${actionIndex}`).digest('hex').slice(0, 32);
+/** Concurrent writers changed the same profile part; the stream retries the record. */
+export class PartConflictError extends ScherpError {
+  constructor(part: string) {
+    super('conflict', `${part} changed concurrently`);
+  }
 }
 
-export function toBusEntry(f: Firing, event: ScherpEvent, profile: Profile): BusEntry {
+const RULES_SOURCE = 'rules';
+const MAX_TRAIT_ATTEMPTS = 5;
+
+/** What a rule sees of a profile. */
+export function contextProfile(profile: Profile, parts: ProfileParts): EvaluationContext['profile'] {
   return {
-    detailType: f.action.detailType,
-    detail: {
-      version: '1',
-      ruleId: f.ruleId,
-      action: f.action.id ?? f.action.detailType,
-      profileId: profile.id,
-      messageId: event.messageId,
-      dedupeId: dedupeId(event.messageId, f.ruleId, f.actionIndex),
-      ...f.detail,
-      explanation: f.trace.map((t) => ({ path: t.path, op: t.op, expected: t.expected, actual: t.actual })),
-    },
+    id: profile.id,
+    identifiers: [...profile.identifiers],
+    traits: traitValues(profile.traits),
+    computed: parts.computed,
+    audiences: Object.keys(parts.audiences).sort(),
+    consent: consentValues(parts.consent),
   };
 }
 
-/** Evaluates the rules for one stored event; returns what was published. */
+/** The timeline a set of rules needs, survivor and merged-in profiles together; undefined when none. */
+export async function loadHistory(history: HistoryStore, profile: Profile, windowMs: number, nowMs: number): Promise<ScherpEvent[] | undefined> {
+  if (windowMs <= 0) return undefined;
+  return history.load([profile.id, ...(profile.mergedFrom ?? [])], new Date(nowMs - windowMs).toISOString());
+}
+
+async function recordConsent(store: PersonalizationStore, profileId: string, parts: ProfileParts, statements: Record<string, ConsentStatus>, at: string): Promise<ProfileParts> {
+  const next = applyConsent(parts.consent, statements, at);
+  if (next === parts.consent) return parts;
+  if (!(await store.saveConsent(profileId, next, parts.consentVersion))) throw new PartConflictError('consent');
+  return { ...parts, consent: next, consentVersion: parts.consentVersion + 1 };
+}
+
+/** Everything the firings of one event change, applied together at the end. */
+class Effects {
+  readonly bus: BusEvent[] = [];
+  readonly traits: TraitChange[] = [];
+  readonly recommendations: [string, Recommendation][] = [];
+  readonly members: Record<string, string>;
+  membersChanged = false;
+
+  constructor(
+    readonly parts: ProfileParts,
+    readonly profile: Profile,
+    readonly person: Person,
+    readonly trigger: { messageId: string; event?: string; timestamp: string },
+    readonly at: string,
+  ) {
+    this.members = { ...parts.audiences };
+  }
+
+  audience(id: string, name: string, entered: boolean, trace: readonly TraceEntry[], dedupe: string, ruleId?: string): void {
+    if (entered === id in this.members) return;
+    if (entered) this.members[id] = this.at;
+    else delete this.members[id];
+    this.membersChanged = true;
+    this.bus.push(audienceChanged({ audienceId: id, audienceName: name, entered, profileId: this.profile.id, trigger: this.trigger, dedupeId: dedupe, person: this.person, ruleId, trace, at: this.at }));
+  }
+}
+
+function effectsFor(deps: EvaluateDeps, profile: Profile, parts: ProfileParts, event: ScherpEvent): Effects {
+  const at = (deps.now?.() ?? new Date()).toISOString();
+  const trigger = { messageId: event.messageId, ...(event.event ? { event: event.event } : {}), timestamp: event.timestamp };
+  return new Effects(parts, profile, personOf(profile.identifiers, traitValues(profile.traits)), trigger, at);
+}
+
+/** Claims and records one firing; `delayed` when it is the re-check of a delayed action. */
+async function fire(deps: EvaluateDeps, set: RuleSet, fx: Effects, f: Firing, event: ScherpEvent, delayed: boolean): Promise<void> {
+  const a = f.action;
+  const skip = (reason: SkipReason) => deps.onSkipped?.(f.ruleId, reason);
+  if (a.consent && f.scope.profile.consent?.[a.consent] !== 'granted') return skip('consent');
+  const dedupe = dedupeId(event.messageId, f.ruleId, f.actionId);
+  if (a.delay && !delayed) {
+    // Due a delay after the event happened (not after this evaluation ran).
+    const job: DelayedJob = { ruleId: f.ruleId, actionIndex: f.actionIndex, profileId: fx.profile.id, event, dueAt: new Date(Date.parse(event.timestamp) + durationMs(a.delay)).toISOString(), dedupeId: dedupe };
+    return deps.scheduler.schedule(job);
+  }
+  const claim = await deps.parts.claimFiring(fx.profile.id, f.ruleId, f.actionId, {
+    dedupeId: dedupe,
+    at: fx.at,
+    cooldownMs: a.cooldown ? durationMs(a.cooldown) : undefined,
+    maxFires: a.maxFires,
+  });
+  if (claim === 'cooldown' || claim === 'max-fires') return skip(claim);
+  switch (a.type) {
+    case 'emit':
+      fx.bus.push(actionTriggered({ ruleId: f.ruleId, action: a.action, target: a.target, profileId: fx.profile.id, trigger: fx.trigger, dedupeId: dedupe, person: fx.person, data: resolveValues(a.data, f.scope), trace: f.trace, at: fx.at }));
+      return;
+    case 'trait':
+      // An increment is the one effect that is not idempotent: a redelivery must not repeat it.
+      if (claim === 'duplicate' && a.increment !== undefined) return skip('duplicate');
+      fx.traits.push(a.increment !== undefined ? { trait: a.trait, increment: a.increment } : { trait: a.trait, set: resolveValue(a.set!, f.scope) });
+      return;
+    case 'audience': {
+      const name = set.audiences.find((x) => x.id === a.audience)?.name ?? a.audience;
+      fx.audience(a.audience, name, a.op === 'join', f.trace, dedupe, f.ruleId);
+      return;
+    }
+    case 'recommend':
+      fx.recommendations.push([a.slot, { ruleId: f.ruleId, data: resolveValues(a.data, f.scope), createdAt: fx.at, expiresAt: new Date(Date.parse(fx.at) + durationMs(a.expiresIn)).toISOString() }]);
+  }
+}
+
+/** Publishes, then writes the profile parts: a failure after publishing retries with the same dedupe ids. */
+async function apply(deps: EvaluateDeps, fx: Effects): Promise<BusEntry[]> {
+  if (fx.bus.length > 0) await deps.bus.publish(fx.bus);
+  const id = fx.profile.id;
+  if (fx.membersChanged && !(await deps.parts.saveAudiences(id, fx.members, fx.parts.audiencesVersion))) throw new PartConflictError('audiences');
+  for (const [slot, rec] of fx.recommendations) await deps.parts.putRecommendation(id, slot, rec);
+  if (fx.traits.length > 0) await saveTraits(deps.store, id, fx.traits, fx.at);
+  return fx.bus;
+}
+
+async function saveTraits(store: ProfileStore, profileId: string, changes: readonly TraitChange[], at: string): Promise<void> {
+  for (let attempt = 0; attempt < MAX_TRAIT_ATTEMPTS; attempt++) {
+    const sp = (await resolveSurvivors(store, [profileId])).get(profileId);
+    if (!sp) return;
+    if (await store.saveProfile(applyTraitChanges(sp.profile, changes, at, RULES_SOURCE), sp.version)) return;
+  }
+  throw new PartConflictError('profile traits');
+}
+
+/** Evaluates the audiences and rules for one stored event; returns what was published. */
 export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event: ScherpEvent): Promise<BusEntry[]> {
-  const ruleSet = await deps.rules();
-  if (ruleSet.candidates(event.type, event.event).length === 0) return [];
+  const set = await deps.rules();
+  const candidates = set.candidates(event.type, event.event);
+  const statements = consentFromEvent(event);
+  if (candidates.length === 0 && set.audiences.length === 0 && !statements) return [];
   const resolved = (await resolveSurvivors(deps.store, [profileId])).get(profileId);
   if (!resolved) return [];
   const profile = resolved.profile;
-  const ctx = {
-    event: { ...event },
-    profile: { id: profile.id, identifiers: [...profile.identifiers], traits: traitValues(profile.traits) },
-  };
-  const entries = ruleSet.evaluate(ctx, deps.onRuleError).map((f) => toBusEntry(f, event, profile));
-  if (entries.length > 0) await deps.bus.publish(entries);
-  return entries;
+  let parts = await deps.parts.loadParts(profile.id);
+  if (statements) parts = await recordConsent(deps.parts, profile.id, parts, statements, event.timestamp);
+  if (candidates.length === 0 && set.audiences.length === 0) return [];
+
+  const nowMs = Date.parse(event.timestamp);
+  const history = await loadHistory(deps.history, profile, set.historyWindow(candidates), nowMs);
+  const fx = effectsFor(deps, profile, parts, event);
+  const base: EvaluationContext = { event: { ...event }, profile: contextProfile(profile, parts), history, now: nowMs };
+  for (const o of set.evaluateAudiences(base, deps.onRuleError)) {
+    fx.audience(o.audience.id, o.audience.name, o.member, o.trace, dedupeId(event.messageId, 'audience', o.audience.id, o.member ? 'entered' : 'exited'));
+  }
+  const ctx: EvaluationContext = { ...base, profile: { ...base.profile, audiences: Object.keys(fx.members).sort() } };
+  for (const f of set.evaluate(ctx, deps.onRuleError, candidates)) await fire(deps, set, fx, f, event, false);
+  return apply(deps, fx);
+}
+
+/** The re-check of a delayed action: fires only if the rule's condition still holds now. */
+export async function runDelayed(deps: EvaluateDeps, job: DelayedJob): Promise<BusEntry[]> {
+  const set = await deps.rules();
+  const rule = set.get(job.ruleId);
+  if (!rule || !rule.enabled) return [];
+  const resolved = (await resolveSurvivors(deps.store, [job.profileId])).get(job.profileId);
+  if (!resolved) return [];
+  const profile = resolved.profile;
+  const parts = await deps.parts.loadParts(profile.id);
+  const nowMs = (deps.now?.() ?? new Date()).getTime();
+  const triggeredAt = Date.parse(job.event.timestamp);
+  const windowMs = set.historyWindow([rule]);
+  const history = await loadHistory(deps.history, profile, windowMs > 0 ? Math.max(windowMs, nowMs - triggeredAt) : 0, nowMs);
+  const ctx: EvaluationContext = { event: { ...job.event }, profile: contextProfile(profile, parts), history, now: nowMs, historyFrom: triggeredAt };
+  let firing: Firing | undefined;
+  try {
+    firing = runRule(rule, ctx).firings[job.actionIndex];
+  } catch (err) {
+    deps.onRuleError?.(rule.id, err);
+    return [];
+  }
+  if (!firing) return [];
+  const fx = effectsFor(deps, profile, parts, job.event);
+  await fire(deps, set, fx, firing, job.event, true);
+  return apply(deps, fx);
 }

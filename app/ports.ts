@@ -6,6 +6,7 @@ import type { FieldIssue, Party, ScherpEvent } from '../core/events';
 import type { Source, SourceKey } from '../core/sources';
 import type { Identifier } from '../core/identity';
 import type { Profile } from '../core/profile';
+import type { Consent } from '../core/consent';
 
 /** Accepted events on their way to `stitch`. */
 export interface EventQueue {
@@ -120,7 +121,83 @@ export interface ProfileStore {
 }
 
 export interface RuleStore {
-  /** Every stored rule document (unvalidated). */
+  /** Every stored rule and audience document (unvalidated). */
   listRuleDocs(): Promise<unknown[]>;
+  getRuleDoc(id: string): Promise<unknown | undefined>;
   putRuleDoc(doc: { id: string }): Promise<void>;
+  /** False if there was no such rule. */
+  deleteRuleDoc(id: string): Promise<boolean>;
+}
+
+/** An on-site recommendation, read by the website through the browser-safe context endpoint. */
+export interface Recommendation {
+  readonly ruleId: string;
+  readonly data: Record<string, unknown>;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+}
+
+/** The per-profile parts rules read and write, besides the root (one Query reads them all). */
+export interface ProfileParts {
+  /** Computed traits (`PROFILE#C`), empty until computed traits exist. */
+  readonly computed: Record<string, unknown>;
+  /** Audience id → when the profile entered it (`PROFILE#AUD`). */
+  readonly audiences: Readonly<Record<string, string>>;
+  readonly audiencesVersion: number;
+  /** Consent per purpose (`PROFILE#CONSENT`). */
+  readonly consent: Consent;
+  readonly consentVersion: number;
+  /** Slot → recommendation (`PROFILE#REC`). */
+  readonly recommendations: Readonly<Record<string, Recommendation>>;
+}
+
+/** What claiming a firing found: fired now, fired before for this same trigger, or held back. */
+export type ClaimResult = 'claimed' | 'duplicate' | 'cooldown' | 'max-fires';
+
+export interface FiringClaim {
+  readonly dedupeId: string;
+  /** ISO time of the firing. */
+  readonly at: string;
+  readonly cooldownMs?: number;
+  readonly maxFires?: number;
+}
+
+export interface PersonalizationStore {
+  loadParts(profileId: string): Promise<ProfileParts>;
+  /** Conditional on the version read; false on a conflict. */
+  saveConsent(profileId: string, consent: Consent, expectedVersion: number): Promise<boolean>;
+  saveAudiences(profileId: string, members: Readonly<Record<string, string>>, expectedVersion: number): Promise<boolean>;
+  putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void>;
+  /**
+   * Records a firing of one action of one rule for a profile, in one conditional write: refused
+   * when the same dedupe id was recorded already, within the cooldown, or past the maximum.
+   */
+  claimFiring(profileId: string, ruleId: string, actionId: string, claim: FiringClaim): Promise<ClaimResult>;
+}
+
+export interface HistoryStore {
+  /** The timeline events of these profiles at or after `sinceIso`. */
+  load(profileIds: readonly string[], sinceIso: string): Promise<ScherpEvent[]>;
+  /** Ids of live (not merged away) profiles, a page at a time. */
+  listProfileIds(cursor?: string): Promise<{ ids: string[]; cursor?: string }>;
+}
+
+/** A delayed action: checked again at `dueAt`, fired only if the rule still holds. */
+export interface DelayedJob {
+  readonly ruleId: string;
+  readonly actionIndex: number;
+  readonly profileId: string;
+  readonly event: ScherpEvent;
+  readonly dueAt: string;
+  /** Names the schedule: scheduling the same job twice is a no-op. */
+  readonly dedupeId: string;
+}
+
+export interface Scheduler {
+  schedule(job: DelayedJob): Promise<void>;
+}
+
+/** Sends templated email (SES v2 in the cloud). */
+export interface Mailer {
+  sendTemplated(msg: { from: string; to: string; template: string; data: Record<string, unknown>; idempotencyKey: string }): Promise<void>;
 }

@@ -3,6 +3,7 @@
  */
 import { NotFoundError, ValidationError } from '../core/errors';
 import { identifierKey, parseIdentifierKey } from '../core/identity';
+import type { Profile } from '../core/profile';
 import type { ProfileStore } from './ports';
 import { resolveSurvivors } from './resolve';
 
@@ -13,7 +14,8 @@ export interface ProfileView {
   readonly mergedFrom: readonly string[];
 }
 
-export async function readProfile(store: ProfileStore, key: string): Promise<ProfileView> {
+/** The profile (its survivor, if merged) holding an identifier `type:value`; NotFoundError if none. */
+export async function findProfile(store: ProfileStore, key: string): Promise<Profile> {
   const id = parseIdentifierKey(key);
   if (!id) throw new ValidationError('the profile path must be {type}:{value}, as user_id:42', [{ path: 'id', message: 'must be {type}:{value}' }]);
   const owners = await store.getIdentityOwners([id]);
@@ -21,6 +23,10 @@ export async function readProfile(store: ProfileStore, key: string): Promise<Pro
   if (!owner) throw new NotFoundError(`no profile has the identifier ${id.type}:…`);
   const sp = (await resolveSurvivors(store, [owner])).get(owner);
   if (!sp) throw new NotFoundError(`no profile has the identifier ${id.type}:…`);
-  const p = sp.profile;
+  return sp.profile;
+}
+
+export async function readProfile(store: ProfileStore, key: string): Promise<ProfileView> {
+  const p = await findProfile(store, key);
   return { id: p.id, identifiers: p.identifiers, traits: { ...p.traits }, mergedFrom: p.mergedFrom ?? [] };
 }

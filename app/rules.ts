@@ -2,8 +2,8 @@
  * The rule set as evaluate sees it: loaded from the rule store, validated, compiled, and kept
  * for a short time so a burst of events costs one read of the rules.
  */
-import { parseRule, RuleSet } from '../core/rules/engine';
-import type { Rule } from '../core/rules/schema';
+import { parseDefinition, RuleSet } from '../core/rules/engine';
+import type { Definition } from '../core/rules/schema';
 import type { RuleStore } from './ports';
 
 export interface RuleCacheOptions {
@@ -21,10 +21,10 @@ export function cachedRuleSet(store: RuleStore, opts: RuleCacheOptions = {}): ()
   return () => {
     if (!cached || now() - cached.at > ttl) {
       const set = store.listRuleDocs().then((docs) => {
-        const rules: Rule[] = [];
+        const rules: Definition[] = [];
         for (const d of docs) {
           try {
-            rules.push(parseRule(d));
+            rules.push(parseDefinition(d));
           } catch (err) {
             opts.onInvalid?.((d as { id?: unknown })?.id, err);
           }

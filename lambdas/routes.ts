@@ -4,7 +4,7 @@
  */
 import { ROUTE_ALIASES, ROUTES } from '../core/ingest';
 
-export type ApiFunction = 'collect' | 'profile' | 'admin';
+export type ApiFunction = 'collect' | 'profile' | 'admin' | 'rules';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -21,6 +21,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin' },
   { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin' },
   { method: 'GET', path: '/v1/rejected', fn: 'admin' },
+  { method: 'GET', path: '/v1/rules', fn: 'rules' },
+  { method: 'GET', path: '/v1/rules/{id}', fn: 'rules' },
+  { method: 'PUT', path: '/v1/rules/{id}', fn: 'rules' },
+  { method: 'DELETE', path: '/v1/rules/{id}', fn: 'rules' },
+  { method: 'POST', path: '/v1/rules/{id}/test', fn: 'rules' },
+  { method: 'POST', path: '/v1/rules/{id}/backtest', fn: 'rules' },
 ];
 
 /** Matches a concrete path against a route path; returns the path parameters. */

@@ -11,6 +11,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
@@ -20,6 +22,7 @@ import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
 import { ENV } from '../lambdas/shared/env';
 import { API_ROUTES, type ApiFunction } from '../lambdas/routes';
 import { DEFAULT_RULES_DIR, isRuleDocument, loadRules, RuleDocument } from './rules';
+import { ScherpDestinations, type DestinationsProps } from './destinations';
 import {
   createScherpFunction,
   DEFAULT_FUNCTION_SIZING,
@@ -164,6 +167,12 @@ export interface CustomerDataPlatformProps {
    * @default - every `*.json` file of `rulesDir`
    */
   readonly rules?: RuleDocument[];
+
+  /**
+   * Where bus events go: SES email, API destinations (Meta, Google Ads, webhooks), other targets.
+   * @default - none (the example log-group rule only)
+   */
+  readonly destinations?: DestinationsProps;
 }
 
 /** The three bootstrap keys, each a Secrets Manager secret holding a plain 32-char string. */
@@ -172,7 +181,7 @@ export interface ScherpSecrets {
   readonly writeKey: secretsmanager.Secret;
   /** Read key: bearer of the profile API. */
   readonly readKey: secretsmanager.Secret;
-  /** Admin key: bearer of the admin API (sources, keys, rejected events). */
+  /** Admin key: bearer of the admin APIs (sources, keys, rejected events, rules and audiences). */
   readonly adminKey: secretsmanager.Secret;
 }
 
@@ -182,8 +191,9 @@ export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction
 /** EventBridge `source` of every action Scherp emits. */
 export const EVENT_SOURCE = 'scherp';
 
-type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'functionSizing'>> & {
+type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'functionSizing' | 'destinations'>> & {
   readonly eventBusName?: string;
+  readonly destinations?: DestinationsProps;
   readonly rules?: RuleDocument[];
   readonly functionSizing: Record<ScherpFunctionName, FunctionSizing>;
 };
@@ -238,6 +248,14 @@ export class CustomerDataPlatform extends Construct {
   public readonly httpApi: apigwv2.HttpApi;
   /** The handlers. */
   public readonly functions: ScherpFunctions;
+  /** Schedule group of delayed actions (one-time schedules that invoke `evaluate`). */
+  public readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** Role EventBridge Scheduler assumes to invoke `evaluate` for delayed actions. */
+  public readonly schedulerRole: iam.Role;
+  /** Where delayed-action invocations go when they keep failing (scheduler delivery or the function). */
+  public readonly delayedActionsDeadLetterQueue: sqs.Queue;
+  /** The destinations, when `destinations` is given. */
+  public readonly destinations?: ScherpDestinations;
   /** The bootstrap keys. */
   public readonly secrets: ScherpSecrets;
   /** Base URL of the API's default stage (ends with `/`). */
@@ -284,6 +302,20 @@ export class CustomerDataPlatform extends Construct {
       adminKey: this.createKeySecret('AdminKey', 'admin'),
     };
 
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'DelayedActions', {
+      scheduleGroupName: Names.uniqueResourceName(this, { separator: '-', maxLength: 56 }) + '-delayed',
+    });
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      description: 'EventBridge Scheduler invoking Scherp evaluate for delayed actions',
+    });
+    this.delayedActionsDeadLetterQueue = new sqs.Queue(this, 'DelayedActionsDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    });
+
     this.functions = this.createFunctions(config);
     this.grantLeastPrivilege();
     this.connectEventSources(config);
@@ -293,6 +325,15 @@ export class CustomerDataPlatform extends Construct {
     this.apiUrl = stage.url;
 
     this.actionsLogGroup = this.createExampleRule(config);
+    if (config.destinations) {
+      this.destinations = new ScherpDestinations(this, 'Destinations', {
+        ...config.destinations,
+        bus: this.bus,
+        source: EVENT_SOURCE,
+        logRetention: config.logRetention,
+        logLevel: config.logLevel,
+      });
+    }
     this.seedRules(rules);
     this.createOutputs();
     this.acknowledgeNagFindings();
@@ -356,17 +397,23 @@ export class CustomerDataPlatform extends Construct {
         [ENV.MAX_RECEIVE_COUNT]: String(config.maxReceiveCount),
         [ENV.DEDUPE_WINDOW_DAYS]: String(config.dedupeWindowDays),
       }),
-      evaluate: make('evaluate', 'Evaluate', { [ENV.EVENT_BUS_NAME]: this.bus.eventBusName }),
+      evaluate: make('evaluate', 'Evaluate', {
+        [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
+        [ENV.SCHEDULER_ROLE_ARN]: this.schedulerRole.roleArn,
+        [ENV.SCHEDULER_GROUP_NAME]: this.scheduleGroup.scheduleGroupName,
+        [ENV.SCHEDULER_DLQ_ARN]: this.delayedActionsDeadLetterQueue.queueArn,
+      }),
       profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn }),
       admin: make('admin', 'Admin', {
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
       }),
+      rules: make('rules', 'RulesAdmin', { [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn }),
     };
   }
 
   private grantLeastPrivilege(): void {
-    const { collect, stitch, evaluate, profile, admin } = this.functions;
+    const { collect, stitch, evaluate, profile, admin, rules } = this.functions;
     // collect: look up write keys and keep rejected events (only those items), enqueue, read
     // the write key. Nothing else.
     this.grantTableItems(collect, ['dynamodb:GetItem', 'dynamodb:BatchWriteItem'], [keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`]);
@@ -391,6 +438,17 @@ export class CustomerDataPlatform extends Construct {
     this.table.grantReadData(profile);
     this.secrets.readKey.grantRead(profile);
     // evaluate's stream read is granted by its event source.
+    // evaluate: one-time schedules for delayed actions, run by the scheduler role, which may
+    // invoke evaluate and dead-letter into the delayed-actions queue; nothing else.
+    this.scheduleGroup.grant(evaluate, 'scheduler:CreateSchedule');
+    this.schedulerRole.grantPassRole(evaluate.grantPrincipal);
+    this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [evaluate.functionArn] }));
+    this.delayedActionsDeadLetterQueue.grantSendMessages(this.schedulerRole);
+    // A delayed check that fails in the function itself (async invoke) also lands in that queue.
+    evaluate.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.delayedActionsDeadLetterQueue) });
+    // rules (admin API): the rule items, profile and timeline reads for dry runs and backtests.
+    this.table.grant(rules, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    this.secrets.adminKey.grantRead(rules);
   }
 
   /** Item actions on the table, limited to partition keys matching `leadingKeys` (`*` wildcards). */
@@ -541,24 +599,25 @@ export class CustomerDataPlatform extends Construct {
    * narrowest construct and, for IAM5, the exact finding.
    */
   private acknowledgeNagFindings(): void {
-    const { stitch } = this.functions;
+    const { stitch, evaluate } = this.functions;
     const allFunctions = Object.values(this.functions);
 
     for (const route of this.httpApi.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
-      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect checks the write key (HTTP Basic, Segment-compatible SDKs), profile checks the read key, admin the admin key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
+      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect checks the write key (HTTP Basic, Segment-compatible SDKs), profile checks the read key, admin and rules check the admin key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
     }
 
     for (const fn of allFunctions) {
       ack(fn, 'AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaLatestVersion', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaTracing', 'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.');
-      ack(fn, 'Serverless-LambdaDLQ', 'No function is invoked asynchronously: collect, profile and admin are synchronous (API), stitch and evaluate are event-source mappings whose failures go to the ingest DLQ and the stream-failure queue.');
+      ack(fn, 'Serverless-LambdaDLQ', fn === evaluate ? 'evaluate is invoked asynchronously only by the delayed-action schedules; its failed asynchronous invocations go to the delayed-actions queue through an on-failure destination (EventInvokeConfig), which supersedes a Lambda DLQ.' : 'Not invoked asynchronously: collect, profile, admin and rules are synchronous (API), stitch is an event-source mapping whose failures go to the ingest DLQ.');
     }
     ack(stitch.node.findAll().find((c) => c instanceof lambda.CfnEventSourceMapping)!, 'Serverless-LambdaEventSourceMappingDestination', 'SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue\'s dead-letter queue through its redrive policy.');
 
     // (cdk-nag recognises the ingest DLQ as a DLQ for AwsSolutions-SQS3, not the stream one.)
     ack(this.streamFailureQueue, 'AwsSolutions-SQS3', 'This queue is the on-failure destination of the DynamoDB stream mapping, i.e. a dead-letter queue itself.');
-    for (const q of [this.deadLetterQueue, this.streamFailureQueue]) {
+    ack(this.delayedActionsDeadLetterQueue, 'AwsSolutions-SQS3', 'This queue is the dead-letter queue of the delayed-action schedules and the on-failure destination of evaluate\'s asynchronous invocations.');
+    for (const q of [this.deadLetterQueue, this.streamFailureQueue, this.delayedActionsDeadLetterQueue]) {
       ack(q, 'Serverless-SQSRedrivePolicy', 'This queue is itself a dead-letter destination; it has nowhere further to redrive to.');
     }
 
@@ -599,7 +658,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
   return {
     ...DEFAULTS,
     ...given,
-    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), admin: sizing('admin') },
+    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), admin: sizing('admin'), rules: sizing('rules') },
   };
 }
 
@@ -638,7 +697,7 @@ function validateProps(p: ResolvedProps): void {
   for (const [name, { memorySize, timeout }] of Object.entries(p.functionSizing)) {
     intIn(`functionSizing.${name}.memorySize`, memorySize, 128, 10240);
     const seconds = timeout.toSeconds();
-    const max = name === 'collect' || name === 'profile' || name === 'admin' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
+    const max = name === 'collect' || name === 'profile' || name === 'admin' || name === 'rules' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
     if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);
   }
   if (errors.length > 0) throw new Error(`Invalid CustomerDataPlatform props:\n- ${errors.join('\n- ')}`);

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
 /** The Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
-export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'admin';
+export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'admin' | 'rules';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -28,6 +28,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   evaluate: { memorySize: 512, timeout: Duration.seconds(30) },
   profile: { memorySize: 512, timeout: Duration.seconds(10) },
   admin: { memorySize: 256, timeout: Duration.seconds(10) },
+  // Admin API: dry runs read a timeline; backtests scan profiles (bounded by maxProfiles).
+  rules: { memorySize: 512, timeout: Duration.seconds(29) },
 };
 
 /** CloudWatch metrics namespace shared by every handler. */
@@ -37,8 +39,8 @@ export const METRICS_NAMESPACE = 'Scherp';
 export const LAMBDAS_DIR = path.join(__dirname, '..', 'lambdas');
 
 export interface ScherpFunctionProps {
-  /** Which handler to deploy; also the Powertools service name. */
-  readonly name: ScherpFunctionName;
+  /** Which handler to deploy; also the Powertools service name (`email`: the optional email destination). */
+  readonly name: ScherpFunctionName | 'email';
   /** Memory and timeout. */
   readonly sizing: FunctionSizing;
   /** Retention of the function's log group. */

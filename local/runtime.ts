@@ -13,6 +13,8 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { localDynamoConfig } from '../adapters/dynamo/client';
 import { DynamoProfileStore } from '../adapters/dynamo/profile-store';
+import { DynamoHistoryStore } from '../adapters/dynamo/history-store';
+import { DynamoPersonalizationStore } from '../adapters/dynamo/personalization-store';
 import { DynamoRuleStore } from '../adapters/dynamo/rule-store';
 import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
 import { DynamoSourceStore } from '../adapters/dynamo/source-store';
@@ -21,14 +23,16 @@ import { DynamoMessageLog } from '../adapters/dynamo/message-log';
 import type { IngestLimits } from '../core/ingest';
 import { createAdminHandler } from '../lambdas/admin';
 import { cachedRuleSet } from '../app/rules';
-import { parseRule } from '../core/rules/engine';
+import { parseDefinition } from '../core/rules/engine';
 import { createCollectHandler } from '../lambdas/collect';
-import { createEvaluateHandler } from '../lambdas/evaluate';
+import { createEvaluateHandler, ruleObservers } from '../lambdas/evaluate';
 import { createProfileHandler } from '../lambdas/profile';
+import { createRulesHandler } from '../lambdas/rules';
 import { createStitchHandler } from '../lambdas/stitch';
 import { LocalBus } from './bus';
 import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb-local';
 import { DEFAULT_MAX_RECEIVES, LocalQueue, type LocalQueueOptions } from './queue';
+import { LocalScheduler } from './scheduler';
 import { startServer } from './server';
 import { JsonlRejectedStore } from './rejected';
 import { StreamPoller } from './stream';
@@ -84,6 +88,8 @@ export interface Runtime {
   readonly deadLetters: FileDeadLetters;
   /** Present when started with `faults`: what was injected. */
   readonly faults?: FaultInjector;
+  /** Timers of delayed actions. */
+  readonly scheduler: LocalScheduler;
   stop(): Promise<void>;
 }
 
@@ -110,7 +116,7 @@ export function loadRuleFiles(dir: string): { id: string }[] {
     .sort()
     .map((f) => {
       try {
-        return parseRule(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+        return parseDefinition(JSON.parse(readFileSync(join(dir, f), 'utf8')));
       } catch (err) {
         throw new Error(`rules/${f}: ${(err as Error).message}`);
       }
@@ -162,7 +168,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected }));
     const profile = createProfileHandler(() => ({ keys: keyStore, store }));
     const stitch = createStitchHandler(() => ({ store, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
-    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules }));
+    const parts = new DynamoPersonalizationStore(doc, tableName);
+    const history = new DynamoHistoryStore(doc, tableName);
+    const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));
+    stoppers.push(() => scheduler.stop());
+    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, ...ruleObservers }));
+    const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const streamArn = table.Table?.LatestStreamArn;
@@ -188,7 +199,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     queue.start(stitch);
     stoppers.push(() => queue.stop());
 
-    const server: Server = await startServer({ collect, profile, admin }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
+    const server: Server = await startServer({ collect, profile, admin, rules: rulesApi }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
       corsAllowedOrigins: opts.corsAllowedOrigins,
     });
     stoppers.push(
@@ -215,6 +226,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       queue,
       deadLetters,
       faults,
+      scheduler,
       stop: stopAll,
     };
   } catch (err) {

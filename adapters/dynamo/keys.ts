@@ -6,6 +6,10 @@
  * | identity        | `ID#<type>#<value>`   | `ID`                   |
  * | profile root    | `P#<profileId>`       | `PROFILE`              |
  * | computed traits | `P#<profileId>`       | `PROFILE#C`            |
+ * | audiences       | `P#<profileId>`       | `PROFILE#AUD`          |
+ * | consent         | `P#<profileId>`       | `PROFILE#CONSENT`      |
+ * | recommendations | `P#<profileId>`       | `PROFILE#REC`          |
+ * | rule state      | `P#<profileId>`       | `RS#<ruleId>`          |
  * | timeline event  | `P#<profileId>`       | `EV#<isoTime>#<msgId>` |
  * | rule            | `RULES`               | `<ruleId>`             |
  * | source          | `SOURCES`             | `S#<sourceId>`         |
@@ -18,14 +22,24 @@
  * cannot collide with another item: the type names never contain `#`, and nothing parses
  * a key back except by its fixed prefix.
  */
+/** Sort keys of the profile parts (every `PROFILE#…` item but the root). */
+export const PROFILE_PART_SK_PREFIX = 'PROFILE#';
+export const PART_SK = { computed: 'PROFILE#C', audiences: 'PROFILE#AUD', consent: 'PROFILE#CONSENT', recommendations: 'PROFILE#REC' } as const;
+
 export const keys = {
   identity: (type: string, value: string) => ({ pk: `ID#${type}#${value}`, sk: 'ID' }),
   profile: (profileId: string) => ({ pk: `P#${profileId}`, sk: 'PROFILE' }),
-  computed: (profileId: string) => ({ pk: `P#${profileId}`, sk: 'PROFILE#C' }),
+  computed: (profileId: string) => ({ pk: `P#${profileId}`, sk: PART_SK.computed }),
   event: (profileId: string, isoTime: string, messageId: string) => ({
     pk: `P#${profileId}`,
     sk: `EV#${isoTime}#${messageId}`,
   }),
+  audiences: (profileId: string) => ({ pk: `P#${profileId}`, sk: PART_SK.audiences }),
+  consent: (profileId: string) => ({ pk: `P#${profileId}`, sk: PART_SK.consent }),
+  recommendations: (profileId: string) => ({ pk: `P#${profileId}`, sk: PART_SK.recommendations }),
+  ruleState: (profileId: string, ruleId: string) => ({ pk: `P#${profileId}`, sk: `RS#${ruleId}` }),
+  /** The sort-key range of a profile's timeline from `isoTime` on. */
+  eventsSince: (profileId: string, isoTime: string) => ({ pk: `P#${profileId}`, from: `EV#${isoTime}`, to: 'EV#\uffff' }),
   rule: (ruleId: string) => ({ pk: 'RULES', sk: ruleId }),
   // Source ids are generated (`src_<hex>` or `default`) and never contain `#`.
   source: (sourceId: string) => ({ pk: SOURCES_PK, sk: `S#${sourceId}` }),

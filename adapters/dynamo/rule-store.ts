@@ -1,8 +1,8 @@
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RuleStore } from '../../app/ports';
-import { ruleItem, RULES_PK } from './keys';
+import { keys, ruleItem, RULES_PK } from './keys';
 
-/** Rules live in one partition, `RULES`, one item per rule. */
+/** Rules and audiences live in one partition, `RULES`, one item per definition. */
 export class DynamoRuleStore implements RuleStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -29,5 +29,15 @@ export class DynamoRuleStore implements RuleStore {
 
   async putRuleDoc(doc: { id: string }): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: ruleItem(doc) }));
+  }
+
+  async getRuleDoc(id: string): Promise<unknown | undefined> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.rule(id), ConsistentRead: true }));
+    return res.Item ? JSON.parse(res.Item.doc as string) : undefined;
+  }
+
+  async deleteRuleDoc(id: string): Promise<boolean> {
+    const res = await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.rule(id), ReturnValues: 'ALL_OLD' }));
+    return res.Attributes !== undefined;
   }
 }

@@ -1,18 +1,50 @@
 /**
- * Rule evaluation: rules are compiled once and indexed by trigger, then matched per event. Pure.
+ * Rule evaluation: rules are compiled once and indexed by trigger, then matched per event.
+ * History conditions read a timeline the caller loaded once per event. Pure.
  */
 import { ValidationError } from '../errors';
-import type { EventType } from '../events';
+import type { EventType, ScherpEvent } from '../events';
 import { zodIssues } from '../events';
-import { type Action, type Comparison, type Condition, type Rule, RuleSchema } from './schema';
+import { readPath } from './path';
+import {
+  type Action,
+  type Audience,
+  AudienceSchema,
+  type Comparison,
+  type Condition,
+  type Definition,
+  durationMs,
+  type HistoryCondition,
+  type Rule,
+  RuleSchema,
+  type ValueRef,
+} from './schema';
 
-/** What a rule sees: the event and the profile (plain trait values). */
+export { readPath };
+
+/** What a rule sees. Paths start at `event`, `profile` or `match` (history bindings). */
 export interface EvaluationContext {
-  readonly event: { readonly type: EventType; readonly event?: string; readonly messageId: string } & Record<string, unknown>;
-  readonly profile: { readonly id: string; readonly traits: Record<string, unknown> } & Record<string, unknown>;
+  readonly event: { readonly type: EventType; readonly event?: string; readonly messageId: string; readonly timestamp?: string } & Record<string, unknown>;
+  readonly profile: {
+    readonly id: string;
+    readonly identifiers?: readonly string[];
+    readonly traits: Record<string, unknown>;
+    readonly computed?: Record<string, unknown>;
+    readonly audiences?: readonly string[];
+    readonly consent?: Record<string, string>;
+  } & Record<string, unknown>;
+  /** The profile's timeline (any order), loaded when a candidate needs history. */
+  readonly history?: readonly ScherpEvent[];
+  /** "Now" for history windows, epoch ms. @default the event's timestamp */
+  readonly now?: number;
+  /**
+   * History windows reach back at least to this time (epoch ms): a delayed re-check counts
+   * everything since its trigger event, however late the check runs.
+   */
+  readonly historyFrom?: number;
 }
 
-/** One condition leaf as evaluated, so a marketer can see why a rule fired. */
+/** One condition as evaluated, so a marketer can see why a rule fired. */
 export interface TraceEntry {
   readonly path: string;
   readonly op: string;
@@ -24,35 +56,51 @@ export interface TraceEntry {
 export interface Firing {
   readonly ruleId: string;
   readonly actionIndex: number;
+  /** The action's id, or `<type>-<index>`. */
+  readonly actionId: string;
   readonly action: Action;
-  readonly detail: Record<string, unknown>;
-  readonly trace: TraceEntry[];
+  readonly trace: readonly TraceEntry[];
+  /** The scope the condition ran in, history bindings included (for action values). */
+  readonly scope: Scope;
+}
+
+/** What paths resolve against while one rule runs. */
+export interface Scope {
+  readonly event: EvaluationContext['event'];
+  readonly profile: EvaluationContext['profile'];
+  readonly match: Record<string, unknown>;
+}
+
+function fail(kind: string, error: import('zod').ZodError): never {
+  const issues = zodIssues(error);
+  throw new ValidationError(`invalid ${kind}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
 }
 
 export function parseRule(doc: unknown): Rule {
   const r = RuleSchema.safeParse(doc);
-  if (!r.success) {
-    const issues = zodIssues(r.error);
-    throw new ValidationError(`invalid rule: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
-  }
+  if (!r.success) fail('rule', r.error);
   return r.data;
 }
 
-/** Reads a dotted path, own properties only (no prototype walking). */
-export function readPath(root: unknown, path: string): unknown {
-  let cur: unknown = root;
-  for (const part of path.split('.')) {
-    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, part)) return undefined;
-    cur = (cur as Record<string, unknown>)[part];
+/** A rule or (with `"kind": "audience"`) an audience definition. */
+export function parseDefinition(doc: unknown): Definition {
+  if (doc !== null && typeof doc === 'object' && (doc as { kind?: unknown }).kind === 'audience') {
+    const r = AudienceSchema.safeParse(doc);
+    if (!r.success) fail('audience', r.error);
+    return r.data;
   }
-  return cur;
+  return parseRule(doc);
+}
+
+export function isAudience(d: Definition): d is Audience {
+  return d.kind === 'audience';
 }
 
 function compare(c: Comparison, actual: unknown): boolean {
   const v = c.value;
   switch (c.op) {
     case 'exists':
-      return (actual !== undefined && actual !== null) === (v === undefined ? true : Boolean(v));
+      return (actual !== undefined && actual !== null && !(Array.isArray(actual) && actual.length === 0)) === (v === undefined ? true : Boolean(v));
     case 'eq':
       return actual === v;
     case 'neq':
@@ -78,39 +126,129 @@ function compare(c: Comparison, actual: unknown): boolean {
   }
 }
 
-export function evaluateCondition(cond: Condition, ctx: EvaluationContext, trace: TraceEntry[]): boolean {
-  if ('all' in cond) return cond.all.every((c) => evaluateCondition(c, ctx, trace));
-  if ('any' in cond) return cond.any.some((c) => evaluateCondition(c, ctx, trace));
-  if ('not' in cond) return !evaluateCondition(cond.not, ctx, trace);
-  const actual = readPath(ctx, cond.path);
+function eventName(e: ScherpEvent): string | undefined {
+  return e.event ?? e.name;
+}
+
+/** The event's time in epoch ms; an event without a usable timestamp counts as now. */
+function eventTime(ts: string | undefined): number {
+  const t = ts ? Date.parse(ts) : NaN;
+  return Number.isNaN(t) ? Date.now() : t;
+}
+
+function evaluateHistory(h: HistoryCondition['history'], scope: Scope, ctx: EvaluationContext, trace: TraceEntry[]): boolean {
+  const now = ctx.now ?? eventTime(ctx.event.timestamp);
+  const since = Math.min(now - durationMs(h.within), ctx.historyFrom ?? Infinity);
+  let count = 0;
+  let newest: ScherpEvent | undefined;
+  for (const e of ctx.history ?? []) {
+    if (e.messageId === ctx.event.messageId || eventName(e) !== h.event || (h.type && e.type !== h.type)) continue;
+    const at = Date.parse(e.timestamp);
+    if (at < since || at > now) continue;
+    if (h.where && !evaluateCondition(h.where, { ...scope, event: e as unknown as Scope['event'] }, ctx, [])) continue;
+    count++;
+    if (!newest || e.timestamp > newest.timestamp) newest = e;
+  }
+  const result = (h.atLeast === undefined || count >= h.atLeast) && (h.atMost === undefined || count <= h.atMost);
+  if (result && h.as && newest) scope.match[h.as] = newest;
+  trace.push({
+    path: `history(${h.event})`,
+    op: 'count',
+    expected: { within: h.within, ...(h.atLeast !== undefined ? { atLeast: h.atLeast } : {}), ...(h.atMost !== undefined ? { atMost: h.atMost } : {}) },
+    actual: count,
+    result,
+  });
+  return result;
+}
+
+export function evaluateCondition(cond: Condition, scope: Scope, ctx: EvaluationContext, trace: TraceEntry[]): boolean {
+  if ('all' in cond) return cond.all.every((c) => evaluateCondition(c, scope, ctx, trace));
+  if ('any' in cond) return cond.any.some((c) => evaluateCondition(c, scope, ctx, trace));
+  if ('not' in cond) return !evaluateCondition(cond.not, scope, ctx, trace);
+  if ('history' in cond) return evaluateHistory(cond.history, scope, ctx, trace);
+  const actual = readPath(scope, cond.path);
   const result = compare(cond, actual);
   trace.push({ path: cond.path, op: cond.op, expected: cond.value, actual, result });
   return result;
 }
 
-function buildDetail(action: Action, ctx: EvaluationContext): Record<string, unknown> {
+/** Resolves an action value: a path into the scope, or a literal. */
+export function resolveValue(ref: ValueRef, scope: Scope): unknown {
+  return typeof ref === 'string' ? readPath(scope, ref) : ref.value;
+}
+
+export function resolveValues(refs: Record<string, ValueRef> | undefined, scope: Scope): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, f] of Object.entries(action.detail ?? {})) out[k] = typeof f === 'string' ? readPath(ctx, f) : f.value;
+  for (const [k, ref] of Object.entries(refs ?? {})) out[k] = resolveValue(ref, scope);
   return out;
 }
 
-/** Rules compiled and indexed by trigger: an event only meets the rules that can fire on it. */
+/** The longest history window a condition needs, in ms (0: none). */
+export function historyWindowMs(cond: Condition | undefined): number {
+  if (!cond) return 0;
+  if ('all' in cond) return Math.max(0, ...cond.all.map(historyWindowMs));
+  if ('any' in cond) return Math.max(0, ...cond.any.map(historyWindowMs));
+  if ('not' in cond) return historyWindowMs(cond.not);
+  if ('history' in cond) return Math.max(durationMs(cond.history.within), historyWindowMs(cond.history.where));
+  return 0;
+}
+
+export function actionId(action: Action, index: number): string {
+  return action.id ?? `${action.type}-${index}`;
+}
+
+export interface RuleOutcome {
+  readonly fired: boolean;
+  readonly trace: readonly TraceEntry[];
+  readonly firings: readonly Firing[];
+}
+
+/** Runs one rule's condition against the context; pure and side-effect free (dry runs use it). */
+export function runRule(rule: Rule, ctx: EvaluationContext): RuleOutcome {
+  const scope: Scope = { event: ctx.event, profile: ctx.profile, match: {} };
+  const trace: TraceEntry[] = [];
+  if (rule.condition && !evaluateCondition(rule.condition, scope, ctx, trace)) return { fired: false, trace, firings: [] };
+  const firings = rule.actions.map((action, actionIndex) => ({ ruleId: rule.id, actionIndex, actionId: actionId(action, actionIndex), action, trace, scope }));
+  return { fired: true, trace, firings };
+}
+
+export interface AudienceOutcome {
+  readonly audience: Audience;
+  readonly member: boolean;
+  readonly trace: readonly TraceEntry[];
+}
+
+/** Rules and audiences compiled and indexed: an event only meets the rules that can fire on it. */
 export class RuleSet {
   private readonly byTrigger = new Map<string, Rule[]>();
+  readonly rules: readonly Rule[];
+  readonly audiences: readonly Audience[];
+  private readonly windows = new Map<string, number>();
 
-  constructor(readonly rules: readonly Rule[]) {
-    for (const r of rules) {
+  constructor(definitions: readonly Definition[]) {
+    this.rules = definitions.filter((d): d is Rule => !isAudience(d));
+    this.audiences = definitions.filter((d): d is Audience => isAudience(d) && d.enabled);
+    for (const r of this.rules) {
+      this.windows.set(r.id, historyWindowMs(r.condition));
       if (!r.enabled) continue;
       const types = r.trigger.types ?? ['*'];
       const events = r.trigger.events ?? ['*'];
       for (const t of types) for (const e of events) this.index(`${t}|${e}`, r);
     }
+    this.audienceWindow = Math.max(0, ...this.audiences.map((a) => historyWindowMs(a.condition)));
   }
+
+  /** The longest history window any audience needs, ms. */
+  readonly audienceWindow: number;
 
   private index(key: string, r: Rule): void {
     const list = this.byTrigger.get(key);
     if (list) list.push(r);
     else this.byTrigger.set(key, [r]);
+  }
+
+  get(id: string): Rule | undefined {
+    return this.rules.find((r) => r.id === id);
   }
 
   /** The enabled rules whose trigger matches the event's type and name. */
@@ -122,18 +260,34 @@ export class RuleSet {
     return [...seen];
   }
 
+  /** The history window (ms) the given rules and every audience need; 0 reads no timeline. */
+  historyWindow(rules: readonly Rule[]): number {
+    return Math.max(this.audienceWindow, ...rules.map((r) => this.windows.get(r.id) ?? historyWindowMs(r.condition)));
+  }
+
   /** Every action that fires for this context. A rule that throws is reported, never fatal. */
-  evaluate(ctx: EvaluationContext, onError: (ruleId: string, err: unknown) => void = () => undefined): Firing[] {
+  evaluate(ctx: EvaluationContext, onError: (ruleId: string, err: unknown) => void = () => undefined, rules = this.candidates(ctx.event.type, ctx.event.event)): Firing[] {
     const out: Firing[] = [];
-    for (const rule of this.candidates(ctx.event.type, ctx.event.event)) {
+    for (const rule of rules) {
       try {
-        const trace: TraceEntry[] = [];
-        if (rule.condition && !evaluateCondition(rule.condition, ctx, trace)) continue;
-        rule.actions.forEach((action, actionIndex) => {
-          out.push({ ruleId: rule.id, actionIndex, action, detail: buildDetail(action, ctx), trace });
-        });
+        out.push(...runRule(rule, ctx).firings);
       } catch (err) {
         onError(rule.id, err);
+      }
+    }
+    return out;
+  }
+
+  /** Membership of every audience for this context; one that throws is reported and left as it was. */
+  evaluateAudiences(ctx: EvaluationContext, onError: (audienceId: string, err: unknown) => void = () => undefined): AudienceOutcome[] {
+    const out: AudienceOutcome[] = [];
+    for (const audience of this.audiences) {
+      try {
+        const trace: TraceEntry[] = [];
+        const member = evaluateCondition(audience.condition, { event: ctx.event, profile: ctx.profile, match: {} }, ctx, trace);
+        out.push({ audience, member, trace });
+      } catch (err) {
+        onError(audience.id, err);
       }
     }
     return out;

@@ -2,20 +2,25 @@
  * evaluate: consumes the table's stream, filtered to newly written timeline events, runs the
  * rules and puts the actions that fire on the bus. Records are handled in order; on a failure
  * the handler reports that record so the stream retries from it (and bisects, then sends it to
- * the failure destination after the retry limit).
+ * the failure destination after the retry limit). Also invoked by EventBridge Scheduler with
+ * `{ scherpDelayed: job }` to re-check a delayed action (a failure throws, so Scheduler retries).
  */
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { evaluateEvent, type EvaluateDeps } from '../../app/evaluate';
+import { evaluateEvent, runDelayed, type EvaluateDeps } from '../../app/evaluate';
 import { cachedRuleSet } from '../../app/rules';
 import { decodeEvent, profileIdOf } from '../../adapters/dynamo/event-codec';
 import { EVENT_SK_PREFIX } from '../../adapters/dynamo/keys';
+import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
+import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
 import { EventBridgeBus } from '../../adapters/eventbridge-bus';
+import { EventBridgeScheduler, isDelayedInvocation, type DelayedInvocation } from '../../adapters/eventbridge-scheduler';
 import { dynamo, profileStore, tableName } from '../shared/dynamo';
-import { ENV, requireEnv } from '../shared/env';
+import { ENV, optionalEnv, requireEnv } from '../shared/env';
 import { lazy } from '../shared/lazy';
 import { errorFields, flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
 
@@ -27,9 +32,25 @@ export function timelineInsert(record: DynamoDBRecord): { profileId: string; ite
   return { profileId: profileIdOf(item.pk as string), item: item as { d: Uint8Array | string } };
 }
 
+/** The function's own ARN, learned from the invocation context (the target of delayed actions). */
+let selfArn: string | undefined;
+
 export function createEvaluateHandler(deps: () => EvaluateDeps) {
-  return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  return async (event: DynamoDBStreamEvent | DelayedInvocation, context?: Pick<Context, 'invokedFunctionArn'>): Promise<DynamoDBBatchResponse> => {
+    selfArn ??= context?.invokedFunctionArn;
     let actions = 0;
+    if (isDelayedInvocation(event)) {
+      try {
+        actions = (await runDelayed(deps(), event.scherpDelayed)).length;
+        return { batchItemFailures: [] };
+      } catch (err) {
+        logger.warn('delayed action failed; the scheduler retries it', { ruleId: event.scherpDelayed.ruleId, ...errorFields(err) });
+        throw err;
+      } finally {
+        if (actions > 0) metrics.addMetric('ActionsPublished', MetricUnit.Count, actions);
+        flushMetrics();
+      }
+    }
     try {
       for (const record of event.Records) {
         const insert = timelineInsert(record);
@@ -50,16 +71,36 @@ export function createEvaluateHandler(deps: () => EvaluateDeps) {
   };
 }
 
+/** Metrics and logs (ids and counts only) for rule errors and held-back actions. */
+export const ruleObservers: Pick<EvaluateDeps, 'onRuleError' | 'onSkipped'> = {
+  onRuleError: (ruleId, err) => {
+    metrics.addMetric('RuleErrors', MetricUnit.Count, 1);
+    logger.error('rule failed during evaluation', { ruleId, ...errorFields(err) });
+  },
+  onSkipped: (ruleId, reason) => {
+    metrics.addMetric(reason === 'consent' ? 'ActionsSkippedNoConsent' : 'ActionsSkipped', MetricUnit.Count, 1);
+    logger.debug('action held back', { ruleId, reason });
+  },
+};
+
 const cloudDeps = lazy((): EvaluateDeps => ({
   store: profileStore(),
   bus: new EventBridgeBus(new EventBridgeClient({}), requireEnv(ENV.EVENT_BUS_NAME)),
   rules: cachedRuleSet(new DynamoRuleStore(dynamo(), tableName()), {
     onInvalid: (id, err) => logger.error('stored rule is invalid and skipped', { ruleId: String(id), ...errorFields(err) }),
   }),
-  onRuleError: (ruleId, err) => {
-    metrics.addMetric('RuleErrors', MetricUnit.Count, 1);
-    logger.error('rule failed during evaluation', { ruleId, ...errorFields(err) });
-  },
+  parts: new DynamoPersonalizationStore(dynamo(), tableName()),
+  history: new DynamoHistoryStore(dynamo(), tableName()),
+  scheduler: new EventBridgeScheduler(new SchedulerClient({}), {
+    targetArn: () => {
+      if (!selfArn) throw new Error('the function ARN is not known yet');
+      return selfArn;
+    },
+    roleArn: requireEnv(ENV.SCHEDULER_ROLE_ARN),
+    groupName: optionalEnv(ENV.SCHEDULER_GROUP_NAME),
+    deadLetterArn: optionalEnv(ENV.SCHEDULER_DLQ_ARN),
+  }),
+  ...ruleObservers,
 }));
 
 export const handler = createEvaluateHandler(cloudDeps);

@@ -22,6 +22,16 @@ export const ENV = {
   ADMIN_KEY: 'SCHERP_ADMIN_KEY',
   /** Optional endpoint override for DynamoDB (DynamoDB Local). */
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
+  /** Role EventBridge Scheduler assumes to invoke evaluate for delayed actions. */
+  SCHEDULER_ROLE_ARN: 'SCHEDULER_ROLE_ARN',
+  /** Schedule group of delayed actions. */
+  SCHEDULER_GROUP_NAME: 'SCHEDULER_GROUP_NAME',
+  /** Dead-letter queue of delayed-action schedules. */
+  SCHEDULER_DLQ_ARN: 'SCHEDULER_DLQ_ARN',
+  /** Email destination: sender address, action → SES template (JSON), optional configuration set. */
+  EMAIL_FROM: 'EMAIL_FROM',
+  EMAIL_TEMPLATES: 'EMAIL_TEMPLATES',
+  EMAIL_CONFIGURATION_SET: 'EMAIL_CONFIGURATION_SET',
   /** Days an event stays in the timeline before its TTL removes it. */
   EVENT_RETENTION_DAYS: 'EVENT_RETENTION_DAYS',
   /** collect limits (bytes of one event's JSON, bytes of a request body, events per batch). */

@@ -89,8 +89,8 @@ describe('queues', () => {
   });
 
   test('every queue denies plain-HTTP access', () => {
-    template.resourceCountIs('AWS::SQS::Queue', 3);
-    template.resourceCountIs('AWS::SQS::QueuePolicy', 3);
+    template.resourceCountIs('AWS::SQS::Queue', 4);
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 4);
     for (const policy of Object.values(template.findResources('AWS::SQS::QueuePolicy'))) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -103,9 +103,10 @@ describe('functions', () => {
   const expectedEnv: Record<ScherpFunctionName, string[]> = {
     collect: ['TABLE_NAME', 'QUEUE_URL', 'WRITE_KEY_SECRET_ARN', 'MAX_EVENT_BYTES', 'MAX_REQUEST_BYTES', 'MAX_BATCH_EVENTS', 'REJECTED_RETENTION_DAYS'],
     stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS', 'DEDUPE_WINDOW_DAYS', 'DEAD_LETTER_QUEUE_URL', 'MAX_RECEIVE_COUNT'],
-    evaluate: ['TABLE_NAME', 'EVENT_BUS_NAME'],
+    evaluate: ['TABLE_NAME', 'EVENT_BUS_NAME', 'SCHEDULER_ROLE_ARN', 'SCHEDULER_GROUP_NAME', 'SCHEDULER_DLQ_ARN'],
     profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN'],
     admin: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS'],
+    rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
   };
   const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
 
@@ -203,10 +204,44 @@ describe('least privilege', () => {
   }
   const queueArn = (q: sqs.Queue) => ({ 'Fn::GetAtt': [synth.stack.getLogicalId(q.node.defaultChild as sqs.CfnQueue), 'Arn'] });
 
-  test('stitch sends only to the dead-letter queue (to dead-letter with a reason); evaluate only to its failure queue', () => {
+  test('stitch sends only to the dead-letter queue (to dead-letter with a reason); evaluate only to its failure queues', () => {
     const { platform } = synth.stack;
     expect(sendTargets(platform.functions.stitch)).toEqual([queueArn(platform.deadLetterQueue)]);
-    expect(sendTargets(platform.functions.evaluate)).toEqual([queueArn(platform.streamFailureQueue)]);
+    const evaluateTargets = sendTargets(platform.functions.evaluate);
+    expect(evaluateTargets).toHaveLength(2);
+    expect(evaluateTargets).toEqual(expect.arrayContaining([queueArn(platform.streamFailureQueue), queueArn(platform.delayedActionsDeadLetterQueue)]));
+  });
+
+  test('rules (admin API): rule items and reads, the admin key; no PutEvents, no UpdateItem', () => {
+    const { actions } = actionsOf(synth.stack.platform.functions.rules);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
+      ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'].sort(),
+    );
+    expect(actions).toContain('secretsmanager:GetSecretValue');
+    for (const forbidden of ['events:PutEvents', 'dynamodb:UpdateItem', 'sqs:SendMessage']) expect(actions).not.toContain(forbidden);
+  });
+
+  test('delayed actions: evaluate creates schedules in its group and passes only the scheduler role', () => {
+    const p = synth.stack.platform;
+    const { actions, resources } = actionsOf(p.functions.evaluate);
+    expect(actions).toEqual(expect.arrayContaining(['scheduler:CreateSchedule', 'iam:PassRole']));
+    expect(actions).not.toContain('scheduler:DeleteSchedule');
+    const roleId = synth.stack.getLogicalId(p.schedulerRole.node.defaultChild as never);
+    expect(resources).toContainEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    const role = template.toJSON().Resources[roleId].Properties;
+    expect(role.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
+    const schedulerActions = actionsOf({ role: p.schedulerRole } as never).actions;
+    expect(schedulerActions.sort()).toEqual(['lambda:InvokeFunction', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort());
+    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+  });
+
+  test('evaluate: failed asynchronous (delayed) invocations go to the delayed-actions DLQ', () => {
+    const p = synth.stack.platform;
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: synth.stack.getLogicalId(p.functions.evaluate.node.defaultChild as never) },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [synth.stack.getLogicalId(p.delayedActionsDeadLetterQueue.node.defaultChild as never), 'Arn'] } } },
+    });
   });
 
   test('evaluate reads the stream', () => {
@@ -232,7 +267,7 @@ describe('least privilege', () => {
 });
 
 describe('HTTP API', () => {
-  test('routes are exactly the collect, profile and admin endpoints, with Lambda doing auth', () => {
+  test('routes are exactly the collect, profile, admin and rules endpoints, with Lambda doing auth', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
       [
@@ -242,6 +277,12 @@ describe('HTTP API', () => {
         'POST /v1/sources/{id}/keys',
         'DELETE /v1/sources/{id}/keys/{keyId}',
         'GET /v1/rejected',
+        'GET /v1/rules',
+        'GET /v1/rules/{id}',
+        'PUT /v1/rules/{id}',
+        'DELETE /v1/rules/{id}',
+        'POST /v1/rules/{id}/test',
+        'POST /v1/rules/{id}/backtest',
         'POST /v1/alias',
         'POST /v1/batch',
         'POST /v1/group',
@@ -256,8 +297,8 @@ describe('HTTP API', () => {
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('NONE');
   });
 
-  test('three payload 2.0 Lambda proxy integrations: collect, profile and admin', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 3);
+  test('four payload 2.0 Lambda proxy integrations: collect, profile, admin and rules', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 4);
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',

@@ -76,8 +76,13 @@ describe('npm start (end to end)', () => {
     await new Promise((r) => setTimeout(r, 500));
     const all = readFileSync(busFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(all).toHaveLength(1);
-    expect(actions[0]).toMatchObject({ source: 'scherp', 'detail-type': 'High Value Order', detail: { profileId: profile.id, revenue: 250, ruleId: 'high-value-order' } });
-    expect(output).toContain('[bus] High Value Order');
+    // Bus contract v1: every rule action is an `Action Triggered` naming the action.
+    expect(actions[0]).toMatchObject({
+      source: 'scherp',
+      'detail-type': 'Action Triggered',
+      detail: { version: '1', action: 'High Value Order', profileId: profile.id, data: { revenue: 250 }, ruleId: 'high-value-order' },
+    });
+    expect(output).toContain('[bus] Action Triggered');
   });
 
   it('the write key cannot read profiles, and bad input gets a 4xx naming the problem', async () => {

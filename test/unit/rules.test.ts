@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRule, RuleSet, type EvaluationContext } from '../../core/rules/engine';
+import { parseDefinition, parseRule, resolveValues, RuleSet, type EvaluationContext } from '../../core/rules/engine';
+import type { EmitAction } from '../../core/rules/schema';
 import { ValidationError } from '../../core/errors';
 
 const ctx = (props: Record<string, unknown>, name = 'Order Completed'): EvaluationContext => ({
@@ -12,7 +13,7 @@ describe('rules', () => {
   it('every shipped rule file is valid', () => {
     const dir = join(__dirname, '../../rules');
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
-      expect(() => parseRule(JSON.parse(readFileSync(join(dir, f), 'utf8')))).not.toThrow();
+      expect(() => parseDefinition(JSON.parse(readFileSync(join(dir, f), 'utf8')))).not.toThrow();
     }
   });
 
@@ -21,14 +22,15 @@ describe('rules', () => {
     const set = new RuleSet([rule]);
     expect(set.evaluate(ctx({ revenue: 100 }))).toEqual([]);
     const [f] = set.evaluate(ctx({ revenue: 150 }));
-    expect(f!.detail).toEqual({ profileId: 'p1', revenue: 150, messageId: 'm1' });
+    expect(f!.action).toMatchObject({ type: 'emit', action: 'High Value Order' });
+    expect(resolveValues((f!.action as EmitAction).data, f!.scope)).toEqual({ revenue: 150, orderId: undefined });
     expect(f!.trace).toEqual([{ path: 'event.properties.revenue', op: 'gt', expected: 100, actual: 150, result: true }]);
     expect(set.evaluate(ctx({ revenue: 150 }, 'Product Viewed'))).toEqual([]);
   });
 
   it('names the path of a fault', () => {
     try {
-      parseRule({ id: 'x', name: 'x', trigger: {}, condition: { all: [{ path: 'event.a', op: 'bogus', value: 1 }] }, actions: [{ type: 'emit', detailType: 'X' }] });
+      parseRule({ id: 'x', name: 'x', trigger: {}, condition: { all: [{ path: 'event.a', op: 'bogus', value: 1 }] }, actions: [{ type: 'emit', action: 'X' }] });
       fail('expected a ValidationError');
     } catch (err) {
       expect(err).toBeInstanceOf(ValidationError);
@@ -53,7 +55,7 @@ describe('rules', () => {
           { path: 'event.properties.revenue', op: 'neq', value: 9 },
         ],
       },
-      actions: [{ type: 'emit', detailType: 'Ops', detail: { fixed: { value: 'x' } } }],
+      actions: [{ type: 'emit', action: 'Ops', data: { fixed: { value: 'x' } } }],
     });
     const set = new RuleSet([rule]);
     expect(set.evaluate(ctx({ revenue: 10 }))).toHaveLength(1);
@@ -62,12 +64,12 @@ describe('rules', () => {
   });
 
   it('does not read through the prototype', () => {
-    const rule = parseRule({ id: 'p', name: 'p', trigger: {}, condition: { path: 'event.constructor', op: 'exists' }, actions: [{ type: 'emit', detailType: 'X' }] });
+    const rule = parseRule({ id: 'p', name: 'p', trigger: {}, condition: { path: 'event.constructor', op: 'exists' }, actions: [{ type: 'emit', action: 'X' }] });
     expect(new RuleSet([rule]).evaluate(ctx({}))).toEqual([]);
   });
 
   it('indexes by trigger and skips disabled rules', () => {
-    const mk = (id: string, events: string[], enabled = true) => parseRule({ id, name: id, enabled, trigger: { events }, actions: [{ type: 'emit', detailType: id }] });
+    const mk = (id: string, events: string[], enabled = true) => parseRule({ id, name: id, enabled, trigger: { events }, actions: [{ type: 'emit', action: id }] });
     const set = new RuleSet([mk('a', ['A']), mk('b', ['B']), mk('c', ['A'], false)]);
     expect(set.candidates('track', 'A').map((r) => r.id)).toEqual(['a']);
   });

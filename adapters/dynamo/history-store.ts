@@ -1,0 +1,57 @@
+/**
+ * Timelines for history conditions and backtests: one Query per profile (the survivor and
+ * every profile merged into it), the stored events decoded from `d`.
+ */
+import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ScherpEvent } from '../../core/events';
+import type { HistoryStore } from '../../app/ports';
+import { decodeEvent } from './event-codec';
+import { keys, PROFILE_SK_PREFIX } from './keys';
+
+export class DynamoHistoryStore implements HistoryStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async load(profileIds: readonly string[], sinceIso: string): Promise<ScherpEvent[]> {
+    const all = await Promise.all([...new Set(profileIds)].map((id) => this.loadOne(id, sinceIso)));
+    return all.flat();
+  }
+
+  private async loadOne(profileId: string, sinceIso: string): Promise<ScherpEvent[]> {
+    const range = keys.eventsSince(profileId, sinceIso);
+    const out: ScherpEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': range.pk, ':from': range.from, ':to': range.to },
+          ProjectionExpression: 'd',
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const it of res.Items ?? []) out.push(decodeEvent(it as { d: Uint8Array }));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async listProfileIds(cursor?: string): Promise<{ ids: string[]; cursor?: string }> {
+    const res = await this.doc.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        FilterExpression: 'sk = :sk AND attribute_not_exists(mergedInto)',
+        ExpressionAttributeValues: { ':sk': PROFILE_SK_PREFIX },
+        ProjectionExpression: 'id',
+        ExclusiveStartKey: cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>) : undefined,
+      }),
+    );
+    return {
+      ids: (res.Items ?? []).map((i) => i.id as string),
+      cursor: res.LastEvaluatedKey ? Buffer.from(JSON.stringify(res.LastEvaluatedKey)).toString('base64url') : undefined,
+    };
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The profile parts rules read and write (audiences, consent, recommendations, computed
+ * traits) and the per-rule state, each a small item in the profile's partition.
+ */
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Consent } from '../../core/consent';
+import type { ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Recommendation } from '../../app/ports';
+import { isConditionFailure } from './conditions';
+import { keys, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
+
+/** Attributes that are keys or bookkeeping, not computed values. */
+const BOOKKEEPING = new Set(['pk', 'sk', 'ver', 'ttl']);
+const SLOT_PREFIX = 's_';
+
+export class DynamoPersonalizationStore implements PersonalizationStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async loadParts(profileId: string): Promise<ProfileParts> {
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+        ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ':sk': PROFILE_PART_SK_PREFIX },
+        ConsistentRead: true,
+      }),
+    );
+    let parts: ProfileParts = { computed: {}, audiences: {}, audiencesVersion: 0, consent: {}, consentVersion: 0, recommendations: {} };
+    for (const it of res.Items ?? []) {
+      if (it.sk === PART_SK.computed) {
+        parts = { ...parts, computed: Object.fromEntries(Object.entries(it).filter(([k]) => !BOOKKEEPING.has(k))) };
+      } else if (it.sk === PART_SK.audiences) {
+        parts = { ...parts, audiences: (it.m as Record<string, string>) ?? {}, audiencesVersion: it.ver as number };
+      } else if (it.sk === PART_SK.consent) {
+        parts = { ...parts, consent: JSON.parse(it.c as string) as Consent, consentVersion: it.ver as number };
+      } else if (it.sk === PART_SK.recommendations) {
+        const recs: Record<string, Recommendation> = {};
+        for (const [k, v] of Object.entries(it)) if (k.startsWith(SLOT_PREFIX)) recs[k.slice(SLOT_PREFIX.length)] = JSON.parse(v as string) as Recommendation;
+        parts = { ...parts, recommendations: recs };
+      }
+    }
+    return parts;
+  }
+
+  private async putVersioned(key: { pk: string; sk: string }, attrs: Record<string, unknown>, expectedVersion: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, ...attrs, ver: expectedVersion + 1 },
+          ...(expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  saveConsent(profileId: string, consent: Consent, expectedVersion: number): Promise<boolean> {
+    return this.putVersioned(keys.consent(profileId), { c: JSON.stringify(consent) }, expectedVersion);
+  }
+
+  saveAudiences(profileId: string, members: Readonly<Record<string, string>>, expectedVersion: number): Promise<boolean> {
+    return this.putVersioned(keys.audiences(profileId), { m: members }, expectedVersion);
+  }
+
+  async putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.recommendations(profileId),
+        UpdateExpression: 'SET #s = :r',
+        ExpressionAttributeNames: { '#s': SLOT_PREFIX + slot },
+        ExpressionAttributeValues: { ':r': JSON.stringify(rec) },
+      }),
+    );
+  }
+
+  async claimFiring(profileId: string, ruleId: string, actionId: string, claim: FiringClaim): Promise<ClaimResult> {
+    const names: Record<string, string> = { '#n': `n_${actionId}`, '#l': `l_${actionId}`, '#d': `d_${actionId}` };
+    const values: Record<string, unknown> = { ':d': claim.dedupeId, ':at': claim.at, ':one': 1, ':zero': 0 };
+    const conds = ['(attribute_not_exists(#d) OR #d <> :d)'];
+    if (claim.maxFires !== undefined) {
+      conds.push('(attribute_not_exists(#n) OR #n < :max)');
+      values[':max'] = claim.maxFires;
+    }
+    if (claim.cooldownMs !== undefined) {
+      conds.push('(attribute_not_exists(#l) OR #l <= :cutoff)');
+      values[':cutoff'] = new Date(Date.parse(claim.at) - claim.cooldownMs).toISOString();
+    }
+    const key = keys.ruleState(profileId, ruleId);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET #n = if_not_exists(#n, :zero) + :one, #l = :at, #d = :d',
+          ConditionExpression: conds.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return 'claimed';
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const got = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    const item = got.Item ?? {};
+    if (item[names['#d']!] === claim.dedupeId) return 'duplicate';
+    if (claim.maxFires !== undefined && (item[names['#n']!] as number) >= claim.maxFires) return 'max-fires';
+    return 'cooldown';
+  }
+}

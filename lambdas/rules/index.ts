@@ -1,0 +1,82 @@
+/**
+ * rules: the admin API for rules and audiences, authenticated with the admin key.
+ *   GET /v1/rules · GET|PUT|DELETE /v1/rules/{id} · POST /v1/rules/{id}/test · POST /v1/rules/{id}/backtest
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { KeyStore } from '../../app/ports';
+import { backtest, deleteDefinition, dryRun, getDefinition, listDefinitions, putDefinition, type RuleAdminDeps } from '../../app/rule-admin';
+import { AuthenticationError, NotFoundError, ValidationError } from '../../core/errors';
+import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
+import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
+import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
+import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
+import { dynamo, profileStore, tableName } from '../shared/dynamo';
+import { ENV, optionalEnv } from '../shared/env';
+import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
+import { lazy } from '../shared/lazy';
+import { logger } from '../shared/observability';
+
+export interface RulesDeps extends RuleAdminDeps {
+  readonly keys: KeyStore;
+}
+
+function objectBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
+  const body = parseJsonBody(event);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('the body must be a JSON object', [{ path: '(body)', message: 'must be an object' }]);
+  return body as Record<string, unknown>;
+}
+
+export function createRulesHandler(deps: () => RulesDeps) {
+  return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+    try {
+      const key = credential(event);
+      if (!key) throw new AuthenticationError('missing admin key: send it as the HTTP Basic auth user name');
+      if (!(await deps().keys.authenticate('admin', key))) throw new AuthenticationError('invalid admin key');
+      const d = deps();
+      const id = decodeURIComponent(event.pathParameters?.id ?? '');
+      switch (event.routeKey) {
+        case 'GET /v1/rules':
+          return json(200, await listDefinitions(d));
+        case 'GET /v1/rules/{id}':
+          return json(200, await getDefinition(d, id));
+        case 'PUT /v1/rules/{id}': {
+          const def = await putDefinition(d, id, parseJsonBody(event));
+          logger.info('rule stored', { ruleId: def.id });
+          return json(200, def);
+        }
+        case 'DELETE /v1/rules/{id}':
+          await deleteDefinition(d, id);
+          logger.info('rule deleted', { ruleId: id });
+          return { statusCode: 204 };
+        case 'POST /v1/rules/{id}/test': {
+          const b = objectBody(event);
+          return json(200, await dryRun(d, id, { rule: b.rule, event: b.event, profile: typeof b.profile === 'string' ? b.profile : undefined }));
+        }
+        case 'POST /v1/rules/{id}/backtest': {
+          const b = objectBody(event);
+          return json(200, await backtest(d, id, { rule: b.rule, from: b.from as string, to: b.to as string, maxProfiles: typeof b.maxProfiles === 'number' ? b.maxProfiles : undefined }));
+        }
+        default:
+          throw new NotFoundError(`no route ${event.routeKey}`);
+      }
+    } catch (err) {
+      return errorResponse(err);
+    }
+  };
+}
+
+const cloudDeps = lazy((): RulesDeps => {
+  const secretArn = optionalEnv(ENV.ADMIN_KEY_SECRET_ARN);
+  return {
+    rules: new DynamoRuleStore(dynamo(), tableName()),
+    store: profileStore(),
+    parts: new DynamoPersonalizationStore(dynamo(), tableName()),
+    history: new DynamoHistoryStore(dynamo(), tableName()),
+    keys: new BootstrapKeyStore({
+      admin: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
+    }),
+  };
+});
+
+export const handler = createRulesHandler(cloudDeps);
