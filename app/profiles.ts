@@ -1,8 +1,9 @@
 /**
  * Reading a profile by any of its identifiers.
  */
+import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
 import { NotFoundError, ValidationError } from '../core/errors';
-import { identifierKey, parseIdentifierKey } from '../core/identity';
+import { identifierKey, normaliseIdentifier, parseIdentifierKey } from '../core/identity';
 import type { ProfileStore } from './ports';
 import { resolveSurvivors } from './resolve';
 
@@ -13,13 +14,22 @@ export interface ProfileView {
   readonly mergedFrom: readonly string[];
 }
 
-export async function readProfile(store: ProfileStore, key: string): Promise<ProfileView> {
-  const id = parseIdentifierKey(key);
-  if (!id) throw new ValidationError('the profile path must be {type}:{value}, as user_id:42', [{ path: 'id', message: 'must be {type}:{value}' }]);
+/**
+ * The profile an identifier (`type:value`) belongs to. The value is normalised as on ingest,
+ * so `email:Ada@Example.com` finds `ada@example.com`; a merged profile yields its survivor.
+ */
+export async function readProfile(store: ProfileStore, key: string, identity: IdentityConfig = DEFAULT_CONFIG.identity): Promise<ProfileView> {
+  const raw = parseIdentifierKey(key);
+  if (!raw) throw new ValidationError('the profile path must be {type}:{value}, as user_id:42', [{ path: 'id', message: 'must be {type}:{value}' }]);
+  const n = normaliseIdentifier(raw.type, raw.value, identity);
+  if (!n.ok) {
+    const message = n.reason === 'unknown_type' ? `unknown identifier type; one of ${Object.keys(identity.types).join(', ')}` : `not a valid ${raw.type} (${n.reason})`;
+    throw new ValidationError(`invalid identifier: ${message}`, [{ path: 'id', message }]);
+  }
+  const id = { type: raw.type, value: n.value };
   const owners = await store.getIdentityOwners([id]);
   const owner = owners.get(identifierKey(id));
-  if (!owner) throw new NotFoundError(`no profile has the identifier ${id.type}:…`);
-  const sp = (await resolveSurvivors(store, [owner])).get(owner);
+  const sp = owner === undefined ? undefined : (await resolveSurvivors(store, [owner])).get(owner);
   if (!sp) throw new NotFoundError(`no profile has the identifier ${id.type}:…`);
   const p = sp.profile;
   return { id: p.id, identifiers: p.identifiers, traits: { ...p.traits }, mergedFrom: p.mergedFrom ?? [] };

@@ -3,6 +3,7 @@
  *   npm start                      persistent data in .scherp/ (SCHERP_DATA_DIR overrides)
  *   npm start -- --in-memory       a throwaway run
  *   npm start -- --port 9000       another port (PORT works too)
+ *   npm start -- --config FILE     configuration (default: scherp.config.json, if present)
  */
 import './quiet';
 import { startRuntime } from './runtime';
@@ -18,6 +19,7 @@ async function start(args: string[]): Promise<void> {
     port,
     inMemory: args.includes('--in-memory'),
     dataDir: flag(args, '--data-dir'),
+    configFile: flag(args, '--config'),
     keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY },
     printBus: true,
   });
@@ -55,7 +57,7 @@ async function start(args: string[]): Promise<void> {
 async function main(): Promise<void> {
   const [cmd = 'start', ...rest] = process.argv.slice(2);
   if (cmd === 'start') return start(rest);
-  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR]\n`);
+  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR] [--config FILE]\n`);
   process.exit(2);
 }
 

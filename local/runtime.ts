@@ -16,6 +16,7 @@ import { DynamoProfileStore } from '../adapters/dynamo/profile-store';
 import { DynamoRuleStore } from '../adapters/dynamo/rule-store';
 import { BootstrapKeyStore, envLoader } from '../adapters/keys';
 import { cachedRuleSet } from '../app/rules';
+import { loadConfig, parseConfig, type ScherpConfig, type ScherpConfigInput } from '../core/config';
 import { parseRule } from '../core/rules/engine';
 import { createCollectHandler } from '../lambdas/collect';
 import { createEvaluateHandler } from '../lambdas/evaluate';
@@ -55,6 +56,24 @@ export interface RuntimeOptions {
   readonly queue?: LocalQueueOptions;
   /** Stream poll interval, ms. @default 50 */
   readonly streamPollMs?: number;
+  /** The configuration; wins over `configFile`. */
+  readonly config?: ScherpConfigInput;
+  /** A JSON configuration file. @default `scherp.config.json` in the working directory, if it exists */
+  readonly configFile?: string;
+}
+
+export const DEFAULT_CONFIG_FILE = 'scherp.config.json';
+
+/** The configuration of a local run: given, else from the file (a missing default file: all defaults). */
+export function resolveConfig(opts: Pick<RuntimeOptions, 'config' | 'configFile'>): ScherpConfig {
+  if (opts.config !== undefined) return parseConfig(opts.config);
+  const file = resolve(opts.configFile ?? DEFAULT_CONFIG_FILE);
+  if (opts.configFile === undefined && !existsSync(file)) return parseConfig(undefined);
+  try {
+    return loadConfig(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
 }
 
 export interface Runtime {
@@ -103,6 +122,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   mkdirSync(dataDir, { recursive: true });
   const tableName = opts.tableName ?? 'scherp';
   const inMemory = opts.inMemory ?? false;
+  const config = resolveConfig(opts);
 
   let dynamoLocal: DynamoLocal | undefined;
   const endpoint = opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
@@ -131,8 +151,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
     const collect = createCollectHandler(() => ({ keys: keyStore, queue }));
-    const profile = createProfileHandler(() => ({ keys: keyStore, store }));
-    const stitch = createStitchHandler(() => ({ store }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, store, config }));
+    const stitch = createStitchHandler(() => ({ store, config }));
     const evaluate = createEvaluateHandler(() => ({ store, bus, rules }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));

@@ -7,6 +7,7 @@
  * | profile root    | `P#<profileId>`       | `PROFILE`              |
  * | computed traits | `P#<profileId>`       | `PROFILE#C`            |
  * | timeline event  | `P#<profileId>`       | `EV#<isoTime>#<msgId>` |
+ * | merge record    | `P#<survivorId>`      | `MERGE#<isoTime>#<msgId>` (event time and id) |
  * | rule            | `RULES`               | `<ruleId>`             |
  *
  * Values are used verbatim after the fixed prefix, so a `#` or `:` inside an identifier
@@ -21,12 +22,18 @@ export const keys = {
     pk: `P#${profileId}`,
     sk: `EV#${isoTime}#${messageId}`,
   }),
+  /** One merge (or refused link) an event caused, kept on the survivor; the stream announces it. */
+  mergeRecord: (profileId: string, eventIsoTime: string, messageId: string) => ({
+    pk: `P#${profileId}`,
+    sk: `MERGE#${eventIsoTime}#${messageId}`,
+  }),
   rule: (ruleId: string) => ({ pk: 'RULES', sk: ruleId }),
 } as const;
 
 export const PROFILE_PK_PREFIX = 'P#';
 export const PROFILE_SK_PREFIX = 'PROFILE';
 export const EVENT_SK_PREFIX = 'EV#';
+export const MERGE_SK_PREFIX = 'MERGE#';
 export const RULES_PK = 'RULES';
 
 /** Attribute holding the epoch-seconds expiry that DynamoDB TTL reads. */

@@ -9,9 +9,12 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { evaluateEvent, type EvaluateDeps } from '../../app/evaluate';
+import { announceMerge } from '../../app/merges';
+import type { MergeRecord } from '../../core/profile';
 import { cachedRuleSet } from '../../app/rules';
 import { decodeEvent, profileIdOf } from '../../adapters/dynamo/event-codec';
-import { EVENT_SK_PREFIX } from '../../adapters/dynamo/keys';
+import { EVENT_SK_PREFIX, MERGE_SK_PREFIX } from '../../adapters/dynamo/keys';
+import { fromMergeRecordItem, type MergeRecordItem } from '../../adapters/dynamo/profile-store';
 import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
 import { EventBridgeBus } from '../../adapters/eventbridge-bus';
 import { dynamo, profileStore, tableName } from '../shared/dynamo';
@@ -27,14 +30,24 @@ export function timelineInsert(record: DynamoDBRecord): { profileId: string; ite
   return { profileId: profileIdOf(item.pk as string), item: item as { d: Uint8Array | string } };
 }
 
+/** The merge record, if the record is a newly written one (the outbox of `Profile Merged`). */
+export function mergeRecordInsert(record: DynamoDBRecord): MergeRecord | undefined {
+  if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return undefined;
+  const item = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>);
+  if (typeof item.sk !== 'string' || !item.sk.startsWith(MERGE_SK_PREFIX)) return undefined;
+  return fromMergeRecordItem(item as MergeRecordItem);
+}
+
 export function createEvaluateHandler(deps: () => EvaluateDeps) {
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     let actions = 0;
     try {
       for (const record of event.Records) {
-        const insert = timelineInsert(record);
-        if (!insert) continue;
         try {
+          const merge = mergeRecordInsert(record);
+          if (merge) actions += await announceMerge(deps().bus, merge);
+          const insert = timelineInsert(record);
+          if (!insert) continue;
           const published = await evaluateEvent(deps(), insert.profileId, decodeEvent(insert.item));
           actions += published.length;
         } catch (err) {

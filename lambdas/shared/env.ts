@@ -19,6 +19,11 @@ export const ENV = {
   ADMIN_KEY: 'SCHERP_ADMIN_KEY',
   /** Optional endpoint override for DynamoDB (DynamoDB Local). */
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
+  /**
+   * The Scherp configuration as JSON, as the user gave it (defaults are filled in when it is
+   * parsed, see `core/config.ts`); unset means all defaults.
+   */
+  CONFIG: 'SCHERP_CONFIG',
   /** Days an event stays in the timeline before its TTL removes it. */
   EVENT_RETENTION_DAYS: 'EVENT_RETENTION_DAYS',
 } as const;

@@ -8,11 +8,13 @@ import { stitch } from '../../app/stitch';
 import { readProfile } from '../../app/profiles';
 import type { ScherpEvent } from '../../core/events';
 import { NotFoundError } from '../../core/errors';
+import { parseConfig } from '../../core/config';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
 
 let t: TestTable;
 let store: DynamoProfileStore;
 let n = 0;
+const roomy = parseConfig({ identity: { types: { anonymous_id: { limit: 10 } } } }).identity;
 
 const event = (over: Partial<ScherpEvent>): ScherpEvent => ({
   type: 'track',
@@ -75,7 +77,7 @@ describe('stitch (DynamoDB Local)', () => {
     const before = await t.doc.send(new ScanCommand({ TableName: t.tableName }));
     const second = await stitch(store, e);
     const after = await t.doc.send(new ScanCommand({ TableName: t.tableName }));
-    expect(second).toEqual({ profileId: first.profileId, duplicate: true, merged: [] });
+    expect(second).toEqual({ profileId: first.profileId, duplicate: true, merged: [], dropped: [], rejected: [] });
     expect(after.Items).toEqual(before.Items);
   });
 
@@ -83,9 +85,10 @@ describe('stitch (DynamoDB Local)', () => {
     // Six anonymous visitors, each already a profile of their own…
     const anons = ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => `conc-${x}`);
     await Promise.all(anons.map((a) => stitch(store, event({ anonymousId: a }))));
-    // …log in as the same user at the same moment, on six workers.
+    // …log in as the same user at the same moment, on six workers (six anonymous ids are over
+    // the default limit of five per profile, so this test allows ten).
     const logins = anons.map((a) => event({ anonymousId: a, userId: 'conc-user' }));
-    await Promise.all(logins.map((e) => stitch(store, e)));
+    await Promise.all(logins.map((e) => stitch(store, e, { identity: roomy })));
     const views = await Promise.all([...anons.map((a) => `anonymous_id:${a}`), 'user_id:conc-user'].map((k) => readProfile(store, k)));
     expect(new Set(views.map((v) => v.id)).size).toBe(1);
     expect(views[0]!.identifiers).toEqual([...anons.map((a) => `anonymous_id:${a}`), 'user_id:conc-user']);
