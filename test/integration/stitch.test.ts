@@ -14,7 +14,7 @@ import { createTestTable, type TestTable } from '../helpers/dynamo';
 let t: TestTable;
 let store: DynamoProfileStore;
 let n = 0;
-const roomy = parseConfig({ identity: { types: { anonymous_id: { limit: 10 } } } }).identity;
+const roomy = parseConfig({ identity: { types: { anonymous_id: { limit: 10 }, device_id: { limit: 10 } } } }).identity;
 
 const event = (over: Partial<ScherpEvent>): ScherpEvent => ({
   type: 'track',
@@ -94,6 +94,25 @@ describe('stitch (DynamoDB Local)', () => {
     expect(views[0]!.identifiers).toEqual([...anons.map((a) => `anonymous_id:${a}`), 'user_id:conc-user']);
     const total = (await Promise.all([views[0]!.id, ...views[0]!.mergedFrom].map(timeline))).flat();
     expect(total).toHaveLength(anons.length * 2);
+  });
+
+  it('parallel workers merging overlapping profiles converge: every identifier found, none pointing nowhere', async () => {
+    // Eight profiles, each with one anonymous id; sixteen workers at once: eight add a device id
+    // to one of them, eight link one of them to the same user id, so every write races.
+    const anons = Array.from({ length: 8 }, (_, i) => `ring-${i}`);
+    await Promise.all(anons.map((a) => stitch(store, event({ anonymousId: a }))));
+    const links = anons.map((a, i) => event({ anonymousId: a, context: { device: { id: `ring-dev-${i}` } }, traits: {} }));
+    const pairs = anons.map((a, i) => event({ type: 'alias', event: undefined, anonymousId: a, previousId: a, userId: 'ring-user', traits: { i } }));
+    const results = await Promise.all([...links, ...pairs].map((e) => stitch(store, e, { identity: roomy })));
+    expect(results).toHaveLength(16);
+    const keys = [...anons.map((a) => `anonymous_id:${a}`), ...anons.map((_, i) => `device_id:ring-dev-${i}`), 'user_id:ring-user'];
+    const views = await Promise.all(keys.map((k) => readProfile(store, k, roomy)));
+    expect(new Set(views.map((v) => v.id)).size).toBe(1);
+    expect([...views[0]!.identifiers].sort()).toEqual([...keys].sort());
+    expect(views[0]!.mergedFrom).toHaveLength(7);
+    // Every merged profile points (directly or not) at the survivor; every event is on a timeline.
+    const total = (await Promise.all([views[0]!.id, ...views[0]!.mergedFrom].map(timeline))).flat();
+    expect(total).toHaveLength(8 + 16);
   });
 
   it('reading an unknown identifier is a 404', async () => {
