@@ -247,7 +247,7 @@ describe('event source mappings', () => {
     });
   });
 
-  test('DynamoDB stream: new EV# items only, bisect, retries, on-failure queue', () => {
+  test('DynamoDB stream: new EV# and MERGE# items only, bisect, retries, on-failure queue', () => {
     const p = synth.stack.platform;
     const failureQueueId = synth.stack.getLogicalId(p.streamFailureQueue.node.defaultChild as never);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -264,6 +264,9 @@ describe('event source mappings', () => {
         Filters: [
           {
             Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'EV#' }] } } } }),
+          },
+          {
+            Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'MERGE#' }] } } } }),
           },
         ],
       },
@@ -380,6 +383,19 @@ describe('props', () => {
     t.hasResourceProperties('AWS::Events::EventBus', { Name: 'shop-actions' });
     t.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 7 });
     t.resourceCountIs('Custom::ScherpRule', 2);
+  });
+
+  test('config is validated at synth and reaches stitch and profile as SCHERP_CONFIG', () => {
+    const config = { identity: { types: { user_id: { limit: 2 }, crm_id: { from: ['context.externalIds'] } }, phoneDefaultRegion: 'NL' } };
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    const p = new CustomerDataPlatform(stack, 'P', { config });
+    const env = (fn: 'stitch' | 'profile' | 'collect') => (Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(p.functions[fn].node.defaultChild as never)].Properties.Environment.Variables as Record<string, string>);
+    expect(JSON.parse(env('stitch').SCHERP_CONFIG!)).toEqual(config);
+    expect(JSON.parse(env('profile').SCHERP_CONFIG!)).toEqual(config);
+    expect(env('collect').SCHERP_CONFIG).toBeUndefined();
+    const bad = (c: unknown) => () => new CustomerDataPlatform(new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S'), 'P', { config: c as never });
+    expect(bad({ identity: { types: { crm_id: {} } } })).toThrow(/config: .*identity\.types\.crm_id\.from/s);
+    expect(bad({ identity: { blockedValues: Array.from({ length: 400 }, (_, i) => `blocked-${i}`) } })).toThrow(/at most 3000 characters/);
   });
 
   test('an explicit undefined keeps the default', () => {
