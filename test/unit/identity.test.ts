@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
+import { resolveConfig } from '../../local/runtime';
 import { stitch } from '../../app/stitch';
 import { readTimeline } from '../../app/timeline';
 import { DEFAULT_CONFIG, loadConfig, parseConfig } from '../../core/config';
@@ -22,6 +25,13 @@ describe('configuration', () => {
     expect(c.types.advertising_id).toBeUndefined();
     expect(c.types.crm_id).toEqual({ from: ['context.externalIds'], format: 'text', limit: 5 });
     expect(c.priority).toEqual(['user_id', 'crm_id', 'email', 'phone', 'anonymous_id', 'device_id']);
+  });
+  it('the shipped example configuration is valid, locally and as a file', () => {
+    const file = join(__dirname, '../../scherp.config.example.json');
+    expect(loadConfig(readFileSync(file, 'utf8')).identity.phoneDefaultRegion).toBe('NL');
+    expect(resolveConfig({ configFile: file }).identity.types.crm_id?.limit).toBe(1);
+    expect(resolveConfig({ config: { identity: { maxMergesPerProfile: 3 } }, configFile: file }).identity.maxMergesPerProfile).toBe(3);
+    expect(() => resolveConfig({ configFile: join(__dirname, 'missing.json') })).toThrow(/missing\.json/);
   });
   it('names the bad field', () => {
     expect(() => parseConfig({ identity: { types: { crm_id: {} } } })).toThrow(/identity\.types\.crm_id\.from: is required/);
