@@ -10,24 +10,14 @@ import { readProfile } from '../../app/profiles';
 import { stitch } from '../../app/stitch';
 import { readTimeline } from '../../app/timeline';
 import { parseConfig } from '../../core/config';
-import type { ScherpEvent } from '../../core/events';
 import { NotFoundError, ValidationError } from '../../core/errors';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
+import { eventFactory } from '../helpers/events';
 import { eventSetWithPermutation, NO_LIMITS, observe, permute, toEvent } from '../helpers/identity-gen';
 
 let t: TestTable;
 let store: DynamoProfileStore;
-let n = 0;
-
-const event = (over: Partial<ScherpEvent>): ScherpEvent => ({
-  type: 'track',
-  event: 'Page Viewed',
-  messageId: `m-${++n}`,
-  sourceId: 'web',
-  timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-  receivedAt: '2026-01-01T00:00:00.000Z',
-  ...over,
-});
+const event = eventFactory();
 
 beforeAll(async () => {
   t = await createTestTable('identity');

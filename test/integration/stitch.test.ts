@@ -6,25 +6,16 @@ import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
 import { stitch } from '../../app/stitch';
 import { readProfile } from '../../app/profiles';
-import type { ScherpEvent } from '../../core/events';
 import { NotFoundError } from '../../core/errors';
 import { parseConfig } from '../../core/config';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
+import { eventFactory } from '../helpers/events';
 
 let t: TestTable;
 let store: DynamoProfileStore;
-let n = 0;
 const roomy = parseConfig({ identity: { types: { anonymous_id: { limit: 10 }, device_id: { limit: 10 } } } }).identity;
 
-const event = (over: Partial<ScherpEvent>): ScherpEvent => ({
-  type: 'track',
-  event: 'Page Viewed',
-  messageId: `m-${++n}`,
-  sourceId: 'web',
-  timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-  receivedAt: '2026-01-01T00:00:00.000Z',
-  ...over,
-});
+const event = eventFactory();
 
 beforeAll(async () => {
   t = await createTestTable('stitch');
