@@ -123,5 +123,8 @@ export function loadConfig(json: string | undefined): ScherpConfig {
   return parseConfig(raw);
 }
 
+/** The file `npm start` and `cdk deploy` read the configuration from, in the working directory. */
+export const CONFIG_FILE = 'scherp.config.json';
+
 /** The configuration with every default. */
 export const DEFAULT_CONFIG: ScherpConfig = parseConfig(undefined);

@@ -16,7 +16,7 @@ import { DynamoProfileStore } from '../adapters/dynamo/profile-store';
 import { DynamoRuleStore } from '../adapters/dynamo/rule-store';
 import { BootstrapKeyStore, envLoader } from '../adapters/keys';
 import { cachedRuleSet } from '../app/rules';
-import { loadConfig, parseConfig, type ScherpConfig, type ScherpConfigInput } from '../core/config';
+import { CONFIG_FILE, loadConfig, parseConfig, type ScherpConfig, type ScherpConfigInput } from '../core/config';
 import { parseRule } from '../core/rules/engine';
 import { createCollectHandler } from '../lambdas/collect';
 import { createEvaluateHandler } from '../lambdas/evaluate';
@@ -62,12 +62,10 @@ export interface RuntimeOptions {
   readonly configFile?: string;
 }
 
-export const DEFAULT_CONFIG_FILE = 'scherp.config.json';
-
 /** The configuration of a local run: given, else from the file (a missing default file: all defaults). */
 export function resolveConfig(opts: Pick<RuntimeOptions, 'config' | 'configFile'>): ScherpConfig {
   if (opts.config !== undefined) return parseConfig(opts.config);
-  const file = resolve(opts.configFile ?? DEFAULT_CONFIG_FILE);
+  const file = resolve(opts.configFile ?? CONFIG_FILE);
   if (opts.configFile === undefined && !existsSync(file)) return parseConfig(undefined);
   try {
     return loadConfig(readFileSync(file, 'utf8'));
