@@ -5,7 +5,7 @@
 import type { FieldIssue, Party, ScherpEvent } from '../core/events';
 import type { Source, SourceKey } from '../core/sources';
 import type { Identifier } from '../core/identity';
-import type { Profile } from '../core/profile';
+import type { MergeRecord, Profile } from '../core/profile';
 import type { Consent } from '../core/consent';
 
 /** Accepted events on their way to `stitch`. */
@@ -116,8 +116,28 @@ export interface ProfileStore {
    * and it has not been merged away; returns false on a conflict.
    */
   saveProfile(profile: Profile, expectedVersion: number): Promise<boolean>;
+  /**
+   * One merge, all or nothing: the survivor (expected at `survivorVersion`), every loser turned
+   * into a pointer (`mergedInto` set; each expected at its version and not merged yet) and the
+   * merge record. False on any conflict (nothing is written then).
+   */
+  mergeProfiles(survivor: Profile, survivorVersion: number, losers: readonly StoredProfile[], record: MergeRecord): Promise<boolean>;
+  /** Stores a merge record unless one for the same event is already there; false if it was. */
+  putMergeRecord(record: MergeRecord): Promise<boolean>;
   /** Stores an event on a profile's timeline; false if it was already there. */
   putEvent(profileId: string, event: ScherpEvent): Promise<boolean>;
+  /**
+   * Events of one profile partition (not following merges), newest first: at most `limit`,
+   * strictly older than `before` (a `position` this method returned).
+   */
+  listEvents(profileId: string, limit: number, before?: string): Promise<TimelineEntry[]>;
+}
+
+/** One event of a timeline; `position` sorts events across profiles (newest is greatest). */
+export interface TimelineEntry {
+  readonly position: string;
+  readonly profileId: string;
+  readonly event: ScherpEvent;
 }
 
 export interface RuleStore {

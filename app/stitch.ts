@@ -1,11 +1,12 @@
 /**
  * The stitch use case: resolve an event's identifiers to one profile (merging when the event
- * proves two profiles are one person), update the profile and store the event on its timeline.
- * Idempotent: processing the same event again changes nothing.
+ * proves several profiles are one person, within the merge protection), update the profile and
+ * store the event on its timeline. Idempotent: processing the same event again changes nothing.
  */
+import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
 import type { ScherpEvent } from '../core/events';
-import { chooseSurvivor, extractIdentifiers, identifierKey } from '../core/identity';
-import { absorb, newProfile, newProfileId, withEvent, type Profile } from '../core/profile';
+import { chooseSurvivor, extractEventIdentifiers, identifierKey, planLinks, type DroppedIdentifier, type RejectedIdentifier } from '../core/identity';
+import { absorb, newProfile, newProfileId, withEvent, withoutIdentifiers, type MergeRecord, type Profile } from '../core/profile';
 import { ScherpError } from '../core/errors';
 import type { ProfileStore, StoredProfile } from './ports';
 import { resolveSurvivors } from './resolve';
@@ -16,6 +17,10 @@ export interface StitchResult {
   readonly duplicate: boolean;
   /** Profiles merged into `profileId` by this event. */
   readonly merged: readonly string[];
+  /** Identifiers of the event left out by the merge protection (limit or merge cap). */
+  readonly dropped: readonly DroppedIdentifier[];
+  /** Values of the event that are no identifiers (blocked, too long, invalid, unknown type). */
+  readonly rejected: readonly RejectedIdentifier[];
 }
 
 /** Concurrent writers kept changing the same profiles; the event is retried by the queue. */
@@ -25,7 +30,19 @@ export class ConflictError extends ScherpError {
   }
 }
 
-/** Traits are taken from identify and group calls (group traits describe the group: kept under `group`). */
+/** The event carries no valid identifier: it can belong to nobody, and retrying cannot help. */
+export class NoIdentifierError extends ScherpError {
+  constructor() {
+    super('no_identifier', 'the event carries no usable identifier');
+  }
+}
+
+export interface StitchOptions {
+  readonly identity?: IdentityConfig;
+  readonly now?: () => Date;
+}
+
+/** Traits are taken from identify calls. */
 function eventTraits(e: ScherpEvent): Record<string, unknown> | undefined {
   if (e.type === 'identify') return e.traits;
   return undefined;
@@ -33,63 +50,80 @@ function eventTraits(e: ScherpEvent): Record<string, unknown> | undefined {
 
 const MAX_ATTEMPTS = 8;
 
-export async function stitch(store: ProfileStore, event: ScherpEvent, now: () => Date = () => new Date()): Promise<StitchResult> {
-  const ids = extractIdentifiers(event);
-  if (ids.length === 0) throw new ScherpError('no_identifier', 'the event carries no usable identifier');
-  const idKeys = ids.map(identifierKey);
+export async function stitch(store: ProfileStore, event: ScherpEvent, opts: StitchOptions = {}): Promise<StitchResult> {
+  const cfg = opts.identity ?? DEFAULT_CONFIG.identity;
+  const now = opts.now ?? (() => new Date());
+  const { identifiers: ids, rejected } = extractEventIdentifiers(event, cfg);
+  if (ids.length === 0) throw new NoIdentifierError();
+  const traits = eventTraits(event);
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const at = now().toISOString();
+    // Reads, batched: every identity item at once, then one BatchGetItem per hop of pointers.
     const owners = await store.getIdentityOwners(ids);
     const survivors = await resolveSurvivors(store, [...owners.values()]);
-    const distinct = new Map<string, StoredProfile>();
-    for (const sp of survivors.values()) distinct.set(sp.profile.id, sp);
+    const ownerOf = (key: string): StoredProfile | undefined => {
+      const o = owners.get(key);
+      return o === undefined ? undefined : survivors.get(o);
+    };
+    const plan = planLinks(ids, (k) => ownerOf(k)?.profile, cfg);
+    const acceptedKeys = plan.accepted.map(identifierKey);
+    const involved = plan.profiles.map((id) => [...survivors.values()].find((sp) => sp.profile.id === id)!);
+    // An identifier dropped now that a target lists from an earlier, lost attempt of this event
+    // belongs to another profile: take it off the target's list.
+    const foreign = plan.dropped.map((d) => identifierKey(d.id)).filter((k) => ownerOf(k) !== undefined && !plan.profiles.includes(ownerOf(k)!.profile.id));
+    const capRefused = plan.dropped.filter((d) => d.reason === 'merge_cap').map((d) => identifierKey(d.id));
 
-    let target: StoredProfile;
+    let target: Profile;
     let merged: string[] = [];
-    if (distinct.size === 0) {
-      const p = withEvent(newProfile(newProfileId(now().getTime()), [], at), idKeys, eventTraits(event), event.timestamp, event.sourceId);
-      if (!(await store.saveProfile(p, 0))) continue;
-      target = { profile: p, version: 1 };
-    } else if (distinct.size === 1) {
-      target = [...distinct.values()][0]!;
+    if (involved.length === 0) {
+      target = withEvent(newProfile(newProfileId(now().getTime()), [], at), acceptedKeys, traits, event.timestamp, event.sourceId);
+      if (!(await store.saveProfile(target, 0))) continue;
     } else {
-      const survivorId = chooseSurvivor([...distinct.keys()]);
-      const survivor = distinct.get(survivorId)!;
-      const losers = [...distinct.values()].filter((sp) => sp.profile.id !== survivorId);
-      const absorbed = absorb(survivor.profile, losers.map((l) => l.profile), at);
-      if (!(await store.saveProfile(absorbed, survivor.version))) continue;
-      let lost = false;
-      for (const l of losers) {
-        const pointer: Profile = { ...l.profile, mergedInto: survivorId, updatedAt: at };
-        if (!(await store.saveProfile(pointer, l.version))) lost = true;
+      const survivorId = chooseSurvivor(plan.profiles);
+      const survivor = involved.find((sp) => sp.profile.id === survivorId)!;
+      const losers = involved.filter((sp) => sp.profile.id !== survivorId);
+      const base = losers.length > 0 ? absorb(survivor.profile, losers.map((l) => l.profile), at) : survivor.profile;
+      // The profile lists its new identifiers and traits before the identifiers point at it, so
+      // a reader who finds the profile through an identifier always sees that identifier on it.
+      target = withoutIdentifiers(withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId), foreign);
+      if (losers.length > 0) {
+        merged = losers.map((l) => l.profile.id);
+        const record: MergeRecord = {
+          profileId: survivorId,
+          at,
+          messageId: event.messageId,
+          eventTimestamp: event.timestamp,
+          merged,
+          identifiers: acceptedKeys.filter((k) => ownerOf(k) !== undefined),
+          refused: capRefused,
+        };
+        if (!(await store.mergeProfiles(target, survivor.version, losers, record))) continue;
+      } else if (target !== survivor.profile && !(await store.saveProfile(target, survivor.version))) {
+        continue;
       }
-      if (lost) continue;
-      target = { profile: absorbed, version: survivor.version + 1 };
-      merged = losers.map((l) => l.profile.id);
     }
 
-    // The profile lists its new identifiers and traits before the identifiers point at it, so a
-    // reader who finds the profile through an identifier always sees that identifier on it.
-    const next = withEvent(target.profile, idKeys, eventTraits(event), event.timestamp, event.sourceId);
-    if (next !== target.profile && !(await store.saveProfile(next, target.version))) continue;
+    // Links refused because the profile reached its merge cap are recorded (once per event).
+    if (capRefused.length > 0 && merged.length === 0) {
+      await store.putMergeRecord({ profileId: target.id, at, messageId: event.messageId, eventTimestamp: event.timestamp, merged: [], identifiers: acceptedKeys, refused: capRefused });
+    }
 
     // Point identifiers that lead nowhere yet at the target; a lost race means another profile
-    // claimed one first, so start over and merge.
+    // claimed one first, so start over (and merge, or drop it if that would break a limit).
     let raced = false;
-    for (const id of ids) {
-      const owner = owners.get(identifierKey(id));
-      if (owner !== undefined && survivors.has(owner)) continue;
-      const claimed = await store.claimIdentity(id, target.profile.id, at);
-      if (claimed !== target.profile.id && claimed !== owner) {
+    for (const id of plan.accepted) {
+      if (ownerOf(identifierKey(id)) !== undefined) continue;
+      const claimed = await store.claimIdentity(id, target.id, at);
+      if (claimed !== target.id && claimed !== owners.get(identifierKey(id))) {
         raced = true;
         break;
       }
     }
     if (raced) continue;
 
-    const stored = await store.putEvent(target.profile.id, event);
-    return { profileId: target.profile.id, duplicate: !stored, merged };
+    const stored = await store.putEvent(target.id, event);
+    return { profileId: target.id, duplicate: !stored, merged, dropped: plan.dropped, rejected };
   }
   throw new ConflictError('profile kept changing under concurrent writers');
 }

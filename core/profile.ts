@@ -27,6 +27,26 @@ export interface Profile {
   readonly mergedFrom?: readonly string[];
 }
 
+/**
+ * What one event did to the identity graph, kept on the survivor as its own small item and
+ * announced on the bus (`Profile Merged`, `Profile Merge Refused`).
+ */
+export interface MergeRecord {
+  /** The profile that absorbed the others (or that refused the links). */
+  readonly profileId: string;
+  /** When the merge happened (ISO-8601). */
+  readonly at: string;
+  /** The triggering event. */
+  readonly messageId: string;
+  readonly eventTimestamp: string;
+  /** Profiles merged into `profileId` by this event. */
+  readonly merged: readonly string[];
+  /** The event's identifiers that linked them (`type:value`). */
+  readonly identifiers: readonly string[];
+  /** Identifiers whose link was refused because `profileId` reached the merge cap. */
+  readonly refused: readonly string[];
+}
+
 /** Keys that must never become object properties (prototype pollution). */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -106,6 +126,13 @@ export function absorb(survivor: Profile, losers: readonly Profile[], at: string
     mergedFrom,
     updatedAt: at,
   };
+}
+
+/** The profile without the given identifiers (same object when it holds none of them). */
+export function withoutIdentifiers(p: Profile, keys: readonly string[]): Profile {
+  const drop = new Set(keys);
+  if (!p.identifiers.some((k) => drop.has(k))) return p;
+  return { ...p, identifiers: p.identifiers.filter((k) => !drop.has(k)) };
 }
 
 /** Adds identifiers and applies an event's traits; returns the same object when nothing changed. */

@@ -17,8 +17,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
-import { EVENT_SK_PREFIX, keys, REJECTED_PK_PREFIX, ruleItem, SOURCES_PK, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
+import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, ruleItem, SOURCES_PK, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
 import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
+import { parseConfig, type ScherpConfigInput } from '../core/config';
 import { ENV } from '../lambdas/shared/env';
 import { API_ROUTES, type ApiFunction } from '../lambdas/routes';
 import { DEFAULT_RULES_DIR, isRuleDocument, loadRules, RuleDocument } from './rules';
@@ -173,7 +174,17 @@ export interface CustomerDataPlatformProps {
    * @default - none (the example log-group rule only)
    */
   readonly destinations?: DestinationsProps;
+  /**
+   * Scherp's configuration (see `core/config.ts` and README "Configuration"): identifier types
+   * and where they are read from, merge-protection limits, blocked values. Validated at synth
+   * and passed to the functions as `SCHERP_CONFIG` (JSON, at most 3,000 characters).
+   * @default - every default of `ScherpConfigSchema`
+   */
+  readonly config?: ScherpConfigInput;
 }
+
+/** Lambda allows 4 KB of environment per function; the rest is left for the other variables. */
+const MAX_CONFIG_JSON = 3000;
 
 /** The three bootstrap keys, each a Secrets Manager secret holding a plain 32-char string. */
 export interface ScherpSecrets {
@@ -191,10 +202,11 @@ export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction
 /** EventBridge `source` of every action Scherp emits. */
 export const EVENT_SOURCE = 'scherp';
 
-type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'functionSizing' | 'destinations'>> & {
+type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'functionSizing' | 'destinations' | 'config'>> & {
   readonly eventBusName?: string;
   readonly destinations?: DestinationsProps;
   readonly rules?: RuleDocument[];
+  readonly config?: ScherpConfigInput;
   readonly functionSizing: Record<ScherpFunctionName, FunctionSizing>;
 };
 
@@ -372,6 +384,8 @@ export class CustomerDataPlatform extends Construct {
   }
 
   private createFunctions(config: ResolvedProps): ScherpFunctions {
+    // The configuration as the user gave it (small); each function fills in the defaults.
+    const scherpConfig: Record<string, string> = config.config === undefined ? {} : { [ENV.CONFIG]: JSON.stringify(config.config) };
     const make = (name: ScherpFunctionName, id: string, environment: Record<string, string>) =>
       createScherpFunction(this, id, {
         name,
@@ -396,6 +410,7 @@ export class CustomerDataPlatform extends Construct {
         [ENV.DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.queueUrl,
         [ENV.MAX_RECEIVE_COUNT]: String(config.maxReceiveCount),
         [ENV.DEDUPE_WINDOW_DAYS]: String(config.dedupeWindowDays),
+        ...scherpConfig,
       }),
       evaluate: make('evaluate', 'Evaluate', {
         [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
@@ -403,7 +418,7 @@ export class CustomerDataPlatform extends Construct {
         [ENV.SCHEDULER_GROUP_NAME]: this.scheduleGroup.scheduleGroupName,
         [ENV.SCHEDULER_DLQ_ARN]: this.delayedActionsDeadLetterQueue.queueArn,
       }),
-      profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn }),
+      profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn, ...scherpConfig }),
       admin: make('admin', 'Admin', {
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
@@ -479,13 +494,14 @@ export class CustomerDataPlatform extends Construct {
         maxRecordAge: config.evaluateMaxRecordAge,
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.streamFailureQueue),
-        // Only newly written timeline events: profile, identity and rule writes are not evaluated.
-        filters: [
+        // Only newly written timeline events and merge records (the outbox of `Profile Merged`):
+        // profile, identity and rule writes are not evaluated.
+        filters: [EVENT_SK_PREFIX, MERGE_SK_PREFIX].map((prefix) =>
           lambda.FilterCriteria.filter({
             eventName: lambda.FilterRule.isEqual('INSERT'),
-            dynamodb: { Keys: { sk: { S: lambda.FilterRule.beginsWith(EVENT_SK_PREFIX) } } },
+            dynamodb: { Keys: { sk: { S: lambda.FilterRule.beginsWith(prefix) } } },
           }),
-        ],
+        ),
       }),
     );
   }
@@ -699,6 +715,15 @@ function validateProps(p: ResolvedProps): void {
     const seconds = timeout.toSeconds();
     const max = name === 'collect' || name === 'profile' || name === 'admin' || name === 'rules' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
     if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);
+  }
+  if (p.config !== undefined) {
+    try {
+      parseConfig(p.config);
+      const size = JSON.stringify(p.config).length;
+      if (size > MAX_CONFIG_JSON) errors.push(`config must serialise to at most ${MAX_CONFIG_JSON} characters of JSON (got ${size})`);
+    } catch (err) {
+      errors.push(`config: ${(err as Error).message}`);
+    }
   }
   if (errors.length > 0) throw new Error(`Invalid CustomerDataPlatform props:\n- ${errors.join('\n- ')}`);
 }

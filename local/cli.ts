@@ -3,6 +3,7 @@
  *   npm start                      persistent data in .scherp/ (SCHERP_DATA_DIR overrides)
  *   npm start -- --in-memory       a throwaway run
  *   npm start -- --port 9000       another port (PORT works too)
+ *   npm start -- --config FILE     configuration (default: scherp.config.json, if present)
  */
 import './quiet';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ async function start(args: string[]): Promise<void> {
     port,
     inMemory: args.includes('--in-memory'),
     dataDir: flag(args, '--data-dir'),
+    configFile: flag(args, '--config'),
     keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY },
     printBus: true,
     // Same variables as the cloud functions; CORS origins comma-separated (default: any).
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
   const [cmd = 'start', ...rest] = process.argv.slice(2);
   if (cmd === 'start') return start(rest);
   if (cmd === 'dlq') return dlq(rest);
-  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR]\n       scherp dlq list|redrive [ID…] [--data-dir DIR]\n`);
+  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR] [--config FILE]\n       scherp dlq list|redrive [ID…] [--data-dir DIR]\n`);
   process.exit(2);
 }
 

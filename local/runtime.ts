@@ -24,6 +24,7 @@ import type { IngestLimits } from '../core/ingest';
 import { createAdminHandler } from '../lambdas/admin';
 import { cachedRuleSet } from '../app/rules';
 import { parseDefinition } from '../core/rules/engine';
+import { CONFIG_FILE, loadConfig, parseConfig, type ScherpConfig, type ScherpConfigInput } from '../core/config';
 import { createCollectHandler } from '../lambdas/collect';
 import { createEvaluateHandler, ruleObservers } from '../lambdas/evaluate';
 import { createProfileHandler } from '../lambdas/profile';
@@ -75,6 +76,22 @@ export interface RuntimeOptions {
   readonly corsAllowedOrigins?: readonly string[];
   /** Days a (source, messageId) pair is remembered to drop repeats. @default 7 */
   readonly dedupeWindowDays?: number;
+  /** The configuration; wins over `configFile`. */
+  readonly config?: ScherpConfigInput;
+  /** A JSON configuration file. @default `scherp.config.json` in the working directory, if it exists */
+  readonly configFile?: string;
+}
+
+/** The configuration of a local run: given, else from the file (a missing default file: all defaults). */
+export function resolveConfig(opts: Pick<RuntimeOptions, 'config' | 'configFile'>): ScherpConfig {
+  if (opts.config !== undefined) return parseConfig(opts.config);
+  const file = resolve(opts.configFile ?? CONFIG_FILE);
+  if (opts.configFile === undefined && !existsSync(file)) return parseConfig(undefined);
+  try {
+    return loadConfig(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
 }
 
 export interface Runtime {
@@ -128,6 +145,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   mkdirSync(dataDir, { recursive: true });
   const tableName = opts.tableName ?? 'scherp';
   const inMemory = opts.inMemory ?? false;
+  const config = resolveConfig(opts);
 
   let dynamoLocal: DynamoLocal | undefined;
   const endpoint = opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
@@ -166,8 +184,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
     const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected }));
-    const profile = createProfileHandler(() => ({ keys: keyStore, store }));
-    const stitch = createStitchHandler(() => ({ store, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, store, config }));
+    const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);
     const history = new DynamoHistoryStore(doc, tableName);
     const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));

@@ -13,7 +13,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { EVENT_SK_PREFIX } from '../adapters/dynamo/keys';
+import { EVENT_SK_PREFIX, MERGE_SK_PREFIX } from '../adapters/dynamo/keys';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
@@ -35,9 +35,10 @@ export interface StreamPollerOptions {
   readonly duplicate?: () => boolean;
 }
 
-/** The cloud's event filter: INSERTs of timeline items (`sk` begins with `EV#`). */
+/** The cloud's event filter: INSERTs of timeline items (`sk` begins with `EV#`) and merge records (`MERGE#`). */
 export function isTimelineInsert(r: StreamRecord): boolean {
-  return r.eventName === 'INSERT' && (r.dynamodb?.Keys?.sk?.S ?? '').startsWith(EVENT_SK_PREFIX);
+  const sk = r.dynamodb?.Keys?.sk?.S ?? '';
+  return r.eventName === 'INSERT' && (sk.startsWith(EVENT_SK_PREFIX) || sk.startsWith(MERGE_SK_PREFIX));
 }
 
 /** Binary attributes reach Lambda as base64 text; make local records look the same. */

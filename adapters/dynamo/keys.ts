@@ -11,6 +11,7 @@
  * | recommendations | `P#<profileId>`       | `PROFILE#REC`          |
  * | rule state      | `P#<profileId>`       | `RS#<ruleId>`          |
  * | timeline event  | `P#<profileId>`       | `EV#<isoTime>#<msgId>` |
+ * | merge record    | `P#<survivorId>`      | `MERGE#<isoTime>#<msgId>` (event time and id) |
  * | rule            | `RULES`               | `<ruleId>`             |
  * | source          | `SOURCES`             | `S#<sourceId>`         |
  * | source key      | `SOURCES`             | `S#<sourceId>#K#<keyId>` |
@@ -40,6 +41,11 @@ export const keys = {
   ruleState: (profileId: string, ruleId: string) => ({ pk: `P#${profileId}`, sk: `RS#${ruleId}` }),
   /** The sort-key range of a profile's timeline from `isoTime` on. */
   eventsSince: (profileId: string, isoTime: string) => ({ pk: `P#${profileId}`, from: `EV#${isoTime}`, to: 'EV#\uffff' }),
+  /** One merge (or refused link) an event caused, kept on the survivor; the stream announces it. */
+  mergeRecord: (profileId: string, eventIsoTime: string, messageId: string) => ({
+    pk: `P#${profileId}`,
+    sk: `MERGE#${eventIsoTime}#${messageId}`,
+  }),
   rule: (ruleId: string) => ({ pk: 'RULES', sk: ruleId }),
   // Source ids are generated (`src_<hex>` or `default`) and never contain `#`.
   source: (sourceId: string) => ({ pk: SOURCES_PK, sk: `S#${sourceId}` }),
@@ -61,6 +67,7 @@ export const REJECTED_PK_PREFIX = 'REJ#';
 export const PROFILE_PK_PREFIX = 'P#';
 export const PROFILE_SK_PREFIX = 'PROFILE';
 export const EVENT_SK_PREFIX = 'EV#';
+export const MERGE_SK_PREFIX = 'MERGE#';
 export const RULES_PK = 'RULES';
 
 /** Attribute holding the epoch-seconds expiry that DynamoDB TTL reads. */

@@ -1,14 +1,14 @@
 /**
  * ProfileStore on the single DynamoDB table: identities, profile roots and the timeline.
  */
-import { BatchGetCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
-import type { Profile } from '../../core/profile';
-import type { ProfileStore, StoredProfile } from '../../app/ports';
-import { encodeEvent } from './event-codec';
-import { keys } from './keys';
+import type { MergeRecord, Profile } from '../../core/profile';
+import type { ProfileStore, StoredProfile, TimelineEntry } from '../../app/ports';
+import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
+import { EVENT_SK_PREFIX, keys } from './keys';
 
 export interface DynamoProfileStoreOptions {
   readonly tableName: string;
@@ -60,6 +60,46 @@ function fromItem(i: RootItem): StoredProfile {
 
 function isConditionFailure(err: unknown): boolean {
   return err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * A transaction that lost to a condition or to a concurrent transaction on the same items:
+ * the caller re-reads and tries again. Other cancellations (throttling, validation) are errors.
+ */
+function isTransactionConflict(err: unknown): boolean {
+  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e?.name === 'TransactionConflictException') return true;
+  if (e?.name !== 'TransactionCanceledException') return false;
+  const codes = (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+  return codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict') && codes.every((c) => c === 'None' || c === 'ConditionalCheckFailed' || c === 'TransactionConflict');
+}
+
+/** The stored form of a merge record: a few hundred bytes, one write unit. */
+export interface MergeRecordItem {
+  readonly pk: string;
+  readonly sk: string;
+  readonly at: string;
+  readonly mid: string;
+  readonly ets: string;
+  readonly merged: string[];
+  readonly ids: string[];
+  readonly refused: string[];
+}
+
+export function mergeRecordItem(r: MergeRecord): MergeRecordItem {
+  return {
+    ...keys.mergeRecord(r.profileId, r.eventTimestamp, r.messageId),
+    at: r.at,
+    mid: r.messageId,
+    ets: r.eventTimestamp,
+    merged: [...r.merged],
+    ids: [...r.identifiers],
+    refused: [...r.refused],
+  };
+}
+
+export function fromMergeRecordItem(i: MergeRecordItem): MergeRecord {
+  return { profileId: profileIdOf(i.pk), at: i.at, messageId: i.mid, eventTimestamp: i.ets, merged: i.merged ?? [], identifiers: i.ids ?? [], refused: i.refused ?? [] };
 }
 
 const BATCH_GET_LIMIT = 100;
@@ -144,19 +184,66 @@ export class DynamoProfileStore implements ProfileStore {
     }
   }
 
-  async putEvent(profileId: string, event: ScherpEvent): Promise<boolean> {
+  async mergeProfiles(survivor: Profile, survivorVersion: number, losers: readonly StoredProfile[], record: MergeRecord): Promise<boolean> {
+    const t = this.opts.tableName;
+    const rootPut = (p: Profile, expectedVersion: number) => ({
+      Put: {
+        TableName: t,
+        Item: toItem(p, expectedVersion + 1),
+        ConditionExpression: 'ver = :v AND attribute_not_exists(mergedInto)',
+        ExpressionAttributeValues: { ':v': expectedVersion },
+      },
+    });
     try {
       await this.doc.send(
-        new PutCommand({
-          TableName: this.opts.tableName,
-          Item: encodeEvent(profileId, event, this.retentionDays),
-          ConditionExpression: 'attribute_not_exists(pk)',
+        new TransactWriteCommand({
+          TransactItems: [
+            rootPut(survivor, survivorVersion),
+            ...losers.map((l) => rootPut({ ...l.profile, mergedInto: survivor.id, updatedAt: record.at }, l.version)),
+            { Put: { TableName: t, Item: mergeRecordItem(record), ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
         }),
       );
+      return true;
+    } catch (err) {
+      if (isTransactionConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  async putMergeRecord(record: MergeRecord): Promise<boolean> {
+    return this.putIfAbsent({ ...mergeRecordItem(record) });
+  }
+
+  async listEvents(profileId: string, limit: number, before?: string): Promise<TimelineEntry[]> {
+    const pk = keys.profile(profileId).pk;
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.opts.tableName,
+        // `BETWEEN` is inclusive: the item at `before` itself is skipped below.
+        KeyConditionExpression: before === undefined ? 'pk = :pk AND begins_with(sk, :ev)' : 'pk = :pk AND sk BETWEEN :ev AND :before',
+        ExpressionAttributeValues: { ':pk': pk, ':ev': EVENT_SK_PREFIX, ...(before === undefined ? {} : { ':before': before }) },
+        ScanIndexForward: false,
+        Limit: before === undefined ? limit : limit + 1,
+      }),
+    );
+    return ((res.Items ?? []) as EventItem[])
+      .filter((i) => i.sk !== before)
+      .slice(0, limit)
+      .map((i) => ({ position: i.sk, profileId, event: decodeEvent(i) }));
+  }
+
+  private async putIfAbsent(item: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.opts.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
       return true;
     } catch (err) {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  async putEvent(profileId: string, event: ScherpEvent): Promise<boolean> {
+    return this.putIfAbsent({ ...encodeEvent(profileId, event, this.retentionDays) });
   }
 }

@@ -13,7 +13,10 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { evaluateEvent, runDelayed, type EvaluateDeps } from '../../app/evaluate';
 import { cachedRuleSet } from '../../app/rules';
 import { decodeEvent, profileIdOf } from '../../adapters/dynamo/event-codec';
-import { EVENT_SK_PREFIX } from '../../adapters/dynamo/keys';
+import { announceMerge } from '../../app/merges';
+import type { MergeRecord } from '../../core/profile';
+import { EVENT_SK_PREFIX, MERGE_SK_PREFIX } from '../../adapters/dynamo/keys';
+import { fromMergeRecordItem, type MergeRecordItem } from '../../adapters/dynamo/profile-store';
 import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
@@ -30,6 +33,14 @@ export function timelineInsert(record: DynamoDBRecord): { profileId: string; ite
   const item = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>);
   if (typeof item.sk !== 'string' || !item.sk.startsWith(EVENT_SK_PREFIX)) return undefined;
   return { profileId: profileIdOf(item.pk as string), item: item as { d: Uint8Array | string } };
+}
+
+/** The merge record, if the record is a newly written one (the outbox of `Profile Merged`). */
+export function mergeRecordInsert(record: DynamoDBRecord): MergeRecord | undefined {
+  if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return undefined;
+  const item = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>);
+  if (typeof item.sk !== 'string' || !item.sk.startsWith(MERGE_SK_PREFIX)) return undefined;
+  return fromMergeRecordItem(item as MergeRecordItem);
 }
 
 /** The function's own ARN, learned from the invocation context (the target of delayed actions). */
@@ -53,9 +64,11 @@ export function createEvaluateHandler(deps: () => EvaluateDeps) {
     }
     try {
       for (const record of event.Records) {
-        const insert = timelineInsert(record);
-        if (!insert) continue;
         try {
+          const merge = mergeRecordInsert(record);
+          if (merge) actions += await announceMerge(deps().bus, merge);
+          const insert = timelineInsert(record);
+          if (!insert) continue;
           const published = await evaluateEvent(deps(), insert.profileId, decodeEvent(insert.item));
           actions += published.length;
         } catch (err) {

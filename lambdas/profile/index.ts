@@ -5,8 +5,10 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { KeyStore, ProfileStore } from '../../app/ports';
 import { readProfile } from '../../app/profiles';
+import type { ScherpConfig } from '../../core/config';
 import { AuthenticationError } from '../../core/errors';
 import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
+import { scherpConfig } from '../shared/config';
 import { profileStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { credential, errorResponse, json, type HttpResult } from '../shared/http';
@@ -15,6 +17,7 @@ import { lazy } from '../shared/lazy';
 export interface ProfileDeps {
   readonly store: ProfileStore;
   readonly keys: KeyStore;
+  readonly config: ScherpConfig;
 }
 
 function profileKey(event: APIGatewayProxyEventV2): string {
@@ -28,7 +31,7 @@ export function createProfileHandler(deps: () => ProfileDeps) {
       const key = credential(event);
       if (!key) throw new AuthenticationError('missing read key: send it as the HTTP Basic auth user name');
       if (!(await deps().keys.authenticate('read', key))) throw new AuthenticationError('invalid read key');
-      return json(200, await readProfile(deps().store, profileKey(event)));
+      return json(200, await readProfile(deps().store, profileKey(event), deps().config.identity));
     } catch (err) {
       return errorResponse(err);
     }
@@ -39,6 +42,7 @@ const cloudDeps = lazy((): ProfileDeps => {
   const secretArn = optionalEnv(ENV.READ_KEY_SECRET_ARN);
   return {
     store: profileStore(),
+    config: scherpConfig(),
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
     }),

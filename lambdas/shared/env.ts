@@ -32,6 +32,11 @@ export const ENV = {
   EMAIL_FROM: 'EMAIL_FROM',
   EMAIL_TEMPLATES: 'EMAIL_TEMPLATES',
   EMAIL_CONFIGURATION_SET: 'EMAIL_CONFIGURATION_SET',
+  /**
+   * The Scherp configuration as JSON, as the user gave it (defaults are filled in when it is
+   * parsed, see `core/config.ts`); unset means all defaults.
+   */
+  CONFIG: 'SCHERP_CONFIG',
   /** Days an event stays in the timeline before its TTL removes it. */
   EVENT_RETENTION_DAYS: 'EVENT_RETENTION_DAYS',
   /** collect limits (bytes of one event's JSON, bytes of a request body, events per batch). */

@@ -1,16 +1,19 @@
 /**
- * stitch: consumes the event queue. Each message is one accepted event; each is resolved to a
- * profile and stored. Failed messages are reported individually so SQS redelivers only them
- * (and moves them to the dead-letter queue after the redrive limit).
+ * stitch: consumes the event queue. Each message is one accepted event; each is deduplicated,
+ * resolved to a profile and stored (app/process-event.ts). Failed messages are reported
+ * individually so SQS redelivers only them; on the last receive the handler moves a failing
+ * message to the dead-letter queue itself, with the reason.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { DeadLetterSink } from '../../app/dead-letters';
-import type { ScherpEvent } from '../../core/events';
-import type { MessageLog, ProfileStore } from '../../app/ports';
-import { stitch } from '../../app/stitch';
-import { dedupe } from '../../app/dedupe';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DeadLetterSink } from '../../app/dead-letters';
+import type { MessageLog, ProfileStore } from '../../app/ports';
+import { processEvent } from '../../app/process-event';
+import { NoIdentifierError } from '../../app/stitch';
+import type { ScherpConfig } from '../../core/config';
+import type { ScherpEvent } from '../../core/events';
 import { SqsDeadLetters } from '../../adapters/sqs-dead-letters';
+import { scherpConfig } from '../shared/config';
 import { messageLog, profileStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { lazy } from '../shared/lazy';
@@ -18,6 +21,7 @@ import { errorFields, flushMetrics, logger, metrics, MetricUnit } from '../share
 
 export interface StitchDeps {
   readonly store: ProfileStore;
+  readonly config: ScherpConfig;
   /** Drops repeats of a (source, messageId) within the dedupe window (see app/dedupe.ts). */
   readonly messages?: MessageLog;
   /**
@@ -35,31 +39,34 @@ function reasonOf(err: unknown): string {
 export function createStitchHandler(deps: () => StitchDeps) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
-    let stored = 0;
-    let duplicates = 0;
-    let repeats = 0;
+    const counts = { stored: 0, duplicates: 0, repeats: 0, dropped: 0 };
     for (const record of event.Records) {
       try {
-        let e = JSON.parse(record.body) as ScherpEvent;
-        const messages = deps().messages;
-        if (messages) {
-          const d = await dedupe(messages, e);
-          e = d.event;
-          if (d.seen) repeats++;
-        }
-        const r = await stitch(deps().store, e);
-        if (r.duplicate) duplicates++;
-        else stored++;
+        const e = JSON.parse(record.body) as ScherpEvent;
+        const { store, messages, config } = deps();
+        const r = await processEvent({ store, messages, identity: config.identity }, e);
+        if (r.duplicate) counts.duplicates++;
+        else counts.stored++;
+        if (r.repeat) counts.repeats++;
+        counts.dropped += r.dropped.length;
         if (r.merged.length > 0) logger.info('profiles merged', { profileId: r.profileId, merged: r.merged.length, messageId: e.messageId });
+        if (r.dropped.length > 0) logger.info('identifiers dropped by merge protection', { profileId: r.profileId, messageId: e.messageId, dropped: r.dropped.map((d) => `${d.id.type}:${d.reason}`) });
       } catch (err) {
+        if (err instanceof NoIdentifierError) {
+          // Retrying cannot give it an identifier: drop it (ids only in the log).
+          logger.warn('event without a usable identifier dropped', { messageId: record.messageId });
+          metrics.addMetric('EventsWithoutIdentifier', MetricUnit.Count, 1);
+          continue;
+        }
         if (await deadLetter(deps(), record, err)) continue;
         logger.warn('stitch failed; the message will be retried', { messageId: record.messageId, ...errorFields(err) });
         failures.push({ itemIdentifier: record.messageId });
       }
     }
-    metrics.addMetric('EventsStored', MetricUnit.Count, stored);
-    if (duplicates > 0) metrics.addMetric('EventsDuplicate', MetricUnit.Count, duplicates);
-    if (repeats > 0) metrics.addMetric('MessagesRepeated', MetricUnit.Count, repeats);
+    metrics.addMetric('EventsStored', MetricUnit.Count, counts.stored);
+    if (counts.duplicates > 0) metrics.addMetric('EventsDuplicate', MetricUnit.Count, counts.duplicates);
+    if (counts.repeats > 0) metrics.addMetric('MessagesRepeated', MetricUnit.Count, counts.repeats);
+    if (counts.dropped > 0) metrics.addMetric('IdentifiersDropped', MetricUnit.Count, counts.dropped);
     if (failures.length > 0) metrics.addMetric('StitchFailures', MetricUnit.Count, failures.length);
     flushMetrics();
     return { batchItemFailures: failures };
@@ -86,6 +93,7 @@ const cloudDeps = lazy((): StitchDeps => {
   const dlqUrl = optionalEnv(ENV.DEAD_LETTER_QUEUE_URL);
   return {
     store: profileStore(),
+    config: scherpConfig(),
     messages: messageLog(),
     deadLetters: dlqUrl
       ? { sink: new SqsDeadLetters(new SQSClient({}), { deadLetterQueueUrl: dlqUrl }), maxReceives: Number(optionalEnv(ENV.MAX_RECEIVE_COUNT) ?? 5) }

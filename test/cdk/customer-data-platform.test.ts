@@ -349,7 +349,7 @@ describe('event source mappings', () => {
     });
   });
 
-  test('DynamoDB stream: new EV# items only, bisect, retries, on-failure queue', () => {
+  test('DynamoDB stream: new EV# and MERGE# items only, bisect, retries, on-failure queue', () => {
     const p = synth.stack.platform;
     const failureQueueId = synth.stack.getLogicalId(p.streamFailureQueue.node.defaultChild as never);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -366,6 +366,9 @@ describe('event source mappings', () => {
         Filters: [
           {
             Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'EV#' }] } } } }),
+          },
+          {
+            Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'MERGE#' }] } } } }),
           },
         ],
       },
@@ -493,6 +496,19 @@ describe('props', () => {
       Environment: { Variables: Match.objectLike({ MAX_EVENT_BYTES: '4096', MAX_REQUEST_BYTES: '65536', MAX_BATCH_EVENTS: '100', REJECTED_RETENTION_DAYS: '3' }) },
     });
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ DEDUPE_WINDOW_DAYS: '2' }) } });
+  });
+
+  test('config is validated at synth and reaches stitch and profile as SCHERP_CONFIG', () => {
+    const config = { identity: { types: { user_id: { limit: 2 }, crm_id: { from: ['context.externalIds'] } }, phoneDefaultRegion: 'NL' } };
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    const p = new CustomerDataPlatform(stack, 'P', { config });
+    const env = (fn: 'stitch' | 'profile' | 'collect') => (Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(p.functions[fn].node.defaultChild as never)].Properties.Environment.Variables as Record<string, string>);
+    expect(JSON.parse(env('stitch').SCHERP_CONFIG!)).toEqual(config);
+    expect(JSON.parse(env('profile').SCHERP_CONFIG!)).toEqual(config);
+    expect(env('collect').SCHERP_CONFIG).toBeUndefined();
+    const bad = (c: unknown) => () => new CustomerDataPlatform(new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S'), 'P', { config: c as never });
+    expect(bad({ identity: { types: { crm_id: {} } } })).toThrow(/config: .*identity\.types\.crm_id\.from/s);
+    expect(bad({ identity: { blockedValues: Array.from({ length: 400 }, (_, i) => `blocked-${i}`) } })).toThrow(/at most 3000 characters/);
   });
 
   test('an explicit undefined keeps the default', () => {

@@ -6,23 +6,16 @@ import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
 import { stitch } from '../../app/stitch';
 import { readProfile } from '../../app/profiles';
-import type { ScherpEvent } from '../../core/events';
 import { NotFoundError } from '../../core/errors';
+import { parseConfig } from '../../core/config';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
+import { eventFactory } from '../helpers/events';
 
 let t: TestTable;
 let store: DynamoProfileStore;
-let n = 0;
+const roomy = parseConfig({ identity: { types: { anonymous_id: { limit: 10 }, device_id: { limit: 10 } } } }).identity;
 
-const event = (over: Partial<ScherpEvent>): ScherpEvent => ({
-  type: 'track',
-  event: 'Page Viewed',
-  messageId: `m-${++n}`,
-  sourceId: 'web',
-  timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-  receivedAt: '2026-01-01T00:00:00.000Z',
-  ...over,
-});
+const event = eventFactory();
 
 beforeAll(async () => {
   t = await createTestTable('stitch');
@@ -75,7 +68,7 @@ describe('stitch (DynamoDB Local)', () => {
     const before = await t.doc.send(new ScanCommand({ TableName: t.tableName }));
     const second = await stitch(store, e);
     const after = await t.doc.send(new ScanCommand({ TableName: t.tableName }));
-    expect(second).toEqual({ profileId: first.profileId, duplicate: true, merged: [] });
+    expect(second).toEqual({ profileId: first.profileId, duplicate: true, merged: [], dropped: [], rejected: [] });
     expect(after.Items).toEqual(before.Items);
   });
 
@@ -83,14 +76,34 @@ describe('stitch (DynamoDB Local)', () => {
     // Six anonymous visitors, each already a profile of their own…
     const anons = ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => `conc-${x}`);
     await Promise.all(anons.map((a) => stitch(store, event({ anonymousId: a }))));
-    // …log in as the same user at the same moment, on six workers.
+    // …log in as the same user at the same moment, on six workers (six anonymous ids are over
+    // the default limit of five per profile, so this test allows ten).
     const logins = anons.map((a) => event({ anonymousId: a, userId: 'conc-user' }));
-    await Promise.all(logins.map((e) => stitch(store, e)));
+    await Promise.all(logins.map((e) => stitch(store, e, { identity: roomy })));
     const views = await Promise.all([...anons.map((a) => `anonymous_id:${a}`), 'user_id:conc-user'].map((k) => readProfile(store, k)));
     expect(new Set(views.map((v) => v.id)).size).toBe(1);
     expect(views[0]!.identifiers).toEqual([...anons.map((a) => `anonymous_id:${a}`), 'user_id:conc-user']);
     const total = (await Promise.all([views[0]!.id, ...views[0]!.mergedFrom].map(timeline))).flat();
     expect(total).toHaveLength(anons.length * 2);
+  });
+
+  it('parallel workers merging overlapping profiles converge: every identifier found, none pointing nowhere', async () => {
+    // Eight profiles, each with one anonymous id; sixteen workers at once: eight add a device id
+    // to one of them, eight link one of them to the same user id, so every write races.
+    const anons = Array.from({ length: 8 }, (_, i) => `ring-${i}`);
+    await Promise.all(anons.map((a) => stitch(store, event({ anonymousId: a }))));
+    const links = anons.map((a, i) => event({ anonymousId: a, context: { device: { id: `ring-dev-${i}` } }, traits: {} }));
+    const pairs = anons.map((a, i) => event({ type: 'alias', event: undefined, anonymousId: a, previousId: a, userId: 'ring-user', traits: { i } }));
+    const results = await Promise.all([...links, ...pairs].map((e) => stitch(store, e, { identity: roomy })));
+    expect(results).toHaveLength(16);
+    const keys = [...anons.map((a) => `anonymous_id:${a}`), ...anons.map((_, i) => `device_id:ring-dev-${i}`), 'user_id:ring-user'];
+    const views = await Promise.all(keys.map((k) => readProfile(store, k, roomy)));
+    expect(new Set(views.map((v) => v.id)).size).toBe(1);
+    expect([...views[0]!.identifiers].sort()).toEqual([...keys].sort());
+    expect(views[0]!.mergedFrom).toHaveLength(7);
+    // Every merged profile points (directly or not) at the survivor; every event is on a timeline.
+    const total = (await Promise.all([views[0]!.id, ...views[0]!.mergedFrom].map(timeline))).flat();
+    expect(total).toHaveLength(8 + 16);
   });
 
   it('reading an unknown identifier is a 404', async () => {

@@ -1,0 +1,36 @@
+/**
+ * Announcing merges on the bus. Merge records are written in the same transaction as the merge
+ * itself; the table's stream carries each new record to `evaluate`, which calls this: an
+ * outbox, so a crash after the merge never loses the announcement.
+ */
+import { createHash } from 'node:crypto';
+import { parseIdentifierKey } from '../core/identity';
+import type { MergeRecord } from '../core/profile';
+import type { Bus, BusEntry } from './ports';
+
+export const PROFILE_MERGED = 'Profile Merged';
+export const PROFILE_MERGE_REFUSED = 'Profile Merge Refused';
+
+/**
+ * The bus events a merge record stands for. Identifier values stay in the table (the bus
+ * feeds logs): the detail names their types only.
+ */
+export function mergeBusEntries(r: MergeRecord): BusEntry[] {
+  const dedupeId = (kind: string) => createHash('sha256').update(`${kind}\u0000${r.profileId}\u0000${r.messageId}`).digest('hex').slice(0, 32);
+  const types = (keys: readonly string[]) => [...new Set(keys.map((k) => parseIdentifierKey(k)?.type ?? 'unknown'))].sort();
+  const base = { version: '1', profileId: r.profileId, messageId: r.messageId, at: r.at };
+  const out: BusEntry[] = [];
+  if (r.merged.length > 0) {
+    out.push({ detailType: PROFILE_MERGED, detail: { ...base, mergedProfileIds: [...r.merged], identifierTypes: types(r.identifiers), dedupeId: dedupeId('merged') } });
+  }
+  if (r.refused.length > 0) {
+    out.push({ detailType: PROFILE_MERGE_REFUSED, detail: { ...base, reason: 'merge_cap', refusedIdentifierTypes: types(r.refused), dedupeId: dedupeId('refused') } });
+  }
+  return out;
+}
+
+export async function announceMerge(bus: Bus, record: MergeRecord): Promise<number> {
+  const entries = mergeBusEntries(record);
+  if (entries.length > 0) await bus.publish(entries);
+  return entries.length;
+}

@@ -1,0 +1,58 @@
+/**
+ * What stitch asks of the store, counted: the plain hot path reads in two batches and writes
+ * one item; a merge writes the same items whatever the history of the profiles it merges.
+ */
+import { stitch } from '../../app/stitch';
+import { eventFactory } from '../helpers/events';
+import { MemoryProfileStore } from '../helpers/memory-store';
+
+/** Items each write call puts (a merge: survivor, each loser, the record). */
+const ITEMS: Record<string, (args: unknown[]) => number> = {
+  saveProfile: () => 1,
+  claimIdentity: () => 1,
+  putEvent: () => 1,
+  putMergeRecord: () => 1,
+  mergeProfiles: (a) => 2 + (a[2] as unknown[]).length,
+};
+
+/** A memory store that records which store methods were called, and the items written. */
+function counting() {
+  const store = new MemoryProfileStore();
+  const log = { calls: [] as string[], items: 0 };
+  const proxy = new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        log.calls.push(String(prop));
+        log.items += ITEMS[String(prop)]?.(args) ?? 0;
+        return v.apply(target, args);
+      };
+    },
+  });
+  return { store: proxy, log, reset: () => ((log.calls = []), (log.items = 0)) };
+}
+
+const event = eventFactory();
+
+describe('stitch cost', () => {
+  it('a plain event on a known profile: two batched reads, one write, no root write', async () => {
+    const s = counting();
+    await stitch(s.store, event({ anonymousId: 'a', userId: 'u' }));
+    s.reset();
+    await stitch(s.store, event({ anonymousId: 'a', userId: 'u' }));
+    expect(s.log.calls).toEqual(['getIdentityOwners', 'getProfiles', 'putEvent']);
+  });
+
+  it.each([10, 1000])('a merge of profiles with %i past events writes the same items', async (history) => {
+    const s = counting();
+    for (let i = 0; i < history; i++) await stitch(s.store, event({ anonymousId: 'x' }));
+    for (let i = 0; i < history; i++) await stitch(s.store, event({ userId: 'y' }));
+    s.reset();
+    const r = await stitch(s.store, event({ anonymousId: 'x', userId: 'y' }));
+    expect(r.merged).toHaveLength(1);
+    // One transaction (survivor, loser, merge record) and the event; reads as on the hot path.
+    expect(s.log.calls).toEqual(['getIdentityOwners', 'getProfiles', 'mergeProfiles', 'putEvent']);
+    expect(s.log.items).toBe(4);
+  });
+});
