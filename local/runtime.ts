@@ -55,6 +55,8 @@ export interface RuntimeOptions {
   readonly queue?: LocalQueueOptions;
   /** Stream poll interval, ms. @default 50 */
   readonly streamPollMs?: number;
+  /** Called with the runtime's DynamoDB client before first use (the bench attaches its capacity meter). */
+  readonly onDynamoClient?: (client: DynamoDBClient) => void;
 }
 
 export interface Runtime {
@@ -107,6 +109,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   let dynamoLocal: DynamoLocal | undefined;
   const endpoint = opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
   const client = new DynamoDBClient(localDynamoConfig(endpoint));
+  opts.onDynamoClient?.(client);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const stoppers: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
