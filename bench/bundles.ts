@@ -24,6 +24,23 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/** Median time to `require()` the given modules in fresh node processes started in `cwd`, ms. */
+export function requireTime(modules: readonly string[], cwd: string, runs = 5): number {
+  const script = `const t=process.hrtime.bigint();${modules.map((m) => `require(${JSON.stringify(m)});`).join('')}process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, ['--enable-source-maps', '-e', script], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', POWERTOOLS_METRICS_NAMESPACE: 'Scherp' },
+    });
+    if (r.status !== 0) throw new Error(`require() of ${modules.join(', ')} failed: ${r.stderr}`);
+    times.push(Number(r.stdout));
+  }
+  return median(times);
+}
+
 export async function measureBundles(root: string, outDir: string, runs = 5): Promise<BundleResult[]> {
   const out: BundleResult[] = [];
   for (const fn of FUNCTIONS) {
@@ -31,18 +48,7 @@ export async function measureBundles(root: string, outDir: string, runs = 5): Pr
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'index.js');
     await build(esbuildOptions(join(root, 'lambdas', fn, 'index.ts'), file));
-    const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const r = spawnSync(process.execPath, ['--enable-source-maps', '-e', script], {
-        encoding: 'utf8',
-        timeout: 30_000,
-        env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', POWERTOOLS_SERVICE_NAME: fn, POWERTOOLS_METRICS_NAMESPACE: 'Scherp' },
-      });
-      if (r.status !== 0) throw new Error(`require() of the ${fn} bundle failed: ${r.stderr}`);
-      times.push(Number(r.stdout));
-    }
-    out.push({ fn, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size, initMs: median(times) });
+    out.push({ fn, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size, initMs: requireTime([file], root, runs) });
   }
   return out;
 }

@@ -51,8 +51,9 @@ export interface ScherpFunctionProps {
 
 /**
  * Creates a Scherp handler: Node.js 22 on arm64, bundled by esbuild with the shared
- * `LAMBDA_BUNDLING` options (the runtime's own AWS SDK v3 stays external), its own log group with retention, and its own role that may only write to
- * that log group. Everything else must be granted explicitly by the caller.
+ * `LAMBDA_BUNDLING` options (the runtime's own AWS SDK v3 stays external), its own log group
+ * with retention, and its own role that may only write to that log group. Everything else must
+ * be granted explicitly by the caller.
  */
 export function createScherpFunction(scope: Construct, id: string, props: ScherpFunctionProps): nodejs.NodejsFunction {
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention });
