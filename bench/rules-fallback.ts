@@ -45,7 +45,8 @@ export function benchRuleSet(counts: readonly number[], events: readonly Record<
   }));
   return counts.map((n) => {
     const set = generateRules(n);
-    for (const c of contexts.slice(0, 200)) set.evaluate(c); // warm up
+    const warm = performance.now();
+    while (performance.now() - warm < 200) for (const c of contexts.slice(0, 200)) set.evaluate(c); // let the JIT settle
     let evaluated = 0;
     const start = performance.now();
     while (performance.now() - start < 300) for (const c of contexts) (set.evaluate(c), evaluated++);
