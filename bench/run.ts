@@ -9,7 +9,7 @@
 import '../local/quiet';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -341,8 +341,8 @@ async function main(): Promise<void> {
   // ── WIRE-IN (rules helper, #6): bench/rules.ts exports
   //    benchRules(counts: number[]): Promise<{ rules: number; usPerEvent: number }[]>
   //    It is used when present; otherwise the current RuleSet is measured with generated rules.
-  const rulesModule = './rules';
-  const mod = (await import(rulesModule).catch(() => undefined)) as { benchRules?: (counts: number[]) => Promise<RuleBenchResult[]> } | undefined;
+  const rulesModule = join(__dirname, 'rules.ts');
+  const mod = existsSync(rulesModule) ? ((await import(rulesModule)) as { benchRules?: (counts: number[]) => Promise<RuleBenchResult[]> }) : undefined;
   if (mod?.benchRules) {
     rules = await mod.benchRules([10, 100, 1000]);
     rulesSource = 'bench/rules.ts benchRules';
