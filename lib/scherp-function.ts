@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LAMBDA_BUNDLING } from './bundling';
 
 /** The Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
 export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'admin' | 'rules';
@@ -52,9 +53,10 @@ export interface ScherpFunctionProps {
 }
 
 /**
- * Creates a Scherp handler: Node.js 22 on arm64, bundled by esbuild (AWS SDK included so bundle
- * sizes are real), its own log group with retention, and its own role that may only write to
- * that log group. Everything else must be granted explicitly by the caller.
+ * Creates a Scherp handler: Node.js 22 on arm64, bundled by esbuild with the shared
+ * `LAMBDA_BUNDLING` options (the runtime's own AWS SDK v3 stays external), its own log group
+ * with retention, and its own role that may only write to that log group. Everything else must
+ * be granted explicitly by the caller.
  */
 export function createScherpFunction(scope: Construct, id: string, props: ScherpFunctionProps): nodejs.NodejsFunction {
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention });
@@ -75,13 +77,15 @@ export function createScherpFunction(scope: Construct, id: string, props: Scherp
     timeout: props.sizing.timeout,
     role,
     logGroup,
+    // Shared with the bundle-size benchmark (`npm run bench`); see lib/bundling.ts.
     bundling: {
-      minify: true,
-      sourceMap: true,
+      minify: LAMBDA_BUNDLING.minify,
+      sourceMap: LAMBDA_BUNDLING.sourceMap,
+      sourcesContent: LAMBDA_BUNDLING.sourcesContent,
       format: nodejs.OutputFormat.CJS,
-      target: 'node22',
-      // Bundle everything, the AWS SDK v3 included, so cold-start size is what we measure.
-      externalModules: [],
+      target: LAMBDA_BUNDLING.target,
+      externalModules: [...LAMBDA_BUNDLING.externalModules],
+      mainFields: [...LAMBDA_BUNDLING.mainFields],
     },
     environment: {
       ...props.environment,

@@ -80,6 +80,8 @@ export interface RuntimeOptions {
   readonly config?: ScherpConfigInput;
   /** A JSON configuration file. @default `scherp.config.json` in the working directory, if it exists */
   readonly configFile?: string;
+  /** Called with the runtime's DynamoDB client before first use (the bench attaches its capacity meter). */
+  readonly onDynamoClient?: (client: DynamoDBClient) => void;
 }
 
 /** The configuration of a local run: given, else from the file (a missing default file: all defaults). */
@@ -150,6 +152,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   let dynamoLocal: DynamoLocal | undefined;
   const endpoint = opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
   const client = new DynamoDBClient(localDynamoConfig(endpoint));
+  opts.onDynamoClient?.(client);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const faults = opts.faults ? new FaultInjector(opts.faults) : undefined;
   const stoppers: (() => Promise<void> | void)[] = [];
