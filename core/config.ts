@@ -4,7 +4,7 @@
  * {@link ScherpConfigSchema}. Every field has a default, so `{}` is a complete configuration.
  * Sections other than `identity` are added by other features next to it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** How an identifier's value is normalised before it is used. */
 export const IDENTIFIER_FORMATS = ['text', 'email', 'phone'] as const;

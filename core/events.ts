@@ -2,7 +2,7 @@
  * The Segment tracking-API event shapes, defined once: used for validation in `collect`,
  * for the types every later stage works with, and for the API docs.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -3,7 +3,7 @@
  * party and write keys. Keys are only ever kept as SHA-256 digests.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PARTIES, type Party } from './events';
 
 export interface Source {

@@ -3,7 +3,7 @@
  * on the bus carries. Pure.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { TraceEntry } from './engine';
 

@@ -2,7 +2,7 @@
  * The rule and audience formats, defined once: validation (with the path of every fault),
  * types and docs. See README "Rules" for the reference.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_TYPES } from '../events';
 import { PATH_PATTERN } from './path';
 
