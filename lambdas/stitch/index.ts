@@ -8,6 +8,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DeadLetterSink } from '../../app/dead-letters';
 import type { MessageLog, ProfileStore } from '../../app/ports';
+import { connectedKeys, forEachByKey } from '../../app/batch';
 import { processEvent } from '../../app/process-event';
 import { NoIdentifierError } from '../../app/stitch';
 import type { ScherpConfig } from '../../core/config';
@@ -31,6 +32,19 @@ export interface StitchDeps {
   readonly deadLetters?: { readonly sink: DeadLetterSink; readonly maxReceives: number };
 }
 
+/** Records processed at the same time within one invocation. */
+const STITCH_CONCURRENCY = 8;
+
+/** The ids a record's event carries (none for an unreadable body). */
+function senderIds(record: SQSRecord): string[] {
+  try {
+    const e = JSON.parse(record.body) as Partial<ScherpEvent>;
+    return [e.anonymousId && `a:${e.anonymousId}`, e.userId && `u:${e.userId}`, e.previousId && `p:${e.previousId}`].filter((x): x is string => !!x);
+  } catch {
+    return [];
+  }
+}
+
 function reasonOf(err: unknown): string {
   const e = err as { name?: string; message?: string };
   return `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`.slice(0, 1000);
@@ -40,7 +54,7 @@ export function createStitchHandler(deps: () => StitchDeps) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
     const counts = { stored: 0, duplicates: 0, repeats: 0, dropped: 0 };
-    for (const record of event.Records) {
+    const handle = async (record: SQSRecord) => {
       try {
         const e = JSON.parse(record.body) as ScherpEvent;
         const { store, messages, config } = deps();
@@ -56,13 +70,16 @@ export function createStitchHandler(deps: () => StitchDeps) {
           // Retrying cannot give it an identifier: drop it (ids only in the log).
           logger.warn('event without a usable identifier dropped', { messageId: record.messageId });
           metrics.addMetric('EventsWithoutIdentifier', MetricUnit.Count, 1);
-          continue;
+          return;
         }
-        if (await deadLetter(deps(), record, err)) continue;
+        if (await deadLetter(deps(), record, err)) return;
         logger.warn('stitch failed; the message will be retried', { messageId: record.messageId, ...errorFields(err) });
         failures.push({ itemIdentifier: record.messageId });
       }
-    }
+    };
+    // One person's events in order; different people side by side (DynamoDB calls are I/O).
+    const groups = connectedKeys(event.Records, senderIds);
+    await forEachByKey(event.Records, (r) => groups.get(r)!, STITCH_CONCURRENCY, handle);
     metrics.addMetric('EventsStored', MetricUnit.Count, counts.stored);
     if (counts.duplicates > 0) metrics.addMetric('EventsDuplicate', MetricUnit.Count, counts.duplicates);
     if (counts.repeats > 0) metrics.addMetric('MessagesRepeated', MetricUnit.Count, counts.repeats);
