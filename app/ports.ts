@@ -105,12 +105,18 @@ export interface StoredProfile {
   readonly version: number;
 }
 
+/** Reads are strongly consistent unless a caller that re-checks with conditional writes opts out. */
+export interface ReadOptions {
+  /** @default true */
+  readonly consistent?: boolean;
+}
+
 export interface ProfileStore {
   /** The profile each identifier points to, by `identifierKey`. */
-  getIdentityOwners(ids: readonly Identifier[]): Promise<Map<string, string>>;
+  getIdentityOwners(ids: readonly Identifier[], opts?: ReadOptions): Promise<Map<string, string>>;
   /** Points an identifier at a profile unless it already points somewhere; returns the owner. */
   claimIdentity(id: Identifier, profileId: string, at: string): Promise<string>;
-  getProfiles(profileIds: readonly string[]): Promise<Map<string, StoredProfile>>;
+  getProfiles(profileIds: readonly string[], opts?: ReadOptions): Promise<Map<string, StoredProfile>>;
   /**
    * Writes a profile root if its stored version is still `expectedVersion` (0: not yet stored)
    * and it has not been merged away; returns false on a conflict.

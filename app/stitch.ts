@@ -60,8 +60,11 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const at = now().toISOString();
     // Reads, batched: every identity item at once, then one BatchGetItem per hop of pointers.
-    const owners = await store.getIdentityOwners(ids);
-    const survivors = await resolveSurvivors(store, [...owners.values()]);
+    // The first attempt reads eventually consistent (half the read units): every write below is
+    // conditional, so a stale read only fails a condition, and the retry reads consistently.
+    const read = { consistent: attempt > 0 };
+    const owners = await store.getIdentityOwners(ids, read);
+    const survivors = await resolveSurvivors(store, [...owners.values()], read);
     const ownerOf = (key: string): StoredProfile | undefined => {
       const o = owners.get(key);
       return o === undefined ? undefined : survivors.get(o);

@@ -257,7 +257,7 @@ async function measureEventToAction(rt: Runtime, client: Client, order: Record<s
         reject(new Error(`no bus delivery for ${messageId} within 15 s`));
       }, 15_000);
       const on = (ev: LocalBusEvent) => {
-        if (ev.detail.messageId !== messageId) return;
+        if ((ev.detail.trigger as { messageId?: string } | undefined)?.messageId !== messageId) return;
         clearTimeout(timer);
         rt.bus.events.off('event', on);
         resolveDelivery(performance.now());

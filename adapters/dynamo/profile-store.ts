@@ -6,7 +6,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
 import type { MergeRecord, Profile } from '../../core/profile';
-import type { ProfileStore, StoredProfile, TimelineEntry } from '../../app/ports';
+import type { ProfileStore, StoredProfile, TimelineEntry, ReadOptions } from '../../app/ports';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
 import { EVENT_SK_PREFIX, keys } from './keys';
 
@@ -117,14 +117,15 @@ export class DynamoProfileStore implements ProfileStore {
   }
 
   /** BatchGet with retries of unprocessed keys. */
-  private async batchGet(keyList: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
+  private async batchGet(keyList: { pk: string; sk: string }[], opts?: ReadOptions): Promise<Record<string, unknown>[]> {
+    const consistent = opts?.consistent ?? this.consistentRead;
     const out: Record<string, unknown>[] = [];
     for (let i = 0; i < keyList.length; i += BATCH_GET_LIMIT) {
       let request: { pk: string; sk: string }[] | undefined = keyList.slice(i, i + BATCH_GET_LIMIT);
       for (let attempt = 0; request && request.length > 0; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
         const res = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.opts.tableName]: { Keys: request, ConsistentRead: this.consistentRead } } }),
+          new BatchGetCommand({ RequestItems: { [this.opts.tableName]: { Keys: request, ConsistentRead: consistent } } }),
         );
         out.push(...((res.Responses?.[this.opts.tableName] ?? []) as Record<string, unknown>[]));
         request = res.UnprocessedKeys?.[this.opts.tableName]?.Keys as { pk: string; sk: string }[] | undefined;
@@ -133,9 +134,9 @@ export class DynamoProfileStore implements ProfileStore {
     return out;
   }
 
-  async getIdentityOwners(ids: readonly Identifier[]): Promise<Map<string, string>> {
+  async getIdentityOwners(ids: readonly Identifier[], opts?: ReadOptions): Promise<Map<string, string>> {
     const byPk = new Map(ids.map((id) => [keys.identity(id.type, id.value).pk, identifierKey(id)]));
-    const items = await this.batchGet([...byPk.keys()].map((pk) => ({ pk, sk: 'ID' })));
+    const items = await this.batchGet([...byPk.keys()].map((pk) => ({ pk, sk: 'ID' })), opts);
     const out = new Map<string, string>();
     for (const it of items) out.set(byPk.get(it.pk as string)!, it.pid as string);
     return out;
@@ -158,8 +159,8 @@ export class DynamoProfileStore implements ProfileStore {
     }
   }
 
-  async getProfiles(profileIds: readonly string[]): Promise<Map<string, StoredProfile>> {
-    const items = await this.batchGet([...new Set(profileIds)].map((id) => keys.profile(id)));
+  async getProfiles(profileIds: readonly string[], opts?: ReadOptions): Promise<Map<string, StoredProfile>> {
+    const items = await this.batchGet([...new Set(profileIds)].map((id) => keys.profile(id)), opts);
     return new Map(items.map((i) => [(i as unknown as RootItem).id, fromItem(i as unknown as RootItem)]));
   }
 
