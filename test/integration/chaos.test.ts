@@ -84,13 +84,11 @@ async function run(t: TestTable, faults?: FaultPlan): Promise<{ rt: Runtime; out
     const res = await fetch(`${rt.url}/v1/batch`, { method: 'POST', headers: auth, body: JSON.stringify({ batch: wave.map((e) => e.body) }) });
     expect(res.status).toBe(200);
     acknowledged.push(...wave.map((e) => e.body.messageId as string));
-    require('fs').appendFileSync('/tmp/chaos-progress.log', `${faults ? 'F' : 'C'} ${acknowledged.length} ${new Date().toISOString()} depth=${rt.queue.depth} ${JSON.stringify(rt.faults?.counters ?? {})}\n`);
     // Settled: the queue is empty (each message was stored, or dead-lettered: checked at the
     // end), and the stream has caught up since.
     await eventually(() => (rt.queue.depth === 0 ? true : undefined), 30_000, 5);
     const storedAt = Date.now();
     await eventually(() => (rt.stream.idleSince > storedAt && rt.scheduler.pending === 0 ? true : undefined), 30_000, 5);
-    require('fs').appendFileSync('/tmp/chaos-progress.log', `${faults ? 'F' : 'C'} ${acknowledged.length} ${new Date().toISOString()} ${JSON.stringify(rt.faults?.counters ?? {})}\n`);
   }
 
   const items = await scan(t);
