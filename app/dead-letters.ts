@@ -3,6 +3,10 @@
  * an operator redrives them. A redrive puts them back on the queue; processing is idempotent, so
  * replaying a letter twice changes nothing.
  */
+import { RedriveRequestSchema } from '../core/dead-letters';
+import { ValidationError } from '../core/errors';
+import { zodIssues } from '../core/events';
+
 export interface DeadLetterView {
   /** The letter's id (the queue message id). */
   readonly id: string;
@@ -17,6 +21,13 @@ export interface DeadLetters {
   list(limit?: number): Promise<DeadLetterView[]>;
   /** Moves the given letters (all when `ids` is omitted) back to the queue; returns how many. */
   redrive(ids?: readonly string[]): Promise<number>;
+}
+
+/** Validates a redrive request (an empty body: every letter) and redrives. */
+export async function redriveLetters(letters: DeadLetters, body: unknown): Promise<number> {
+  const parsed = RedriveRequestSchema.safeParse(body ?? {});
+  if (!parsed.success) throw new ValidationError('invalid redrive request', zodIssues(parsed.error));
+  return letters.redrive(parsed.data.ids);
 }
 
 /** The event summary of a queued body, tolerant of bodies that are not JSON. */

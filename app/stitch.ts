@@ -3,6 +3,7 @@
  * proves several profiles are one person, within the merge protection), update the profile and
  * store the event on its timeline. Idempotent: processing the same event again changes nothing.
  */
+import { createHash } from 'node:crypto';
 import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
 import type { ScherpEvent } from '../core/events';
 import { chooseSurvivor, extractEventIdentifiers, identifierKey, planLinks, type DroppedIdentifier, type RejectedIdentifier } from '../core/identity';
@@ -50,6 +51,16 @@ function eventTraits(e: ScherpEvent): Record<string, unknown> | undefined {
 
 const MAX_ATTEMPTS = 8;
 
+/**
+ * The id of the profile an event creates: the same on every attempt and redelivery of that event
+ * (its first timestamp, its source and message id), so a retry after a lost answer or a crash
+ * finds the profile the first attempt wrote instead of creating a second one.
+ */
+export function profileIdFor(event: Pick<ScherpEvent, 'timestamp' | 'sourceId' | 'messageId'>): string {
+  const digest = createHash('sha256').update(`${event.sourceId}\u0000${event.messageId}`).digest('hex');
+  return newProfileId(Math.max(0, Date.parse(event.timestamp) || 0), () => digest.slice(0, 12));
+}
+
 export async function stitch(store: ProfileStore, event: ScherpEvent, opts: StitchOptions = {}): Promise<StitchResult> {
   const cfg = opts.identity ?? DEFAULT_CONFIG.identity;
   const now = opts.now ?? (() => new Date());
@@ -80,8 +91,15 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     let target: Profile;
     let merged: string[] = [];
     if (involved.length === 0) {
-      target = withEvent(newProfile(newProfileId(now().getTime()), [], at), acceptedKeys, traits, event.timestamp, event.sourceId);
-      if (!(await store.saveProfile(target, 0))) continue;
+      target = withEvent(newProfile(profileIdFor(event), [], at), acceptedKeys, traits, event.timestamp, event.sourceId);
+      if (!(await store.saveProfile(target, 0))) {
+        // The id is this event's own: the profile exists because an earlier attempt of this
+        // event created it (its answer lost, or it died before claiming). Carry on with that one
+        // rather than leave it behind as a second, unreachable profile.
+        const earlier = (await store.getProfiles([target.id])).get(target.id);
+        if (!earlier || earlier.profile.mergedInto) continue;
+        target = earlier.profile;
+      }
     } else {
       const survivorId = chooseSurvivor(plan.profiles);
       const survivor = involved.find((sp) => sp.profile.id === survivorId)!;

@@ -21,6 +21,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin' },
   { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin' },
   { method: 'GET', path: '/v1/rejected', fn: 'admin' },
+  { method: 'GET', path: '/v1/dlq', fn: 'admin' },
+  { method: 'POST', path: '/v1/dlq/redrive', fn: 'admin' },
   { method: 'GET', path: '/v1/rules', fn: 'rules' },
   { method: 'GET', path: '/v1/rules/{id}', fn: 'rules' },
   { method: 'PUT', path: '/v1/rules/{id}', fn: 'rules' },

@@ -422,6 +422,10 @@ export class CustomerDataPlatform extends Construct {
       admin: make('admin', 'Admin', {
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
+        [ENV.QUEUE_URL]: this.queue.queueUrl,
+        [ENV.QUEUE_ARN]: this.queue.queueArn,
+        [ENV.DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.queueUrl,
+        [ENV.DEAD_LETTER_QUEUE_ARN]: this.deadLetterQueue.queueArn,
       }),
       rules: make('rules', 'RulesAdmin', { [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn }),
     };
@@ -442,6 +446,10 @@ export class CustomerDataPlatform extends Construct {
       [SOURCES_PK, keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`],
     );
     this.secrets.adminKey.grantRead(admin);
+    // admin, dead letters: peek, copy back and delete chosen letters, or move all of them with a
+    // message-move task (which reads and deletes on the DLQ and sends to the ingest queue).
+    this.deadLetterQueue.grant(admin, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks');
+    this.queue.grantSendMessages(admin);
     // stitch and evaluate: item reads and writes (no table administration), put actions.
     for (const fn of [stitch, evaluate]) {
       this.table.grantReadWriteData(fn);

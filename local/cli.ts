@@ -73,13 +73,34 @@ function runtimeRunning(dataDir: string): boolean {
   }
 }
 
-/** `scherp dlq list` and `scherp dlq redrive [ID…]`, on the data directory of a stopped runtime. */
+/** `scherp dlq` against a running runtime: its admin API (`GET /v1/dlq`, `POST /v1/dlq/redrive`). */
+async function dlqOverApi(sub: 'list' | 'redrive', ids: string[], url: string, dataDir: string): Promise<void> {
+  const keysFile = join(dataDir, 'keys.json');
+  const adminKey = process.env.SCHERP_ADMIN_KEY || (existsSync(keysFile) ? (JSON.parse(readFileSync(keysFile, 'utf8')) as { admin?: string }).admin : undefined);
+  if (!adminKey) throw new Error(`no admin key: set SCHERP_ADMIN_KEY (or keep ${keysFile})`);
+  const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+  const res =
+    sub === 'list'
+      ? await fetch(`${url}/v1/dlq?limit=1000`, { headers })
+      : await fetch(`${url}/v1/dlq/redrive`, { method: 'POST', headers, body: JSON.stringify(ids.length > 0 ? { ids } : {}) });
+  const body = (await res.json()) as { deadLetters?: unknown[]; redriven?: number; error?: string; message?: string };
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${body.message ?? body.error ?? ''}`);
+  if (sub === 'list') for (const l of body.deadLetters ?? []) process.stdout.write(JSON.stringify(l) + '\n');
+  else process.stdout.write(`redriven: ${body.redriven}\n`);
+}
+
+/**
+ * `scherp dlq list` and `scherp dlq redrive [ID…]`: through the admin API of the runtime using
+ * the data directory (at `--url`, else http://127.0.0.1:$PORT, default 8080), or offline on the
+ * journal when none is running.
+ */
 async function dlq(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const dataDir = resolve(flag(rest, '--data-dir') ?? process.env.SCHERP_DATA_DIR ?? '.scherp');
-  const ids = rest.filter((a, i) => !a.startsWith('--') && rest[i - 1] !== '--data-dir');
-  if (sub !== 'list' && sub !== 'redrive') throw new Error('usage: scherp dlq list|redrive [ID…] [--data-dir DIR]');
-  if (sub === 'redrive' && runtimeRunning(dataDir)) throw new Error(`a runtime is using ${dataDir}: stop it first (Ctrl-C); its queue is redriven on the next start`);
+  const ids = rest.filter((a, i) => !a.startsWith('--') && rest[i - 1] !== '--data-dir' && rest[i - 1] !== '--url');
+  if (sub !== 'list' && sub !== 'redrive') throw new Error('usage: scherp dlq list|redrive [ID…] [--data-dir DIR] [--url URL]');
+  const url = flag(rest, '--url');
+  if (url || runtimeRunning(dataDir)) return dlqOverApi(sub, ids, url ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`, dataDir);
   let queue: LocalQueue | undefined;
   const letters = new FileDeadLetters(join(dataDir, 'dlq.jsonl'), async (bodies) => {
     queue ??= new LocalQueue({ journalFile: join(dataDir, 'queue.jsonl') });
@@ -98,7 +119,7 @@ async function main(): Promise<void> {
   const [cmd = 'start', ...rest] = process.argv.slice(2);
   if (cmd === 'start') return start(rest);
   if (cmd === 'dlq') return dlq(rest);
-  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR] [--config FILE]\n       scherp dlq list|redrive [ID…] [--data-dir DIR]\n`);
+  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR] [--config FILE]\n       scherp dlq list|redrive [ID…] [--data-dir DIR] [--url URL]\n`);
   process.exit(2);
 }
 

@@ -11,6 +11,7 @@
  * - Duplicate deliveries: the local queue and stream deliver some records twice.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
 import type { Bus, BusEntry } from '../app/ports';
 
 export interface FaultPlan {
@@ -88,13 +89,33 @@ export class FaultInjector {
         if (this.roll('serverError', this.plan.serverError)) throw new InjectedFault('InternalServerError', 'injected 500');
         const result = await next(args);
         const isWrite = WRITES.has(context.commandName ?? '');
-        if (this.roll('timeout', this.plan.timeout)) throw new InjectedFault('TimeoutError', 'injected timeout after the call took effect');
-        if (isWrite && this.roll('crash', this.plan.crash)) throw new InjectedFault('InjectedCrash', 'injected crash after a write');
-        return result;
+        const lost = this.roll('timeout', this.plan.timeout) ? 'timeout' : isWrite && this.roll('crash', this.plan.crash) ? 'crash' : undefined;
+        if (!lost) return result;
+        // The response is dropped unread: release its socket, or the connection pool runs dry.
+        (result.response as { body?: { destroy?: () => void } }).body?.destroy?.();
+        if (lost === 'timeout') throw new InjectedFault('TimeoutError', 'injected timeout after the call took effect');
+        throw new InjectedFault('InjectedCrash', 'injected crash after a write');
       },
       // Inside the SDK's retry loop, like a real network or service fault.
       { step: 'deserialize', name: 'scherpFaultInjection', priority: 'low' },
     );
+  }
+
+  /**
+   * The SDK's retry policy for a faulty run: the standard one (three attempts, retryable errors
+   * only) with millisecond backoffs, so a chaos test is bounded in time (the standard backoff
+   * for throttling starts at 500 ms and grows to 20 s).
+   */
+  static retryStrategy(maxAttempts = 3, delayMs = 2): RetryStrategyV2 {
+    const token = (count: number): RetryToken => ({ getRetryCount: () => count, getRetryDelay: () => delayMs * 2 ** count });
+    return {
+      acquireInitialRetryToken: async () => token(0),
+      refreshRetryTokenForRetry: async (t: RetryToken, info: RetryErrorInfo) => {
+        if (info.errorType === 'CLIENT_ERROR' || t.getRetryCount() + 1 >= maxAttempts) throw new Error('no retry');
+        return token(t.getRetryCount() + 1);
+      },
+      recordSuccess: () => undefined,
+    };
   }
 
   /** A bus whose publishes sometimes fail. */

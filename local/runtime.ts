@@ -68,6 +68,8 @@ export interface RuntimeOptions {
   readonly queue?: LocalQueueOptions;
   /** Stream poll interval, ms. @default 50 */
   readonly streamPollMs?: number;
+  /** Attempts of a failing stream batch before its first record is given up (stream-failures.jsonl). @default 5 */
+  readonly streamMaxRetries?: number;
   /** Inject faults (chaos tests): DynamoDB errors, crashes, bus failures, duplicate deliveries. */
   readonly faults?: FaultPlan;
   /** collect limits (as the construct props). @default Segment's: 32 KB, 500 KB, 2,500 */
@@ -104,6 +106,8 @@ export interface Runtime {
   readonly dataDir: string;
   readonly bus: LocalBus;
   readonly queue: LocalQueue;
+  /** The stream consumer feeding `evaluate` (`idleSince` tells tests when it has caught up). */
+  readonly stream: StreamPoller;
   readonly deadLetters: FileDeadLetters;
   /** Present when started with `faults`: what was injected. */
   readonly faults?: FaultInjector;
@@ -151,10 +155,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
   let dynamoLocal: DynamoLocal | undefined;
   const endpoint = opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
-  const client = new DynamoDBClient(localDynamoConfig(endpoint));
+  const faults = opts.faults ? new FaultInjector(opts.faults) : undefined;
+  const client = new DynamoDBClient({ ...localDynamoConfig(endpoint), ...(faults ? { retryStrategy: FaultInjector.retryStrategy() } : {}) });
   opts.onDynamoClient?.(client);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  const faults = opts.faults ? new FaultInjector(opts.faults) : undefined;
   const stoppers: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
     for (const s of stoppers.reverse()) await s();
@@ -186,7 +190,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
     const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits }));
-    const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected }));
+    const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
     const profile = createProfileHandler(() => ({ keys: keyStore, store, config }));
     const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);
@@ -209,6 +213,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       startAt: created || inMemory ? 'TRIM_HORIZON' : 'LATEST',
       checkpoints,
       pollMs: opts.streamPollMs,
+      maxRetries: opts.streamMaxRetries,
       onCheckpoint: inMemory ? undefined : (shards) => writeFileSync(checkpointFile, JSON.stringify({ streamArn, shards })),
       duplicate: faults && (() => faults.duplicate()),
       onFailure: (record, reason) => appendFileSync(join(dataDir, 'stream-failures.jsonl'), JSON.stringify({ reason, record }) + '\n'),
@@ -245,6 +250,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       dataDir,
       bus,
       queue,
+      stream: poller,
       deadLetters,
       faults,
       scheduler,

@@ -87,6 +87,8 @@ export class StreamPoller {
   private timer: NodeJS.Timeout | undefined;
   private busy: Promise<void> | undefined;
   private lastDescribe = 0;
+  /** When the last poll that found nothing new and left nothing pending had started (ms epoch). */
+  idleSince = 0;
   private readonly pollMs: number;
   private readonly batchSize: number;
   private readonly maxRetries: number;
@@ -147,6 +149,8 @@ export class StreamPoller {
 
   /** Reads every shard once and hands new records to the handler. */
   async pollOnce(handler: StreamHandler): Promise<void> {
+    const startedAt = Date.now();
+    let read = 0;
     if (this.shards.size === 0 || Date.now() - this.lastDescribe > 1000) await this.refreshShards();
     for (const [shardId, st] of this.shards) {
       if (st.pending.length === 0 && !st.closed) {
@@ -158,6 +162,7 @@ export class StreamPoller {
           }
           const res = await this.client.send(new GetRecordsCommand({ ShardIterator: st.iterator, Limit: 1000 }));
           st.pending.push(...(res.Records ?? []));
+          read += res.Records?.length ?? 0;
           st.iterator = res.NextShardIterator;
           if (!st.iterator) st.closed = true;
         } catch (err) {
@@ -167,6 +172,7 @@ export class StreamPoller {
       }
       await this.deliver(shardId, st, handler);
     }
+    if (read === 0 && [...this.shards.values()].every((st) => st.pending.length === 0)) this.idleSince = startedAt;
   }
 
   private checkpoint(shardId: string, seq: string | undefined): void {

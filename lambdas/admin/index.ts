@@ -5,15 +5,20 @@
  *   POST   /v1/sources/{id}/keys             → 201 { key, writeKey } (older keys stay valid)
  *   DELETE /v1/sources/{id}/keys/{keyId}     → 200 { success: true }
  *   GET    /v1/rejected?limit=&sourceId=     → 200 { rejected: [...] }, newest first
+ *   GET    /v1/dlq?limit=                    → 200 { deadLetters: [{ id, reason, receiveCount, at, event }] }
+ *   POST   /v1/dlq/redrive  { ids?: [...] }  → 200 { redriven: n } (no body or no ids: every letter)
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { redriveLetters, type DeadLetters } from '../../app/dead-letters';
+import { SqsDeadLetters } from '../../adapters/sqs-dead-letters';
 import type { KeyStore, RejectedStore, SourceStore } from '../../app/ports';
 import { createSource, listRejected, listSources, revokeKey, rotateKey } from '../../app/sources';
-import { AuthenticationError, NotFoundError } from '../../core/errors';
+import { AuthenticationError, NotFoundError, ValidationError } from '../../core/errors';
 import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
 import { rejectedStore, sourceStore } from '../shared/dynamo';
-import { ENV, optionalEnv } from '../shared/env';
+import { ENV, optionalEnv, requireEnv } from '../shared/env';
 import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
 import { logger } from '../shared/observability';
 import { lazy } from '../shared/lazy';
@@ -22,6 +27,8 @@ export interface AdminDeps {
   readonly keys: KeyStore;
   readonly sources: SourceStore;
   readonly rejected: RejectedStore;
+  /** The ingest queue's dead letters. */
+  readonly deadLetters: DeadLetters;
   readonly now?: () => Date;
 }
 
@@ -41,6 +48,16 @@ export function createAdminHandler(deps: () => AdminDeps) {
       switch (event.routeKey) {
         case 'GET /v1/rejected':
           return json(200, { rejected: await listRejected(d.rejected, event.queryStringParameters ?? {}) });
+        case 'GET /v1/dlq': {
+          const limit = Number(event.queryStringParameters?.limit ?? 100);
+          if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit must be an integer from 1 to 1000', [{ path: 'limit', message: 'must be an integer from 1 to 1000' }]);
+          return json(200, { deadLetters: await d.deadLetters.list(limit) });
+        }
+        case 'POST /v1/dlq/redrive': {
+          const redriven = await redriveLetters(d.deadLetters, event.body ? parseJsonBody(event, MAX_ADMIN_BODY_BYTES) : undefined);
+          logger.info('dead letters redriven', { redriven });
+          return json(200, { redriven });
+        }
         case 'GET /v1/sources':
           return json(200, { sources: await listSources(d) });
         case 'POST /v1/sources': {
@@ -76,6 +93,12 @@ const cloudDeps = lazy((): AdminDeps => {
     }),
     sources: sourceStore(),
     rejected: rejectedStore(),
+    deadLetters: new SqsDeadLetters(new SQSClient({}), {
+      deadLetterQueueUrl: requireEnv(ENV.DEAD_LETTER_QUEUE_URL),
+      deadLetterQueueArn: requireEnv(ENV.DEAD_LETTER_QUEUE_ARN),
+      queueUrl: requireEnv(ENV.QUEUE_URL),
+      queueArn: requireEnv(ENV.QUEUE_ARN),
+    }),
   };
 });
 

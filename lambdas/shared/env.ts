@@ -9,6 +9,9 @@ export const ENV = {
   QUEUE_URL: 'QUEUE_URL',
   /** The ingest queue's dead-letter queue, and how many receives a message gets before it goes there. */
   DEAD_LETTER_QUEUE_URL: 'DEAD_LETTER_QUEUE_URL',
+  /** ARNs of the ingest queue and its dead-letter queue (admin: redrive with a message-move task). */
+  QUEUE_ARN: 'QUEUE_ARN',
+  DEAD_LETTER_QUEUE_ARN: 'DEAD_LETTER_QUEUE_ARN',
   MAX_RECEIVE_COUNT: 'MAX_RECEIVE_COUNT',
   /** Name of the EventBridge bus that `evaluate` puts actions on. */
   EVENT_BUS_NAME: 'EVENT_BUS_NAME',

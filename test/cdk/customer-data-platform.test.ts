@@ -105,7 +105,7 @@ describe('functions', () => {
     stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS', 'DEDUPE_WINDOW_DAYS', 'DEAD_LETTER_QUEUE_URL', 'MAX_RECEIVE_COUNT'],
     evaluate: ['TABLE_NAME', 'EVENT_BUS_NAME', 'SCHEDULER_ROLE_ARN', 'SCHEDULER_GROUP_NAME', 'SCHEDULER_DLQ_ARN'],
     profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN'],
-    admin: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS'],
+    admin: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'QUEUE_URL', 'QUEUE_ARN', 'DEAD_LETTER_QUEUE_URL', 'DEAD_LETTER_QUEUE_ARN'],
     rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
   };
   const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
@@ -177,14 +177,35 @@ describe('least privilege', () => {
     expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'secretsmanager:GetSecretValue']));
   });
 
-  test('admin: source, key and rejected items only (leading keys), the admin key; no queue, no bus, no table administration', () => {
+  test('admin: source, key and rejected items only (leading keys), the admin key; dead letters only on the two ingest queues; no bus, no table administration', () => {
     const fn = synth.stack.platform.functions.admin;
     const { actions } = actionsOf(fn);
-    for (const forbidden of ['sqs:SendMessage', 'events:PutEvents', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:BatchWriteItem']) expect(actions).not.toContain(forbidden);
+    for (const forbidden of ['events:PutEvents', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:BatchWriteItem', 'sqs:PurgeQueue', 'sqs:DeleteQueue', 'sqs:SetQueueAttributes', 'sqs:*']) expect(actions).not.toContain(forbidden);
     expect(leadingKeysOf(fn)).toEqual([['SOURCES', 'WKEY#*', 'REJ#*']]);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue']));
     const adminSecret = synth.stack.getLogicalId(synth.stack.platform.secrets.adminKey.node.defaultChild as never);
     expect(actionsOf(fn).resources).toContainEqual({ Ref: adminSecret });
+  });
+
+  test('admin: reads, deletes and moves letters on the ingest DLQ; sends only to the ingest queue', () => {
+    const fn = synth.stack.platform.functions.admin;
+    const role = fn.role as iam.Role;
+    const roleId = synth.stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } })).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+    const sqsStatements = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('sqs:')));
+    const arnOf = (q: sqs.Queue) => ({ 'Fn::GetAtt': [synth.stack.getLogicalId(q.node.defaultChild as sqs.CfnQueue), 'Arn'] });
+    const dlq = arnOf(synth.stack.platform.deadLetterQueue);
+    const ingest = arnOf(synth.stack.platform.queue);
+    expect(sqsStatements.map((st) => st.Resource)).toEqual(expect.arrayContaining([dlq, ingest]));
+    for (const st of sqsStatements) expect([dlq, ingest]).toContainEqual(st.Resource);
+    const on = (arn: unknown) => sqsStatements.filter((st) => JSON.stringify(st.Resource) === JSON.stringify(arn)).flatMap((st) => [st.Action].flat());
+    expect(on(dlq)).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:StartMessageMoveTask']));
+    expect(on(dlq)).not.toContain('sqs:SendMessage');
+    expect(on(ingest)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
+    expect(on(ingest)).not.toContain('sqs:ReceiveMessage');
+    expect(on(ingest)).not.toContain('sqs:DeleteMessage');
   });
 
   test.each(['stitch', 'evaluate'] as const)('%s: item reads/writes and PutEvents, no table administration', (name) => {
@@ -277,6 +298,8 @@ describe('HTTP API', () => {
         'POST /v1/sources/{id}/keys',
         'DELETE /v1/sources/{id}/keys/{keyId}',
         'GET /v1/rejected',
+        'GET /v1/dlq',
+        'POST /v1/dlq/redrive',
         'GET /v1/rules',
         'GET /v1/rules/{id}',
         'PUT /v1/rules/{id}',
