@@ -7,6 +7,7 @@ import type { Source, SourceKey } from '../core/sources';
 import type { Identifier } from '../core/identity';
 import type { MergeRecord, Profile } from '../core/profile';
 import type { Consent } from '../core/consent';
+import type { ComputedState } from '../core/computed';
 
 /** Accepted events on their way to `stitch`. */
 export interface EventQueue {
@@ -161,6 +162,8 @@ export interface Recommendation {
 export interface ProfileParts {
   /** Computed traits (`PROFILE#C`), empty until computed traits exist. */
   readonly computed: Record<string, unknown>;
+  /** The whole `PROFILE#C` item (values, auxiliary state, version), for updating it. */
+  readonly computedState?: StoredComputed;
   /** Audience id → when the profile entered it (`PROFILE#AUD`). */
   readonly audiences: Readonly<Record<string, string>>;
   readonly audiencesVersion: number;
@@ -193,6 +196,20 @@ export interface PersonalizationStore {
    * when the same dedupe id was recorded already, within the cooldown, or past the maximum.
    */
   claimFiring(profileId: string, ruleId: string, actionId: string, claim: FiringClaim): Promise<ClaimResult>;
+}
+
+/** Computed traits of a profile as stored, with the version used for optimistic concurrency. */
+export interface StoredComputed {
+  readonly state: ComputedState;
+  /** 0: not stored yet. */
+  readonly version: number;
+}
+
+/** The `PROFILE#C` part of profiles. */
+export interface ComputedStore {
+  load(profileIds: readonly string[]): Promise<Map<string, StoredComputed>>;
+  /** Conditional on the version read (0: must not exist yet); false on a conflict. */
+  save(profileId: string, state: ComputedState, expectedVersion: number): Promise<boolean>;
 }
 
 export interface HistoryStore {

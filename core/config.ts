@@ -5,6 +5,7 @@
  * Sections other than `identity` are added by other features next to it.
  */
 import { z } from 'zod';
+import { ComputedConfigSchema } from './computed';
 
 /** How an identifier's value is normalised before it is used. */
 export const IDENTIFIER_FORMATS = ['text', 'email', 'phone'] as const;
@@ -92,6 +93,8 @@ export type IdentityConfig = z.output<typeof IdentityConfigSchema>;
 export const ScherpConfigSchema = z
   .object({
     identity: IdentityConfigSchema.prefault({}),
+    /** Computed traits (`core/computed.ts`): name → definition, over the shipped defaults; `false` removes one. */
+    computed: ComputedConfigSchema,
   })
   .strict();
 

@@ -417,6 +417,8 @@ export class CustomerDataPlatform extends Construct {
         [ENV.SCHEDULER_ROLE_ARN]: this.schedulerRole.roleArn,
         [ENV.SCHEDULER_GROUP_NAME]: this.scheduleGroup.scheduleGroupName,
         [ENV.SCHEDULER_DLQ_ARN]: this.delayedActionsDeadLetterQueue.queueArn,
+        // Computed trait definitions (`computed`) are applied by evaluate.
+        ...scherpConfig,
       }),
       profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn, ...scherpConfig }),
       admin: make('admin', 'Admin', {

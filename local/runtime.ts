@@ -28,6 +28,7 @@ import { CONFIG_FILE, loadConfig, parseConfig, type ScherpConfig, type ScherpCon
 import { createCollectHandler } from '../lambdas/collect';
 import { createEvaluateHandler, ruleObservers } from '../lambdas/evaluate';
 import { createProfileHandler } from '../lambdas/profile';
+import { DynamoComputedStore } from '../adapters/dynamo/computed-store';
 import { createRulesHandler } from '../lambdas/rules';
 import { createStitchHandler } from '../lambdas/stitch';
 import { LocalBus } from './bus';
@@ -193,7 +194,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const history = new DynamoHistoryStore(doc, tableName);
     const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));
     stoppers.push(() => scheduler.stop());
-    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, ...ruleObservers }));
+    const computed = { store: new DynamoComputedStore(doc, tableName), defs: config.computed };
+    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }));
     const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));

@@ -6,10 +6,9 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocum
 import type { Consent } from '../../core/consent';
 import type { ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Recommendation } from '../../app/ports';
 import { isConditionFailure } from './conditions';
+import { decodeComputed } from './computed-store';
 import { keys, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
 
-/** Attributes that are keys or bookkeeping, not computed values. */
-const BOOKKEEPING = new Set(['pk', 'sk', 'ver', 'ttl']);
 const SLOT_PREFIX = 's_';
 
 export class DynamoPersonalizationStore implements PersonalizationStore {
@@ -30,7 +29,8 @@ export class DynamoPersonalizationStore implements PersonalizationStore {
     let parts: ProfileParts = { computed: {}, audiences: {}, audiencesVersion: 0, consent: {}, consentVersion: 0, recommendations: {} };
     for (const it of res.Items ?? []) {
       if (it.sk === PART_SK.computed) {
-        parts = { ...parts, computed: Object.fromEntries(Object.entries(it).filter(([k]) => !BOOKKEEPING.has(k))) };
+        const stored = decodeComputed(it);
+        parts = { ...parts, computed: { ...stored.state.values }, computedState: stored };
       } else if (it.sk === PART_SK.audiences) {
         parts = { ...parts, audiences: (it.m as Record<string, string>) ?? {}, audiencesVersion: it.ver as number };
       } else if (it.sk === PART_SK.consent) {
