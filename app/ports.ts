@@ -134,6 +134,18 @@ export interface ProfileStore {
   listEvents(profileId: string, limit: number, before?: string): Promise<TimelineEntry[]>;
 }
 
+/** A profile root with its parts, as one read returns them. */
+export interface ProfileWithParts {
+  readonly stored: StoredProfile;
+  readonly parts: ProfileParts;
+}
+
+/** Reading a whole profile cheaply: root and parts share a partition and a sort-key prefix. */
+export interface ProfileReader {
+  /** One Query of `P#<id>` for `PROFILE` and `PROFILE#…`; undefined when there is no root. */
+  loadProfileWithParts(profileId: string): Promise<ProfileWithParts | undefined>;
+}
+
 /** One event of a timeline; `position` sorts events across profiles (newest is greatest). */
 export interface TimelineEntry {
   readonly position: string;

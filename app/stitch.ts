@@ -77,7 +77,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     let target: Profile;
     let merged: string[] = [];
     if (involved.length === 0) {
-      target = withEvent(newProfile(newProfileId(now().getTime()), [], at), acceptedKeys, traits, event.timestamp, event.sourceId);
+      target = withEvent(newProfile(newProfileId(now().getTime()), [], at), acceptedKeys, traits, event.timestamp, event.sourceId, event.party);
       if (!(await store.saveProfile(target, 0))) continue;
     } else {
       const survivorId = chooseSurvivor(plan.profiles);
@@ -86,7 +86,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
       const base = losers.length > 0 ? absorb(survivor.profile, losers.map((l) => l.profile), at) : survivor.profile;
       // The profile lists its new identifiers and traits before the identifiers point at it, so
       // a reader who finds the profile through an identifier always sees that identifier on it.
-      target = withoutIdentifiers(withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId), foreign);
+      target = withoutIdentifiers(withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId, event.party), foreign);
       if (losers.length > 0) {
         merged = losers.map((l) => l.profile.id);
         const record: MergeRecord = {

@@ -2,6 +2,7 @@
  * The profile model and how traits combine: pure.
  */
 import { randomBytes } from 'node:crypto';
+import type { Party } from './events';
 
 export interface TraitValue {
   /** The value as sent. */
@@ -10,6 +11,8 @@ export interface TraitValue {
   readonly updatedAt: string;
   /** The source that set it. */
   readonly sourceId: string;
+  /** That source's party (absent on values set before sources had parties, and by rules). */
+  readonly party?: Party;
 }
 
 export type Traits = Readonly<Record<string, TraitValue>>;
@@ -58,12 +61,12 @@ export function isSafeKey(k: string): boolean {
  * Applies the traits of one event: per trait, the value from the newer event wins, so events
  * applied in any order give the same traits. Ties break on the value's JSON, deterministically.
  */
-export function applyTraits(current: Traits, incoming: Record<string, unknown> | undefined, at: string, sourceId: string): Traits {
+export function applyTraits(current: Traits, incoming: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party): Traits {
   if (!incoming) return current;
   const next: Record<string, TraitValue> = Object.assign(Object.create(null) as Record<string, TraitValue>, current);
   for (const [k, value] of Object.entries(incoming)) {
     if (!isSafeKey(k) || value === undefined) continue;
-    const cand: TraitValue = { value, updatedAt: at, sourceId };
+    const cand: TraitValue = { value, updatedAt: at, sourceId, ...(party ? { party } : {}) };
     const old = next[k];
     if (!old || newer(cand, old)) next[k] = cand;
   }
@@ -136,9 +139,9 @@ export function withoutIdentifiers(p: Profile, keys: readonly string[]): Profile
 }
 
 /** Adds identifiers and applies an event's traits; returns the same object when nothing changed. */
-export function withEvent(p: Profile, identifiers: readonly string[], traits: Record<string, unknown> | undefined, at: string, sourceId: string): Profile {
+export function withEvent(p: Profile, identifiers: readonly string[], traits: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party): Profile {
   const ids = union(p.identifiers, identifiers);
-  const nextTraits = applyTraits(p.traits, traits, at, sourceId);
+  const nextTraits = applyTraits(p.traits, traits, at, sourceId, party);
   const idsChanged = ids.length !== p.identifiers.length;
   const traitsChanged = JSON.stringify(nextTraits) !== JSON.stringify(p.traits);
   if (!idsChanged && !traitsChanged) return p;

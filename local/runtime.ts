@@ -77,6 +77,8 @@ export interface RuntimeOptions {
   readonly corsAllowedOrigins?: readonly string[];
   /** Days a (source, messageId) pair is remembered to drop repeats. @default 7 */
   readonly dedupeWindowDays?: number;
+  /** Days a timeline event is kept (its TTL, as the construct prop `eventRetentionDays`). @default 400 */
+  readonly eventRetentionDays?: number;
   /** The configuration; wins over `configFile`. */
   readonly config?: ScherpConfigInput;
   /** A JSON configuration file. @default `scherp.config.json` in the working directory, if it exists */
@@ -175,7 +177,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const writeKeys = new SourceKeyStore(keyStore, (d) => sources.findKey(d), { positiveTtlMs: 1000, negativeTtlMs: 1000 });
     const rejected = new JsonlRejectedStore(new DynamoRejectedStore(doc, { tableName }), join(dataDir, 'rejected.jsonl'));
     const messages = new DynamoMessageLog(doc, { tableName, windowDays: opts.dedupeWindowDays });
-    const store = new DynamoProfileStore(doc, { tableName });
+    const store = new DynamoProfileStore(doc, { tableName, retentionDays: opts.eventRetentionDays });
     const bus = new LocalBus({ file: join(dataDir, 'bus.jsonl'), print: opts.printBus ?? false });
     const deadLetters = new FileDeadLetters(join(dataDir, 'dlq.jsonl'), (bodies) => queue.sendBodies(bodies));
     const queue: LocalQueue = new LocalQueue({

@@ -11,6 +11,26 @@ import { keys, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
 
 const SLOT_PREFIX = 's_';
 
+/** The parts among a profile partition's `PROFILE#…` items (the root and others are ignored). */
+export function decodeParts(items: readonly Record<string, unknown>[]): ProfileParts {
+  let parts: ProfileParts = { computed: {}, audiences: {}, audiencesVersion: 0, consent: {}, consentVersion: 0, recommendations: {} };
+  for (const it of items) {
+    if (it.sk === PART_SK.computed) {
+      const stored = decodeComputed(it);
+      parts = { ...parts, computed: { ...stored.state.values }, computedState: stored };
+    } else if (it.sk === PART_SK.audiences) {
+      parts = { ...parts, audiences: (it.m as Record<string, string>) ?? {}, audiencesVersion: it.ver as number };
+    } else if (it.sk === PART_SK.consent) {
+      parts = { ...parts, consent: JSON.parse(it.c as string) as Consent, consentVersion: it.ver as number };
+    } else if (it.sk === PART_SK.recommendations) {
+      const recs: Record<string, Recommendation> = {};
+      for (const [k, v] of Object.entries(it)) if (k.startsWith(SLOT_PREFIX)) recs[k.slice(SLOT_PREFIX.length)] = JSON.parse(v as string) as Recommendation;
+      parts = { ...parts, recommendations: recs };
+    }
+  }
+  return parts;
+}
+
 export class DynamoPersonalizationStore implements PersonalizationStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -26,22 +46,7 @@ export class DynamoPersonalizationStore implements PersonalizationStore {
         ConsistentRead: true,
       }),
     );
-    let parts: ProfileParts = { computed: {}, audiences: {}, audiencesVersion: 0, consent: {}, consentVersion: 0, recommendations: {} };
-    for (const it of res.Items ?? []) {
-      if (it.sk === PART_SK.computed) {
-        const stored = decodeComputed(it);
-        parts = { ...parts, computed: { ...stored.state.values }, computedState: stored };
-      } else if (it.sk === PART_SK.audiences) {
-        parts = { ...parts, audiences: (it.m as Record<string, string>) ?? {}, audiencesVersion: it.ver as number };
-      } else if (it.sk === PART_SK.consent) {
-        parts = { ...parts, consent: JSON.parse(it.c as string) as Consent, consentVersion: it.ver as number };
-      } else if (it.sk === PART_SK.recommendations) {
-        const recs: Record<string, Recommendation> = {};
-        for (const [k, v] of Object.entries(it)) if (k.startsWith(SLOT_PREFIX)) recs[k.slice(SLOT_PREFIX.length)] = JSON.parse(v as string) as Recommendation;
-        parts = { ...parts, recommendations: recs };
-      }
-    }
-    return parts;
+    return decodeParts(res.Items ?? []);
   }
 
   private async putVersioned(key: { pk: string; sk: string }, attrs: Record<string, unknown>, expectedVersion: number): Promise<boolean> {

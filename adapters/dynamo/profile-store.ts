@@ -6,9 +6,10 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
 import type { MergeRecord, Profile } from '../../core/profile';
-import type { ProfileStore, StoredProfile, TimelineEntry } from '../../app/ports';
+import type { ProfileReader, ProfileStore, ProfileWithParts, StoredProfile, TimelineEntry } from '../../app/ports';
+import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
-import { EVENT_SK_PREFIX, keys } from './keys';
+import { EVENT_SK_PREFIX, keys, PROFILE_SK_PREFIX } from './keys';
 
 export interface DynamoProfileStoreOptions {
   readonly tableName: string;
@@ -104,7 +105,7 @@ export function fromMergeRecordItem(i: MergeRecordItem): MergeRecord {
 
 const BATCH_GET_LIMIT = 100;
 
-export class DynamoProfileStore implements ProfileStore {
+export class DynamoProfileStore implements ProfileStore, ProfileReader {
   private readonly retentionDays: number;
   private readonly consistentRead: boolean;
 
@@ -213,6 +214,27 @@ export class DynamoProfileStore implements ProfileStore {
 
   async putMergeRecord(record: MergeRecord): Promise<boolean> {
     return this.putIfAbsent({ ...mergeRecordItem(record) });
+  }
+
+  async loadProfileWithParts(profileId: string): Promise<ProfileWithParts | undefined> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.opts.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ':p': PROFILE_SK_PREFIX },
+          ConsistentRead: this.consistentRead,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(res.Items ?? []));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    const root = items.find((i) => i.sk === keys.profile(profileId).sk);
+    if (!root) return undefined;
+    return { stored: fromItem(root as unknown as RootItem), parts: decodeParts(items) };
   }
 
   async listEvents(profileId: string, limit: number, before?: string): Promise<TimelineEntry[]> {

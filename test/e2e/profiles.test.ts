@@ -1,0 +1,88 @@
+/**
+ * The profile API end to end, in-process: events in over HTTP, the whole profile and its
+ * timeline out through the read key.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startRuntime, type Runtime } from '../../local/runtime';
+import { eventually, testEndpoint } from '../helpers/dynamo';
+
+let rt: Runtime;
+const run = randomBytes(4).toString('hex');
+const uid = (name: string) => `${name}-${run}`;
+
+beforeAll(async () => {
+  rt = await startRuntime({
+    port: 0,
+    inMemory: true,
+    dynamoEndpoint: testEndpoint(),
+    tableName: `profiles-e2e-${run}`,
+    dataDir: mkdtempSync(join(tmpdir(), 'scherp-profiles-e2e-')),
+    rulesDir: join(__dirname, '../../rules'),
+    streamPollMs: 25,
+    config: {},
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await rt?.stop();
+});
+
+const basic = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
+const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+
+async function send(...batch: Record<string, unknown>[]): Promise<void> {
+  const res = await fetch(`${rt.url}/v1/batch`, { method: 'POST', headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
+  expect(res.status).toBe(200);
+}
+
+const get = (path: string, key = rt.keys.read) => fetch(`${rt.url}${path}`, { headers: { authorization: basic(key) } });
+
+describe('GET /v1/profiles/{type}:{value}', () => {
+  it('returns identifiers, traits with provenance, computed traits, audiences, consent and merged profiles', async () => {
+    const user = uid('ada');
+    const anon = uid('anon');
+    await send(
+      { type: 'track', anonymousId: anon, event: 'Order Completed', timestamp: at(5000), properties: { revenue: 450, products: [{ product_id: 'p1', category: 'toys' }] } },
+      { type: 'identify', userId: user, traits: { name: 'Ada', email: `${user}@example.com` }, timestamp: at(4000), context: { consent: { categoryPreferences: { Email: true } } } },
+    );
+    await eventually(async () => ((await get(`/v1/profiles/user_id:${user}`)).status === 200 ? true : undefined));
+    await send({ type: 'track', userId: user, anonymousId: anon, event: 'Order Completed', timestamp: at(3000), properties: { revenue: 100, products: [{ product_id: 'p2', category: 'books' }] } });
+    const p = await eventually(async () => {
+      const r = await get(`/v1/profiles/anonymous_id:${anon}`);
+      const body = (await r.json()) as Record<string, any>;
+      return r.status === 200 && body.computed?.order_count === 2 && body.audiences?.length === 1 ? body : undefined;
+    });
+    expect(p.identifiers).toEqual(expect.arrayContaining([`user_id:${user}`, `anonymous_id:${anon}`, `email:${user}@example.com`]));
+    expect(p.traits.name).toEqual({ value: 'Ada', sourceId: 'default', party: 'first', updatedAt: expect.any(String) });
+    expect(p.computed).toMatchObject({ lifetime_value: 550, order_count: 2, event_count: 3, purchased_categories: ['books', 'toys'], last_order_products: [{ product_id: 'p2', category: 'books' }] });
+    expect(p.audiences).toEqual([{ id: 'high-value', enteredAt: expect.any(String) }]);
+    expect(Object.keys(p.consent).length).toBeGreaterThan(0);
+    expect(p.mergedFrom).toHaveLength(1);
+  });
+
+  it('pages the timeline newest first', async () => {
+    const user = uid('pager');
+    await send(...[1, 2, 3].map((n) => ({ type: 'track', userId: user, event: `Step ${n}`, timestamp: at(10_000 - n * 1000) })));
+    await eventually(async () => {
+      const r = await get(`/v1/profiles/user_id:${user}/events?limit=3`);
+      return r.status === 200 && ((await r.json()) as { events: unknown[] }).events.length === 3 ? true : undefined;
+    });
+    const page1 = (await (await get(`/v1/profiles/user_id:${user}/events?limit=2`)).json()) as { events: { event: { event: string } }[]; cursor: string };
+    expect(page1.events.map((e) => e.event.event)).toEqual(['Step 3', 'Step 2']);
+    const page2 = (await (await get(`/v1/profiles/user_id:${user}/events?limit=2&cursor=${page1.cursor}`)).json()) as { events: { event: { event: string } }[]; cursor?: string };
+    expect(page2.events.map((e) => e.event.event)).toEqual(['Step 1']);
+    expect(page2.cursor).toBeUndefined();
+    expect((await get(`/v1/profiles/user_id:${user}/events?limit=abc`)).status).toBe(400);
+    expect((await get(`/v1/profiles/user_id:${user}/events?limit=1000`)).status).toBe(400);
+  });
+
+  it('404 for an unknown identifier, 400 for a malformed one, 401 without the read key', async () => {
+    expect((await get(`/v1/profiles/user_id:${uid('nobody')}`)).status).toBe(404);
+    expect((await get(`/v1/profiles/user_id:${uid('nobody')}/events`)).status).toBe(404);
+    expect((await get('/v1/profiles/nonsense')).status).toBe(400);
+    expect((await get(`/v1/profiles/user_id:x`, rt.keys.write)).status).toBe(401);
+  });
+});
