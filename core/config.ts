@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ComputedConfigSchema } from './computed';
+import { TraitsConfigSchema } from './profile';
 
 /** How an identifier's value is normalised before it is used. */
 export const IDENTIFIER_FORMATS = ['text', 'email', 'phone'] as const;
@@ -95,6 +96,8 @@ export const ScherpConfigSchema = z
     identity: IdentityConfigSchema.prefault({}),
     /** Computed traits (`core/computed.ts`): name → definition, over the shipped defaults; `false` removes one. */
     computed: ComputedConfigSchema,
+    /** Traits (`core/profile.ts`): source precedence per trait. */
+    traits: TraitsConfigSchema.prefault({}),
   })
   .strict();
 

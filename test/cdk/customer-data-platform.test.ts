@@ -272,6 +272,7 @@ describe('HTTP API', () => {
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
       [
         'GET /v1/profiles/{id}',
+        'GET /v1/profiles/{id}/events',
         'POST /v1/sources',
         'GET /v1/sources',
         'POST /v1/sources/{id}/keys',
