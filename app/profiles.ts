@@ -61,7 +61,17 @@ export async function findProfile(store: ProfileStore, key: string, identity: Id
  * Query (root and parts) per profile on the pointer chain, usually one.
  */
 export async function loadWholeProfile(store: ProfileStore, reader: ProfileReader, key: string, identity: IdentityConfig = DEFAULT_CONFIG.identity): Promise<ProfileWithParts> {
-  let id = await ownerOf(store, key, identity);
+  return followToSurvivor(reader, await ownerOf(store, key, identity));
+}
+
+/** The profile of an identifier, if any (no normalisation beyond what the caller did). */
+export async function findWholeProfile(store: ProfileStore, reader: ProfileReader, id: Identifier): Promise<ProfileWithParts | undefined> {
+  const owner = (await store.getIdentityOwners([id])).get(identifierKey(id));
+  return owner === undefined ? undefined : followToSurvivor(reader, owner).catch((err) => (err instanceof NotFoundError ? undefined : Promise.reject(err)));
+}
+
+async function followToSurvivor(reader: ProfileReader, profileId: string): Promise<ProfileWithParts> {
+  let id = profileId;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     const whole = await reader.loadProfileWithParts(id);
     if (!whole) throw new NotFoundError('no profile has this identifier');

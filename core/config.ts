@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ComputedConfigSchema } from './computed';
 import { TraitsConfigSchema } from './profile';
+import { ContextConfigSchema } from './context';
 
 /** How an identifier's value is normalised before it is used. */
 export const IDENTIFIER_FORMATS = ['text', 'email', 'phone'] as const;
@@ -98,6 +99,8 @@ export const ScherpConfigSchema = z
     computed: ComputedConfigSchema,
     /** Traits (`core/profile.ts`): source precedence per trait. */
     traits: TraitsConfigSchema.prefault({}),
+    /** What `POST /v1/context` (browser, public write key) may return (`core/context.ts`). */
+    context: ContextConfigSchema.prefault({}),
   })
   .strict();
 

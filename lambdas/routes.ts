@@ -17,6 +17,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...[...ROUTES, ...Object.keys(ROUTE_ALIASES)].map((r): ApiRoute => ({ method: 'POST', path: `/v1/${r}`, fn: 'collect' })),
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
   { method: 'GET', path: '/v1/profiles/{id}/events', fn: 'profile' },
+  { method: 'POST', path: '/v1/context', fn: 'profile' },
   { method: 'POST', path: '/v1/sources', fn: 'admin' },
   { method: 'GET', path: '/v1/sources', fn: 'admin' },
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin' },

@@ -420,7 +420,8 @@ export class CustomerDataPlatform extends Construct {
         // Computed trait definitions (`computed`) are applied by evaluate.
         ...scherpConfig,
       }),
-      profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn, ...scherpConfig }),
+      // The write key authenticates the browser-safe POST /v1/context.
+      profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn, [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn, ...scherpConfig }),
       admin: make('admin', 'Admin', {
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
@@ -454,6 +455,7 @@ export class CustomerDataPlatform extends Construct {
     // profile: reads only.
     this.table.grantReadData(profile);
     this.secrets.readKey.grantRead(profile);
+    this.secrets.writeKey.grantRead(profile);
     // evaluate's stream read is granted by its event source.
     // evaluate: one-time schedules for delayed actions, run by the scheduler role, which may
     // invoke evaluate and dead-letter into the delayed-actions queue; nothing else.

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startRuntime, type Runtime } from '../../local/runtime';
+import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
+import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { eventually, testEndpoint } from '../helpers/dynamo';
 
 let rt: Runtime;
@@ -22,7 +24,8 @@ beforeAll(async () => {
     dataDir: mkdtempSync(join(tmpdir(), 'scherp-profiles-e2e-')),
     rulesDir: join(__dirname, '../../rules'),
     streamPollMs: 25,
-    config: {},
+    corsAllowedOrigins: ['https://shop.example'],
+    config: { context: { traits: ['plan'], computed: ['order_count'], audiences: ['high-value'] } },
   });
 }, 60_000);
 
@@ -84,5 +87,52 @@ describe('GET /v1/profiles/{type}:{value}', () => {
     expect((await get(`/v1/profiles/user_id:${uid('nobody')}/events`)).status).toBe(404);
     expect((await get('/v1/profiles/nonsense')).status).toBe(400);
     expect((await get(`/v1/profiles/user_id:x`, rt.keys.write)).status).toBe(401);
+  });
+});
+
+describe('POST /v1/context (browser, public write key)', () => {
+  const context = (body: unknown, headers: Record<string, string> = { authorization: basic(rt.keys.write) }) =>
+    fetch(`${rt.url}/v1/context`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://shop.example', ...headers }, body: JSON.stringify(body) });
+
+  it('returns only what config marks public: chosen traits and computed traits, audiences, pending recommendations', async () => {
+    const anon = uid('visitor');
+    await send(
+      { type: 'identify', anonymousId: anon, traits: { plan: 'pro', email: `${anon}@example.com`, name: 'Ada' }, timestamp: at(3000) },
+      { type: 'track', anonymousId: anon, event: 'Order Completed', timestamp: at(2000), properties: { revenue: 700, products: [] } },
+    );
+    const p = await eventually(async () => {
+      const r = await get(`/v1/profiles/anonymous_id:${anon}`);
+      const body = r.status === 200 ? ((await r.json()) as Record<string, any>) : undefined;
+      return body?.audiences?.length === 1 ? body : undefined;
+    });
+    const parts = new DynamoPersonalizationStore(documentClient(localDynamoConfig(rt.dynamoEndpoint)), rt.tableName);
+    const rec = (slot: string, expiresAt: string) => parts.putRecommendation(p.id, slot, { ruleId: 'r', data: { products: ['p-1'] }, createdAt: at(0), expiresAt });
+    await rec('home-hero', at(-60_000));
+    await rec('expired', at(1000));
+
+    const r = await context({ anonymousId: anon });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    const body = (await r.json()) as Record<string, unknown>;
+    expect(body).toEqual({
+      audiences: ['high-value'],
+      traits: { plan: 'pro' },
+      computed: { order_count: 1 },
+      recommendations: { 'home-hero': { data: { products: ['p-1'] }, expiresAt: expect.any(String) } },
+    });
+    // Nothing identifying: no identifiers, no profile id, no email or name.
+    const text = JSON.stringify(body);
+    for (const secret of [anon, p.id, 'example.com', 'Ada']) expect(text).not.toContain(secret);
+    // The key may also travel in the body (pages that cannot set headers).
+    expect((await context({ anonymousId: anon, writeKey: rt.keys.write }, {})).status).toBe(200);
+  });
+
+  it('an unknown visitor gets an empty context; a bad key 401; a request without a visitor 400', async () => {
+    expect(await (await context({ anonymousId: uid('stranger') })).json()).toEqual({ audiences: [], traits: {}, computed: {}, recommendations: {} });
+    expect((await context({ anonymousId: 'x' }, { authorization: basic(rt.keys.read) })).status).toBe(401);
+    expect((await context({ anonymousId: 'x' }, {})).status).toBe(401);
+    const bad = await context({});
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('anonymousId');
   });
 });
