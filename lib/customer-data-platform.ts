@@ -420,8 +420,14 @@ export class CustomerDataPlatform extends Construct {
         // Computed trait definitions (`computed`) are applied by evaluate.
         ...scherpConfig,
       }),
-      // The write key authenticates the browser-safe POST /v1/context.
-      profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn, [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn, ...scherpConfig }),
+      // The write key authenticates the browser-safe POST /v1/context; the admin key and the queue serve POST /v1/import.
+      profile: make('profile', 'Profile', {
+        [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
+        [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
+        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
+        [ENV.QUEUE_URL]: this.queue.queueUrl,
+        ...scherpConfig,
+      }),
       admin: make('admin', 'Admin', {
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
@@ -456,6 +462,9 @@ export class CustomerDataPlatform extends Construct {
     this.table.grantReadData(profile);
     this.secrets.readKey.grantRead(profile);
     this.secrets.writeKey.grantRead(profile);
+    // profile also serves imports (admin key): rows are queued as identify events.
+    this.secrets.adminKey.grantRead(profile);
+    this.queue.grantSendMessages(profile);
     // evaluate's stream read is granted by its event source.
     // evaluate: one-time schedules for delayed actions, run by the scheduler role, which may
     // invoke evaluate and dead-letter into the delayed-actions queue; nothing else.

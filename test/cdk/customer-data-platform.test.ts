@@ -274,6 +274,7 @@ describe('HTTP API', () => {
         'GET /v1/profiles/{id}',
         'GET /v1/profiles/{id}/events',
         'POST /v1/context',
+        'POST /v1/import',
         'POST /v1/sources',
         'GET /v1/sources',
         'POST /v1/sources/{id}/keys',
