@@ -120,8 +120,9 @@ export function parseImport(text: string, format: ImportFormat, ctx: ImportConte
   let header: string[] | undefined;
   let idColumn = -1;
   let idType: string | undefined;
+  let headerFailed = false;
   lines.forEach((line, i) => {
-    if (line.trim() === '') return;
+    if (line.trim() === '' || headerFailed) return;
     if (format === 'ndjson') {
       let row: unknown;
       try {
@@ -144,7 +145,7 @@ export function parseImport(text: string, format: ImportFormat, ctx: ImportConte
         idType = header[idColumn];
       }
       if (idColumn === -1) {
-        header = undefined;
+        headerFailed = true;
         return fail(i, `the header needs an id column (type:value) or one named after an identifier type (${Object.keys(ctx.identity.types).join(', ')})`);
       }
       return;

@@ -2,11 +2,12 @@
  * The profile API end to end, in-process: events in over HTTP, the whole profile and its
  * timeline out through the read key.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startRuntime, type Runtime } from '../../local/runtime';
+import { importFile, progressBar } from '../../local/import-client';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { eventually, testEndpoint } from '../helpers/dynamo';
@@ -191,5 +192,21 @@ describe('POST /v1/import (admin key)', () => {
     expect(p.traits.city.value).toBe('Amsterdam, NL');
     expect((await admin('/v1/import?source=nope', csv, 'text/csv')).status).toBe(404);
     expect((await fetch(`${rt.url}/v1/import?source=default`, { method: 'POST', body: csv })).status).toBe(401);
+  });
+});
+
+describe('scherp import (the CLI client)', () => {
+  it('sends a file in chunks with a progress callback, keeping file line numbers in errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scherp-import-'));
+    const file = join(dir, 'people.csv');
+    const rows = Array.from({ length: 7 }, (_, i) => (i === 4 ? 'bad-email,x' : `${uid(`cli-${i}`)}@example.com,gold`));
+    writeFileSync(file, ['email,tier', ...rows].join('\n'));
+    const progress: number[] = [];
+    const r = await importFile({ file, source: 'default', url: rt.url, adminKey: rt.keys.admin, chunkRows: 3, onProgress: (done) => progress.push(done) });
+    expect(r.imported).toBe(6);
+    // Data row 5 is line 6 of the file (after the header), sent in the second chunk.
+    expect(r.errors).toEqual([{ line: 6, reason: expect.stringContaining('not a valid email') }]);
+    expect(progress).toEqual([3, 6, 7]);
+    expect(progressBar(600, 1200, 10)).toBe('[#####-----]  50%  600/1200 rows');
   });
 });
