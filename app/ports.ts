@@ -144,6 +144,15 @@ export interface ProfileWithParts {
 export interface ProfileReader {
   /** One Query of `P#<id>` for `PROFILE` and `PROFILE#…`; undefined when there is no root. */
   loadProfileWithParts(profileId: string): Promise<ProfileWithParts | undefined>;
+  /** Every item of one profile's partition (for export): timeline events decoded, the other items as stored. */
+  readPartition(profileId: string): Promise<PartitionExport>;
+}
+
+export interface PartitionExport {
+  readonly profileId: string;
+  readonly events: readonly ScherpEvent[];
+  /** Root, parts, rule state, merge records: attributes by sort key. */
+  readonly items: readonly Record<string, unknown>[];
 }
 
 /** One event of a timeline; `position` sorts events across profiles (newest is greatest). */

@@ -8,7 +8,7 @@ import { NotFoundError, ScherpError, ValidationError } from '../core/errors';
 import type { Party } from '../core/events';
 import { identifierKey, normaliseIdentifier, parseIdentifierKey, type Identifier } from '../core/identity';
 import type { Profile } from '../core/profile';
-import type { ProfileReader, ProfileStore, ProfileWithParts } from './ports';
+import type { PartitionExport, ProfileReader, ProfileStore, ProfileWithParts } from './ports';
 import { resolveSurvivors } from './resolve';
 import { readTimeline, type TimelinePage } from './timeline';
 
@@ -104,4 +104,19 @@ export async function readProfile(store: ProfileStore & ProfileReader, key: stri
 /** One page of the timeline of the profile an identifier belongs to, newest first. */
 export async function readProfileEvents(store: ProfileStore, key: string, opts: { limit?: number; cursor?: string }, identity: IdentityConfig = DEFAULT_CONFIG.identity): Promise<TimelinePage> {
   return readTimeline(store, await ownerOf(store, key, identity), opts);
+}
+
+export interface ProfileExport {
+  readonly exportedAt: string;
+  readonly profile: ProfileView;
+  /** The survivor's partition and every merged profile's: timeline, root, parts, rule state, merge records. */
+  readonly partitions: readonly PartitionExport[];
+}
+
+/** Everything stored about the person an identifier belongs to, as one document (data subject access). */
+export async function exportProfile(store: ProfileStore & ProfileReader, key: string, identity: IdentityConfig = DEFAULT_CONFIG.identity, now: Date = new Date()): Promise<ProfileExport> {
+  const whole = await loadWholeProfile(store, store, key, identity);
+  const p = whole.stored.profile;
+  const partitions = await Promise.all([p.id, ...(p.mergedFrom ?? [])].map((id) => store.readPartition(id)));
+  return { exportedAt: now.toISOString(), profile: profileView(whole), partitions };
 }

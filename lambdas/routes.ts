@@ -19,6 +19,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/v1/profiles/{id}/events', fn: 'profile' },
   { method: 'POST', path: '/v1/context', fn: 'profile' },
   { method: 'POST', path: '/v1/import', fn: 'profile' },
+  { method: 'GET', path: '/v1/profiles/{id}/export', fn: 'profile' },
   { method: 'POST', path: '/v1/sources', fn: 'admin' },
   { method: 'GET', path: '/v1/sources', fn: 'admin' },
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin' },

@@ -6,7 +6,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
 import type { MergeRecord, Profile } from '../../core/profile';
-import type { ProfileReader, ProfileStore, ProfileWithParts, StoredProfile, TimelineEntry } from '../../app/ports';
+import type { PartitionExport, ProfileReader, ProfileStore, ProfileWithParts, StoredProfile, TimelineEntry } from '../../app/ports';
 import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
 import { EVENT_SK_PREFIX, keys, PROFILE_SK_PREFIX } from './keys';
@@ -216,15 +216,16 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader {
     return this.putIfAbsent({ ...mergeRecordItem(record) });
   }
 
-  async loadProfileWithParts(profileId: string): Promise<ProfileWithParts | undefined> {
+  /** Every item of a profile partition whose sort key begins with `prefix` ('' for all). */
+  private async queryPartition(profileId: string, prefix: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const res = await this.doc.send(
         new QueryCommand({
           TableName: this.opts.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ':p': PROFILE_SK_PREFIX },
+          KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :p)' : 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ...(prefix ? { ':p': prefix } : {}) },
           ConsistentRead: this.consistentRead,
           ExclusiveStartKey: start,
         }),
@@ -232,6 +233,18 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader {
       items.push(...(res.Items ?? []));
       start = res.LastEvaluatedKey;
     } while (start);
+    return items;
+  }
+
+  async readPartition(profileId: string): Promise<PartitionExport> {
+    const all = await this.queryPartition(profileId, '');
+    const events = all.filter((i) => (i.sk as string).startsWith(EVENT_SK_PREFIX)).map((i) => decodeEvent(i as unknown as EventItem));
+    const items = all.filter((i) => !(i.sk as string).startsWith(EVENT_SK_PREFIX)).map(({ pk: _pk, ...rest }) => rest);
+    return { profileId, events, items };
+  }
+
+  async loadProfileWithParts(profileId: string): Promise<ProfileWithParts | undefined> {
+    const items = await this.queryPartition(profileId, PROFILE_SK_PREFIX);
     const root = items.find((i) => i.sk === keys.profile(profileId).sk);
     if (!root) return undefined;
     return { stored: fromItem(root as unknown as RootItem), parts: decodeParts(items) };

@@ -4,12 +4,13 @@
  * (its timeline, newest first, `limit` and `cursor`); and the browser-safe `POST /v1/context`,
  * authenticated with a (public) write key, returning only what config marks public; and the
  * enrichment import `POST /v1/import?source=&format=ndjson|csv` (admin key), which queues rows
- * as identify events.
+ * as identify events; and `GET /v1/profiles/{type}:{value}/export` (admin key): everything stored
+ * about the person as one document.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { EventQueue, KeyStore, ProfileReader, ProfileStore, SourceStore } from '../../app/ports';
-import { readProfile, readProfileEvents } from '../../app/profiles';
+import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
 import { readContext } from '../../app/context';
 import { importRows } from '../../app/import';
 import { ContextRequestSchema } from '../../core/context';
@@ -78,6 +79,11 @@ export function createProfileHandler(deps: () => ProfileDeps) {
     try {
       if (event.routeKey === 'POST /v1/context') return await context(event);
       if (event.routeKey === 'POST /v1/import') return await importFile(event);
+      if (event.routeKey === 'GET /v1/profiles/{id}/export') {
+        const admin = credential(event);
+        if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
+        return json(200, await exportProfile(deps().store, profileKey(event), deps().config.identity));
+      }
       const key = credential(event);
       if (!key) throw new AuthenticationError('missing read key: send it as the HTTP Basic auth user name');
       if (!(await deps().keys.authenticate('read', key))) throw new AuthenticationError('invalid read key');

@@ -275,6 +275,7 @@ describe('HTTP API', () => {
         'GET /v1/profiles/{id}/events',
         'POST /v1/context',
         'POST /v1/import',
+        'GET /v1/profiles/{id}/export',
         'POST /v1/sources',
         'GET /v1/sources',
         'POST /v1/sources/{id}/keys',

@@ -88,6 +88,9 @@ describe('GET /v1/profiles/{type}:{value}', () => {
     expect((await get(`/v1/profiles/user_id:${uid('nobody')}/events`)).status).toBe(404);
     expect((await get('/v1/profiles/nonsense')).status).toBe(400);
     expect((await get(`/v1/profiles/user_id:x`, rt.keys.write)).status).toBe(401);
+    // Export needs the admin key.
+    expect((await get(`/v1/profiles/user_id:${uid('nobody')}/export`, rt.keys.read)).status).toBe(401);
+    expect((await get(`/v1/profiles/user_id:${uid('nobody')}/export`, rt.keys.admin)).status).toBe(404);
   });
 });
 

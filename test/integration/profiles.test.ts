@@ -11,7 +11,7 @@ import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalizatio
 import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
 import { keys } from '../../adapters/dynamo/keys';
 import { updateComputed } from '../../app/computed';
-import { readProfile, readProfileEvents } from '../../app/profiles';
+import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
 import { stitch } from '../../app/stitch';
 import { DEFAULT_CONFIG } from '../../core/config';
 import { NotFoundError, ValidationError } from '../../core/errors';
@@ -87,6 +87,16 @@ test('a profile read: traits with source and party, computed, audiences, consent
   const page2 = await readProfileEvents(store, `user_id:${user}`, { limit: 2, cursor: page1.cursor });
   expect(page2.events.map((e) => e.event.messageId)).toEqual([events[0]!.messageId]);
   expect(page2.cursor).toBeUndefined();
+
+  // Export: every partition of the person (survivor and merged), timeline, root, parts, merge record.
+  const doc = await exportProfile(store, `user_id:${user}`);
+  expect(doc.profile).toEqual(view);
+  expect(doc.partitions.map((p) => p.profileId).sort()).toEqual([survivor, loser].sort());
+  expect(doc.partitions.flatMap((p) => p.events.map((e) => e.messageId)).sort()).toEqual(events.map((e) => e.messageId).sort());
+  const sks = doc.partitions.flatMap((p) => p.items.map((i) => i.sk as string));
+  for (const sk of ['PROFILE', 'PROFILE#C', 'PROFILE#AUD', 'PROFILE#CONSENT']) expect(sks).toContain(sk);
+  expect(sks.some((sk) => sk.startsWith('MERGE#'))).toBe(true);
+  expect(JSON.stringify(doc)).toContain('Ada');
 });
 
 test('timeline events expire after the configured retention (TTL attribute)', async () => {
