@@ -4,7 +4,7 @@
  */
 import { ROUTE_ALIASES, ROUTES } from '../core/ingest';
 
-export type ApiFunction = 'collect' | 'profile' | 'admin' | 'rules';
+export type ApiFunction = 'collect' | 'profile' | 'admin' | 'rules' | 'import';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -18,7 +18,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
   { method: 'GET', path: '/v1/profiles/{id}/events', fn: 'profile' },
   { method: 'POST', path: '/v1/context', fn: 'profile' },
-  { method: 'POST', path: '/v1/import', fn: 'profile' },
+  { method: 'POST', path: '/v1/import', fn: 'import' },
   { method: 'GET', path: '/v1/profiles/{id}/export', fn: 'profile' },
   { method: 'POST', path: '/v1/sources', fn: 'admin' },
   { method: 'GET', path: '/v1/sources', fn: 'admin' },

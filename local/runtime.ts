@@ -28,6 +28,7 @@ import { CONFIG_FILE, loadConfig, parseConfig, type ScherpConfig, type ScherpCon
 import { createCollectHandler } from '../lambdas/collect';
 import { createEvaluateHandler, ruleObservers } from '../lambdas/evaluate';
 import { createProfileHandler } from '../lambdas/profile';
+import { createImportHandler } from '../lambdas/import';
 import { DynamoComputedStore } from '../adapters/dynamo/computed-store';
 import { createRulesHandler } from '../lambdas/rules';
 import { createStitchHandler } from '../lambdas/stitch';
@@ -190,7 +191,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
     const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected }));
-    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, config, queue, sources }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, config }));
+    const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
     const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);
     const history = new DynamoHistoryStore(doc, tableName);
@@ -224,7 +226,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     queue.start(stitch);
     stoppers.push(() => queue.stop());
 
-    const server: Server = await startServer({ collect, profile, admin, rules: rulesApi }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
+    const server: Server = await startServer({ collect, profile, admin, rules: rulesApi, import: importer }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
       corsAllowedOrigins: opts.corsAllowedOrigins,
     });
     stoppers.push(

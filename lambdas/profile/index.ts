@@ -2,17 +2,14 @@
  * profile: the profile API, authenticated with the read key.
  * `GET /v1/profiles/{type}:{value}` (the whole profile) and `GET /v1/profiles/{type}:{value}/events`
  * (its timeline, newest first, `limit` and `cursor`); and the browser-safe `POST /v1/context`,
- * authenticated with a (public) write key, returning only what config marks public; and the
- * enrichment import `POST /v1/import?source=&format=ndjson|csv` (admin key), which queues rows
- * as identify events; and `GET /v1/profiles/{type}:{value}/export` (admin key): everything stored
+ * authenticated with a (public) write key, returning only what config marks public; and `GET /v1/profiles/{type}:{value}/export` (admin key): everything stored
  * about the person as one document.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { EventQueue, KeyStore, ProfileReader, ProfileStore, SourceStore } from '../../app/ports';
+import type { KeyStore, ProfileReader, ProfileStore } from '../../app/ports';
 import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
 import { readContext } from '../../app/context';
-import { importRows } from '../../app/import';
 import { ContextRequestSchema } from '../../core/context';
 import { zodIssues } from '../../core/events';
 import type { ScherpConfig } from '../../core/config';
@@ -20,10 +17,8 @@ import { AuthenticationError, ValidationError } from '../../core/errors';
 import { BootstrapKeyStore, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
 import { scherpConfig } from '../shared/config';
 import { profileStore, sourceStore } from '../shared/dynamo';
-import { ENV, optionalEnv, requireEnv } from '../shared/env';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SqsEventQueue } from '../../adapters/sqs-queue';
-import { bodyText, credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
+import { ENV, optionalEnv } from '../shared/env';
+import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
 import { lazy } from '../shared/lazy';
 
 export interface ProfileDeps {
@@ -31,9 +26,6 @@ export interface ProfileDeps {
   readonly keys: KeyStore;
   /** Write keys (bootstrap and per source), for the browser-safe context. */
   readonly writeKeys: KeyStore;
-  /** The ingest queue and sources, for imports. */
-  readonly queue: EventQueue;
-  readonly sources: SourceStore;
   readonly config: ScherpConfig;
 }
 
@@ -49,8 +41,6 @@ function limitParam(event: APIGatewayProxyEventV2): number | undefined {
 }
 
 const MAX_CONTEXT_BODY = 4096;
-/** 1,000 rows of up to ~4 KB. */
-const MAX_IMPORT_BODY = 4 * 1024 * 1024;
 
 export function createProfileHandler(deps: () => ProfileDeps) {
   const context = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
@@ -62,23 +52,9 @@ export function createProfileHandler(deps: () => ProfileDeps) {
     const { store, config } = deps();
     return json(200, await readContext(store, parsed.data, config));
   };
-  const importFile = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
-    const key = credential(event);
-    if (!key || !(await deps().keys.authenticate('admin', key))) throw new AuthenticationError('missing or invalid admin key');
-    const q = event.queryStringParameters ?? {};
-    if (!q.source) throw new ValidationError('source is required: ?source=<source id or name>', [{ path: 'source', message: 'is required' }]);
-    const type = (event.headers?.['content-type'] ?? '').toLowerCase();
-    const format = q.format ?? (type.includes('csv') ? 'csv' : 'ndjson');
-    if (format !== 'csv' && format !== 'ndjson') throw new ValidationError('format must be ndjson or csv', [{ path: 'format', message: 'must be ndjson or csv' }]);
-    const firstLine = q.firstLine === undefined ? 1 : Number(q.firstLine);
-    if (!Number.isInteger(firstLine) || firstLine < 1) throw new ValidationError('firstLine must be a positive integer', [{ path: 'firstLine', message: 'must be a positive integer' }]);
-    const { queue, sources, config } = deps();
-    return json(200, await importRows({ queue, sources, config }, { text: bodyText(event, MAX_IMPORT_BODY), format, source: q.source, firstLine }));
-  };
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
       if (event.routeKey === 'POST /v1/context') return await context(event);
-      if (event.routeKey === 'POST /v1/import') return await importFile(event);
       if (event.routeKey === 'GET /v1/profiles/{id}/export') {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
@@ -110,8 +86,7 @@ const cloudDeps = lazy((): ProfileDeps => {
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
     }),
-    queue: new SqsEventQueue(new SQSClient({}), requireEnv(ENV.QUEUE_URL)),
-    sources,
+
     writeKeys: new SourceKeyStore(
       new BootstrapKeyStore({ write: writeArn ? secretLoader(new SecretsManagerClient({}), writeArn) : envLoader(optionalEnv(ENV.WRITE_KEY)) }),
       (digest) => sources.findKey(digest),
