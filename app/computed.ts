@@ -9,7 +9,8 @@ import { applyEvent, combineComputed, EMPTY_COMPUTED, type ComputedDefs } from '
 import { ScherpError } from '../core/errors';
 import type { ScherpEvent } from '../core/events';
 import type { MergeRecord } from '../core/profile';
-import type { ComputedStore, ProfileParts, ProfileStore, StoredComputed } from './ports';
+import type { ComputedStore, PersonalizationStore, ProfileParts, ProfileStore, StoredComputed } from './ports';
+import { mergeConsent } from '../core/consent';
 import { resolveSurvivors } from './resolve';
 
 /**
@@ -24,10 +25,10 @@ export interface ComputedDeps {
   readonly defs: ComputedDefs;
 }
 
-/** Concurrent writers kept changing the computed traits; the stream retries the record. */
+/** Concurrent writers kept changing a profile part; the stream retries the record. */
 export class ComputedConflictError extends ScherpError {
-  constructor() {
-    super('conflict', 'computed traits changed concurrently');
+  constructor(part = 'computed traits') {
+    super('conflict', `${part} changed concurrently`);
   }
 }
 
@@ -65,4 +66,21 @@ export async function combineMerged(deps: ComputedDeps, profiles: ProfileStore, 
     if (next === survivor.state || (await deps.store.save(target, next, survivor.version))) return;
   }
   throw new ComputedConflictError();
+}
+
+/**
+ * Adds the merged profiles' consent to the survivor's (per purpose the newest statement), so
+ * consent given on an anonymous profile holds once it is merged into the known one.
+ */
+export async function combineMergedConsent(parts: PersonalizationStore, profiles: ProfileStore, record: MergeRecord): Promise<void> {
+  if (record.merged.length === 0) return;
+  const target = (await resolveSurvivors(profiles, [record.profileId])).get(record.profileId)?.profile.id ?? record.profileId;
+  const losers = await Promise.all(record.merged.map((id) => parts.loadParts(id)));
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await pause(attempt);
+    const survivor = await parts.loadParts(target);
+    const next = losers.reduce((c, l) => mergeConsent(c, l.consent), survivor.consent);
+    if (next === survivor.consent || (await parts.saveConsent(target, next, survivor.consentVersion))) return;
+  }
+  throw new ComputedConflictError('consent');
 }

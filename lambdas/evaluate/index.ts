@@ -14,7 +14,7 @@ import { evaluateEvent, runDelayed, type EvaluateDeps } from '../../app/evaluate
 import { cachedRuleSet } from '../../app/rules';
 import { decodeEvent, profileIdOf } from '../../adapters/dynamo/event-codec';
 import { announceMerge } from '../../app/merges';
-import { combineMerged } from '../../app/computed';
+import { combineMerged, combineMergedConsent } from '../../app/computed';
 import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { scherpConfig } from '../shared/config';
 import type { MergeRecord } from '../../core/profile';
@@ -72,6 +72,7 @@ export function createEvaluateHandler(deps: () => EvaluateDeps) {
           if (merge) {
             const d = deps();
             if (d.computed) await combineMerged(d.computed, d.store, merge);
+            await combineMergedConsent(d.parts, d.store, merge);
             actions += await announceMerge(d.bus, merge);
           }
           const insert = timelineInsert(record);

@@ -5,7 +5,7 @@
  */
 import type { Bus, BusEntry } from '../../app/ports';
 import { evaluateEvent, type EvaluateDeps } from '../../app/evaluate';
-import { combineMerged } from '../../app/computed';
+import { combineMerged, combineMergedConsent } from '../../app/computed';
 import { stitch } from '../../app/stitch';
 import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
@@ -98,6 +98,8 @@ test('a merge combines the computed traits into the survivor, once', async () =>
   const anon = uid('anon');
   const user = uid('user');
   const a = await s.deliver(order({ anonymousId: anon }, 100, 'toys'));
+  // Consent given while anonymous.
+  await s.parts.saveConsent(a.profileId, { email: { status: 'granted', at: '2026-01-01T00:00:00.000Z' } }, 0);
   await s.deliver(order({ anonymousId: anon }, 20, 'toys'));
   const u = await s.deliver(order({ userId: user }, 400, 'diapers'));
   expect(a.profileId).not.toBe(u.profileId);
@@ -107,8 +109,11 @@ test('a merge combines the computed traits into the survivor, once', async () =>
   const record: MergeRecord = { profileId: m.profileId, at: link.timestamp, messageId: link.messageId, eventTimestamp: link.timestamp, merged: m.merged, identifiers: [], refused: [] };
   // As the stream delivers it: the merge record first (same partition, written first), then the event; then a redelivery.
   await combineMerged(s.deps.computed!, s.store, record);
+  await combineMergedConsent(s.parts, s.store, record);
   await evaluateEvent(s.deps, m.profileId, link);
   await combineMerged(s.deps.computed!, s.store, record);
+  await combineMergedConsent(s.parts, s.store, record);
+  expect((await s.parts.loadParts(m.profileId)).consent).toEqual({ email: { status: 'granted', at: '2026-01-01T00:00:00.000Z' } });
   const c = (await s.parts.loadParts(m.profileId)).computed;
   expect(c).toMatchObject({ lifetime_value: 520, order_count: 3, event_count: 4, purchased_categories: ['diapers', 'toys'] });
   // The merged total crossed 500: the audience of the survivor is entered on the merging event.
