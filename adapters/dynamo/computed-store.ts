@@ -3,10 +3,10 @@
  * plus `_a` (the auxiliary state as JSON), `_r` (hashes of the last applied events) and `ver`.
  * Written with a put conditioned on the version read, so concurrent writers cannot lose an update.
  */
-import { BatchGetCommand, PutCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EMPTY_COMPUTED, type Aux, type ComputedState } from '../../core/computed';
 import type { ComputedStore, StoredComputed } from '../../app/ports';
-import { isConditionFailure } from './conditions';
+import { putVersioned } from './conditions';
 import { profileIdOf } from './event-codec';
 import { keys } from './keys';
 
@@ -45,21 +45,7 @@ export class DynamoComputedStore implements ComputedStore {
     return out;
   }
 
-  async save(profileId: string, state: ComputedState, expectedVersion: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.computed(profileId), ...state.values, [AUX]: JSON.stringify(state.aux), [RECENT]: [...state.recent], ver: expectedVersion + 1 },
-          ...(expectedVersion === 0
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+  save(profileId: string, state: ComputedState, expectedVersion: number): Promise<boolean> {
+    return putVersioned(this.doc, this.tableName, keys.computed(profileId), { ...state.values, [AUX]: JSON.stringify(state.aux), [RECENT]: [...state.recent] }, expectedVersion);
   }
 }

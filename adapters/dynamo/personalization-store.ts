@@ -2,10 +2,10 @@
  * The profile parts rules read and write (audiences, consent, recommendations, computed
  * traits) and the per-rule state, each a small item in the profile's partition.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Consent } from '../../core/consent';
 import type { ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Recommendation } from '../../app/ports';
-import { isConditionFailure } from './conditions';
+import { isConditionFailure, putVersioned } from './conditions';
 import { decodeComputed } from './computed-store';
 import { keys, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
 
@@ -49,30 +49,12 @@ export class DynamoPersonalizationStore implements PersonalizationStore {
     return decodeParts(res.Items ?? []);
   }
 
-  private async putVersioned(key: { pk: string; sk: string }, attrs: Record<string, unknown>, expectedVersion: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...key, ...attrs, ver: expectedVersion + 1 },
-          ...(expectedVersion === 0
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
-  }
-
   saveConsent(profileId: string, consent: Consent, expectedVersion: number): Promise<boolean> {
-    return this.putVersioned(keys.consent(profileId), { c: JSON.stringify(consent) }, expectedVersion);
+    return putVersioned(this.doc, this.tableName, keys.consent(profileId), { c: JSON.stringify(consent) }, expectedVersion);
   }
 
   saveAudiences(profileId: string, members: Readonly<Record<string, string>>, expectedVersion: number): Promise<boolean> {
-    return this.putVersioned(keys.audiences(profileId), { m: members }, expectedVersion);
+    return putVersioned(this.doc, this.tableName, keys.audiences(profileId), { m: members }, expectedVersion);
   }
 
   async putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void> {
