@@ -9,7 +9,7 @@
  * events' timestamps.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ScherpEvent } from './events';
 import { PATH_PATTERN, readPath } from './rules/path';
 

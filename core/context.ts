@@ -3,7 +3,7 @@
  * visitor with the public write key. Only what the `context` config section marks public is
  * returned; identifiers, consent and every unlisted trait stay out. Pure.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const name = z.string().min(1).max(200);
 

@@ -2,7 +2,7 @@
  * The profile model and how traits combine: pure.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Party } from './events';
 
 /** Most traits one call (an identify, an import row) may set: Segment's limit. */
