@@ -1,9 +1,9 @@
 /**
- * profile: the profile API, authenticated with the read key.
- * `GET /v1/profiles/{type}:{value}` (the whole profile) and `GET /v1/profiles/{type}:{value}/events`
- * (its timeline, newest first, `limit` and `cursor`); and the browser-safe `POST /v1/context`,
- * authenticated with a (public) write key, returning only what config marks public; and `GET /v1/profiles/{type}:{value}/export` (admin key): everything stored
- * about the person as one document.
+ * profile: reads only.
+ * - read key: `GET /v1/profiles/{type}:{value}` (the whole profile) and
+ *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`);
+ * - write key (public): the browser-safe `POST /v1/context`, only what config marks public;
+ * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -86,7 +86,6 @@ const cloudDeps = lazy((): ProfileDeps => {
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
     }),
-
     writeKeys: new SourceKeyStore(
       new BootstrapKeyStore({ write: writeArn ? secretLoader(new SecretsManagerClient({}), writeArn) : envLoader(optionalEnv(ENV.WRITE_KEY)) }),
       (digest) => sources.findKey(digest),
