@@ -20,6 +20,8 @@ import { durationMs } from '../core/rules/schema';
 import { applyTraitChanges, type TraitChange } from '../core/rules/traits';
 import type { Bus, BusEntry, DelayedJob, HistoryStore, PersonalizationStore, ProfileParts, ProfileStore, Recommendation, Scheduler } from './ports';
 import { resolveSurvivors } from './resolve';
+import { matches } from '../core/computed';
+import { updateComputed, type ComputedDeps } from './computed';
 
 export type SkipReason = 'consent' | 'cooldown' | 'max-fires' | 'duplicate';
 
@@ -30,6 +32,8 @@ export interface EvaluateDeps {
   readonly parts: PersonalizationStore;
   readonly history: HistoryStore;
   readonly scheduler: Scheduler;
+  /** Computed traits, updated from each event before the rules run (absent: none). */
+  readonly computed?: ComputedDeps;
   readonly now?: () => Date;
   /** A rule or audience threw: it is skipped, the others run. */
   readonly onRuleError?: (id: string, err: unknown) => void;
@@ -166,11 +170,13 @@ export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event
   const set = await deps.rules();
   const candidates = set.candidates(event.type, event.event);
   const statements = consentFromEvent(event);
-  if (candidates.length === 0 && set.audiences.length === 0 && !statements) return [];
+  const computes = deps.computed !== undefined && Object.values(deps.computed.defs).some((d) => matches(d, event));
+  if (candidates.length === 0 && set.audiences.length === 0 && !statements && !computes) return [];
   const resolved = (await resolveSurvivors(deps.store, [profileId])).get(profileId);
   if (!resolved) return [];
   const profile = resolved.profile;
   let parts = await deps.parts.loadParts(profile.id);
+  if (computes) parts = await updateComputed(deps.computed!, profile.id, parts, event);
   if (statements) parts = await recordConsent(deps.parts, profile.id, parts, statements, event.timestamp);
   if (candidates.length === 0 && set.audiences.length === 0) return [];
 

@@ -7,6 +7,7 @@ import type { Source, SourceKey } from '../core/sources';
 import type { Identifier } from '../core/identity';
 import type { MergeRecord, Profile } from '../core/profile';
 import type { Consent } from '../core/consent';
+import type { ComputedState } from '../core/computed';
 
 /** Accepted events on their way to `stitch`. */
 export interface EventQueue {
@@ -139,6 +140,27 @@ export interface ProfileStore {
   listEvents(profileId: string, limit: number, before?: string): Promise<TimelineEntry[]>;
 }
 
+/** A profile root with its parts, as one read returns them. */
+export interface ProfileWithParts {
+  readonly stored: StoredProfile;
+  readonly parts: ProfileParts;
+}
+
+/** Reading a whole profile cheaply: root and parts share a partition and a sort-key prefix. */
+export interface ProfileReader {
+  /** One Query of `P#<id>` for `PROFILE` and `PROFILE#…`; undefined when there is no root. */
+  loadProfileWithParts(profileId: string): Promise<ProfileWithParts | undefined>;
+  /** Every item of one profile's partition (for export): timeline events decoded, the other items as stored. */
+  readPartition(profileId: string): Promise<PartitionExport>;
+}
+
+export interface PartitionExport {
+  readonly profileId: string;
+  readonly events: readonly ScherpEvent[];
+  /** Root, parts, rule state, merge records: attributes by sort key. */
+  readonly items: readonly Record<string, unknown>[];
+}
+
 /** One event of a timeline; `position` sorts events across profiles (newest is greatest). */
 export interface TimelineEntry {
   readonly position: string;
@@ -167,6 +189,8 @@ export interface Recommendation {
 export interface ProfileParts {
   /** Computed traits (`PROFILE#C`), empty until computed traits exist. */
   readonly computed: Record<string, unknown>;
+  /** The whole `PROFILE#C` item (values, auxiliary state, version), for updating it. */
+  readonly computedState?: StoredComputed;
   /** Audience id → when the profile entered it (`PROFILE#AUD`). */
   readonly audiences: Readonly<Record<string, string>>;
   readonly audiencesVersion: number;
@@ -199,6 +223,20 @@ export interface PersonalizationStore {
    * when the same dedupe id was recorded already, within the cooldown, or past the maximum.
    */
   claimFiring(profileId: string, ruleId: string, actionId: string, claim: FiringClaim): Promise<ClaimResult>;
+}
+
+/** Computed traits of a profile as stored, with the version used for optimistic concurrency. */
+export interface StoredComputed {
+  readonly state: ComputedState;
+  /** 0: not stored yet. */
+  readonly version: number;
+}
+
+/** The `PROFILE#C` part of profiles. */
+export interface ComputedStore {
+  load(profileIds: readonly string[]): Promise<Map<string, StoredComputed>>;
+  /** Conditional on the version read (0: must not exist yet); false on a conflict. */
+  save(profileId: string, state: ComputedState, expectedVersion: number): Promise<boolean>;
 }
 
 export interface HistoryStore {

@@ -4,6 +4,7 @@
  * then resolve it to a profile and store it.
  */
 import type { IdentityConfig } from '../core/config';
+import type { TraitPolicy } from '../core/profile';
 import type { ScherpEvent } from '../core/events';
 import { dedupe } from './dedupe';
 import type { MessageLog, ProfileStore } from './ports';
@@ -14,6 +15,8 @@ export interface ProcessEventDeps {
   /** Remembers (source, messageId) pairs; without it there is no dedupe beyond the timeline key. */
   readonly messages?: MessageLog;
   readonly identity: IdentityConfig;
+  /** Source precedence per trait (config `traits`). */
+  readonly traits?: TraitPolicy;
 }
 
 export interface ProcessEventResult extends StitchResult {
@@ -23,6 +26,6 @@ export interface ProcessEventResult extends StitchResult {
 
 export async function processEvent(deps: ProcessEventDeps, event: ScherpEvent): Promise<ProcessEventResult> {
   const d = deps.messages ? await dedupe(deps.messages, event) : { event, seen: false };
-  const r = await stitch(deps.store, d.event, { identity: deps.identity });
+  const r = await stitch(deps.store, d.event, { identity: deps.identity, traits: deps.traits });
   return { ...r, repeat: d.seen };
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
 import type { ScherpEvent } from '../core/events';
 import { chooseSurvivor, extractEventIdentifiers, identifierKey, planLinks, type DroppedIdentifier, type RejectedIdentifier } from '../core/identity';
-import { absorb, newProfile, newProfileId, withEvent, withoutIdentifiers, type MergeRecord, type Profile } from '../core/profile';
+import { absorb, newProfile, newProfileId, withEvent, withoutIdentifiers, type MergeRecord, type Profile, type TraitPolicy } from '../core/profile';
 import { ScherpError } from '../core/errors';
 import type { ProfileStore, StoredProfile } from './ports';
 import { resolveSurvivors } from './resolve';
@@ -40,6 +40,8 @@ export class NoIdentifierError extends ScherpError {
 
 export interface StitchOptions {
   readonly identity?: IdentityConfig;
+  /** Source precedence per trait (config `traits`). */
+  readonly traits?: TraitPolicy;
   readonly now?: () => Date;
 }
 
@@ -91,7 +93,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     let target: Profile;
     let merged: string[] = [];
     if (involved.length === 0) {
-      target = withEvent(newProfile(profileIdFor(event), [], at), acceptedKeys, traits, event.timestamp, event.sourceId);
+      target = withEvent(newProfile(profileIdFor(event), [], at), acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits);
       if (!(await store.saveProfile(target, 0))) {
         // The id is this event's own: the profile exists because an earlier attempt of this
         // event created it (its answer lost, or it died before claiming). Carry on with that one
@@ -104,10 +106,10 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
       const survivorId = chooseSurvivor(plan.profiles);
       const survivor = involved.find((sp) => sp.profile.id === survivorId)!;
       const losers = involved.filter((sp) => sp.profile.id !== survivorId);
-      const base = losers.length > 0 ? absorb(survivor.profile, losers.map((l) => l.profile), at) : survivor.profile;
+      const base = losers.length > 0 ? absorb(survivor.profile, losers.map((l) => l.profile), at, opts.traits) : survivor.profile;
       // The profile lists its new identifiers and traits before the identifiers point at it, so
       // a reader who finds the profile through an identifier always sees that identifier on it.
-      target = withoutIdentifiers(withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId), foreign);
+      target = withoutIdentifiers(withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits), foreign);
       if (losers.length > 0) {
         merged = losers.map((l) => l.profile.id);
         const record: MergeRecord = {

@@ -5,6 +5,9 @@
  * Sections other than `identity` are added by other features next to it.
  */
 import * as z from 'zod';
+import { ComputedConfigSchema } from './computed';
+import { TraitsConfigSchema } from './profile';
+import { ContextConfigSchema } from './context';
 
 /** How an identifier's value is normalised before it is used. */
 export const IDENTIFIER_FORMATS = ['text', 'email', 'phone'] as const;
@@ -92,6 +95,12 @@ export type IdentityConfig = z.output<typeof IdentityConfigSchema>;
 export const ScherpConfigSchema = z
   .object({
     identity: IdentityConfigSchema.prefault({}),
+    /** Computed traits (`core/computed.ts`): name → definition, over the shipped defaults; `false` removes one. */
+    computed: ComputedConfigSchema,
+    /** Traits (`core/profile.ts`): source precedence per trait. */
+    traits: TraitsConfigSchema.prefault({}),
+    /** What `POST /v1/context` (browser, public write key) may return (`core/context.ts`). */
+    context: ContextConfigSchema.prefault({}),
   })
   .strict();
 

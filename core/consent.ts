@@ -62,6 +62,13 @@ export function applyConsent(current: Consent, statements: Record<string, Consen
   return next ?? current;
 }
 
+/** The consent of merged profiles: per purpose the newest statement (denied wins a tie). Commutative. */
+export function mergeConsent(current: Consent, other: Consent): Consent {
+  let out = current;
+  for (const [purpose, e] of Object.entries(other)) out = applyConsent(out, { [purpose]: e.status }, e.at);
+  return out;
+}
+
 /** Plain statuses, as rules see them (`profile.consent.email` → `granted`). */
 export function consentValues(c: Consent): Record<string, ConsentStatus> {
   const out: Record<string, ConsentStatus> = {};

@@ -1,6 +1,7 @@
 /**
  * Turning one tracking-API request into accepted events: pure, no I/O.
  */
+import { MAX_TRAITS_PER_CALL } from './profile';
 import { EVENT_TYPES, type EventType, type FieldIssue, IncomingEventSchema, type IncomingEvent, type Party, type ScherpEvent, zodIssues } from './events';
 import { LimitExceededError, ValidationError } from './errors';
 import { extractIdentifiers } from './identity';
@@ -142,6 +143,10 @@ function validateOne(raw: unknown, type: EventType, prefix: string, limits: Inge
   }
   const parsed = IncomingEventSchema.safeParse({ ...clean, type });
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, prefix) };
+  const traitCount = parsed.data.traits && typeof parsed.data.traits === 'object' ? Object.keys(parsed.data.traits).length : 0;
+  if (traitCount > MAX_TRAITS_PER_CALL) {
+    return { ok: false, issues: [{ path: prefix ? `${prefix}.traits` : 'traits', message: `has ${traitCount} traits; at most ${MAX_TRAITS_PER_CALL} per call` }] };
+  }
   // An event whose ids are all placeholders ("anonymous", "0", …) can belong to nobody.
   if (extractIdentifiers(parsed.data).length === 0) {
     return { ok: false, issues: [{ path: prefix ? `${prefix}.userId` : 'userId', message: 'no usable userId or anonymousId (placeholder values such as "anonymous" or "0" are ignored)' }] };

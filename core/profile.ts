@@ -2,6 +2,26 @@
  * The profile model and how traits combine: pure.
  */
 import { randomBytes } from 'node:crypto';
+import * as z from 'zod';
+import type { Party } from './events';
+
+/** Most traits one call (an identify, an import row) may set: Segment's limit. */
+export const MAX_TRAITS_PER_CALL = 300;
+
+/** The `traits` config section. */
+export const TraitsConfigSchema = z
+  .object({
+    /**
+     * Per trait (`*`: every trait without its own entry), source ids in order of precedence,
+     * highest first: a value from a higher source is kept over a newer value from a lower one;
+     * sources not listed rank below every listed one. Equal rank: the newer event wins.
+     */
+    precedence: z.record(z.string().min(1).max(200), z.array(z.string().min(1).max(100)).min(1).max(20)).default({}),
+  })
+  .strict();
+
+/** How competing trait values are ranked (the parsed `traits` section). */
+export type TraitPolicy = z.output<typeof TraitsConfigSchema>;
 
 export interface TraitValue {
   /** The value as sent. */
@@ -10,6 +30,8 @@ export interface TraitValue {
   readonly updatedAt: string;
   /** The source that set it. */
   readonly sourceId: string;
+  /** That source's party (absent on values set before sources had parties, and by rules). */
+  readonly party?: Party;
 }
 
 export type Traits = Readonly<Record<string, TraitValue>>;
@@ -58,30 +80,50 @@ export function isSafeKey(k: string): boolean {
  * Applies the traits of one event: per trait, the value from the newer event wins, so events
  * applied in any order give the same traits. Ties break on the value's JSON, deterministically.
  */
-export function applyTraits(current: Traits, incoming: Record<string, unknown> | undefined, at: string, sourceId: string): Traits {
+export function applyTraits(current: Traits, incoming: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party, policy?: TraitPolicy): Traits {
   if (!incoming) return current;
   const next: Record<string, TraitValue> = Object.assign(Object.create(null) as Record<string, TraitValue>, current);
   for (const [k, value] of Object.entries(incoming)) {
     if (!isSafeKey(k) || value === undefined) continue;
-    const cand: TraitValue = { value, updatedAt: at, sourceId };
+    const cand: TraitValue = { value, updatedAt: at, sourceId, ...(party ? { party } : {}) };
     const old = next[k];
-    if (!old || newer(cand, old)) next[k] = cand;
+    if (!old || beats(k, cand, old, policy)) next[k] = cand;
   }
   return { ...next };
 }
 
-function newer(a: TraitValue, b: TraitValue): boolean {
-  if (a.updatedAt !== b.updatedAt) return a.updatedAt > b.updatedAt;
-  return JSON.stringify(a.value) > JSON.stringify(b.value);
+/** Rank of a source for a trait under the policy: lower is stronger (0 without precedence). */
+function rank(trait: string, sourceId: string, policy: TraitPolicy | undefined): number {
+  const list = policy?.precedence[trait] ?? policy?.precedence['*'];
+  if (!list) return 0;
+  const i = list.indexOf(sourceId);
+  return i === -1 ? list.length : i;
 }
 
-/** Combines the traits of merged profiles: newest value per trait. Commutative and associative. */
+/** Whether value `a` of a trait wins over `b`: higher source precedence, then the newer event, then the value. A total order. */
+function beats(trait: string, a: TraitValue, b: TraitValue, policy: TraitPolicy | undefined): boolean {
+  const ra = rank(trait, a.sourceId, policy);
+  const rb = rank(trait, b.sourceId, policy);
+  if (ra !== rb) return ra < rb;
+  if (a.updatedAt !== b.updatedAt) return a.updatedAt > b.updatedAt;
+  const va = JSON.stringify(a.value);
+  const vb = JSON.stringify(b.value);
+  if (va !== vb) return va > vb;
+  return a.sourceId > b.sourceId;
+}
+
+/** Combines the traits of merged profiles: the winning value per trait. Commutative and associative. */
 export function mergeTraits(...all: Traits[]): Traits {
+  return mergeTraitsWith(undefined, ...all);
+}
+
+/** {@link mergeTraits} under a source precedence policy. */
+export function mergeTraitsWith(policy: TraitPolicy | undefined, ...all: Traits[]): Traits {
   let out: Traits = {};
   for (const t of all) {
     for (const [k, v] of Object.entries(t)) {
       const old = out[k];
-      if (!old || newer(v, old)) out = { ...out, [k]: v };
+      if (!old || beats(k, v, old, policy)) out = { ...out, [k]: v };
     }
   }
   return out;
@@ -112,7 +154,7 @@ export function newProfile(id: string, identifiers: readonly string[], at: strin
  * The survivor after absorbing the losers: identifiers united, traits combined newest-wins,
  * and the merged ids remembered. Order of `losers` does not matter.
  */
-export function absorb(survivor: Profile, losers: readonly Profile[], at: string): Profile {
+export function absorb(survivor: Profile, losers: readonly Profile[], at: string, policy?: TraitPolicy): Profile {
   let identifiers = survivor.identifiers;
   let mergedFrom = survivor.mergedFrom ?? [];
   for (const l of losers) {
@@ -122,7 +164,7 @@ export function absorb(survivor: Profile, losers: readonly Profile[], at: string
   return {
     ...survivor,
     identifiers,
-    traits: mergeTraits(survivor.traits, ...losers.map((l) => l.traits)),
+    traits: mergeTraitsWith(policy, survivor.traits, ...losers.map((l) => l.traits)),
     mergedFrom,
     updatedAt: at,
   };
@@ -136,9 +178,9 @@ export function withoutIdentifiers(p: Profile, keys: readonly string[]): Profile
 }
 
 /** Adds identifiers and applies an event's traits; returns the same object when nothing changed. */
-export function withEvent(p: Profile, identifiers: readonly string[], traits: Record<string, unknown> | undefined, at: string, sourceId: string): Profile {
+export function withEvent(p: Profile, identifiers: readonly string[], traits: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party, policy?: TraitPolicy): Profile {
   const ids = union(p.identifiers, identifiers);
-  const nextTraits = applyTraits(p.traits, traits, at, sourceId);
+  const nextTraits = applyTraits(p.traits, traits, at, sourceId, party, policy);
   const idsChanged = ids.length !== p.identifiers.length;
   const traitsChanged = JSON.stringify(nextTraits) !== JSON.stringify(p.traits);
   if (!idsChanged && !traitsChanged) return p;

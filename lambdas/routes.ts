@@ -4,7 +4,7 @@
  */
 import { ROUTE_ALIASES, ROUTES } from '../core/ingest';
 
-export type ApiFunction = 'collect' | 'profile' | 'admin' | 'rules';
+export type ApiFunction = 'collect' | 'profile' | 'admin' | 'rules' | 'import';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -16,6 +16,10 @@ export interface ApiRoute {
 export const API_ROUTES: readonly ApiRoute[] = [
   ...[...ROUTES, ...Object.keys(ROUTE_ALIASES)].map((r): ApiRoute => ({ method: 'POST', path: `/v1/${r}`, fn: 'collect' })),
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
+  { method: 'GET', path: '/v1/profiles/{id}/events', fn: 'profile' },
+  { method: 'POST', path: '/v1/context', fn: 'profile' },
+  { method: 'POST', path: '/v1/import', fn: 'import' },
+  { method: 'GET', path: '/v1/profiles/{id}/export', fn: 'profile' },
   { method: 'POST', path: '/v1/sources', fn: 'admin' },
   { method: 'GET', path: '/v1/sources', fn: 'admin' },
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin' },

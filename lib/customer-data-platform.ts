@@ -417,8 +417,17 @@ export class CustomerDataPlatform extends Construct {
         [ENV.SCHEDULER_ROLE_ARN]: this.schedulerRole.roleArn,
         [ENV.SCHEDULER_GROUP_NAME]: this.scheduleGroup.scheduleGroupName,
         [ENV.SCHEDULER_DLQ_ARN]: this.delayedActionsDeadLetterQueue.queueArn,
+        // Computed trait definitions (`computed`) are applied by evaluate.
+        ...scherpConfig,
       }),
-      profile: make('profile', 'Profile', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn, ...scherpConfig }),
+      // The write key authenticates the browser-safe POST /v1/context; the admin key the export.
+      profile: make('profile', 'Profile', {
+        [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
+        [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
+        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
+        ...scherpConfig,
+      }),
+      import: make('import', 'Import', { [ENV.QUEUE_URL]: this.queue.queueUrl, [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn, ...scherpConfig }),
       admin: make('admin', 'Admin', {
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
@@ -460,6 +469,12 @@ export class CustomerDataPlatform extends Construct {
     // profile: reads only.
     this.table.grantReadData(profile);
     this.secrets.readKey.grantRead(profile);
+    this.secrets.writeKey.grantRead(profile);
+    this.secrets.adminKey.grantRead(profile);
+    // import: the sources (to find the named one), enqueue rows as identify events, the admin key.
+    this.grantTableItems(this.functions.import, ['dynamodb:GetItem', 'dynamodb:Query'], [SOURCES_PK]);
+    this.queue.grantSendMessages(this.functions.import);
+    this.secrets.adminKey.grantRead(this.functions.import);
     // evaluate's stream read is granted by its event source.
     // evaluate: one-time schedules for delayed actions, run by the scheduler role, which may
     // invoke evaluate and dead-letter into the delayed-actions queue; nothing else.
@@ -682,7 +697,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
   return {
     ...DEFAULTS,
     ...given,
-    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), admin: sizing('admin'), rules: sizing('rules') },
+    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), admin: sizing('admin'), rules: sizing('rules'), import: sizing('import') },
   };
 }
 
@@ -721,7 +736,7 @@ function validateProps(p: ResolvedProps): void {
   for (const [name, { memorySize, timeout }] of Object.entries(p.functionSizing)) {
     intIn(`functionSizing.${name}.memorySize`, memorySize, 128, 10240);
     const seconds = timeout.toSeconds();
-    const max = name === 'collect' || name === 'profile' || name === 'admin' || name === 'rules' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
+    const max = name === 'collect' || name === 'profile' || name === 'admin' || name === 'rules' || name === 'import' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
     if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);
   }
   if (p.config !== undefined) {

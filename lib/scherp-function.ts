@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { LAMBDA_BUNDLING } from './bundling';
 
 /** The Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
-export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'admin' | 'rules';
+export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'admin' | 'rules' | 'import';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -31,6 +31,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   admin: { memorySize: 256, timeout: Duration.seconds(10) },
   // Admin API: dry runs read a timeline; backtests scan profiles (bounded by maxProfiles).
   rules: { memorySize: 512, timeout: Duration.seconds(29) },
+  // Enrichment import: up to 1,000 rows per request, queued in batches.
+  import: { memorySize: 512, timeout: Duration.seconds(29) },
 };
 
 /** CloudWatch metrics namespace shared by every handler. */

@@ -4,6 +4,9 @@
  *   npm start -- --in-memory       a throwaway run
  *   npm start -- --port 9000       another port (PORT works too)
  *   npm start -- --config FILE     configuration (default: scherp.config.json, if present)
+ * `import FILE --source NAME` sends a NDJSON or CSV file of identifiers and traits to
+ * `POST /v1/import` (`--url`, default SCHERP_URL or http://localhost:8080; admin key from
+ * SCHERP_ADMIN_KEY or the local data directory's keys.json; `--format ndjson|csv`).
  */
 import './quiet';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,6 +15,7 @@ import { startRuntime } from './runtime';
 import { FileDeadLetters } from './dead-letters';
 import { LocalQueue } from './queue';
 import { limitsFromEnv } from '../lambdas/collect';
+import { importFile, progressBar } from './import-client';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -115,11 +119,37 @@ async function dlq(args: string[]): Promise<void> {
   process.stdout.write(`redriven: ${n} (they are processed when the runtime starts)\n`);
 }
 
+async function importCommand(args: string[]): Promise<void> {
+  const file = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
+  const source = flag(args, '--source');
+  if (!file || !source) throw new Error('usage: scherp import FILE --source NAME [--url URL] [--format ndjson|csv]');
+  const format = flag(args, '--format');
+  if (format !== undefined && format !== 'csv' && format !== 'ndjson') throw new Error('--format must be ndjson or csv');
+  const dataDir = resolve(flag(args, '--data-dir') ?? process.env.SCHERP_DATA_DIR ?? '.scherp');
+  const keysFile = join(dataDir, 'keys.json');
+  const adminKey = process.env.SCHERP_ADMIN_KEY ?? (existsSync(keysFile) ? (JSON.parse(readFileSync(keysFile, 'utf8')) as { admin?: string }).admin : undefined);
+  if (!adminKey) throw new Error('no admin key: set SCHERP_ADMIN_KEY');
+  const tty = process.stderr.isTTY;
+  const r = await importFile({
+    file,
+    source,
+    format,
+    url: (flag(args, '--url') ?? process.env.SCHERP_URL ?? 'http://localhost:8080').replace(/\/$/, ''),
+    adminKey,
+    onProgress: (done, total) => process.stderr.write(tty ? `\r${progressBar(done, total)}` : `${progressBar(done, total)}\n`),
+  });
+  if (tty) process.stderr.write('\n');
+  for (const e of r.errors) process.stdout.write(`line ${e.line}: ${e.reason}\n`);
+  process.stdout.write(`imported: ${r.imported} rows, errors: ${r.errors.length}\n`);
+  if (r.errors.length > 0) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const [cmd = 'start', ...rest] = process.argv.slice(2);
   if (cmd === 'start') return start(rest);
   if (cmd === 'dlq') return dlq(rest);
-  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR] [--config FILE]\n       scherp dlq list|redrive [ID…] [--data-dir DIR] [--url URL]\n`);
+  if (cmd === 'import') return importCommand(rest);
+  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR] [--config FILE]\n       scherp dlq list|redrive [ID…] [--data-dir DIR] [--url URL]\n       scherp import FILE --source NAME [--url URL] [--format ndjson|csv]\n`);
   process.exit(2);
 }
 

@@ -28,6 +28,8 @@ import { CONFIG_FILE, loadConfig, parseConfig, type ScherpConfig, type ScherpCon
 import { createCollectHandler } from '../lambdas/collect';
 import { createEvaluateHandler, ruleObservers } from '../lambdas/evaluate';
 import { createProfileHandler } from '../lambdas/profile';
+import { createImportHandler } from '../lambdas/import';
+import { DynamoComputedStore } from '../adapters/dynamo/computed-store';
 import { createRulesHandler } from '../lambdas/rules';
 import { createStitchHandler } from '../lambdas/stitch';
 import { LocalBus } from './bus';
@@ -78,6 +80,8 @@ export interface RuntimeOptions {
   readonly corsAllowedOrigins?: readonly string[];
   /** Days a (source, messageId) pair is remembered to drop repeats. @default 7 */
   readonly dedupeWindowDays?: number;
+  /** Days a timeline event is kept (its TTL, as the construct prop `eventRetentionDays`). @default 400 */
+  readonly eventRetentionDays?: number;
   /** The configuration; wins over `configFile`. */
   readonly config?: ScherpConfigInput;
   /** A JSON configuration file. @default `scherp.config.json` in the working directory, if it exists */
@@ -178,7 +182,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const writeKeys = new SourceKeyStore(keyStore, (d) => sources.findKey(d), { positiveTtlMs: 1000, negativeTtlMs: 1000 });
     const rejected = new JsonlRejectedStore(new DynamoRejectedStore(doc, { tableName }), join(dataDir, 'rejected.jsonl'));
     const messages = new DynamoMessageLog(doc, { tableName, windowDays: opts.dedupeWindowDays });
-    const store = new DynamoProfileStore(doc, { tableName });
+    const store = new DynamoProfileStore(doc, { tableName, retentionDays: opts.eventRetentionDays });
     const bus = new LocalBus({ file: join(dataDir, 'bus.jsonl'), print: opts.printBus ?? false });
     const deadLetters = new FileDeadLetters(join(dataDir, 'dlq.jsonl'), (bodies) => queue.sendBodies(bodies));
     const queue: LocalQueue = new LocalQueue({
@@ -191,13 +195,15 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
     const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
-    const profile = createProfileHandler(() => ({ keys: keyStore, store, config }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, config }));
+    const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
     const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);
     const history = new DynamoHistoryStore(doc, tableName);
     const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));
     stoppers.push(() => scheduler.stop());
-    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, ...ruleObservers }));
+    const computed = { store: new DynamoComputedStore(doc, tableName), defs: config.computed };
+    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }));
     const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -225,7 +231,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     queue.start(stitch);
     stoppers.push(() => queue.stop());
 
-    const server: Server = await startServer({ collect, profile, admin, rules: rulesApi }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
+    const server: Server = await startServer({ collect, profile, admin, rules: rulesApi, import: importer }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
       corsAllowedOrigins: opts.corsAllowedOrigins,
     });
     stoppers.push(

@@ -2,15 +2,34 @@
  * The profile parts rules read and write (audiences, consent, recommendations, computed
  * traits) and the per-rule state, each a small item in the profile's partition.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Consent } from '../../core/consent';
 import type { ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Recommendation } from '../../app/ports';
-import { isConditionFailure } from './conditions';
+import { isConditionFailure, putVersioned } from './conditions';
+import { decodeComputed } from './computed-store';
 import { keys, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
 
-/** Attributes that are keys or bookkeeping, not computed values. */
-const BOOKKEEPING = new Set(['pk', 'sk', 'ver', 'ttl']);
 const SLOT_PREFIX = 's_';
+
+/** The parts among a profile partition's `PROFILE#…` items (the root and others are ignored). */
+export function decodeParts(items: readonly Record<string, unknown>[]): ProfileParts {
+  let parts: ProfileParts = { computed: {}, audiences: {}, audiencesVersion: 0, consent: {}, consentVersion: 0, recommendations: {} };
+  for (const it of items) {
+    if (it.sk === PART_SK.computed) {
+      const stored = decodeComputed(it);
+      parts = { ...parts, computed: { ...stored.state.values }, computedState: stored };
+    } else if (it.sk === PART_SK.audiences) {
+      parts = { ...parts, audiences: (it.m as Record<string, string>) ?? {}, audiencesVersion: it.ver as number };
+    } else if (it.sk === PART_SK.consent) {
+      parts = { ...parts, consent: JSON.parse(it.c as string) as Consent, consentVersion: it.ver as number };
+    } else if (it.sk === PART_SK.recommendations) {
+      const recs: Record<string, Recommendation> = {};
+      for (const [k, v] of Object.entries(it)) if (k.startsWith(SLOT_PREFIX)) recs[k.slice(SLOT_PREFIX.length)] = JSON.parse(v as string) as Recommendation;
+      parts = { ...parts, recommendations: recs };
+    }
+  }
+  return parts;
+}
 
 export class DynamoPersonalizationStore implements PersonalizationStore {
   constructor(
@@ -27,47 +46,15 @@ export class DynamoPersonalizationStore implements PersonalizationStore {
         ConsistentRead: true,
       }),
     );
-    let parts: ProfileParts = { computed: {}, audiences: {}, audiencesVersion: 0, consent: {}, consentVersion: 0, recommendations: {} };
-    for (const it of res.Items ?? []) {
-      if (it.sk === PART_SK.computed) {
-        parts = { ...parts, computed: Object.fromEntries(Object.entries(it).filter(([k]) => !BOOKKEEPING.has(k))) };
-      } else if (it.sk === PART_SK.audiences) {
-        parts = { ...parts, audiences: (it.m as Record<string, string>) ?? {}, audiencesVersion: it.ver as number };
-      } else if (it.sk === PART_SK.consent) {
-        parts = { ...parts, consent: JSON.parse(it.c as string) as Consent, consentVersion: it.ver as number };
-      } else if (it.sk === PART_SK.recommendations) {
-        const recs: Record<string, Recommendation> = {};
-        for (const [k, v] of Object.entries(it)) if (k.startsWith(SLOT_PREFIX)) recs[k.slice(SLOT_PREFIX.length)] = JSON.parse(v as string) as Recommendation;
-        parts = { ...parts, recommendations: recs };
-      }
-    }
-    return parts;
-  }
-
-  private async putVersioned(key: { pk: string; sk: string }, attrs: Record<string, unknown>, expectedVersion: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...key, ...attrs, ver: expectedVersion + 1 },
-          ...(expectedVersion === 0
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return decodeParts(res.Items ?? []);
   }
 
   saveConsent(profileId: string, consent: Consent, expectedVersion: number): Promise<boolean> {
-    return this.putVersioned(keys.consent(profileId), { c: JSON.stringify(consent) }, expectedVersion);
+    return putVersioned(this.doc, this.tableName, keys.consent(profileId), { c: JSON.stringify(consent) }, expectedVersion);
   }
 
   saveAudiences(profileId: string, members: Readonly<Record<string, string>>, expectedVersion: number): Promise<boolean> {
-    return this.putVersioned(keys.audiences(profileId), { m: members }, expectedVersion);
+    return putVersioned(this.doc, this.tableName, keys.audiences(profileId), { m: members }, expectedVersion);
   }
 
   async putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void> {

@@ -6,9 +6,10 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
 import type { MergeRecord, Profile } from '../../core/profile';
-import type { ProfileStore, StoredProfile, TimelineEntry, ReadOptions } from '../../app/ports';
+import type { PartitionExport, ProfileReader, ProfileStore, ProfileWithParts, ReadOptions, StoredProfile, TimelineEntry } from '../../app/ports';
+import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
-import { EVENT_SK_PREFIX, keys } from './keys';
+import { EVENT_SK_PREFIX, keys, PROFILE_SK_PREFIX } from './keys';
 
 export interface DynamoProfileStoreOptions {
   readonly tableName: string;
@@ -104,7 +105,7 @@ export function fromMergeRecordItem(i: MergeRecordItem): MergeRecord {
 
 const BATCH_GET_LIMIT = 100;
 
-export class DynamoProfileStore implements ProfileStore {
+export class DynamoProfileStore implements ProfileStore, ProfileReader {
   private readonly retentionDays: number;
   private readonly consistentRead: boolean;
 
@@ -214,6 +215,40 @@ export class DynamoProfileStore implements ProfileStore {
 
   async putMergeRecord(record: MergeRecord): Promise<boolean> {
     return this.putIfAbsent({ ...mergeRecordItem(record) });
+  }
+
+  /** Every item of a profile partition whose sort key begins with `prefix` ('' for all). */
+  private async queryPartition(profileId: string, prefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.opts.tableName,
+          KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :p)' : 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ...(prefix ? { ':p': prefix } : {}) },
+          ConsistentRead: this.consistentRead,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(res.Items ?? []));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async readPartition(profileId: string): Promise<PartitionExport> {
+    const all = await this.queryPartition(profileId, '');
+    const events = all.filter((i) => (i.sk as string).startsWith(EVENT_SK_PREFIX)).map((i) => decodeEvent(i as unknown as EventItem));
+    const items = all.filter((i) => !(i.sk as string).startsWith(EVENT_SK_PREFIX)).map(({ pk: _pk, ...rest }) => rest);
+    return { profileId, events, items };
+  }
+
+  async loadProfileWithParts(profileId: string): Promise<ProfileWithParts | undefined> {
+    const items = await this.queryPartition(profileId, PROFILE_SK_PREFIX);
+    const root = items.find((i) => i.sk === keys.profile(profileId).sk);
+    if (!root) return undefined;
+    return { stored: fromItem(root as unknown as RootItem), parts: decodeParts(items) };
   }
 
   async listEvents(profileId: string, limit: number, before?: string): Promise<TimelineEntry[]> {

@@ -14,6 +14,9 @@ import { evaluateEvent, runDelayed, type EvaluateDeps } from '../../app/evaluate
 import { cachedRuleSet } from '../../app/rules';
 import { decodeEvent, profileIdOf } from '../../adapters/dynamo/event-codec';
 import { announceMerge } from '../../app/merges';
+import { combineMerged, combineMergedConsent } from '../../app/computed';
+import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
+import { scherpConfig } from '../shared/config';
 import type { MergeRecord } from '../../core/profile';
 import { EVENT_SK_PREFIX, MERGE_SK_PREFIX } from '../../adapters/dynamo/keys';
 import { fromMergeRecordItem, type MergeRecordItem } from '../../adapters/dynamo/profile-store';
@@ -66,7 +69,12 @@ export function createEvaluateHandler(deps: () => EvaluateDeps) {
       for (const record of event.Records) {
         try {
           const merge = mergeRecordInsert(record);
-          if (merge) actions += await announceMerge(deps().bus, merge);
+          if (merge) {
+            const d = deps();
+            if (d.computed) await combineMerged(d.computed, d.store, merge);
+            await combineMergedConsent(d.parts, d.store, merge);
+            actions += await announceMerge(d.bus, merge);
+          }
           const insert = timelineInsert(record);
           if (!insert) continue;
           const published = await evaluateEvent(deps(), insert.profileId, decodeEvent(insert.item));
@@ -104,6 +112,7 @@ const cloudDeps = lazy((): EvaluateDeps => ({
   }),
   parts: new DynamoPersonalizationStore(dynamo(), tableName()),
   history: new DynamoHistoryStore(dynamo(), tableName()),
+  computed: { store: new DynamoComputedStore(dynamo(), tableName()), defs: scherpConfig().computed },
   scheduler: new EventBridgeScheduler(new SchedulerClient({}), {
     targetArn: () => {
       if (!selfArn) throw new Error('the function ARN is not known yet');

@@ -1,37 +1,73 @@
 /**
- * profile: GET /v1/profiles/{type}:{value}, authenticated with the read key.
+ * profile: reads only.
+ * - read key: `GET /v1/profiles/{type}:{value}` (the whole profile) and
+ *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`);
+ * - write key (public): the browser-safe `POST /v1/context`, only what config marks public;
+ * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { KeyStore, ProfileStore } from '../../app/ports';
-import { readProfile } from '../../app/profiles';
+import type { KeyStore, ProfileReader, ProfileStore } from '../../app/ports';
+import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
+import { readContext } from '../../app/context';
+import { ContextRequestSchema } from '../../core/context';
+import { zodIssues } from '../../core/events';
 import type { ScherpConfig } from '../../core/config';
-import { AuthenticationError } from '../../core/errors';
-import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
+import { AuthenticationError, ValidationError } from '../../core/errors';
+import { BootstrapKeyStore, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
 import { scherpConfig } from '../shared/config';
-import { profileStore } from '../shared/dynamo';
+import { profileStore, sourceStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
-import { credential, errorResponse, json, type HttpResult } from '../shared/http';
+import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
 import { lazy } from '../shared/lazy';
 
 export interface ProfileDeps {
-  readonly store: ProfileStore;
+  readonly store: ProfileStore & ProfileReader;
   readonly keys: KeyStore;
+  /** Write keys (bootstrap and per source), for the browser-safe context. */
+  readonly writeKeys: KeyStore;
   readonly config: ScherpConfig;
 }
 
 function profileKey(event: APIGatewayProxyEventV2): string {
-  const raw = event.pathParameters?.id ?? event.rawPath.split('/').pop() ?? '';
-  return decodeURIComponent(raw);
+  return decodeURIComponent(event.pathParameters?.id ?? '');
 }
 
+function limitParam(event: APIGatewayProxyEventV2): number | undefined {
+  const raw = event.queryStringParameters?.limit;
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw new ValidationError('limit must be an integer', [{ path: 'limit', message: 'must be an integer' }]);
+  return Number(raw);
+}
+
+const MAX_CONTEXT_BODY = 4096;
+
 export function createProfileHandler(deps: () => ProfileDeps) {
+  const context = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+    const parsed = ContextRequestSchema.safeParse(parseJsonBody(event, MAX_CONTEXT_BODY));
+    if (!parsed.success) throw new ValidationError('invalid context request', zodIssues(parsed.error, ''));
+    const key = credential(event) ?? parsed.data.writeKey;
+    if (!key) throw new AuthenticationError('missing write key: send it as the HTTP Basic auth user name or as writeKey');
+    if (!(await deps().writeKeys.authenticate('write', key))) throw new AuthenticationError('invalid write key');
+    const { store, config } = deps();
+    return json(200, await readContext(store, parsed.data, config));
+  };
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
+      if (event.routeKey === 'POST /v1/context') return await context(event);
+      if (event.routeKey === 'GET /v1/profiles/{id}/export') {
+        const admin = credential(event);
+        if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
+        return json(200, await exportProfile(deps().store, profileKey(event), deps().config.identity));
+      }
       const key = credential(event);
       if (!key) throw new AuthenticationError('missing read key: send it as the HTTP Basic auth user name');
       if (!(await deps().keys.authenticate('read', key))) throw new AuthenticationError('invalid read key');
-      return json(200, await readProfile(deps().store, profileKey(event), deps().config.identity));
+      const { store, config } = deps();
+      if (event.routeKey === 'GET /v1/profiles/{id}/events') {
+        return json(200, await readProfileEvents(store, profileKey(event), { limit: limitParam(event), cursor: event.queryStringParameters?.cursor }, config.identity));
+      }
+      return json(200, await readProfile(store, profileKey(event), config.identity));
     } catch (err) {
       return errorResponse(err);
     }
@@ -40,12 +76,20 @@ export function createProfileHandler(deps: () => ProfileDeps) {
 
 const cloudDeps = lazy((): ProfileDeps => {
   const secretArn = optionalEnv(ENV.READ_KEY_SECRET_ARN);
+  const writeArn = optionalEnv(ENV.WRITE_KEY_SECRET_ARN);
+  const adminArn = optionalEnv(ENV.ADMIN_KEY_SECRET_ARN);
+  const sources = sourceStore();
   return {
     store: profileStore(),
     config: scherpConfig(),
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
+      admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
     }),
+    writeKeys: new SourceKeyStore(
+      new BootstrapKeyStore({ write: writeArn ? secretLoader(new SecretsManagerClient({}), writeArn) : envLoader(optionalEnv(ENV.WRITE_KEY)) }),
+      (digest) => sources.findKey(digest),
+    ),
   };
 });
 

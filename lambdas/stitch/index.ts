@@ -58,7 +58,7 @@ export function createStitchHandler(deps: () => StitchDeps) {
       try {
         const e = JSON.parse(record.body) as ScherpEvent;
         const { store, messages, config } = deps();
-        const r = await processEvent({ store, messages, identity: config.identity }, e);
+        const r = await processEvent({ store, messages, identity: config.identity, traits: config.traits }, e);
         if (r.duplicate) counts.duplicates++;
         else counts.stored++;
         if (r.repeat) counts.repeats++;

@@ -104,9 +104,10 @@ describe('functions', () => {
     collect: ['TABLE_NAME', 'QUEUE_URL', 'WRITE_KEY_SECRET_ARN', 'MAX_EVENT_BYTES', 'MAX_REQUEST_BYTES', 'MAX_BATCH_EVENTS', 'REJECTED_RETENTION_DAYS'],
     stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS', 'DEDUPE_WINDOW_DAYS', 'DEAD_LETTER_QUEUE_URL', 'MAX_RECEIVE_COUNT'],
     evaluate: ['TABLE_NAME', 'EVENT_BUS_NAME', 'SCHEDULER_ROLE_ARN', 'SCHEDULER_GROUP_NAME', 'SCHEDULER_DLQ_ARN'],
-    profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN'],
+    profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'WRITE_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN'],
     admin: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'QUEUE_URL', 'QUEUE_ARN', 'DEAD_LETTER_QUEUE_URL', 'DEAD_LETTER_QUEUE_ARN'],
     rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
+    import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
   };
   const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
 
@@ -151,6 +152,13 @@ describe('functions', () => {
 
 describe('least privilege', () => {
   const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+  test('import: the sources partition only (reads), SendMessage, the admin key; no table writes, no PutEvents', () => {
+    const { actions } = actionsOf(synth.stack.platform.functions.import);
+    for (const forbidden of [...writes, 'events:PutEvents']) expect(actions).not.toContain(forbidden);
+    expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue']));
+    expect(leadingKeysOf(synth.stack.platform.functions.import)).toEqual([['SOURCES']]);
+  });
 
   test('profile: table reads and the read key only', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.profile);
@@ -293,6 +301,10 @@ describe('HTTP API', () => {
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
       [
         'GET /v1/profiles/{id}',
+        'GET /v1/profiles/{id}/events',
+        'POST /v1/context',
+        'POST /v1/import',
+        'GET /v1/profiles/{id}/export',
         'POST /v1/sources',
         'GET /v1/sources',
         'POST /v1/sources/{id}/keys',
@@ -320,8 +332,8 @@ describe('HTTP API', () => {
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('NONE');
   });
 
-  test('four payload 2.0 Lambda proxy integrations: collect, profile, admin and rules', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 4);
+  test('five payload 2.0 Lambda proxy integrations: collect, profile, admin, rules and import', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 5);
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',

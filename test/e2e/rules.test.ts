@@ -6,9 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
-import { keys as tableKeys } from '../../adapters/dynamo/keys';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { DETAIL_SCHEMAS } from '../../core/rules/contract';
 import { startRuntime, type Runtime } from '../../local/runtime';
@@ -22,7 +20,7 @@ const uid = (name: string) => `${name}-${run}`;
 
 beforeAll(async () => {
   // The shipped rules, with cart abandonment's delay shortened to seconds, plus a trait-based
-  // audience (computed traits, which the shipped high-value audience uses, arrive with #5).
+  // audience (the shipped high-value audience uses the computed trait lifetime_value).
   const rulesDir = mkdtempSync(join(tmpdir(), 'scherp-rules-'));
   cpSync(join(root, 'rules'), rulesDir, { recursive: true });
   const cart = JSON.parse(readFileSync(join(rulesDir, 'cart-abandonment.json'), 'utf8'));
@@ -42,12 +40,14 @@ beforeAll(async () => {
     rulesDir,
     streamPollMs: 25,
   });
+  parts = new DynamoPersonalizationStore(documentClient(localDynamoConfig(rt.dynamoEndpoint)), rt.tableName);
 }, 60_000);
 
 afterAll(async () => {
   await rt?.stop();
 });
 
+let parts: DynamoPersonalizationStore;
 const basic = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
 
 async function send(...batch: Record<string, unknown>[]): Promise<void> {
@@ -149,12 +149,16 @@ describe('audiences', () => {
     const user = uid('ltv');
     await send({ type: 'identify', userId: user, traits: { name: 'Grace' } });
     const p = await profileOf(user);
-    // Computed traits are #5's; stand in for them with the item they will write.
-    const doc = documentClient(localDynamoConfig(rt.dynamoEndpoint));
-    await doc.send(new PutCommand({ TableName: rt.tableName, Item: { ...tableKeys.computed(p.id), lifetime_value: 640 } }));
-    await send({ type: 'track', userId: user, event: 'Product Viewed', properties: {} });
+    // Orders push the computed trait lifetime_value (the sum of Order Completed revenue) over 500.
+    await send({ type: 'track', userId: user, event: 'Order Completed', timestamp: at(2 * day), properties: { order_id: 'b-1', revenue: 400, products: [diapers] } });
+    await eventually(async () => ((await parts.loadParts(p.id)).computed.order_count === 1 ? true : undefined));
+    expect(busFor(p.id, 'Audience Entered').filter((e) => e.detail.audienceId === 'high-value')).toEqual([]);
+    await send({ type: 'track', userId: user, event: 'Order Completed', timestamp: at(0), properties: { order_id: 'b-2', revenue: 240, products: [ointment] } });
     const entered = await eventually(() => busFor(p.id, 'Audience Entered').find((e) => e.detail.audienceId === 'high-value'));
     expect(entered.detail.explanation).toEqual([{ path: 'profile.computed.lifetime_value', op: 'gt', expected: 500, actual: 640, result: true }]);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(busFor(p.id, 'Audience Entered').filter((e) => e.detail.audienceId === 'high-value')).toHaveLength(1);
+    expect((await parts.loadParts(p.id)).computed).toMatchObject({ lifetime_value: 640, order_count: 2, event_count: 3, purchased_categories: ['baby ointment', 'diapers'] });
   });
 });
 

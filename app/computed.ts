@@ -1,0 +1,86 @@
+/**
+ * Keeping computed traits current: `evaluate` applies each newly stored event before any rule
+ * runs (so the rules of that event see the new values), and combines the computed traits of
+ * merged profiles into the survivor when a merge record arrives. Both are idempotent: the item
+ * remembers the hashes of the last events and merges it applied (`core/computed.ts`), and every
+ * write is conditional on the version read.
+ */
+import { applyEvent, combineComputed, EMPTY_COMPUTED, type ComputedDefs } from '../core/computed';
+import { ScherpError } from '../core/errors';
+import type { ScherpEvent } from '../core/events';
+import type { MergeRecord } from '../core/profile';
+import type { ComputedStore, PersonalizationStore, ProfileParts, ProfileStore, StoredComputed } from './ports';
+import { mergeConsent } from '../core/consent';
+import { resolveSurvivors } from './resolve';
+
+/**
+ * One profile's events arrive in order from one stream shard, so conflicts are rare (a merge
+ * joining two shards' profiles); each retry re-reads the item after a short random pause.
+ */
+const MAX_ATTEMPTS = 10;
+const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+
+export interface ComputedDeps {
+  readonly store: ComputedStore;
+  readonly defs: ComputedDefs;
+}
+
+/** Concurrent writers kept changing a profile part; the stream retries the record. */
+export class ComputedConflictError extends ScherpError {
+  constructor(part = 'computed traits') {
+    super('conflict', `${part} changed concurrently`);
+  }
+}
+
+/** Applies one event to a profile's computed traits; returns the parts with the new values. */
+export async function updateComputed(deps: ComputedDeps, profileId: string, parts: ProfileParts, event: ScherpEvent): Promise<ProfileParts> {
+  let cur: StoredComputed = parts.computedState ?? { state: EMPTY_COMPUTED, version: 0 };
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) {
+      await pause(attempt);
+      cur = (await deps.store.load([profileId])).get(profileId) ?? { state: EMPTY_COMPUTED, version: 0 };
+    }
+    const next = applyEvent(deps.defs, cur.state, event);
+    if (next === cur.state) return { ...parts, computed: { ...cur.state.values }, computedState: cur };
+    if (await deps.store.save(profileId, next, cur.version)) {
+      return { ...parts, computed: { ...next.values }, computedState: { state: next, version: cur.version + 1 } };
+    }
+  }
+  throw new ComputedConflictError();
+}
+
+/**
+ * Adds the merged profiles' computed traits to the survivor's (the record's profile, or the
+ * profile that absorbed it since). Merged profiles are never written again, so their values are
+ * final; a loser's later-arriving events resolve to the survivor.
+ */
+export async function combineMerged(deps: ComputedDeps, profiles: ProfileStore, record: MergeRecord): Promise<void> {
+  if (record.merged.length === 0 || Object.keys(deps.defs).length === 0) return;
+  const target = (await resolveSurvivors(profiles, [record.profileId])).get(record.profileId)?.profile.id ?? record.profileId;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await pause(attempt);
+    const all = await deps.store.load([target, ...record.merged]);
+    const survivor = all.get(target) ?? { state: EMPTY_COMPUTED, version: 0 };
+    const losers = record.merged.map((id) => all.get(id)?.state ?? EMPTY_COMPUTED);
+    const next = combineComputed(deps.defs, survivor.state, losers, `${record.profileId}#${record.eventTimestamp}#${record.messageId}`);
+    if (next === survivor.state || (await deps.store.save(target, next, survivor.version))) return;
+  }
+  throw new ComputedConflictError();
+}
+
+/**
+ * Adds the merged profiles' consent to the survivor's (per purpose the newest statement), so
+ * consent given on an anonymous profile holds once it is merged into the known one.
+ */
+export async function combineMergedConsent(parts: PersonalizationStore, profiles: ProfileStore, record: MergeRecord): Promise<void> {
+  if (record.merged.length === 0) return;
+  const target = (await resolveSurvivors(profiles, [record.profileId])).get(record.profileId)?.profile.id ?? record.profileId;
+  const losers = await Promise.all(record.merged.map((id) => parts.loadParts(id)));
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await pause(attempt);
+    const survivor = await parts.loadParts(target);
+    const next = losers.reduce((c, l) => mergeConsent(c, l.consent), survivor.consent);
+    if (next === survivor.consent || (await parts.saveConsent(target, next, survivor.consentVersion))) return;
+  }
+  throw new ComputedConflictError('consent');
+}

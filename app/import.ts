@@ -1,0 +1,56 @@
+/**
+ * Enrichment import (`POST /v1/import`, admin key): rows of identifier + traits tagged with a
+ * source become `identify` events of that source and go through the ingest queue like any other
+ * event (deduplicated by message id, stitched, traits ranked by time and source precedence).
+ */
+import type { ScherpConfig } from '../core/config';
+import { LimitExceededError, NotFoundError } from '../core/errors';
+import { MAX_IMPORT_ROWS, parseImport, type ImportFormat, type ImportRowError } from '../core/import';
+import { DEFAULT_SOURCE, type Source } from '../core/sources';
+import type { EventQueue, SourceStore } from './ports';
+
+export interface ImportDeps {
+  readonly queue: EventQueue;
+  readonly sources: SourceStore;
+  readonly config: ScherpConfig;
+  readonly now?: () => Date;
+}
+
+export interface ImportRequest {
+  readonly text: string;
+  readonly format: ImportFormat;
+  /** A source id or a source name. */
+  readonly source: string;
+  /** The file line of the text's first line (the CLI sends files in chunks). @default 1 */
+  readonly firstLine?: number;
+}
+
+export interface ImportResult {
+  readonly sourceId: string;
+  readonly imported: number;
+  readonly errors: readonly ImportRowError[];
+}
+
+async function findSource(sources: SourceStore, idOrName: string): Promise<Source> {
+  if (idOrName === DEFAULT_SOURCE.id) return DEFAULT_SOURCE;
+  const byId = await sources.getSource(idOrName);
+  if (byId) return byId.source;
+  const byName = (await sources.listSources()).find((s) => s.source.name === idOrName);
+  if (byName) return byName.source;
+  throw new NotFoundError(`no source with the id or name "${idOrName}": create it with POST /v1/sources`);
+}
+
+export async function importRows(deps: ImportDeps, req: ImportRequest): Promise<ImportResult> {
+  const rows = req.text.split(/\r?\n/).filter((l) => l.trim() !== '').length;
+  if (rows > MAX_IMPORT_ROWS + 1) throw new LimitExceededError(`${rows} lines; at most ${MAX_IMPORT_ROWS} rows per request (the CLI sends files in chunks)`, 'maxImportRows');
+  const source = await findSource(deps.sources, req.source);
+  const parsed = parseImport(
+    req.text,
+    req.format,
+    { sourceId: source.id, party: source.party, receivedAt: (deps.now?.() ?? new Date()).toISOString(), identity: deps.config.identity },
+    req.firstLine ?? 1,
+  );
+  // All valid rows are queued or the request fails (and is retried whole: the rows' message ids make that safe).
+  if (parsed.events.length > 0) await deps.queue.send(parsed.events);
+  return { sourceId: source.id, imported: parsed.events.length, errors: parsed.errors };
+}

@@ -1,0 +1,307 @@
+/**
+ * Computed traits: values kept current per profile as events arrive, defined in config
+ * (`computed` section). Pure: applying an event, combining two profiles' values at a merge.
+ *
+ * Idempotent: every applied event leaves a short hash of its timeline key in `recent` (the last
+ * {@link RECENT_EVENTS}); an event found there changes nothing, so a stream redelivery never
+ * counts twice. Counts, sums, averages, minimums, maximums, most-frequent counts and (sorted,
+ * bounded) unique lists do not depend on the order events arrive in; first/last compare the
+ * events' timestamps.
+ */
+import { createHash } from 'node:crypto';
+import * as z from 'zod';
+import type { ScherpEvent } from './events';
+import { PATH_PATTERN, readPath } from './rules/path';
+
+export const COMPUTED_OPS = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'mostFrequent', 'unique'] as const;
+export type ComputedOp = (typeof COMPUTED_OPS)[number];
+
+/** Event hashes kept on the item to drop redeliveries. */
+export const RECENT_EVENTS = 16;
+/** Distinct values a `mostFrequent` trait counts; beyond it new values are not counted. */
+export const MOST_FREQUENT_VALUES = 50;
+
+const eventPath = z.string().min(1).max(200).refine((p) => PATH_PATTERN.test(`event.${p}`), 'must be a path into the event such as properties.revenue or properties.products[].category');
+
+const WhereSchema = z
+  .object({
+    property: eventPath,
+    op: z.enum(['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'exists']),
+    value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  })
+  .strict();
+
+export const ComputedDefSchema = z
+  .object({
+    op: z.enum(COMPUTED_OPS),
+    /** Only events with this name (track `event`, or page/screen `name`). */
+    event: z.string().min(1).max(200).optional(),
+    /** Only events of this type (track, identify, page, …). */
+    type: z.string().min(1).max(20).optional(),
+    /** The value to aggregate: a path into the event (`properties.revenue`, `timestamp`). Not for `count`. */
+    property: eventPath.optional(),
+    /** For `first`/`last` of a list of objects: keep only these fields of each element. */
+    pick: z.array(z.string().min(1).max(100)).min(1).max(20).optional(),
+    /** Every condition must hold for the event to count. */
+    where: z.array(WhereSchema).max(10).default([]),
+    /** Longest list (`unique`, or a picked list). @default 20 */
+    limit: z.number().int().min(1).max(100).default(20),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.op !== 'count' && !d.property) ctx.addIssue({ code: 'custom', path: ['property'], message: `is required for ${d.op}` });
+  });
+
+export type ComputedDef = z.output<typeof ComputedDefSchema>;
+export type ComputedDefs = Readonly<Record<string, ComputedDef>>;
+
+const def = (d: z.input<typeof ComputedDefSchema>): ComputedDef => ComputedDefSchema.parse(d);
+
+/** The computed traits Scherp ships; config may change or switch off (`false`) each. */
+export const DEFAULT_COMPUTED: ComputedDefs = {
+  first_seen: def({ op: 'first', property: 'timestamp' }),
+  last_seen: def({ op: 'last', property: 'timestamp' }),
+  event_count: def({ op: 'count' }),
+  order_count: def({ op: 'count', type: 'track', event: 'Order Completed' }),
+  lifetime_value: def({ op: 'sum', type: 'track', event: 'Order Completed', property: 'properties.revenue' }),
+  last_order_products: def({ op: 'last', type: 'track', event: 'Order Completed', property: 'properties.products', pick: ['product_id', 'category'], limit: 10 }),
+  purchased_categories: def({ op: 'unique', type: 'track', event: 'Order Completed', property: 'properties.products[].category', limit: 20 }),
+};
+
+/** 1-40 characters of a-z, 0-9 and _, starting with a letter; not an attribute of the item's own (pk, sk, ver, ttl). */
+const NAME = /^(?!(?:pk|sk|ver|ttl)$)[a-z][a-z0-9_]{0,39}$/;
+
+/** The `computed` config section: definitions merged over {@link DEFAULT_COMPUTED}. */
+export const ComputedConfigSchema = z
+  .record(z.string(), z.union([ComputedDefSchema, z.literal(false)]))
+  .default({})
+  .transform((given, ctx) => {
+    const out: Record<string, ComputedDef> = { ...DEFAULT_COMPUTED };
+    for (const [name, d] of Object.entries(given)) {
+      if (!NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'computed trait names are 1-40 characters of a-z, 0-9 and _, starting with a letter, and not reserved (pk, sk, ver, ttl)' });
+      } else if (d === false) delete out[name];
+      else out[name] = d;
+    }
+    return out as ComputedDefs;
+  });
+
+/** Auxiliary state some operations need besides the value. */
+export interface Aux {
+  /** first/last: the timestamp of the event the value came from. */
+  readonly t?: string;
+  /** avg: running sum and count. */
+  readonly s?: number;
+  readonly n?: number;
+  /** mostFrequent: count per value (by its JSON). */
+  readonly c?: Readonly<Record<string, number>>;
+}
+
+export interface ComputedState {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly aux: Readonly<Record<string, Aux>>;
+  /** Hashes of the last applied events (and merges), newest last. */
+  readonly recent: readonly string[];
+}
+
+export const EMPTY_COMPUTED: ComputedState = { values: {}, aux: {}, recent: [] };
+
+/** A short, stable hash of an event's (or a merge's) identity. */
+export function eventHash(key: string): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 12);
+}
+
+/** The identity of a stored event: the same as its timeline position. */
+export function eventKeyOf(event: Pick<ScherpEvent, 'timestamp' | 'messageId'>): string {
+  return eventHash(`${event.timestamp}#${event.messageId}`);
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return undefined;
+}
+
+function cmp(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const x = JSON.stringify(a);
+  const y = JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function holds(w: ComputedDef['where'][number], event: ScherpEvent): boolean {
+  const v = readPath(event, w.property);
+  if (w.op === 'exists') return v !== undefined && v !== null;
+  if (w.op === 'eq') return v === w.value || (v !== undefined && String(v) === String(w.value));
+  if (w.op === 'neq') return !(v === w.value || (v !== undefined && String(v) === String(w.value)));
+  const a = num(v);
+  const b = num(w.value);
+  if (a === undefined || b === undefined) return false;
+  return w.op === 'gt' ? a > b : w.op === 'gte' ? a >= b : w.op === 'lt' ? a < b : a <= b;
+}
+
+/** Whether a definition counts this event. */
+export function matches(d: ComputedDef, event: ScherpEvent): boolean {
+  if (d.type && event.type !== d.type) return false;
+  if (d.event && (event.event ?? event.name) !== d.event) return false;
+  return d.where.every((w) => holds(w, event));
+}
+
+function picked(d: ComputedDef, v: unknown): unknown {
+  if (!d.pick || !Array.isArray(v)) return v;
+  return v.slice(0, d.limit).map((el) => {
+    const out: Record<string, unknown> = {};
+    for (const f of d.pick!) if (el !== null && typeof el === 'object' && Object.prototype.hasOwnProperty.call(el, f)) out[f] = (el as Record<string, unknown>)[f];
+    return out;
+  });
+}
+
+function sortedUnique(values: readonly unknown[], limit: number): unknown[] {
+  const byJson = new Map<string, unknown>();
+  for (const v of values) if (v !== undefined && v !== null && typeof v !== 'object') byJson.set(JSON.stringify(v), v);
+  return [...byJson.values()].sort(cmp).slice(0, limit);
+}
+
+function argmax(c: Readonly<Record<string, number>>): unknown {
+  let best: string | undefined;
+  for (const [k, n] of Object.entries(c)) if (best === undefined || n > c[best]! || (n === c[best]! && k < best)) best = k;
+  return best === undefined ? undefined : JSON.parse(best);
+}
+
+type One = { value: unknown; aux?: Aux };
+
+/** One definition applied to one event's value (`raw`) at time `t`. */
+function step(d: ComputedDef, cur: One | undefined, raw: unknown, t: string): One | undefined {
+  switch (d.op) {
+    case 'count':
+      return { value: ((cur?.value as number) ?? 0) + 1 };
+    case 'sum': {
+      const x = num(raw);
+      return x === undefined ? cur : { value: round(((cur?.value as number) ?? 0) + x) };
+    }
+    case 'avg': {
+      const x = num(raw);
+      if (x === undefined) return cur;
+      const s = round((cur?.aux?.s ?? 0) + x);
+      const n = (cur?.aux?.n ?? 0) + 1;
+      return { value: round(s / n), aux: { s, n } };
+    }
+    case 'min':
+    case 'max': {
+      const x = num(raw);
+      if (x === undefined) return cur;
+      if (cur === undefined) return { value: x };
+      return { value: d.op === 'min' ? Math.min(cur.value as number, x) : Math.max(cur.value as number, x) };
+    }
+    case 'first':
+    case 'last': {
+      const v = picked(d, raw);
+      if (v === undefined || v === null) return cur;
+      return better(d.op, cur, { value: v, aux: { t } });
+    }
+    case 'mostFrequent': {
+      if (raw === undefined || raw === null || typeof raw === 'object') return cur;
+      const k = JSON.stringify(raw);
+      const c = { ...(cur?.aux?.c ?? {}) };
+      if (!(k in c) && Object.keys(c).length >= MOST_FREQUENT_VALUES) return cur;
+      c[k] = (c[k] ?? 0) + 1;
+      return { value: argmax(c), aux: { c } };
+    }
+    case 'unique': {
+      const incoming = Array.isArray(raw) ? raw : [raw];
+      return { value: sortedUnique([...((cur?.value as unknown[]) ?? []), ...incoming], d.limit) };
+    }
+  }
+}
+
+/** first: the earlier event's value wins; last: the later; ties break on the value, deterministically. */
+function better(op: 'first' | 'last', a: One | undefined, b: One | undefined): One | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  const ta = a.aux?.t ?? '';
+  const tb = b.aux?.t ?? '';
+  const byTime = ta < tb ? -1 : ta > tb ? 1 : cmp(a.value, b.value);
+  return (op === 'first' ? byTime <= 0 : byTime >= 0) ? a : b;
+}
+
+function get(state: ComputedState, name: string): One | undefined {
+  return name in state.values ? { value: state.values[name], aux: state.aux[name] } : undefined;
+}
+
+function put(values: Record<string, unknown>, aux: Record<string, Aux>, name: string, one: One | undefined): void {
+  if (!one) return;
+  values[name] = one.value;
+  if (one.aux) aux[name] = one.aux;
+}
+
+function remember(recent: readonly string[], ...hashes: string[]): string[] {
+  return [...recent.filter((h) => !hashes.includes(h)), ...hashes].slice(-RECENT_EVENTS);
+}
+
+/**
+ * Applies one event. Returns the same state object when nothing changed (no definition matched,
+ * or the event was applied already).
+ */
+export function applyEvent(defs: ComputedDefs, state: ComputedState, event: ScherpEvent): ComputedState {
+  const hash = eventKeyOf(event);
+  if (state.recent.includes(hash)) return state;
+  const values: Record<string, unknown> = { ...state.values };
+  const aux: Record<string, Aux> = { ...state.aux };
+  let touched = false;
+  for (const [name, d] of Object.entries(defs)) {
+    if (!matches(d, event)) continue;
+    const raw = d.op === 'count' ? undefined : readPath(event, d.property!);
+    put(values, aux, name, step(d, get(state, name), raw, event.timestamp));
+    touched = true;
+  }
+  if (!touched) return state;
+  return { values, aux, recent: remember(state.recent, hash) };
+}
+
+function combineOne(d: ComputedDef, a: One | undefined, b: One | undefined): One | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  switch (d.op) {
+    case 'count':
+    case 'sum':
+      return { value: round((a.value as number) + (b.value as number)) };
+    case 'avg': {
+      const s = round((a.aux?.s ?? 0) + (b.aux?.s ?? 0));
+      const n = (a.aux?.n ?? 0) + (b.aux?.n ?? 0);
+      return { value: n === 0 ? 0 : round(s / n), aux: { s, n } };
+    }
+    case 'min':
+      return { value: Math.min(a.value as number, b.value as number) };
+    case 'max':
+      return { value: Math.max(a.value as number, b.value as number) };
+    case 'first':
+    case 'last':
+      return better(d.op, a, b);
+    case 'mostFrequent': {
+      const c: Record<string, number> = { ...(a.aux?.c ?? {}) };
+      for (const [k, n] of Object.entries(b.aux?.c ?? {})) if (k in c || Object.keys(c).length < MOST_FREQUENT_VALUES) c[k] = (c[k] ?? 0) + n;
+      return { value: argmax(c), aux: { c } };
+    }
+    case 'unique':
+      return { value: sortedUnique([...(a.value as unknown[]), ...(b.value as unknown[])], d.limit) };
+  }
+}
+
+/**
+ * The survivor's values after a merge (`mergeKey` identifies the merge, so applying it again
+ * changes nothing): counts and sums add, min/max, first/last by time, unique lists unite.
+ */
+export function combineComputed(defs: ComputedDefs, survivor: ComputedState, losers: readonly ComputedState[], mergeKey: string): ComputedState {
+  const hash = eventHash(`merge#${mergeKey}`);
+  if (survivor.recent.includes(hash)) return survivor;
+  const values: Record<string, unknown> = {};
+  const aux: Record<string, Aux> = {};
+  for (const [name, d] of Object.entries(defs)) {
+    let one = get(survivor, name);
+    for (const l of losers) one = combineOne(d, one, get(l, name));
+    put(values, aux, name, one);
+  }
+  return { values, aux, recent: remember([...survivor.recent, ...losers.flatMap((l) => l.recent)], hash) };
+}
