@@ -10,7 +10,7 @@ import { NotFoundError } from '../core/errors';
 import type { Profile } from '../core/profile';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../core/identity';
 import type { ErasureStore, ProfileReader, ProfileStore } from './ports';
-import { loadWholeProfile, parseProfileKey } from './profiles';
+import { parseProfileKey } from './profiles';
 
 export interface ErasureResult {
   readonly erased: { readonly profiles: number; readonly items: number; readonly identifiers: number };
@@ -25,25 +25,36 @@ export interface EraseOptions {
 /** Most profiles one erasure follows through `mergedFrom` (the merge cap keeps real chains far below). */
 const MAX_PROFILES = 10_000;
 
+/** Longest chain of merge pointers followed (as in `app/profiles.ts`). */
+const MAX_HOPS = 64;
+
 export async function eraseProfile(store: ProfileStore & ProfileReader & ErasureStore, key: string, opts: EraseOptions = {}): Promise<ErasureResult> {
   const identity = opts.identity ?? DEFAULT_CONFIG.identity;
   const requested = parseProfileKey(key, identity);
-  let survivor: Profile;
-  try {
-    survivor = (await loadWholeProfile(store, store, key, identity)).stored.profile;
-  } catch (err) {
-    // A retry after a failure in the last step: only the requested identity item is left.
-    if (!(err instanceof NotFoundError) || (await store.getIdentityOwners([requested])).size === 0) throw err;
-    return { erased: { profiles: 0, items: await store.eraseIdentities([requested]), identifiers: 1 } };
+  const requestedKey = identifierKey(requested);
+  const owner = (await store.getIdentityOwners([requested])).get(requestedKey);
+  if (owner === undefined) throw new NotFoundError(`no profile has the identifier ${requested.type}:…`);
+  // The survivor: the last profile on the pointer chain that still exists (after an interrupted
+  // erasure the chain may end early; see the deletion order below).
+  let survivor: Profile | undefined;
+  for (let hop = 0, id: string | undefined = owner; hop < MAX_HOPS && id !== undefined; hop++) {
+    const p: Profile | undefined = (await store.loadProfileWithParts(id))?.stored.profile;
+    if (!p) break;
+    survivor = p;
+    id = p.mergedInto;
   }
+  // Only the requested identity item is left (an erasure interrupted in its last step).
+  if (!survivor) return { erased: { profiles: 0, items: await store.eraseIdentities([requested]), identifiers: 1 } };
+
   // Every profile merged into the survivor, transitively, and every identifier any of them lists.
-  const profileIds = new Set<string>();
-  const identifiers = new Map<string, Identifier>();
-  identifiers.set(identifierKey(requested), requested);
+  const profileIds = new Set<string>([owner]);
+  const identifiers = new Map<string, Identifier>([[requestedKey, requested]]);
+  const seen = new Set<string>();
   const queue = [survivor.id];
-  while (queue.length > 0 && profileIds.size < MAX_PROFILES) {
+  while (queue.length > 0 && seen.size < MAX_PROFILES) {
     const id = queue.shift()!;
-    if (profileIds.has(id)) continue;
+    if (seen.has(id)) continue;
+    seen.add(id);
     profileIds.add(id);
     const p = id === survivor.id ? survivor : (await store.loadProfileWithParts(id))?.stored.profile;
     if (!p) continue;
@@ -57,14 +68,14 @@ export async function eraseProfile(store: ProfileStore & ProfileReader & Erasure
   if (opts.suppress ?? true) await store.suppress(ids);
   // Only identity items that point at an erased profile: never another person's.
   const owners = await store.getIdentityOwners(ids);
-  const owned = ids.filter((id) => profileIds.has(owners.get(identifierKey(id)) ?? ''));
-  // Order for retries: the requested identifier leads to the survivor's root until the very
-  // end (a partition's root goes last), so a failed erasure can be repeated with the same key.
-  const requestedKey = identifierKey(requested);
-  let items = 0;
-  for (const id of [...profileIds].filter((p) => p !== survivor.id)) items += await store.erasePartition(id);
-  items += await store.eraseIdentities(owned.filter((id) => identifierKey(id) !== requestedKey));
-  items += await store.erasePartition(survivor.id);
-  items += await store.eraseIdentities(owned.filter((id) => identifierKey(id) === requestedKey));
+  const owned = ids.filter((id) => identifierKey(id) !== requestedKey && profileIds.has(owners.get(identifierKey(id)) ?? ''));
+  // Order, so that a failed erasure repeated with the same key finishes it: the requested
+  // identifier keeps leading to its owner's root until the end. Other identity items first, then
+  // the other partitions (the survivor's last), the owner's partition (each root last), and
+  // finally the requested identity item.
+  let items = await store.eraseIdentities(owned);
+  const rest = [...profileIds].filter((id) => id !== owner && id !== survivor.id);
+  for (const id of [...rest, ...(survivor.id === owner ? [] : [survivor.id]), owner]) items += await store.erasePartition(id);
+  items += await store.eraseIdentities([requested]);
   return { erased: { profiles: profileIds.size, items, identifiers: ids.length } };
 }
