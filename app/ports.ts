@@ -112,9 +112,18 @@ export interface ReadOptions {
   readonly consistent?: boolean;
 }
 
+/** What one identity read found: owners by `identifierKey`, and which identifiers were erased. */
+export interface IdentityLookup {
+  readonly owners: Map<string, string>;
+  /** `identifierKey`s carrying a suppression marker (only looked up when asked). */
+  readonly suppressed: readonly string[];
+}
+
 export interface ProfileStore {
   /** The profile each identifier points to, by `identifierKey`. */
   getIdentityOwners(ids: readonly Identifier[], opts?: ReadOptions): Promise<Map<string, string>>;
+  /** {@link getIdentityOwners}, with the suppression markers of the same identifiers in the same batch read when `suppression` is set. */
+  lookupIdentities(ids: readonly Identifier[], opts?: ReadOptions & { readonly suppression?: boolean }): Promise<IdentityLookup>;
   /** Points an identifier at a profile unless it already points somewhere; returns the owner. */
   claimIdentity(id: Identifier, profileId: string, at: string): Promise<string>;
   getProfiles(profileIds: readonly string[], opts?: ReadOptions): Promise<Map<string, StoredProfile>>;
@@ -152,6 +161,16 @@ export interface ProfileReader {
   loadProfileWithParts(profileId: string): Promise<ProfileWithParts | undefined>;
   /** Every item of one profile's partition (for export): timeline events decoded, the other items as stored. */
   readPartition(profileId: string): Promise<PartitionExport>;
+}
+
+/** Erasure (data subject rights): deletes and suppression markers. */
+export interface ErasureStore {
+  /** Stores a suppression marker per identifier (a digest of `type:value`); idempotent. */
+  suppress(ids: readonly Identifier[]): Promise<void>;
+  /** Deletes every item of a profile partition (`P#<id>`); returns how many there were. */
+  erasePartition(profileId: string): Promise<number>;
+  /** Deletes identity items; returns how many. */
+  eraseIdentities(ids: readonly Identifier[]): Promise<number>;
 }
 
 export interface PartitionExport {

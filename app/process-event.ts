@@ -17,6 +17,8 @@ export interface ProcessEventDeps {
   readonly identity: IdentityConfig;
   /** Source precedence per trait (config `traits`). */
   readonly traits?: TraitPolicy;
+  /** Drop events carrying an erased identifier (config `privacy.suppressErased`). */
+  readonly suppressErased?: boolean;
 }
 
 export interface ProcessEventResult extends StitchResult {
@@ -26,6 +28,6 @@ export interface ProcessEventResult extends StitchResult {
 
 export async function processEvent(deps: ProcessEventDeps, event: ScherpEvent): Promise<ProcessEventResult> {
   const d = deps.messages ? await dedupe(deps.messages, event) : { event, seen: false };
-  const r = await stitch(deps.store, d.event, { identity: deps.identity, traits: deps.traits });
+  const r = await stitch(deps.store, d.event, { identity: deps.identity, traits: deps.traits, suppressErased: deps.suppressErased });
   return { ...r, repeat: d.seen };
 }

@@ -38,8 +38,17 @@ export class NoIdentifierError extends ScherpError {
   }
 }
 
+/** The event carries an identifier of an erased person: it is dropped, never stored. */
+export class SuppressedIdentifierError extends ScherpError {
+  constructor() {
+    super('suppressed_identifier', 'the event carries an erased identifier');
+  }
+}
+
 export interface StitchOptions {
   readonly identity?: IdentityConfig;
+  /** Drop events carrying an erased identifier (config `privacy.suppressErased`). @default true */
+  readonly suppressErased?: boolean;
   /** Source precedence per trait (config `traits`). */
   readonly traits?: TraitPolicy;
   readonly now?: () => Date;
@@ -75,8 +84,10 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     // Reads, batched: every identity item at once, then one BatchGetItem per hop of pointers.
     // The first attempt reads eventually consistent (half the read units): every write below is
     // conditional, so a stale read only fails a condition, and the retry reads consistently.
+    // The suppression markers of erased identifiers come in the same batch read.
     const read = { consistent: attempt > 0 };
-    const owners = await store.getIdentityOwners(ids, read);
+    const { owners, suppressed } = await store.lookupIdentities(ids, { ...read, suppression: opts.suppressErased ?? true });
+    if (suppressed.length > 0) throw new SuppressedIdentifierError();
     const survivors = await resolveSurvivors(store, [...owners.values()], read);
     const ownerOf = (key: string): StoredProfile | undefined => {
       const o = owners.get(key);

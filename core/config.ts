@@ -101,6 +101,14 @@ export const ScherpConfigSchema = z
     traits: TraitsConfigSchema.prefault({}),
     /** What `POST /v1/context` (browser, public write key) may return (`core/context.ts`). */
     context: ContextConfigSchema.prefault({}),
+    /** Data subject rights. */
+    privacy: z
+      .object({
+        /** Drop later events carrying an identifier of an erased person (`DELETE /v1/profiles/{type}:{value}`). */
+        suppressErased: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -20,6 +20,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: '/v1/context', fn: 'profile' },
   { method: 'POST', path: '/v1/import', fn: 'import' },
   { method: 'GET', path: '/v1/profiles/{id}/export', fn: 'profile' },
+  { method: 'DELETE', path: '/v1/profiles/{id}', fn: 'profile' },
   { method: 'POST', path: '/v1/sources', fn: 'admin' },
   { method: 'GET', path: '/v1/sources', fn: 'admin' },
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin' },

@@ -466,8 +466,10 @@ export class CustomerDataPlatform extends Construct {
     }
     // stitch dead-letters messages itself (with the reason) on their last receive.
     this.deadLetterQueue.grantSendMessages(stitch);
-    // profile: reads only.
+    // profile: reads, and erasure (DELETE /v1/profiles/…): batch deletes of the person's profile
+    // partitions and identity items and batch puts of suppression markers, on those items only.
     this.table.grantReadData(profile);
+    this.grantTableItems(profile, ['dynamodb:BatchWriteItem'], [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk]);
     this.secrets.readKey.grantRead(profile);
     this.secrets.writeKey.grantRead(profile);
     this.secrets.adminKey.grantRead(profile);

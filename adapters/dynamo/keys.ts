@@ -18,6 +18,7 @@
  * | write-key lookup| `WKEY#<sha256 hex>`   | `WKEY`                 |
  * | rejected event  | `REJ#<yyyy-mm-dd>`    | `<receivedAt>#<requestId>#<index>` |
  * | message marker  | `MSG#<sourceId>#<messageId>` | `MSG`           |
+ * | erased identifier | `SUP#<sha256 hex of type:value>` | `SUP`       |
  *
  * Values are used verbatim after the fixed prefix, so a `#` or `:` inside an identifier
  * cannot collide with another item: the type names never contain `#`, and nothing parses
@@ -57,6 +58,8 @@ export const keys = {
   }),
   rejectedDay: (day: string) => `${REJECTED_PK_PREFIX}${day}`,
   message: (sourceId: string, messageId: string) => ({ pk: `MSG#${sourceId}#${messageId}`, sk: 'MSG' }),
+  /** Suppression marker of an erased identifier: only a digest, so the list names nobody. */
+  suppressed: (digestHex: string) => ({ pk: `SUP#${digestHex}`, sk: 'SUP' }),
 } as const;
 
 export const SOURCES_PK = 'SOURCES';

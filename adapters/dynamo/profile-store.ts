@@ -1,12 +1,13 @@
 /**
  * ProfileStore on the single DynamoDB table: identities, profile roots and the timeline.
  */
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
 import type { MergeRecord, Profile } from '../../core/profile';
-import type { PartitionExport, ProfileReader, ProfileStore, ProfileWithParts, ReadOptions, StoredProfile, TimelineEntry } from '../../app/ports';
+import type { ErasureStore, IdentityLookup, PartitionExport, ProfileReader, ProfileStore, ProfileWithParts, ReadOptions, StoredProfile, TimelineEntry } from '../../app/ports';
 import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
 import { EVENT_SK_PREFIX, keys, PROFILE_SK_PREFIX } from './keys';
@@ -104,8 +105,14 @@ export function fromMergeRecordItem(i: MergeRecordItem): MergeRecord {
 }
 
 const BATCH_GET_LIMIT = 100;
+const BATCH_WRITE_LIMIT = 25;
 
-export class DynamoProfileStore implements ProfileStore, ProfileReader {
+/** The suppression marker key of an identifier: a SHA-256 of `type:value`, so it names nobody. */
+export function suppressionKey(id: Identifier): { pk: string; sk: string } {
+  return keys.suppressed(createHash('sha256').update(identifierKey(id)).digest('hex'));
+}
+
+export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureStore {
   private readonly retentionDays: number;
   private readonly consistentRead: boolean;
 
@@ -136,11 +143,54 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader {
   }
 
   async getIdentityOwners(ids: readonly Identifier[], opts?: ReadOptions): Promise<Map<string, string>> {
+    return (await this.lookupIdentities(ids, opts)).owners;
+  }
+
+  async lookupIdentities(ids: readonly Identifier[], opts?: ReadOptions & { readonly suppression?: boolean }): Promise<IdentityLookup> {
     const byPk = new Map(ids.map((id) => [keys.identity(id.type, id.value).pk, identifierKey(id)]));
-    const items = await this.batchGet([...byPk.keys()].map((pk) => ({ pk, sk: 'ID' })), opts);
-    const out = new Map<string, string>();
-    for (const it of items) out.set(byPk.get(it.pk as string)!, it.pid as string);
-    return out;
+    const supByPk = new Map(opts?.suppression ? ids.map((id) => [suppressionKey(id).pk, identifierKey(id)]) : []);
+    const items = await this.batchGet([...[...byPk.keys()].map((pk) => ({ pk, sk: 'ID' })), ...[...supByPk.keys()].map((pk) => ({ pk, sk: 'SUP' }))], opts);
+    const owners = new Map<string, string>();
+    const suppressed: string[] = [];
+    for (const it of items) {
+      const pk = it.pk as string;
+      if (byPk.has(pk)) owners.set(byPk.get(pk)!, it.pid as string);
+      else if (supByPk.has(pk)) suppressed.push(supByPk.get(pk)!);
+    }
+    return { owners, suppressed };
+  }
+
+  /** BatchWrite with retries of unprocessed requests. */
+  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
+      let pending: Record<string, unknown>[] | undefined = requests.slice(i, i + BATCH_WRITE_LIMIT);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+        const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.opts.tableName]: pending } }));
+        pending = res.UnprocessedItems?.[this.opts.tableName] as Record<string, unknown>[] | undefined;
+      }
+    }
+  }
+
+  async suppress(ids: readonly Identifier[]): Promise<void> {
+    const at = new Date().toISOString();
+    const pks = new Map(ids.map((id) => [suppressionKey(id).pk, suppressionKey(id)]));
+    await this.batchWrite([...pks.values()].map((k) => ({ PutRequest: { Item: { ...k, at } } })));
+  }
+
+  async erasePartition(profileId: string): Promise<number> {
+    const items = await this.queryPartition(profileId, '', ['pk', 'sk']);
+    // The root last: until it is gone, a retry still finds the profile and finishes the job.
+    const root = keys.profile(profileId).sk;
+    const ordered = [...items.filter((i) => i.sk !== root), ...items.filter((i) => i.sk === root)];
+    await this.batchWrite(ordered.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })));
+    return items.length;
+  }
+
+  async eraseIdentities(ids: readonly Identifier[]): Promise<number> {
+    const pks = new Set(ids.map((id) => keys.identity(id.type, id.value).pk));
+    await this.batchWrite([...pks].map((pk) => ({ DeleteRequest: { Key: { pk, sk: 'ID' } } })));
+    return pks.size;
   }
 
   async claimIdentity(id: Identifier, profileId: string, at: string): Promise<string> {
@@ -218,7 +268,7 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader {
   }
 
   /** Every item of a profile partition whose sort key begins with `prefix` ('' for all). */
-  private async queryPartition(profileId: string, prefix: string): Promise<Record<string, unknown>[]> {
+  private async queryPartition(profileId: string, prefix: string, attributes?: readonly string[]): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -229,6 +279,7 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader {
           ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ...(prefix ? { ':p': prefix } : {}) },
           ConsistentRead: this.consistentRead,
           ExclusiveStartKey: start,
+          ...(attributes ? { ProjectionExpression: attributes.join(', ') } : {}),
         }),
       );
       items.push(...(res.Items ?? []));

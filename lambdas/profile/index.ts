@@ -1,13 +1,15 @@
 /**
- * profile: reads only.
+ * profile: reads, and erasure.
  * - read key: `GET /v1/profiles/{type}:{value}` (the whole profile) and
  *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`);
  * - write key (public): the browser-safe `POST /v1/context`, only what config marks public;
- * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person.
+ * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person, and
+ *   `DELETE /v1/profiles/{type}:{value}`, erasing the person (`app/erase.ts`).
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { KeyStore, ProfileReader, ProfileStore } from '../../app/ports';
+import type { ErasureStore, KeyStore, ProfileReader, ProfileStore } from '../../app/ports';
+import { eraseProfile } from '../../app/erase';
 import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
 import { readContext } from '../../app/context';
 import { ContextRequestSchema } from '../../core/context';
@@ -20,9 +22,10 @@ import { profileStore, sourceStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
 import { lazy } from '../shared/lazy';
+import { logger } from '../shared/observability';
 
 export interface ProfileDeps {
-  readonly store: ProfileStore & ProfileReader;
+  readonly store: ProfileStore & ProfileReader & ErasureStore;
   readonly keys: KeyStore;
   /** Write keys (bootstrap and per source), for the browser-safe context. */
   readonly writeKeys: KeyStore;
@@ -55,10 +58,14 @@ export function createProfileHandler(deps: () => ProfileDeps) {
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
       if (event.routeKey === 'POST /v1/context') return await context(event);
-      if (event.routeKey === 'GET /v1/profiles/{id}/export') {
+      if (event.routeKey === 'GET /v1/profiles/{id}/export' || event.routeKey === 'DELETE /v1/profiles/{id}') {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
-        return json(200, await exportProfile(deps().store, profileKey(event), deps().config.identity));
+        const { store, config } = deps();
+        if (event.routeKey === 'GET /v1/profiles/{id}/export') return json(200, await exportProfile(store, profileKey(event), config.identity));
+        const result = await eraseProfile(store, profileKey(event), { identity: config.identity, suppress: config.privacy.suppressErased });
+        logger.info('profile erased', result.erased);
+        return json(200, result);
       }
       const key = credential(event);
       if (!key) throw new AuthenticationError('missing read key: send it as the HTTP Basic auth user name');

@@ -10,7 +10,7 @@ import type { DeadLetterSink } from '../../app/dead-letters';
 import type { MessageLog, ProfileStore } from '../../app/ports';
 import { connectedKeys, forEachByKey } from '../../app/batch';
 import { processEvent } from '../../app/process-event';
-import { NoIdentifierError } from '../../app/stitch';
+import { NoIdentifierError, SuppressedIdentifierError } from '../../app/stitch';
 import type { ScherpConfig } from '../../core/config';
 import type { ScherpEvent } from '../../core/events';
 import { SqsDeadLetters } from '../../adapters/sqs-dead-letters';
@@ -58,7 +58,7 @@ export function createStitchHandler(deps: () => StitchDeps) {
       try {
         const e = JSON.parse(record.body) as ScherpEvent;
         const { store, messages, config } = deps();
-        const r = await processEvent({ store, messages, identity: config.identity, traits: config.traits }, e);
+        const r = await processEvent({ store, messages, identity: config.identity, traits: config.traits, suppressErased: config.privacy.suppressErased }, e);
         if (r.duplicate) counts.duplicates++;
         else counts.stored++;
         if (r.repeat) counts.repeats++;
@@ -70,6 +70,12 @@ export function createStitchHandler(deps: () => StitchDeps) {
           // Retrying cannot give it an identifier: drop it (ids only in the log).
           logger.warn('event without a usable identifier dropped', { messageId: record.messageId });
           metrics.addMetric('EventsWithoutIdentifier', MetricUnit.Count, 1);
+          return;
+        }
+        if (err instanceof SuppressedIdentifierError) {
+          // The person was erased: their later events are dropped like events without identifier.
+          logger.info('event with an erased identifier dropped', { messageId: record.messageId });
+          metrics.addMetric('EventsSuppressed', MetricUnit.Count, 1);
           return;
         }
         if (await deadLetter(deps(), record, err)) return;

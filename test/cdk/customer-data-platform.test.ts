@@ -160,10 +160,18 @@ describe('least privilege', () => {
     expect(leadingKeysOf(synth.stack.platform.functions.import)).toEqual([['SOURCES']]);
   });
 
-  test('profile: table reads and the read key only', () => {
+  test('profile: table reads, and for erasure batch writes on profile, identity and suppression items only; the keys', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.profile);
-    for (const forbidden of [...writes, 'sqs:SendMessage', 'events:PutEvents']) expect(actions).not.toContain(forbidden);
-    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue']));
+    for (const forbidden of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'sqs:SendMessage', 'events:PutEvents']) expect(actions).not.toContain(forbidden);
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue']));
+    // The read statements have no leading-key limit; the only write statement is limited to the person's items.
+    const fn = synth.stack.platform.functions.profile;
+    const roleId = synth.stack.getLogicalId((fn.role as iam.Role).node.defaultChild as iam.CfnRole);
+    const writeStatements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().includes('dynamodb:BatchWriteItem'));
+    expect(writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']])).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*']]]);
+    expect(leadingKeysOf(fn).filter((k) => k !== undefined)).toEqual([['P#*', 'ID#*#*', 'SUP#*']]);
   });
 
   /** The dynamodb:LeadingKeys a function's table statements are limited to (undefined: unlimited). */
@@ -305,6 +313,7 @@ describe('HTTP API', () => {
         'POST /v1/context',
         'POST /v1/import',
         'GET /v1/profiles/{id}/export',
+        'DELETE /v1/profiles/{id}',
         'POST /v1/sources',
         'GET /v1/sources',
         'POST /v1/sources/{id}/keys',

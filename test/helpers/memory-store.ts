@@ -2,7 +2,7 @@
  * An in-memory ProfileStore with the same conditional semantics as the DynamoDB one, for fast
  * property tests of the stitch use case (integration tests use the real DynamoDB Local).
  */
-import type { ProfileStore, StoredProfile, TimelineEntry } from '../../app/ports';
+import type { IdentityLookup, ProfileStore, StoredProfile, TimelineEntry } from '../../app/ports';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
 import type { MergeRecord, Profile } from '../../core/profile';
@@ -20,6 +20,13 @@ export class MemoryProfileStore implements ProfileStore {
       if (o !== undefined) out.set(identifierKey(id), o);
     }
     return out;
+  }
+
+  /** `identifierKey`s of erased identifiers. */
+  readonly suppressed = new Set<string>();
+
+  async lookupIdentities(ids: readonly Identifier[], opts?: { suppression?: boolean }): Promise<IdentityLookup> {
+    return { owners: await this.getIdentityOwners(ids), suppressed: opts?.suppression ? ids.map(identifierKey).filter((k) => this.suppressed.has(k)) : [] };
   }
 
   async claimIdentity(id: Identifier, profileId: string): Promise<string> {

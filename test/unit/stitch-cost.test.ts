@@ -2,7 +2,7 @@
  * What stitch asks of the store, counted: the plain hot path reads in two batches and writes
  * one item; a merge writes the same items whatever the history of the profiles it merges.
  */
-import { stitch } from '../../app/stitch';
+import { stitch, SuppressedIdentifierError } from '../../app/stitch';
 import { eventFactory } from '../helpers/events';
 import { MemoryProfileStore } from '../helpers/memory-store';
 
@@ -41,7 +41,18 @@ describe('stitch cost', () => {
     await stitch(s.store, event({ anonymousId: 'a', userId: 'u' }));
     s.reset();
     await stitch(s.store, event({ anonymousId: 'a', userId: 'u' }));
-    expect(s.log.calls).toEqual(['getIdentityOwners', 'getProfiles', 'putEvent']);
+    // The identity read carries the suppression markers of erased identifiers: still one batch.
+    expect(s.log.calls).toEqual(['lookupIdentities', 'getProfiles', 'putEvent']);
+  });
+
+  it('an event carrying an erased identifier is dropped after the one identity read, writing nothing', async () => {
+    const s = counting();
+    s.store.suppressed.add('user_id:gone');
+    await expect(stitch(s.store, event({ anonymousId: 'a2', userId: 'gone' }))).rejects.toThrow(SuppressedIdentifierError);
+    expect(s.log.calls).toEqual(['lookupIdentities']);
+    expect(s.log.items).toBe(0);
+    // Switched off in config: the event is stored as usual.
+    await expect(stitch(s.store, event({ anonymousId: 'a2', userId: 'gone' }), { suppressErased: false })).resolves.toMatchObject({ duplicate: false });
   });
 
   it.each([10, 1000])('a merge of profiles with %i past events writes the same items', async (history) => {
@@ -52,7 +63,7 @@ describe('stitch cost', () => {
     const r = await stitch(s.store, event({ anonymousId: 'x', userId: 'y' }));
     expect(r.merged).toHaveLength(1);
     // One transaction (survivor, loser, merge record) and the event; reads as on the hot path.
-    expect(s.log.calls).toEqual(['getIdentityOwners', 'getProfiles', 'mergeProfiles', 'putEvent']);
+    expect(s.log.calls).toEqual(['lookupIdentities', 'getProfiles', 'mergeProfiles', 'putEvent']);
     expect(s.log.items).toBe(4);
   });
 });

@@ -1,0 +1,81 @@
+/**
+ * Erasure (data subject rights): `DELETE /v1/profiles/{type}:{value}` removes the person the
+ * identifier belongs to: the surviving profile and every profile merged into it (each whole
+ * `P#<id>` partition: root, parts, timeline, rule state, merge records) and the identity items
+ * of every identifier listed on them. Before anything is deleted the identifiers go on the
+ * suppression list (when configured), so an event racing the erasure cannot recreate the person.
+ */
+import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
+import { NotFoundError } from '../core/errors';
+import type { Profile } from '../core/profile';
+import { identifierKey, parseIdentifierKey, type Identifier } from '../core/identity';
+import type { ErasureStore, ProfileReader, ProfileStore } from './ports';
+import { parseProfileKey } from './profiles';
+
+export interface ErasureResult {
+  readonly erased: { readonly profiles: number; readonly items: number; readonly identifiers: number };
+}
+
+export interface EraseOptions {
+  readonly identity?: IdentityConfig;
+  /** Put the erased identifiers on the suppression list (config `privacy.suppressErased`). @default true */
+  readonly suppress?: boolean;
+}
+
+/** Most profiles one erasure follows through `mergedFrom` (the merge cap keeps real chains far below). */
+const MAX_PROFILES = 10_000;
+
+/** Longest chain of merge pointers followed (as in `app/profiles.ts`). */
+const MAX_HOPS = 64;
+
+export async function eraseProfile(store: ProfileStore & ProfileReader & ErasureStore, key: string, opts: EraseOptions = {}): Promise<ErasureResult> {
+  const identity = opts.identity ?? DEFAULT_CONFIG.identity;
+  const requested = parseProfileKey(key, identity);
+  const requestedKey = identifierKey(requested);
+  const owner = (await store.getIdentityOwners([requested])).get(requestedKey);
+  if (owner === undefined) throw new NotFoundError(`no profile has the identifier ${requested.type}:…`);
+  // The survivor: the last profile on the pointer chain that still exists (after an interrupted
+  // erasure the chain may end early; see the deletion order below).
+  let survivor: Profile | undefined;
+  for (let hop = 0, id: string | undefined = owner; hop < MAX_HOPS && id !== undefined; hop++) {
+    const p: Profile | undefined = (await store.loadProfileWithParts(id))?.stored.profile;
+    if (!p) break;
+    survivor = p;
+    id = p.mergedInto;
+  }
+  // Only the requested identity item is left (an erasure interrupted in its last step).
+  if (!survivor) return { erased: { profiles: 0, items: await store.eraseIdentities([requested]), identifiers: 1 } };
+
+  // Every profile merged into the survivor, transitively, and every identifier any of them lists.
+  const profileIds = new Set<string>([owner]);
+  const identifiers = new Map<string, Identifier>([[requestedKey, requested]]);
+  const seen = new Set<string>();
+  const queue = [survivor.id];
+  while (queue.length > 0 && seen.size < MAX_PROFILES) {
+    const id = queue.shift()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    profileIds.add(id);
+    const p = id === survivor.id ? survivor : (await store.loadProfileWithParts(id))?.stored.profile;
+    if (!p) continue;
+    for (const k of p.identifiers) {
+      const parsed = parseIdentifierKey(k);
+      if (parsed) identifiers.set(k, parsed);
+    }
+    queue.push(...(p.mergedFrom ?? []));
+  }
+  const ids = [...identifiers.values()];
+  if (opts.suppress ?? true) await store.suppress(ids);
+  // Only identity items that point at an erased profile: never another person's.
+  const owners = await store.getIdentityOwners(ids);
+  const owned = ids.filter((id) => identifierKey(id) !== requestedKey && profileIds.has(owners.get(identifierKey(id)) ?? ''));
+  // Order, so that a failed erasure repeated with the same key finishes it: the requested
+  // identifier keeps leading to its owner's root until the end. Other identity items first, then
+  // the other partitions (the survivor's last), the owner's partition (each root last), and
+  // finally the requested identity item.
+  let items = await store.eraseIdentities(owned);
+  const rest = [...profileIds].filter((id) => id !== owner && id !== survivor.id);
+  for (const id of [...rest, ...(survivor.id === owner ? [] : [survivor.id]), owner]) items += await store.erasePartition(id);
+  items += await store.eraseIdentities([requested]);
+  return { erased: { profiles: profileIds.size, items, identifiers: ids.length } };
+}
