@@ -2,6 +2,8 @@
  * Fault injection for the local runtime and the chaos tests. Faults wrap the AWS SDK client (as
  * middleware) and the ports; no domain code knows about them.
  *
+ * - DynamoDB transaction conflicts: a merge's TransactWriteItems cancelled, as when another
+ *   writer touched one of its items.
  * - DynamoDB throttling and 5xx: thrown before the request is sent, inside the SDK's retry loop
  *   (so the SDK's own retries see them, as in the cloud); what survives reaches the handler.
  * - DynamoDB timeouts: the request IS executed, then the response is lost (the caller sees an
@@ -23,6 +25,8 @@ export interface FaultPlan {
   readonly timeout?: number;
   /** Fraction of DynamoDB writes after which the invocation "crashes". */
   readonly crash?: number;
+  /** Fraction of transactions (merges) cancelled by a conflicting concurrent write. */
+  readonly transactionConflict?: number;
   /** Fraction of bus publishes that fail. */
   readonly busFailure?: number;
   /** Fraction of queue and stream deliveries repeated. */
@@ -57,6 +61,7 @@ export class InjectedFault extends Error {
 export interface FaultCounters {
   throttle: number;
   serverError: number;
+  transactionConflict: number;
   timeout: number;
   crash: number;
   busFailure: number;
@@ -66,7 +71,7 @@ export interface FaultCounters {
 const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand', 'TransactWriteItemsCommand']);
 
 export class FaultInjector {
-  readonly counters: FaultCounters = { throttle: 0, serverError: 0, timeout: 0, crash: 0, busFailure: 0, duplicate: 0 };
+  readonly counters: FaultCounters = { throttle: 0, serverError: 0, transactionConflict: 0, timeout: 0, crash: 0, busFailure: 0, duplicate: 0 };
   private readonly dice: () => number;
 
   constructor(public plan: FaultPlan) {
@@ -87,6 +92,12 @@ export class FaultInjector {
           throw Object.assign(new InjectedFault('ThrottlingException', 'injected throttling', { httpStatusCode: 400 }), { $retryable: { throttling: true } });
         }
         if (this.roll('serverError', this.plan.serverError)) throw new InjectedFault('InternalServerError', 'injected 500');
+        if (context.commandName === 'TransactWriteItemsCommand' && this.roll('transactionConflict', this.plan.transactionConflict)) {
+          // What DynamoDB answers when another request touched one of the items meanwhile.
+          throw Object.assign(new InjectedFault('TransactionCanceledException', 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]', { httpStatusCode: 400 }), {
+            CancellationReasons: [{ Code: 'TransactionConflict', Message: 'injected conflict' }],
+          });
+        }
         const result = await next(args);
         const isWrite = WRITES.has(context.commandName ?? '');
         const lost = this.roll('timeout', this.plan.timeout) ? 'timeout' : isWrite && this.roll('crash', this.plan.crash) ? 'crash' : undefined;
