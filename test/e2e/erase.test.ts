@@ -13,6 +13,7 @@ import { startRuntime, type Runtime } from '../../local/runtime';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { decodeEvent } from '../../adapters/dynamo/event-codec';
 import { eventually, testEndpoint } from '../helpers/dynamo';
+import { apiClient, at } from '../helpers/http';
 
 let rt: Runtime;
 const run = randomBytes(4).toString('hex');
@@ -33,15 +34,7 @@ afterAll(async () => {
   await rt?.stop();
 });
 
-const basic = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
-const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
-
-async function send(...batch: Record<string, unknown>[]): Promise<void> {
-  const res = await fetch(`${rt.url}/v1/batch`, { method: 'POST', headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
-}
-const get = (path: string, key = rt.keys.read) => fetch(`${rt.url}${path}`, { headers: { authorization: basic(key) } });
-const del = (path: string, key = rt.keys.admin) => fetch(`${rt.url}${path}`, { method: 'DELETE', headers: { authorization: basic(key) } });
+const { send, get, del } = apiClient(() => rt);
 
 /** Every item of the table as text: keys, every attribute, and the decoded payload of timeline events. */
 async function scanTable(): Promise<string[]> {

@@ -11,6 +11,7 @@ import { importFile, progressBar } from '../../local/import-client';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { eventually, testEndpoint } from '../helpers/dynamo';
+import { apiClient, at, basic } from '../helpers/http';
 
 let rt: Runtime;
 const run = randomBytes(4).toString('hex');
@@ -34,15 +35,8 @@ afterAll(async () => {
   await rt?.stop();
 });
 
-const basic = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
-const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+const { send, get } = apiClient(() => rt);
 
-async function send(...batch: Record<string, unknown>[]): Promise<void> {
-  const res = await fetch(`${rt.url}/v1/batch`, { method: 'POST', headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
-}
-
-const get = (path: string, key = rt.keys.read) => fetch(`${rt.url}${path}`, { headers: { authorization: basic(key) } });
 
 describe('GET /v1/profiles/{type}:{value}', () => {
   it('returns identifiers, traits with provenance, computed traits, audiences, consent and merged profiles', async () => {
