@@ -1,11 +1,13 @@
 /**
  * EventQueue on SQS: one event per message (so one poison event never takes its neighbours to
  * the dead-letter queue), sent ten at a time with SendMessageBatch (billed as one request per
- * 64 KB of payload, so small events batch at the cost of one message).
+ * 64 KB of payload, so small events batch at the cost of one message). Also the queue of file
+ * import jobs.
  */
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ScherpEvent } from '../core/events';
-import type { EventQueue } from '../app/ports';
+import type { EventQueue, ImportJobQueue } from '../app/ports';
+import { jobMessage, type ImportJob } from '../core/import-job';
 
 const MAX_ENTRIES = 10;
 const MAX_BATCH_BYTES = 256 * 1024;
@@ -47,5 +49,17 @@ export class SqsEventQueue implements EventQueue {
         if (pending.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
       }
     }
+  }
+}
+
+/** ImportJobQueue on the import queue (the queue the bucket notifies), one job per message. */
+export class SqsImportJobQueue implements ImportJobQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async send(job: ImportJob): Promise<void> {
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: jobMessage(job) }));
   }
 }

@@ -31,7 +31,8 @@ export interface ImportResult {
   readonly errors: readonly ImportRowError[];
 }
 
-async function findSource(sources: SourceStore, idOrName: string): Promise<Source> {
+/** The source named by id or name (the default source by its id). */
+export async function findSource(sources: SourceStore, idOrName: string): Promise<Source> {
   if (idOrName === DEFAULT_SOURCE.id) return DEFAULT_SOURCE;
   const byId = await sources.getSource(idOrName);
   if (byId) return byId.source;
@@ -44,13 +45,24 @@ export async function importRows(deps: ImportDeps, req: ImportRequest): Promise<
   const rows = req.text.split(/\r?\n/).filter((l) => l.trim() !== '').length;
   if (rows > MAX_IMPORT_ROWS + 1) throw new LimitExceededError(`${rows} lines; at most ${MAX_IMPORT_ROWS} rows per request (the CLI sends files in chunks)`, 'maxImportRows');
   const source = await findSource(deps.sources, req.source);
-  const parsed = parseImport(
-    req.text,
-    req.format,
-    { sourceId: source.id, party: source.party, receivedAt: (deps.now?.() ?? new Date()).toISOString(), identity: deps.config.identity },
-    req.firstLine ?? 1,
-  );
-  // All valid rows are queued or the request fails (and is retried whole: the rows' message ids make that safe).
+  const r = await queueRows(deps, source, req.text, req.format, (deps.now?.() ?? new Date()).toISOString(), req.firstLine ?? 1);
+  return { sourceId: source.id, ...r };
+}
+
+/**
+ * Parses rows of a source and queues the valid ones: all of them or, on an error, none counted
+ * (the caller retries the whole text; the rows' message ids make that safe). `receivedAt` is the
+ * time of rows without a timestamp.
+ */
+export async function queueRows(
+  deps: Pick<ImportDeps, 'queue' | 'config'>,
+  source: Source,
+  text: string,
+  format: ImportFormat,
+  receivedAt: string,
+  firstLine: number,
+): Promise<{ imported: number; errors: ImportRowError[] }> {
+  const parsed = parseImport(text, format, { sourceId: source.id, party: source.party, receivedAt, identity: deps.config.identity }, firstLine);
   if (parsed.events.length > 0) await deps.queue.send(parsed.events);
-  return { sourceId: source.id, imported: parsed.events.length, errors: parsed.errors };
+  return { imported: parsed.events.length, errors: parsed.errors };
 }

@@ -3,6 +3,7 @@
  * them in adapters/; the local runtime and the tests swap in their own.
  */
 import type { FieldIssue, Party, ScherpEvent } from '../core/events';
+import type { ImportJob } from '../core/import-job';
 import type { Source, SourceKey } from '../core/sources';
 import type { Identifier } from '../core/identity';
 import type { MergeRecord, Profile } from '../core/profile';
@@ -13,6 +14,26 @@ import type { ComputedState } from '../core/computed';
 export interface EventQueue {
   /** Queues every event or throws; never queues part silently. */
   send(events: readonly ScherpEvent[]): Promise<void>;
+}
+
+/** The version of a stored file: a replaced file has another etag. */
+export interface ObjectInfo {
+  readonly etag: string;
+  /** ISO time the file was written. */
+  readonly lastModified: string;
+}
+
+/** Files to import (the import bucket in the cloud, a folder locally). */
+export interface ObjectStore {
+  /** The file's bytes from `fromByte` on, or undefined when it does not exist (any more). */
+  read(key: string, fromByte: number): Promise<{ readonly info: ObjectInfo; readonly body: AsyncIterable<Uint8Array> } | undefined>;
+  /** Writes (replaces) a JSON document. */
+  putJson(key: string, value: unknown): Promise<void>;
+}
+
+/** Where a file import that ran out of time puts the job that goes on with it. */
+export interface ImportJobQueue {
+  send(job: ImportJob): Promise<void>;
 }
 
 /** One event for the bus; the source is always `scherp`. */

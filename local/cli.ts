@@ -44,6 +44,7 @@ async function start(args: string[]): Promise<void> {
       `  read key:   ${rt.keys.read}`,
       `  admin key:  ${rt.keys.admin}`,
       `  bus output: ${rt.dataDir}/bus.jsonl`,
+      `  import:     drop .csv/.ndjson files into ${rt.bucketDir}/imports/<source>/ (reports in ${rt.bucketDir}/reports/)`,
       '',
       'Try:',
       `  curl -s ${rt.url}/v1/track -H 'Authorization: Basic ${basic}' -H 'Content-Type: application/json' \\`,

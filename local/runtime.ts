@@ -41,6 +41,8 @@ import { JsonlRejectedStore } from './rejected';
 import { StreamPoller } from './stream';
 import { FaultInjector, type FaultPlan } from './faults';
 import { FileDeadLetters } from './dead-letters';
+import { createFileImportHandler } from '../lambdas/fileImport';
+import { FolderImporter, FolderObjectStore, LOCAL_BUCKET } from './file-drop';
 
 export interface Keys {
   readonly write: string;
@@ -86,6 +88,8 @@ export interface RuntimeOptions {
   readonly config?: ScherpConfigInput;
   /** A JSON configuration file. @default `scherp.config.json` in the working directory, if it exists */
   readonly configFile?: string;
+  /** How often the import folder (`<dataDir>/bucket/imports/`) is looked at, ms. @default 1000 */
+  readonly importPollMs?: number;
   /** Called with the runtime's DynamoDB client before first use (the bench attaches its capacity meter). */
   readonly onDynamoClient?: (client: DynamoDBClient) => void;
 }
@@ -117,6 +121,9 @@ export interface Runtime {
   readonly faults?: FaultInjector;
   /** Timers of delayed actions. */
   readonly scheduler: LocalScheduler;
+  /** The import bucket's folder (`<dataDir>/bucket`) and its poller. */
+  readonly bucketDir: string;
+  readonly imports: FolderImporter;
   stop(): Promise<void>;
 }
 
@@ -230,6 +237,15 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     stoppers.push(() => streams.destroy(), () => poller.stop());
     queue.start(stitch);
     stoppers.push(() => queue.stop());
+    const bucketDir = join(dataDir, 'bucket');
+    const objects = new FolderObjectStore(bucketDir);
+    const imports = new FolderImporter({
+      objects,
+      pollMs: opts.importPollMs,
+      onGiveUp: (key) => process.stderr.write(`scherp: import of ${key} failed 3 times; change the file to try again\n`),
+    });
+    imports.start(createFileImportHandler(() => ({ bucket: LOCAL_BUCKET, objects, queue, jobs: imports, sources, config })));
+    stoppers.push(() => imports.stop());
 
     const server: Server = await startServer({ collect, profile, admin, rules: rulesApi, import: importer }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
       corsAllowedOrigins: opts.corsAllowedOrigins,
@@ -260,6 +276,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       deadLetters,
       faults,
       scheduler,
+      bucketDir,
+      imports,
       stop: stopAll,
     };
   } catch (err) {

@@ -48,6 +48,9 @@ export const ENV = {
   MAX_BATCH_EVENTS: 'MAX_BATCH_EVENTS',
   /** Days a (source, messageId) pair is remembered by `stitch` to drop repeats. */
   DEDUPE_WINDOW_DAYS: 'DEDUPE_WINDOW_DAYS',
+  /** File import: the bucket files are dropped into, and the queue of its notifications and jobs. */
+  IMPORT_BUCKET: 'IMPORT_BUCKET',
+  IMPORT_QUEUE_URL: 'IMPORT_QUEUE_URL',
   /** Days rejected events are kept for `GET /v1/rejected`. */
   REJECTED_RETENTION_DAYS: 'REJECTED_RETENTION_DAYS',
 } as const;

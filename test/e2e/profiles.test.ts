@@ -2,7 +2,7 @@
  * The profile API end to end, in-process: events in over HTTP, the whole profile and its
  * timeline out through the read key.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +26,7 @@ beforeAll(async () => {
     dataDir: mkdtempSync(join(tmpdir(), 'scherp-profiles-e2e-')),
     rulesDir: join(__dirname, '../../rules'),
     streamPollMs: 25,
+    importPollMs: 100,
     corsAllowedOrigins: ['https://shop.example'],
     config: { context: { traits: ['plan'], computed: ['order_count'], audiences: ['high-value'] } },
   });
@@ -205,5 +206,53 @@ describe('scherp import (the CLI client)', () => {
     expect(r.errors).toEqual([{ line: 6, reason: expect.stringContaining('not a valid email') }]);
     expect(progress).toEqual([3, 6, 7]);
     expect(progressBar(600, 1200, 10)).toBe('[#####-----]  50%  600/1200 rows');
+  });
+});
+
+describe('files dropped into the import bucket (local folder)', () => {
+  const report = (key: string) => {
+    try {
+      return JSON.parse(readFileSync(join(rt.bucketDir, 'reports', `${key}.json`), 'utf8')) as Record<string, any>;
+    } catch {
+      return undefined;
+    }
+  };
+  const drop = (key: string, text: string, mtime: Date) => {
+    const file = join(rt.bucketDir, 'imports', key);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, text);
+    utimesSync(file, mtime, mtime);
+  };
+
+  it('imports a CSV by the source its folder names, reports rows and bad lines; the same file again changes nothing', async () => {
+    const f = uid('file');
+    const csv = ['email,tier', `${f}@example.com,gold`, 'not-an-email,x', `${f}-2@example.com,silver`].join('\r\n');
+    drop(`default/${f}.csv`, csv, new Date('2026-11-01T10:00:00Z'));
+    const done = await eventually(async () => (report(`default/${f}.csv`)?.status === 'done' ? report(`default/${f}.csv`) : undefined));
+    expect(done).toMatchObject({ key: `imports/default/${f}.csv`, sourceId: 'default', imported: 2, errorCount: 1, lines: 4 });
+    expect(done!.errors).toEqual([{ line: 3, reason: expect.stringContaining('not a valid email') }]);
+    const p = await eventually(async () => {
+      const r = await get(`/v1/profiles/email:${f}@example.com`);
+      return r.status === 200 ? ((await r.json()) as Record<string, any>) : undefined;
+    });
+    // Rows without a timestamp carry the file's write time.
+    expect(p.traits.tier).toEqual({ value: 'gold', sourceId: 'default', party: 'first', updatedAt: '2026-11-01T10:00:00.000Z' });
+
+    // Written again (a new version): imported again, recognised as repeats, nothing changes.
+    const events = async () => ((await (await get(`/v1/profiles/email:${f}@example.com/events`)).json()) as { events: unknown[] }).events.length;
+    const before = await events();
+    drop(`default/${f}.csv`, csv, new Date('2026-11-02T10:00:00Z'));
+    await eventually(async () => (report(`default/${f}.csv`)?.etag !== done!.etag && report(`default/${f}.csv`)?.status === 'done' ? true : undefined));
+    await new Promise((res) => setTimeout(res, 500));
+    expect(await events()).toBe(before);
+    expect(((await (await get(`/v1/profiles/email:${f}@example.com`)).json()) as Record<string, any>).traits).toEqual(p.traits);
+  });
+
+  it('reports a file of an unknown source as failed without importing it', async () => {
+    const f = uid('nosource');
+    drop(`nope-${run}/${f}.ndjson`, JSON.stringify({ id: `user_id:${f}`, traits: { a: 1 } }), new Date());
+    const r = await eventually(async () => report(`nope-${run}/${f}.ndjson`));
+    expect(r).toMatchObject({ status: 'failed', imported: 0, reason: expect.stringContaining(`no source with the id or name "nope-${run}"`) });
+    expect((await get(`/v1/profiles/user_id:${f}`)).status).toBe(404);
   });
 });

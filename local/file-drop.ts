@@ -1,0 +1,176 @@
+/**
+ * The import bucket on one machine: a folder (`.scherp/bucket/`) with the bucket's layout. A
+ * poller plays S3's notification: a new or changed file under `imports/<source>/` that has stood
+ * still for one poll is handed to the same `fileImport` handler as an `ObjectCreated` message,
+ * and the handler's continuation jobs come back through the same loop. The report is written to
+ * `reports/<source>/<name>.json`, as in the cloud.
+ */
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { ImportJobQueue, ObjectInfo, ObjectStore } from '../app/ports';
+import { IMPORTS_PREFIX, importTarget, jobMessage, type ImportJob, type ImportReport } from '../core/import-job';
+
+/** Bucket name the local notifications carry. */
+export const LOCAL_BUCKET = 'local';
+
+export class FolderObjectStore implements ObjectStore {
+  constructor(readonly root: string) {}
+
+  info(key: string): ObjectInfo | undefined {
+    const file = this.path(key);
+    if (!existsSync(file)) return undefined;
+    const s = statSync(file);
+    if (!s.isFile()) return undefined;
+    return { etag: `${Math.floor(s.mtimeMs).toString(36)}-${s.size.toString(36)}`, lastModified: s.mtime.toISOString() };
+  }
+
+  async read(key: string, fromByte: number): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> } | undefined> {
+    const info = this.info(key);
+    if (!info) return undefined;
+    return { info, body: createReadStream(this.path(key), { start: fromByte }) };
+  }
+
+  async putJson(key: string, value: unknown): Promise<void> {
+    const file = this.path(key);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2) + '\n');
+    renameSync(`${file}.tmp`, file);
+  }
+
+  readJson<T>(key: string): T | undefined {
+    const file = this.path(key);
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keys of every file under a prefix (dot files and `.tmp` files left out). */
+  list(prefix: string): string[] {
+    const dir = this.path(prefix);
+    if (!existsSync(dir)) return [];
+    return (readdirSync(dir, { recursive: true }) as string[])
+      .map((f) => join(dir, f))
+      .filter((f) => !f.split(sep).some((part) => part.startsWith('.')) && !f.endsWith('.tmp') && statSync(f).isFile())
+      .map((f) => relative(this.root, f).split(sep).join('/'))
+      .sort();
+  }
+
+  private path(key: string): string {
+    if (key.split('/').some((p) => p === '..')) throw new Error('key must not contain ..');
+    return join(this.root, ...key.split('/'));
+  }
+}
+
+export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+
+export interface FolderImporterOptions {
+  readonly objects: FolderObjectStore;
+  /** How often the folder is looked at, ms. @default 1000 */
+  readonly pollMs?: number;
+  /** Failed runs of one file version before it is left alone (until it changes). @default 3 */
+  readonly maxAttempts?: number;
+  /** Told when a file's version failed `maxAttempts` times. */
+  readonly onGiveUp?: (key: string) => void;
+}
+
+/** Polls the folder and runs the handler for new files and continuation jobs. */
+export class FolderImporter implements ImportJobQueue {
+  private readonly jobs: string[] = [];
+  /** Versions seen on the previous poll (key → etag): a file is imported once it stands still. */
+  private seen = new Map<string, string>();
+  private readonly failures = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private busy?: Promise<void>;
+  private readonly pollMs: number;
+  private readonly maxAttempts: number;
+
+  constructor(private readonly opts: FolderImporterOptions) {
+    this.pollMs = opts.pollMs ?? 1000;
+    this.maxAttempts = opts.maxAttempts ?? 3;
+    mkdirSync(join(opts.objects.root, IMPORTS_PREFIX), { recursive: true });
+  }
+
+  async send(job: ImportJob): Promise<void> {
+    this.jobs.push(jobMessage(job));
+  }
+
+  start(handler: SqsHandler): void {
+    const tick = () => {
+      this.busy = this.pollOnce(handler)
+        .catch(() => undefined)
+        .finally(() => {
+          this.busy = undefined;
+          if (this.timer !== undefined) this.timer = setTimeout(tick, this.pollMs);
+        });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    const t = this.timer;
+    this.timer = undefined;
+    if (t) clearTimeout(t);
+    await this.busy;
+  }
+
+  /** One look at the folder: notifies new still files, then runs queued jobs until none are left. */
+  async pollOnce(handler: SqsHandler): Promise<void> {
+    const { objects } = this.opts;
+    const now = new Map<string, string>();
+    for (const key of objects.list(IMPORTS_PREFIX)) {
+      const info = objects.info(key);
+      if (!info) continue;
+      now.set(key, info.etag);
+      if (this.seen.get(key) !== info.etag || this.isImported(key, info.etag)) continue;
+      if ((this.failures.get(`${key}\u0000${info.etag}`) ?? 0) >= this.maxAttempts) continue;
+      this.jobs.push(JSON.stringify(notification(key, info.etag)));
+    }
+    this.seen = now;
+    while (this.jobs.length > 0) {
+      const body = this.jobs.shift()!;
+      const res = await handler({ Records: [record(body)] }).catch(() => ({ batchItemFailures: [{ itemIdentifier: 'local' }] }));
+      if ((res?.batchItemFailures ?? []).length > 0) this.failed(body);
+    }
+  }
+
+  private isImported(key: string, etag: string): boolean {
+    const reportKey = importTarget(key).reportKey;
+    if (!reportKey) return true; // not importable and no report to write: nothing to do
+    const report = this.opts.objects.readJson<ImportReport>(reportKey);
+    return report !== undefined && report.etag === etag && report.status !== 'running';
+  }
+
+  private failed(body: string): void {
+    const n = JSON.parse(body) as { Records?: { s3: { object: { key: string; eTag: string } } }[]; scherpImportJob?: ImportJob };
+    const key = n.scherpImportJob?.key ?? decodeURIComponent(n.Records![0]!.s3.object.key.replace(/\+/g, ' '));
+    const etag = n.scherpImportJob?.etag ?? n.Records![0]!.s3.object.eTag;
+    const id = `${key}\u0000${etag}`;
+    const count = (this.failures.get(id) ?? 0) + 1;
+    this.failures.set(id, count);
+    if (count >= this.maxAttempts) this.opts.onGiveUp?.(key);
+    // The next poll notifies the file again (from its start: rows already queued are repeats).
+    this.seen.delete(key);
+  }
+}
+
+function notification(key: string, etag: string) {
+  const encoded = key.split('/').map((p) => encodeURIComponent(p).replace(/%20/g, '+')).join('/');
+  return { Records: [{ eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), s3: { bucket: { name: LOCAL_BUCKET }, object: { key: encoded, eTag: etag } } }] };
+}
+
+function record(body: string): SQSRecord {
+  return {
+    messageId: 'local',
+    receiptHandle: 'local',
+    body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'local', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:local:000000000000:imports',
+    awsRegion: 'local',
+  };
+}
