@@ -1,5 +1,5 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { ArnFormat, CfnOutput, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -12,11 +12,12 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, ruleItem, SOURCES_PK, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
 import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
 import { parseConfig, type ScherpConfigInput } from '../core/config';
@@ -24,6 +25,8 @@ import { ENV } from '../lambdas/shared/env';
 import { API_ROUTES, type ApiFunction } from '../lambdas/routes';
 import { DEFAULT_RULES_DIR, isRuleDocument, loadRules, RuleDocument } from './rules';
 import { ScherpDestinations, type DestinationsProps } from './destinations';
+import { ScherpFileImport } from './file-import';
+import { ack } from './nag';
 import {
   createScherpFunction,
   DEFAULT_FUNCTION_SIZING,
@@ -110,6 +113,20 @@ export interface CustomerDataPlatformProps {
    * @default 7
    */
   readonly rejectedRetentionDays?: number;
+
+  /**
+   * Bucket whose files under `imports/<source>/` (CSV, NDJSON) are imported as that source's
+   * traits; a report per file goes to `reports/`. The construct adds the bucket notification.
+   * @default - a new private, encrypted, SSL-only bucket (output `ImportBucketName`)
+   */
+  readonly importBucket?: s3.IBucket;
+
+  /**
+   * Days files and reports stay in the import bucket the construct creates (not applied to a
+   * given `importBucket`).
+   * @default 30
+   */
+  readonly importRetentionDays?: number;
 
   /**
    * Steady-state request rate (requests per second) of the API's default stage; requests over
@@ -202,8 +219,9 @@ export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction
 /** EventBridge `source` of every action Scherp emits. */
 export const EVENT_SOURCE = 'scherp';
 
-type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'functionSizing' | 'destinations' | 'config'>> & {
+type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'functionSizing' | 'destinations' | 'config' | 'importBucket'>> & {
   readonly eventBusName?: string;
+  readonly importBucket?: s3.IBucket;
   readonly destinations?: DestinationsProps;
   readonly rules?: RuleDocument[];
   readonly config?: ScherpConfigInput;
@@ -222,6 +240,7 @@ const DEFAULTS: Omit<ResolvedProps, 'functionSizing'> = {
   maxBatchEvents: DEFAULT_INGEST_LIMITS.maxBatchEvents,
   dedupeWindowDays: 7,
   rejectedRetentionDays: 7,
+  importRetentionDays: 30,
   throttlingRateLimit: 1000,
   throttlingBurstLimit: 2000,
   stitchBatchSize: 10,
@@ -266,6 +285,8 @@ export class CustomerDataPlatform extends Construct {
   public readonly schedulerRole: iam.Role;
   /** Where delayed-action invocations go when they keep failing (scheduler delivery or the function). */
   public readonly delayedActionsDeadLetterQueue: sqs.Queue;
+  /** The import bucket, its queue and the importer (`functions.fileImport`). */
+  public readonly fileImport: ScherpFileImport;
   /** The destinations, when `destinations` is given. */
   public readonly destinations?: ScherpDestinations;
   /** The bootstrap keys. */
@@ -328,7 +349,17 @@ export class CustomerDataPlatform extends Construct {
       redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
     });
 
-    this.functions = this.createFunctions(config);
+    this.fileImport = new ScherpFileImport(this, 'FileImport', {
+      bucket: config.importBucket,
+      retentionDays: config.importRetentionDays,
+      removalPolicy: config.removalPolicy,
+      ingestQueue: this.queue,
+      sizing: config.functionSizing.fileImport,
+      logRetention: config.logRetention,
+      logLevel: config.logLevel,
+      environment: { [ENV.TABLE_NAME]: this.table.tableName, ...configEnvironment(config) },
+    });
+    this.functions = { ...this.createFunctions(config), fileImport: this.fileImport.function };
     this.grantLeastPrivilege();
     this.connectEventSources(config);
 
@@ -383,9 +414,8 @@ export class CustomerDataPlatform extends Construct {
     });
   }
 
-  private createFunctions(config: ResolvedProps): ScherpFunctions {
-    // The configuration as the user gave it (small); each function fills in the defaults.
-    const scherpConfig: Record<string, string> = config.config === undefined ? {} : { [ENV.CONFIG]: JSON.stringify(config.config) };
+  private createFunctions(config: ResolvedProps): Omit<ScherpFunctions, 'fileImport'> {
+    const scherpConfig = configEnvironment(config);
     const make = (name: ScherpFunctionName, id: string, environment: Record<string, string>) =>
       createScherpFunction(this, id, {
         name,
@@ -477,6 +507,8 @@ export class CustomerDataPlatform extends Construct {
     this.grantTableItems(this.functions.import, ['dynamodb:GetItem', 'dynamodb:Query'], [SOURCES_PK]);
     this.queue.grantSendMessages(this.functions.import);
     this.secrets.adminKey.grantRead(this.functions.import);
+    // fileImport: the sources too (its bucket and queues are granted by ScherpFileImport).
+    this.grantTableItems(this.functions.fileImport, ['dynamodb:GetItem', 'dynamodb:Query'], [SOURCES_PK]);
     // evaluate's stream read is granted by its event source.
     // evaluate: one-time schedules for delayed actions, run by the scheduler role, which may
     // invoke evaluate and dead-letter into the delayed-actions queue; nothing else.
@@ -629,6 +661,7 @@ export class CustomerDataPlatform extends Construct {
       TableName: [this.table.tableName, 'DynamoDB table'],
       EventBusName: [this.bus.eventBusName, 'EventBridge bus actions are put on'],
       QueueUrl: [this.queue.queueUrl, 'Ingest queue'],
+      ImportBucketName: [this.fileImport.bucket.bucketName, 'Bucket whose files under imports/<source>/ are imported'],
       DeadLetterQueueUrl: [this.deadLetterQueue.queueUrl, 'Ingest dead-letter queue'],
       ActionsLogGroupName: [this.actionsLogGroup.logGroupName, 'Log group receiving every action (example rule)'],
     };
@@ -651,7 +684,7 @@ export class CustomerDataPlatform extends Construct {
       ack(fn, 'AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaLatestVersion', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaTracing', 'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.');
-      ack(fn, 'Serverless-LambdaDLQ', fn === evaluate ? 'evaluate is invoked asynchronously only by the delayed-action schedules; its failed asynchronous invocations go to the delayed-actions queue through an on-failure destination (EventInvokeConfig), which supersedes a Lambda DLQ.' : 'Not invoked asynchronously: collect, profile, admin and rules are synchronous (API), stitch is an event-source mapping whose failures go to the ingest DLQ.');
+      ack(fn, 'Serverless-LambdaDLQ', fn === evaluate ? 'evaluate is invoked asynchronously only by the delayed-action schedules; its failed asynchronous invocations go to the delayed-actions queue through an on-failure destination (EventInvokeConfig), which supersedes a Lambda DLQ.' : 'Not invoked asynchronously: collect, profile, admin and rules are synchronous (API), stitch and fileImport are event-source mappings whose failures go to the dead-letter queue of their queue.');
     }
     ack(stitch.node.findAll().find((c) => c instanceof lambda.CfnEventSourceMapping)!, 'Serverless-LambdaEventSourceMappingDestination', 'SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue\'s dead-letter queue through its redrive policy.');
 
@@ -685,8 +718,10 @@ export class CustomerDataPlatform extends Construct {
   }
 }
 
-function ack(scope: IConstruct, id: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id, reason });
+
+/** The configuration as the user gave it (small); each function fills in the defaults. */
+function configEnvironment(config: ResolvedProps): Record<string, string> {
+  return config.config === undefined ? {} : { [ENV.CONFIG]: JSON.stringify(config.config) };
 }
 
 /** Defaults first, caller props after (an explicit `undefined` keeps the default). */
@@ -699,7 +734,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
   return {
     ...DEFAULTS,
     ...given,
-    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), admin: sizing('admin'), rules: sizing('rules'), import: sizing('import') },
+    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), admin: sizing('admin'), rules: sizing('rules'), import: sizing('import'), fileImport: sizing('fileImport') },
   };
 }
 
@@ -722,6 +757,7 @@ function validateProps(p: ResolvedProps): void {
   intIn('maxBatchEvents', p.maxBatchEvents, 1, 100000);
   intIn('dedupeWindowDays', p.dedupeWindowDays, 1, 365);
   intIn('rejectedRetentionDays', p.rejectedRetentionDays, 1, 365);
+  intIn('importRetentionDays', p.importRetentionDays, 1, 36500);
   if (!Token.isUnresolved(p.throttlingRateLimit) && !(p.throttlingRateLimit >= 0 && Number.isFinite(p.throttlingRateLimit))) {
     errors.push(`throttlingRateLimit must be a non-negative number (got ${p.throttlingRateLimit})`);
   }

@@ -1,4 +1,5 @@
 import { Stage, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import { AwsSolutionsChecks, NagPack, ServerlessChecks } from 'cdk-nag';
 
 /** The cdk-nag packs Scherp is held to. */
@@ -12,4 +13,9 @@ export function nagPacks(): NagPack[] {
  */
 export function addNagChecks(stage: Stage): void {
   Validations.of(stage).addPlugins(...nagPacks());
+}
+
+/** Acknowledges one cdk-nag finding on a construct (and its children), with the reason. */
+export function ack(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
 }

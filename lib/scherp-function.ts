@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { LAMBDA_BUNDLING } from './bundling';
 
 /** The Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
-export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'admin' | 'rules' | 'import';
+export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'admin' | 'rules' | 'import' | 'fileImport';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -33,6 +33,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   rules: { memorySize: 512, timeout: Duration.seconds(29) },
   // Enrichment import: up to 1,000 rows per request, queued in batches.
   import: { memorySize: 512, timeout: Duration.seconds(29) },
+  // File import (drop bucket): a job runs up to the timeout, then continues in a new invocation.
+  fileImport: { memorySize: 512, timeout: Duration.minutes(15) },
 };
 
 /** CloudWatch metrics namespace shared by every handler. */

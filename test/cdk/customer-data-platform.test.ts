@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { CustomerDataPlatform, CustomerDataPlatformProps } from '../../lib/customer-data-platform';
@@ -30,6 +31,17 @@ function actionsOf(fn: IFunction): { actions: string[]; resources: unknown[] } {
     actions: statements.flatMap((s) => [s.Action].flat()),
     resources: statements.flatMap((s) => [s.Resource].flat()),
   };
+}
+
+/** The leading-key conditions of a function's DynamoDB statements. */
+function leadingKeysOf(fn: IFunction): (string[] | undefined)[] {
+  const role = fn.role as iam.Role;
+  const roleId = synth.stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } });
+  return Object.values(policies)
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
+    .filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')))
+    .map((s: any) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']);
 }
 
 function functionProps(fn: IFunction): Record<string, any> {
@@ -89,8 +101,8 @@ describe('queues', () => {
   });
 
   test('every queue denies plain-HTTP access', () => {
-    template.resourceCountIs('AWS::SQS::Queue', 4);
-    template.resourceCountIs('AWS::SQS::QueuePolicy', 4);
+    template.resourceCountIs('AWS::SQS::Queue', 6);
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 6);
     for (const policy of Object.values(template.findResources('AWS::SQS::QueuePolicy'))) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -108,6 +120,7 @@ describe('functions', () => {
     admin: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'QUEUE_URL', 'QUEUE_ARN', 'DEAD_LETTER_QUEUE_URL', 'DEAD_LETTER_QUEUE_ARN'],
     rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
+    fileImport: ['TABLE_NAME', 'QUEUE_URL', 'IMPORT_BUCKET', 'IMPORT_QUEUE_URL'],
   };
   const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
 
@@ -175,16 +188,6 @@ describe('least privilege', () => {
   });
 
   /** The dynamodb:LeadingKeys a function's table statements are limited to (undefined: unlimited). */
-  function leadingKeysOf(fn: IFunction): (string[] | undefined)[] {
-    const role = fn.role as iam.Role;
-    const roleId = synth.stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
-    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } });
-    return Object.values(policies)
-      .flatMap((p) => p.Properties.PolicyDocument.Statement)
-      .filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')))
-      .map((s: any) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']);
-  }
-
   test('collect: key lookups and rejected events only (leading keys), SendMessage, the write key; no PutEvents', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.collect);
     expect(actions).not.toContain('events:PutEvents');
@@ -375,9 +378,82 @@ describe('HTTP API', () => {
   });
 });
 
+describe('file import (drop bucket)', () => {
+  const id = (c: { node: { defaultChild?: unknown } }) => synth.stack.getLogicalId(c.node.defaultChild as never);
+
+  test('bucket: private, encrypted, SSL only, files and reports expire after 30 days, retained', () => {
+    const bucket = template.toJSON().Resources[id(synth.stack.platform.fileImport.bucket)];
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Prefix: 'imports/', ExpirationInDays: 30, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'reports/', ExpirationInDays: 30, Status: 'Enabled' }),
+      ]),
+    );
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  test('new objects under imports/ notify the import queue, which feeds fileImport one job at a time', () => {
+    const fi = synth.stack.platform.fileImport;
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: id(fi.bucket) },
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          { Events: ['s3:ObjectCreated:*'], QueueArn: { 'Fn::GetAtt': [id(fi.queue), 'Arn'] }, Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'imports/' }] } } },
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: id(fi.function) },
+      EventSourceArn: { 'Fn::GetAtt': [id(fi.queue), 'Arn'] },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // A job may run the whole 15 minutes; the queue hides it six times as long, then dead-letters after 3 receives.
+    expect(functionProps(fi.function).Timeout).toBe(900);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 5400,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [id(fi.deadLetterQueue), 'Arn'] }, maxReceiveCount: 3 },
+    });
+  });
+
+  test('fileImport: reads imports/*, writes reports/*, sends to the import and ingest queues, reads the sources; nothing else', () => {
+    const fi = synth.stack.platform.fileImport;
+    const { actions, resources } = actionsOf(fi.function);
+    expect([...new Set(actions)].sort()).toEqual(
+      ['dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:PutObject', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'].sort(),
+    );
+    expect(resources).toEqual(
+      expect.arrayContaining([
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(fi.bucket), 'Arn'] }, '/imports/*']] },
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(fi.bucket), 'Arn'] }, '/reports/*']] },
+      ]),
+    );
+    expect(leadingKeysOf(fi.function)).toEqual([['SOURCES']]);
+  });
+
+  test('an existing bucket is used instead of a new one; retention is validated', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Own');
+    const bucket = new s3.Bucket(stack, 'Mine');
+    const platform = new CustomerDataPlatform(stack, 'P', { importBucket: bucket });
+    expect(platform.fileImport.bucket).toBe(bucket);
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::S3::Bucket', 1);
+    t.hasResourceProperties('Custom::S3BucketNotifications', { BucketName: { Ref: stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket) } });
+    expect(() => new CustomerDataPlatform(new Stack(app, 'Bad'), 'P', { importRetentionDays: 0 })).toThrow(/importRetentionDays must be an integer from 1/);
+  });
+});
+
 describe('event source mappings', () => {
-  test('exactly two: SQS -> stitch and stream -> evaluate; nothing feeds collect', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+  test('exactly three: SQS -> stitch, stream -> evaluate, import queue -> fileImport; nothing feeds collect', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     const collectId = synth.stack.getLogicalId(synth.stack.platform.functions.collect.node.defaultChild as never);
     template.resourcePropertiesCountIs('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: collectId } }, 0);
   });
@@ -460,6 +536,7 @@ describe('secrets and outputs', () => {
         'QueueUrl',
         'DeadLetterQueueUrl',
         'ActionsLogGroupName',
+        'ImportBucketName',
       ].sort(),
     );
   });
