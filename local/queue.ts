@@ -7,6 +7,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { ScherpEvent } from '../core/events';
 import type { EventQueue } from '../app/ports';
+import { PollLoop } from './poll-loop';
 import { QueueJournal } from './queue-journal';
 
 /** Receives before a message is dead-lettered, as SQS's maxReceiveCount. */
@@ -51,13 +52,13 @@ export class LocalQueue implements EventQueue {
   private readonly messages: Message[] = [];
   readonly deadLetters: DeadLetter[] = [];
 
-  private timer: NodeJS.Timeout | undefined;
-  private busy: Promise<void> | undefined;
+  private readonly loop: PollLoop;
   private readonly opts: Required<Omit<LocalQueueOptions, 'onDeadLetter' | 'journalFile' | 'duplicate'>> & Pick<LocalQueueOptions, 'onDeadLetter' | 'duplicate'>;
   private readonly journal: QueueJournal | undefined;
 
   constructor(opts: LocalQueueOptions = {}) {
     this.opts = { batchSize: 10, pollMs: 25, retryDelayMs: 200, maxReceives: DEFAULT_MAX_RECEIVES, ...opts };
+    this.loop = new PollLoop(this.opts.pollMs);
     this.journal = opts.journalFile ? new QueueJournal(opts.journalFile) : undefined;
     const now = Date.now();
     for (const m of this.journal?.open() ?? []) this.messages.push({ ...m, receiveCount: 0, visibleAt: now });
@@ -82,20 +83,11 @@ export class LocalQueue implements EventQueue {
 
   /** Starts delivering batches to the handler. */
   start(handler: SqsHandler): void {
-    const tick = () => {
-      this.busy = this.drainOnce(handler).then(() => undefined, () => undefined).finally(() => {
-        this.busy = undefined;
-        if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.pollMs);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.loop.start(() => this.drainOnce(handler));
   }
 
   async stop(): Promise<void> {
-    const t = this.timer;
-    this.timer = undefined;
-    if (t) clearTimeout(t);
-    await this.busy;
+    await this.loop.stop();
     this.journal?.close();
   }
 

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { EVENT_SK_PREFIX, MERGE_SK_PREFIX } from '../adapters/dynamo/keys';
+import { PollLoop } from './poll-loop';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
@@ -84,12 +85,10 @@ interface ShardState {
 export class StreamPoller {
   private readonly shards = new Map<string, ShardState>();
   private readonly checkpoints: Record<string, string>;
-  private timer: NodeJS.Timeout | undefined;
-  private busy: Promise<void> | undefined;
+  private readonly loop: PollLoop;
   private lastDescribe = 0;
   /** When the last poll that found nothing new and left nothing pending had started (ms epoch). */
   idleSince = 0;
-  private readonly pollMs: number;
   private readonly batchSize: number;
   private readonly maxRetries: number;
 
@@ -98,28 +97,17 @@ export class StreamPoller {
     private readonly opts: StreamPollerOptions,
   ) {
     this.checkpoints = { ...(opts.checkpoints ?? {}) };
-    this.pollMs = opts.pollMs ?? 50;
+    this.loop = new PollLoop(opts.pollMs ?? 50);
     this.batchSize = opts.batchSize ?? 100;
     this.maxRetries = opts.maxRetries ?? 5;
   }
 
   start(handler: StreamHandler): void {
-    const tick = () => {
-      this.busy = this.pollOnce(handler)
-        .catch(() => undefined) // transient errors: try again next tick
-        .finally(() => {
-          this.busy = undefined;
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.pollMs);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.loop.start(() => this.pollOnce(handler));
   }
 
-  async stop(): Promise<void> {
-    const t = this.timer;
-    this.timer = undefined;
-    if (t) clearTimeout(t);
-    await this.busy;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async refreshShards(): Promise<void> {

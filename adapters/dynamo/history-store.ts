@@ -2,11 +2,12 @@
  * Timelines for history conditions and backtests: one Query per profile (the survivor and
  * every profile merged into it), the stored events decoded from `d`.
  */
-import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScherpEvent } from '../../core/events';
 import type { HistoryStore } from '../../app/ports';
 import { decodeEvent } from './event-codec';
 import { keys, PROFILE_SK_PREFIX } from './keys';
+import { queryAll } from './query';
 
 export class DynamoHistoryStore implements HistoryStore {
   constructor(
@@ -21,22 +22,13 @@ export class DynamoHistoryStore implements HistoryStore {
 
   private async loadOne(profileId: string, sinceIso: string): Promise<ScherpEvent[]> {
     const range = keys.eventsSince(profileId, sinceIso);
-    const out: ScherpEvent[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': range.pk, ':from': range.from, ':to': range.to },
-          ProjectionExpression: 'd',
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const it of res.Items ?? []) out.push(decodeEvent(it as { d: Uint8Array }));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': range.pk, ':from': range.from, ':to': range.to },
+      ProjectionExpression: 'd',
+    });
+    return items.map((it) => decodeEvent(it as { d: Uint8Array }));
   }
 
   async listProfileIds(cursor?: string): Promise<{ ids: string[]; cursor?: string }> {

@@ -11,6 +11,7 @@ import type { ErasureStore, IdentityLookup, PartitionExport, ProfileReader, Prof
 import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
 import { EVENT_SK_PREFIX, keys, PROFILE_SK_PREFIX } from './keys';
+import { queryAll } from './query';
 
 export interface DynamoProfileStoreOptions {
   readonly tableName: string;
@@ -268,24 +269,14 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
   }
 
   /** Every item of a profile partition whose sort key begins with `prefix` ('' for all). */
-  private async queryPartition(profileId: string, prefix: string, attributes?: readonly string[]): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.opts.tableName,
-          KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :p)' : 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ...(prefix ? { ':p': prefix } : {}) },
-          ConsistentRead: this.consistentRead,
-          ExclusiveStartKey: start,
-          ...(attributes ? { ProjectionExpression: attributes.join(', ') } : {}),
-        }),
-      );
-      items.push(...(res.Items ?? []));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private queryPartition(profileId: string, prefix: string, attributes?: readonly string[]): Promise<Record<string, unknown>[]> {
+    return queryAll(this.doc, {
+      TableName: this.opts.tableName,
+      KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :p)' : 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ...(prefix ? { ':p': prefix } : {}) },
+      ConsistentRead: this.consistentRead,
+      ...(attributes ? { ProjectionExpression: attributes.join(', ') } : {}),
+    });
   }
 
   async readPartition(profileId: string): Promise<PartitionExport> {

@@ -1,6 +1,7 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RuleStore } from '../../app/ports';
 import { keys, ruleItem, RULES_PK } from './keys';
+import { queryAll } from './query';
 
 /** Rules and audiences live in one partition, `RULES`, one item per definition. */
 export class DynamoRuleStore implements RuleStore {
@@ -10,21 +11,8 @@ export class DynamoRuleStore implements RuleStore {
   ) {}
 
   async listRuleDocs(): Promise<unknown[]> {
-    const out: unknown[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': RULES_PK },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const it of res.Items ?? []) out.push(JSON.parse(it.doc as string));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await queryAll(this.doc, { TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': RULES_PK } });
+    return items.map((it) => JSON.parse(it.doc as string));
   }
 
   async putRuleDoc(doc: { id: string }): Promise<void> {

@@ -4,11 +4,12 @@
  * digest (one GetItem per cache miss). Admin operations are rare: they use transactions so the
  * listing and the lookup item never disagree.
  */
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Source, SourceKey } from '../../core/sources';
 import type { KeyRecord, SourceStore, SourceWithKeys } from '../../app/ports';
 import { isConditionFailure } from './client';
 import { keys, SOURCE_KEY_SK_INFIX, SOURCE_SK_PREFIX, SOURCES_PK } from './keys';
+import { queryAll } from './query';
 
 interface SourceItem extends Source {
   readonly pk: string;
@@ -56,20 +57,11 @@ export class DynamoSourceStore implements SourceStore {
   }
 
   private async query(skPrefix: string): Promise<SourceWithKeys[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: { ':pk': SOURCES_PK, ':p': skPrefix },
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(r.Items ?? []));
-      start = r.LastEvaluatedKey;
-    } while (start);
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': SOURCES_PK, ':p': skPrefix },
+    });
     const bySource = new Map<string, { source?: Source; keys: SourceKey[] }>();
     const entry = (id: string) => bySource.get(id) ?? bySource.set(id, { keys: [] }).get(id)!;
     for (const i of items) {

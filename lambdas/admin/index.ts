@@ -8,18 +8,18 @@
  *   GET    /v1/dlq?limit=                    → 200 { deadLetters: [{ id, reason, receiveCount, at, event }] }
  *   POST   /v1/dlq/redrive  { ids?: [...] }  → 200 { redriven: n } (no body or no ids: every letter)
  */
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { redriveLetters, type DeadLetters } from '../../app/dead-letters';
 import { SqsDeadLetters } from '../../adapters/sqs-dead-letters';
 import type { KeyStore, RejectedStore, SourceStore } from '../../app/ports';
 import { createSource, listRejected, listSources, revokeKey, rotateKey } from '../../app/sources';
-import { AuthenticationError, NotFoundError, ValidationError } from '../../core/errors';
+import { ValidationError } from '../../core/errors';
 import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
 import { rejectedStore, sourceStore } from '../shared/dynamo';
 import { ENV, optionalEnv, requireEnv } from '../shared/env';
-import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
+import { adminApiHandler, pathParam } from '../shared/admin-api';
+import { json, parseJsonBody } from '../shared/http';
 import { logger } from '../shared/observability';
 import { lazy } from '../shared/lazy';
 
@@ -36,53 +36,38 @@ export interface AdminDeps {
 const MAX_ADMIN_BODY_BYTES = 16 * 1024;
 
 export function createAdminHandler(deps: () => AdminDeps) {
-  return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
-    try {
-      const d = deps();
-      const key = credential(event);
-      if (!key) throw new AuthenticationError('missing admin key: send it as a Bearer token or the HTTP Basic auth user name');
-      if (!(await d.keys.authenticate('admin', key))) throw new AuthenticationError('invalid admin key');
-      const p = event.pathParameters ?? {};
-      const sourceId = decodeURIComponent(p.id ?? '');
-      // The route key (`METHOD /path/{param}`) is the one from lambdas/routes.ts.
-      switch (event.routeKey) {
-        case 'GET /v1/rejected':
-          return json(200, { rejected: await listRejected(d.rejected, event.queryStringParameters ?? {}) });
-        case 'GET /v1/dlq': {
-          const limit = Number(event.queryStringParameters?.limit ?? 100);
-          if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit must be an integer from 1 to 1000', [{ path: 'limit', message: 'must be an integer from 1 to 1000' }]);
-          return json(200, { deadLetters: await d.deadLetters.list(limit) });
-        }
-        case 'POST /v1/dlq/redrive': {
-          const redriven = await redriveLetters(d.deadLetters, event.body ? parseJsonBody(event, MAX_ADMIN_BODY_BYTES) : undefined);
-          logger.info('dead letters redriven', { redriven });
-          return json(200, { redriven });
-        }
-        case 'GET /v1/sources':
-          return json(200, { sources: await listSources(d) });
-        case 'POST /v1/sources': {
-          const created = await createSource(d, parseJsonBody(event, MAX_ADMIN_BODY_BYTES));
-          logger.info('source created', { sourceId: created.source.id, keyId: created.key.id });
-          return json(201, created);
-        }
-        case 'POST /v1/sources/{id}/keys': {
-          const issued = await rotateKey(d, sourceId);
-          logger.info('key added', { sourceId, keyId: issued.key.id });
-          return json(201, issued);
-        }
-        case 'DELETE /v1/sources/{id}/keys/{keyId}': {
-          const keyId = decodeURIComponent(p.keyId ?? '');
-          await revokeKey(d, sourceId, keyId);
-          logger.info('key revoked', { sourceId, keyId });
-          return json(200, { success: true });
-        }
-        default:
-          throw new NotFoundError(`no route ${event.routeKey}`);
-      }
-    } catch (err) {
-      return errorResponse(err);
-    }
-  };
+  return adminApiHandler(deps, {
+    'GET /v1/rejected': async (event, d) => json(200, { rejected: await listRejected(d.rejected, event.queryStringParameters ?? {}) }),
+    'GET /v1/dlq': async (event, d) => {
+      const limit = Number(event.queryStringParameters?.limit ?? 100);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit must be an integer from 1 to 1000', [{ path: 'limit', message: 'must be an integer from 1 to 1000' }]);
+      return json(200, { deadLetters: await d.deadLetters.list(limit) });
+    },
+    'POST /v1/dlq/redrive': async (event, d) => {
+      const redriven = await redriveLetters(d.deadLetters, event.body ? parseJsonBody(event, MAX_ADMIN_BODY_BYTES) : undefined);
+      logger.info('dead letters redriven', { redriven });
+      return json(200, { redriven });
+    },
+    'GET /v1/sources': async (_event, d) => json(200, { sources: await listSources(d) }),
+    'POST /v1/sources': async (event, d) => {
+      const created = await createSource(d, parseJsonBody(event, MAX_ADMIN_BODY_BYTES));
+      logger.info('source created', { sourceId: created.source.id, keyId: created.key.id });
+      return json(201, created);
+    },
+    'POST /v1/sources/{id}/keys': async (event, d) => {
+      const sourceId = pathParam(event, 'id');
+      const issued = await rotateKey(d, sourceId);
+      logger.info('key added', { sourceId, keyId: issued.key.id });
+      return json(201, issued);
+    },
+    'DELETE /v1/sources/{id}/keys/{keyId}': async (event, d) => {
+      const sourceId = pathParam(event, 'id');
+      const keyId = pathParam(event, 'keyId');
+      await revokeKey(d, sourceId, keyId);
+      logger.info('key revoked', { sourceId, keyId });
+      return json(200, { success: true });
+    },
+  });
 }
 
 const cloudDeps = lazy((): AdminDeps => {

@@ -6,14 +6,15 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { KeyStore } from '../../app/ports';
 import { backtest, deleteDefinition, dryRun, getDefinition, listDefinitions, putDefinition, type RuleAdminDeps } from '../../app/rule-admin';
-import { AuthenticationError, NotFoundError, ValidationError } from '../../core/errors';
+import { ValidationError } from '../../core/errors';
 import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
 import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
 import { dynamo, profileStore, tableName } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
-import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
+import { adminApiHandler, pathParam } from '../shared/admin-api';
+import { json, parseJsonBody } from '../shared/http';
 import { lazy } from '../shared/lazy';
 import { logger } from '../shared/observability';
 
@@ -28,42 +29,31 @@ function objectBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
 }
 
 export function createRulesHandler(deps: () => RulesDeps) {
-  return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
-    try {
-      const key = credential(event);
-      if (!key) throw new AuthenticationError('missing admin key: send it as the HTTP Basic auth user name');
-      if (!(await deps().keys.authenticate('admin', key))) throw new AuthenticationError('invalid admin key');
-      const d = deps();
-      const id = decodeURIComponent(event.pathParameters?.id ?? '');
-      switch (event.routeKey) {
-        case 'GET /v1/rules':
-          return json(200, await listDefinitions(d));
-        case 'GET /v1/rules/{id}':
-          return json(200, await getDefinition(d, id));
-        case 'PUT /v1/rules/{id}': {
-          const def = await putDefinition(d, id, parseJsonBody(event));
-          logger.info('rule stored', { ruleId: def.id });
-          return json(200, def);
-        }
-        case 'DELETE /v1/rules/{id}':
-          await deleteDefinition(d, id);
-          logger.info('rule deleted', { ruleId: id });
-          return { statusCode: 204 };
-        case 'POST /v1/rules/{id}/test': {
-          const b = objectBody(event);
-          return json(200, await dryRun(d, id, { rule: b.rule, event: b.event, profile: typeof b.profile === 'string' ? b.profile : undefined }));
-        }
-        case 'POST /v1/rules/{id}/backtest': {
-          const b = objectBody(event);
-          return json(200, await backtest(d, id, { rule: b.rule, from: b.from as string, to: b.to as string, maxProfiles: typeof b.maxProfiles === 'number' ? b.maxProfiles : undefined }));
-        }
-        default:
-          throw new NotFoundError(`no route ${event.routeKey}`);
-      }
-    } catch (err) {
-      return errorResponse(err);
-    }
-  };
+  return adminApiHandler(deps, {
+    'GET /v1/rules': async (_event, d) => json(200, await listDefinitions(d)),
+    'GET /v1/rules/{id}': async (event, d) => json(200, await getDefinition(d, pathParam(event, 'id'))),
+    'PUT /v1/rules/{id}': async (event, d) => {
+      const def = await putDefinition(d, pathParam(event, 'id'), parseJsonBody(event));
+      logger.info('rule stored', { ruleId: def.id });
+      return json(200, def);
+    },
+    'DELETE /v1/rules/{id}': async (event, d) => {
+      const id = pathParam(event, 'id');
+      await deleteDefinition(d, id);
+      logger.info('rule deleted', { ruleId: id });
+      return { statusCode: 204 };
+    },
+    'POST /v1/rules/{id}/test': async (event, d) => {
+      const id = pathParam(event, 'id');
+      const b = objectBody(event);
+      return json(200, await dryRun(d, id, { rule: b.rule, event: b.event, profile: typeof b.profile === 'string' ? b.profile : undefined }));
+    },
+    'POST /v1/rules/{id}/backtest': async (event, d) => {
+      const id = pathParam(event, 'id');
+      const b = objectBody(event);
+      return json(200, await backtest(d, id, { rule: b.rule, from: b.from as string, to: b.to as string, maxProfiles: typeof b.maxProfiles === 'number' ? b.maxProfiles : undefined }));
+    },
+  });
 }
 
 const cloudDeps = lazy((): RulesDeps => {

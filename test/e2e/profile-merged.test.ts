@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRuntime, type Runtime } from '../../local/runtime';
 import { eventually, testEndpoint } from '../helpers/dynamo';
+import { apiClient } from '../helpers/http';
 
 let rt: Runtime;
-const basic = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
 
 beforeAll(async () => {
   rt = await startRuntime({
@@ -26,19 +26,15 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => rt?.stop());
 
-async function send(batch: unknown[]): Promise<void> {
-  const res = await fetch(`${rt.url}/v1/batch`, { method: 'POST', headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
-}
-
-const profile = (key: string) => fetch(`${rt.url}/v1/profiles/${encodeURIComponent(key)}`, { headers: { authorization: basic(rt.keys.read) } });
+const { send, get } = apiClient(() => rt);
+const profile = (key: string) => get(`/v1/profiles/${encodeURIComponent(key)}`);
 
 describe('Profile Merged on the bus (local runtime)', () => {
   it('a merge is recorded and announced once, with a dedupe id and no identifier values', async () => {
-    await send([{ type: 'track', anonymousId: 'pm-anon', event: 'Viewed', messageId: 'pm-1' }]);
-    await send([{ type: 'identify', userId: 'pm-user', traits: { phone: '06 12345678' }, messageId: 'pm-2' }]);
+    await send({ type: 'track', anonymousId: 'pm-anon', event: 'Viewed', messageId: 'pm-1' });
+    await send({ type: 'identify', userId: 'pm-user', traits: { phone: '06 12345678' }, messageId: 'pm-2' });
     await eventually(async () => ((await profile('user_id:pm-user')).status === 200 && (await profile('anonymous_id:pm-anon')).status === 200 ? true : undefined));
-    await send([{ type: 'identify', userId: 'pm-user', anonymousId: 'pm-anon', messageId: 'pm-3' }]);
+    await send({ type: 'identify', userId: 'pm-user', anonymousId: 'pm-anon', messageId: 'pm-3' });
     const merged = await eventually(() => rt.bus.delivered.find((e) => e['detail-type'] === 'Profile Merged'));
     expect(merged.source).toBe('scherp');
     const view = await eventually(async () => {
@@ -51,13 +47,13 @@ describe('Profile Merged on the bus (local runtime)', () => {
     expect(merged.detail.dedupeId).toMatch(/^[0-9a-f]{32}$/);
     expect(JSON.stringify(merged.detail)).not.toContain('pm-user');
     // The same event again: no second merge, no second announcement.
-    await send([{ type: 'identify', userId: 'pm-user', anonymousId: 'pm-anon', messageId: 'pm-3' }]);
+    await send({ type: 'identify', userId: 'pm-user', anonymousId: 'pm-anon', messageId: 'pm-3' });
     await new Promise((r) => setTimeout(r, 1000));
     expect(rt.bus.delivered.filter((e) => e['detail-type'] === 'Profile Merged')).toHaveLength(1);
   });
 
   it('configured blocked values never identify anyone', async () => {
-    await send([{ type: 'identify', userId: 'guest', anonymousId: 'pm-guest-anon', traits: { name: 'G' } }]);
+    await send({ type: 'identify', userId: 'guest', anonymousId: 'pm-guest-anon', traits: { name: 'G' } });
     await eventually(async () => ((await profile('anonymous_id:pm-guest-anon')).status === 200 ? true : undefined));
     expect((await profile('user_id:guest')).status).toBe(400);
   });

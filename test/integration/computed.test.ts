@@ -3,7 +3,6 @@
  * it: updated before the rules run, never double counted on redelivery, safe under concurrent
  * writers, combined into the survivor when profiles merge.
  */
-import type { Bus, BusEntry } from '../../app/ports';
 import { evaluateEvent, type EvaluateDeps } from '../../app/evaluate';
 import { combineMerged, combineMergedConsent } from '../../app/computed';
 import { stitch } from '../../app/stitch';
@@ -16,6 +15,7 @@ import { DEFAULT_CONFIG } from '../../core/config';
 import type { ScherpEvent } from '../../core/events';
 import type { MergeRecord } from '../../core/profile';
 import { parseDefinition, RuleSet } from '../../core/rules/engine';
+import { RecordingBus } from '../helpers/bus';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 
@@ -26,13 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await table.drop();
 });
-
-class RecordingBus implements Bus {
-  readonly entries: BusEntry[] = [];
-  async publish(entries: readonly BusEntry[]): Promise<void> {
-    this.entries.push(...entries);
-  }
-}
 
 let seq = 0;
 function order(ids: Partial<ScherpEvent>, revenue: number, category = 'diapers'): ScherpEvent {

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { startRuntime, type Runtime } from '../../local/runtime';
 import { createTestTable, eventually, type TestTable } from '../helpers/dynamo';
+import { apiClient } from '../helpers/http';
 
 let t: TestTable;
 let rt: Runtime;
-const auth = { authorization: `Basic ${Buffer.from('dl-write:').toString('base64')}`, 'content-type': 'application/json' };
 
 beforeAll(async () => {
   t = await createTestTable('dlq');
@@ -31,6 +31,8 @@ afterAll(async () => {
   await t.drop();
 });
 
+const { post, get } = apiClient(() => rt);
+
 async function eventItems(): Promise<string[]> {
   const r = await t.doc.send(new ScanCommand({ TableName: t.tableName }));
   return (r.Items ?? []).filter((i) => String(i.sk).startsWith('EV#')).map((i) => i.mid as string);
@@ -38,7 +40,7 @@ async function eventItems(): Promise<string[]> {
 
 it('a poison message is dead-lettered with its reason and does not block the rest', async () => {
   await rt.queue.sendBodies(['{not json']);
-  const res = await fetch(`${rt.url}/v1/track`, { method: 'POST', headers: auth, body: JSON.stringify({ userId: 'dl-1', event: 'After Poison', messageId: 'after-poison' }) });
+  const res = await post('/v1/track', { userId: 'dl-1', event: 'After Poison', messageId: 'after-poison' });
   expect(res.status).toBe(200);
   await eventually(async () => ((await eventItems()).includes('after-poison') ? true : undefined));
   const letters = await eventually(async () => {
@@ -52,11 +54,7 @@ it('a poison message is dead-lettered with its reason and does not block the res
 it('events that failed on a broken store are redriven once it is healthy, and a double replay stores them once', async () => {
   rt.faults!.plan = { crash: 1 }; // every write dies: nothing can be stored
   const ids = ['dl-a', 'dl-b', 'dl-c'];
-  const res = await fetch(`${rt.url}/v1/batch`, {
-    method: 'POST',
-    headers: auth,
-    body: JSON.stringify({ batch: ids.map((messageId) => ({ type: 'track', userId: 'dl-2', event: 'Retried', messageId })) }),
-  });
+  const res = await post('/v1/batch', { batch: ids.map((messageId) => ({ type: 'track', userId: 'dl-2', event: 'Retried', messageId })) });
   expect(res.status).toBe(200);
   const letters = await eventually(async () => {
     const l = (await rt.deadLetters.list()).filter((x) => x.event?.messageId?.startsWith('dl-'));
@@ -85,6 +83,6 @@ it('events that failed on a broken store are redriven once it is healthy, and a 
 });
 
 async function profileOf(userId: string): Promise<string> {
-  const r = await fetch(`${rt.url}/v1/profiles/user_id:${userId}`, { headers: { authorization: `Basic ${Buffer.from('dl-read:').toString('base64')}` } });
+  const r = await get(`/v1/profiles/user_id:${userId}`);
   return ((await r.json()) as { id: string }).id;
 }

@@ -10,12 +10,13 @@ import { promisify } from 'node:util';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { startRuntime, type Runtime } from '../../local/runtime';
 import { createTestTable, eventually, type TestTable } from '../helpers/dynamo';
+import { apiClient, bearer } from '../helpers/http';
 
 const root = join(__dirname, '../..');
 let t: TestTable;
 let rt: Runtime;
 const keys = { write: 'dlqa-write', read: 'dlqa-read', admin: 'dlqa-admin' };
-const admin = { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' };
+const admin = bearer(keys.admin);
 
 beforeAll(async () => {
   t = await createTestTable('dlqa');
@@ -35,6 +36,8 @@ afterAll(async () => {
   await t.drop();
 });
 
+const { call, post } = apiClient(() => rt);
+
 async function stored(messageId: string): Promise<boolean> {
   const r = await t.doc.send(new ScanCommand({ TableName: t.tableName }));
   return (r.Items ?? []).some((i) => String(i.sk).startsWith('EV#') && String(i.sk).endsWith(`#${messageId}`));
@@ -42,11 +45,7 @@ async function stored(messageId: string): Promise<boolean> {
 
 async function deadLetter(messageId: string): Promise<string> {
   rt.faults!.plan = { crash: 1 };
-  const res = await fetch(`${rt.url}/v1/track`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${keys.write}:`).toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ userId: 'dlqa-1', event: 'Failing', messageId }),
-  });
+  const res = await post('/v1/track', { userId: 'dlqa-1', event: 'Failing', messageId });
   expect(res.status).toBe(200);
   const letter = await eventually(async () => (await rt.deadLetters.list()).find((l) => l.event?.messageId === messageId));
   rt.faults!.plan = {};
@@ -55,26 +54,26 @@ async function deadLetter(messageId: string): Promise<string> {
 
 it('lists dead letters with their reason and redrives chosen ones; admin key only; bad bodies name the field', async () => {
   const id = await deadLetter('dlqa-api');
-  expect((await fetch(`${rt.url}/v1/dlq`)).status).toBe(401);
-  expect((await fetch(`${rt.url}/v1/dlq`, { headers: { authorization: `Bearer ${keys.write}` } })).status).toBe(401);
-  const list = await fetch(`${rt.url}/v1/dlq`, { headers: admin });
+  expect((await call('GET', '/v1/dlq')).status).toBe(401);
+  expect((await call('GET', '/v1/dlq', bearer(keys.write))).status).toBe(401);
+  const list = await call('GET', '/v1/dlq', admin);
   expect(list.status).toBe(200);
-  const { deadLetters } = (await list.json()) as { deadLetters: { id: string; reason: string; event: { messageId: string } }[] };
+  const { deadLetters } = list.body as { deadLetters: { id: string; reason: string; event: { messageId: string } }[] };
   expect(deadLetters).toEqual([expect.objectContaining({ id, reason: 'InjectedCrash: injected crash after a write', event: expect.objectContaining({ messageId: 'dlqa-api' }) })]);
   expect(JSON.stringify(deadLetters)).not.toContain('dlqa-1'); // no payload, no identifiers
 
-  const bad = await fetch(`${rt.url}/v1/dlq/redrive`, { method: 'POST', headers: admin, body: JSON.stringify({ ids: 'all' }) });
+  const bad = await call('POST', '/v1/dlq/redrive', admin, { ids: 'all' });
   expect(bad.status).toBe(400);
-  expect(JSON.stringify(await bad.json())).toContain('ids');
-  expect((await fetch(`${rt.url}/v1/dlq?limit=0`, { headers: admin })).status).toBe(400);
+  expect(JSON.stringify(bad.body)).toContain('ids');
+  expect((await call('GET', '/v1/dlq?limit=0', admin)).status).toBe(400);
 
-  const redrive = await fetch(`${rt.url}/v1/dlq/redrive`, { method: 'POST', headers: admin, body: JSON.stringify({ ids: [id] }) });
-  expect(await redrive.json()).toEqual({ redriven: 1 });
+  const redrive = await call('POST', '/v1/dlq/redrive', admin, { ids: [id] });
+  expect(redrive.body).toEqual({ redriven: 1 });
   await eventually(async () => ((await stored('dlqa-api')) ? true : undefined));
   expect(await rt.deadLetters.list()).toEqual([]);
   // Redriving again finds nothing to move.
-  const again = await fetch(`${rt.url}/v1/dlq/redrive`, { method: 'POST', headers: admin });
-  expect(await again.json()).toEqual({ redriven: 0 });
+  const again = await call('POST', '/v1/dlq/redrive', admin);
+  expect(again.body).toEqual({ redriven: 0 });
 });
 
 it('`scherp dlq list|redrive --url` works against the running runtime', async () => {

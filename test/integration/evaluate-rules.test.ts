@@ -2,7 +2,7 @@
  * evaluate against DynamoDB Local: idempotent firings under redelivery, cooldowns, maximums,
  * consent, trait actions, history read once per event (merged profiles included).
  */
-import type { Bus, BusEntry, DelayedJob, HistoryStore } from '../../app/ports';
+import type { BusEntry, DelayedJob, HistoryStore } from '../../app/ports';
 import { evaluateEvent, type EvaluateDeps, type SkipReason } from '../../app/evaluate';
 import { stitch } from '../../app/stitch';
 import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
@@ -10,6 +10,7 @@ import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalizatio
 import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
 import type { ScherpEvent } from '../../core/events';
 import { parseDefinition, RuleSet } from '../../core/rules/engine';
+import { RecordingBus } from '../helpers/bus';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
 
 let table: TestTable;
@@ -19,13 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await table.drop();
 });
-
-class RecordingBus implements Bus {
-  readonly entries: BusEntry[] = [];
-  async publish(entries: readonly BusEntry[]): Promise<void> {
-    this.entries.push(...entries);
-  }
-}
 
 let seq = 0;
 function ev(userId: string, event: string, props: Record<string, unknown> = {}, extra: Partial<ScherpEvent> = {}): ScherpEvent {

@@ -12,10 +12,10 @@ import { Analytics } from '@segment/analytics-node';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { startRuntime, type Runtime } from '../../local/runtime';
 import { eventually, testEndpoint } from '../helpers/dynamo';
+import { apiClient } from '../helpers/http';
 
 let rt: Runtime;
 const doc = documentClient(localDynamoConfig(testEndpoint()));
-const basic = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
 
 beforeAll(async () => {
   rt = await startRuntime({
@@ -33,14 +33,7 @@ afterAll(async () => {
   doc.destroy();
 });
 
-async function call(method: string, path: string, key: string | undefined, body?: unknown) {
-  const res = await fetch(`${rt.url}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(key ? { authorization: key.startsWith('Bearer ') ? key : basic(key) } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const { call } = apiClient(() => rt);
 
 async function scanAll(): Promise<Record<string, any>[]> {
   const items: Record<string, any>[] = [];
