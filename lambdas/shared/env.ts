@@ -48,7 +48,7 @@ export const ENV = {
   MAX_BATCH_EVENTS: 'MAX_BATCH_EVENTS',
   /** Days a (source, messageId) pair is remembered by `stitch` to drop repeats. */
   DEDUPE_WINDOW_DAYS: 'DEDUPE_WINDOW_DAYS',
-  /** Days rejected events are kept for `GET /v1/rejected`. */
+  /** Days rejected events are kept: collect's TTL, the days `GET /v1/rejected`, erasure and export read. */
   REJECTED_RETENTION_DAYS: 'REJECTED_RETENTION_DAYS',
 } as const;
 
