@@ -1,25 +1,36 @@
 /**
  * Erasure (data subject rights): `DELETE /v1/profiles/{type}:{value}` removes the person the
  * identifier belongs to: the surviving profile and every profile merged into it (each whole
- * `P#<id>` partition: root, parts, timeline, rule state, merge records) and the identity items
- * of every identifier listed on them. Before anything is deleted the identifiers go on the
+ * `P#<id>` partition: root, parts, timeline, rule state, merge records), the identity items of
+ * every identifier listed on them, and the retained rejected events naming any of those
+ * identifiers (`core/mentions.ts`). Before anything is deleted the identifiers go on the
  * suppression list (when configured), so an event racing the erasure cannot recreate the person.
  */
 import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
 import { NotFoundError } from '../core/errors';
 import type { Profile } from '../core/profile';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../core/identity';
-import type { ErasureStore, ProfileReader, ProfileStore } from './ports';
+import { payloadMatcher } from '../core/mentions';
+import type { ErasureStore, ProfileReader, ProfileStore, RejectedStore } from './ports';
 import { parseProfileKey } from './profiles';
 
 export interface ErasureResult {
-  readonly erased: { readonly profiles: number; readonly items: number; readonly identifiers: number };
+  readonly erased: {
+    readonly profiles: number;
+    /** Profile partition and identity items deleted. */
+    readonly items: number;
+    readonly identifiers: number;
+    /** Rejected-event records naming the person deleted (0 without a rejected store). */
+    readonly rejected: number;
+  };
 }
 
 export interface EraseOptions {
   readonly identity?: IdentityConfig;
   /** Put the erased identifiers on the suppression list (config `privacy.suppressErased`). @default true */
   readonly suppress?: boolean;
+  /** Where rejected events are kept; their records naming the person are erased too. */
+  readonly rejected?: RejectedStore;
 }
 
 /** Most profiles one erasure follows through `mergedFrom` (the merge cap keeps real chains far below). */
@@ -43,8 +54,13 @@ export async function eraseProfile(store: ProfileStore & ProfileReader & Erasure
     survivor = p;
     id = p.mergedInto;
   }
-  // Only the requested identity item is left (an erasure interrupted in its last step).
-  if (!survivor) return { erased: { profiles: 0, items: await store.eraseIdentities([requested]), identifiers: 1 } };
+  // Only the requested identity item is left (an erasure interrupted in its last step). The
+  // rejected events were erased before any profile was; a search for this identifier once more
+  // also catches one kept since.
+  if (!survivor) {
+    const rejected = await eraseRejected(opts.rejected, [requested], identity);
+    return { erased: { profiles: 0, items: await store.eraseIdentities([requested]), identifiers: 1, rejected } };
+  }
 
   // Every profile merged into the survivor, transitively, and every identifier any of them lists.
   const profileIds = new Set<string>([owner]);
@@ -66,6 +82,9 @@ export async function eraseProfile(store: ProfileStore & ProfileReader & Erasure
   }
   const ids = [...identifiers.values()];
   if (opts.suppress ?? true) await store.suppress(ids);
+  // Rejected events before any profile item: the identifiers to search for are read from the
+  // roots, so after an interruption a repeat finds them all again only while every root exists.
+  const rejected = await eraseRejected(opts.rejected, ids, identity);
   // Only identity items that point at an erased profile: never another person's.
   const owners = await store.getIdentityOwners(ids);
   const owned = ids.filter((id) => identifierKey(id) !== requestedKey && profileIds.has(owners.get(identifierKey(id)) ?? ''));
@@ -77,5 +96,9 @@ export async function eraseProfile(store: ProfileStore & ProfileReader & Erasure
   const rest = [...profileIds].filter((id) => id !== owner && id !== survivor.id);
   for (const id of [...rest, ...(survivor.id === owner ? [] : [survivor.id]), owner]) items += await store.erasePartition(id);
   items += await store.eraseIdentities([requested]);
-  return { erased: { profiles: profileIds.size, items, identifiers: ids.length } };
+  return { erased: { profiles: profileIds.size, items, identifiers: ids.length, rejected } };
+}
+
+function eraseRejected(store: RejectedStore | undefined, ids: readonly Identifier[], identity: IdentityConfig): Promise<number> {
+  return store ? store.eraseMatching(payloadMatcher(ids, identity)) : Promise.resolve(0);
 }

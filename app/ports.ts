@@ -110,6 +110,18 @@ export interface RejectedStore {
   save(records: readonly RejectedRecord[]): Promise<void>;
   /** Newest first. */
   list(opts: { readonly limit: number; readonly sourceId?: string }): Promise<RejectedRecord[]>;
+  /**
+   * Every stored record (retained, or expired but not yet removed) whose payload, or issues as
+   * JSON text, `matches` (for export: the records naming a person), newest first. Reads every
+   * stored record.
+   */
+  listMatching(matches: (text: string) => boolean): Promise<RejectedRecord[]>;
+  /**
+   * Deletes every stored record (retained, or expired but not yet removed) whose payload, or
+   * issues as JSON text, `matches` (for erasure); returns how many. Idempotent: a repeat deletes
+   * what is left.
+   */
+  eraseMatching(matches: (text: string) => boolean): Promise<number>;
 }
 
 /** First-seen markers of (source, message id) pairs, kept for the dedupe window. */

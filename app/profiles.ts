@@ -7,8 +7,9 @@ import type { Consent } from '../core/consent';
 import { NotFoundError, ScherpError, ValidationError } from '../core/errors';
 import type { Party } from '../core/events';
 import { identifierKey, normaliseIdentifier, parseIdentifierKey, type Identifier } from '../core/identity';
+import { payloadMatcher } from '../core/mentions';
 import type { Profile } from '../core/profile';
-import type { PartitionExport, ProfileReader, ProfileStore, ProfileWithParts } from './ports';
+import type { PartitionExport, ProfileReader, ProfileStore, ProfileWithParts, RejectedRecord, RejectedStore } from './ports';
 import { resolveSurvivors } from './resolve';
 import { readTimeline, type TimelinePage } from './timeline';
 
@@ -111,12 +112,25 @@ export interface ProfileExport {
   readonly profile: ProfileView;
   /** The survivor's partition and every merged profile's: timeline, root, parts, rule state, merge records. */
   readonly partitions: readonly PartitionExport[];
+  /** Retained rejected events naming any of the profile's identifiers (`core/mentions.ts`), newest first. */
+  readonly rejected: readonly RejectedRecord[];
+}
+
+export interface ExportOptions {
+  /** Where rejected events are kept; without it `rejected` is empty. */
+  readonly rejected?: RejectedStore;
+  readonly now?: Date;
 }
 
 /** Everything stored about the person an identifier belongs to, as one document (data subject access). */
-export async function exportProfile(store: ProfileStore & ProfileReader, key: string, identity: IdentityConfig = DEFAULT_CONFIG.identity, now: Date = new Date()): Promise<ProfileExport> {
+export async function exportProfile(store: ProfileStore & ProfileReader, key: string, identity: IdentityConfig = DEFAULT_CONFIG.identity, opts: ExportOptions = {}): Promise<ProfileExport> {
   const whole = await loadWholeProfile(store, store, key, identity);
   const p = whole.stored.profile;
-  const partitions = await Promise.all([p.id, ...(p.mergedFrom ?? [])].map((id) => store.readPartition(id)));
-  return { exportedAt: now.toISOString(), profile: profileView(whole), partitions };
+  // The survivor lists every identifier of the profiles merged into it.
+  const ids = p.identifiers.map(parseIdentifierKey).filter((id): id is Identifier => id !== undefined);
+  const [partitions, rejected] = await Promise.all([
+    Promise.all([p.id, ...(p.mergedFrom ?? [])].map((id) => store.readPartition(id))),
+    opts.rejected ? opts.rejected.listMatching(payloadMatcher(ids, identity)) : Promise.resolve([]),
+  ]);
+  return { exportedAt: (opts.now ?? new Date()).toISOString(), profile: profileView(whole), partitions, rejected };
 }

@@ -109,7 +109,8 @@ export interface CustomerDataPlatformProps {
   readonly dedupeWindowDays?: number;
 
   /**
-   * Days rejected events are kept for `GET /v1/rejected` (`REJECTED_RETENTION_DAYS`).
+   * Days rejected events are kept for `GET /v1/rejected` (`REJECTED_RETENTION_DAYS`); erasure
+   * and export of a person search that many days (plus today).
    * @default 7
    */
   readonly rejectedRetentionDays?: number;
@@ -455,6 +456,8 @@ export class CustomerDataPlatform extends Construct {
         [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
         [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
+        // Erasure and export search the retained days of rejected events.
+        [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
         ...scherpConfig,
       }),
       import: make('import', 'Import', { [ENV.QUEUE_URL]: this.queue.queueUrl, [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn, ...scherpConfig }),
@@ -497,9 +500,10 @@ export class CustomerDataPlatform extends Construct {
     // stitch dead-letters messages itself (with the reason) on their last receive.
     this.deadLetterQueue.grantSendMessages(stitch);
     // profile: reads, and erasure (DELETE /v1/profiles/…): batch deletes of the person's profile
-    // partitions and identity items and batch puts of suppression markers, on those items only.
+    // partitions, identity items and rejected events naming them, and batch puts of suppression
+    // markers, on those items only.
     this.table.grantReadData(profile);
-    this.grantTableItems(profile, ['dynamodb:BatchWriteItem'], [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk]);
+    this.grantTableItems(profile, ['dynamodb:BatchWriteItem'], [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk, `${REJECTED_PK_PREFIX}*`]);
     this.secrets.readKey.grantRead(profile);
     this.secrets.writeKey.grantRead(profile);
     this.secrets.adminKey.grantRead(profile);

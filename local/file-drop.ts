@@ -9,6 +9,7 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, ren
 import { dirname, join, relative, sep } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { ImportJobQueue, ObjectInfo, ObjectStore } from '../app/ports';
+import { PollLoop } from './poll-loop';
 import { IMPORTS_PREFIX, importTarget, jobMessage, type ImportJob, type ImportReport } from '../core/import-job';
 
 /** Bucket name the local notifications carry. */
@@ -82,13 +83,11 @@ export class FolderImporter implements ImportJobQueue {
   /** Versions seen on the previous poll (key → etag): a file is imported once it stands still. */
   private seen = new Map<string, string>();
   private readonly failures = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
-  private busy?: Promise<void>;
-  private readonly pollMs: number;
+  private readonly loop: PollLoop;
   private readonly maxAttempts: number;
 
   constructor(private readonly opts: FolderImporterOptions) {
-    this.pollMs = opts.pollMs ?? 1000;
+    this.loop = new PollLoop(opts.pollMs ?? 1000);
     this.maxAttempts = opts.maxAttempts ?? 3;
     mkdirSync(join(opts.objects.root, IMPORTS_PREFIX), { recursive: true });
   }
@@ -98,22 +97,11 @@ export class FolderImporter implements ImportJobQueue {
   }
 
   start(handler: SqsHandler): void {
-    const tick = () => {
-      this.busy = this.pollOnce(handler)
-        .catch(() => undefined)
-        .finally(() => {
-          this.busy = undefined;
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.pollMs);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.loop.start(() => this.pollOnce(handler));
   }
 
-  async stop(): Promise<void> {
-    const t = this.timer;
-    this.timer = undefined;
-    if (t) clearTimeout(t);
-    await this.busy;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One look at the folder: notifies new still files, then runs queued jobs until none are left. */

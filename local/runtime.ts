@@ -202,7 +202,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
     const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
-    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, config }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config }));
     const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
     const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);

@@ -4,11 +4,12 @@
  *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`);
  * - write key (public): the browser-safe `POST /v1/context`, only what config marks public;
  * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person, and
- *   `DELETE /v1/profiles/{type}:{value}`, erasing the person (`app/erase.ts`).
+ *   `DELETE /v1/profiles/{type}:{value}`, erasing the person (`app/erase.ts`); both include the
+ *   retained rejected events naming them.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { ErasureStore, KeyStore, ProfileReader, ProfileStore } from '../../app/ports';
+import type { ErasureStore, KeyStore, ProfileReader, ProfileStore, RejectedStore } from '../../app/ports';
 import { eraseProfile } from '../../app/erase';
 import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
 import { readContext } from '../../app/context';
@@ -18,7 +19,7 @@ import type { ScherpConfig } from '../../core/config';
 import { AuthenticationError, ValidationError } from '../../core/errors';
 import { BootstrapKeyStore, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
 import { scherpConfig } from '../shared/config';
-import { profileStore, sourceStore } from '../shared/dynamo';
+import { profileStore, rejectedStore, sourceStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
 import { lazy } from '../shared/lazy';
@@ -26,6 +27,8 @@ import { logger } from '../shared/observability';
 
 export interface ProfileDeps {
   readonly store: ProfileStore & ProfileReader & ErasureStore;
+  /** Rejected events: export lists and erasure deletes those naming the person. */
+  readonly rejected: RejectedStore;
   readonly keys: KeyStore;
   /** Write keys (bootstrap and per source), for the browser-safe context. */
   readonly writeKeys: KeyStore;
@@ -61,9 +64,9 @@ export function createProfileHandler(deps: () => ProfileDeps) {
       if (event.routeKey === 'GET /v1/profiles/{id}/export' || event.routeKey === 'DELETE /v1/profiles/{id}') {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
-        const { store, config } = deps();
-        if (event.routeKey === 'GET /v1/profiles/{id}/export') return json(200, await exportProfile(store, profileKey(event), config.identity));
-        const result = await eraseProfile(store, profileKey(event), { identity: config.identity, suppress: config.privacy.suppressErased });
+        const { store, rejected, config } = deps();
+        if (event.routeKey === 'GET /v1/profiles/{id}/export') return json(200, await exportProfile(store, profileKey(event), config.identity, { rejected }));
+        const result = await eraseProfile(store, profileKey(event), { identity: config.identity, suppress: config.privacy.suppressErased, rejected });
         logger.info('profile erased', result.erased);
         return json(200, result);
       }
@@ -88,6 +91,7 @@ const cloudDeps = lazy((): ProfileDeps => {
   const sources = sourceStore();
   return {
     store: profileStore(),
+    rejected: rejectedStore(),
     config: scherpConfig(),
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),

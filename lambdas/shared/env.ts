@@ -51,7 +51,7 @@ export const ENV = {
   /** File import: the bucket files are dropped into, and the queue of its notifications and jobs. */
   IMPORT_BUCKET: 'IMPORT_BUCKET',
   IMPORT_QUEUE_URL: 'IMPORT_QUEUE_URL',
-  /** Days rejected events are kept for `GET /v1/rejected`. */
+  /** Days rejected events are kept: collect's TTL, the days `GET /v1/rejected`, erasure and export read. */
   REJECTED_RETENTION_DAYS: 'REJECTED_RETENTION_DAYS',
 } as const;
 

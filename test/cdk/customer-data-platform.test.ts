@@ -116,7 +116,7 @@ describe('functions', () => {
     collect: ['TABLE_NAME', 'QUEUE_URL', 'WRITE_KEY_SECRET_ARN', 'MAX_EVENT_BYTES', 'MAX_REQUEST_BYTES', 'MAX_BATCH_EVENTS', 'REJECTED_RETENTION_DAYS'],
     stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS', 'DEDUPE_WINDOW_DAYS', 'DEAD_LETTER_QUEUE_URL', 'MAX_RECEIVE_COUNT'],
     evaluate: ['TABLE_NAME', 'EVENT_BUS_NAME', 'SCHEDULER_ROLE_ARN', 'SCHEDULER_GROUP_NAME', 'SCHEDULER_DLQ_ARN'],
-    profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'WRITE_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN'],
+    profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'WRITE_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS'],
     admin: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'QUEUE_URL', 'QUEUE_ARN', 'DEAD_LETTER_QUEUE_URL', 'DEAD_LETTER_QUEUE_ARN'],
     rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
@@ -160,6 +160,8 @@ describe('functions', () => {
     });
     expect(functionProps(synth.stack.platform.functions.stitch).Environment.Variables.DEDUPE_WINDOW_DAYS).toBe('7');
     expect(functionProps(synth.stack.platform.functions.admin).Environment.Variables.REJECTED_RETENTION_DAYS).toBe('7');
+    // profile searches the same retained days when it erases or exports a person.
+    expect(functionProps(synth.stack.platform.functions.profile).Environment.Variables.REJECTED_RETENTION_DAYS).toBe('7');
   });
 });
 
@@ -173,7 +175,7 @@ describe('least privilege', () => {
     expect(leadingKeysOf(synth.stack.platform.functions.import)).toEqual([['SOURCES']]);
   });
 
-  test('profile: table reads, and for erasure batch writes on profile, identity and suppression items only; the keys', () => {
+  test('profile: table reads, and for erasure batch writes on profile, identity, suppression and rejected-event items only; the keys', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.profile);
     for (const forbidden of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'sqs:SendMessage', 'events:PutEvents']) expect(actions).not.toContain(forbidden);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue']));
@@ -183,8 +185,8 @@ describe('least privilege', () => {
     const writeStatements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }))
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
       .filter((st: any) => [st.Action].flat().includes('dynamodb:BatchWriteItem'));
-    expect(writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']])).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*']]]);
-    expect(leadingKeysOf(fn).filter((k) => k !== undefined)).toEqual([['P#*', 'ID#*#*', 'SUP#*']]);
+    expect(writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']])).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*']]]);
+    expect(leadingKeysOf(fn).filter((k) => k !== undefined)).toEqual([['P#*', 'ID#*#*', 'SUP#*', 'REJ#*']]);
   });
 
   /** The dynamodb:LeadingKeys a function's table statements are limited to (undefined: unlimited). */

@@ -1,10 +1,11 @@
 /**
  * Erasure end to end, in-process: a person with two merged profiles (anonymous browsing, then a
- * login with identify traits and an order), erased through `DELETE /v1/profiles/{type}:{value}`
- * with the admin key; a scan of the whole table then finds nothing naming them, and later events
- * carrying their identifiers are dropped.
+ * login with identify traits and an order) and a rejected call naming them, erased through
+ * `DELETE /v1/profiles/{type}:{value}` with the admin key; a scan of the whole table then finds
+ * nothing naming them, nor does the local `rejected.jsonl`, and later events carrying their
+ * identifiers are dropped.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -66,6 +67,9 @@ describe('DELETE /v1/profiles/{type}:{value}', () => {
       { type: 'track', anonymousId: anon, event: 'Order Completed', timestamp: at(8000), properties: { revenue: 600, products: [{ product_id: product, category: `cat-${run}` }] } },
       { type: 'identify', userId: user, traits: { name, email, city: `Town ${run}` }, timestamp: at(7000), context: { consent: { categoryPreferences: { Email: true } } } },
       { type: 'identify', userId: other, traits: { name: 'Someone else' }, timestamp: at(7000) },
+      // Rejected (a track call without its event name), naming her by email in another case; and one of the other person's.
+      { type: 'track', anonymousId: `bad-${run}`, properties: { contact: email.toUpperCase() }, timestamp: at(7000) },
+      { type: 'track', userId: other, properties: { contact: `other.${run}@example.com` }, timestamp: at(7000) },
     );
     await eventually(async () => ((await get(`/v1/profiles/user_id:${user}`)).status === 200 && (await get(`/v1/profiles/anonymous_id:${anon}`)).status === 200 ? true : undefined));
     await send({ type: 'track', userId: user, anonymousId: anon, event: 'Signed In', timestamp: at(6000) });
@@ -77,22 +81,33 @@ describe('DELETE /v1/profiles/{type}:{value}', () => {
     // The person is in the table before (a sanity check of the scan).
     expect((await scanTable()).some((t) => t.includes(user))).toBe(true);
     expect((await scanTable()).some((t) => t.includes(product))).toBe(true);
+    expect((await scanTable()).some((t) => t.includes(email.toUpperCase()))).toBe(true);
+    // The export has the rejected call naming her.
+    const exported = (await (await get(`/v1/profiles/user_id:${user}/export`, rt.keys.admin)).json()) as { rejected: { payload: string }[] };
+    expect(exported.rejected.map((r) => JSON.parse(r.payload).properties)).toEqual([{ contact: email.toUpperCase() }]);
 
     // Only the admin key erases.
     expect((await del(`/v1/profiles/user_id:${user}`, rt.keys.read)).status).toBe(401);
     const res = await del(`/v1/profiles/anonymous_id:${anon}`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { erased: { profiles: number; items: number; identifiers: number } };
+    const body = (await res.json()) as { erased: { profiles: number; items: number; identifiers: number; rejected: number } };
     expect(body.erased.profiles).toBe(2);
     expect(body.erased.identifiers).toBe(3);
+    expect(body.erased.rejected).toBe(1);
     expect(body.erased.items).toBeGreaterThanOrEqual(4 + 2 + 3);
 
     // Let the stream and rule evaluation triggered by the last events settle, then scan.
     await new Promise((r) => setTimeout(r, 500));
     const items = await scanTable();
-    for (const value of [user, anon, email, name, product, `cat-${run}`, `Town ${run}`, p.id, ...p.mergedFrom]) {
+    for (const value of [user, anon, email, email.toUpperCase(), name, product, `cat-${run}`, `Town ${run}`, p.id, ...p.mergedFrom]) {
       expect(items.filter((t) => t.includes(value))).toEqual([]);
     }
+    // Nor does the rejected-event log, in the table or in the local file; the other person's record stays.
+    const rejected = (await (await get('/v1/rejected', rt.keys.admin)).json()) as { rejected: { payload: string }[] };
+    expect(rejected.rejected.filter((r) => r.payload.includes(run)).map((r) => JSON.parse(r.payload).properties.contact)).toEqual([`other.${run}@example.com`]);
+    const lines = readFileSync(join(rt.dataDir, 'rejected.jsonl'), 'utf8').split('\n').filter(Boolean);
+    expect(lines.filter((l) => l.toLowerCase().includes(email))).toEqual([]);
+    expect(lines.filter((l) => l.includes(`other.${run}@`))).toHaveLength(1);
     // Only digests are left to remember them; the other person is untouched.
     expect(items.filter((t) => t.startsWith('{"pk":"SUP#') || t.includes('"pk":"SUP#')).length).toBe(3);
     expect((await get(`/v1/profiles/user_id:${other}`)).status).toBe(200);

@@ -20,6 +20,14 @@ export class MemoryRejectedStore implements RejectedStore {
   async list(opts: { limit: number; sourceId?: string }): Promise<RejectedRecord[]> {
     return this.records.filter((r) => !opts.sourceId || r.sourceId === opts.sourceId).slice(-opts.limit).reverse();
   }
+  async listMatching(matches: (text: string) => boolean): Promise<RejectedRecord[]> {
+    return this.records.filter((r) => matches(r.payload) || matches(JSON.stringify(r.issues))).reverse();
+  }
+  async eraseMatching(matches: (text: string) => boolean): Promise<number> {
+    const before = this.records.length;
+    this.records = this.records.filter((r) => !(matches(r.payload) || matches(JSON.stringify(r.issues))));
+    return before - this.records.length;
+  }
 }
 
 export const basicAuth = (k: string) => ({ authorization: `Basic ${Buffer.from(`${k}:`).toString('base64')}` });
