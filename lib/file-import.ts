@@ -107,6 +107,10 @@ export class ScherpFileImport extends Construct {
     // Read files under imports/, write reports under reports/; nothing else in the bucket.
     this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${IMPORTS_PREFIX}*`)] }));
     this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${REPORTS_PREFIX}*`)] }));
+    // Listing the prefix makes S3 answer 404 rather than 403 for a file deleted before its import.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${IMPORTS_PREFIX}*`] } } }),
+    );
     this.bucket.encryptionKey?.grantEncryptDecrypt(this.function);
     this.queue.grantSendMessages(this.function);
     props.ingestQueue.grantSendMessages(this.function);

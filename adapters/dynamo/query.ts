@@ -6,11 +6,16 @@ import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } fro
  */
 export async function queryAll(doc: DynamoDBDocumentClient, input: Omit<QueryCommandInput, 'ExclusiveStartKey'>): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
+  for await (const page of queryPages(doc, input)) items.push(...page);
+  return items;
+}
+
+/** The same Query a page at a time, for callers that act on each page before reading the next. */
+export async function* queryPages(doc: DynamoDBDocumentClient, input: Omit<QueryCommandInput, 'ExclusiveStartKey'>): AsyncGenerator<Record<string, unknown>[]> {
   let start: Record<string, unknown> | undefined;
   do {
     const res = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-    items.push(...(res.Items ?? []));
+    yield res.Items ?? [];
     start = res.LastEvaluatedKey;
   } while (start);
-  return items;
 }

@@ -9,6 +9,7 @@
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RejectedRecord, RejectedStore } from '../../app/ports';
 import { keys, TTL_ATTRIBUTE } from './keys';
+import { queryPages } from './query';
 
 const BATCH_WRITE_LIMIT = 25;
 const MAX_ATTEMPTS = 8;
@@ -71,23 +72,15 @@ export class DynamoRejectedStore implements RejectedStore {
   /** Every item still stored, a page at a time, newest first (strongly consistent reads). */
   private async *pages(projection?: readonly string[]): AsyncGenerator<Record<string, unknown>[]> {
     for (const day of this.days()) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const r = await this.doc.send(
-          new QueryCommand({
-            TableName: this.opts.tableName,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': 'pk', ...(projection ? Object.fromEntries(projection.map((a, i) => [`#a${i}`, a])) : {}) },
-            ExpressionAttributeValues: { ':pk': keys.rejectedDay(day) },
-            ...(projection ? { ProjectionExpression: projection.map((_, i) => `#a${i}`).join(', ') } : {}),
-            ScanIndexForward: false,
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        yield r.Items ?? [];
-        start = r.LastEvaluatedKey;
-      } while (start);
+      yield* queryPages(this.doc, {
+        TableName: this.opts.tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': 'pk', ...(projection ? Object.fromEntries(projection.map((a, i) => [`#a${i}`, a])) : {}) },
+        ExpressionAttributeValues: { ':pk': keys.rejectedDay(day) },
+        ...(projection ? { ProjectionExpression: projection.map((_, i) => `#a${i}`).join(', ') } : {}),
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      });
     }
   }
 

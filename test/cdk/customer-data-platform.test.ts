@@ -425,11 +425,11 @@ describe('file import (drop bucket)', () => {
     });
   });
 
-  test('fileImport: reads imports/*, writes reports/*, sends to the import and ingest queues, reads the sources; nothing else', () => {
+  test('fileImport: reads (and lists) imports/*, writes reports/*, sends to the import and ingest queues, reads the sources; nothing else', () => {
     const fi = synth.stack.platform.fileImport;
     const { actions, resources } = actionsOf(fi.function);
     expect([...new Set(actions)].sort()).toEqual(
-      ['dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:PutObject', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'].sort(),
+      ['dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 's3:PutObject', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'].sort(),
     );
     expect(resources).toEqual(
       expect.arrayContaining([

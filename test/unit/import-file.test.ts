@@ -1,9 +1,11 @@
 /**
  * File import (drop bucket): the line reader with byte offsets, the key layout and queue
- * messages, and the import job, including that splitting a file over any number of runs gives
+ * messages, the S3 adapter's ranged reads, and the import job, including that splitting a file over any number of runs gives
  * exactly the rows and errors of one run.
  */
 import fc from 'fast-check';
+import { S3ServiceException } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '../../adapters/s3-objects';
 import { runImportJob, type FileImportDeps } from '../../app/import-file';
 import type { ImportJobQueue, ObjectInfo, ObjectStore, SourceStore } from '../../app/ports';
 import { parseConfig } from '../../core/config';
@@ -219,5 +221,36 @@ describe('runImportJob', () => {
     expect(runs).toBe(6);
     expect(outcome.report).toMatchObject({ status: 'done', errorCount: MAX_REPORTED_ERRORS + 20 });
     expect(outcome.report!.errors).toHaveLength(MAX_REPORTED_ERRORS);
+  });
+});
+
+describe('S3ObjectStore', () => {
+  const s3Error = (code: number) => new S3ServiceException({ name: `E${code}`, $fault: 'client', $metadata: { httpStatusCode: code } });
+  const lastModified = new Date('2026-11-01T00:00:00.000Z');
+
+  it('reads from a byte offset with a Range request and gives the version', async () => {
+    const sent: Record<string, unknown>[] = [];
+    const store = new S3ObjectStore({ send: async (c: { input: Record<string, unknown> }) => (sent.push(c.input), { ETag: '"e1"', LastModified: lastModified, Body: chunked(enc.encode('b\n'), []) }) } as never, 'bkt');
+    const r = await store.read('imports/crm/a.csv', 10);
+    expect(sent).toEqual([{ Bucket: 'bkt', Key: 'imports/crm/a.csv', Range: 'bytes=10-' }]);
+    expect(r!.info).toEqual({ etag: '"e1"', lastModified: '2026-11-01T00:00:00.000Z' });
+    expect((await collect(linesWithOffsets(r!.body, 10))).map((l) => l.text)).toEqual(['b']);
+    await store.read('imports/crm/a.csv', 0);
+    expect(sent[1]).toEqual({ Bucket: 'bkt', Key: 'imports/crm/a.csv' });
+  });
+
+  it('a missing file is undefined; an offset at the end gives an empty body; other errors throw', async () => {
+    const answers: (unknown | Error)[] = [];
+    const store = new S3ObjectStore({ send: async () => { const a = answers.shift(); if (a instanceof Error) throw a; return a; } } as never, 'bkt');
+    answers.push(s3Error(404));
+    expect(await store.read('k', 0)).toBeUndefined();
+    answers.push(s3Error(416), { ETag: '"e2"', LastModified: lastModified });
+    const end = await store.read('k', 99);
+    expect(end!.info.etag).toBe('"e2"');
+    expect(await collect(end!.body)).toEqual([]);
+    answers.push(s3Error(416), s3Error(404));
+    expect(await store.read('k', 99)).toBeUndefined();
+    answers.push(s3Error(500));
+    await expect(store.read('k', 0)).rejects.toThrow();
   });
 });
