@@ -4,7 +4,7 @@
 import { MAX_TRAITS_PER_CALL } from './profile';
 import { EVENT_TYPES, type EventType, type FieldIssue, IncomingEventSchema, type IncomingEvent, type Party, type ScherpEvent, zodIssues } from './events';
 import { LimitExceededError, ValidationError } from './errors';
-import { extractIdentifiers } from './identity';
+import { hasUsableIdentifier } from './identifiers';
 
 export type Route = EventType | 'batch';
 export const ROUTES: readonly Route[] = [...EVENT_TYPES, 'batch'];
@@ -148,7 +148,7 @@ function validateOne(raw: unknown, type: EventType, prefix: string, limits: Inge
     return { ok: false, issues: [{ path: prefix ? `${prefix}.traits` : 'traits', message: `has ${traitCount} traits; at most ${MAX_TRAITS_PER_CALL} per call` }] };
   }
   // An event whose ids are all placeholders ("anonymous", "0", …) can belong to nobody.
-  if (extractIdentifiers(parsed.data).length === 0) {
+  if (!hasUsableIdentifier(parsed.data)) {
     return { ok: false, issues: [{ path: prefix ? `${prefix}.userId` : 'userId', message: 'no usable userId or anonymousId (placeholder values such as "anonymous" or "0" are ignored)' }] };
   }
   return { ok: true, event: parsed.data };

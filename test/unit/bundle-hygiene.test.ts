@@ -1,10 +1,14 @@
 /**
  * `import { z } from 'zod'` pulls all of zod's locales into a Lambda bundle (~350 KB more than
  * `import * as z from 'zod'`, measured by `npm run bench`, row 7). Keep every shipped module on
- * the namespace import.
+ * the namespace import. And collect, the function on the request path, stays free of
+ * libphonenumber's metadata (118 KB): it checks identifiers with `core/identifiers.ts`.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
+import { esbuildOptions } from '../../lib/bundling';
 
 const root = join(__dirname, '../..');
 
@@ -21,4 +25,12 @@ it('shipped code imports zod as a namespace', () => {
     .flatMap((d) => tsFiles(join(root, d)))
     .filter((f) => /import\s*\{[^}]*\bz\b[^}]*\}\s*from\s*'zod'/.test(readFileSync(f, 'utf8')));
   expect(offenders).toEqual([]);
+});
+
+it('the collect bundle leaves out libphonenumber', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'scherp-bundle-')), 'index.js');
+  const r = await build({ ...esbuildOptions(join(root, 'lambdas/collect/index.ts'), out), metafile: true });
+  const bundled = Object.keys(r.metafile.outputs[Object.keys(r.metafile.outputs).find((k) => k.endsWith('index.js'))!]!.inputs);
+  expect(bundled.some((f) => f.includes('core/ingest'))).toBe(true);
+  expect(bundled.filter((f) => f.includes('libphonenumber'))).toEqual([]);
 });

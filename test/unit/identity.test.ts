@@ -5,7 +5,7 @@ import { resolveConfig } from '../../local/runtime';
 import { stitch } from '../../app/stitch';
 import { readTimeline } from '../../app/timeline';
 import { DEFAULT_CONFIG, loadConfig, parseConfig } from '../../core/config';
-import { extractEventIdentifiers, normaliseIdentifier, planLinks, type Identifier, type ProfileShape } from '../../core/identity';
+import { extractEventIdentifiers, hasUsableIdentifier, normaliseIdentifier, planLinks, type Identifier, type ProfileShape } from '../../core/identity';
 import { MemoryProfileStore } from '../helpers/memory-store';
 import { eventSetWithPermutation, NO_LIMITS, observe, permute, toEvent } from '../helpers/identity-gen';
 
@@ -97,6 +97,32 @@ describe('normalisation', () => {
 
 const id = (type: string, value: string): Identifier => ({ type, value });
 const owners = (ps: ProfileShape[]) => (k: string) => ps.find((p) => p.identifiers.includes(k));
+
+describe("collect's check without phone metadata (hasUsableIdentifier)", () => {
+  const value = fc.oneof(fc.constantFrom('anonymous', '0', 'null', ' ', 'ada@example.com', 'Ada@Example.com', 'not-an-email', '(201) 555-0123', '+31 6 12345678', '12', 'abc 123', '42'), fc.string({ maxLength: 12 }));
+  const eventArb = fc.record(
+    { userId: fc.option(value, { nil: undefined }), anonymousId: fc.option(value, { nil: undefined }), traits: fc.record({ email: fc.option(value, { nil: undefined }), phone: fc.option(value, { nil: undefined }) }) },
+    { requiredKeys: ['traits'] },
+  );
+
+  it('passes every event stitch can identify (a superset), and is exact for events without a phone', () => {
+    fc.assert(
+      fc.property(eventArb, (e) => {
+        const event = { type: 'identify' as const, ...e };
+        const exact = extractEventIdentifiers(event).identifiers.length > 0;
+        if (exact) expect(hasUsableIdentifier(event)).toBe(true);
+        if (e.traits.phone === undefined) expect(hasUsableIdentifier(event)).toBe(exact);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('lets through only phone values with at least 3 digits when nothing else identifies the event', () => {
+    expect(hasUsableIdentifier({ type: 'identify', anonymousId: 'anonymous', traits: { phone: '12' } })).toBe(false);
+    expect(hasUsableIdentifier({ type: 'identify', anonymousId: 'anonymous', traits: { phone: 'call me' } })).toBe(false);
+    expect(hasUsableIdentifier({ type: 'identify', anonymousId: 'anonymous', traits: { phone: '555-0123' } })).toBe(true);
+  });
+});
 
 describe('planLinks (merge protection)', () => {
   it('two user ids stay two people: the lower-priority link is dropped', () => {
