@@ -75,6 +75,8 @@ export interface FolderImporterOptions {
   readonly maxAttempts?: number;
   /** Told when a file's version failed `maxAttempts` times. */
   readonly onGiveUp?: (key: string) => void;
+  /** Told once about a file that is not where an import can be (no source folder). */
+  readonly onIgnored?: (key: string, reason: string) => void;
 }
 
 /** Polls the folder and runs the handler for new files and continuation jobs. */
@@ -83,6 +85,7 @@ export class FolderImporter implements ImportJobQueue {
   /** Versions seen on the previous poll (key → etag): a file is imported once it stands still. */
   private seen = new Map<string, string>();
   private readonly failures = new Map<string, number>();
+  private readonly ignored = new Set<string>();
   private readonly loop: PollLoop;
   private readonly maxAttempts: number;
 
@@ -125,8 +128,14 @@ export class FolderImporter implements ImportJobQueue {
   }
 
   private isImported(key: string, etag: string): boolean {
-    const reportKey = importTarget(key).reportKey;
-    if (!reportKey) return true; // not importable and no report to write: nothing to do
+    const target = importTarget(key);
+    if (!target.reportKey) {
+      // Not importable and no report to write: say so once.
+      if (!target.ok && !this.ignored.has(key)) this.opts.onIgnored?.(key, target.reason);
+      this.ignored.add(key);
+      return true;
+    }
+    const reportKey = target.reportKey;
     const report = this.opts.objects.readJson<ImportReport>(reportKey);
     return report !== undefined && report.etag === etag && report.status !== 'running';
   }

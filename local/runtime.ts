@@ -243,6 +243,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       objects,
       pollMs: opts.importPollMs,
       onGiveUp: (key) => process.stderr.write(`scherp: import of ${key} failed 3 times; change the file to try again\n`),
+      onIgnored: (key, reason) => process.stderr.write(`scherp: ${key} is not imported: ${reason}\n`),
     });
     imports.start(createFileImportHandler(() => ({ bucket: LOCAL_BUCKET, objects, queue, jobs: imports, sources, config })));
     stoppers.push(() => imports.stop());
