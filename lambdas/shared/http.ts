@@ -29,9 +29,14 @@ function tooLarge(maxBytes: number): LimitExceededError {
  */
 export function bodyText(event: APIGatewayProxyEventV2, maxBytes = Number.POSITIVE_INFINITY): string {
   if (!event.body) return '';
+  const encoding = header(event, 'content-encoding')?.toLowerCase();
+  // Plain text (the common case): no copy through a Buffer.
+  if (!event.isBase64Encoded && encoding !== 'gzip' && event.body.charCodeAt(0) !== 0x1f) {
+    if (Buffer.byteLength(event.body, 'utf8') > maxBytes) throw tooLarge(maxBytes);
+    return event.body;
+  }
   let buf = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (buf.length > maxBytes) throw tooLarge(maxBytes);
-  const encoding = header(event, 'content-encoding')?.toLowerCase();
   if (encoding === 'gzip' || (buf[0] === 0x1f && buf[1] === 0x8b)) {
     try {
       buf = gunzipSync(buf, Number.isFinite(maxBytes) ? { maxOutputLength: maxBytes } : {});
