@@ -15,12 +15,11 @@ import { isComputedValueAttribute } from '../../adapters/dynamo/computed-store';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeEvent } from '../../adapters/dynamo/event-codec';
 import { generateDataSet, type GeneratedEvent } from '../../bench/dataset';
 import type { FaultPlan } from '../../local/faults';
 import { startRuntime, type Runtime } from '../../local/runtime';
-import { createTestTable, eventually, type TestTable } from '../helpers/dynamo';
+import { createTestTable, eventually, scanTable, type TestTable } from '../helpers/dynamo';
 import { PROFILE_MERGED, PROFILE_MERGE_REFUSED } from '../../app/merges';
 
 jest.setTimeout(120_000);
@@ -56,16 +55,7 @@ interface Outcome {
   readonly acknowledged: string[];
 }
 
-async function scan(t: TestTable): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await t.doc.send(new ScanCommand({ TableName: t.tableName, ExclusiveStartKey: start, ConsistentRead: true }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
+const scan = (t: TestTable) => scanTable(t.doc, t.tableName);
 
 async function run(t: TestTable, faults?: FaultPlan): Promise<{ rt: Runtime; outcome: Outcome }> {
   const rt = await startRuntime({

@@ -3,7 +3,6 @@
  * key and finishes; the rejected events naming the person go too, in whatever form they named
  * them; another person's items are never touched.
  */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
 import { DynamoRejectedStore, TTL_LAG_DAYS } from '../../adapters/dynamo/rejected-store';
 import { payloadPreview } from '../../app/collect';
@@ -14,7 +13,7 @@ import { stitch } from '../../app/stitch';
 import { NotFoundError } from '../../core/errors';
 import { payloadMatcher } from '../../core/mentions';
 import { eventFactory } from '../helpers/events';
-import { createTestTable, type TestTable } from '../helpers/dynamo';
+import { createTestTable, scanTable, type TestTable } from '../helpers/dynamo';
 
 let t: TestTable;
 let store: DynamoProfileStore;
@@ -30,16 +29,7 @@ beforeAll(async () => {
 afterAll(async () => t?.drop());
 
 /** Every item of the table as JSON text. */
-async function scan(): Promise<string[]> {
-  const out: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await t.doc.send(new ScanCommand({ TableName: t.tableName, ConsistentRead: true, ExclusiveStartKey: start }));
-    out.push(...(res.Items ?? []).map((i) => JSON.stringify(i)));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return out;
-}
+const scan = () => scanOf(t);
 
 /** Items naming any of the values, compared case-insensitively. */
 async function itemsNaming(...values: string[]): Promise<string[]> {
@@ -161,12 +151,5 @@ describe('DynamoRejectedStore: finding and erasing the records naming someone', 
 });
 
 async function scanOf(table: TestTable): Promise<string[]> {
-  const out: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await table.doc.send(new ScanCommand({ TableName: table.tableName, ConsistentRead: true, ExclusiveStartKey: start }));
-    out.push(...(res.Items ?? []).map((i) => JSON.stringify(i)));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return out;
+  return (await scanTable(table.doc, table.tableName)).map((i) => JSON.stringify(i));
 }

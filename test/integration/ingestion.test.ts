@@ -7,11 +7,10 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Analytics } from '@segment/analytics-node';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { startRuntime, type Runtime } from '../../local/runtime';
-import { eventually, testEndpoint } from '../helpers/dynamo';
+import { eventually, scanTable, testEndpoint } from '../helpers/dynamo';
 import { apiClient } from '../helpers/http';
 
 let rt: Runtime;
@@ -35,16 +34,7 @@ afterAll(async () => {
 
 const { call } = apiClient(() => rt);
 
-async function scanAll(): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const r = await doc.send(new ScanCommand({ TableName: rt.tableName, ExclusiveStartKey: start }));
-    items.push(...(r.Items ?? []));
-    start = r.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
+const scanAll = () => scanTable(doc, rt.tableName);
 
 const idle = () => eventually(() => (rt.queue.depth === 0 ? true : undefined));
 
