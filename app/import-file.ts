@@ -44,7 +44,7 @@ export async function runImportJob(deps: FileImportDeps, start: ImportJob, timeL
   const now = () => (deps.now?.() ?? new Date()).toISOString();
   const target = importTarget(start.key);
   const fail = async (reason: string, reportKey: string | undefined, sourceId?: string): Promise<FileImportOutcome> => {
-    const report: ImportReport = { key: start.key, status: 'failed', reason, ...(sourceId ? { sourceId } : {}), ...(start.etag ? { etag: start.etag } : {}), imported: start.imported, errorCount: start.errorCount, errors: start.errors, lines: start.line - 1, startedAt: start.startedAt, updatedAt: now() };
+    const report = reportOf(start, 'failed', now(), { reason, sourceId });
     if (reportKey) await deps.objects.putJson(reportKey, report);
     return { status: 'failed', report };
   };
@@ -63,18 +63,7 @@ export async function runImportJob(deps: FileImportDeps, start: ImportJob, timeL
   const chunkRows = Math.min(deps.chunkRows ?? MAX_IMPORT_ROWS, MAX_IMPORT_ROWS);
   const reserve = deps.reserveMs ?? DEFAULT_RESERVE_MS;
   let job: ImportJob = { ...start, etag: file.info.etag };
-  const report = (status: ImportReport['status']): ImportReport => ({
-    key: job.key,
-    status,
-    sourceId: source.id,
-    etag: file.info.etag,
-    imported: job.imported,
-    errorCount: job.errorCount,
-    errors: job.errors,
-    lines: job.line - 1,
-    startedAt: job.startedAt,
-    updatedAt: now(),
-  });
+  const report = (status: ImportReport['status']) => reportOf(job, status, now(), { sourceId: source.id });
 
   // Lines read but not yet queued (contiguous, so the chunk keeps the file's line numbers).
   let pending: string[] = [];
@@ -123,8 +112,9 @@ export async function runImportJob(deps: FileImportDeps, start: ImportJob, timeL
       await flush();
       if (timeLeftMs() < reserve) {
         await deps.jobs.send(job);
-        await deps.objects.putJson(target.reportKey, report('running'));
-        return { status: 'continued', report: report('running') };
+        const running = report('running');
+        await deps.objects.putJson(target.reportKey, running);
+        return { status: 'continued', report: running };
       }
     }
   }
@@ -132,4 +122,21 @@ export async function runImportJob(deps: FileImportDeps, start: ImportJob, timeL
   const done = report('done');
   await deps.objects.putJson(target.reportKey, done);
   return { status: 'done', report: done };
+}
+
+/** The report of a job as it stands. */
+function reportOf(job: ImportJob, status: ImportReport['status'], updatedAt: string, more: { readonly reason?: string; readonly sourceId?: string }): ImportReport {
+  return {
+    key: job.key,
+    status,
+    ...(more.reason ? { reason: more.reason } : {}),
+    ...(more.sourceId ? { sourceId: more.sourceId } : {}),
+    ...(job.etag ? { etag: job.etag } : {}),
+    imported: job.imported,
+    errorCount: job.errorCount,
+    errors: job.errors,
+    lines: job.line - 1,
+    startedAt: job.startedAt,
+    updatedAt,
+  };
 }

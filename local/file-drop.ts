@@ -7,10 +7,11 @@
  */
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ImportJobQueue, ObjectInfo, ObjectStore } from '../app/ports';
 import { PollLoop } from './poll-loop';
-import { IMPORTS_PREFIX, importTarget, jobMessage, type ImportJob, type ImportReport } from '../core/import-job';
+import { IMPORTS_PREFIX, importTarget, jobMessage, jobsOfMessage, type ImportJob, type ImportReport } from '../core/import-job';
+import { toRecord } from './queue';
 
 /** Bucket name the local notifications carry. */
 export const LOCAL_BUCKET = 'local';
@@ -122,7 +123,7 @@ export class FolderImporter implements ImportJobQueue {
     this.seen = now;
     while (this.jobs.length > 0) {
       const body = this.jobs.shift()!;
-      const res = await handler({ Records: [record(body)] }).catch(() => ({ batchItemFailures: [{ itemIdentifier: 'local' }] }));
+      const res = await handler({ Records: [toRecord({ id: 'local', body, receiveCount: 1, sentAt: Date.now() }, 'scherp-imports')] }).catch(() => ({ batchItemFailures: [{ itemIdentifier: 'local' }] }));
       if ((res?.batchItemFailures ?? []).length > 0) this.failed(body);
     }
   }
@@ -141,9 +142,9 @@ export class FolderImporter implements ImportJobQueue {
   }
 
   private failed(body: string): void {
-    const n = JSON.parse(body) as { Records?: { s3: { object: { key: string; eTag: string } } }[]; scherpImportJob?: ImportJob };
-    const key = n.scherpImportJob?.key ?? decodeURIComponent(n.Records![0]!.s3.object.key.replace(/\+/g, ' '));
-    const etag = n.scherpImportJob?.etag ?? n.Records![0]!.s3.object.eTag;
+    const job = jobsOfMessage(body, LOCAL_BUCKET, '')?.[0];
+    if (!job) return;
+    const { key, etag } = job;
     const id = `${key}\u0000${etag}`;
     const count = (this.failures.get(id) ?? 0) + 1;
     this.failures.set(id, count);
@@ -156,18 +157,4 @@ export class FolderImporter implements ImportJobQueue {
 function notification(key: string, etag: string) {
   const encoded = key.split('/').map((p) => encodeURIComponent(p).replace(/%20/g, '+')).join('/');
   return { Records: [{ eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), s3: { bucket: { name: LOCAL_BUCKET }, object: { key: encoded, eTag: etag } } }] };
-}
-
-function record(body: string): SQSRecord {
-  return {
-    messageId: 'local',
-    receiptHandle: 'local',
-    body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'local', ApproximateFirstReceiveTimestamp: String(Date.now()) },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:local:000000000000:imports',
-    awsRegion: 'local',
-  };
 }

@@ -140,7 +140,8 @@ export class LocalQueue implements EventQueue {
   }
 }
 
-function toRecord(m: Message): SQSRecord {
+/** A queued message as Lambda's SQS event source delivers it. */
+export function toRecord(m: Pick<Message, 'id' | 'body' | 'receiveCount' | 'sentAt'>, queueName = 'scherp-events'): SQSRecord {
   return {
     messageId: m.id,
     receiptHandle: `${m.id}:${m.receiveCount}`,
@@ -154,7 +155,7 @@ function toRecord(m: Message): SQSRecord {
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:local:000000000000:scherp-events',
+    eventSourceARN: `arn:aws:sqs:local:000000000000:${queueName}`,
     awsRegion: 'local',
   };
 }

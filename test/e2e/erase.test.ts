@@ -5,30 +5,22 @@
  * nothing naming them, nor does the local `rejected.jsonl`, and later events carrying their
  * identifiers are dropped.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { startRuntime, type Runtime } from '../../local/runtime';
+import type { Runtime } from '../../local/runtime';
+import { startTestRuntime } from '../helpers/runtime';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { decodeEvent } from '../../adapters/dynamo/event-codec';
-import { eventually, testEndpoint } from '../helpers/dynamo';
+import { eventually } from '../helpers/dynamo';
 import { apiClient, at } from '../helpers/http';
 
 let rt: Runtime;
 const run = randomBytes(4).toString('hex');
 
 beforeAll(async () => {
-  rt = await startRuntime({
-    port: 0,
-    inMemory: true,
-    dynamoEndpoint: testEndpoint(),
-    tableName: `erase-e2e-${run}`,
-    dataDir: mkdtempSync(join(tmpdir(), 'scherp-erase-e2e-')),
-    rulesDir: join(__dirname, '../../rules'),
-    streamPollMs: 25,
-  });
+  rt = await startTestRuntime('erase-e2e', { streamPollMs: 25 });
 }, 60_000);
 
 afterAll(async () => {

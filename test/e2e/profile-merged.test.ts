@@ -3,23 +3,15 @@
  * with the merge reaches `evaluate` over DynamoDB Local's stream and becomes `Profile Merged`;
  * the runtime's configuration (limits, normalisation) applies to ingest and reads.
  */
-import { mkdtempSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startRuntime, type Runtime } from '../../local/runtime';
-import { eventually, testEndpoint } from '../helpers/dynamo';
+import type { Runtime } from '../../local/runtime';
+import { startTestRuntime } from '../helpers/runtime';
+import { eventually } from '../helpers/dynamo';
 import { apiClient } from '../helpers/http';
 
 let rt: Runtime;
 
 beforeAll(async () => {
-  rt = await startRuntime({
-    dynamoEndpoint: testEndpoint(),
-    tableName: `merged-${randomBytes(6).toString('hex')}`,
-    port: 0,
-    inMemory: true,
-    dataDir: mkdtempSync(join(tmpdir(), 'scherp-merged-')),
+  rt = await startTestRuntime('merged', {
     streamPollMs: 20,
     config: { identity: { phoneDefaultRegion: 'NL', blockedValues: ['guest'] } },
   });

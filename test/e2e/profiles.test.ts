@@ -6,11 +6,12 @@ import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startRuntime, type Runtime } from '../../local/runtime';
+import type { Runtime } from '../../local/runtime';
+import { startTestRuntime } from '../helpers/runtime';
 import { importFile, progressBar } from '../../local/import-client';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
-import { eventually, testEndpoint } from '../helpers/dynamo';
+import { eventually } from '../helpers/dynamo';
 import { apiClient, at, basic } from '../helpers/http';
 
 let rt: Runtime;
@@ -18,13 +19,7 @@ const run = randomBytes(4).toString('hex');
 const uid = (name: string) => `${name}-${run}`;
 
 beforeAll(async () => {
-  rt = await startRuntime({
-    port: 0,
-    inMemory: true,
-    dynamoEndpoint: testEndpoint(),
-    tableName: `profiles-e2e-${run}`,
-    dataDir: mkdtempSync(join(tmpdir(), 'scherp-profiles-e2e-')),
-    rulesDir: join(__dirname, '../../rules'),
+  rt = await startTestRuntime('profiles-e2e', {
     streamPollMs: 25,
     importPollMs: 100,
     corsAllowedOrigins: ['https://shop.example'],

@@ -9,9 +9,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { DETAIL_SCHEMAS } from '../../core/rules/contract';
-import { startRuntime, type Runtime } from '../../local/runtime';
+import type { Runtime } from '../../local/runtime';
+import { startTestRuntime } from '../helpers/runtime';
 import type { LocalBusEvent } from '../../local/bus';
-import { eventually, testEndpoint } from '../helpers/dynamo';
+import { eventually } from '../helpers/dynamo';
 
 const root = join(__dirname, '../..');
 let rt: Runtime;
@@ -31,15 +32,7 @@ beforeAll(async () => {
     join(rulesDir, 'vip.json'),
     JSON.stringify({ kind: 'audience', id: 'vip', name: 'VIP plan', condition: { path: 'profile.traits.plan', op: 'eq', value: 'vip' } }),
   );
-  rt = await startRuntime({
-    port: 0,
-    inMemory: true,
-    dynamoEndpoint: testEndpoint(),
-    tableName: `rules-e2e-${run}`,
-    dataDir: mkdtempSync(join(tmpdir(), 'scherp-rules-e2e-')),
-    rulesDir,
-    streamPollMs: 25,
-  });
+  rt = await startTestRuntime('rules-e2e', { rulesDir, streamPollMs: 25 });
   parts = new DynamoPersonalizationStore(documentClient(localDynamoConfig(rt.dynamoEndpoint)), rt.tableName);
 }, 60_000);
 

@@ -12,13 +12,13 @@
  * the same thing in both; within a wave, users race, and retries reorder them freely.
  */
 import { isComputedValueAttribute } from '../../adapters/dynamo/computed-store';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeEvent } from '../../adapters/dynamo/event-codec';
 import { generateDataSet, type GeneratedEvent } from '../../bench/dataset';
 import type { FaultPlan } from '../../local/faults';
-import { startRuntime, type Runtime } from '../../local/runtime';
+import type { Runtime } from '../../local/runtime';
+import { startTestRuntime } from '../helpers/runtime';
 import { createTestTable, eventually, scanTable, type TestTable } from '../helpers/dynamo';
 import { PROFILE_MERGED, PROFILE_MERGE_REFUSED } from '../../app/merges';
 
@@ -58,12 +58,9 @@ interface Outcome {
 const scan = (t: TestTable) => scanTable(t.doc, t.tableName);
 
 async function run(t: TestTable, faults?: FaultPlan): Promise<{ rt: Runtime; outcome: Outcome }> {
-  const rt = await startRuntime({
+  const rt = await startTestRuntime('chaos', {
     dynamoEndpoint: t.endpoint,
     tableName: t.tableName,
-    port: 0,
-    inMemory: true,
-    dataDir: mkdtempSync(join(tmpdir(), 'scherp-chaos-')),
     keys: KEYS,
     queue: { maxReceives: 50, retryDelayMs: 5, pollMs: 5 },
     streamPollMs: 10,

@@ -2,11 +2,11 @@
  * Poison and failing events: they reach the dead-letter queue with their reason after the
  * receive limit, never block the events behind them, and a redrive replays them idempotently.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { startRuntime, type Runtime } from '../../local/runtime';
+import type { Runtime } from '../../local/runtime';
+import { startTestRuntime } from '../helpers/runtime';
 import { createTestTable, eventually, type TestTable } from '../helpers/dynamo';
 import { apiClient } from '../helpers/http';
 
@@ -15,10 +15,7 @@ let rt: Runtime;
 
 beforeAll(async () => {
   t = await createTestTable('dlq');
-  rt = await startRuntime({
-    port: 0,
-    inMemory: true,
-    dataDir: mkdtempSync(join(tmpdir(), 'scherp-dlq-')),
+  rt = await startTestRuntime('dlq', {
     dynamoEndpoint: t.endpoint,
     tableName: t.tableName,
     keys: { write: 'dl-write', read: 'dl-read', admin: 'dl-admin' },

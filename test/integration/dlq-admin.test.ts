@@ -3,12 +3,11 @@
  * runtime, and `scherp dlq` talking to it while the runtime runs.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { startRuntime, type Runtime } from '../../local/runtime';
+import type { Runtime } from '../../local/runtime';
+import { startTestRuntime } from '../helpers/runtime';
 import { createTestTable, eventually, type TestTable } from '../helpers/dynamo';
 import { apiClient, bearer } from '../helpers/http';
 
@@ -20,10 +19,7 @@ const admin = bearer(keys.admin);
 
 beforeAll(async () => {
   t = await createTestTable('dlqa');
-  rt = await startRuntime({
-    port: 0,
-    inMemory: true,
-    dataDir: mkdtempSync(join(tmpdir(), 'scherp-dlqa-')),
+  rt = await startTestRuntime('dlqa', {
     dynamoEndpoint: t.endpoint,
     tableName: t.tableName,
     keys,

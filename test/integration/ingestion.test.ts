@@ -6,10 +6,10 @@
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Analytics } from '@segment/analytics-node';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
-import { startRuntime, type Runtime } from '../../local/runtime';
+import type { Runtime } from '../../local/runtime';
+import { startTestRuntime } from '../helpers/runtime';
 import { eventually, scanTable, testEndpoint } from '../helpers/dynamo';
 import { apiClient } from '../helpers/http';
 
@@ -17,12 +17,7 @@ let rt: Runtime;
 const doc = documentClient(localDynamoConfig(testEndpoint()));
 
 beforeAll(async () => {
-  rt = await startRuntime({
-    dynamoEndpoint: testEndpoint(),
-    tableName: `ingest-${randomBytes(6).toString('hex')}`,
-    port: 0,
-    inMemory: true,
-    dataDir: mkdtempSync(join(tmpdir(), 'scherp-ingest-')),
+  rt = await startTestRuntime('ingest', {
     rulesDir: mkdtempSync(join(tmpdir(), 'scherp-norules-')),
     keys: { write: 'boot-write', read: 'boot-read', admin: 'boot-admin' },
   });

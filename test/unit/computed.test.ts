@@ -2,19 +2,12 @@ import fc from 'fast-check';
 import { applyEvent, combineComputed, ComputedDefSchema, DEFAULT_COMPUTED, EMPTY_COMPUTED, RECENT_EVENTS, type ComputedDefs, type ComputedState } from '../../core/computed';
 import { parseConfig } from '../../core/config';
 import type { ScherpEvent } from '../../core/events';
-import { eventFactory } from '../helpers/events';
+import { eventAt, eventFactory } from '../helpers/events';
 
 const apply = (defs: ComputedDefs, events: readonly ScherpEvent[], from: ComputedState = EMPTY_COMPUTED) => events.reduce((s, e) => applyEvent(defs, s, e), from);
 
-const order = (n: number, revenue: number, products: { product_id: string; category: string; name?: string }[] = []): ScherpEvent => ({
-  type: 'track',
-  event: 'Order Completed',
-  messageId: `o-${n}`,
-  sourceId: 'web',
-  timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-  receivedAt: '2026-01-01T00:00:00.000Z',
-  properties: { revenue, products },
-});
+const order = (n: number, revenue: number, products: { product_id: string; category: string; name?: string }[] = []): ScherpEvent =>
+  eventAt(n, { event: 'Order Completed', messageId: `o-${n}`, properties: { revenue, products } });
 
 describe('computed traits: shipped defaults', () => {
   it('counts, sums, keeps first/last seen, the last order products and the purchased categories', () => {
