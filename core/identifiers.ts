@@ -134,6 +134,8 @@ export function extractWith(e: IdentifiableEvent, cfg: IdentityConfig, normalise
  * fully; an event left with no identifier then is dropped there (metric EventsWithoutIdentifier).
  */
 export function hasUsableIdentifier(e: IdentifiableEvent, cfg: IdentityConfig = DEFAULT_CONFIG.identity): boolean {
-  const plausiblePhone: PhoneParser = (text) => ((text.match(/\d/g)?.length ?? 0) >= 3 ? text : undefined);
-  return extractWith(e, cfg, (type, raw, c) => normaliseWith(type, raw, c, plausiblePhone)).identifiers.length > 0;
+  return extractWith(e, cfg, normalisePlausibly).identifiers.length > 0;
 }
+
+const plausiblePhone: PhoneParser = (text) => ((text.match(/\d/g)?.length ?? 0) >= 3 ? text : undefined);
+const normalisePlausibly = (type: string, raw: unknown, cfg: IdentityConfig) => normaliseWith(type, raw, cfg, plausiblePhone);
