@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { CONFIG_FILE } from '../core/config';
-import { addNagChecks } from '../lib/nag';
+import { addNagChecks } from '../lib/nag-packs';
 import { ScherpStack } from '../lib/scherp-stack';
 
 const app = new App();

@@ -23,7 +23,7 @@ import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
 import { parseConfig, type ScherpConfigInput } from '../core/config';
 import { ENV } from '../lambdas/shared/env';
 import { API_ROUTES, type ApiFunction } from '../lambdas/routes';
-import { DEFAULT_RULES_DIR, isRuleDocument, loadRules, RuleDocument } from './rules';
+import { isRuleDocument, loadRules, RuleDocument } from './rules';
 import { ScherpDestinations, type DestinationsProps } from './destinations';
 import { ScherpFileImport } from './file-import';
 import { ack } from './nag';
@@ -176,16 +176,25 @@ export interface CustomerDataPlatformProps {
 
   /**
    * Directory whose `*.json` files are seeded into the table as rules at deploy time.
-   * Ignored when `rules` is given.
-   * @default - the repository's `rules/` directory
+   * Ignored when `rules` is given. `DEFAULT_RULES_DIR` is Scherp's example rules (`rules/`,
+   * shipped in the package); this repository's own stack (`lib/scherp-stack.ts`) seeds them.
+   * @default - no directory: no rules are seeded (manage them with the admin API)
    */
   readonly rulesDir?: string;
 
   /**
    * Rules to seed, as parsed documents (each needs a unique string `id`).
-   * @default - every `*.json` file of `rulesDir`
+   * @default - every `*.json` file of `rulesDir`; none without it
    */
   readonly rules?: RuleDocument[];
+
+  /**
+   * Prefix of the stack outputs' names. The outputs have stable names (`ApiUrl`, `TableName`,
+   * `EventBusName`, …, not hashed construct paths); give each platform a prefix when one stack
+   * holds more than one.
+   * @default '' (outputs named `ApiUrl`, `TableName`, …)
+   */
+  readonly outputPrefix?: string;
 
   /**
    * Where bus events go: SES email, API destinations (Meta, Google Ads, webhooks), other targets.
@@ -220,8 +229,9 @@ export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction
 /** EventBridge `source` of every action Scherp emits. */
 export const EVENT_SOURCE = 'scherp';
 
-type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'functionSizing' | 'destinations' | 'config' | 'importBucket'>> & {
+type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'rulesDir' | 'functionSizing' | 'destinations' | 'config' | 'importBucket'>> & {
   readonly eventBusName?: string;
+  readonly rulesDir?: string;
   readonly importBucket?: s3.IBucket;
   readonly destinations?: DestinationsProps;
   readonly rules?: RuleDocument[];
@@ -248,7 +258,7 @@ const DEFAULTS: Omit<ResolvedProps, 'functionSizing'> = {
   evaluateRetryAttempts: 5,
   evaluateMaxRecordAge: Duration.hours(1),
   archiveRetention: Duration.days(30),
-  rulesDir: DEFAULT_RULES_DIR,
+  outputPrefix: '',
 };
 
 /** SQS batches are cut after this long even when `stitchBatchSize` is not reached. */
@@ -261,7 +271,7 @@ const API_INTEGRATION_LIMIT = Duration.seconds(30);
  *
  * `HTTP API → collect → SQS → stitch → DynamoDB (stream) → evaluate → EventBridge`, plus
  * `GET /v1/profiles/{id} → profile`, three bootstrap-key secrets and the rules seeded from
- * `rules/*.json`.
+ * `rules` or `rulesDir` (none by default).
  */
 export class CustomerDataPlatform extends Construct {
   /** The single table (see `adapters/dynamo/keys.ts` for its layout). */
@@ -299,7 +309,7 @@ export class CustomerDataPlatform extends Construct {
     super(scope, id);
     const config = resolveProps(props);
     validateProps(config);
-    const rules = config.rules ?? loadRules(config.rulesDir);
+    const rules = config.rules ?? (config.rulesDir === undefined ? [] : loadRules(config.rulesDir));
     validateRules(rules);
 
     this.table = new dynamodb.TableV2(this, 'Table', {
@@ -379,7 +389,7 @@ export class CustomerDataPlatform extends Construct {
       });
     }
     this.seedRules(rules);
-    this.createOutputs();
+    this.createOutputs(config.outputPrefix);
     this.acknowledgeNagFindings();
   }
 
@@ -656,7 +666,8 @@ export class CustomerDataPlatform extends Construct {
     }
   }
 
-  private createOutputs(): void {
+  /** Stack outputs under stable names (`<outputPrefix>ApiUrl`, …), as the README lists them. */
+  private createOutputs(prefix: string): void {
     const outputs: Record<string, [string, string]> = {
       ApiUrl: [this.apiUrl, 'Base URL of the Scherp API'],
       WriteKeySecretArn: [this.secrets.writeKey.secretArn, 'Secret holding the write key (collect API)'],
@@ -669,7 +680,7 @@ export class CustomerDataPlatform extends Construct {
       DeadLetterQueueUrl: [this.deadLetterQueue.queueUrl, 'Ingest dead-letter queue'],
       ActionsLogGroupName: [this.actionsLogGroup.logGroupName, 'Log group receiving every action (example rule)'],
     };
-    for (const [id, [value, description]] of Object.entries(outputs)) new CfnOutput(this, id, { value, description });
+    for (const [id, [value, description]] of Object.entries(outputs)) new CfnOutput(this, id, { value, description }).overrideLogicalId(`${prefix}${id}`);
   }
 
   /**
@@ -772,6 +783,7 @@ function validateProps(p: ResolvedProps): void {
   if (p.corsAllowedOrigins.length === 0 || p.corsAllowedOrigins.some((o) => !o)) {
     errors.push('corsAllowedOrigins must list at least one non-empty origin');
   }
+  if (!/^[A-Za-z0-9]*$/.test(p.outputPrefix)) errors.push(`outputPrefix "${p.outputPrefix}" must be letters and digits only (it starts CloudFormation output names)`);
   if (p.eventBusName !== undefined && !Token.isUnresolved(p.eventBusName) && (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(p.eventBusName) || p.eventBusName === 'default')) {
     errors.push(`eventBusName "${p.eventBusName}" must be 1-256 characters of A-Z a-z 0-9 . - _ / and not "default"`);
   }

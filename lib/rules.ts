@@ -10,7 +10,10 @@ export interface RuleDocument {
   readonly [field: string]: unknown;
 }
 
-/** The repository's `rules/` directory. */
+/**
+ * Scherp's example rules (`rules/`, shipped in the package): what `npm start` and this
+ * repository's stack seed. The construct seeds them only when given as `rulesDir`.
+ */
 export const DEFAULT_RULES_DIR = path.join(__dirname, '..', 'rules');
 
 /** Reads every `*.json` file of `dir` (sorted by file name) as a rule document. */

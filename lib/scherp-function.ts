@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -43,6 +44,47 @@ export const METRICS_NAMESPACE = 'Scherp';
 /** Directory holding `collect/`, `stitch/`, ... handler folders. */
 export const LAMBDAS_DIR = path.join(__dirname, '..', 'lambdas');
 
+/**
+ * Where the package build (`npm run build`, `scripts/build.ts`) puts each handler's bundle,
+ * `<name>/index.js` and its source map: `dist/bundles/` next to the compiled `dist/lib/`.
+ */
+export const BUNDLES_DIR = path.join(__dirname, '..', 'bundles');
+
+/** How a handler's code reaches the function: the part of the function props that differs. */
+export type FunctionCodeSource = Pick<nodejs.NodejsFunctionProps, 'code' | 'handler' | 'entry' | 'bundling'>;
+
+/**
+ * The one place that chooses where a handler's code comes from.
+ *
+ * - Running from the TypeScript sources (this repository: `npx cdk synth`, `npm test`), esbuild
+ *   bundles `lambdas/<name>/index.ts` at synth with the shared `LAMBDA_BUNDLING` options.
+ * - Running compiled (the installed package), the bundle built with the same options at pack
+ *   time is deployed as it is: the user's `cdk synth` needs neither esbuild nor Docker.
+ */
+export function functionCodeSource(name: string, compiled = !__filename.endsWith('.ts')): FunctionCodeSource {
+  if (compiled) {
+    const dir = path.join(BUNDLES_DIR, name);
+    if (!fs.existsSync(path.join(dir, 'index.js'))) {
+      throw new Error(`Scherp's bundled code of the ${name} function is missing (${dir}/index.js): build the package with \`npm run build\` (npm pack runs it)`);
+    }
+    return { code: lambda.Code.fromAsset(dir), handler: 'index.handler' };
+  }
+  return {
+    entry: path.join(LAMBDAS_DIR, name, 'index.ts'),
+    handler: 'handler',
+    // Shared with the package build and the bundle-size benchmark (`npm run bench`); see lib/bundling.ts.
+    bundling: {
+      minify: LAMBDA_BUNDLING.minify,
+      sourceMap: LAMBDA_BUNDLING.sourceMap,
+      sourcesContent: LAMBDA_BUNDLING.sourcesContent,
+      format: nodejs.OutputFormat.CJS,
+      target: LAMBDA_BUNDLING.target,
+      externalModules: [...LAMBDA_BUNDLING.externalModules],
+      mainFields: [...LAMBDA_BUNDLING.mainFields],
+    },
+  };
+}
+
 export interface ScherpFunctionProps {
   /** Which handler to deploy; also the Powertools service name (`email`: the optional email destination). */
   readonly name: ScherpFunctionName | 'email';
@@ -58,7 +100,8 @@ export interface ScherpFunctionProps {
 
 /**
  * Creates a Scherp handler: Node.js 22 on arm64, bundled by esbuild with the shared
- * `LAMBDA_BUNDLING` options (the runtime's own AWS SDK v3 stays external), its own log group
+ * `LAMBDA_BUNDLING` options (the runtime's own AWS SDK v3 stays external; at synth or at pack
+ * time, see {@link functionCodeSource}), its own log group
  * with retention, and its own role that may only write to that log group. Everything else must
  * be granted explicitly by the caller.
  */
@@ -73,24 +116,13 @@ export function createScherpFunction(scope: Construct, id: string, props: Scherp
   logGroup.grantWrite(role);
 
   return new nodejs.NodejsFunction(scope, id, {
-    entry: path.join(LAMBDAS_DIR, props.name, 'index.ts'),
-    handler: 'handler',
+    ...functionCodeSource(props.name),
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.sizing.memorySize,
     timeout: props.sizing.timeout,
     role,
     logGroup,
-    // Shared with the bundle-size benchmark (`npm run bench`); see lib/bundling.ts.
-    bundling: {
-      minify: LAMBDA_BUNDLING.minify,
-      sourceMap: LAMBDA_BUNDLING.sourceMap,
-      sourcesContent: LAMBDA_BUNDLING.sourcesContent,
-      format: nodejs.OutputFormat.CJS,
-      target: LAMBDA_BUNDLING.target,
-      externalModules: [...LAMBDA_BUNDLING.externalModules],
-      mainFields: [...LAMBDA_BUNDLING.mainFields],
-    },
     environment: {
       ...props.environment,
       POWERTOOLS_SERVICE_NAME: props.name,

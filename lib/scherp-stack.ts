@@ -1,21 +1,24 @@
 import { Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { CustomerDataPlatform, CustomerDataPlatformProps } from './customer-data-platform';
+import { DEFAULT_RULES_DIR } from './rules';
 
 /** Properties of {@link ScherpStack}. */
 export interface ScherpStackProps extends StackProps {
   /**
    * Passed through to the platform construct.
-   * @default - the construct's defaults
+   * @default - the construct's defaults, with the example rules of `rules/` seeded
    */
   readonly platform?: CustomerDataPlatformProps;
 }
 
 /**
- * The deployable Scherp stack: one {@link CustomerDataPlatform}.
+ * The deployable Scherp stack of this repository (`bin/app.ts`, not part of the package): one
+ * {@link CustomerDataPlatform} that asks for the example rules of `rules/` (the construct seeds
+ * none unless asked), as `npm start` loads them locally.
  *
  * cdk-nag 3 runs as a policy-validation plugin, which CDK only accepts on an App or Stage, so
- * the packs are registered by `addNagChecks` (lib/nag.ts, called from `bin/app.ts`); the
+ * the packs are registered by `addNagChecks` (lib/nag-packs.ts, called from `bin/app.ts`); the
  * construct itself carries the justified acknowledgments of the findings it accepts.
  */
 export class ScherpStack extends Stack {
@@ -25,6 +28,6 @@ export class ScherpStack extends Stack {
   constructor(scope: Construct, id: string, props: ScherpStackProps = {}) {
     const { platform, ...stackProps } = props;
     super(scope, id, { description: 'Scherp: serverless Customer Data Platform', ...stackProps });
-    this.platform = new CustomerDataPlatform(this, 'Platform', platform);
+    this.platform = new CustomerDataPlatform(this, 'Platform', { rulesDir: DEFAULT_RULES_DIR, ...platform });
   }
 }

@@ -8,7 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { CustomerDataPlatform, CustomerDataPlatformProps } from '../../lib/customer-data-platform';
 import { DEFAULT_RULES_DIR } from '../../lib/rules';
-import { ScherpFunctionName } from '../../lib/scherp-function';
+import { functionCodeSource, LAMBDAS_DIR, ScherpFunctionName } from '../../lib/scherp-function';
 import { ScherpStack } from '../../lib/scherp-stack';
 import { synthScherp, Synthesized } from './synth';
 
@@ -145,6 +145,14 @@ describe('functions', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'Scherp',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
+  });
+
+  test('code source: bundled from lambdas/<name>/index.ts from the sources, the packaged bundle when compiled', () => {
+    const fromSource = functionCodeSource('collect', false);
+    expect(fromSource).toMatchObject({ entry: path.join(LAMBDAS_DIR, 'collect', 'index.ts'), handler: 'handler', bundling: { externalModules: ['@aws-sdk/*'] } });
+    expect(fromSource.code).toBeUndefined();
+    // Compiled without a package build (no dist/bundles next to it): a message that says what to do.
+    expect(() => functionCodeSource('collect', true)).toThrow(/bundled code of the collect function is missing .*npm run build/);
   });
 
   test('stitch keeps events 400 days by default', () => {
@@ -542,6 +550,23 @@ describe('secrets and outputs', () => {
       ].sort(),
     );
   });
+
+  test('outputs have stable names, not hashed construct paths (as the README lists them)', () => {
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
+      ['ApiUrl', 'WriteKeySecretArn', 'ReadKeySecretArn', 'AdminKeySecretArn', 'TableName', 'EventBusName', 'QueueUrl', 'DeadLetterQueueUrl', 'ActionsLogGroupName', 'ImportBucketName'].sort(),
+    );
+    template.hasOutput('ApiUrl', { Description: 'Base URL of the Scherp API' });
+    template.hasOutput('TableName', { Value: { Ref: synth.stack.getLogicalId(synth.stack.platform.table.node.defaultChild as never) } });
+  });
+
+  test('outputPrefix: two platforms in one stack keep apart', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    new CustomerDataPlatform(stack, 'Eu', { outputPrefix: 'Eu' });
+    new CustomerDataPlatform(stack, 'Us', { outputPrefix: 'Us' });
+    const names = Object.keys(Template.fromStack(stack).toJSON().Outputs);
+    expect(names).toEqual(expect.arrayContaining(['EuApiUrl', 'UsApiUrl', 'EuTableName', 'UsTableName']));
+    expect(names).toHaveLength(20);
+  });
 });
 
 describe('rule seeding', () => {
@@ -561,6 +586,15 @@ describe('rule seeding', () => {
       expect(JSON.stringify(resource!.Properties.Update)).toContain('putItem');
       expect(JSON.stringify(resource!.Properties.Delete)).toContain('deleteItem');
     }
+  });
+
+  test('the construct seeds no rules unless asked (the example rules are this repository\'s stack only)', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    new CustomerDataPlatform(stack, 'P');
+    Template.fromStack(stack).resourceCountIs('Custom::ScherpRule', 0);
+    const asked = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    new CustomerDataPlatform(asked, 'P', { rulesDir: DEFAULT_RULES_DIR });
+    Template.fromStack(asked).resourceCountIs('Custom::ScherpRule', ruleFiles.length);
   });
 
   test('the seeding policy only touches the table', () => {
@@ -656,6 +690,7 @@ describe('props', () => {
     ['rule without id', { rules: [{ name: 'x' } as never] }, /"id"/],
     ['duplicate rule ids', { rules: [{ id: 'x' }, { id: 'x' }] }, /duplicate rule id "x"/],
     ['missing rules dir', { rulesDir: '/nonexistent/rules' }, /rulesDir/],
+    ['output prefix with a dash', { outputPrefix: 'eu-west' }, /outputPrefix "eu-west" must be letters and digits/],
     ['request limit over API Gateway', { maxRequestBytes: 20 * 1024 * 1024 }, /maxRequestBytes/],
     ['zero batch', { maxBatchEvents: 0 }, /maxBatchEvents/],
     ['fractional dedupe window', { dedupeWindowDays: 0.5 }, /dedupeWindowDays/],

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { nagPacks } from '../../lib/nag';
+import { nagPacks } from '../../lib/nag-packs';
 import { synthScherp, Synthesized } from './synth';
 
 let synth: Synthesized;

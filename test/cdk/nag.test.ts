@@ -1,7 +1,7 @@
 import { App, PolicyViolation, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { addNagChecks, nagPacks } from '../../lib/nag';
+import { addNagChecks, nagPacks } from '../../lib/nag-packs';
 import { synthScherp, Synthesized } from './synth';
 
 /**

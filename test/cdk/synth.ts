@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CustomerDataPlatformProps } from '../../lib/customer-data-platform';
-import { addNagChecks } from '../../lib/nag';
+import { addNagChecks } from '../../lib/nag-packs';
 import { ScherpStack } from '../../lib/scherp-stack';
 
 export interface Synthesized {

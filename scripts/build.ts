@@ -1,0 +1,44 @@
+/**
+ * `npm run build` (and so `npm pack`, through `prepack`): the installable package in `dist/`.
+ *
+ * - `dist/lib/`, `dist/core/`, … : the construct compiled to CommonJS with `.d.ts`
+ *   (`tsconfig.build.json`: `lib/index.ts`, `core/config.ts` and what they import).
+ * - `dist/bundles/<name>/index.js` (+ `.map`): every handler (`lambdas/<name>/index.ts`) bundled
+ *   by esbuild with the deployed options (`lib/bundling.ts`). The compiled construct deploys these
+ *   as they are (`functionCodeSource` in `lib/scherp-function.ts`), so a user's `cdk synth` runs
+ *   neither esbuild nor Docker.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { esbuildOptions } from '../lib/bundling';
+
+const root = join(__dirname, '..');
+const dist = join(root, 'dist');
+
+/** Every handler: a folder of `lambdas/` with an `index.ts`. */
+export function handlerNames(): string[] {
+  const dir = join(root, 'lambdas');
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'index.ts')))
+    .map((e) => e.name)
+    .sort();
+}
+
+async function main(): Promise<void> {
+  rmSync(dist, { recursive: true, force: true });
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${tsc.status})`);
+  for (const name of handlerNames()) {
+    await build(esbuildOptions(join(root, 'lambdas', name, 'index.ts'), join(dist, 'bundles', name, 'index.js')));
+  }
+  console.log(`built dist/: the construct and ${handlerNames().length} function bundles (${handlerNames().join(', ')})`);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
