@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   for (const name of handlerNames()) {
     await build(esbuildOptions(join(root, 'lambdas', name, 'index.ts'), join(dist, 'bundles', name, 'index.js')));
   }
-  console.log(`built dist/: the construct and ${handlerNames().length} function bundles (${handlerNames().join(', ')})`);
+  console.error(`built dist/: the construct and ${handlerNames().length} function bundles (${handlerNames().join(', ')})`);
 }
 
 if (require.main === module) {
