@@ -7,9 +7,11 @@
  *   by esbuild with the deployed options (`lib/bundling.ts`). The compiled construct deploys these
  *   as they are (`functionCodeSource` in `lib/scherp-function.ts`), so a user's `cdk synth` runs
  *   neither esbuild nor Docker.
+ * - `dist/rules/`: the example rules, where `DEFAULT_RULES_DIR` (`lib/rules.ts`, `../rules` from
+ *   `dist/lib/`) finds them in the package.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { esbuildOptions } from '../lib/bundling';
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
   rmSync(dist, { recursive: true, force: true });
   const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${tsc.status})`);
+  cpSync(join(root, 'rules'), join(dist, 'rules'), { recursive: true, filter: (src) => !src.includes('/.') });
   for (const name of handlerNames()) {
     await build(esbuildOptions(join(root, 'lambdas', name, 'index.ts'), join(dist, 'bundles', name, 'index.js')));
   }

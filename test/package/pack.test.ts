@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_FUNCTION_SIZING } from '../../lib/scherp-function';
@@ -104,10 +104,20 @@ test('the README section is what this test runs', () => {
 
 test('the tarball holds the compiled construct, its types and one bundle per function; no TypeScript sources', () => {
   const files = packed.files.map((f) => f.path);
-  for (const f of files) expect(f).toMatch(/^(dist\/|rules\/|schemas\/|bin\/scherp\.js$|package\.json$|README\.md$|scherp\.config\.example\.json$)/);
+  for (const f of files) expect(f).toMatch(/^(dist\/|schemas\/|bin\/scherp\.js$|package\.json$|README\.md$|scherp\.config\.example\.json$)/);
   expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
   expect(files).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/core/config.js', 'dist/core/config.d.ts']));
   for (const name of handlerNames()) expect(files).toEqual(expect.arrayContaining([`dist/bundles/${name}/index.js`, `dist/bundles/${name}/index.js.map`]));
+});
+
+test('the exports load in the app: DEFAULT_RULES_DIR holds the example rules, scherp/config validates', () => {
+  const script = [
+    "const { DEFAULT_RULES_DIR, loadRules, CustomerDataPlatform } = require('scherp');",
+    "const { parseConfig } = require('scherp/config');",
+    'console.log(JSON.stringify({ rules: loadRules(DEFAULT_RULES_DIR).map((r) => r.id), construct: typeof CustomerDataPlatform, phoneRegion: parseConfig({ identity: { phoneDefaultRegion: "NL" } }).identity.phoneDefaultRegion }));',
+  ].join('');
+  const exampleRules = readdirSync(join(root, 'rules')).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(root, 'rules', f), 'utf8')).id);
+  expect(JSON.parse(run(process.execPath, ['-e', script], app))).toEqual({ rules: exampleRules, construct: 'function', phoneRegion: 'NL' });
 });
 
 test("the app got the construct's runtime dependencies only (no cdk-nag, no Lambda libraries, no build tools of Scherp)", () => {
