@@ -120,6 +120,12 @@ test('the exports load in the app: DEFAULT_RULES_DIR holds the example rules, sc
   expect(JSON.parse(run(process.execPath, ['-e', script], app))).toEqual({ rules: exampleRules, construct: 'function', phoneRegion: 'NL' });
 });
 
+test('`scherp` (the local runtime) in an app says it runs from a clone', () => {
+  const r = spawnSync(join(app, 'node_modules/.bin/scherp'), ['start'], { cwd: app, env: childEnv(), encoding: 'utf8', timeout: 60_000 });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/runs from a clone of the Scherp repository/);
+});
+
 test("the app got the construct's runtime dependencies only (no cdk-nag, no Lambda libraries, no build tools of Scherp)", () => {
   const modules = join(app, 'node_modules');
   expect(existsSync(join(modules, 'scherp/dist/lib/index.js'))).toBe(true);
