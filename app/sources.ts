@@ -3,7 +3,7 @@
  * A write key is returned once, when it is made; only its digest is stored.
  */
 import { NotFoundError, ValidationError } from '../core/errors';
-import { zodIssues } from '../core/events';
+import { parseInput } from '../core/validation';
 import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, type Source, type SourceKey } from '../core/sources';
 import type { RejectedRecord, RejectedStore, SourceStore, SourceWithKeys } from './ports';
 
@@ -28,13 +28,9 @@ function issueKey(sourceId: string, at: string): IssuedKey & { digest: string } 
 }
 
 export async function createSource(deps: SourcesDeps, body: unknown): Promise<{ source: Source } & IssuedKey> {
-  const parsed = NewSourceSchema.safeParse(body);
-  if (!parsed.success) {
-    const issues = zodIssues(parsed.error);
-    throw new ValidationError(`invalid source: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
-  }
+  const input = parseInput(NewSourceSchema, body, 'source');
   const at = nowIso(deps);
-  const source: Source = { id: newSourceId(), name: parsed.data.name, party: parsed.data.party, createdAt: at };
+  const source: Source = { id: newSourceId(), name: input.name, party: input.party, createdAt: at };
   const { key, writeKey, digest } = issueKey(source.id, at);
   await deps.sources.createSource(source, key, digest);
   return { source, key, writeKey };

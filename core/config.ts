@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { ComputedConfigSchema } from './computed';
 import { TraitsConfigSchema } from './profile';
 import { ContextConfigSchema } from './context';
+import { zodIssues } from './validation';
 
 /** How an identifier's value is normalised before it is used. */
 export const IDENTIFIER_FORMATS = ['text', 'email', 'phone'] as const;
@@ -83,7 +84,7 @@ export const IdentityConfigSchema = z
       types[name] = { from, format: given.format ?? base?.format ?? 'text', limit: given.limit ?? base?.limit ?? DEFAULT_LIMIT };
     }
     for (const [i, p] of c.priority.entries()) {
-      if (!types[p]) ctx.addIssue({ code: 'custom', path: ['priority', i], message: `unknown identifier type "${p}"` });
+      if (!types[p]) ctx.addIssue({ code: 'custom', path: ['priority', i], message: `unknown identifier type "${p}"; one of ${Object.keys(types).join(', ')}` });
     }
     const priority = [...new Set([...c.priority.filter((p) => types[p]), ...Object.keys(types)])];
     return { ...c, types, priority };
@@ -124,7 +125,7 @@ export class ConfigError extends Error {}
 export function parseConfig(input: unknown): ScherpConfig {
   const r = ScherpConfigSchema.safeParse(input ?? {});
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+  const lines = zodIssues(r.error).map((i) => `${i.path}: ${i.message}`);
   throw new ConfigError(`invalid Scherp configuration:\n- ${lines.join('\n- ')}`);
 }
 

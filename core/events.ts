@@ -118,21 +118,4 @@ export interface ScherpEvent {
   readonly receivedAt: string;
 }
 
-/** A problem with one field of the input: the path names the field, as `batch[3].userId`. */
-export interface FieldIssue {
-  readonly path: string;
-  readonly message: string;
-}
-
-export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
-  let out = prefix;
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out ? `.${String(p)}` : String(p);
-  }
-  return out || '(root)';
-}
-
-export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
-  return error.issues.map((i) => ({ path: formatPath(i.path, prefix), message: i.message }));
-}
+export { formatPath, zodIssues, type FieldIssue } from './validation';

@@ -82,7 +82,7 @@ function rowEvent(ctx: ImportContext, idKey: unknown, traits: unknown, timestamp
   const id = parseIdentifierKey(idKey);
   if (!id) return 'id must be type:value, e.g. email:ada@example.com';
   const type = ctx.identity.types[id.type];
-  if (!type) return `unknown identifier type "${id.type}"`;
+  if (!type) return `unknown identifier type "${id.type}"; one of ${Object.keys(ctx.identity.types).join(', ')}`;
   const n = normaliseIdentifier(id.type, id.value, ctx.identity);
   if (!n.ok) return `id is not a valid ${id.type} (${n.reason})`;
   if (traits === null || typeof traits !== 'object' || Array.isArray(traits)) return 'traits must be an object';
