@@ -68,6 +68,19 @@ export const IdentityConfigSchema = z
     maxMergesPerProfile: z.number().int().min(0).max(10_000).default(100),
     /** Longest identifier value, after normalisation. */
     maxIdentifierLength: z.number().int().min(1).max(1000).default(100),
+    /**
+     * An explicit `alias` call (Segment: "merge with the previousId") links its `previousId`
+     * even when that takes the profile over the limit of the previousId's type, up to `limit`
+     * identifiers of that type (the type's own limit when that is larger). Beyond it the link is
+     * refused, recorded and announced as `Profile Merge Refused` (reason `alias_limit`).
+     * `limit: 1` makes an alias obey the type limits like any other event.
+     */
+    alias: z
+      .strictObject({
+        /** @default 5 */
+        limit: z.number().int().min(1).max(1000).default(5),
+      })
+      .prefault({}),
   })
   .strict()
   .transform((c, ctx) => {

@@ -67,6 +67,10 @@ export interface MergeRecord {
   readonly identifiers: readonly string[];
   /** Identifiers whose link was refused because `profileId` reached the merge cap. */
   readonly refused: readonly string[];
+  /** An alias's previousId refused because the profile holds `identity.alias.limit` of its type. */
+  readonly aliasRefused?: readonly string[];
+  /** `alias`: an explicit alias call linked the profiles. */
+  readonly via?: 'alias';
 }
 
 /** Keys that must never become object properties (prototype pollution). */
