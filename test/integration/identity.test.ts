@@ -90,6 +90,33 @@ describe('identity resolution (DynamoDB Local)', () => {
     expect(d.merged).toEqual(b.profileId < c.profileId ? [c.profileId] : [b.profileId]);
   });
 
+  it('alias of two user ids merges them (default alias.limit 5), records via alias; beyond the limit refuses and records it', async () => {
+    const r1 = await stitch(store, event({ type: 'identify', userId: 'al-old', anonymousId: 'al-a1', traits: { plan: 'free' } }));
+    const r2 = await stitch(store, event({ type: 'identify', userId: 'al-new', anonymousId: 'al-a2', traits: { name: 'Ada' } }));
+    const al = event({ type: 'alias', userId: 'al-new', previousId: 'al-old' });
+    const m = await stitch(store, al);
+    expect(m.dropped).toEqual([]);
+    expect(m.merged).toEqual([r1.profileId < r2.profileId ? r2.profileId : r1.profileId]);
+    const view = await readProfile(store, 'user_id:al-old');
+    expect(view.id).toBe((await readProfile(store, 'user_id:al-new')).id);
+    expect(view.identifiers).toEqual(['anonymous_id:al-a1', 'anonymous_id:al-a2', 'user_id:al-new', 'user_id:al-old']);
+    expect(Object.keys(view.traits).sort()).toEqual(['name', 'plan']);
+    const [record] = (await mergeRecords(view.id)).filter((r) => r.mid === al.messageId);
+    expect(record).toMatchObject({ via: 'alias', merged: m.merged, refused: [] });
+    // Identifying with either id afterwards stays on that profile.
+    expect((await stitch(store, event({ type: 'identify', userId: 'al-old', anonymousId: 'al-a3' }))).profileId).toBe(view.id);
+    // A limit of 2 user ids: a third alias is refused, kept apart, and recorded on the refusing profile.
+    const two = parseConfig({ identity: { alias: { limit: 2 } } }).identity;
+    const third = await stitch(store, event({ type: 'identify', userId: 'al-third' }), { identity: two });
+    const refusedEvent = event({ type: 'alias', userId: 'al-third', previousId: 'al-new' });
+    const refused = await stitch(store, refusedEvent, { identity: two });
+    expect(refused.profileId).toBe(third.profileId);
+    expect(refused.dropped).toEqual([{ id: { type: 'user_id', value: 'al-new' }, reason: 'limit' }]);
+    expect((await readProfile(store, 'user_id:al-third')).id).not.toBe(view.id);
+    const [kept] = (await mergeRecords(third.profileId)).filter((r) => r.mid === refusedEvent.messageId);
+    expect(kept).toMatchObject({ merged: [], refused: [], aref: ['user_id:al-new'] });
+  });
+
   it('refuses links beyond the merge cap and records them', async () => {
     const cfg = parseConfig({ identity: { maxMergesPerProfile: 1 } }).identity;
     const p = await Promise.all(['cap-a', 'cap-b', 'cap-c'].map((a) => stitch(store, event({ anonymousId: a }), { identity: cfg })));
