@@ -99,6 +99,12 @@ export interface ScherpEvent {
   readonly sourceId: string;
   /** The party of the source that sent it (absent on events queued before sources existed). */
   readonly party?: Party;
+  /**
+   * The name of the source that sent it, as created with `POST /v1/sources` (rules match it as
+   * `event.sourceName`); stamped by collect and import from the key lookup they already do.
+   * Absent on events of keys made before source names were stamped.
+   */
+  readonly sourceName?: string;
   readonly userId?: string;
   readonly anonymousId?: string;
   readonly event?: string;
