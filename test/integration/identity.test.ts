@@ -117,6 +117,28 @@ describe('identity resolution (DynamoDB Local)', () => {
     expect(kept).toMatchObject({ merged: [], refused: [], aref: ['user_id:al-new'] });
   });
 
+  it('property: aliases and identifies of one person in any order give one profile (DynamoDB Local)', async () => {
+    const out = await fc.check(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 5 }).chain((k) => fc.tuple(fc.constant(k), fc.array(fc.integer(), { minLength: 2 * k, maxLength: 2 * k }))),
+        async ([k, keys]) => {
+          const ns = `al${randomBytes(4).toString('hex')}`;
+          const events: ScherpEvent[] = [];
+          for (let i = 0; i < k; i++) events.push(event({ type: 'identify', userId: `${ns}-u${i}`, anonymousId: `${ns}-a${i}`, traits: { [`t${i}`]: i } }));
+          for (let i = 1; i < k; i++) events.push(event({ type: 'alias', userId: `${ns}-u${i}`, previousId: `${ns}-u${i - 1}` }));
+          const order = events.map((e, i) => ({ e, key: keys[i] ?? 0 })).sort((a, b) => a.key - b.key).map((x) => x.e);
+          for (const e of order) expect((await stitch(store, e)).dropped).toEqual([]);
+          const views = await Promise.all(Array.from({ length: k }, (_, i) => readProfile(store, `user_id:${ns}-u${i}`)));
+          expect(new Set(views.map((v) => v.id)).size).toBe(1);
+          expect(views[0]!.identifiers).toHaveLength(2 * k);
+          expect(Object.keys(views[0]!.traits)).toHaveLength(k);
+        },
+      ),
+      { numRuns: 10 },
+    );
+    expect(out.failed ? out.counterexample : undefined).toBeUndefined();
+  });
+
   it('refuses links beyond the merge cap and records them', async () => {
     const cfg = parseConfig({ identity: { maxMergesPerProfile: 1 } }).identity;
     const p = await Promise.all(['cap-a', 'cap-b', 'cap-c'].map((a) => stitch(store, event({ anonymousId: a }), { identity: cfg })));
