@@ -39,7 +39,7 @@ export class BootstrapKeyStore implements KeyStore {
     if (!key) return undefined;
     const expected = await this.digest(kind);
     if (!expected || !timingSafeEqual(expected, hashKey(key))) return undefined;
-    return { kind, sourceId: DEFAULT_SOURCE.id, party: DEFAULT_SOURCE.party };
+    return { kind, sourceId: DEFAULT_SOURCE.id, party: DEFAULT_SOURCE.party, sourceName: DEFAULT_SOURCE.name };
   }
 }
 
@@ -103,7 +103,7 @@ export class SourceKeyStore implements KeyStore {
     if (boot || kind !== 'write') return boot;
     const record = await this.lookup(keyDigest(key));
     if (!record || record.status !== 'active') return undefined;
-    return { kind, sourceId: record.sourceId, party: record.party };
+    return { kind, sourceId: record.sourceId, party: record.party, ...(record.sourceName ? { sourceName: record.sourceName } : {}) };
   }
 }
 

@@ -100,7 +100,7 @@ export async function runImportJob(deps: FileImportDeps, start: ImportJob, timeL
         pendingFirst = line;
         continue;
       }
-      const checked = parseImport(l.text, 'csv', { sourceId: source.id, receivedAt: file.info.lastModified, identity: deps.config.identity }, lineNo);
+      const checked = parseImport(l.text, 'csv', { sourceId: source.id, sourceName: source.name, receivedAt: file.info.lastModified, identity: deps.config.identity }, lineNo);
       if (checked.errors.length > 0) return fail(`line ${lineNo}: ${checked.errors[0]!.reason}`, target.reportKey, source.id);
       job = { ...job, header: l.text, offset, line };
       pendingFirst = line;

@@ -62,7 +62,7 @@ export async function queueRows(
   receivedAt: string,
   firstLine: number,
 ): Promise<{ imported: number; errors: ImportRowError[] }> {
-  const parsed = parseImport(text, format, { sourceId: source.id, party: source.party, receivedAt, identity: deps.config.identity }, firstLine);
+  const parsed = parseImport(text, format, { sourceId: source.id, party: source.party, sourceName: source.name, receivedAt, identity: deps.config.identity }, firstLine);
   if (parsed.events.length > 0) await deps.queue.send(parsed.events);
   return { imported: parsed.events.length, errors: parsed.errors };
 }

@@ -21,10 +21,13 @@ export function mergeBusEntries(r: MergeRecord): BusEntry[] {
   const base = { version: '1', profileId: r.profileId, messageId: r.messageId, at: r.at };
   const out: BusEntry[] = [];
   if (r.merged.length > 0) {
-    out.push({ detailType: PROFILE_MERGED, detail: { ...base, mergedProfileIds: [...r.merged], identifierTypes: types(r.identifiers), dedupeId: dedupeId('merged') } });
+    out.push({ detailType: PROFILE_MERGED, detail: { ...base, mergedProfileIds: [...r.merged], identifierTypes: types(r.identifiers), ...(r.via ? { via: r.via } : {}), dedupeId: dedupeId('merged') } });
   }
   if (r.refused.length > 0) {
     out.push({ detailType: PROFILE_MERGE_REFUSED, detail: { ...base, reason: 'merge_cap', refusedIdentifierTypes: types(r.refused), dedupeId: dedupeId('refused') } });
+  }
+  if (r.aliasRefused && r.aliasRefused.length > 0) {
+    out.push({ detailType: PROFILE_MERGE_REFUSED, detail: { ...base, reason: 'alias_limit', refusedIdentifierTypes: types(r.aliasRefused), dedupeId: dedupeId('alias-refused') } });
   }
   return out;
 }

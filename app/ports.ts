@@ -54,6 +54,8 @@ export interface Principal {
   readonly sourceId: string;
   /** The party of the source (bootstrap keys: `first`). */
   readonly party: Party;
+  /** The name of the source (absent for keys made before names were kept on the key lookup). */
+  readonly sourceName?: string;
 }
 
 export interface KeyStore {
@@ -66,6 +68,7 @@ export interface KeyRecord {
   readonly keyId: string;
   readonly sourceId: string;
   readonly party: Party;
+  readonly sourceName?: string;
   readonly status: SourceKey['status'];
 }
 
@@ -77,8 +80,16 @@ export interface SourceWithKeys {
 
 /** Sources and their write keys; keys are handed over and stored as digests only. */
 export interface SourceStore {
-  /** Stores a new source with its first key, all or nothing. */
-  createSource(source: Source, key: SourceKey, digest: string): Promise<void>;
+  /**
+   * Stores a new source with its first key, all or nothing; false (nothing stored) when another
+   * source holds the name (compared trimmed and case-insensitively, see `sourceNameKey`).
+   */
+  createSource(source: Source, key: SourceKey, digest: string): Promise<boolean>;
+  /**
+   * Deletes a source: every key of it is revoked, its name is freed, and it is no longer listed
+   * or found (its id stays reserved: stored events keep naming it). False when there is none.
+   */
+  deleteSource(sourceId: string, at: string): Promise<boolean>;
   listSources(): Promise<SourceWithKeys[]>;
   getSource(sourceId: string): Promise<SourceWithKeys | undefined>;
   /** Adds a key to an existing source; false when the source does not exist. */

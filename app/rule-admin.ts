@@ -9,7 +9,7 @@ import { EVENT_TYPES } from '../core/events';
 import { newProfile, type Profile } from '../core/profile';
 import { traitValues } from '../core/profile';
 import { actionTriggered, dedupeId, personOf } from '../core/rules/contract';
-import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, RuleSet, runRule, type TraceEntry, resolveValue, resolveValues } from '../core/rules/engine';
+import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, parseDefinitionAt, RuleSet, runRule, type TraceEntry, resolveValue, resolveValues } from '../core/rules/engine';
 import type { Definition } from '../core/rules/schema';
 import { contextProfile, loadHistory } from './evaluate';
 import type { HistoryStore, PersonalizationStore, ProfileParts, ProfileStore, RuleStore } from './ports';
@@ -53,7 +53,7 @@ export async function deleteDefinition(deps: RuleAdminDeps, id: string): Promise
 /** The inline rule of a request, or the stored one. */
 async function definitionFor(deps: RuleAdminDeps, id: string, inline: unknown): Promise<Definition> {
   if (inline !== undefined) {
-    const def = parseDefinition(inline);
+    const def = parseDefinitionAt(inline, 'rule');
     if (def.id !== id) throw new ValidationError(`the rule's id must be ${id}`, [{ path: 'rule.id', message: `must equal the path id ${id}` }]);
     return def;
   }

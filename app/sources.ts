@@ -2,9 +2,9 @@
  * The admin use cases: sources and their write keys, and the rejected-event log.
  * A write key is returned once, when it is made; only its digest is stored.
  */
-import { NotFoundError, ValidationError } from '../core/errors';
-import { zodIssues } from '../core/events';
-import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, type Source, type SourceKey } from '../core/sources';
+import { AlreadyExistsError, NotFoundError, ValidationError } from '../core/errors';
+import { parseInput } from '../core/validation';
+import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, sourceNameKey, type Source, type SourceKey } from '../core/sources';
 import type { RejectedRecord, RejectedStore, SourceStore, SourceWithKeys } from './ports';
 
 export interface SourcesDeps {
@@ -28,16 +28,27 @@ function issueKey(sourceId: string, at: string): IssuedKey & { digest: string } 
 }
 
 export async function createSource(deps: SourcesDeps, body: unknown): Promise<{ source: Source } & IssuedKey> {
-  const parsed = NewSourceSchema.safeParse(body);
-  if (!parsed.success) {
-    const issues = zodIssues(parsed.error);
-    throw new ValidationError(`invalid source: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
-  }
+  const input = parseInput(NewSourceSchema, body, 'source');
+  // The listing catches sources made before names were claimed; the store's name claim, races.
+  const taken = async () => [DEFAULT_SOURCE, ...(await deps.sources.listSources()).map((s) => s.source)].find((s) => sourceNameKey(s.name) === sourceNameKey(input.name));
+  const refuse = (holder: Source | undefined): never => {
+    throw new AlreadyExistsError(`a source named "${input.name}" exists already${holder ? ` (${holder.id})` : ''}: source names are unique, compared case-insensitively; pick another name or delete that source`, [
+      { path: 'name', message: `is taken${holder ? ` by source ${holder.id}` : ''}` },
+    ]);
+  };
+  const before = await taken();
+  if (before) refuse(before);
   const at = nowIso(deps);
-  const source: Source = { id: newSourceId(), name: parsed.data.name, party: parsed.data.party, createdAt: at };
+  const source: Source = { id: newSourceId(), name: input.name, party: input.party, createdAt: at };
   const { key, writeKey, digest } = issueKey(source.id, at);
-  await deps.sources.createSource(source, key, digest);
+  if (!(await deps.sources.createSource(source, key, digest))) refuse(await taken());
   return { source, key, writeKey };
+}
+
+/** Deletes a source: its keys stop working (within the key cache's 60 s), its name is free again. */
+export async function deleteSource(deps: SourcesDeps, sourceId: string): Promise<void> {
+  refuseDefault(sourceId);
+  if (!(await deps.sources.deleteSource(sourceId, nowIso(deps)))) throw new NotFoundError(`no source ${sourceId}`);
 }
 
 /** Every source, the bootstrap `default` source first (its key lives in Secrets Manager or the environment). */

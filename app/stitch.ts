@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
 import type { ScherpEvent } from '../core/events';
-import { chooseSurvivor, extractEventIdentifiers, identifierKey, planLinks, type DroppedIdentifier, type RejectedIdentifier } from '../core/identity';
+import { aliasedIdentifier, chooseSurvivor, extractEventIdentifiers, identifierKey, planLinks, type DroppedIdentifier, type RejectedIdentifier } from '../core/identity';
 import { absorb, newProfile, newProfileId, withEvent, withoutIdentifiers, type MergeRecord, type Profile, type TraitPolicy } from '../core/profile';
 import { ScherpError } from '../core/errors';
 import type { ProfileStore, StoredProfile } from './ports';
@@ -78,6 +78,9 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
   const { identifiers: ids, rejected } = extractEventIdentifiers(event, cfg);
   if (ids.length === 0) throw new NoIdentifierError();
   const traits = eventTraits(event);
+  // An explicit alias may take the profile over its previousId type's limit (config `identity.alias`).
+  const alias = aliasedIdentifier(event, cfg);
+  const aliasKey = alias && identifierKey(alias);
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const at = now().toISOString();
@@ -93,13 +96,15 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
       const o = owners.get(key);
       return o === undefined ? undefined : survivors.get(o);
     };
-    const plan = planLinks(ids, (k) => ownerOf(k)?.profile, cfg);
+    const plan = planLinks(ids, (k) => ownerOf(k)?.profile, cfg, alias);
     const acceptedKeys = plan.accepted.map(identifierKey);
     const involved = plan.profiles.map((id) => [...survivors.values()].find((sp) => sp.profile.id === id)!);
     // An identifier dropped now that a target lists from an earlier, lost attempt of this event
     // belongs to another profile: take it off the target's list.
     const foreign = plan.dropped.map((d) => identifierKey(d.id)).filter((k) => ownerOf(k) !== undefined && !plan.profiles.includes(ownerOf(k)!.profile.id));
     const capRefused = plan.dropped.filter((d) => d.reason === 'merge_cap').map((d) => identifierKey(d.id));
+    const aliasRefused = plan.dropped.filter((d) => d.reason === 'limit' && identifierKey(d.id) === aliasKey).map((d) => identifierKey(d.id));
+    const refusals = { refused: capRefused, ...(aliasRefused.length > 0 ? { aliasRefused } : {}) };
 
     let target: Profile;
     let merged: string[] = [];
@@ -130,7 +135,8 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
           eventTimestamp: event.timestamp,
           merged,
           identifiers: acceptedKeys.filter((k) => ownerOf(k) !== undefined),
-          refused: capRefused,
+          ...refusals,
+          ...(aliasKey !== undefined && acceptedKeys.includes(aliasKey) ? { via: 'alias' as const } : {}),
         };
         if (!(await store.mergeProfiles(target, survivor.version, losers, record))) continue;
       } else if (target !== survivor.profile && !(await store.saveProfile(target, survivor.version))) {
@@ -138,9 +144,9 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
       }
     }
 
-    // Links refused because the profile reached its merge cap are recorded (once per event).
-    if (capRefused.length > 0 && merged.length === 0) {
-      await store.putMergeRecord({ profileId: target.id, at, messageId: event.messageId, eventTimestamp: event.timestamp, merged: [], identifiers: acceptedKeys, refused: capRefused });
+    // Links refused by the merge cap or the alias limit are recorded (once per event).
+    if ((capRefused.length > 0 || aliasRefused.length > 0) && merged.length === 0) {
+      await store.putMergeRecord({ profileId: target.id, at, messageId: event.messageId, eventTimestamp: event.timestamp, merged: [], identifiers: acceptedKeys, ...refusals });
     }
 
     // Point identifiers that lead nowhere yet at the target; a lost race means another profile

@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { ComputedConfigSchema } from './computed';
 import { TraitsConfigSchema } from './profile';
 import { ContextConfigSchema } from './context';
+import { zodIssues } from './validation';
 
 /** How an identifier's value is normalised before it is used. */
 export const IDENTIFIER_FORMATS = ['text', 'email', 'phone'] as const;
@@ -67,6 +68,19 @@ export const IdentityConfigSchema = z
     maxMergesPerProfile: z.number().int().min(0).max(10_000).default(100),
     /** Longest identifier value, after normalisation. */
     maxIdentifierLength: z.number().int().min(1).max(1000).default(100),
+    /**
+     * An explicit `alias` call (Segment: "merge with the previousId") links its `previousId`
+     * even when that takes the profile over the limit of the previousId's type, up to `limit`
+     * identifiers of that type (the type's own limit when that is larger). Beyond it the link is
+     * refused, recorded and announced as `Profile Merge Refused` (reason `alias_limit`).
+     * `limit: 1` makes an alias obey the type limits like any other event.
+     */
+    alias: z
+      .strictObject({
+        /** @default 5 */
+        limit: z.number().int().min(1).max(1000).default(5),
+      })
+      .prefault({}),
   })
   .strict()
   .transform((c, ctx) => {
@@ -83,7 +97,7 @@ export const IdentityConfigSchema = z
       types[name] = { from, format: given.format ?? base?.format ?? 'text', limit: given.limit ?? base?.limit ?? DEFAULT_LIMIT };
     }
     for (const [i, p] of c.priority.entries()) {
-      if (!types[p]) ctx.addIssue({ code: 'custom', path: ['priority', i], message: `unknown identifier type "${p}"` });
+      if (!types[p]) ctx.addIssue({ code: 'custom', path: ['priority', i], message: `unknown identifier type "${p}"; one of ${Object.keys(types).join(', ')}` });
     }
     const priority = [...new Set([...c.priority.filter((p) => types[p]), ...Object.keys(types)])];
     return { ...c, types, priority };
@@ -124,7 +138,7 @@ export class ConfigError extends Error {}
 export function parseConfig(input: unknown): ScherpConfig {
   const r = ScherpConfigSchema.safeParse(input ?? {});
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+  const lines = zodIssues(r.error).map((i) => `${i.path}: ${i.message}`);
   throw new ConfigError(`invalid Scherp configuration:\n- ${lines.join('\n- ')}`);
 }
 

@@ -35,6 +35,16 @@ export class NotFoundError extends ScherpError {
   }
 }
 
+/** The thing to create exists already (a source name); `issues` name the field. → 409 */
+export class AlreadyExistsError extends ScherpError {
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super('conflict', message);
+  }
+}
+
 /** A size or count limit was exceeded; `limit` names it. → 413 */
 export class LimitExceededError extends ScherpError {
   constructor(

@@ -99,6 +99,12 @@ export interface ScherpEvent {
   readonly sourceId: string;
   /** The party of the source that sent it (absent on events queued before sources existed). */
   readonly party?: Party;
+  /**
+   * The name of the source that sent it, as created with `POST /v1/sources` (rules match it as
+   * `event.sourceName`); stamped by collect and import from the key lookup they already do.
+   * Absent on events of keys made before source names were stamped.
+   */
+  readonly sourceName?: string;
   readonly userId?: string;
   readonly anonymousId?: string;
   readonly event?: string;
@@ -118,21 +124,4 @@ export interface ScherpEvent {
   readonly receivedAt: string;
 }
 
-/** A problem with one field of the input: the path names the field, as `batch[3].userId`. */
-export interface FieldIssue {
-  readonly path: string;
-  readonly message: string;
-}
-
-export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
-  let out = prefix;
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out ? `.${String(p)}` : String(p);
-  }
-  return out || '(root)';
-}
-
-export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
-  return error.issues.map((i) => ({ path: formatPath(i.path, prefix), message: i.message }));
-}
+export { formatPath, zodIssues, type FieldIssue } from './validation';

@@ -91,6 +91,11 @@ function at(obj: unknown, path: string): unknown {
   return cur;
 }
 
+/** The type an alias's `previousId` has: an `anonymous_id` when it equals the event's anonymousId, a `user_id` otherwise. */
+export function previousIdType(e: Pick<IdentifiableEvent, 'previousId' | 'anonymousId'>): 'anonymous_id' | 'user_id' {
+  return e.previousId === e.anonymousId ? 'anonymous_id' : 'user_id';
+}
+
 /**
  * Every identifier an event carries, normalised by `normalise`, distinct and in priority order,
  * and the values that were dropped (see `extractEventIdentifiers` in core/identity.ts).
@@ -118,7 +123,7 @@ export function extractWith(e: IdentifiableEvent, cfg: IdentityConfig, normalise
       else rejected.push({ type: 'external', reason: 'unknown_type' });
     }
   }
-  if (e.type === 'alias' && e.previousId !== undefined) add(e.previousId === e.anonymousId ? 'anonymous_id' : 'user_id', e.previousId);
+  if (e.type === 'alias' && e.previousId !== undefined) add(previousIdType(e), e.previousId);
   const rank = new Map(cfg.priority.map((t, i) => [t, i]));
   const identifiers = found
     .map((id, i) => ({ id, i }))

@@ -4,7 +4,7 @@
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { DEFAULT_CONFIG, type IdentityConfig } from './config';
-import { extractWith, identifierKey, normaliseWith, parseIdentifierKey, type ExtractedIdentifiers, type Identifier, type IdentifiableEvent, type NormalisedValue, type PhoneParser } from './identifiers';
+import { extractWith, identifierKey, normaliseWith, parseIdentifierKey, previousIdType, type ExtractedIdentifiers, type Identifier, type IdentifiableEvent, type NormalisedValue, type PhoneParser } from './identifiers';
 
 export * from './identifiers';
 
@@ -33,6 +33,14 @@ export function extractEventIdentifiers(e: IdentifiableEvent, cfg: IdentityConfi
 /** The valid identifiers of an event, in priority order (the default configuration unless given). */
 export function extractIdentifiers(e: IdentifiableEvent, cfg: IdentityConfig = DEFAULT_CONFIG.identity): Identifier[] {
   return extractEventIdentifiers(e, cfg).identifiers;
+}
+
+/** The identifier an `alias` event's `previousId` stands for (normalised), if it is one. */
+export function aliasedIdentifier(e: IdentifiableEvent, cfg: IdentityConfig = DEFAULT_CONFIG.identity): Identifier | undefined {
+  if (e.type !== 'alias' || e.previousId === undefined) return undefined;
+  const type = previousIdType(e);
+  const n = normaliseIdentifier(type, e.previousId, cfg);
+  return n.ok ? { type, value: n.value } : undefined;
 }
 
 /**
@@ -85,8 +93,11 @@ function typeCounts(keys: Iterable<string>): Map<string, number> {
  * So of two conflicting identifiers the lower-priority one is always the one dropped, the
  * highest-priority identifier always links, and two profiles are never merged into one that
  * breaks a limit. `ownerOf` gives the surviving profile an identifier points to, if any.
+ * `alias` is the identifier an explicit `alias` call links (its previousId, see
+ * {@link aliasedIdentifier}): for it the limit of its type is raised to `cfg.alias.limit`.
  */
-export function planLinks(identifiers: readonly Identifier[], ownerOf: (key: string) => ProfileShape | undefined, cfg: IdentityConfig = DEFAULT_CONFIG.identity): LinkPlan {
+export function planLinks(identifiers: readonly Identifier[], ownerOf: (key: string) => ProfileShape | undefined, cfg: IdentityConfig = DEFAULT_CONFIG.identity, alias?: Identifier): LinkPlan {
+  const aliasKey = alias === undefined ? undefined : identifierKey(alias);
   const accepted: Identifier[] = [];
   const dropped: DroppedIdentifier[] = [];
   const profiles = new Map<string, ProfileShape>();
@@ -116,7 +127,9 @@ export function planLinks(identifiers: readonly Identifier[], ownerOf: (key: str
     const nextProfiles = owner && !profiles.has(owner.id) ? [...profiles.values(), owner] : [...profiles.values()];
     const before = typeCounts(keysOf(profiles.values(), accepted));
     const after = typeCounts(keysOf(nextProfiles, [...accepted, id]));
-    const overLimit = [...after].some(([t, n]) => n > (cfg.types[t]?.limit ?? Infinity) && n > (before.get(t) ?? 0));
+    const raised = identifierKey(id) === aliasKey ? id.type : undefined;
+    const limitOf = (t: string) => (t === raised ? Math.max(cfg.types[t]?.limit ?? Infinity, cfg.alias.limit) : (cfg.types[t]?.limit ?? Infinity));
+    const overLimit = [...after].some(([t, n]) => n > limitOf(t) && n > (before.get(t) ?? 0));
     if (overLimit) {
       dropped.push({ id, reason: 'limit' });
       continue;

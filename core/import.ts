@@ -34,6 +34,8 @@ export interface ParsedImport {
 export interface ImportContext {
   readonly sourceId: string;
   readonly party?: Party;
+  /** Stamped onto each row's event (`event.sourceName` in rules). */
+  readonly sourceName?: string;
   /** Time of rows without their own timestamp (ISO). */
   readonly receivedAt: string;
   readonly identity: IdentityConfig;
@@ -82,7 +84,7 @@ function rowEvent(ctx: ImportContext, idKey: unknown, traits: unknown, timestamp
   const id = parseIdentifierKey(idKey);
   if (!id) return 'id must be type:value, e.g. email:ada@example.com';
   const type = ctx.identity.types[id.type];
-  if (!type) return `unknown identifier type "${id.type}"`;
+  if (!type) return `unknown identifier type "${id.type}"; one of ${Object.keys(ctx.identity.types).join(', ')}`;
   const n = normaliseIdentifier(id.type, id.value, ctx.identity);
   if (!n.ok) return `id is not a valid ${id.type} (${n.reason})`;
   if (traits === null || typeof traits !== 'object' || Array.isArray(traits)) return 'traits must be an object';
@@ -101,6 +103,7 @@ function rowEvent(ctx: ImportContext, idKey: unknown, traits: unknown, timestamp
     messageId: `import-${createHash('sha256').update(`${ctx.sourceId}\u0000${raw}`).digest('hex').slice(0, 32)}`,
     sourceId: ctx.sourceId,
     ...(ctx.party ? { party: ctx.party } : {}),
+    ...(ctx.sourceName ? { sourceName: ctx.sourceName } : {}),
     timestamp: ts,
     receivedAt: ctx.receivedAt,
     traits: Object.fromEntries(entries),

@@ -74,6 +74,8 @@ export interface IngestInput {
   readonly sourceId: string;
   /** The party of the source, stamped onto each event. */
   readonly party?: Party;
+  /** The name of the source, stamped onto each event (`event.sourceName` in rules). */
+  readonly sourceName?: string;
   /** Makes a message id for events that arrive without one. */
   readonly newMessageId: () => string;
   /** Overrides of {@link DEFAULT_INGEST_LIMITS}. */
@@ -125,6 +127,7 @@ function stamp(e: IncomingEvent, input: IngestInput): ScherpEvent {
     messageId: e.messageId ?? input.newMessageId(),
     sourceId: input.sourceId,
     ...(input.party ? { party: input.party } : {}),
+    ...(input.sourceName ? { sourceName: input.sourceName } : {}),
     timestamp: correctTimestamp(e, input.receivedAt),
     receivedAt: input.receivedAt.toISOString(),
   };

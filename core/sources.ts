@@ -38,6 +38,11 @@ export const NewSourceSchema = z.strictObject({
 });
 export type NewSource = z.infer<typeof NewSourceSchema>;
 
+/** What two source names must not share: the name trimmed and lower-cased (`CRM` and ` crm` are one name). */
+export function sourceNameKey(name: string): string {
+  return name.trim().toLowerCase();
+}
+
 /** Hex SHA-256 of a key: the only form in which a key is stored or compared. */
 export function keyDigest(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');

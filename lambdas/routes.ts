@@ -23,6 +23,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'DELETE', path: '/v1/profiles/{id}', fn: 'profile' },
   { method: 'POST', path: '/v1/sources', fn: 'admin' },
   { method: 'GET', path: '/v1/sources', fn: 'admin' },
+  { method: 'DELETE', path: '/v1/sources/{id}', fn: 'admin' },
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin' },
   { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin' },
   { method: 'GET', path: '/v1/rejected', fn: 'admin' },

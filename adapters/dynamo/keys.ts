@@ -15,6 +15,7 @@
  * | rule            | `RULES`               | `<ruleId>`             |
  * | source          | `SOURCES`             | `S#<sourceId>`         |
  * | source key      | `SOURCES`             | `S#<sourceId>#K#<keyId>` |
+ * | source name     | `SOURCES`             | `N#<trimmed lower-cased name>` |
  * | write-key lookup| `WKEY#<sha256 hex>`   | `WKEY`                 |
  * | rejected event  | `REJ#<yyyy-mm-dd>`    | `<receivedAt>#<requestId>#<index>` |
  * | message marker  | `MSG#<sourceId>#<messageId>` | `MSG`           |
@@ -51,6 +52,8 @@ export const keys = {
   // Source ids are generated (`src_<hex>` or `default`) and never contain `#`.
   source: (sourceId: string) => ({ pk: SOURCES_PK, sk: `S#${sourceId}` }),
   sourceKey: (sourceId: string, keyId: string) => ({ pk: SOURCES_PK, sk: `S#${sourceId}#K#${keyId}` }),
+  /** Claims a source name (`sourceNameKey`) for one source: names are unique. */
+  sourceName: (nameKey: string) => ({ pk: SOURCES_PK, sk: `N#${nameKey}` }),
   writeKey: (digestHex: string) => ({ pk: `WKEY#${digestHex}`, sk: 'WKEY' }),
   rejected: (day: string, receivedAt: string, requestId: string, index: number) => ({
     pk: `${REJECTED_PK_PREFIX}${day}`,

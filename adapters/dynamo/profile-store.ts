@@ -87,6 +87,8 @@ export interface MergeRecordItem {
   readonly merged: string[];
   readonly ids: string[];
   readonly refused: string[];
+  readonly aref?: string[];
+  readonly via?: 'alias';
 }
 
 export function mergeRecordItem(r: MergeRecord): MergeRecordItem {
@@ -98,11 +100,13 @@ export function mergeRecordItem(r: MergeRecord): MergeRecordItem {
     merged: [...r.merged],
     ids: [...r.identifiers],
     refused: [...r.refused],
+    ...(r.aliasRefused && r.aliasRefused.length > 0 ? { aref: [...r.aliasRefused] } : {}),
+    ...(r.via ? { via: r.via } : {}),
   };
 }
 
 export function fromMergeRecordItem(i: MergeRecordItem): MergeRecord {
-  return { profileId: profileIdOf(i.pk), at: i.at, messageId: i.mid, eventTimestamp: i.ets, merged: i.merged ?? [], identifiers: i.ids ?? [], refused: i.refused ?? [] };
+  return { profileId: profileIdOf(i.pk), at: i.at, messageId: i.mid, eventTimestamp: i.ets, merged: i.merged ?? [], identifiers: i.ids ?? [], refused: i.refused ?? [], ...(i.aref ? { aliasRefused: i.aref } : {}), ...(i.via ? { via: i.via } : {}) };
 }
 
 const BATCH_GET_LIMIT = 100;

@@ -1,11 +1,14 @@
 /**
  * SourceStore on the single table: sources and their key listings under one partition
  * (`SOURCES`, read with one Query), and one lookup item per write key under the key's SHA-256
- * digest (one GetItem per cache miss). Admin operations are rare: they use transactions so the
- * listing and the lookup item never disagree.
+ * digest (one GetItem per cache miss), which also carries the source's party and name so collect
+ * stamps them on events without another read. Admin operations are rare: they use transactions
+ * so the listing and the lookup item never disagree. A name item (`N#<name>`) claims each
+ * source's name. Deleting a source revokes its keys, frees its name and marks it `deletedAt`
+ * (a tombstone, so its id is never reused while stored events name it).
  */
-import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Source, SourceKey } from '../../core/sources';
+import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { sourceNameKey, type Source, type SourceKey } from '../../core/sources';
 import type { KeyRecord, SourceStore, SourceWithKeys } from '../../app/ports';
 import { isConditionFailure } from './client';
 import { keys, SOURCE_KEY_SK_INFIX, SOURCE_SK_PREFIX, SOURCES_PK } from './keys';
@@ -14,6 +17,8 @@ import { queryAll } from './query';
 interface SourceItem extends Source {
   readonly pk: string;
   readonly sk: string;
+  /** Set when the source was deleted. */
+  readonly deletedAt?: string;
 }
 
 interface KeyListingItem extends SourceKey {
@@ -38,22 +43,79 @@ export class DynamoSourceStore implements SourceStore {
       {
         Put: {
           TableName: this.tableName,
-          Item: { ...keys.writeKey(digest), keyId: key.id, sourceId: source.id, party: source.party, status: key.status, createdAt: key.createdAt },
+          Item: { ...keys.writeKey(digest), keyId: key.id, sourceId: source.id, party: source.party, sourceName: source.name, status: key.status, createdAt: key.createdAt },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
     ];
   }
 
-  async createSource(source: Source, key: SourceKey, digest: string): Promise<void> {
-    await this.doc.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: this.tableName, Item: { ...keys.source(source.id), ...source }, ConditionExpression: 'attribute_not_exists(pk)' } },
-          ...this.keyPuts(source, key, digest),
-        ],
-      }),
-    );
+  async createSource(source: Source, key: SourceKey, digest: string): Promise<boolean> {
+    const name = {
+      Put: {
+        TableName: this.tableName,
+        Item: { ...keys.sourceName(sourceNameKey(source.name)), sourceId: source.id },
+        // Free, or freed by a deleted source.
+        ConditionExpression: 'attribute_not_exists(pk) OR attribute_not_exists(sourceId)',
+      },
+    };
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [name, { Put: { TableName: this.tableName, Item: { ...keys.source(source.id), ...source }, ConditionExpression: 'attribute_not_exists(pk)' } }, ...this.keyPuts(source, key, digest)],
+        }),
+      );
+      return true;
+    } catch (err) {
+      // Only the name can be taken (item 0): the source id and the key are new random values.
+      if ((err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+      throw err;
+    }
+  }
+
+  async deleteSource(sourceId: string, at: string): Promise<boolean> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': SOURCES_PK, ':p': keys.source(sourceId).sk },
+      ConsistentRead: true,
+    });
+    const source = items.find((i) => i.sk === keys.source(sourceId).sk) as SourceItem | undefined;
+    if (!source || source.deletedAt) return false;
+    // Keys first, so they stop working even if this stops half way (a retry does the rest).
+    for (const k of items.filter((i) => (i.sk as string).startsWith(`${keys.source(sourceId).sk}${SOURCE_KEY_SK_INFIX}`)) as unknown as KeyListingItem[]) {
+      await this.revokeKey(sourceId, k.id, at);
+    }
+    // Then the name (if this source holds it; sources made before names were claimed hold none).
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.sourceName(sourceNameKey(source.name)),
+          UpdateExpression: 'REMOVE sourceId SET freedAt = :at',
+          ConditionExpression: 'sourceId = :id',
+          ExpressionAttributeValues: { ':id': sourceId, ':at': at },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    // Last the tombstone: until then a retry finds the source again.
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.source(sourceId),
+          UpdateExpression: 'SET deletedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 
   private async query(skPrefix: string): Promise<SourceWithKeys[]> {
@@ -63,17 +125,20 @@ export class DynamoSourceStore implements SourceStore {
       ExpressionAttributeValues: { ':pk': SOURCES_PK, ':p': skPrefix },
     });
     const bySource = new Map<string, { source?: Source; keys: SourceKey[] }>();
+    const deleted = new Set<string>();
     const entry = (id: string) => bySource.get(id) ?? bySource.set(id, { keys: [] }).get(id)!;
     for (const i of items) {
       const sk = i.sk as string;
       if (sk.includes(SOURCE_KEY_SK_INFIX)) {
         const k = i as unknown as KeyListingItem;
         entry(k.sourceId).keys.push(toSourceKey(k));
-      } else {
+      } else if ((i.sk as string).startsWith(SOURCE_SK_PREFIX)) {
         const s = i as unknown as SourceItem;
-        entry(s.id).source = { id: s.id, name: s.name, party: s.party, createdAt: s.createdAt };
+        if (s.deletedAt) deleted.add(s.id);
+        else entry(s.id).source = { id: s.id, name: s.name, party: s.party, createdAt: s.createdAt };
       }
     }
+    for (const id of deleted) bySource.delete(id);
     return [...bySource.values()].filter((e): e is SourceWithKeys & { keys: SourceKey[] } => e.source !== undefined);
   }
 
@@ -126,6 +191,6 @@ export class DynamoSourceStore implements SourceStore {
   async findKey(digest: string): Promise<KeyRecord | undefined> {
     const i = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.writeKey(digest) }))).Item;
     if (!i) return undefined;
-    return { keyId: i.keyId, sourceId: i.sourceId, party: i.party, status: i.status };
+    return { keyId: i.keyId, sourceId: i.sourceId, party: i.party, status: i.status, ...(typeof i.sourceName === 'string' ? { sourceName: i.sourceName } : {}) };
   }
 }

@@ -210,6 +210,7 @@ export const ProfileMergedDetailSchema = z.object({
   dedupeId: z.string(),
   profileId: z.string().describe('The surviving profile.'),
   mergedProfileIds: z.array(z.string()).describe('Profiles merged into it.'),
+  via: z.literal('alias').optional().describe('Set when an alias call (an explicit instruction to merge) made the merge.'),
   trigger: Trigger.optional(),
   firedAt: z.string(),
 });

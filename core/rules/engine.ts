@@ -2,9 +2,8 @@
  * Rule evaluation: rules are compiled once and indexed by trigger, then matched per event.
  * History conditions read a timeline the caller loaded once per event. Pure.
  */
-import { ValidationError } from '../errors';
 import type { EventType, ScherpEvent } from '../events';
-import { zodIssues } from '../events';
+import { parseInput } from '../validation';
 import { readPath } from './path';
 import {
   type Action,
@@ -71,25 +70,19 @@ export interface Scope {
   readonly match: Record<string, unknown>;
 }
 
-function fail(kind: string, error: import('zod').ZodError): never {
-  const issues = zodIssues(error);
-  throw new ValidationError(`invalid ${kind}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
-}
-
 export function parseRule(doc: unknown): Rule {
-  const r = RuleSchema.safeParse(doc);
-  if (!r.success) fail('rule', r.error);
-  return r.data;
+  return parseInput(RuleSchema, doc, 'rule');
 }
 
 /** A rule or (with `"kind": "audience"`) an audience definition. */
 export function parseDefinition(doc: unknown): Definition {
-  if (doc !== null && typeof doc === 'object' && (doc as { kind?: unknown }).kind === 'audience') {
-    const r = AudienceSchema.safeParse(doc);
-    if (!r.success) fail('audience', r.error);
-    return r.data;
-  }
-  return parseRule(doc);
+  return parseDefinitionAt(doc, '');
+}
+
+/** {@link parseDefinition} with the issue paths under `prefix` (`rule` in a dry run's body). */
+export function parseDefinitionAt(doc: unknown, prefix: string): Definition {
+  if (doc !== null && typeof doc === 'object' && (doc as { kind?: unknown }).kind === 'audience') return parseInput(AudienceSchema, doc, 'audience', prefix);
+  return parseInput(RuleSchema, doc, 'rule', prefix);
 }
 
 export function isAudience(d: Definition): d is Audience {

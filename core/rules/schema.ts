@@ -51,6 +51,9 @@ export type Condition =
   | Comparison
   | HistoryCondition;
 
+/** What a condition may be, for the error when an input has none of these shapes. */
+const CONDITION_SHAPES = 'must be a condition: {"all": [...]}, {"any": [...]}, {"not": {...}}, {"history": {...}} or {"path", "op", "value"}';
+
 const Count = z.number().int().min(0).max(100_000);
 
 export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
@@ -75,11 +78,11 @@ export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
       .strictObject({ path: PathSchema, op: z.enum(OPERATORS), value: z.unknown().optional() })
       .refine((c) => c.op === 'exists' || c.value !== undefined, { message: 'value is required for this operator', path: ['value'] })
       .refine((c) => c.op !== 'in' || Array.isArray(c.value), { message: 'value must be an array for in', path: ['value'] }),
-  ]),
+  ], { error: CONDITION_SHAPES }),
 );
 
 /** A value for an action: a path into the context, or `{ "value": literal }`. */
-export const ValueSchema = z.union([PathSchema, z.strictObject({ value: z.unknown() })]);
+export const ValueSchema = z.union([PathSchema, z.strictObject({ value: z.unknown() })], { error: 'must be a path (event.…, profile.… or match.…) or {"value": literal}' });
 export type ValueRef = z.infer<typeof ValueSchema>;
 
 /** Options every action takes. */
@@ -169,3 +172,19 @@ export const AudienceSchema = z.strictObject({
 export type Audience = z.infer<typeof AudienceSchema>;
 
 export type Definition = Rule | Audience;
+
+/** The body of `POST /v1/rules/{id}/test`: an inline rule (else the stored one), an event, a profile identifier. */
+export const DryRunBodySchema = z.object({
+  rule: z.unknown().optional(),
+  event: z.record(z.string(), z.unknown()).optional(),
+  /** `type:value` of a stored profile. */
+  profile: z.string().min(3).max(300).optional(),
+});
+
+/** The body of `POST /v1/rules/{id}/backtest` (`from` and `to` are checked as ISO-8601 times by the use case). */
+export const BacktestBodySchema = z.object({
+  rule: z.unknown().optional(),
+  from: z.unknown(),
+  to: z.unknown(),
+  maxProfiles: z.number().int().min(1).max(1_000_000).optional(),
+});

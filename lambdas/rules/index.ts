@@ -7,6 +7,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { KeyStore } from '../../app/ports';
 import { backtest, deleteDefinition, dryRun, getDefinition, listDefinitions, putDefinition, type RuleAdminDeps } from '../../app/rule-admin';
 import { ValidationError } from '../../core/errors';
+import { BacktestBodySchema, DryRunBodySchema } from '../../core/rules/schema';
+import { parseInput } from '../../core/validation';
 import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
@@ -45,13 +47,13 @@ export function createRulesHandler(deps: () => RulesDeps) {
     },
     'POST /v1/rules/{id}/test': async (event, d) => {
       const id = pathParam(event, 'id');
-      const b = objectBody(event);
-      return json(200, await dryRun(d, id, { rule: b.rule, event: b.event, profile: typeof b.profile === 'string' ? b.profile : undefined }));
+      const b = parseInput(DryRunBodySchema, objectBody(event), 'dry run request');
+      return json(200, await dryRun(d, id, b));
     },
     'POST /v1/rules/{id}/backtest': async (event, d) => {
       const id = pathParam(event, 'id');
-      const b = objectBody(event);
-      return json(200, await backtest(d, id, { rule: b.rule, from: b.from as string, to: b.to as string, maxProfiles: typeof b.maxProfiles === 'number' ? b.maxProfiles : undefined }));
+      const b = parseInput(BacktestBodySchema, objectBody(event), 'backtest request');
+      return json(200, await backtest(d, id, { rule: b.rule, from: b.from as string, to: b.to as string, ...(b.maxProfiles !== undefined ? { maxProfiles: b.maxProfiles } : {}) }));
     },
   });
 }

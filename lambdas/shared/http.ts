@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { gunzipSync } from 'node:zlib';
-import { AuthenticationError, LimitExceededError, NotFoundError, ScherpError, ValidationError } from '../../core/errors';
+import { AlreadyExistsError, AuthenticationError, LimitExceededError, NotFoundError, ScherpError, ValidationError } from '../../core/errors';
 import { errorFields, logger } from './observability';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -88,6 +88,7 @@ export function errorResponse(err: unknown): HttpResult {
   if (err instanceof ValidationError) return json(400, { success: false, error: err.code, message: err.message, issues: err.issues });
   if (err instanceof AuthenticationError) return json(401, { success: false, error: err.code, message: err.message });
   if (err instanceof NotFoundError) return json(404, { success: false, error: err.code, message: err.message });
+  if (err instanceof AlreadyExistsError) return json(409, { success: false, error: err.code, message: err.message, issues: err.issues });
   if (err instanceof LimitExceededError) return json(413, { success: false, error: err.code, message: err.message, limit: err.limit });
   if (err instanceof ScherpError) return json(400, { success: false, error: err.code, message: err.message });
   logger.error('unexpected error', errorFields(err));

@@ -39,7 +39,8 @@ const STITCH_CONCURRENCY = 8;
 function senderIds(record: SQSRecord): string[] {
   try {
     const e = JSON.parse(record.body) as Partial<ScherpEvent>;
-    return [e.anonymousId && `a:${e.anonymousId}`, e.userId && `u:${e.userId}`, e.previousId && `p:${e.previousId}`].filter((x): x is string => !!x);
+    // An alias's previousId is a former userId or anonymousId: it groups with the events of either.
+    return [e.anonymousId && `a:${e.anonymousId}`, e.userId && `u:${e.userId}`, e.previousId && `u:${e.previousId}`, e.previousId && `a:${e.previousId}`].filter((x): x is string => !!x);
   } catch {
     return [];
   }

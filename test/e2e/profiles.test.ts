@@ -153,7 +153,7 @@ describe('POST /v1/import (admin key)', () => {
     expect(r.imported).toBe(2);
     expect(r.errors).toEqual([
       { line: 2, reason: 'not valid JSON' },
-      { line: 3, reason: 'unknown identifier type "shoe_size"' },
+      { line: 3, reason: 'unknown identifier type "shoe_size"; one of user_id, email, phone, anonymous_id, device_id, advertising_id' },
     ]);
     const p = await eventually(async () => {
       const res = await get(`/v1/profiles/user_id:${a}`);

@@ -79,14 +79,64 @@ describe('identity resolution (DynamoDB Local)', () => {
     expect((await readProfile(store, 'user_id:mp-u1')).id).toBe(u1.profileId);
     expect((await readProfile(store, 'user_id:mp-u2')).identifiers).toEqual(['anonymous_id:mp-a2', 'user_id:mp-u2']);
     expect((await readProfile(store, 'user_id:mp-u2')).traits.plan?.value).toBe('pro');
-    // alias between two user ids is refused by the user_id limit of 1…
-    const a = await stitch(store, event({ type: 'alias', userId: 'mp-u2', previousId: 'mp-u1' }));
+    // alias between two user ids is refused by the user_id limit of 1 when aliases obey the limits…
+    const strict = parseConfig({ identity: { alias: { limit: 1 } } }).identity;
+    const a = await stitch(store, event({ type: 'alias', userId: 'mp-u2', previousId: 'mp-u1' }), { identity: strict });
     expect(a.dropped).toEqual([{ id: { type: 'user_id', value: 'mp-u1' }, reason: 'limit' }]);
     // …and merges when it aliases the anonymous id.
     const b = await stitch(store, event({ type: 'alias', userId: 'mp-u3', anonymousId: 'mp-a3', previousId: 'mp-a3' }));
     const c = await stitch(store, event({ anonymousId: 'mp-a4' }));
     const d = await stitch(store, event({ type: 'alias', userId: 'mp-u3', previousId: 'mp-a4', anonymousId: 'mp-a4' }));
     expect(d.merged).toEqual(b.profileId < c.profileId ? [c.profileId] : [b.profileId]);
+  });
+
+  it('alias of two user ids merges them (default alias.limit 5), records via alias; beyond the limit refuses and records it', async () => {
+    const r1 = await stitch(store, event({ type: 'identify', userId: 'al-old', anonymousId: 'al-a1', traits: { plan: 'free' } }));
+    const r2 = await stitch(store, event({ type: 'identify', userId: 'al-new', anonymousId: 'al-a2', traits: { name: 'Ada' } }));
+    const al = event({ type: 'alias', userId: 'al-new', previousId: 'al-old' });
+    const m = await stitch(store, al);
+    expect(m.dropped).toEqual([]);
+    expect(m.merged).toEqual([r1.profileId < r2.profileId ? r2.profileId : r1.profileId]);
+    const view = await readProfile(store, 'user_id:al-old');
+    expect(view.id).toBe((await readProfile(store, 'user_id:al-new')).id);
+    expect(view.identifiers).toEqual(['anonymous_id:al-a1', 'anonymous_id:al-a2', 'user_id:al-new', 'user_id:al-old']);
+    expect(Object.keys(view.traits).sort()).toEqual(['name', 'plan']);
+    const [record] = (await mergeRecords(view.id)).filter((r) => r.mid === al.messageId);
+    expect(record).toMatchObject({ via: 'alias', merged: m.merged, refused: [] });
+    // Identifying with either id afterwards stays on that profile.
+    expect((await stitch(store, event({ type: 'identify', userId: 'al-old', anonymousId: 'al-a3' }))).profileId).toBe(view.id);
+    // A limit of 2 user ids: a third alias is refused, kept apart, and recorded on the refusing profile.
+    const two = parseConfig({ identity: { alias: { limit: 2 } } }).identity;
+    const third = await stitch(store, event({ type: 'identify', userId: 'al-third' }), { identity: two });
+    const refusedEvent = event({ type: 'alias', userId: 'al-third', previousId: 'al-new' });
+    const refused = await stitch(store, refusedEvent, { identity: two });
+    expect(refused.profileId).toBe(third.profileId);
+    expect(refused.dropped).toEqual([{ id: { type: 'user_id', value: 'al-new' }, reason: 'limit' }]);
+    expect((await readProfile(store, 'user_id:al-third')).id).not.toBe(view.id);
+    const [kept] = (await mergeRecords(third.profileId)).filter((r) => r.mid === refusedEvent.messageId);
+    expect(kept).toMatchObject({ merged: [], refused: [], aref: ['user_id:al-new'] });
+  });
+
+  it('property: aliases and identifies of one person in any order give one profile (DynamoDB Local)', async () => {
+    const out = await fc.check(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 5 }).chain((k) => fc.tuple(fc.constant(k), fc.array(fc.integer(), { minLength: 2 * k, maxLength: 2 * k }))),
+        async ([k, keys]) => {
+          const ns = `al${randomBytes(4).toString('hex')}`;
+          const events: ScherpEvent[] = [];
+          for (let i = 0; i < k; i++) events.push(event({ type: 'identify', userId: `${ns}-u${i}`, anonymousId: `${ns}-a${i}`, traits: { [`t${i}`]: i } }));
+          for (let i = 1; i < k; i++) events.push(event({ type: 'alias', userId: `${ns}-u${i}`, previousId: `${ns}-u${i - 1}` }));
+          const order = events.map((e, i) => ({ e, key: keys[i] ?? 0 })).sort((a, b) => a.key - b.key).map((x) => x.e);
+          for (const e of order) expect((await stitch(store, e)).dropped).toEqual([]);
+          const views = await Promise.all(Array.from({ length: k }, (_, i) => readProfile(store, `user_id:${ns}-u${i}`)));
+          expect(new Set(views.map((v) => v.id)).size).toBe(1);
+          expect(views[0]!.identifiers).toHaveLength(2 * k);
+          expect(Object.keys(views[0]!.traits)).toHaveLength(k);
+        },
+      ),
+      { numRuns: 10 },
+    );
+    expect(out.failed ? out.counterexample : undefined).toBeUndefined();
   });
 
   it('refuses links beyond the merge cap and records them', async () => {

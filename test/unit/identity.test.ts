@@ -35,7 +35,7 @@ describe('configuration', () => {
   });
   it('names the bad field', () => {
     expect(() => parseConfig({ identity: { types: { crm_id: {} } } })).toThrow(/identity\.types\.crm_id\.from: is required/);
-    expect(() => parseConfig({ identity: { priority: ['nope'] } })).toThrow(/identity\.priority\.0: unknown identifier type "nope"/);
+    expect(() => parseConfig({ identity: { priority: ['nope'] } })).toThrow(/identity\.priority\[0\]: unknown identifier type "nope"/);
     expect(() => parseConfig({ identity: { maxMergesPerProfile: -1 } })).toThrow(/identity\.maxMergesPerProfile/);
     expect(() => parseConfig({ idnetity: {} })).toThrow(/idnetity/);
     expect(() => loadConfig('{nope')).toThrow(/not JSON/);

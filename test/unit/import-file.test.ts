@@ -177,7 +177,7 @@ describe('runImportJob', () => {
         expect(b.queued.map((e) => e.messageId)).toEqual(a.queued.map((e) => e.messageId));
         expect(rb.outcome.report).toEqual(ra.outcome.report);
         // The same as the HTTP import of the whole text.
-        const direct = parseImport(text, 'csv', { sourceId: CRM.id, party: CRM.party, receivedAt: '2026-11-01T00:00:00.000Z', identity: parseConfig(undefined).identity });
+        const direct = parseImport(text, 'csv', { sourceId: CRM.id, party: CRM.party, sourceName: CRM.name, receivedAt: '2026-11-01T00:00:00.000Z', identity: parseConfig(undefined).identity });
         expect(a.queued).toEqual(direct.events);
         expect(ra.outcome.report).toMatchObject({ status: 'done', sourceId: CRM.id, imported: direct.events.length, errorCount: direct.errors.length, errors: direct.errors });
         expect(split.reports.get('reports/crm/people.csv.json')).toEqual(rb.outcome.report);

@@ -23,7 +23,7 @@ describe('SourceKeyStore', () => {
 
   it('bootstrap keys are source default, party first, with no table read', async () => {
     const s = store();
-    expect(await s.authenticate('write', 'boot')).toEqual({ kind: 'write', sourceId: 'default', party: 'first' });
+    expect(await s.authenticate('write', 'boot')).toEqual({ kind: 'write', sourceId: 'default', party: 'first', sourceName: 'Default (bootstrap write key)' });
     expect(await s.authenticate('admin', 'adm')).toMatchObject({ kind: 'admin' });
     expect(await s.authenticate('admin', 'k1')).toBeUndefined();
     expect(reads).toEqual([]);
