@@ -104,9 +104,9 @@ test('the README section is what this test runs', () => {
 
 test('the tarball holds the compiled construct, its types and one bundle per function; no TypeScript sources', () => {
   const files = packed.files.map((f) => f.path);
-  for (const f of files) expect(f).toMatch(/^(dist\/|schemas\/|bin\/scherp\.js$|package\.json$|README\.md$|scherp\.config\.example\.json$)/);
+  for (const f of files) expect(f).toMatch(/^(dist\/|schemas\/|bin\/scherp\.js$|package\.json$|README\.md$|LICENSE$|scherp\.config\.example\.json$)/);
   expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
-  expect(files).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/core/config.js', 'dist/core/config.d.ts']));
+  expect(files).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/core/config.js', 'dist/core/config.d.ts', 'LICENSE']));
   for (const name of handlerNames()) expect(files).toEqual(expect.arrayContaining([`dist/bundles/${name}/index.js`, `dist/bundles/${name}/index.js.map`]));
 });
 
