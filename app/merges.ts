@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import { parseIdentifierKey } from '../core/identity';
 import type { MergeRecord } from '../core/profile';
+import { CONTRACT_VERSION, DETAIL_TYPES, type ProfileMergeRefusedDetail, type ProfileMergedDetail } from '../core/rules/contract';
 import type { Bus, BusEntry } from './ports';
 
-export const PROFILE_MERGED = 'Profile Merged';
-export const PROFILE_MERGE_REFUSED = 'Profile Merge Refused';
+export const PROFILE_MERGED = DETAIL_TYPES.profileMerged;
+export const PROFILE_MERGE_REFUSED = DETAIL_TYPES.profileMergeRefused;
 
 /**
  * The bus events a merge record stands for. Identifier values stay in the table (the bus
@@ -18,17 +19,18 @@ export const PROFILE_MERGE_REFUSED = 'Profile Merge Refused';
 export function mergeBusEntries(r: MergeRecord): BusEntry[] {
   const dedupeId = (kind: string) => createHash('sha256').update(`${kind}\u0000${r.profileId}\u0000${r.messageId}`).digest('hex').slice(0, 32);
   const types = (keys: readonly string[]) => [...new Set(keys.map((k) => parseIdentifierKey(k)?.type ?? 'unknown'))].sort();
-  const base = { version: '1', profileId: r.profileId, messageId: r.messageId, at: r.at };
+  const base = { version: CONTRACT_VERSION as typeof CONTRACT_VERSION, profileId: r.profileId, messageId: r.messageId, at: r.at };
   const out: BusEntry[] = [];
   if (r.merged.length > 0) {
-    out.push({ detailType: PROFILE_MERGED, detail: { ...base, mergedProfileIds: [...r.merged], identifierTypes: types(r.identifiers), ...(r.via ? { via: r.via } : {}), dedupeId: dedupeId('merged') } });
+    const detail: ProfileMergedDetail = { ...base, mergedProfileIds: [...r.merged], identifierTypes: types(r.identifiers), ...(r.via ? { via: r.via } : {}), dedupeId: dedupeId('merged') };
+    out.push({ detailType: PROFILE_MERGED, detail });
   }
-  if (r.refused.length > 0) {
-    out.push({ detailType: PROFILE_MERGE_REFUSED, detail: { ...base, reason: 'merge_cap', refusedIdentifierTypes: types(r.refused), dedupeId: dedupeId('refused') } });
-  }
-  if (r.aliasRefused && r.aliasRefused.length > 0) {
-    out.push({ detailType: PROFILE_MERGE_REFUSED, detail: { ...base, reason: 'alias_limit', refusedIdentifierTypes: types(r.aliasRefused), dedupeId: dedupeId('alias-refused') } });
-  }
+  const refused = (reason: ProfileMergeRefusedDetail['reason'], keys: readonly string[], kind: string): void => {
+    const detail: ProfileMergeRefusedDetail = { ...base, reason, refusedIdentifierTypes: types(keys), dedupeId: dedupeId(kind) };
+    out.push({ detailType: PROFILE_MERGE_REFUSED, detail });
+  };
+  if (r.refused.length > 0) refused('merge_cap', r.refused, 'refused');
+  if (r.aliasRefused && r.aliasRefused.length > 0) refused('alias_limit', r.aliasRefused, 'alias-refused');
   return out;
 }
 

@@ -14,6 +14,7 @@ export const DETAIL_TYPES = {
   audienceEntered: 'Audience Entered',
   audienceExited: 'Audience Exited',
   profileMerged: 'Profile Merged',
+  profileMergeRefused: 'Profile Merge Refused',
 } as const;
 
 export interface BusEvent {
@@ -205,21 +206,36 @@ export const AudienceChangedDetailSchema = z.object({
   hashed: Hashed.optional(),
 });
 
-export const ProfileMergedDetailSchema = z.object({
+const mergeCommon = {
   version: z.literal(CONTRACT_VERSION),
-  dedupeId: z.string(),
+  dedupeId: z.string().describe('Stable per merge record and kind: drop repeats.'),
   profileId: z.string().describe('The surviving profile.'),
+  messageId: z.string().describe('The event that linked the profiles.'),
+  at: z.string().describe('When the merge was decided (ISO-8601).'),
+};
+
+export const ProfileMergedDetailSchema = z.object({
+  ...mergeCommon,
   mergedProfileIds: z.array(z.string()).describe('Profiles merged into it.'),
+  identifierTypes: z.array(z.string()).describe('Types of the identifiers that linked them (never their values).'),
   via: z.literal('alias').optional().describe('Set when an alias call (an explicit instruction to merge) made the merge.'),
-  trigger: Trigger.optional(),
-  firedAt: z.string(),
 });
+
+export const ProfileMergeRefusedDetailSchema = z.object({
+  ...mergeCommon,
+  reason: z.enum(['merge_cap', 'alias_limit']).describe('merge_cap: identity.maxMergesPerProfile reached; alias_limit: identity.alias.limit reached.'),
+  refusedIdentifierTypes: z.array(z.string()).describe('Types of the identifiers left unlinked (never their values).'),
+});
+
+export type ProfileMergedDetail = z.infer<typeof ProfileMergedDetailSchema>;
+export type ProfileMergeRefusedDetail = z.infer<typeof ProfileMergeRefusedDetailSchema>;
 
 export const DETAIL_SCHEMAS = {
   [DETAIL_TYPES.actionTriggered]: ActionTriggeredDetailSchema,
   [DETAIL_TYPES.audienceEntered]: AudienceChangedDetailSchema,
   [DETAIL_TYPES.audienceExited]: AudienceChangedDetailSchema,
   [DETAIL_TYPES.profileMerged]: ProfileMergedDetailSchema,
+  [DETAIL_TYPES.profileMergeRefused]: ProfileMergeRefusedDetailSchema,
 } as const;
 
 /** The JSON Schema documents of `schemas/bus/`, by file name: the EventBridge envelope per detail-type. */

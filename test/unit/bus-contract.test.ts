@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { actionTriggered, audienceChanged, busJsonSchemas, DETAIL_SCHEMAS } from '../../core/rules/contract';
+import { mergeBusEntries } from '../../app/merges';
 
 const dir = join(__dirname, '../../schemas/bus');
 
@@ -34,4 +35,19 @@ test('emitted events follow the contract', () => {
     const schema = DETAIL_SCHEMAS[e.detailType as keyof typeof DETAIL_SCHEMAS];
     expect(schema.strict().safeParse(e.detail).success).toBe(true);
   }
+});
+
+test('merge announcements follow the contract: Profile Merged and both kinds of Profile Merge Refused', () => {
+  const record = {
+    profileId: 'p1', at: '2026-01-01T00:00:01.000Z', messageId: 'm1', eventTimestamp: '2026-01-01T00:00:00.000Z',
+    merged: ['p2'], identifiers: ['email:a@b.co', 'user_id:u1'], refused: ['phone:+31612345678'], aliasRefused: ['user_id:u0'], via: 'alias' as const,
+  };
+  const entries = mergeBusEntries(record);
+  expect(entries.map((e) => [e.detailType, e.detail.reason])).toEqual([['Profile Merged', undefined], ['Profile Merge Refused', 'merge_cap'], ['Profile Merge Refused', 'alias_limit']]);
+  for (const e of entries) {
+    const schema = DETAIL_SCHEMAS[e.detailType as keyof typeof DETAIL_SCHEMAS];
+    expect(schema.strict().safeParse(e.detail).success).toBe(true);
+  }
+  // Identifier values stay in the table: the bus names their types only.
+  expect(JSON.stringify(entries)).not.toMatch(/a@b\.co|u1|31612345678/);
 });
