@@ -126,12 +126,14 @@ async function runBrowser(s: Snippet): Promise<void> {
     const errors: string[] = [];
     tab.on('pageerror', (e) => errors.push(e.stack ?? e.message));
     await tab.goto(site.url);
-    await eventually(async () => {
-      if (errors.length > 0) throw new Error(errors.join('\n'));
-      return (await tab.evaluate(() => (globalThis as { __readmeDone?: boolean }).__readmeDone)) ? true : undefined;
-    }, 30_000, 100).catch((err: Error) => {
-      throw new Error(`README.md:${s.line}: ${errors.join('\n') || err.message}`);
-    });
+    // Done when its last line ran; failed at its first uncaught error.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (errors.length > 0) throw new Error(`README.md:${s.line}: ${errors.join('\n')}`);
+      if (await tab.evaluate(() => (globalThis as { __readmeDone?: boolean }).__readmeDone)) break;
+      if (Date.now() > deadline) throw new Error(`README.md:${s.line}: did not finish within 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } finally {
     await tab.close();
     await site.close();
