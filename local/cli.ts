@@ -63,12 +63,11 @@ async function start(o: Options): Promise<void> {
     limits: limitsFromEnv(),
     corsAllowedOrigins: process.env.SCHERP_CORS_ORIGINS ? process.env.SCHERP_CORS_ORIGINS.split(',').map((v) => v.trim()) : undefined,
   });
-  const scratch = inMemory && str(o, 'data-dir') === undefined && !process.env.SCHERP_DATA_DIR;
   const basic = Buffer.from(`${rt.keys.write}:`).toString('base64');
   process.stdout.write(
     [
       `Scherp is running at ${rt.url}`,
-      `  data:       ${inMemory ? `(in memory); files in ${rt.dataDir}${scratch ? ' (removed at stop)' : ''}` : rt.dataDir}`,
+      `  data:       ${inMemory ? `(in memory); files in ${rt.dataDir}${rt.temporaryDataDir ? ' (removed at stop)' : ''}` : rt.dataDir}`,
       `  write key:  ${rt.keys.write}`,
       `  read key:   ${rt.keys.read}`,
       `  admin key:  ${rt.keys.admin}`,

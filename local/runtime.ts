@@ -117,6 +117,8 @@ export interface Runtime {
   readonly tableName: string;
   readonly dynamoEndpoint: string;
   readonly dataDir: string;
+  /** The data folder is a temporary one (in memory, none chosen), removed at stop. */
+  readonly temporaryDataDir: boolean;
   readonly bus: LocalBus;
   readonly queue: LocalQueue;
   /** The stream consumer feeding `evaluate` (`idleSince` tells tests when it has caught up). */
@@ -297,6 +299,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       tableName,
       dynamoEndpoint: endpoint,
       dataDir,
+      temporaryDataDir: scratch,
       bus,
       queue,
       stream: poller,
