@@ -11,7 +11,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { createServer } from 'node:net';
@@ -61,29 +61,43 @@ function jarDir(): string {
 const LAUNCHER = 'LoopbackDynamoDBLocal';
 const LAUNCHER_SOURCE = join(__dirname, 'java', `${LAUNCHER}.java`);
 
+/** A folder only this user can write to (so nobody else can plant a class in it). */
+function ownFolder(dir: string): boolean {
+  try {
+    const s = lstatSync(dir);
+    return s.isDirectory() && (process.getuid === undefined || s.uid === process.getuid()) && (s.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The folder holding the compiled loopback launcher (compiled on first use, shared by every
- * process: compiled into a fresh folder and renamed into place), or undefined without `javac`.
+ * The folder holding the compiled loopback launcher, or undefined without `javac`. Compiled on
+ * first use into a fresh private folder that is then renamed into place, so every later start
+ * (and every process) reuses it; a cache folder not owned by this user is never used.
  */
 async function compiledLauncher(jar: string): Promise<string | undefined> {
   const source = readFileSync(LAUNCHER_SOURCE);
   const digest = createHash('sha256').update(source).update(jar).digest('hex').slice(0, 16);
-  const dir = join(tmpdir(), `scherp-dynamodb-launcher-${digest}`);
-  if (existsSync(join(dir, `${LAUNCHER}.class`))) return dir;
+  const dir = join(tmpdir(), `scherp-dynamodb-launcher-${digest}-${process.getuid?.() ?? 0}`);
+  if (ownFolder(dir) && existsSync(join(dir, `${LAUNCHER}.class`))) return dir;
   const work = mkdtempSync(join(tmpdir(), 'scherp-dynamodb-launcher-build-'));
   try {
     await promisify(execFile)('javac', ['-nowarn', '-cp', join(jar, 'DynamoDBLocal.jar'), '-d', work, LAUNCHER_SOURCE]);
-    try {
-      renameSync(work, dir);
-    } catch {
-      // Another process put it there first.
-    }
-    return existsSync(join(dir, `${LAUNCHER}.class`)) ? dir : undefined;
   } catch {
-    return undefined;
-  } finally {
     rmSync(work, { recursive: true, force: true });
+    return undefined;
   }
+  try {
+    renameSync(work, dir);
+  } catch {
+    // Another process put it there first (or something else is in the way).
+  }
+  if (ownFolder(dir) && existsSync(join(dir, `${LAUNCHER}.class`))) {
+    rmSync(work, { recursive: true, force: true });
+    return dir;
+  }
+  return work; // not cacheable here: use this private build (left in the temp folder)
 }
 
 let warnedNoJavac = false;
