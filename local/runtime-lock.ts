@@ -33,24 +33,18 @@ export class DataDirInUseError extends Error {
   }
 }
 
-/** Field 22 of /proc/<pid>/stat (start time), undefined where there is no /proc. */
-function procStart(pid: number): string | undefined {
+/** The fields of /proc/<pid>/stat after the command name (Linux), undefined elsewhere. */
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
-function procState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
-  }
-}
+/** The process's start time (field 22 of its stat). */
+const procStart = (pid: number): string | undefined => procStat(pid)?.[19];
 
 /** Whether the process that wrote the lock still runs. */
 export function isAlive(lock: LockInfo): boolean {
@@ -61,7 +55,7 @@ export function isAlive(lock: LockInfo): boolean {
     // EPERM: it exists but belongs to another user.
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  if (procState(lock.pid) === 'Z') return false;
+  if (procStat(lock.pid)?.[0] === 'Z') return false;
   const start = procStart(lock.pid);
   return lock.procStart === undefined || start === undefined || start === lock.procStart;
 }
