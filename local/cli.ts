@@ -153,7 +153,9 @@ async function importCommand(o: Options, positionals: readonly string[]): Promis
     adminKey: admin.key,
     onProgress: (done, total) => process.stderr.write(tty ? `\r${progressBar(done, total)}` : `${progressBar(done, total)}\n`),
   }).catch((err: Error) => {
-    throw /\(401\)/.test(err.message) ? new Error(`${url}: ${err.message}: ${unauthorized(admin.from)}`) : err;
+    if (/\(401\)/.test(err.message)) throw new Error(`${url}: ${err.message}: ${unauthorized(admin.from)}`);
+    if (err.message === 'fetch failed') throw new Error(`cannot reach ${url}${str(o, 'url') ? '' : `: no runtime runs on ${dataDir}; start one (npm start) or give --url`}`);
+    throw err;
   });
   if (tty) process.stderr.write('\n');
   for (const e of r.errors) process.stdout.write(`line ${e.line}: ${e.reason}\n`);
