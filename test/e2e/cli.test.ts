@@ -178,6 +178,18 @@ describe('a runtime on the default data folder (.scherp/ in the working folder)'
     expect(bad.stderr).toContain('the admin key was taken from SCHERP_ADMIN_KEY');
   });
 
+  it('npx scherp import sends to the runtime owning the data folder, with its keys.json; a refused key says so', async () => {
+    const elsewhere = folder();
+    writeFileSync(join(elsewhere, 'people.csv'), 'email,plan\ncli-import@example.com,pro\n');
+    const ok = await scherp(['import', 'people.csv', '--source', 'default', '--data-dir', join(cwd, '.scherp')], elsewhere);
+    expect(ok.stdout).toContain('imported: 1 rows, errors: 0');
+    expect(ok.code).toBe(0);
+    const bad = await scherp(['import', 'people.csv', '--source', 'default', '--data-dir', join(cwd, '.scherp')], elsewhere, { SCHERP_ADMIN_KEY: 'not-the-key' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${rt.url}: import refused (401)`);
+    expect(bad.stderr).toContain('the admin key was taken from SCHERP_ADMIN_KEY');
+  });
+
   it('each source has its folder; a file dropped into the default .scherp/bucket/imports/<source>/ is imported; a link is not', async () => {
     const imports = join(cwd, '.scherp', 'bucket', 'imports');
     expect(existsSync(join(imports, 'default'))).toBe(true);
