@@ -37,7 +37,8 @@ let vars: Record<string, string> = {};
 
 beforeAll(async () => {
   const port = await freePort();
-  vars = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? project, PORT: String(port) };
+  // A user's shell: no SCHERP_* settings of the test run, only where the tools are.
+  vars = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? project, PORT: String(port), ...(process.env.JAVA_HOME ? { JAVA_HOME: process.env.JAVA_HOME } : {}) };
   // As the README says: `npm start` in the project folder (PORT chooses the port).
   child = spawn('npm', ['start'], { cwd: project, env: { ...vars }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
