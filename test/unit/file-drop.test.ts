@@ -3,15 +3,24 @@
  * report for its version; continuation jobs come back through the same loop; a failing file is
  * tried `maxAttempts` times; a file outside a source folder is reported once.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import { jobsOfMessage } from '../../core/import-job';
 import { FolderImporter, FolderObjectStore, LOCAL_BUCKET } from '../../local/file-drop';
 
+const temp: string[] = [];
+/** A temporary folder, removed after the tests (links in it are removed, not followed). */
+const tempDir = (name: string) => {
+  const d = mkdtempSync(join(tmpdir(), `scherp-${name}-`));
+  temp.push(d);
+  return d;
+};
+afterAll(() => temp.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function setup(opts: { fail?: boolean; root?: string } = {}) {
-  const root = opts.root ?? mkdtempSync(join(tmpdir(), 'scherp-drop-'));
+  const root = opts.root ?? tempDir('drop');
   const objects = new FolderObjectStore(root);
   const seen: string[] = [];
   const gaveUp: string[] = [];
@@ -86,7 +95,7 @@ describe('FolderImporter', () => {
   });
 
   it('imports from a bucket folder inside a dot folder (the default .scherp/bucket/)', async () => {
-    const t = setup({ root: join(mkdtempSync(join(tmpdir(), 'scherp-drop-')), '.scherp', 'bucket') });
+    const t = setup({ root: join(tempDir('drop'), '.scherp', 'bucket') });
     t.drop('imports/crm/people.csv', 'email\nx@example.com');
     expect(t.objects.list('imports/')).toEqual(['imports/crm/people.csv']);
     await t.importer.pollOnce(t.handler);
@@ -96,7 +105,7 @@ describe('FolderImporter', () => {
 
   it('never follows a symbolic link: a linked file or folder is reported, not read, and no report is written through a link', async () => {
     const t = setup();
-    const outside = mkdtempSync(join(tmpdir(), 'scherp-outside-'));
+    const outside = tempDir('outside');
     writeFileSync(join(outside, 'secret.csv'), 'email\nsecret@example.com');
     mkdirSync(join(t.root, 'imports', 'crm'), { recursive: true });
     symlinkSync(join(outside, 'secret.csv'), join(t.root, 'imports', 'crm', 'linked.csv'));
@@ -117,7 +126,7 @@ describe('FolderImporter', () => {
     const t = setup();
     t.objects.createFolder('imports/crm/');
     expect(existsSync(join(t.root, 'imports', 'crm'))).toBe(true);
-    symlinkSync(mkdtempSync(join(tmpdir(), 'scherp-outside-')), join(t.root, 'imports', 'pos'));
+    symlinkSync(tempDir('outside'), join(t.root, 'imports', 'pos'));
     expect(() => t.objects.createFolder('imports/pos/')).toThrow(/symbolic link/);
   });
 });
