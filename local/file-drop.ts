@@ -5,8 +5,8 @@
  * and the handler's continuation jobs come back through the same loop. The report is written to
  * `reports/<source>/<name>.json`, as in the cloud.
  */
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ImportJobQueue, ObjectInfo, ObjectStore } from '../app/ports';
 import { PollLoop } from './poll-loop';
@@ -16,13 +16,24 @@ import { toRecord } from './queue';
 /** Bucket name the local notifications carry. */
 export const LOCAL_BUCKET = 'local';
 
+/**
+ * Symbolic links are never followed: a link under the folder (to a file, or a folder, anywhere
+ * on the disk) is neither read nor written through, so nothing outside the bucket is imported
+ * and no report lands outside it. `links()` lists them so the importer can say why they are
+ * left alone.
+ */
 export class FolderObjectStore implements ObjectStore {
   constructor(readonly root: string) {}
 
   info(key: string): ObjectInfo | undefined {
     const file = this.path(key);
-    if (!existsSync(file)) return undefined;
-    const s = statSync(file);
+    if (this.linkIn(key) !== undefined) return undefined;
+    let s;
+    try {
+      s = lstatSync(file);
+    } catch {
+      return undefined;
+    }
     if (!s.isFile()) return undefined;
     return { etag: `${Math.floor(s.mtimeMs).toString(36)}-${s.size.toString(36)}`, lastModified: s.mtime.toISOString() };
   }
@@ -34,13 +45,14 @@ export class FolderObjectStore implements ObjectStore {
   }
 
   async putJson(key: string, value: unknown): Promise<void> {
-    const file = this.path(key);
+    const file = this.writable(key);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2) + '\n');
     renameSync(`${file}.tmp`, file);
   }
 
   readJson<T>(key: string): T | undefined {
+    if (this.linkIn(key) !== undefined) return undefined;
     const file = this.path(key);
     try {
       return JSON.parse(readFileSync(file, 'utf8')) as T;
@@ -49,20 +61,69 @@ export class FolderObjectStore implements ObjectStore {
     }
   }
 
-  /** Keys of every file under a prefix (dot files and `.tmp` files left out). */
+  /** Makes the folder of a prefix (`imports/crm/`), so a user sees where files go. */
+  createFolder(prefix: string): void {
+    mkdirSync(this.writable(prefix.replace(/\/+$/, '')), { recursive: true });
+  }
+
+  /** Keys of every regular file under a prefix (dot files, dot folders and `.tmp` files left out; links not followed). */
   list(prefix: string): string[] {
-    const dir = this.path(prefix);
-    if (!existsSync(dir)) return [];
-    return (readdirSync(dir, { recursive: true }) as string[])
-      .map((f) => join(dir, f))
-      .filter((f) => !f.split(sep).some((part) => part.startsWith('.')) && !f.endsWith('.tmp') && statSync(f).isFile())
-      .map((f) => relative(this.root, f).split(sep).join('/'))
-      .sort();
+    return this.walk(prefix).files;
+  }
+
+  /** Keys of the symbolic links under a prefix (links to files or to folders), which are not imported. */
+  links(prefix: string): string[] {
+    return this.walk(prefix).links;
+  }
+
+  private walk(prefix: string): { files: string[]; links: string[] } {
+    const files: string[] = [];
+    const links: string[] = [];
+    const start = prefix.replace(/\/+$/, '');
+    if (this.linkIn(start) !== undefined) return { files, links: [start] };
+    const visit = (dir: string, key: string) => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        // Only names inside the bucket count: the bucket itself lives in the dot folder `.scherp/`.
+        if (e.name.startsWith('.')) continue;
+        const k = `${key}/${e.name}`;
+        if (e.isSymbolicLink()) links.push(k);
+        else if (e.isDirectory()) visit(join(dir, e.name), k);
+        else if (e.isFile() && !e.name.endsWith('.tmp')) files.push(k);
+      }
+    };
+    visit(this.path(start), start);
+    return { files: files.sort(), links: links.sort() };
   }
 
   private path(key: string): string {
     if (key.split('/').some((p) => p === '..')) throw new Error('key must not contain ..');
-    return join(this.root, ...key.split('/'));
+    return join(this.root, ...key.split('/').filter((p) => p !== ''));
+  }
+
+  /** The first part of the key's path below the root that is a symbolic link, if any. */
+  private linkIn(key: string): string | undefined {
+    const parts = key.split('/').filter((p) => p !== '');
+    for (let i = 1; i <= parts.length; i++) {
+      const sub = parts.slice(0, i).join('/');
+      try {
+        if (lstatSync(this.path(sub)).isSymbolicLink()) return sub;
+      } catch {
+        return undefined; // does not exist (yet): nothing below it can be a link
+      }
+    }
+    return undefined;
+  }
+
+  private writable(key: string): string {
+    const link = this.linkIn(key);
+    if (link !== undefined) throw new Error(`${link} in the bucket folder is a symbolic link: links are not followed`);
+    return this.path(key);
   }
 }
 
@@ -112,6 +173,11 @@ export class FolderImporter implements ImportJobQueue {
   async pollOnce(handler: SqsHandler): Promise<void> {
     const { objects } = this.opts;
     const now = new Map<string, string>();
+    for (const key of objects.links(IMPORTS_PREFIX)) {
+      if (this.ignored.has(key)) continue;
+      this.ignored.add(key);
+      this.opts.onIgnored?.(key, 'it is a symbolic link, and links are not followed (so nothing outside the bucket folder is read): copy the file into the folder');
+    }
     for (const key of objects.list(IMPORTS_PREFIX)) {
       const info = objects.info(key);
       if (!info) continue;

@@ -4,8 +4,9 @@
  * stdout and `bus.jsonl`.
  */
 import './quiet';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -17,7 +18,6 @@ import { DynamoHistoryStore } from '../adapters/dynamo/history-store';
 import { DynamoPersonalizationStore } from '../adapters/dynamo/personalization-store';
 import { DynamoRuleStore } from '../adapters/dynamo/rule-store';
 import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
-import { DynamoSourceStore } from '../adapters/dynamo/source-store';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
 import { DynamoMessageLog } from '../adapters/dynamo/message-log';
 import type { IngestLimits } from '../core/ingest';
@@ -43,6 +43,8 @@ import { FaultInjector, type FaultPlan } from './faults';
 import { FileDeadLetters } from './dead-letters';
 import { createFileImportHandler } from '../lambdas/fileImport';
 import { FolderImporter, FolderObjectStore, LOCAL_BUCKET } from './file-drop';
+import { acquireRuntimeLock, type RuntimeLock } from './runtime-lock';
+import { LocalSourceStore } from './source-folders';
 
 export interface Keys {
   readonly write: string;
@@ -55,7 +57,10 @@ export interface RuntimeOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
-  /** Where data, bus output and dead letters go. @default `.scherp` */
+  /**
+   * Where data, bus output and dead letters go; one runtime at a time (`runtime.lock`).
+   * @default `SCHERP_DATA_DIR`, else `.scherp`; in memory: a temporary folder removed at stop
+   */
   readonly dataDir?: string;
   /** Keep DynamoDB in memory (a throwaway run). @default false */
   readonly inMemory?: boolean;
@@ -112,6 +117,8 @@ export interface Runtime {
   readonly tableName: string;
   readonly dynamoEndpoint: string;
   readonly dataDir: string;
+  /** The data folder is a temporary one (in memory, none chosen), removed at stop. */
+  readonly temporaryDataDir: boolean;
   readonly bus: LocalBus;
   readonly queue: LocalQueue;
   /** The stream consumer feeding `evaluate` (`idleSince` tells tests when it has caught up). */
@@ -158,14 +165,36 @@ export function loadRuleFiles(dir: string): { id: string }[] {
 }
 
 export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
-  const dataDir = resolve(opts.dataDir ?? process.env.SCHERP_DATA_DIR ?? '.scherp');
-  mkdirSync(dataDir, { recursive: true });
-  const tableName = opts.tableName ?? 'scherp';
   const inMemory = opts.inMemory ?? false;
   const config = resolveConfig(opts);
+  const chosenDir = opts.dataDir ?? process.env.SCHERP_DATA_DIR;
+  // In memory without a chosen folder: the files (bus, rejected, dead letters, import bucket) go
+  // to a temporary folder removed at stop, so nothing is left in `.scherp/`.
+  const scratch = inMemory && !chosenDir;
+  const dataDir = scratch ? mkdtempSync(join(tmpdir(), 'scherp-in-memory-')) : resolve(chosenDir ?? '.scherp');
+  mkdirSync(dataDir, { recursive: true });
+  const removeScratch = () => scratch && rmSync(dataDir, { recursive: true, force: true });
+  let lock: RuntimeLock;
+  try {
+    lock = acquireRuntimeLock(dataDir);
+  } catch (err) {
+    removeScratch();
+    throw err;
+  }
+  const releaseDir = () => {
+    lock.release();
+    removeScratch();
+  };
+  const tableName = opts.tableName ?? 'scherp';
 
   let dynamoLocal: DynamoLocal | undefined;
-  const endpoint = opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
+  let endpoint: string;
+  try {
+    endpoint = opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
+  } catch (err) {
+    releaseDir();
+    throw err;
+  }
   const faults = opts.faults ? new FaultInjector(opts.faults) : undefined;
   const client = new DynamoDBClient({ ...localDynamoConfig(endpoint), ...(faults ? { retryStrategy: FaultInjector.retryStrategy() } : {}) });
   opts.onDynamoClient?.(client);
@@ -175,6 +204,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     for (const s of stoppers.reverse()) await s();
     client.destroy();
     await dynamoLocal?.stop();
+    releaseDir();
   };
 
   try {
@@ -184,7 +214,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     const keys = resolveKeys(opts.keys ?? {}, inMemory ? undefined : join(dataDir, 'keys.json'));
     const keyStore = new BootstrapKeyStore({ write: envLoader(keys.write), read: envLoader(keys.read), admin: envLoader(keys.admin) });
-    const sources = new DynamoSourceStore(doc, tableName);
+    const bucketDir = join(dataDir, 'bucket');
+    const objects = new FolderObjectStore(bucketDir);
+    const sources = new LocalSourceStore(doc, tableName, objects);
+    await sources.createFolders();
     // Short cache locally so a revocation shows at once in manual tests.
     const writeKeys = new SourceKeyStore(keyStore, (d) => sources.findKey(d), { positiveTtlMs: 1000, negativeTtlMs: 1000 });
     const rejected = new JsonlRejectedStore(new DynamoRejectedStore(doc, { tableName }), join(dataDir, 'rejected.jsonl'));
@@ -237,8 +270,6 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     stoppers.push(() => streams.destroy(), () => poller.stop());
     queue.start(stitch);
     stoppers.push(() => queue.stop());
-    const bucketDir = join(dataDir, 'bucket');
-    const objects = new FolderObjectStore(bucketDir);
     const imports = new FolderImporter({
       objects,
       pollMs: opts.importPollMs,
@@ -258,19 +289,17 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
           server.close(() => r());
         }),
     );
-    if (!inMemory) {
-      // Tells `scherp dlq redrive` that this data directory is in use.
-      const pidFile = join(dataDir, 'runtime.pid');
-      writeFileSync(pidFile, String(process.pid));
-      stoppers.push(() => rmSync(pidFile, { force: true }));
-    }
     const addr = server.address() as { port: number; address: string };
+    const url = `http://${opts.host ?? '127.0.0.1'}:${addr.port}`;
+    // Tells `scherp dlq` (and a second start) which runtime owns the folder.
+    lock.setUrl(url);
     return {
-      url: `http://${opts.host ?? '127.0.0.1'}:${addr.port}`,
+      url,
       keys,
       tableName,
       dynamoEndpoint: endpoint,
       dataDir,
+      temporaryDataDir: scratch,
       bus,
       queue,
       stream: poller,

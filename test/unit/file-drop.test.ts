@@ -3,15 +3,24 @@
  * report for its version; continuation jobs come back through the same loop; a failing file is
  * tried `maxAttempts` times; a file outside a source folder is reported once.
  */
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import { jobsOfMessage } from '../../core/import-job';
 import { FolderImporter, FolderObjectStore, LOCAL_BUCKET } from '../../local/file-drop';
 
-function setup(opts: { fail?: boolean } = {}) {
-  const root = mkdtempSync(join(tmpdir(), 'scherp-drop-'));
+const temp: string[] = [];
+/** A temporary folder, removed after the tests (links in it are removed, not followed). */
+const tempDir = (name: string) => {
+  const d = mkdtempSync(join(tmpdir(), `scherp-${name}-`));
+  temp.push(d);
+  return d;
+};
+afterAll(() => temp.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function setup(opts: { fail?: boolean; root?: string } = {}) {
+  const root = opts.root ?? tempDir('drop');
   const objects = new FolderObjectStore(root);
   const seen: string[] = [];
   const gaveUp: string[] = [];
@@ -83,5 +92,41 @@ describe('FolderImporter', () => {
     expect(t.objects.list('imports/')).toEqual(['imports/crm/c.csv']);
     expect(await t.objects.read('imports/crm/missing.csv', 0)).toBeUndefined();
     await expect(t.objects.read('imports/../keys.json', 0)).rejects.toThrow(/\.\./);
+  });
+
+  it('imports from a bucket folder inside a dot folder (the default .scherp/bucket/)', async () => {
+    const t = setup({ root: join(tempDir('drop'), '.scherp', 'bucket') });
+    t.drop('imports/crm/people.csv', 'email\nx@example.com');
+    expect(t.objects.list('imports/')).toEqual(['imports/crm/people.csv']);
+    await t.importer.pollOnce(t.handler);
+    await t.importer.pollOnce(t.handler);
+    expect(t.seen).toEqual(['imports/crm/people.csv@0', 'imports/crm/people.csv@5']);
+  });
+
+  it('never follows a symbolic link: a linked file or folder is reported, not read, and no report is written through a link', async () => {
+    const t = setup();
+    const outside = tempDir('outside');
+    writeFileSync(join(outside, 'secret.csv'), 'email\nsecret@example.com');
+    mkdirSync(join(t.root, 'imports', 'crm'), { recursive: true });
+    symlinkSync(join(outside, 'secret.csv'), join(t.root, 'imports', 'crm', 'linked.csv'));
+    symlinkSync(outside, join(t.root, 'imports', 'partner'));
+    for (let i = 0; i < 3; i++) await t.importer.pollOnce(t.handler);
+    expect(t.seen).toEqual([]);
+    expect(t.ignored.sort()).toEqual(['imports/crm/linked.csv', 'imports/partner']);
+    expect(t.objects.info('imports/crm/linked.csv')).toBeUndefined();
+    expect(await t.objects.read('imports/partner/secret.csv', 0)).toBeUndefined();
+    // A reports folder that links elsewhere is not written through.
+    mkdirSync(join(t.root, 'reports'), { recursive: true });
+    symlinkSync(outside, join(t.root, 'reports', 'crm'));
+    await expect(t.objects.putJson('reports/crm/x.csv.json', { status: 'failed' })).rejects.toThrow(/symbolic link/);
+    expect(readdirSync(outside)).toEqual(['secret.csv']);
+  });
+
+  it('makes a source folder, but not through a link', () => {
+    const t = setup();
+    t.objects.createFolder('imports/crm/');
+    expect(existsSync(join(t.root, 'imports', 'crm'))).toBe(true);
+    symlinkSync(tempDir('outside'), join(t.root, 'imports', 'pos'));
+    expect(() => t.objects.createFolder('imports/pos/')).toThrow(/symbolic link/);
   });
 });
