@@ -7,6 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DEFAULT_SOURCE, keyDigest } from '../core/sources';
+import { trustStamp } from '../core/trust';
 import type { KeyKind, KeyRecord, KeyStore, Principal } from '../app/ports';
 
 /** The source that bootstrap keys belong to. */
@@ -103,7 +104,7 @@ export class SourceKeyStore implements KeyStore {
     if (boot || kind !== 'write') return boot;
     const record = await this.lookup(keyDigest(key));
     if (!record || record.status !== 'active') return undefined;
-    return { kind, sourceId: record.sourceId, party: record.party };
+    return { kind, sourceId: record.sourceId, party: record.party, ...trustStamp(record.trust) };
   }
 }
 

@@ -94,6 +94,7 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
       receivedAt,
       sourceId: principal.sourceId,
       party: principal.party,
+      trust: principal.trust,
       newMessageId: deps.newMessageId ?? randomUUID,
       limits: deps.limits,
       request: { ip: req.ip, userAgent: req.userAgent },

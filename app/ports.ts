@@ -2,7 +2,7 @@
  * The ports the use cases talk to. DynamoDB, SQS, EventBridge and Secrets Manager implement
  * them in adapters/; the local runtime and the tests swap in their own.
  */
-import type { FieldIssue, Party, ScherpEvent } from '../core/events';
+import type { FieldIssue, Party, ScherpEvent, Trust } from '../core/events';
 import type { ImportJob } from '../core/import-job';
 import type { Source, SourceKey } from '../core/sources';
 import type { Identifier } from '../core/identity';
@@ -54,6 +54,8 @@ export interface Principal {
   readonly sourceId: string;
   /** The party of the source (bootstrap keys: `first`). */
   readonly party: Party;
+  /** `trusted` for a trusted source's key; absent: public (bootstrap keys, `core/trust.ts`). */
+  readonly trust?: 'trusted';
 }
 
 export interface KeyStore {
@@ -66,6 +68,8 @@ export interface KeyRecord {
   readonly keyId: string;
   readonly sourceId: string;
   readonly party: Party;
+  /** The source's trust level (absent on keys stored before trust levels: public). */
+  readonly trust?: Trust;
   readonly status: SourceKey['status'];
 }
 

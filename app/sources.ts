@@ -4,7 +4,7 @@
  */
 import { NotFoundError, ValidationError } from '../core/errors';
 import { zodIssues } from '../core/events';
-import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, type Source, type SourceKey } from '../core/sources';
+import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, sourceTrust, type Source, type SourceKey } from '../core/sources';
 import type { RejectedRecord, RejectedStore, SourceStore, SourceWithKeys } from './ports';
 
 export interface SourcesDeps {
@@ -34,7 +34,7 @@ export async function createSource(deps: SourcesDeps, body: unknown): Promise<{ 
     throw new ValidationError(`invalid source: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
   }
   const at = nowIso(deps);
-  const source: Source = { id: newSourceId(), name: parsed.data.name, party: parsed.data.party, createdAt: at };
+  const source: Source = { id: newSourceId(), name: parsed.data.name, party: parsed.data.party, trust: parsed.data.trust, createdAt: at };
   const { key, writeKey, digest } = issueKey(source.id, at);
   await deps.sources.createSource(source, key, digest);
   return { source, key, writeKey };
@@ -43,7 +43,8 @@ export async function createSource(deps: SourcesDeps, body: unknown): Promise<{ 
 /** Every source, the bootstrap `default` source first (its key lives in Secrets Manager or the environment). */
 export async function listSources(deps: SourcesDeps): Promise<SourceWithKeys[]> {
   const stored = await deps.sources.listSources();
-  return [{ source: DEFAULT_SOURCE, keys: [] }, ...stored.sort((a, b) => a.source.createdAt.localeCompare(b.source.createdAt))];
+  const listed = stored.map((s) => ({ ...s, source: { ...s.source, trust: sourceTrust(s.source) } }));
+  return [{ source: DEFAULT_SOURCE, keys: [] }, ...listed.sort((a, b) => a.source.createdAt.localeCompare(b.source.createdAt))];
 }
 
 function refuseDefault(sourceId: string): void {

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { IdentityConfig } from './config';
 import { EXTERNAL_IDS_SOURCE } from './config';
-import type { Party, ScherpEvent } from './events';
+import type { Party, ScherpEvent, Trust } from './events';
 import { isSafeKey, MAX_TRAITS_PER_CALL } from './profile';
 import { normaliseIdentifier, parseIdentifierKey } from './identity';
 import { cleanJson } from './ingest';
@@ -34,6 +34,8 @@ export interface ParsedImport {
 export interface ImportContext {
   readonly sourceId: string;
   readonly party?: Party;
+  /** The source's trust level (absent: public). */
+  readonly trust?: Trust;
   /** Time of rows without their own timestamp (ISO). */
   readonly receivedAt: string;
   readonly identity: IdentityConfig;
@@ -101,6 +103,7 @@ function rowEvent(ctx: ImportContext, idKey: unknown, traits: unknown, timestamp
     messageId: `import-${createHash('sha256').update(`${ctx.sourceId}\u0000${raw}`).digest('hex').slice(0, 32)}`,
     sourceId: ctx.sourceId,
     ...(ctx.party ? { party: ctx.party } : {}),
+    ...(ctx.trust === 'trusted' ? { trust: 'trusted' as const } : {}),
     timestamp: ts,
     receivedAt: ctx.receivedAt,
     traits: Object.fromEntries(entries),
