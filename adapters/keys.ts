@@ -115,3 +115,15 @@ export function secretLoader(sm: SecretsManagerClient, secretId: string): KeyLoa
 export function envLoader(value: string | undefined): KeyLoader {
   return async () => value;
 }
+
+/** A loader fetched once per container; a failed fetch is retried on the next call. */
+export function cachedLoader(loader: KeyLoader): KeyLoader {
+  let p: Promise<string | undefined> | undefined;
+  return () => {
+    if (!p) {
+      p = loader();
+      p.catch(() => (p = undefined));
+    }
+    return p;
+  };
+}

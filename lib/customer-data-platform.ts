@@ -212,6 +212,8 @@ export interface ScherpSecrets {
   readonly readKey: secretsmanager.Secret;
   /** Admin key: bearer of the admin APIs (sources, keys, rejected events, rules and audiences). */
   readonly adminKey: secretsmanager.Secret;
+  /** Signs `POST /v1/context` user tokens: your back end reads it and mints them (README "Personalising a page"). */
+  readonly userTokenSecret: secretsmanager.Secret;
 }
 
 /** The handlers, by name. */
@@ -334,6 +336,7 @@ export class CustomerDataPlatform extends Construct {
       writeKey: this.createKeySecret('WriteKey', 'write'),
       readKey: this.createKeySecret('ReadKey', 'read'),
       adminKey: this.createKeySecret('AdminKey', 'admin'),
+      userTokenSecret: this.createKeySecret('UserTokenSecret', 'user-token signing'),
     };
 
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'DelayedActions', {
@@ -456,6 +459,7 @@ export class CustomerDataPlatform extends Construct {
         [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
         [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
+        [ENV.USER_TOKEN_SECRET_ARN]: this.secrets.userTokenSecret.secretArn,
         // Erasure and export search the retained days of rejected events.
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
         ...scherpConfig,
@@ -507,6 +511,7 @@ export class CustomerDataPlatform extends Construct {
     this.secrets.readKey.grantRead(profile);
     this.secrets.writeKey.grantRead(profile);
     this.secrets.adminKey.grantRead(profile);
+    this.secrets.userTokenSecret.grantRead(profile);
     // import: the sources (to find the named one), enqueue rows as identify events, the admin key.
     this.grantTableItems(this.functions.import, ['dynamodb:GetItem', 'dynamodb:Query'], [SOURCES_PK]);
     this.queue.grantSendMessages(this.functions.import);
@@ -662,6 +667,7 @@ export class CustomerDataPlatform extends Construct {
       WriteKeySecretArn: [this.secrets.writeKey.secretArn, 'Secret holding the write key (collect API)'],
       ReadKeySecretArn: [this.secrets.readKey.secretArn, 'Secret holding the read key (profile API)'],
       AdminKeySecretArn: [this.secrets.adminKey.secretArn, 'Secret holding the admin key (sources and rejected-events API)'],
+      UserTokenSecretArn: [this.secrets.userTokenSecret.secretArn, 'Secret your back end signs POST /v1/context user tokens with'],
       TableName: [this.table.tableName, 'DynamoDB table'],
       EventBusName: [this.bus.eventBusName, 'EventBridge bus actions are put on'],
       QueueUrl: [this.queue.queueUrl, 'Ingest queue'],

@@ -29,7 +29,7 @@ async function start(args: string[]): Promise<void> {
     inMemory: args.includes('--in-memory'),
     dataDir: flag(args, '--data-dir'),
     configFile: flag(args, '--config'),
-    keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY },
+    keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY, userToken: process.env.SCHERP_USER_TOKEN_SECRET },
     printBus: true,
     // Same variables as the cloud functions; CORS origins comma-separated (default: any).
     limits: limitsFromEnv(),
@@ -43,6 +43,7 @@ async function start(args: string[]): Promise<void> {
       `  write key:  ${rt.keys.write}`,
       `  read key:   ${rt.keys.read}`,
       `  admin key:  ${rt.keys.admin}`,
+      `  user-token secret: ${rt.keys.userToken} (your back end signs POST /v1/context userTokens with it)`,
       `  bus output: ${rt.dataDir}/bus.jsonl`,
       `  import:     drop .csv/.ndjson files into ${rt.bucketDir}/imports/<source>/ (reports in ${rt.bucketDir}/reports/)`,
       '',

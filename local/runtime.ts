@@ -48,6 +48,8 @@ export interface Keys {
   readonly write: string;
   readonly read: string;
   readonly admin: string;
+  /** The secret back ends sign `POST /v1/context` user tokens with (`core/user-token.ts`). */
+  readonly userToken: string;
 }
 
 export interface RuntimeOptions {
@@ -137,6 +139,7 @@ function resolveKeys(given: Partial<Keys>, file: string | undefined): Keys {
     write: given.write || stored.write || newKey(),
     read: given.read || stored.read || newKey(),
     admin: given.admin || stored.admin || newKey(),
+    userToken: given.userToken || stored.userToken || newKey() + newKey(),
   };
   if (file) writeFileSync(file, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 });
   return keys;
@@ -202,7 +205,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
     const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
-    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config, userTokenSecret: envLoader(keys.userToken) }));
     const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
     const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);

@@ -2,7 +2,8 @@
  * profile: reads, and erasure.
  * - read key: `GET /v1/profiles/{type}:{value}` (the whole profile) and
  *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`);
- * - write key (public): the browser-safe `POST /v1/context`, only what config marks public;
+ * - write key (public): the browser-safe `POST /v1/context`, only what config marks public, by
+ *   anonymousId, or by userId with a `userToken` signed with the user-token secret;
  * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person, and
  *   `DELETE /v1/profiles/{type}:{value}`, erasing the person (`app/erase.ts`); both include the
  *   retained rejected events naming them.
@@ -17,7 +18,7 @@ import { ContextRequestSchema } from '../../core/context';
 import { zodIssues } from '../../core/events';
 import type { ScherpConfig } from '../../core/config';
 import { AuthenticationError, ValidationError } from '../../core/errors';
-import { BootstrapKeyStore, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
+import { BootstrapKeyStore, cachedLoader, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
 import { scherpConfig } from '../shared/config';
 import { profileStore, rejectedStore, sourceStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
@@ -33,6 +34,8 @@ export interface ProfileDeps {
   /** Write keys (bootstrap and per source), for the browser-safe context. */
   readonly writeKeys: KeyStore;
   readonly config: ScherpConfig;
+  /** The secret user tokens of `POST /v1/context` are signed with (absent: user tokens are refused). */
+  readonly userTokenSecret?: () => Promise<string | undefined>;
 }
 
 function profileKey(event: APIGatewayProxyEventV2): string {
@@ -55,8 +58,8 @@ export function createProfileHandler(deps: () => ProfileDeps) {
     const key = credential(event) ?? parsed.data.writeKey;
     if (!key) throw new AuthenticationError('missing write key: send it as the HTTP Basic auth user name or as writeKey');
     if (!(await deps().writeKeys.authenticate('write', key))) throw new AuthenticationError('invalid write key');
-    const { store, config } = deps();
-    return json(200, await readContext(store, parsed.data, config));
+    const { store, config, userTokenSecret } = deps();
+    return json(200, await readContext(store, parsed.data, config, { userTokenSecret }));
   };
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
@@ -88,11 +91,13 @@ const cloudDeps = lazy((): ProfileDeps => {
   const secretArn = optionalEnv(ENV.READ_KEY_SECRET_ARN);
   const writeArn = optionalEnv(ENV.WRITE_KEY_SECRET_ARN);
   const adminArn = optionalEnv(ENV.ADMIN_KEY_SECRET_ARN);
+  const tokenArn = optionalEnv(ENV.USER_TOKEN_SECRET_ARN);
   const sources = sourceStore();
   return {
     store: profileStore(),
     rejected: rejectedStore(),
     config: scherpConfig(),
+    userTokenSecret: cachedLoader(tokenArn ? secretLoader(new SecretsManagerClient({}), tokenArn) : envLoader(optionalEnv(ENV.USER_TOKEN_SECRET))),
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),

@@ -6,7 +6,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
+import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import type { Runtime } from '../../local/runtime';
 import { startTestRuntime } from '../helpers/runtime';
 import { eventually } from '../helpers/dynamo';
@@ -86,5 +88,62 @@ describe('item 8: the browser key cannot redirect a victim’s emails', () => {
         expect.objectContaining({ source: expect.objectContaining({ id: crm.id, trust: 'trusted' }) }),
       ]),
     );
+  });
+});
+
+describe('item 9: POST /v1/context is no existence oracle and reads a user only with a user token', () => {
+  /** How a site's back end mints a user token (the README snippet). */
+  function userTokenFor(userId: string, secret: string, ttlSeconds = 600): string {
+    const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+    const sig = createHmac('sha256', secret).update(`scherp-user-token.v1.${exp}.${userId}`).digest('base64url');
+    return `v1.${exp}.${sig}`;
+  }
+  const context = (body: Record<string, unknown>) => call('POST', '/v1/context', rt.keys.write, body);
+
+  let buyer: string;
+  beforeAll(async () => {
+    buyer = uid('buyer');
+    expect((await post('/v1/identify', { userId: buyer, anonymousId: `${buyer}-anon`, traits: { plan: 'pro' } })).status).toBe(200);
+    const p = await eventually(async () => {
+      const r = await get(`/v1/profiles/user_id:${buyer}`);
+      return r.status === 200 ? ((await r.json()) as any) : undefined;
+    });
+    const parts = new DynamoPersonalizationStore(documentClient(localDynamoConfig(rt.dynamoEndpoint)), rt.tableName);
+    await parts.putRecommendation(p.id, 'companion', { ruleId: 'r', data: { products: ['baby-ointment'] }, createdAt: at(0), expiresAt: at(-3600_000) });
+  });
+
+  it('by default a guessed user id is refused (400 naming userToken), the same for a known and an unknown id', async () => {
+    const known = await context({ userId: buyer });
+    const unknown = await context({ userId: uid('nobody') });
+    expect(known.status).toBe(400);
+    expect(unknown).toEqual(known);
+    expect(JSON.stringify(known.body)).toContain('userToken');
+  });
+
+  it('with a user token minted by the back end (HMAC with the user-token secret) the user’s context is returned', async () => {
+    const r = await context({ userId: buyer, userToken: userTokenFor(buyer, rt.keys.userToken) });
+    expect(r.status).toBe(200);
+    expect(r.body.recommendations.companion.data).toEqual({ products: ['baby-ointment'] });
+    // An unknown user with a valid token: the same shape, empty.
+    const other = uid('nobody');
+    const empty = await context({ userId: other, userToken: userTokenFor(other, rt.keys.userToken) });
+    expect(empty).toEqual({ status: 200, body: { audiences: [], traits: {}, computed: {}, recommendations: {} } });
+  });
+
+  it('a token for another user, signed with another secret or expired is a 401', async () => {
+    for (const userToken of [userTokenFor(uid('eve'), rt.keys.userToken), userTokenFor(buyer, 'guessed-secret'), userTokenFor(buyer, rt.keys.userToken, -10)]) {
+      const r = await context({ userId: buyer, userToken });
+      expect(r.status).toBe(401);
+      expect(JSON.stringify(r.body)).not.toContain('baby-ointment');
+    }
+  });
+
+  it('anonymous ids still work without a token; known and unknown answer the same shape', async () => {
+    const known = await context({ anonymousId: `${buyer}-anon` });
+    const unknown = await context({ anonymousId: uid('stranger') });
+    expect(known.status).toBe(200);
+    expect(unknown.status).toBe(200);
+    expect(Object.keys(known.body).sort()).toEqual(Object.keys(unknown.body).sort());
+    expect(known.body.recommendations.companion).toBeDefined();
   });
 });
