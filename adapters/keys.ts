@@ -104,7 +104,7 @@ export class SourceKeyStore implements KeyStore {
     if (boot || kind !== 'write') return boot;
     const record = await this.lookup(keyDigest(key));
     if (!record || record.status !== 'active') return undefined;
-    return { kind, sourceId: record.sourceId, party: record.party, ...trustStamp(record.trust) };
+    return { kind, sourceId: record.sourceId, party: record.party, ...trustStamp(record.trust), ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}) };
   }
 }
 

@@ -5,6 +5,7 @@
 import type { FieldIssue, Party, ScherpEvent, Trust } from '../core/events';
 import type { ImportJob } from '../core/import-job';
 import type { Source, SourceKey } from '../core/sources';
+import type { RateLimit } from '../core/rate-limit';
 import type { Identifier } from '../core/identity';
 import type { MergeRecord, Profile } from '../core/profile';
 import type { Consent } from '../core/consent';
@@ -56,6 +57,8 @@ export interface Principal {
   readonly party: Party;
   /** `trusted` for a trusted source's key; absent: public (bootstrap keys, `core/trust.ts`). */
   readonly trust?: 'trusted';
+  /** The source's own request limit, if it has one (`core/rate-limit.ts`). */
+  readonly rateLimit?: RateLimit;
 }
 
 export interface KeyStore {
@@ -70,6 +73,7 @@ export interface KeyRecord {
   readonly party: Party;
   /** The source's trust level (absent on keys stored before trust levels: public). */
   readonly trust?: Trust;
+  readonly rateLimit?: RateLimit;
   readonly status: SourceKey['status'];
 }
 

@@ -34,7 +34,8 @@ export async function createSource(deps: SourcesDeps, body: unknown): Promise<{ 
     throw new ValidationError(`invalid source: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
   }
   const at = nowIso(deps);
-  const source: Source = { id: newSourceId(), name: parsed.data.name, party: parsed.data.party, trust: parsed.data.trust, createdAt: at };
+  const { name, party, trust, rateLimit } = parsed.data;
+  const source: Source = { id: newSourceId(), name, party, trust, ...(rateLimit ? { rateLimit } : {}), createdAt: at };
   const { key, writeKey, digest } = issueKey(source.id, at);
   await deps.sources.createSource(source, key, digest);
   return { source, key, writeKey };

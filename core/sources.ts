@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { PARTIES, TRUST_LEVELS, type Party, type Trust } from './events';
+import { RateLimitSchema, type RateLimit } from './rate-limit';
 
 export interface Source {
   readonly id: string;
@@ -16,6 +17,8 @@ export interface Source {
    * Absent on sources created before trust levels: public.
    */
   readonly trust?: Trust;
+  /** Its own request limit in collect (`core/rate-limit.ts`); absent: the deployment's `sourceRateLimit`. */
+  readonly rateLimit?: RateLimit;
   readonly createdAt: string;
 }
 
@@ -48,6 +51,8 @@ export const NewSourceSchema = z.strictObject({
   party: z.enum(PARTIES, { message: `must be one of ${PARTIES.join(', ')}` }),
   /** `trusted` only for a server source whose key never reaches a browser or an app. @default 'public' */
   trust: z.enum(TRUST_LEVELS, { message: `must be one of ${TRUST_LEVELS.join(', ')}` }).default('public'),
+  /** `{ rate, burst }`: requests per second and burst for this source's keys. @default the deployment's `sourceRateLimit` */
+  rateLimit: RateLimitSchema.optional(),
 });
 export type NewSource = z.infer<typeof NewSourceSchema>;
 

@@ -15,6 +15,7 @@ import { startRuntime } from './runtime';
 import { FileDeadLetters } from './dead-letters';
 import { LocalQueue } from './queue';
 import { limitsFromEnv } from '../lambdas/collect';
+import { rateLimitFromEnv } from '../lambdas/shared/rate-limit';
 import { importFile, progressBar } from './import-client';
 
 function flag(args: string[], name: string): string | undefined {
@@ -33,6 +34,7 @@ async function start(args: string[]): Promise<void> {
     printBus: true,
     // Same variables as the cloud functions; CORS origins comma-separated (default: any).
     limits: limitsFromEnv(),
+    sourceRateLimit: rateLimitFromEnv(),
     corsAllowedOrigins: process.env.SCHERP_CORS_ORIGINS ? process.env.SCHERP_CORS_ORIGINS.split(',').map((o) => o.trim()) : undefined,
   });
   const basic = Buffer.from(`${rt.keys.write}:`).toString('base64');

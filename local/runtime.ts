@@ -21,6 +21,7 @@ import { DynamoSourceStore } from '../adapters/dynamo/source-store';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
 import { DynamoMessageLog } from '../adapters/dynamo/message-log';
 import type { IngestLimits } from '../core/ingest';
+import { DEFAULT_SOURCE_RATE_LIMIT, SourceRateLimiter, type RateLimit } from '../core/rate-limit';
 import { createAdminHandler } from '../lambdas/admin';
 import { cachedRuleSet } from '../app/rules';
 import { parseDefinition } from '../core/rules/engine';
@@ -80,6 +81,12 @@ export interface RuntimeOptions {
   readonly faults?: FaultPlan;
   /** collect limits (as the construct props). @default Segment's: 32 KB, 500 KB, 2,500 */
   readonly limits?: Partial<IngestLimits>;
+  /**
+   * Per-source request limit of collect and `POST /v1/context` (as the construct props
+   * `sourceRateLimit` / `sourceBurstLimit`; one process: one bucket per source). `false`: none.
+   * @default 500 requests/s, burst 1000
+   */
+  readonly sourceRateLimit?: RateLimit | false;
   /** CORS allowed origins (as the construct prop). @default ['*'] */
   readonly corsAllowedOrigins?: readonly string[];
   /** Days a (source, messageId) pair is remembered to drop repeats. @default 7 */
@@ -203,9 +210,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     });
 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
-    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits }));
+    const sourceLimit = opts.sourceRateLimit === false ? undefined : (opts.sourceRateLimit ?? DEFAULT_SOURCE_RATE_LIMIT);
+    const collectLimiter = sourceLimit && new SourceRateLimiter(sourceLimit);
+    const contextLimiter = sourceLimit && new SourceRateLimiter(sourceLimit);
+    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits, rateLimiter: collectLimiter }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
-    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config, userTokenSecret: envLoader(keys.userToken) }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config, userTokenSecret: envLoader(keys.userToken), rateLimiter: contextLimiter }));
     const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
     const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);

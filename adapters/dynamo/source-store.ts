@@ -38,7 +38,7 @@ export class DynamoSourceStore implements SourceStore {
       {
         Put: {
           TableName: this.tableName,
-          Item: { ...keys.writeKey(digest), keyId: key.id, sourceId: source.id, party: source.party, trust: sourceTrust(source), status: key.status, createdAt: key.createdAt },
+          Item: { ...keys.writeKey(digest), keyId: key.id, sourceId: source.id, party: source.party, trust: sourceTrust(source), ...(source.rateLimit ? { rateLimit: source.rateLimit } : {}), status: key.status, createdAt: key.createdAt },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
@@ -71,7 +71,7 @@ export class DynamoSourceStore implements SourceStore {
         entry(k.sourceId).keys.push(toSourceKey(k));
       } else {
         const s = i as unknown as SourceItem;
-        entry(s.id).source = { id: s.id, name: s.name, party: s.party, trust: sourceTrust(s), createdAt: s.createdAt };
+        entry(s.id).source = { id: s.id, name: s.name, party: s.party, trust: sourceTrust(s), ...(s.rateLimit ? { rateLimit: s.rateLimit } : {}), createdAt: s.createdAt };
       }
     }
     return [...bySource.values()].filter((e): e is SourceWithKeys & { keys: SourceKey[] } => e.source !== undefined);
@@ -126,6 +126,6 @@ export class DynamoSourceStore implements SourceStore {
   async findKey(digest: string): Promise<KeyRecord | undefined> {
     const i = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.writeKey(digest) }))).Item;
     if (!i) return undefined;
-    return { keyId: i.keyId, sourceId: i.sourceId, party: i.party, trust: sourceTrust(i), status: i.status };
+    return { keyId: i.keyId, sourceId: i.sourceId, party: i.party, trust: sourceTrust(i), ...(i.rateLimit ? { rateLimit: i.rateLimit } : {}), status: i.status };
   }
 }

@@ -14,6 +14,9 @@ import type { ErasureStore, KeyStore, ProfileReader, ProfileStore, RejectedStore
 import { eraseProfile } from '../../app/erase';
 import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
 import { readContext } from '../../app/context';
+import { enforceRateLimit } from '../../app/rate-limit';
+import { SourceRateLimiter } from '../../core/rate-limit';
+import { onThrottled, rateLimitFromEnv } from '../shared/rate-limit';
 import { ContextRequestSchema } from '../../core/context';
 import { zodIssues } from '../../core/events';
 import type { ScherpConfig } from '../../core/config';
@@ -36,6 +39,8 @@ export interface ProfileDeps {
   readonly config: ScherpConfig;
   /** The secret user tokens of `POST /v1/context` are signed with (absent: user tokens are refused). */
   readonly userTokenSecret?: () => Promise<string | undefined>;
+  /** Per-source request limits of `POST /v1/context` (`core/rate-limit.ts`); absent: none. */
+  readonly rateLimiter?: SourceRateLimiter;
 }
 
 function profileKey(event: APIGatewayProxyEventV2): string {
@@ -57,8 +62,10 @@ export function createProfileHandler(deps: () => ProfileDeps) {
     if (!parsed.success) throw new ValidationError('invalid context request', zodIssues(parsed.error, ''));
     const key = credential(event) ?? parsed.data.writeKey;
     if (!key) throw new AuthenticationError('missing write key: send it as the HTTP Basic auth user name or as writeKey');
-    if (!(await deps().writeKeys.authenticate('write', key))) throw new AuthenticationError('invalid write key');
-    const { store, config, userTokenSecret } = deps();
+    const principal = await deps().writeKeys.authenticate('write', key);
+    if (!principal) throw new AuthenticationError('invalid write key');
+    const { store, config, userTokenSecret, rateLimiter } = deps();
+    enforceRateLimit(rateLimiter, principal, new Date(), onThrottled);
     return json(200, await readContext(store, parsed.data, config, { userTokenSecret }));
   };
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
@@ -97,6 +104,7 @@ const cloudDeps = lazy((): ProfileDeps => {
     store: profileStore(),
     rejected: rejectedStore(),
     config: scherpConfig(),
+    rateLimiter: new SourceRateLimiter(rateLimitFromEnv()),
     userTokenSecret: cachedLoader(tokenArn ? secretLoader(new SecretsManagerClient({}), tokenArn) : envLoader(optionalEnv(ENV.USER_TOKEN_SECRET))),
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
