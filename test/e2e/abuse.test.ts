@@ -29,7 +29,8 @@ const PASSWORD_RESET = {
 beforeAll(async () => {
   rulesDir = mkdtempSync(join(tmpdir(), 'scherp-abuse-rules-'));
   writeFileSync(join(rulesDir, 'password-reset.json'), JSON.stringify(PASSWORD_RESET));
-  rt = await startTestRuntime('abuse', { streamPollMs: 25, rulesDir });
+  // A small per-source limit so a flood is quick to produce (item 10); the other tests stay far below it.
+  rt = await startTestRuntime('abuse', { streamPollMs: 25, rulesDir, sourceRateLimit: { rate: 5, burst: 30 } });
 }, 60_000);
 
 afterAll(async () => {
@@ -39,8 +40,8 @@ afterAll(async () => {
 
 const { call, post, get } = apiClient(() => rt);
 
-async function newSource(name: string, trust?: string): Promise<{ id: string; writeKey: string }> {
-  const r = await call('POST', '/v1/sources', rt.keys.admin, { name: uid(name), party: 'first', ...(trust ? { trust } : {}) });
+async function newSource(name: string, trust?: string, extra: Record<string, unknown> = {}): Promise<{ id: string; writeKey: string }> {
+  const r = await call('POST', '/v1/sources', rt.keys.admin, { name: uid(name), party: 'first', ...(trust ? { trust } : {}), ...extra });
   expect(r.status).toBe(201);
   return { id: r.body.source.id, writeKey: r.body.writeKey };
 }
@@ -145,5 +146,56 @@ describe('item 9: POST /v1/context is no existence oracle and reads a user only 
     expect(unknown.status).toBe(200);
     expect(Object.keys(known.body).sort()).toEqual(Object.keys(unknown.body).sort());
     expect(known.body.recommendations.companion).toBeDefined();
+  });
+});
+
+describe('item 10: one source flooding the API', () => {
+  it('the flooding source gets 429 with Retry-After, while another source, the profile API and the admin API still work', async () => {
+    const flood = await newSource('flood');
+    const other = await newSource('other', 'trusted');
+    const user = uid('flooded');
+    const statuses = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const r = await fetch(`${rt.url}/v1/track`, {
+          method: 'POST',
+          headers: { authorization: `Basic ${Buffer.from(`${flood.writeKey}:`).toString('base64')}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ userId: user, event: 'Flood', messageId: `flood-${i}` }),
+        });
+        return { status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as any };
+      }),
+    );
+    const refused = statuses.filter((s) => s.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s.status === 200 || s.status === 429)).toBe(true);
+    expect(refused[0]!.retryAfter).toMatch(/^\d+$/);
+    expect(refused[0]!.body).toMatchObject({ success: false, error: 'rate_limited', limit: 'sourceRateLimit' });
+
+    // Another source, the bootstrap key, the read API and the admin API are not affected.
+    expect((await post('/v1/track', { userId: user, event: 'Other' }, other.writeKey)).status).toBe(200);
+    expect((await post('/v1/track', { userId: uid('browser'), event: 'Browser' })).status).toBe(200);
+    expect((await call('GET', '/v1/sources', rt.keys.admin)).status).toBe(200);
+    const profile = await eventually(async () => ((await get(`/v1/profiles/user_id:${user}`)).status === 200 ? true : undefined));
+    expect(profile).toBe(true);
+    // Nothing of the refused requests was kept: only the accepted ones are on the timeline.
+    const accepted = statuses.filter((s) => s.status === 200).length;
+    const events = await eventually(async () => {
+      const body = (await (await get(`/v1/profiles/user_id:${user}/events?limit=100`)).json()) as any;
+      return body.events?.length === accepted + 1 ? body.events : undefined;
+    });
+    expect(events.filter((e: any) => e.event.event === 'Flood')).toHaveLength(accepted);
+    expect((await call('GET', `/v1/rejected?sourceId=${flood.id}`, rt.keys.admin)).body.rejected).toEqual([]);
+  });
+
+  it('a source created with its own rateLimit is held to it', async () => {
+    const small = await newSource('small', undefined, { rateLimit: { rate: 1, burst: 2 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post('/v1/track', { userId: uid('small'), event: 'E' }, small.writeKey)).status);
+    expect(statuses.slice(0, 2)).toEqual([200, 200]);
+    expect(statuses).toContain(429);
+    const listed = (await call('GET', '/v1/sources', rt.keys.admin)).body.sources.find((s: any) => s.source.id === small.id);
+    expect(listed.source.rateLimit).toEqual({ rate: 1, burst: 2 });
+    const bad = await call('POST', '/v1/sources', rt.keys.admin, { name: uid('bad'), party: 'first', rateLimit: { rate: 0, burst: 1 } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body.issues)).toContain('rateLimit.rate');
   });
 });
