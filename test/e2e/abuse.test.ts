@@ -146,6 +146,8 @@ describe('item 9: POST /v1/context is no existence oracle and reads a user only 
     expect(unknown.status).toBe(200);
     expect(Object.keys(known.body).sort()).toEqual(Object.keys(unknown.body).sort());
     expect(known.body.recommendations.companion).toBeDefined();
+    // An id that normalises to nothing reads placeholders and answers the empty context.
+    expect(await context({ anonymousId: '   ' })).toEqual({ status: 200, body: { audiences: [], traits: {}, computed: {}, recommendations: {} } });
   });
 });
 

@@ -7,6 +7,7 @@ import { applyTraits, mergeTraitsWith, type TraitPolicy, type Traits } from '../
 import { parseConfig } from '../../core/config';
 import type { Trust } from '../../core/events';
 import { ingest } from '../../core/ingest';
+import { parseImport } from '../../core/import';
 import { personOf } from '../../core/rules/contract';
 import { createSource, listSources } from '../../app/sources';
 import { ValidationError } from '../../core/errors';
@@ -102,6 +103,13 @@ describe('where trust comes from', () => {
     expect(ingest(input).accepted[0]!.trust).toBeUndefined();
     expect(ingest({ ...input, trust: 'public' }).accepted[0]!.trust).toBeUndefined();
     expect(ingest({ ...input, trust: 'trusted' }).accepted[0]!.trust).toBe('trusted');
+  });
+
+  it('imported rows carry their source’s trust', () => {
+    const ctx = { sourceId: 'src_crm', party: 'first' as const, receivedAt: '2026-01-01T00:00:00.000Z', identity: parseConfig(undefined).identity };
+    const row = '{"id":"user_id:u1","traits":{"email":"a@example.com"}}';
+    expect(parseImport(row, 'ndjson', { ...ctx, trust: 'trusted' }).events[0]!.trust).toBe('trusted');
+    expect(parseImport(row, 'ndjson', ctx).events[0]!.trust).toBeUndefined();
   });
 
   it('the bootstrap key is public; a source key carries its source trust', async () => {
