@@ -4,7 +4,7 @@
  */
 import type { FieldIssue, Party, ScherpEvent, Trust } from '../core/events';
 import type { ImportJob } from '../core/import-job';
-import type { Source, SourceKey } from '../core/sources';
+import type { Source, SourceChange, SourceKey } from '../core/sources';
 import type { RateLimit } from '../core/rate-limit';
 import type { Identifier } from '../core/identity';
 import type { MergeRecord, Profile } from '../core/profile';
@@ -91,6 +91,11 @@ export interface SourceStore {
   getSource(sourceId: string): Promise<SourceWithKeys | undefined>;
   /** Adds a key to an existing source; false when the source does not exist. */
   addKey(source: Source, key: SourceKey, digest: string): Promise<boolean>;
+  /**
+   * Changes a source's trust level and/or rate limit on the source and on every key lookup
+   * item of it, all or nothing; undefined when the source does not exist.
+   */
+  updateSource(sourceId: string, change: SourceChange): Promise<Source | undefined>;
   /** Marks a key revoked; false when the source has no such key. */
   revokeKey(sourceId: string, keyId: string, at: string): Promise<boolean>;
   /** The key with this digest, if any (one read; callers cache). */

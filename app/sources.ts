@@ -4,7 +4,7 @@
  */
 import { NotFoundError, ValidationError } from '../core/errors';
 import { zodIssues } from '../core/events';
-import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, sourceTrust, type Source, type SourceKey } from '../core/sources';
+import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, SourceChangeSchema, sourceTrust, type Source, type SourceKey } from '../core/sources';
 import type { RejectedRecord, RejectedStore, SourceStore, SourceWithKeys } from './ports';
 
 export interface SourcesDeps {
@@ -64,6 +64,22 @@ export async function rotateKey(deps: SourcesDeps, sourceId: string): Promise<Is
   const { key, writeKey, digest } = issueKey(sourceId, nowIso(deps));
   if (!(await deps.sources.addKey(found.source, key, digest))) throw new NotFoundError(`no source ${sourceId}`);
   return { key, writeKey };
+}
+
+/**
+ * Changes a source's trust level or rate limit (`PATCH /v1/sources/{id}`). Collect containers
+ * see it within the key cache's 60 s.
+ */
+export async function updateSource(deps: SourcesDeps, sourceId: string, body: unknown): Promise<Source> {
+  refuseDefault(sourceId);
+  const parsed = SourceChangeSchema.safeParse(body);
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    throw new ValidationError(`invalid source change: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
+  }
+  const updated = await deps.sources.updateSource(sourceId, parsed.data);
+  if (!updated) throw new NotFoundError(`no source ${sourceId}`);
+  return { ...updated, trust: sourceTrust(updated) };
 }
 
 export async function revokeKey(deps: SourcesDeps, sourceId: string, keyId: string): Promise<void> {

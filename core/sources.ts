@@ -56,6 +56,15 @@ export const NewSourceSchema = z.strictObject({
 });
 export type NewSource = z.infer<typeof NewSourceSchema>;
 
+/** `PATCH /v1/sources/{id}`: a new trust level and/or rate limit (`null`: back to the deployment's default). */
+export const SourceChangeSchema = z
+  .strictObject({
+    trust: z.enum(TRUST_LEVELS, { message: `must be one of ${TRUST_LEVELS.join(', ')}` }).optional(),
+    rateLimit: RateLimitSchema.nullable().optional(),
+  })
+  .refine((c) => c.trust !== undefined || c.rateLimit !== undefined, { message: 'give trust or rateLimit', path: ['trust'] });
+export type SourceChange = z.infer<typeof SourceChangeSchema>;
+
 /** Hex SHA-256 of a key: the only form in which a key is stored or compared. */
 export function keyDigest(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');

@@ -5,7 +5,7 @@
  * listing and the lookup item never disagree.
  */
 import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { sourceTrust, type Source, type SourceKey } from '../../core/sources';
+import { sourceTrust, type Source, type SourceChange, type SourceKey } from '../../core/sources';
 import type { KeyRecord, SourceStore, SourceWithKeys } from '../../app/ports';
 import { isConditionFailure } from './client';
 import { keys, SOURCE_KEY_SK_INFIX, SOURCE_SK_PREFIX, SOURCES_PK } from './keys';
@@ -101,6 +101,46 @@ export class DynamoSourceStore implements SourceStore {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  async updateSource(sourceId: string, change: SourceChange): Promise<Source | undefined> {
+    const found = await this.getSource(sourceId);
+    if (!found) return undefined;
+    const digests = (await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': SOURCES_PK, ':p': `${keys.source(sourceId).sk}${SOURCE_KEY_SK_INFIX}` },
+    })).map((i) => (i as unknown as KeyListingItem).digest);
+    const sets: string[] = [];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (change.trust !== undefined) {
+      sets.push('#t = :t');
+      values[':t'] = change.trust;
+    }
+    if (change.rateLimit === null) removes.push('#r');
+    else if (change.rateLimit !== undefined) {
+      sets.push('#r = :r');
+      values[':r'] = change.rateLimit;
+    }
+    const update = (key: { pk: string; sk: string }) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' '),
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { ...(change.trust !== undefined ? { '#t': 'trust' } : {}), ...(change.rateLimit !== undefined ? { '#r': 'rateLimit' } : {}) },
+        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+      },
+    });
+    // A transaction takes at most 100 items: the source and 99 keys (rotate and revoke keep few).
+    const items = [keys.source(sourceId), ...digests.map((d) => keys.writeKey(d))];
+    for (let i = 0; i < items.length; i += 100) {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items.slice(i, i + 100).map(update) }));
+    }
+    const { rateLimit: _old, ...rest } = found.source;
+    const rateLimit = change.rateLimit === undefined ? found.source.rateLimit : (change.rateLimit ?? undefined);
+    return { ...rest, ...(change.trust !== undefined ? { trust: change.trust } : {}), ...(rateLimit ? { rateLimit } : {}) };
   }
 
   async revokeKey(sourceId: string, keyId: string, at: string): Promise<boolean> {

@@ -321,6 +321,7 @@ describe('HTTP API', () => {
         'DELETE /v1/profiles/{id}',
         'POST /v1/sources',
         'GET /v1/sources',
+        'PATCH /v1/sources/{id}',
         'POST /v1/sources/{id}/keys',
         'DELETE /v1/sources/{id}/keys/{keyId}',
         'GET /v1/rejected',

@@ -69,6 +69,32 @@ describe('item 8: the browser key cannot redirect a victim’s emails', () => {
     expect(action.detail.email).toBe(`${victim}@example.com`);
   });
 
+  it('a source made trusted later (PATCH /v1/sources/{id}) sets protected traits from then on', async () => {
+    const legacy = await newSource('legacy-crm');
+    const victim = uid('victim3');
+    expect((await post('/v1/identify', { userId: victim, traits: { email: `${victim}@example.com` } }, legacy.writeKey)).status).toBe(200);
+    const patched = await call('PATCH', `/v1/sources/${legacy.id}`, rt.keys.admin, { trust: 'trusted' });
+    expect(patched).toEqual({ status: 200, body: { source: expect.objectContaining({ id: legacy.id, trust: 'trusted' }) } });
+    // The key cache of the runtime keeps a found key for 1 s; the next event carries the new trust.
+    await eventually(async () => {
+      const r = await post('/v1/identify', { userId: victim, traits: { email: `${victim}@crm.example`, probe: Math.random() } }, legacy.writeKey);
+      expect(r.status).toBe(200);
+      const body = (await (await get(`/v1/profiles/user_id:${victim}`)).json()) as any;
+      return body.traits?.email?.trust === 'trusted' ? true : undefined;
+    });
+    expect((await post('/v1/identify', { userId: victim, traits: { email: 'attacker@evil.example', after: true } })).status).toBe(200);
+    const profile = await eventually(async () => {
+      const body = (await (await get(`/v1/profiles/user_id:${victim}`)).json()) as any;
+      return body.traits?.after ? body : undefined;
+    });
+    expect(profile.traits.email).toMatchObject({ value: `${victim}@crm.example`, sourceId: legacy.id, trust: 'trusted' });
+    const bad = await call('PATCH', `/v1/sources/${legacy.id}`, rt.keys.admin, { trust: 'very' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.issues).toEqual([{ path: 'trust', message: 'must be one of public, trusted' }]);
+    expect((await call('PATCH', '/v1/sources/default', rt.keys.admin, { trust: 'trusted' })).status).toBe(400);
+    expect((await call('PATCH', '/v1/sources/src_nope', rt.keys.admin, { trust: 'trusted' })).status).toBe(404);
+  });
+
   it('a source created without a trust level is public: it cannot take over the email either', async () => {
     const crm = await newSource('crm2', 'trusted');
     const web = await newSource('web');
@@ -196,6 +222,11 @@ describe('item 10: one source flooding the API', () => {
     expect(statuses).toContain(429);
     const listed = (await call('GET', '/v1/sources', rt.keys.admin)).body.sources.find((s: any) => s.source.id === small.id);
     expect(listed.source.rateLimit).toEqual({ rate: 1, burst: 2 });
+    // Back to the deployment's default.
+    const reset = await call('PATCH', `/v1/sources/${small.id}`, rt.keys.admin, { rateLimit: null });
+    expect(reset.status).toBe(200);
+    expect(reset.body.source.rateLimit).toBeUndefined();
+    expect((await call('GET', '/v1/sources', rt.keys.admin)).body.sources.find((s: any) => s.source.id === small.id).source.rateLimit).toBeUndefined();
     const bad = await call('POST', '/v1/sources', rt.keys.admin, { name: uid('bad'), party: 'first', rateLimit: { rate: 0, burst: 1 } });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body.issues)).toContain('rateLimit.rate');

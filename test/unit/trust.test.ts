@@ -133,6 +133,7 @@ describe('where trust comes from', () => {
       getSource: async () => undefined,
       addKey: async () => false,
       revokeKey: async () => false,
+      updateSource: async () => undefined,
       findKey: async () => undefined,
     };
     expect((await createSource({ sources: store }, { name: 'web', party: 'first' })).source.trust).toBe('public');
