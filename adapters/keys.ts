@@ -7,6 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DEFAULT_SOURCE, keyDigest } from '../core/sources';
+import { trustStamp } from '../core/trust';
 import type { KeyKind, KeyRecord, KeyStore, Principal } from '../app/ports';
 
 /** The source that bootstrap keys belong to. */
@@ -103,7 +104,7 @@ export class SourceKeyStore implements KeyStore {
     if (boot || kind !== 'write') return boot;
     const record = await this.lookup(keyDigest(key));
     if (!record || record.status !== 'active') return undefined;
-    return { kind, sourceId: record.sourceId, party: record.party, ...(record.sourceName ? { sourceName: record.sourceName } : {}) };
+    return { kind, sourceId: record.sourceId, party: record.party, ...(record.sourceName ? { sourceName: record.sourceName } : {}), ...trustStamp(record.trust), ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}) };
   }
 }
 
@@ -113,4 +114,16 @@ export function secretLoader(sm: SecretsManagerClient, secretId: string): KeyLoa
 
 export function envLoader(value: string | undefined): KeyLoader {
   return async () => value;
+}
+
+/** A loader fetched once per container; a failed fetch is retried on the next call. */
+export function cachedLoader(loader: KeyLoader): KeyLoader {
+  let p: Promise<string | undefined> | undefined;
+  return () => {
+    if (!p) {
+      p = loader();
+      p.catch(() => (p = undefined));
+    }
+    return p;
+  };
 }

@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AuthenticationError, LimitExceededError, ValidationError } from '../core/errors';
+import type { SourceRateLimiter } from '../core/rate-limit';
+import { enforceRateLimit } from './rate-limit';
 import { cleanJson, ingest, type IngestLimits, type RejectedEvent, type Route } from '../core/ingest';
 import type { EventQueue, KeyStore, RejectedRecord, RejectedStore } from './ports';
 
@@ -16,6 +18,10 @@ export interface CollectDeps {
   readonly now?: () => Date;
   readonly newMessageId?: () => string;
   readonly limits?: Partial<IngestLimits>;
+  /** Per-source request limits (`core/rate-limit.ts`); absent: none. */
+  readonly rateLimiter?: SourceRateLimiter;
+  /** Called when a source's request is refused by its rate limit (metric). */
+  readonly onThrottled?: (sourceId: string) => void;
 }
 
 export interface CollectRequest {
@@ -70,6 +76,8 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
   if (!principal) throw new AuthenticationError('invalid write key');
 
   const receivedAt = (deps.now ?? (() => new Date()))();
+  // Before anything is stored: a refused request keeps nothing (no rejected record either).
+  enforceRateLimit(deps.rateLimiter, principal, receivedAt, deps.onThrottled);
   const requestId = req.requestId ?? randomUUID();
   const keep = async (rejected: readonly { index: number; issues: RejectedEvent['issues']; limit?: string }[], payloadOf: (index: number) => unknown) => {
     if (!deps.rejected || rejected.length === 0) return;
@@ -95,6 +103,7 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
       sourceId: principal.sourceId,
       party: principal.party,
       ...(principal.sourceName ? { sourceName: principal.sourceName } : {}),
+      trust: principal.trust,
       newMessageId: deps.newMessageId ?? randomUUID,
       limits: deps.limits,
       request: { ip: req.ip, userAgent: req.userAgent },

@@ -6,7 +6,7 @@
 import type { ScherpConfig } from '../core/config';
 import { LimitExceededError, NotFoundError } from '../core/errors';
 import { MAX_IMPORT_ROWS, parseImport, type ImportFormat, type ImportRowError } from '../core/import';
-import { DEFAULT_SOURCE, type Source } from '../core/sources';
+import { DEFAULT_SOURCE, sourceTrust, type Source } from '../core/sources';
 import type { EventQueue, SourceStore } from './ports';
 
 export interface ImportDeps {
@@ -62,7 +62,7 @@ export async function queueRows(
   receivedAt: string,
   firstLine: number,
 ): Promise<{ imported: number; errors: ImportRowError[] }> {
-  const parsed = parseImport(text, format, { sourceId: source.id, party: source.party, sourceName: source.name, receivedAt, identity: deps.config.identity }, firstLine);
+  const parsed = parseImport(text, format, { sourceId: source.id, party: source.party, sourceName: source.name, trust: sourceTrust(source), receivedAt, identity: deps.config.identity }, firstLine);
   if (parsed.events.length > 0) await deps.queue.send(parsed.events);
   return { imported: parsed.events.length, errors: parsed.errors };
 }

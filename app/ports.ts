@@ -2,9 +2,10 @@
  * The ports the use cases talk to. DynamoDB, SQS, EventBridge and Secrets Manager implement
  * them in adapters/; the local runtime and the tests swap in their own.
  */
-import type { FieldIssue, Party, ScherpEvent } from '../core/events';
+import type { FieldIssue, Party, ScherpEvent, Trust } from '../core/events';
 import type { ImportJob } from '../core/import-job';
-import type { Source, SourceKey } from '../core/sources';
+import type { Source, SourceChange, SourceKey } from '../core/sources';
+import type { RateLimit } from '../core/rate-limit';
 import type { Identifier } from '../core/identity';
 import type { MergeRecord, Profile } from '../core/profile';
 import type { Consent } from '../core/consent';
@@ -56,6 +57,10 @@ export interface Principal {
   readonly party: Party;
   /** The name of the source (absent for keys made before names were kept on the key lookup). */
   readonly sourceName?: string;
+  /** `trusted` for a trusted source's key; absent: public (bootstrap keys, `core/trust.ts`). */
+  readonly trust?: 'trusted';
+  /** The source's own request limit, if it has one (`core/rate-limit.ts`). */
+  readonly rateLimit?: RateLimit;
 }
 
 export interface KeyStore {
@@ -69,6 +74,9 @@ export interface KeyRecord {
   readonly sourceId: string;
   readonly party: Party;
   readonly sourceName?: string;
+  /** The source's trust level (absent on keys stored before trust levels: public). */
+  readonly trust?: Trust;
+  readonly rateLimit?: RateLimit;
   readonly status: SourceKey['status'];
 }
 
@@ -94,6 +102,11 @@ export interface SourceStore {
   getSource(sourceId: string): Promise<SourceWithKeys | undefined>;
   /** Adds a key to an existing source; false when the source does not exist. */
   addKey(source: Source, key: SourceKey, digest: string): Promise<boolean>;
+  /**
+   * Changes a source's trust level and/or rate limit on the source and on every key lookup
+   * item of it, all or nothing; undefined when the source does not exist.
+   */
+  updateSource(sourceId: string, change: SourceChange): Promise<Source | undefined>;
   /** Marks a key revoked; false when the source has no such key. */
   revokeKey(sourceId: string, keyId: string, at: string): Promise<boolean>;
   /** The key with this digest, if any (one read; callers cache). */

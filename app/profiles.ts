@@ -16,8 +16,8 @@ import { readTimeline, type TimelinePage } from './timeline';
 export interface ProfileView {
   readonly id: string;
   readonly identifiers: readonly string[];
-  /** Per trait: the value, when the event that set it happened, its source and that source's party. */
-  readonly traits: Record<string, { value: unknown; sourceId: string; party?: Party; updatedAt: string }>;
+  /** Per trait: the value, when the event that set it happened, its source, that source's party and (when trusted) trust. */
+  readonly traits: Record<string, { value: unknown; sourceId: string; party?: Party; trust?: 'trusted'; updatedAt: string }>;
   readonly computed: Record<string, unknown>;
   /** Audiences the profile is in, with when it entered each. */
   readonly audiences: readonly { id: string; enteredAt: string }[];
@@ -84,7 +84,7 @@ async function followToSurvivor(reader: ProfileReader, profileId: string): Promi
 
 export function profileView({ stored: { profile: p }, parts }: ProfileWithParts): ProfileView {
   const traits: ProfileView['traits'] = {};
-  for (const [k, t] of Object.entries(p.traits)) traits[k] = { value: t.value, sourceId: t.sourceId, ...(t.party ? { party: t.party } : {}), updatedAt: t.updatedAt };
+  for (const [k, t] of Object.entries(p.traits)) traits[k] = { value: t.value, sourceId: t.sourceId, ...(t.party ? { party: t.party } : {}), ...(t.trust ? { trust: t.trust } : {}), updatedAt: t.updatedAt };
   return {
     id: p.id,
     identifiers: p.identifiers,

@@ -4,7 +4,7 @@
  */
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../core/errors';
 import { parseInput } from '../core/validation';
-import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, sourceNameKey, type Source, type SourceKey } from '../core/sources';
+import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, SourceChangeSchema, sourceNameKey, sourceTrust, type Source, type SourceKey } from '../core/sources';
 import type { RejectedRecord, RejectedStore, SourceStore, SourceWithKeys } from './ports';
 
 export interface SourcesDeps {
@@ -39,7 +39,8 @@ export async function createSource(deps: SourcesDeps, body: unknown): Promise<{ 
   const before = await taken();
   if (before) refuse(before);
   const at = nowIso(deps);
-  const source: Source = { id: newSourceId(), name: input.name, party: input.party, createdAt: at };
+  const { name, party, trust, rateLimit } = input;
+  const source: Source = { id: newSourceId(), name, party, trust, ...(rateLimit ? { rateLimit } : {}), createdAt: at };
   const { key, writeKey, digest } = issueKey(source.id, at);
   if (!(await deps.sources.createSource(source, key, digest))) refuse(await taken());
   return { source, key, writeKey };
@@ -54,7 +55,8 @@ export async function deleteSource(deps: SourcesDeps, sourceId: string): Promise
 /** Every source, the bootstrap `default` source first (its key lives in Secrets Manager or the environment). */
 export async function listSources(deps: SourcesDeps): Promise<SourceWithKeys[]> {
   const stored = await deps.sources.listSources();
-  return [{ source: DEFAULT_SOURCE, keys: [] }, ...stored.sort((a, b) => a.source.createdAt.localeCompare(b.source.createdAt))];
+  const listed = stored.map((s) => ({ ...s, source: { ...s.source, trust: sourceTrust(s.source) } }));
+  return [{ source: DEFAULT_SOURCE, keys: [] }, ...listed.sort((a, b) => a.source.createdAt.localeCompare(b.source.createdAt))];
 }
 
 function refuseDefault(sourceId: string): void {
@@ -73,6 +75,18 @@ export async function rotateKey(deps: SourcesDeps, sourceId: string): Promise<Is
   const { key, writeKey, digest } = issueKey(sourceId, nowIso(deps));
   if (!(await deps.sources.addKey(found.source, key, digest))) throw new NotFoundError(`no source ${sourceId}`);
   return { key, writeKey };
+}
+
+/**
+ * Changes a source's trust level or rate limit (`PATCH /v1/sources/{id}`). Collect containers
+ * see it within the key cache's 60 s.
+ */
+export async function updateSource(deps: SourcesDeps, sourceId: string, body: unknown): Promise<Source> {
+  refuseDefault(sourceId);
+  const change = parseInput(SourceChangeSchema, body, 'source change');
+  const updated = await deps.sources.updateSource(sourceId, change);
+  if (!updated) throw new NotFoundError(`no source ${sourceId}`);
+  return { ...updated, trust: sourceTrust(updated) };
 }
 
 export async function revokeKey(deps: SourcesDeps, sourceId: string, keyId: string): Promise<void> {

@@ -109,7 +109,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     let target: Profile;
     let merged: string[] = [];
     if (involved.length === 0) {
-      target = withEvent(newProfile(profileIdFor(event), [], at), acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits);
+      target = withEvent(newProfile(profileIdFor(event), [], at), acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits, event.trust);
       if (!(await store.saveProfile(target, 0))) {
         // The id is this event's own: the profile exists because an earlier attempt of this
         // event created it (its answer lost, or it died before claiming). Carry on with that one
@@ -125,7 +125,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
       const base = losers.length > 0 ? absorb(survivor.profile, losers.map((l) => l.profile), at, opts.traits) : survivor.profile;
       // The profile lists its new identifiers and traits before the identifiers point at it, so
       // a reader who finds the profile through an identifier always sees that identifier on it.
-      target = withoutIdentifiers(withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits), foreign);
+      target = withoutIdentifiers(withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits, event.trust), foreign);
       if (losers.length > 0) {
         merged = losers.map((l) => l.profile.id);
         const record: MergeRecord = {

@@ -343,7 +343,7 @@ async function main(): Promise<void> {
   const meter = new Meter();
   const dataDir = mkdtempSync(join(tmpdir(), 'scherp-bench-'));
   log('starting the local runtime (DynamoDB Local in memory)…');
-  const rt = await startRuntime({ port: 0, inMemory: true, dataDir, rulesDir: join(ROOT, 'rules'), tableName: 'bench', streamPollMs: STREAM_POLL_MS, queue: { pollMs: QUEUE_POLL_MS }, onDynamoClient: (c) => meter.attach(c) });
+  const rt = await startRuntime({ port: 0, inMemory: true, dataDir, rulesDir: join(ROOT, 'rules'), tableName: 'bench', sourceRateLimit: false, streamPollMs: STREAM_POLL_MS, queue: { pollMs: QUEUE_POLL_MS }, onDynamoClient: (c) => meter.attach(c) });
   const servers: Server[] = [];
   const stopOnSignal = () => void rt.stop().finally(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);

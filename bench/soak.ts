@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const minutes = arg('minutes', 3);
   const rate = arg('rate', 4);
   const batch = arg('batch', 4);
-  const rt = await startRuntime({ port: 0, inMemory: true, dataDir: mkdtempSync(join(tmpdir(), 'scherp-soak-')), keys: { write: 'soak', read: 'soak-r', admin: 'soak-a' } });
+  const rt = await startRuntime({ port: 0, inMemory: true, dataDir: mkdtempSync(join(tmpdir(), 'scherp-soak-')), keys: { write: 'soak', read: 'soak-r', admin: 'soak-a' }, sourceRateLimit: false });
   const samples: Sample[] = [];
   const started = Date.now();
   const sample = () => {

@@ -18,8 +18,14 @@ export const ContextConfigSchema = z
     audiences: z.array(name).max(200).default([]),
     /** Recommendation slots a browser may read (`*`: all); rules write them for on-site use. @default all */
     recommendations: z.array(name).max(200).default(['*']),
-    /** Whether a `userId` may be looked up (not only an `anonymousId`). @default true */
-    allowUserId: z.boolean().default(true),
+    /**
+     * Whether a `userId` may be looked up without a `userToken` (then anyone with the public key
+     * can read the public context of any user id they guess). With `userToken` a user id is
+     * always looked up. @default false
+     */
+    allowUserId: z.boolean().default(false),
+    /** Longest a `userToken` may be valid ahead (its `exp` minus now), seconds. @default 3600 */
+    userTokenMaxLifetimeSeconds: z.number().int().min(1).max(86_400).default(3600),
   })
   .strict();
 
@@ -30,11 +36,14 @@ export const ContextRequestSchema = z
   .object({
     anonymousId: z.string().min(1).max(100).optional(),
     userId: z.string().min(1).max(100).optional(),
+    /** Proof from the site's back end that the visitor is `userId` (`core/user-token.ts`). */
+    userToken: z.string().min(1).max(200).optional(),
     /** The write key, for pages that cannot set an Authorization header. */
     writeKey: z.string().min(1).max(200).optional(),
   })
   .strict()
-  .refine((r) => r.anonymousId !== undefined || r.userId !== undefined, { message: 'anonymousId or userId is required', path: ['anonymousId'] });
+  .refine((r) => r.anonymousId !== undefined || r.userId !== undefined, { message: 'anonymousId or userId is required', path: ['anonymousId'] })
+  .refine((r) => r.userToken === undefined || r.userId !== undefined, { message: 'is only valid with userId', path: ['userToken'] });
 
 export type ContextRequest = z.output<typeof ContextRequestSchema>;
 

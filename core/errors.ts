@@ -54,3 +54,13 @@ export class LimitExceededError extends ScherpError {
     super('payload_too_large', message);
   }
 }
+
+/** A source sent more requests than its rate limit allows (`core/rate-limit.ts`). → 429 with Retry-After */
+export class RateLimitedError extends ScherpError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('rate_limited', message);
+  }
+}

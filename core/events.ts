@@ -11,6 +11,14 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export const PARTIES = ['first', 'second', 'third'] as const;
 export type Party = (typeof PARTIES)[number];
 
+/**
+ * How far a source's word is taken for identity traits (`core/trust.ts`): `public` sources have
+ * their key in page source or an app (the browser key, the bootstrap write key), so anyone can
+ * send as them; `trusted` ones are server sources whose key stays on a server.
+ */
+export const TRUST_LEVELS = ['public', 'trusted'] as const;
+export type Trust = (typeof TRUST_LEVELS)[number];
+
 /** Longest id Scherp accepts (user ids, anonymous ids, group ids, message ids). */
 export const MAX_ID_LENGTH = 100;
 
@@ -105,6 +113,8 @@ export interface ScherpEvent {
    * Absent on events of keys made before source names were stamped.
    */
   readonly sourceName?: string;
+  /** `trusted` when a trusted source sent it; absent: public (`core/trust.ts`). */
+  readonly trust?: 'trusted';
   readonly userId?: string;
   readonly anonymousId?: string;
   readonly event?: string;

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { IdentityConfig } from './config';
 import { EXTERNAL_IDS_SOURCE } from './config';
-import type { Party, ScherpEvent } from './events';
+import type { Party, ScherpEvent, Trust } from './events';
 import { isSafeKey, MAX_TRAITS_PER_CALL } from './profile';
 import { normaliseIdentifier, parseIdentifierKey } from './identity';
 import { cleanJson } from './ingest';
@@ -36,6 +36,8 @@ export interface ImportContext {
   readonly party?: Party;
   /** Stamped onto each row's event (`event.sourceName` in rules). */
   readonly sourceName?: string;
+  /** The source's trust level (absent: public). */
+  readonly trust?: Trust;
   /** Time of rows without their own timestamp (ISO). */
   readonly receivedAt: string;
   readonly identity: IdentityConfig;
@@ -104,6 +106,7 @@ function rowEvent(ctx: ImportContext, idKey: unknown, traits: unknown, timestamp
     sourceId: ctx.sourceId,
     ...(ctx.party ? { party: ctx.party } : {}),
     ...(ctx.sourceName ? { sourceName: ctx.sourceName } : {}),
+    ...(ctx.trust === 'trusted' ? { trust: 'trusted' as const } : {}),
     timestamp: ts,
     receivedAt: ctx.receivedAt,
     traits: Object.fromEntries(entries),

@@ -2,7 +2,7 @@
  * Turning one tracking-API request into accepted events: pure, no I/O.
  */
 import { MAX_TRAITS_PER_CALL } from './profile';
-import { EVENT_TYPES, type EventType, type FieldIssue, IncomingEventSchema, type IncomingEvent, type Party, type ScherpEvent, zodIssues } from './events';
+import { EVENT_TYPES, type EventType, type FieldIssue, IncomingEventSchema, type IncomingEvent, type Party, type ScherpEvent, type Trust, zodIssues } from './events';
 import { LimitExceededError, ValidationError } from './errors';
 import { hasUsableIdentifier } from './identifiers';
 
@@ -76,6 +76,8 @@ export interface IngestInput {
   readonly party?: Party;
   /** The name of the source, stamped onto each event (`event.sourceName` in rules). */
   readonly sourceName?: string;
+  /** The trust level of the source, stamped onto each event when `trusted` (absent: public). */
+  readonly trust?: Trust;
   /** Makes a message id for events that arrive without one. */
   readonly newMessageId: () => string;
   /** Overrides of {@link DEFAULT_INGEST_LIMITS}. */
@@ -128,6 +130,7 @@ function stamp(e: IncomingEvent, input: IngestInput): ScherpEvent {
     sourceId: input.sourceId,
     ...(input.party ? { party: input.party } : {}),
     ...(input.sourceName ? { sourceName: input.sourceName } : {}),
+    ...(input.trust === 'trusted' ? { trust: 'trusted' as const } : {}),
     timestamp: correctTimestamp(e, input.receivedAt),
     receivedAt: input.receivedAt.toISOString(),
   };

@@ -3,7 +3,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import type { Party } from './events';
+import type { Party, Trust } from './events';
+import { isProtectedTrait, trustRank, trustStamp } from './trust';
 
 /** Most traits one call (an identify, an import row) may set: Segment's limit. */
 export const MAX_TRAITS_PER_CALL = 300;
@@ -17,6 +18,12 @@ export const TraitsConfigSchema = z
      * sources not listed rank below every listed one. Equal rank: the newer event wins.
      */
     precedence: z.record(z.string().min(1).max(200), z.array(z.string().min(1).max(100)).min(1).max(20)).default({}),
+    /**
+     * Identity traits a public source (browser key) cannot take over from a trusted source
+     * (`core/trust.ts`): for these, trust ranks before precedence and time. `[]`: none.
+     * @default ['email', 'phone']
+     */
+    protected: z.array(z.string().min(1).max(200)).max(200).optional(),
   })
   .strict();
 
@@ -32,6 +39,8 @@ export interface TraitValue {
   readonly sourceId: string;
   /** That source's party (absent on values set before sources had parties, and by rules). */
   readonly party?: Party;
+  /** `trusted` when a trusted source set it; absent: public (`core/trust.ts`). */
+  readonly trust?: 'trusted';
 }
 
 export type Traits = Readonly<Record<string, TraitValue>>;
@@ -84,12 +93,12 @@ export function isSafeKey(k: string): boolean {
  * Applies the traits of one event: per trait, the value from the newer event wins, so events
  * applied in any order give the same traits. Ties break on the value's JSON, deterministically.
  */
-export function applyTraits(current: Traits, incoming: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party, policy?: TraitPolicy): Traits {
+export function applyTraits(current: Traits, incoming: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party, policy?: TraitPolicy, trust?: Trust): Traits {
   if (!incoming) return current;
   const next: Record<string, TraitValue> = Object.assign(Object.create(null) as Record<string, TraitValue>, current);
   for (const [k, value] of Object.entries(incoming)) {
     if (!isSafeKey(k) || value === undefined) continue;
-    const cand: TraitValue = { value, updatedAt: at, sourceId, ...(party ? { party } : {}) };
+    const cand: TraitValue = { value, updatedAt: at, sourceId, ...(party ? { party } : {}), ...trustStamp(trust) };
     const old = next[k];
     if (!old || beats(k, cand, old, policy)) next[k] = cand;
   }
@@ -104,8 +113,16 @@ function rank(trait: string, sourceId: string, policy: TraitPolicy | undefined):
   return i === -1 ? list.length : i;
 }
 
-/** Whether value `a` of a trait wins over `b`: higher source precedence, then the newer event, then the value. A total order. */
+/**
+ * Whether value `a` of a trait wins over `b`: for a protected trait a trusted source first, then
+ * higher source precedence, then the newer event, then the value. A total order.
+ */
 function beats(trait: string, a: TraitValue, b: TraitValue, policy: TraitPolicy | undefined): boolean {
+  if (isProtectedTrait(trait, policy?.protected)) {
+    const ta = trustRank(a);
+    const tb = trustRank(b);
+    if (ta !== tb) return ta < tb;
+  }
   const ra = rank(trait, a.sourceId, policy);
   const rb = rank(trait, b.sourceId, policy);
   if (ra !== rb) return ra < rb;
@@ -113,7 +130,8 @@ function beats(trait: string, a: TraitValue, b: TraitValue, policy: TraitPolicy 
   const va = JSON.stringify(a.value);
   const vb = JSON.stringify(b.value);
   if (va !== vb) return va > vb;
-  return a.sourceId > b.sourceId;
+  if (a.sourceId !== b.sourceId) return a.sourceId > b.sourceId;
+  return trustRank(a) < trustRank(b);
 }
 
 /** Combines the traits of merged profiles: the winning value per trait. Commutative and associative. */
@@ -182,9 +200,9 @@ export function withoutIdentifiers(p: Profile, keys: readonly string[]): Profile
 }
 
 /** Adds identifiers and applies an event's traits; returns the same object when nothing changed. */
-export function withEvent(p: Profile, identifiers: readonly string[], traits: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party, policy?: TraitPolicy): Profile {
+export function withEvent(p: Profile, identifiers: readonly string[], traits: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party, policy?: TraitPolicy, trust?: Trust): Profile {
   const ids = union(p.identifiers, identifiers);
-  const nextTraits = applyTraits(p.traits, traits, at, sourceId, party, policy);
+  const nextTraits = applyTraits(p.traits, traits, at, sourceId, party, policy, trust);
   const idsChanged = ids.length !== p.identifiers.length;
   const traitsChanged = JSON.stringify(nextTraits) !== JSON.stringify(p.traits);
   if (!idsChanged && !traitsChanged) return p;

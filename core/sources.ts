@@ -1,16 +1,30 @@
 /**
  * Sources: where events come from (a web shop, an app, a CRM, a data partner), each with a
- * party and write keys. Keys are only ever kept as SHA-256 digests.
+ * party, a trust level (`core/trust.ts`) and write keys. Keys are only ever kept as SHA-256
+ * digests.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import { PARTIES, type Party } from './events';
+import { PARTIES, TRUST_LEVELS, type Party, type Trust } from './events';
+import { RateLimitSchema, type RateLimit } from './rate-limit';
 
 export interface Source {
   readonly id: string;
   readonly name: string;
   readonly party: Party;
+  /**
+   * `public`: its key is in page source or an app (browser, mobile); `trusted`: a server source.
+   * Absent on sources created before trust levels: public.
+   */
+  readonly trust?: Trust;
+  /** Its own request limit in collect (`core/rate-limit.ts`); absent: the deployment's `sourceRateLimit`. */
+  readonly rateLimit?: RateLimit;
   readonly createdAt: string;
+}
+
+/** A source's trust level (absent: public). */
+export function sourceTrust(s: Pick<Source, 'trust'>): Trust {
+  return s.trust === 'trusted' ? 'trusted' : 'public';
 }
 
 export type KeyStatus = 'active' | 'revoked';
@@ -24,8 +38,8 @@ export interface SourceKey {
   readonly revokedAt?: string;
 }
 
-/** The source bootstrap keys belong to (env locally, Secrets Manager in the cloud). */
-export const DEFAULT_SOURCE: Source = { id: 'default', name: 'Default (bootstrap write key)', party: 'first', createdAt: '1970-01-01T00:00:00.000Z' };
+/** The source bootstrap keys belong to (env locally, Secrets Manager in the cloud): public, as browsers use its write key. */
+export const DEFAULT_SOURCE: Source = { id: 'default', name: 'Default (bootstrap write key)', party: 'first', trust: 'public', createdAt: '1970-01-01T00:00:00.000Z' };
 
 export const NewSourceSchema = z.strictObject({
   name: z
@@ -35,6 +49,10 @@ export const NewSourceSchema = z.strictObject({
     .max(100, 'must be at most 100 characters')
     .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters'),
   party: z.enum(PARTIES, { message: `must be one of ${PARTIES.join(', ')}` }),
+  /** `trusted` only for a server source whose key never reaches a browser or an app. @default 'public' */
+  trust: z.enum(TRUST_LEVELS, { message: `must be one of ${TRUST_LEVELS.join(', ')}` }).default('public'),
+  /** `{ rate, burst }`: requests per second and burst for this source's keys. @default the deployment's `sourceRateLimit` */
+  rateLimit: RateLimitSchema.optional(),
 });
 export type NewSource = z.infer<typeof NewSourceSchema>;
 
@@ -42,6 +60,15 @@ export type NewSource = z.infer<typeof NewSourceSchema>;
 export function sourceNameKey(name: string): string {
   return name.trim().toLowerCase();
 }
+
+/** `PATCH /v1/sources/{id}`: a new trust level and/or rate limit (`null`: back to the deployment's default). */
+export const SourceChangeSchema = z
+  .strictObject({
+    trust: z.enum(TRUST_LEVELS, { message: `must be one of ${TRUST_LEVELS.join(', ')}` }).optional(),
+    rateLimit: RateLimitSchema.nullable().optional(),
+  })
+  .refine((c) => c.trust !== undefined || c.rateLimit !== undefined, { message: 'give trust or rateLimit', path: ['trust'] });
+export type SourceChange = z.infer<typeof SourceChangeSchema>;
 
 /** Hex SHA-256 of a key: the only form in which a key is stored or compared. */
 export function keyDigest(key: string): string {

@@ -7,7 +7,7 @@ import { ROUTE_ALIASES, ROUTES } from '../core/ingest';
 export type ApiFunction = 'collect' | 'profile' | 'admin' | 'rules' | 'import';
 
 export interface ApiRoute {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** API Gateway path syntax: `{name}` is a path parameter. */
   readonly path: string;
   readonly fn: ApiFunction;
@@ -24,6 +24,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: '/v1/sources', fn: 'admin' },
   { method: 'GET', path: '/v1/sources', fn: 'admin' },
   { method: 'DELETE', path: '/v1/sources/{id}', fn: 'admin' },
+  { method: 'PATCH', path: '/v1/sources/{id}', fn: 'admin' },
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin' },
   { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin' },
   { method: 'GET', path: '/v1/rejected', fn: 'admin' },

@@ -20,6 +20,8 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, ruleItem, SOURCES_PK, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
 import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
+import { DEFAULT_SOURCE_RATE_LIMIT } from '../core/rate-limit';
+import { throttleRoutes } from './api-throttling';
 import { parseConfig, type ScherpConfigInput } from '../core/config';
 import { ENV } from '../lambdas/shared/env';
 import { API_ROUTES, type ApiFunction } from '../lambdas/routes';
@@ -143,6 +145,28 @@ export interface CustomerDataPlatformProps {
   readonly throttlingBurstLimit?: number;
 
   /**
+   * Rate and burst of each route of the read and admin keys (profiles, export, erasure, sources,
+   * rules, import, dead letters): their own API Gateway buckets, apart from the ingest routes
+   * (`lib/api-throttling.ts`), which get `throttlingRateLimit` / `throttlingBurstLimit` each.
+   * @default 100 requests/s, burst 200, per route
+   */
+  readonly adminThrottlingRateLimit?: number;
+  /** @default 200 */
+  readonly adminThrottlingBurstLimit?: number;
+
+  /**
+   * Per-source request limit of collect and `POST /v1/context` (`SOURCE_RATE_LIMIT`,
+   * `SOURCE_BURST_LIMIT`): a token bucket per source in each function container's memory, so a
+   * source gets at most this per container (reserve collect's concurrency with
+   * `functionSizing.collect.reservedConcurrency` to bound the total); over it, a 429 with
+   * `Retry-After`. A source created with its own `rateLimit` uses that instead.
+   * @default 500 requests/s, burst 1000
+   */
+  readonly sourceRateLimit?: number;
+  /** @default 1000 */
+  readonly sourceBurstLimit?: number;
+
+  /**
    * Maximum SQS messages per `stitch` invocation (1 to 10000; batches are also cut after 1 s).
    * @default 10
    */
@@ -221,6 +245,8 @@ export interface ScherpSecrets {
   readonly readKey: secretsmanager.Secret;
   /** Admin key: bearer of the admin APIs (sources, keys, rejected events, rules and audiences). */
   readonly adminKey: secretsmanager.Secret;
+  /** Signs `POST /v1/context` user tokens: your back end reads it and mints them (README "Personalising a page"). */
+  readonly userTokenSecret: secretsmanager.Secret;
 }
 
 /** The handlers, by name. */
@@ -254,6 +280,10 @@ const DEFAULTS: Omit<ResolvedProps, 'functionSizing'> = {
   importRetentionDays: 30,
   throttlingRateLimit: 1000,
   throttlingBurstLimit: 2000,
+  adminThrottlingRateLimit: 100,
+  adminThrottlingBurstLimit: 200,
+  sourceRateLimit: DEFAULT_SOURCE_RATE_LIMIT.rate,
+  sourceBurstLimit: DEFAULT_SOURCE_RATE_LIMIT.burst,
   stitchBatchSize: 10,
   evaluateRetryAttempts: 5,
   evaluateMaxRecordAge: Duration.hours(1),
@@ -344,6 +374,7 @@ export class CustomerDataPlatform extends Construct {
       writeKey: this.createKeySecret('WriteKey', 'write'),
       readKey: this.createKeySecret('ReadKey', 'read'),
       adminKey: this.createKeySecret('AdminKey', 'admin'),
+      userTokenSecret: this.createKeySecret('UserTokenSecret', 'user-token signing'),
     };
 
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'DelayedActions', {
@@ -427,6 +458,7 @@ export class CustomerDataPlatform extends Construct {
 
   private createFunctions(config: ResolvedProps): Omit<ScherpFunctions, 'fileImport'> {
     const scherpConfig = configEnvironment(config);
+    const sourceLimitEnv = { [ENV.SOURCE_RATE_LIMIT]: String(config.sourceRateLimit), [ENV.SOURCE_BURST_LIMIT]: String(config.sourceBurstLimit) };
     const make = (name: ScherpFunctionName, id: string, environment: Record<string, string>) =>
       createScherpFunction(this, id, {
         name,
@@ -443,6 +475,7 @@ export class CustomerDataPlatform extends Construct {
         [ENV.MAX_REQUEST_BYTES]: String(config.maxRequestBytes),
         [ENV.MAX_BATCH_EVENTS]: String(config.maxBatchEvents),
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
+        ...sourceLimitEnv,
       }),
       stitch: make('stitch', 'Stitch', {
         [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
@@ -466,6 +499,8 @@ export class CustomerDataPlatform extends Construct {
         [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
         [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
+        [ENV.USER_TOKEN_SECRET_ARN]: this.secrets.userTokenSecret.secretArn,
+        ...sourceLimitEnv,
         // Erasure and export search the retained days of rejected events.
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
         ...scherpConfig,
@@ -517,6 +552,7 @@ export class CustomerDataPlatform extends Construct {
     this.secrets.readKey.grantRead(profile);
     this.secrets.writeKey.grantRead(profile);
     this.secrets.adminKey.grantRead(profile);
+    this.secrets.userTokenSecret.grantRead(profile);
     // import: the sources (to find the named one), enqueue rows as identify events, the admin key.
     this.grantTableItems(this.functions.import, ['dynamodb:GetItem', 'dynamodb:Query'], [SOURCES_PK]);
     this.queue.grantSendMessages(this.functions.import);
@@ -599,9 +635,7 @@ export class CustomerDataPlatform extends Construct {
       }
       return i;
     };
-    for (const r of API_ROUTES) {
-      api.addRoutes({ path: r.path, methods: [apigwv2.HttpMethod[r.method]], integration: integrationFor(r.fn) });
-    }
+    const routes = API_ROUTES.flatMap((r) => api.addRoutes({ path: r.path, methods: [apigwv2.HttpMethod[r.method]], integration: integrationFor(r.fn) }));
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: config.logRetention });
     const stage = api.addStage('DefaultStage', {
@@ -625,6 +659,7 @@ export class CustomerDataPlatform extends Construct {
         ),
       },
     });
+    throttleRoutes(stage, API_ROUTES, routes, { rateLimit: config.throttlingRateLimit, burstLimit: config.throttlingBurstLimit }, { rateLimit: config.adminThrottlingRateLimit, burstLimit: config.adminThrottlingBurstLimit });
     return { api, stage };
   }
 
@@ -673,6 +708,7 @@ export class CustomerDataPlatform extends Construct {
       WriteKeySecretArn: [this.secrets.writeKey.secretArn, 'Secret holding the write key (collect API)'],
       ReadKeySecretArn: [this.secrets.readKey.secretArn, 'Secret holding the read key (profile API)'],
       AdminKeySecretArn: [this.secrets.adminKey.secretArn, 'Secret holding the admin key (sources and rejected-events API)'],
+      UserTokenSecretArn: [this.secrets.userTokenSecret.secretArn, 'Secret your back end signs POST /v1/context user tokens with'],
       TableName: [this.table.tableName, 'DynamoDB table'],
       EventBusName: [this.bus.eventBusName, 'EventBridge bus actions are put on'],
       QueueUrl: [this.queue.queueUrl, 'Ingest queue'],
@@ -764,6 +800,10 @@ function validateProps(p: ResolvedProps): void {
   intIn('maxReceiveCount', p.maxReceiveCount, 1, 1000);
   intIn('eventRetentionDays', p.eventRetentionDays, 1, 36500);
   intIn('throttlingBurstLimit', p.throttlingBurstLimit, 0, 5000);
+  intIn('adminThrottlingRateLimit', p.adminThrottlingRateLimit, 0, 10000);
+  intIn('adminThrottlingBurstLimit', p.adminThrottlingBurstLimit, 0, 5000);
+  intIn('sourceRateLimit', p.sourceRateLimit, 1, 100000);
+  intIn('sourceBurstLimit', p.sourceBurstLimit, 1, 200000);
   intIn('stitchBatchSize', p.stitchBatchSize, 1, 10000);
   intIn('evaluateRetryAttempts', p.evaluateRetryAttempts, 0, 10000);
   intIn('maxEventBytes', p.maxEventBytes, 1024, 10 * 1024 * 1024);

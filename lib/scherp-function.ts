@@ -20,6 +20,13 @@ export interface FunctionSizing {
   readonly memorySize: number;
   /** Function timeout (at most 15 minutes). */
   readonly timeout: Duration;
+  /**
+   * Reserved concurrency: at most this many containers run at once, and that many are kept out
+   * of the account's shared pool for it. For collect this bounds what the per-source limits
+   * allow in total (`sourceRateLimit` × containers) and keeps an ingest flood from taking the
+   * concurrency the profile and admin functions need. @default - none (the account's pool)
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** Sizing used when the caller does not override it. */
@@ -121,6 +128,7 @@ export function createScherpFunction(scope: Construct, id: string, props: Scherp
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.sizing.memorySize,
     timeout: props.sizing.timeout,
+    ...(props.sizing.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.sizing.reservedConcurrency } : {}),
     role,
     logGroup,
     environment: {

@@ -14,6 +14,7 @@ import { resolveCommandLine, type CliCommand } from './cli-usage';
 import { FileDeadLetters } from './dead-letters';
 import { LocalQueue } from './queue';
 import { limitsFromEnv } from '../lambdas/collect';
+import { rateLimitFromEnv } from '../lambdas/shared/rate-limit';
 import { importFile, progressBar } from './import-client';
 
 type Options = Readonly<Record<string, string | boolean | undefined>>;
@@ -57,10 +58,11 @@ async function start(o: Options): Promise<void> {
     inMemory,
     dataDir: str(o, 'data-dir'),
     configFile: str(o, 'config'),
-    keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY },
+    keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY, userToken: process.env.SCHERP_USER_TOKEN_SECRET },
     printBus: true,
     // Same variables as the cloud functions; CORS origins comma-separated (default: any).
     limits: limitsFromEnv(),
+    sourceRateLimit: rateLimitFromEnv(),
     corsAllowedOrigins: process.env.SCHERP_CORS_ORIGINS ? process.env.SCHERP_CORS_ORIGINS.split(',').map((v) => v.trim()) : undefined,
   });
   const basic = Buffer.from(`${rt.keys.write}:`).toString('base64');
@@ -71,6 +73,7 @@ async function start(o: Options): Promise<void> {
       `  write key:  ${rt.keys.write}`,
       `  read key:   ${rt.keys.read}`,
       `  admin key:  ${rt.keys.admin}`,
+      `  user-token secret: ${rt.keys.userToken} (your back end signs POST /v1/context userTokens with it)`,
       `  bus output: ${rt.dataDir}/bus.jsonl`,
       `  import:     drop .csv/.ndjson files into ${rt.bucketDir}/imports/<source>/ (reports in ${rt.bucketDir}/reports/)`,
       '',

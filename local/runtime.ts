@@ -21,6 +21,7 @@ import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
 import { DynamoMessageLog } from '../adapters/dynamo/message-log';
 import type { IngestLimits } from '../core/ingest';
+import { DEFAULT_SOURCE_RATE_LIMIT, SourceRateLimiter, type RateLimit } from '../core/rate-limit';
 import { createAdminHandler } from '../lambdas/admin';
 import { cachedRuleSet } from '../app/rules';
 import { parseDefinition } from '../core/rules/engine';
@@ -50,6 +51,8 @@ export interface Keys {
   readonly write: string;
   readonly read: string;
   readonly admin: string;
+  /** The secret back ends sign `POST /v1/context` user tokens with (`core/user-token.ts`). */
+  readonly userToken: string;
 }
 
 export interface RuntimeOptions {
@@ -83,6 +86,12 @@ export interface RuntimeOptions {
   readonly faults?: FaultPlan;
   /** collect limits (as the construct props). @default Segment's: 32 KB, 500 KB, 2,500 */
   readonly limits?: Partial<IngestLimits>;
+  /**
+   * Per-source request limit of collect and `POST /v1/context` (as the construct props
+   * `sourceRateLimit` / `sourceBurstLimit`; one process: one bucket per source). `false`: none.
+   * @default 500 requests/s, burst 1000
+   */
+  readonly sourceRateLimit?: RateLimit | false;
   /** CORS allowed origins (as the construct prop). @default ['*'] */
   readonly corsAllowedOrigins?: readonly string[];
   /** Days a (source, messageId) pair is remembered to drop repeats. @default 7 */
@@ -144,6 +153,7 @@ function resolveKeys(given: Partial<Keys>, file: string | undefined): Keys {
     write: given.write || stored.write || newKey(),
     read: given.read || stored.read || newKey(),
     admin: given.admin || stored.admin || newKey(),
+    userToken: given.userToken || stored.userToken || newKey() + newKey(),
   };
   if (file) writeFileSync(file, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 });
   return keys;
@@ -233,9 +243,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     });
 
     const rules = cachedRuleSet(ruleStore, { ttlMs: 1000 });
-    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits }));
+    const sourceLimit = opts.sourceRateLimit === false ? undefined : (opts.sourceRateLimit ?? DEFAULT_SOURCE_RATE_LIMIT);
+    const collectLimiter = sourceLimit && new SourceRateLimiter(sourceLimit);
+    const contextLimiter = sourceLimit && new SourceRateLimiter(sourceLimit);
+    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits, rateLimiter: collectLimiter }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
-    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config, userTokenSecret: envLoader(keys.userToken), rateLimiter: contextLimiter }));
     const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
     const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);

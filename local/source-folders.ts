@@ -26,9 +26,10 @@ export class LocalSourceStore extends DynamoSourceStore {
     super(doc, tableName);
   }
 
-  override async createSource(source: Source, key: SourceKey, digest: string): Promise<void> {
-    await super.createSource(source, key, digest);
-    this.createFolder(source);
+  override async createSource(source: Source, key: SourceKey, digest: string): Promise<boolean> {
+    const created = await super.createSource(source, key, digest);
+    if (created) this.createFolder(source);
+    return created;
   }
 
   /** The folders of the default source and of every stored one. */

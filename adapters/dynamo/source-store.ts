@@ -8,7 +8,7 @@
  * (a tombstone, so its id is never reused while stored events name it).
  */
 import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { sourceNameKey, type Source, type SourceKey } from '../../core/sources';
+import { sourceNameKey, sourceTrust, type Source, type SourceChange, type SourceKey } from '../../core/sources';
 import type { KeyRecord, SourceStore, SourceWithKeys } from '../../app/ports';
 import { isConditionFailure } from './client';
 import { keys, SOURCE_KEY_SK_INFIX, SOURCE_SK_PREFIX, SOURCES_PK } from './keys';
@@ -43,7 +43,7 @@ export class DynamoSourceStore implements SourceStore {
       {
         Put: {
           TableName: this.tableName,
-          Item: { ...keys.writeKey(digest), keyId: key.id, sourceId: source.id, party: source.party, sourceName: source.name, status: key.status, createdAt: key.createdAt },
+          Item: { ...keys.writeKey(digest), keyId: key.id, sourceId: source.id, party: source.party, sourceName: source.name, trust: sourceTrust(source), ...(source.rateLimit ? { rateLimit: source.rateLimit } : {}), status: key.status, createdAt: key.createdAt },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
@@ -135,7 +135,7 @@ export class DynamoSourceStore implements SourceStore {
       } else if ((i.sk as string).startsWith(SOURCE_SK_PREFIX)) {
         const s = i as unknown as SourceItem;
         if (s.deletedAt) deleted.add(s.id);
-        else entry(s.id).source = { id: s.id, name: s.name, party: s.party, createdAt: s.createdAt };
+        else entry(s.id).source = { id: s.id, name: s.name, party: s.party, trust: sourceTrust(s), ...(s.rateLimit ? { rateLimit: s.rateLimit } : {}), createdAt: s.createdAt };
       }
     }
     for (const id of deleted) bySource.delete(id);
@@ -168,6 +168,46 @@ export class DynamoSourceStore implements SourceStore {
     }
   }
 
+  async updateSource(sourceId: string, change: SourceChange): Promise<Source | undefined> {
+    const found = await this.getSource(sourceId);
+    if (!found) return undefined;
+    const digests = (await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': SOURCES_PK, ':p': `${keys.source(sourceId).sk}${SOURCE_KEY_SK_INFIX}` },
+    })).map((i) => (i as unknown as KeyListingItem).digest);
+    const sets: string[] = [];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (change.trust !== undefined) {
+      sets.push('#t = :t');
+      values[':t'] = change.trust;
+    }
+    if (change.rateLimit === null) removes.push('#r');
+    else if (change.rateLimit !== undefined) {
+      sets.push('#r = :r');
+      values[':r'] = change.rateLimit;
+    }
+    const update = (key: { pk: string; sk: string }) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' '),
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { ...(change.trust !== undefined ? { '#t': 'trust' } : {}), ...(change.rateLimit !== undefined ? { '#r': 'rateLimit' } : {}) },
+        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+      },
+    });
+    // A transaction takes at most 100 items: the source and 99 keys (rotate and revoke keep few).
+    const items = [keys.source(sourceId), ...digests.map((d) => keys.writeKey(d))];
+    for (let i = 0; i < items.length; i += 100) {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items.slice(i, i + 100).map(update) }));
+    }
+    const { rateLimit: _old, ...rest } = found.source;
+    const rateLimit = change.rateLimit === undefined ? found.source.rateLimit : (change.rateLimit ?? undefined);
+    return { ...rest, ...(change.trust !== undefined ? { trust: change.trust } : {}), ...(rateLimit ? { rateLimit } : {}) };
+  }
+
   async revokeKey(sourceId: string, keyId: string, at: string): Promise<boolean> {
     const listing = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.sourceKey(sourceId, keyId), ConsistentRead: true }))).Item as
       | KeyListingItem
@@ -191,6 +231,6 @@ export class DynamoSourceStore implements SourceStore {
   async findKey(digest: string): Promise<KeyRecord | undefined> {
     const i = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.writeKey(digest) }))).Item;
     if (!i) return undefined;
-    return { keyId: i.keyId, sourceId: i.sourceId, party: i.party, status: i.status, ...(typeof i.sourceName === 'string' ? { sourceName: i.sourceName } : {}) };
+    return { keyId: i.keyId, sourceId: i.sourceId, party: i.party, trust: sourceTrust(i), ...(i.rateLimit ? { rateLimit: i.rateLimit } : {}), status: i.status, ...(typeof i.sourceName === 'string' ? { sourceName: i.sourceName } : {}) };
   }
 }

@@ -50,13 +50,19 @@ export interface Person {
   readonly phone?: string;
 }
 
-/** A person's contact points from profile identifiers (`user_id:`, `email:`) and traits. */
+/**
+ * A person's contact points from profile traits and identifiers (`user_id:`, `email:`). The
+ * `email` and `phone` traits are the winning values, so from the most trusted source
+ * (`core/trust.ts`); without the trait an identifier is used only when the profile holds exactly
+ * one of that type (identifiers carry no source, so of several none is known to be theirs).
+ */
 export function personOf(identifiers: readonly string[] | undefined, traits: Record<string, unknown>): Person {
   const id = (type: string) => identifiers?.find((i) => i.startsWith(`${type}:`))?.slice(type.length + 1);
+  const only = (type: string) => ((identifiers ?? []).filter((i) => i.startsWith(`${type}:`)).length === 1 ? id(type) : undefined);
   return {
     userId: id('user_id'),
-    email: normaliseEmail(traits.email ?? id('email')),
-    phone: normalisePhone(traits.phone ?? id('phone')),
+    email: normaliseEmail(traits.email ?? only('email')),
+    phone: normalisePhone(traits.phone ?? only('phone')),
   };
 }
 

@@ -3,6 +3,7 @@
  *   POST   /v1/sources                       → 201 { source, key, writeKey } (the key, once)
  *   GET    /v1/sources                       → 200 { sources: [{ source, keys }] }
  *   DELETE /v1/sources/{id}                  → 204 (its keys stop working, its name is free; not `default`)
+ *   PATCH  /v1/sources/{id} { trust?, rateLimit? } → 200 { source }
  *   POST   /v1/sources/{id}/keys             → 201 { key, writeKey } (older keys stay valid)
  *   DELETE /v1/sources/{id}/keys/{keyId}     → 200 { success: true }
  *   GET    /v1/rejected?limit=&sourceId=     → 200 { rejected: [...] }, newest first
@@ -14,7 +15,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { redriveLetters, type DeadLetters } from '../../app/dead-letters';
 import { SqsDeadLetters } from '../../adapters/sqs-dead-letters';
 import type { KeyStore, RejectedStore, SourceStore } from '../../app/ports';
-import { createSource, deleteSource, listRejected, listSources, revokeKey, rotateKey } from '../../app/sources';
+import { createSource, deleteSource, listRejected, listSources, revokeKey, rotateKey, updateSource } from '../../app/sources';
 import { ValidationError } from '../../core/errors';
 import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
 import { rejectedStore, sourceStore } from '../shared/dynamo';
@@ -60,6 +61,11 @@ export function createAdminHandler(deps: () => AdminDeps) {
       await deleteSource(d, sourceId);
       logger.info('source deleted', { sourceId });
       return { statusCode: 204 };
+    },
+    'PATCH /v1/sources/{id}': async (event, d) => {
+      const source = await updateSource(d, pathParam(event, 'id'), parseJsonBody(event, MAX_ADMIN_BODY_BYTES));
+      logger.info('source changed', { sourceId: source.id, trust: source.trust });
+      return json(200, { source });
     },
     'POST /v1/sources/{id}/keys': async (event, d) => {
       const sourceId = pathParam(event, 'id');

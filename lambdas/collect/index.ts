@@ -8,6 +8,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { collect, type CollectDeps } from '../../app/collect';
 import { DEFAULT_INGEST_LIMITS, routeNamed, type IngestLimits, type Route } from '../../core/ingest';
 import { NotFoundError } from '../../core/errors';
+import { SourceRateLimiter } from '../../core/rate-limit';
+import { onThrottled, rateLimitFromEnv } from '../shared/rate-limit';
 import { SqsEventQueue } from '../../adapters/sqs-queue';
 import { BootstrapKeyStore, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
 import { rejectedStore, sourceStore } from '../shared/dynamo';
@@ -70,6 +72,9 @@ const cloudDeps = lazy((): CollectDeps => {
     keys: new SourceKeyStore(bootstrap, (digest) => sources.findKey(digest)),
     rejected: rejectedStore(),
     limits: limitsFromEnv(),
+    // One bucket per source in this container's memory (`core/rate-limit.ts`).
+    rateLimiter: new SourceRateLimiter(rateLimitFromEnv()),
+    onThrottled,
   };
 });
 

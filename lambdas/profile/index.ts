@@ -2,7 +2,8 @@
  * profile: reads, and erasure.
  * - read key: `GET /v1/profiles/{type}:{value}` (the whole profile) and
  *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`);
- * - write key (public): the browser-safe `POST /v1/context`, only what config marks public;
+ * - write key (public): the browser-safe `POST /v1/context`, only what config marks public, by
+ *   anonymousId, or by userId with a `userToken` signed with the user-token secret;
  * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person, and
  *   `DELETE /v1/profiles/{type}:{value}`, erasing the person (`app/erase.ts`); both include the
  *   retained rejected events naming them.
@@ -13,11 +14,14 @@ import type { ErasureStore, KeyStore, ProfileReader, ProfileStore, RejectedStore
 import { eraseProfile } from '../../app/erase';
 import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
 import { readContext } from '../../app/context';
+import { enforceRateLimit } from '../../app/rate-limit';
+import { SourceRateLimiter } from '../../core/rate-limit';
+import { onThrottled, rateLimitFromEnv } from '../shared/rate-limit';
 import { ContextRequestSchema } from '../../core/context';
 import { zodIssues } from '../../core/events';
 import type { ScherpConfig } from '../../core/config';
 import { AuthenticationError, ValidationError } from '../../core/errors';
-import { BootstrapKeyStore, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
+import { BootstrapKeyStore, cachedLoader, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
 import { scherpConfig } from '../shared/config';
 import { profileStore, rejectedStore, sourceStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
@@ -33,6 +37,10 @@ export interface ProfileDeps {
   /** Write keys (bootstrap and per source), for the browser-safe context. */
   readonly writeKeys: KeyStore;
   readonly config: ScherpConfig;
+  /** The secret user tokens of `POST /v1/context` are signed with (absent: user tokens are refused). */
+  readonly userTokenSecret?: () => Promise<string | undefined>;
+  /** Per-source request limits of `POST /v1/context` (`core/rate-limit.ts`); absent: none. */
+  readonly rateLimiter?: SourceRateLimiter;
 }
 
 function profileKey(event: APIGatewayProxyEventV2): string {
@@ -54,9 +62,11 @@ export function createProfileHandler(deps: () => ProfileDeps) {
     if (!parsed.success) throw new ValidationError('invalid context request', zodIssues(parsed.error, ''));
     const key = credential(event) ?? parsed.data.writeKey;
     if (!key) throw new AuthenticationError('missing write key: send it as the HTTP Basic auth user name or as writeKey');
-    if (!(await deps().writeKeys.authenticate('write', key))) throw new AuthenticationError('invalid write key');
-    const { store, config } = deps();
-    return json(200, await readContext(store, parsed.data, config));
+    const principal = await deps().writeKeys.authenticate('write', key);
+    if (!principal) throw new AuthenticationError('invalid write key');
+    const { store, config, userTokenSecret, rateLimiter } = deps();
+    enforceRateLimit(rateLimiter, principal, new Date(), onThrottled);
+    return json(200, await readContext(store, parsed.data, config, { userTokenSecret }));
   };
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
@@ -88,11 +98,14 @@ const cloudDeps = lazy((): ProfileDeps => {
   const secretArn = optionalEnv(ENV.READ_KEY_SECRET_ARN);
   const writeArn = optionalEnv(ENV.WRITE_KEY_SECRET_ARN);
   const adminArn = optionalEnv(ENV.ADMIN_KEY_SECRET_ARN);
+  const tokenArn = optionalEnv(ENV.USER_TOKEN_SECRET_ARN);
   const sources = sourceStore();
   return {
     store: profileStore(),
     rejected: rejectedStore(),
     config: scherpConfig(),
+    rateLimiter: new SourceRateLimiter(rateLimitFromEnv()),
+    userTokenSecret: cachedLoader(tokenArn ? secretLoader(new SecretsManagerClient({}), tokenArn) : envLoader(optionalEnv(ENV.USER_TOKEN_SECRET))),
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),

@@ -23,6 +23,12 @@ export const ENV = {
   WRITE_KEY: 'SCHERP_WRITE_KEY',
   READ_KEY: 'SCHERP_READ_KEY',
   ADMIN_KEY: 'SCHERP_ADMIN_KEY',
+  /** The secret back ends sign `POST /v1/context` user tokens with (`core/user-token.ts`): a Secrets Manager ARN in the cloud, plain locally. */
+  USER_TOKEN_SECRET_ARN: 'USER_TOKEN_SECRET_ARN',
+  USER_TOKEN_SECRET: 'SCHERP_USER_TOKEN_SECRET',
+  /** collect's per-source token bucket (`core/rate-limit.ts`): requests per second and burst, per container. */
+  SOURCE_RATE_LIMIT: 'SOURCE_RATE_LIMIT',
+  SOURCE_BURST_LIMIT: 'SOURCE_BURST_LIMIT',
   /** Optional endpoint override for DynamoDB (DynamoDB Local). */
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
   /** Role EventBridge Scheduler assumes to invoke evaluate for delayed actions. */

@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { gunzipSync } from 'node:zlib';
-import { AlreadyExistsError, AuthenticationError, LimitExceededError, NotFoundError, ScherpError, ValidationError } from '../../core/errors';
+import { AlreadyExistsError, AuthenticationError, LimitExceededError, NotFoundError, RateLimitedError, ScherpError, ValidationError } from '../../core/errors';
 import { errorFields, logger } from './observability';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -90,6 +90,10 @@ export function errorResponse(err: unknown): HttpResult {
   if (err instanceof NotFoundError) return json(404, { success: false, error: err.code, message: err.message });
   if (err instanceof AlreadyExistsError) return json(409, { success: false, error: err.code, message: err.message, issues: err.issues });
   if (err instanceof LimitExceededError) return json(413, { success: false, error: err.code, message: err.message, limit: err.limit });
+  if (err instanceof RateLimitedError) {
+    const r = json(429, { success: false, error: err.code, message: err.message, limit: 'sourceRateLimit' });
+    return { ...r, headers: { ...r.headers, 'retry-after': String(err.retryAfterSeconds) } };
+  }
   if (err instanceof ScherpError) return json(400, { success: false, error: err.code, message: err.message });
   logger.error('unexpected error', errorFields(err));
   return json(500, { success: false, error: 'internal_error', message: 'internal error; the request may be retried' });

@@ -113,10 +113,10 @@ describe('queues', () => {
 
 describe('functions', () => {
   const expectedEnv: Record<ScherpFunctionName, string[]> = {
-    collect: ['TABLE_NAME', 'QUEUE_URL', 'WRITE_KEY_SECRET_ARN', 'MAX_EVENT_BYTES', 'MAX_REQUEST_BYTES', 'MAX_BATCH_EVENTS', 'REJECTED_RETENTION_DAYS'],
+    collect: ['TABLE_NAME', 'QUEUE_URL', 'WRITE_KEY_SECRET_ARN', 'MAX_EVENT_BYTES', 'MAX_REQUEST_BYTES', 'MAX_BATCH_EVENTS', 'REJECTED_RETENTION_DAYS', 'SOURCE_RATE_LIMIT', 'SOURCE_BURST_LIMIT'],
     stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS', 'DEDUPE_WINDOW_DAYS', 'DEAD_LETTER_QUEUE_URL', 'MAX_RECEIVE_COUNT'],
     evaluate: ['TABLE_NAME', 'EVENT_BUS_NAME', 'SCHEDULER_ROLE_ARN', 'SCHEDULER_GROUP_NAME', 'SCHEDULER_DLQ_ARN'],
-    profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'WRITE_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS'],
+    profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'WRITE_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN', 'USER_TOKEN_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'SOURCE_RATE_LIMIT', 'SOURCE_BURST_LIMIT'],
     admin: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'QUEUE_URL', 'QUEUE_ARN', 'DEAD_LETTER_QUEUE_URL', 'DEAD_LETTER_QUEUE_ARN'],
     rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
@@ -330,6 +330,7 @@ describe('HTTP API', () => {
         'POST /v1/sources',
         'GET /v1/sources',
         'DELETE /v1/sources/{id}',
+        'PATCH /v1/sources/{id}',
         'POST /v1/sources/{id}/keys',
         'DELETE /v1/sources/{id}/keys/{keyId}',
         'GET /v1/rejected',
@@ -527,8 +528,8 @@ describe('EventBridge', () => {
 });
 
 describe('secrets and outputs', () => {
-  test('three generated 32-char alphanumeric keys', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+  test('four generated 32-char alphanumeric secrets: three keys and the user-token secret', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 4);
     template.allResourcesProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: { PasswordLength: 32, ExcludePunctuation: true, IncludeSpace: false },
     });
@@ -542,6 +543,7 @@ describe('secrets and outputs', () => {
         'WriteKeySecretArn',
         'ReadKeySecretArn',
         'AdminKeySecretArn',
+        'UserTokenSecretArn',
         'TableName',
         'EventBusName',
         'QueueUrl',
