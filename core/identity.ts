@@ -4,6 +4,7 @@
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { DEFAULT_CONFIG, type IdentityConfig } from './config';
+import { own } from './dict';
 import { extractWith, identifierKey, normaliseWith, parseIdentifierKey, type ExtractedIdentifiers, type Identifier, type IdentifiableEvent, type NormalisedValue, type PhoneParser } from './identifiers';
 
 export * from './identifiers';
@@ -116,7 +117,7 @@ export function planLinks(identifiers: readonly Identifier[], ownerOf: (key: str
     const nextProfiles = owner && !profiles.has(owner.id) ? [...profiles.values(), owner] : [...profiles.values()];
     const before = typeCounts(keysOf(profiles.values(), accepted));
     const after = typeCounts(keysOf(nextProfiles, [...accepted, id]));
-    const overLimit = [...after].some(([t, n]) => n > (cfg.types[t]?.limit ?? Infinity) && n > (before.get(t) ?? 0));
+    const overLimit = [...after].some(([t, n]) => n > (own(cfg.types, t)?.limit ?? Infinity) && n > (before.get(t) ?? 0));
     if (overLimit) {
       dropped.push({ id, reason: 'limit' });
       continue;

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import type { Party } from './events';
+import { dict, own } from './dict';
 
 /** Most traits one call (an identify, an import row) may set: Segment's limit. */
 export const MAX_TRAITS_PER_CALL = 300;
@@ -16,7 +17,10 @@ export const TraitsConfigSchema = z
      * highest first: a value from a higher source is kept over a newer value from a lower one;
      * sources not listed rank below every listed one. Equal rank: the newer event wins.
      */
-    precedence: z.record(z.string().min(1).max(200), z.array(z.string().min(1).max(100)).min(1).max(20)).default({}),
+    precedence: z
+      .record(z.string().min(1).max(200), z.array(z.string().min(1).max(100)).min(1).max(20))
+      .default({})
+      .transform((r) => dict(r)),
   })
   .strict();
 
@@ -82,19 +86,19 @@ export function isSafeKey(k: string): boolean {
  */
 export function applyTraits(current: Traits, incoming: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party, policy?: TraitPolicy): Traits {
   if (!incoming) return current;
-  const next: Record<string, TraitValue> = Object.assign(Object.create(null) as Record<string, TraitValue>, current);
+  const next = dict<TraitValue>(current);
   for (const [k, value] of Object.entries(incoming)) {
     if (!isSafeKey(k) || value === undefined) continue;
     const cand: TraitValue = { value, updatedAt: at, sourceId, ...(party ? { party } : {}) };
-    const old = next[k];
+    const old = own(next, k);
     if (!old || beats(k, cand, old, policy)) next[k] = cand;
   }
-  return { ...next };
+  return next;
 }
 
 /** Rank of a source for a trait under the policy: lower is stronger (0 without precedence). */
 function rank(trait: string, sourceId: string, policy: TraitPolicy | undefined): number {
-  const list = policy?.precedence[trait] ?? policy?.precedence['*'];
+  const list = own(policy?.precedence, trait) ?? own(policy?.precedence, '*');
   if (!list) return 0;
   const i = list.indexOf(sourceId);
   return i === -1 ? list.length : i;
@@ -119,11 +123,11 @@ export function mergeTraits(...all: Traits[]): Traits {
 
 /** {@link mergeTraits} under a source precedence policy. */
 export function mergeTraitsWith(policy: TraitPolicy | undefined, ...all: Traits[]): Traits {
-  let out: Traits = {};
+  const out = dict<TraitValue>();
   for (const t of all) {
     for (const [k, v] of Object.entries(t)) {
-      const old = out[k];
-      if (!old || beats(k, v, old, policy)) out = { ...out, [k]: v };
+      const old = own(out, k);
+      if (!old || beats(k, v, old, policy)) out[k] = v;
     }
   }
   return out;
@@ -131,7 +135,7 @@ export function mergeTraitsWith(policy: TraitPolicy | undefined, ...all: Traits[
 
 /** Plain trait values, as rules and the browser see them. */
 export function traitValues(traits: Traits): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out = dict<unknown>();
   for (const [k, v] of Object.entries(traits)) out[k] = v.value;
   return out;
 }
@@ -147,7 +151,7 @@ function union(a: readonly string[], b: readonly string[]): string[] {
 
 /** A fresh profile holding the given identifiers. */
 export function newProfile(id: string, identifiers: readonly string[], at: string): Profile {
-  return { id, identifiers: union([], identifiers), traits: {}, createdAt: at, updatedAt: at };
+  return { id, identifiers: union([], identifiers), traits: dict(), createdAt: at, updatedAt: at };
 }
 
 /**

@@ -6,6 +6,7 @@ import { ValidationError } from '../errors';
 import type { EventType, ScherpEvent } from '../events';
 import { zodIssues } from '../events';
 import { readPath } from './path';
+import { tooDeepAt } from '../depth';
 import {
   type Action,
   type Audience,
@@ -82,8 +83,16 @@ export function parseRule(doc: unknown): Rule {
   return r.data;
 }
 
+/**
+ * Deepest nesting of a rule or audience document, in JSON levels: room for conditions nested
+ * about 30 deep (`all`/`any` take two levels each), far below what would overflow the stack.
+ */
+export const MAX_DEFINITION_DEPTH = 64;
+
 /** A rule or (with `"kind": "audience"`) an audience definition. */
 export function parseDefinition(doc: unknown): Definition {
+  const deep = tooDeepAt(doc, MAX_DEFINITION_DEPTH);
+  if (deep !== undefined) throw new ValidationError(`invalid definition: ${deep} nests deeper than ${MAX_DEFINITION_DEPTH} levels`, [{ path: deep, message: `nests deeper than ${MAX_DEFINITION_DEPTH} levels` }]);
   if (doc !== null && typeof doc === 'object' && (doc as { kind?: unknown }).kind === 'audience') {
     const r = AudienceSchema.safeParse(doc);
     if (!r.success) fail('audience', r.error);
