@@ -23,8 +23,11 @@ export async function expectStorageInvariants(endpoint: string, tableName: strin
   }
 }
 
-/** Waits until the runtime's pipeline has settled: the queue is empty, then the stream and the delayed actions have caught up. */
-export async function settle(rt: Pick<Runtime, 'queue' | 'stream' | 'scheduler'>, timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until the runtime's pipeline has settled: the queue is empty, then the stream has caught
+ * up. Delayed actions may still be pending (a rule may wait for days); they change no invariant.
+ */
+export async function settle(rt: Pick<Runtime, 'queue' | 'stream'>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const until = async (cond: () => boolean, what: string) => {
     while (!cond()) {
@@ -34,5 +37,5 @@ export async function settle(rt: Pick<Runtime, 'queue' | 'stream' | 'scheduler'>
   };
   await until(() => rt.queue.depth === 0, `${rt.queue.depth} queued messages left`);
   const at = Date.now();
-  await until(() => rt.stream.idleSince > at && rt.scheduler.pending === 0, 'the stream has not caught up');
+  await until(() => rt.stream.idleSince > at, 'the stream has not caught up');
 }
