@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runtime } from '../../local/runtime';
 import { startTestRuntime } from '../helpers/runtime';
-import { settle } from '../helpers/check';
+import { expectStorageInvariants, settle } from '../helpers/check';
 import { apiClient, basic } from '../helpers/http';
 
 /** Every member name of Object.prototype: constructor, __proto__, toString, valueOf, hasOwnProperty, … */
@@ -184,6 +184,19 @@ test('a rule whose condition nests 1,500 deep is a 400 naming the path', async (
     expect(res.status).toBe(400);
     expect(res.body.issues[0].path).toMatch(/^(rule\.)?condition(\.not)+$|^condition(\.not)+$/);
   }
+});
+
+test('after erasing a person with prototype-named traits, nothing in the table names them (the checker with --erased)', async () => {
+  const i = NAMES.indexOf('toString');
+  const before = await profile(`user_id:proto-${i}`);
+  const res = await fetch(`${rt.url}/v1/profiles/user_id:proto-${i}`, { method: 'DELETE', headers: { authorization: basic(rt.keys.admin) } });
+  expect(res.status).toBe(200);
+  expect((await api.get(`/v1/profiles/user_id:proto-${i}`)).status).toBe(404);
+  const report = await expectStorageInvariants(rt.dynamoEndpoint, rt.tableName, { erased: before.identifiers });
+  expect(report.ok).toBe(true);
+  // The check is not vacuous: another person's identifiers are still named.
+  const other = await profile(`user_id:proto-${i + 1}`);
+  await expect(expectStorageInvariants(rt.dynamoEndpoint, rt.tableName, { erased: other.identifiers })).rejects.toThrow(/erased_named/);
 });
 
 test('`npx scherp check --endpoint --table` finds every invariant holding on this table', () => {

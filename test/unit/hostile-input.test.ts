@@ -23,6 +23,7 @@ import { decodePathSegment } from '../../lambdas/shared/http';
 import { createRulesHandler } from '../../lambdas/rules';
 import { BootstrapKeyStore, envLoader } from '../../adapters/keys';
 import type { ScherpEvent } from '../../core/events';
+import { importTarget } from '../../core/import-job';
 
 /** Every member name of Object.prototype: constructor, __proto__, toString, valueOf, hasOwnProperty, … */
 const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype);
@@ -91,6 +92,10 @@ describe('trait names that are Object.prototype members', () => {
       expect(s2.values[name]).toBe(2);
       expect(combineComputed(defs, s2, [s1], 'm').values[name]).toBe(3);
     }
+  });
+
+  it('a dropped file whose extension is a prototype name is not imported', () => {
+    for (const ext of ['constructor', 'tostring', 'valueof', 'hasownproperty']) expect(importTarget(`imports/crm/a.${ext}`)).toMatchObject({ ok: false, reason: expect.stringMatching(/must end in/) });
   });
 
   it('a CSV row whose every column is a dropped name is a row error, not a crash', () => {
