@@ -43,15 +43,13 @@ export function storable<T>(v: T): T {
     });
     return (changed ? out : v) as T;
   }
-  let out: Record<string, unknown> | undefined;
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    const y = storable(x);
-    if (y !== x) {
-      out ??= Object.assign(Object.create(Object.getPrototypeOf(v) as object | null) as Record<string, unknown>, v);
-      out[k] = y;
-    }
-  }
-  return (out ?? v) as T;
+  const entries = Object.entries(v as Record<string, unknown>);
+  const next = entries.map(([k, x]) => [k, storable(x)] as const);
+  if (next.every(([, y], i) => y === entries[i]![1])) return v;
+  // Defined, not assigned: a key such as `__proto__` stays an ordinary key.
+  const out = Object.create(Object.getPrototypeOf(v) as object | null) as Record<string, unknown>;
+  for (const [k, y] of next) Object.defineProperty(out, k, { value: y, enumerable: true, writable: true, configurable: true });
+  return out as T;
 }
 
 /** JSON strings (skipped whole) and number tokens, in the order they appear in valid JSON text. */

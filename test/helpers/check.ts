@@ -16,7 +16,14 @@ export async function expectStorageInvariants(endpoint: string, tableName: strin
   const client = new DynamoDBClient(localDynamoConfig(endpoint));
   try {
     const report = await checkStorage(new DynamoStorageScanner(client, tableName), opts);
-    if (!report.ok) throw new Error(`storage invariants of table ${tableName} do not hold:\n${formatReport(report)}`);
+    if (!report.ok) {
+      // A known race, named so that a failure points at it (never hidden): a stitch attempt that
+      // creates a profile and then loses the identity claim leaves that root behind.
+      const race = report.violations.some((v) => v.invariant === 'orphan_root')
+        ? '\n(orphan roots are what a stitch attempt leaves when it creates a profile and then loses the identity claim to a concurrent event: issue 18 item 4, app/stitch.ts)'
+        : '';
+      throw new Error(`storage invariants of table ${tableName} do not hold:\n${formatReport(report)}${race}`);
+    }
     return report;
   } finally {
     client.destroy();

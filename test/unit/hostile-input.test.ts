@@ -166,6 +166,10 @@ describe('numbers JSON cannot carry exactly', () => {
     expect(storable({ a: 1, b: [1e200, { c: -9007199254740993 }], d: 1e-200, e: 'x' })).toEqual({ a: 1, b: ['1e+200', { c: '-9007199254740992' }], d: '1e-200', e: 'x' });
     const same = { a: 1, b: [2] };
     expect(storable(same)).toBe(same);
+    const proto = storable(JSON.parse('{"__proto__":{"n":1e200},"toString":1e200}') as Record<string, unknown>);
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
+    expect(Object.keys(proto)).toEqual(['__proto__', 'toString']);
+    expect(JSON.stringify(proto)).toBe('{"__proto__":{"n":"1e+200"},"toString":"1e+200"}');
   });
 });
 
