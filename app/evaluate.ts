@@ -11,6 +11,7 @@
  */
 import type { ScherpEvent } from '../core/events';
 import { ScherpError } from '../core/errors';
+import { dict, has, own } from '../core/dict';
 import { applyConsent, consentFromEvent, consentValues, type ConsentStatus } from '../core/consent';
 import type { Profile } from '../core/profile';
 import { traitValues } from '../core/profile';
@@ -91,11 +92,11 @@ class Effects {
     readonly trigger: { messageId: string; event?: string; timestamp: string },
     readonly at: string,
   ) {
-    this.members = { ...parts.audiences };
+    this.members = dict(parts.audiences);
   }
 
   audience(id: string, name: string, entered: boolean, trace: readonly TraceEntry[], dedupe: string, ruleId?: string): void {
-    if (entered === id in this.members) return;
+    if (entered === has(this.members, id)) return;
     if (entered) this.members[id] = this.at;
     else delete this.members[id];
     this.membersChanged = true;
@@ -113,7 +114,7 @@ function effectsFor(deps: EvaluateDeps, profile: Profile, parts: ProfileParts, e
 async function fire(deps: EvaluateDeps, set: RuleSet, fx: Effects, f: Firing, event: ScherpEvent, delayed: boolean): Promise<void> {
   const a = f.action;
   const skip = (reason: SkipReason) => deps.onSkipped?.(f.ruleId, reason);
-  if (a.consent && f.scope.profile.consent?.[a.consent] !== 'granted') return skip('consent');
+  if (a.consent && own(f.scope.profile.consent, a.consent) !== 'granted') return skip('consent');
   const dedupe = dedupeId(event.messageId, f.ruleId, f.actionId);
   if (a.delay && !delayed) {
     // Due a delay after the event happened (not after this evaluation ran).

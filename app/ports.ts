@@ -10,6 +10,7 @@ import type { Identifier } from '../core/identity';
 import type { MergeRecord, Profile } from '../core/profile';
 import type { Consent } from '../core/consent';
 import type { ComputedState } from '../core/computed';
+import type { StorageSnapshot } from '../core/invariants';
 
 /** Accepted events on their way to `stitch`. */
 export interface EventQueue {
@@ -340,4 +341,9 @@ export interface Scheduler {
 /** Sends templated email (SES v2 in the cloud). */
 export interface Mailer {
   sendTemplated(msg: { from: string; to: string; template: string; data: Record<string, unknown>; idempotencyKey: string }): Promise<void>;
+}
+
+/** The whole table at once, for the storage invariant checker (`app/check.ts`): a full scan, never on a hot path. */
+export interface StorageScanner {
+  snapshot(): Promise<StorageSnapshot>;
 }

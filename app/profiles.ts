@@ -8,6 +8,7 @@ import { NotFoundError, ScherpError, ValidationError } from '../core/errors';
 import type { Party } from '../core/events';
 import { identifierKey, normaliseIdentifier, parseIdentifierKey, type Identifier } from '../core/identity';
 import { payloadMatcher } from '../core/mentions';
+import { dict } from '../core/dict';
 import type { Profile } from '../core/profile';
 import type { PartitionExport, ProfileReader, ProfileStore, ProfileWithParts, RejectedRecord, RejectedStore } from './ports';
 import { resolveSurvivors } from './resolve';
@@ -83,7 +84,7 @@ async function followToSurvivor(reader: ProfileReader, profileId: string): Promi
 }
 
 export function profileView({ stored: { profile: p }, parts }: ProfileWithParts): ProfileView {
-  const traits: ProfileView['traits'] = {};
+  const traits: ProfileView['traits'] = dict();
   for (const [k, t] of Object.entries(p.traits)) traits[k] = { value: t.value, sourceId: t.sourceId, ...(t.party ? { party: t.party } : {}), ...(t.trust ? { trust: t.trust } : {}), updatedAt: t.updatedAt };
   return {
     id: p.id,

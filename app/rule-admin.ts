@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../core/errors';
 import type { ScherpEvent } from '../core/events';
 import { EVENT_TYPES } from '../core/events';
+import { tooDeepAt } from '../core/depth';
+import { MAX_NESTING_DEPTH } from '../core/ingest';
 import { newProfile, type Profile } from '../core/profile';
 import { traitValues } from '../core/profile';
 import { actionTriggered, dedupeId, personOf } from '../core/rules/contract';
@@ -62,6 +64,8 @@ async function definitionFor(deps: RuleAdminDeps, id: string, inline: unknown): 
 
 function testEvent(raw: unknown, at: string): ScherpEvent {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError('event must be an object', [{ path: 'event', message: 'must be an object' }]);
+  const deep = tooDeepAt(raw, MAX_NESTING_DEPTH, 'event');
+  if (deep !== undefined) throw new ValidationError(`${deep} nests deeper than ${MAX_NESTING_DEPTH} levels`, [{ path: deep, message: `nests deeper than ${MAX_NESTING_DEPTH} levels` }]);
   const e = raw as Record<string, unknown>;
   if (!EVENT_TYPES.includes(e.type as never)) throw new ValidationError('event.type must be a Segment event type', [{ path: 'event.type', message: `must be one of ${EVENT_TYPES.join(', ')}` }]);
   return { messageId: `dry-run-${randomUUID()}`, timestamp: at, ...(e as object), sourceId: 'dry-run', receivedAt: at } as ScherpEvent;

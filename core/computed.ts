@@ -12,6 +12,8 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type { ScherpEvent } from './events';
 import { PATH_PATTERN, readPath } from './rules/path';
+import { dict, has, own } from './dict';
+import { clampSafe, isStorableNumber } from './numbers';
 
 export const COMPUTED_OPS = ['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'mostFrequent', 'unique'] as const;
 export type ComputedOp = (typeof COMPUTED_OPS)[number];
@@ -58,7 +60,7 @@ export type ComputedDefs = Readonly<Record<string, ComputedDef>>;
 const def = (d: z.input<typeof ComputedDefSchema>): ComputedDef => ComputedDefSchema.parse(d);
 
 /** The computed traits Scherp ships; config may change or switch off (`false`) each. */
-export const DEFAULT_COMPUTED: ComputedDefs = {
+export const DEFAULT_COMPUTED: ComputedDefs = dict({
   first_seen: def({ op: 'first', property: 'timestamp' }),
   last_seen: def({ op: 'last', property: 'timestamp' }),
   event_count: def({ op: 'count' }),
@@ -66,7 +68,7 @@ export const DEFAULT_COMPUTED: ComputedDefs = {
   lifetime_value: def({ op: 'sum', type: 'track', event: 'Order Completed', property: 'properties.revenue' }),
   last_order_products: def({ op: 'last', type: 'track', event: 'Order Completed', property: 'properties.products', pick: ['product_id', 'category'], limit: 10 }),
   purchased_categories: def({ op: 'unique', type: 'track', event: 'Order Completed', property: 'properties.products[].category', limit: 20 }),
-};
+});
 
 /** 1-40 characters of a-z, 0-9 and _, starting with a letter; not an attribute of the item's own (pk, sk, ver, ttl). */
 const NAME = /^(?!(?:pk|sk|ver|ttl)$)[a-z][a-z0-9_]{0,39}$/;
@@ -76,7 +78,7 @@ export const ComputedConfigSchema = z
   .record(z.string(), z.union([ComputedDefSchema, z.literal(false)]))
   .default({})
   .transform((given, ctx) => {
-    const out: Record<string, ComputedDef> = { ...DEFAULT_COMPUTED };
+    const out = dict<ComputedDef>(DEFAULT_COMPUTED);
     for (const [name, d] of Object.entries(given)) {
       if (!NAME.test(name)) {
         ctx.addIssue({ code: 'custom', path: [name], message: 'computed trait names are 1-40 characters of a-z, 0-9 and _, starting with a letter, and not reserved (pk, sk, ver, ttl)' });
@@ -104,7 +106,7 @@ export interface ComputedState {
   readonly recent: readonly string[];
 }
 
-export const EMPTY_COMPUTED: ComputedState = { values: {}, aux: {}, recent: [] };
+export const EMPTY_COMPUTED: ComputedState = { values: dict(), aux: dict(), recent: [] };
 
 /** A short, stable hash of an event's (or a merge's) identity. */
 export function eventHash(key: string): string {
@@ -116,12 +118,17 @@ export function eventKeyOf(event: Pick<ScherpEvent, 'timestamp' | 'messageId'>):
   return eventHash(`${event.timestamp}#${event.messageId}`);
 }
 
-const round = (x: number) => Math.round(x * 1e6) / 1e6;
+/** Rounded to 6 decimals and kept within ±(2^53 − 1), so every computed number is stored exactly. */
+const round = (x: number) => clampSafe(Math.round(x * 1e6) / 1e6);
 
+/**
+ * The number a value stands for, when it is one DynamoDB stores exactly: a finite number (or
+ * numeric text) within ±(2^53 − 1) and not below 1e-130 in magnitude. Others (`1e200`,
+ * `"9007199254740993"`) are not numbers to sums, averages, minimums and maximums: ignored.
+ */
 function num(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-  return undefined;
+  const x = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : undefined;
+  return x !== undefined && isStorableNumber(x) ? x : undefined;
 }
 
 function cmp(a: unknown, b: unknown): number {
@@ -152,8 +159,8 @@ export function matches(d: ComputedDef, event: ScherpEvent): boolean {
 function picked(d: ComputedDef, v: unknown): unknown {
   if (!d.pick || !Array.isArray(v)) return v;
   return v.slice(0, d.limit).map((el) => {
-    const out: Record<string, unknown> = {};
-    for (const f of d.pick!) if (el !== null && typeof el === 'object' && Object.prototype.hasOwnProperty.call(el, f)) out[f] = (el as Record<string, unknown>)[f];
+    const out = dict<unknown>();
+    for (const f of d.pick!) if (el !== null && typeof el === 'object' && has(el, f)) out[f] = (el as Record<string, unknown>)[f];
     return out;
   });
 }
@@ -166,7 +173,8 @@ function sortedUnique(values: readonly unknown[], limit: number): unknown[] {
 
 function argmax(c: Readonly<Record<string, number>>): unknown {
   let best: string | undefined;
-  for (const [k, n] of Object.entries(c)) if (best === undefined || n > c[best]! || (n === c[best]! && k < best)) best = k;
+  let top = 0;
+  for (const [k, n] of Object.entries(c)) if (best === undefined || n > top || (n === top && k < best)) [best, top] = [k, n];
   return best === undefined ? undefined : JSON.parse(best);
 }
 
@@ -204,9 +212,9 @@ function step(d: ComputedDef, cur: One | undefined, raw: unknown, t: string): On
     case 'mostFrequent': {
       if (raw === undefined || raw === null || typeof raw === 'object') return cur;
       const k = JSON.stringify(raw);
-      const c = { ...(cur?.aux?.c ?? {}) };
-      if (!(k in c) && Object.keys(c).length >= MOST_FREQUENT_VALUES) return cur;
-      c[k] = (c[k] ?? 0) + 1;
+      const c = dict<number>(cur?.aux?.c);
+      if (!has(c, k) && Object.keys(c).length >= MOST_FREQUENT_VALUES) return cur;
+      c[k] = (own(c, k) ?? 0) + 1;
       return { value: argmax(c), aux: { c } };
     }
     case 'unique': {
@@ -227,7 +235,7 @@ function better(op: 'first' | 'last', a: One | undefined, b: One | undefined): O
 }
 
 function get(state: ComputedState, name: string): One | undefined {
-  return name in state.values ? { value: state.values[name], aux: state.aux[name] } : undefined;
+  return has(state.values, name) ? { value: state.values[name], aux: own(state.aux, name) } : undefined;
 }
 
 function put(values: Record<string, unknown>, aux: Record<string, Aux>, name: string, one: One | undefined): void {
@@ -247,8 +255,8 @@ function remember(recent: readonly string[], ...hashes: string[]): string[] {
 export function applyEvent(defs: ComputedDefs, state: ComputedState, event: ScherpEvent): ComputedState {
   const hash = eventKeyOf(event);
   if (state.recent.includes(hash)) return state;
-  const values: Record<string, unknown> = { ...state.values };
-  const aux: Record<string, Aux> = { ...state.aux };
+  const values = dict<unknown>(state.values);
+  const aux = dict<Aux>(state.aux);
   let touched = false;
   for (const [name, d] of Object.entries(defs)) {
     if (!matches(d, event)) continue;
@@ -280,8 +288,8 @@ function combineOne(d: ComputedDef, a: One | undefined, b: One | undefined): One
     case 'last':
       return better(d.op, a, b);
     case 'mostFrequent': {
-      const c: Record<string, number> = { ...(a.aux?.c ?? {}) };
-      for (const [k, n] of Object.entries(b.aux?.c ?? {})) if (k in c || Object.keys(c).length < MOST_FREQUENT_VALUES) c[k] = (c[k] ?? 0) + n;
+      const c = dict<number>(a.aux?.c);
+      for (const [k, n] of Object.entries(b.aux?.c ?? {})) if (has(c, k) || Object.keys(c).length < MOST_FREQUENT_VALUES) c[k] = (own(c, k) ?? 0) + n;
       return { value: argmax(c), aux: { c } };
     }
     case 'unique':
@@ -296,8 +304,8 @@ function combineOne(d: ComputedDef, a: One | undefined, b: One | undefined): One
 export function combineComputed(defs: ComputedDefs, survivor: ComputedState, losers: readonly ComputedState[], mergeKey: string): ComputedState {
   const hash = eventHash(`merge#${mergeKey}`);
   if (survivor.recent.includes(hash)) return survivor;
-  const values: Record<string, unknown> = {};
-  const aux: Record<string, Aux> = {};
+  const values = dict<unknown>();
+  const aux = dict<Aux>();
   for (const [name, d] of Object.entries(defs)) {
     let one = get(survivor, name);
     for (const l of losers) one = combineOne(d, one, get(l, name));

@@ -9,6 +9,7 @@ import { ComputedConfigSchema } from './computed';
 import { TraitsConfigSchema } from './profile';
 import { ContextConfigSchema } from './context';
 import { zodIssues } from './validation';
+import { dict, own } from './dict';
 
 /** How an identifier's value is normalised before it is used. */
 export const IDENTIFIER_FORMATS = ['text', 'email', 'phone'] as const;
@@ -40,14 +41,14 @@ export interface IdentifierTypeConfig {
 }
 
 /** The identifier types Scherp knows without configuration, in their default priority order. */
-export const DEFAULT_IDENTIFIER_TYPES: Readonly<Record<string, IdentifierTypeConfig>> = {
+export const DEFAULT_IDENTIFIER_TYPES: Readonly<Record<string, IdentifierTypeConfig>> = dict({
   user_id: { from: ['userId'], format: 'text', limit: 1 },
   email: { from: ['traits.email', 'context.traits.email'], format: 'email', limit: 5 },
   phone: { from: ['traits.phone', 'context.traits.phone'], format: 'phone', limit: 5 },
   anonymous_id: { from: ['anonymousId'], format: 'text', limit: 5 },
   device_id: { from: ['context.device.id'], format: 'text', limit: 5 },
   advertising_id: { from: ['context.device.advertisingId'], format: 'text', limit: 5 },
-};
+});
 
 const DEFAULT_LIMIT = 5;
 
@@ -84,11 +85,12 @@ export const IdentityConfigSchema = z
   })
   .strict()
   .transform((c, ctx) => {
-    const types: Record<string, IdentifierTypeConfig> = {};
-    for (const [name, def] of Object.entries(DEFAULT_IDENTIFIER_TYPES)) if (c.types[name] !== false) types[name] = def;
+    // Null-prototype: `cfg.types[t]` for a type an event names (`constructor`) is simply absent.
+    const types = dict<IdentifierTypeConfig>();
+    for (const [name, def] of Object.entries(DEFAULT_IDENTIFIER_TYPES)) if (own(c.types, name) !== false) types[name] = def;
     for (const [name, given] of Object.entries(c.types)) {
       if (given === false) continue;
-      const base = DEFAULT_IDENTIFIER_TYPES[name];
+      const base = own(DEFAULT_IDENTIFIER_TYPES, name);
       const from = given.from ?? base?.from;
       if (!from) {
         ctx.addIssue({ code: 'custom', path: ['types', name, 'from'], message: 'is required for a new identifier type' });
@@ -97,9 +99,9 @@ export const IdentityConfigSchema = z
       types[name] = { from, format: given.format ?? base?.format ?? 'text', limit: given.limit ?? base?.limit ?? DEFAULT_LIMIT };
     }
     for (const [i, p] of c.priority.entries()) {
-      if (!types[p]) ctx.addIssue({ code: 'custom', path: ['priority', i], message: `unknown identifier type "${p}"; one of ${Object.keys(types).join(', ')}` });
+      if (!own(types, p)) ctx.addIssue({ code: 'custom', path: ['priority', i], message: `unknown identifier type "${p}"; one of ${Object.keys(types).join(', ')}` });
     }
-    const priority = [...new Set([...c.priority.filter((p) => types[p]), ...Object.keys(types)])];
+    const priority = [...new Set([...c.priority.filter((p) => own(types, p)), ...Object.keys(types)])];
     return { ...c, types, priority };
   });
 

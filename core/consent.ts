@@ -5,6 +5,7 @@
  * so the profile work (#5) can take it over.
  */
 import type { ScherpEvent } from './events';
+import { dict, own } from './dict';
 
 export type ConsentStatus = 'granted' | 'denied';
 
@@ -37,13 +38,13 @@ function collect(into: Record<string, ConsentStatus>, prefs: unknown): void {
   for (const [k, v] of Object.entries(prefs)) {
     const purpose = purposeName(k);
     const s = status(v);
-    if (purpose && s && purpose !== '__proto__') into[purpose] = s;
+    if (purpose && s) into[purpose] = s;
   }
 }
 
 /** The consent statements an event makes, or undefined when it makes none. */
 export function consentFromEvent(e: Pick<ScherpEvent, 'type' | 'context' | 'traits'>): Record<string, ConsentStatus> | undefined {
-  const out: Record<string, ConsentStatus> = {};
+  const out = dict<ConsentStatus>();
   const ctxConsent = e.context?.consent as { categoryPreferences?: unknown } | undefined;
   collect(out, ctxConsent?.categoryPreferences);
   if (e.type === 'identify') collect(out, e.traits?.consent);
@@ -54,9 +55,9 @@ export function consentFromEvent(e: Pick<ScherpEvent, 'type' | 'context' | 'trai
 export function applyConsent(current: Consent, statements: Record<string, ConsentStatus>, at: string): Consent {
   let next: Record<string, ConsentEntry> | undefined;
   for (const [purpose, s] of Object.entries(statements)) {
-    const old = current[purpose];
+    const old = own(current, purpose);
     if (old && (old.at > at || (old.at === at && (old.status === s || old.status === 'denied')))) continue;
-    next ??= { ...current };
+    next ??= dict(current);
     next[purpose] = { status: s, at };
   }
   return next ?? current;
@@ -65,13 +66,13 @@ export function applyConsent(current: Consent, statements: Record<string, Consen
 /** The consent of merged profiles: per purpose the newest statement (denied wins a tie). Commutative. */
 export function mergeConsent(current: Consent, other: Consent): Consent {
   let out = current;
-  for (const [purpose, e] of Object.entries(other)) out = applyConsent(out, { [purpose]: e.status }, e.at);
+  for (const [purpose, e] of Object.entries(other)) out = applyConsent(out, dict([[purpose, e.status]]), e.at);
   return out;
 }
 
 /** Plain statuses, as rules see them (`profile.consent.email` → `granted`). */
 export function consentValues(c: Consent): Record<string, ConsentStatus> {
-  const out: Record<string, ConsentStatus> = {};
+  const out = dict<ConsentStatus>();
   for (const [k, v] of Object.entries(c)) out[k] = v.status;
   return out;
 }

@@ -57,11 +57,13 @@ export interface PublicContext {
 
 export const EMPTY_CONTEXT: PublicContext = { audiences: [], traits: {}, computed: {}, recommendations: {} };
 
+import { dict, has } from './dict';
+
 const allowed = (list: readonly string[], key: string) => list.includes('*') || list.includes(key);
 
 function pick(values: Record<string, unknown>, list: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of list) if (k !== '*' && Object.prototype.hasOwnProperty.call(values, k)) out[k] = values[k];
+  const out = dict<unknown>();
+  for (const k of list) if (k !== '*' && has(values, k)) out[k] = values[k];
   return out;
 }
 
@@ -71,7 +73,7 @@ export function publicContext(
   p: { traits: Record<string, unknown>; computed: Record<string, unknown>; audiences: readonly string[]; recommendations: Readonly<Record<string, { readonly data: Record<string, unknown>; readonly expiresAt: string }>> },
   nowIso: string,
 ): PublicContext {
-  const recommendations: Record<string, { data: Record<string, unknown>; expiresAt: string }> = {};
+  const recommendations = dict<{ data: Record<string, unknown>; expiresAt: string }>();
   for (const [slot, r] of Object.entries(p.recommendations)) {
     if (allowed(cfg.recommendations, slot) && r.expiresAt > nowIso) recommendations[slot] = { data: r.data, expiresAt: r.expiresAt };
   }

@@ -28,7 +28,14 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const id = z
-  .union([z.string(), z.number().finite()])
+  .union([
+    z.string(),
+    z
+      .number()
+      .finite()
+      // 12345678901234567890123 and …124 are the same double: as a number it would merge two people.
+      .refine((n) => Math.abs(n) <= Number.MAX_SAFE_INTEGER, 'is a number beyond 2^53, which JSON numbers cannot carry exactly: send it as a string'),
+  ])
   .transform((v) => String(v).trim())
   .pipe(
     z

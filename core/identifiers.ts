@@ -6,6 +6,7 @@
  */
 import { DEFAULT_CONFIG, EXTERNAL_IDS_SOURCE, type IdentityConfig } from './config';
 import type { ScherpEvent } from './events';
+import { own } from './dict';
 
 export interface Identifier {
   readonly type: string;
@@ -44,7 +45,7 @@ export type PhoneParser = (text: string, defaultRegion: string) => string | unde
 
 /** Normalises one value of a type (see `normaliseIdentifier` in core/identity.ts), with the given phone parser. */
 export function normaliseWith(type: string, raw: unknown, cfg: IdentityConfig, phone: PhoneParser): NormalisedValue {
-  const def = cfg.types[type];
+  const def = own(cfg.types, type);
   if (!def) return { ok: false, reason: 'unknown_type' };
   if (typeof raw !== 'string' && !(typeof raw === 'number' && Number.isFinite(raw))) return { ok: false, reason: 'invalid' };
   let value = String(raw).trim();
@@ -119,7 +120,7 @@ export function extractWith(e: IdentifiableEvent, cfg: IdentityConfig, normalise
     for (const x of externalIds) {
       if (typeof x !== 'object' || x === null || typeof (x as { type?: unknown }).type !== 'string') continue;
       const type = (x as { type: string }).type.trim().toLowerCase();
-      if (cfg.types[type]?.from.includes(EXTERNAL_IDS_SOURCE)) add(type, (x as { id?: unknown }).id);
+      if (own(cfg.types, type)?.from.includes(EXTERNAL_IDS_SOURCE)) add(type, (x as { id?: unknown }).id);
       else rejected.push({ type: 'external', reason: 'unknown_type' });
     }
   }

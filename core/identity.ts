@@ -4,6 +4,7 @@
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { DEFAULT_CONFIG, type IdentityConfig } from './config';
+import { own } from './dict';
 import { extractWith, identifierKey, normaliseWith, parseIdentifierKey, previousIdType, type ExtractedIdentifiers, type Identifier, type IdentifiableEvent, type NormalisedValue, type PhoneParser } from './identifiers';
 
 export * from './identifiers';
@@ -128,7 +129,7 @@ export function planLinks(identifiers: readonly Identifier[], ownerOf: (key: str
     const before = typeCounts(keysOf(profiles.values(), accepted));
     const after = typeCounts(keysOf(nextProfiles, [...accepted, id]));
     const raised = identifierKey(id) === aliasKey ? id.type : undefined;
-    const limitOf = (t: string) => (t === raised ? Math.max(cfg.types[t]?.limit ?? Infinity, cfg.alias.limit) : (cfg.types[t]?.limit ?? Infinity));
+    const limitOf = (t: string) => (t === raised ? Math.max(own(cfg.types, t)?.limit ?? Infinity, cfg.alias.limit) : (own(cfg.types, t)?.limit ?? Infinity));
     const overLimit = [...after].some(([t, n]) => n > limitOf(t) && n > (before.get(t) ?? 0));
     if (overLimit) {
       dropped.push({ id, reason: 'limit' });

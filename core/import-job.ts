@@ -9,6 +9,7 @@
  */
 import * as z from 'zod';
 import type { ImportFormat, ImportRowError } from './import';
+import { dict, own } from './dict';
 
 export const IMPORTS_PREFIX = 'imports/';
 export const REPORTS_PREFIX = 'reports/';
@@ -92,7 +93,7 @@ export type ImportTarget =
   | { readonly ok: true; readonly source: string; readonly format: ImportFormat; readonly reportKey: string }
   | { readonly ok: false; readonly reason: string; readonly reportKey?: string };
 
-const FORMATS: Record<string, ImportFormat> = { csv: 'csv', ndjson: 'ndjson', jsonl: 'ndjson' };
+const FORMATS: Readonly<Record<string, ImportFormat>> = dict({ csv: 'csv', ndjson: 'ndjson', jsonl: 'ndjson' });
 
 /** What a key under `imports/` asks for: its source (first folder) and format (extension). */
 export function importTarget(key: string): ImportTarget {
@@ -102,7 +103,7 @@ export function importTarget(key: string): ImportTarget {
   if (slash <= 0 || slash === rest.length - 1) return { ok: false, reason: `put the file in a folder named after its source: ${IMPORTS_PREFIX}<source>/<file>` };
   const reportKey = `${REPORTS_PREFIX}${rest}.json`;
   const ext = /\.([a-z]+)$/i.exec(rest)?.[1]?.toLowerCase();
-  const format = ext ? FORMATS[ext] : undefined;
+  const format = ext ? own(FORMATS, ext) : undefined;
   if (!format) return { ok: false, reason: 'the file name must end in .csv, .ndjson or .jsonl', reportKey };
   return { ok: true, source: rest.slice(0, slash), format, reportKey };
 }

@@ -17,6 +17,8 @@ import type { Party, ScherpEvent, Trust } from './events';
 import { isSafeKey, MAX_TRAITS_PER_CALL } from './profile';
 import { normaliseIdentifier, parseIdentifierKey } from './identity';
 import { cleanJson } from './ingest';
+import { dict, own } from './dict';
+import { parseJson } from './numbers';
 
 export type ImportFormat = 'ndjson' | 'csv';
 
@@ -74,7 +76,7 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   const parts = path.split('.');
   let cur = target;
   for (const p of parts.slice(0, -1)) {
-    if (typeof cur[p] !== 'object' || cur[p] === null) cur[p] = {};
+    if (typeof own(cur, p) !== 'object' || cur[p] === null) cur[p] = {};
     cur = cur[p] as Record<string, unknown>;
   }
   cur[parts[parts.length - 1]!] = value;
@@ -85,7 +87,7 @@ function rowEvent(ctx: ImportContext, idKey: unknown, traits: unknown, timestamp
   if (typeof idKey !== 'string') return 'id is missing: give it as type:value, e.g. email:ada@example.com';
   const id = parseIdentifierKey(idKey);
   if (!id) return 'id must be type:value, e.g. email:ada@example.com';
-  const type = ctx.identity.types[id.type];
+  const type = own(ctx.identity.types, id.type);
   if (!type) return `unknown identifier type "${id.type}"; one of ${Object.keys(ctx.identity.types).join(', ')}`;
   const n = normaliseIdentifier(id.type, id.value, ctx.identity);
   if (!n.ok) return `id is not a valid ${id.type} (${n.reason})`;
@@ -132,7 +134,7 @@ export function parseImport(text: string, format: ImportFormat, ctx: ImportConte
     if (format === 'ndjson') {
       let row: unknown;
       try {
-        row = JSON.parse(line);
+        row = parseJson(line);
       } catch {
         return fail(i, 'not valid JSON');
       }
@@ -147,7 +149,7 @@ export function parseImport(text: string, format: ImportFormat, ctx: ImportConte
       header = cells.map((c) => c.trim());
       idColumn = header.indexOf('id');
       if (idColumn === -1) {
-        idColumn = header.findIndex((h) => ctx.identity.types[h] !== undefined);
+        idColumn = header.findIndex((h) => own(ctx.identity.types, h) !== undefined);
         idType = header[idColumn];
       }
       if (idColumn === -1) {
@@ -157,7 +159,7 @@ export function parseImport(text: string, format: ImportFormat, ctx: ImportConte
       return;
     }
     if (cells.length !== header.length) return fail(i, `has ${cells.length} fields; the header has ${header.length}`);
-    const traits: Record<string, unknown> = {};
+    const traits = dict<unknown>();
     let timestamp: string | undefined;
     header.forEach((h, c) => {
       if (c === idColumn || cells[c] === '') return;

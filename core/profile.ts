@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import type { Party, Trust } from './events';
 import { isProtectedTrait, trustRank, trustStamp } from './trust';
+import { dict, own } from './dict';
 
 /** Most traits one call (an identify, an import row) may set: Segment's limit. */
 export const MAX_TRAITS_PER_CALL = 300;
@@ -17,7 +18,10 @@ export const TraitsConfigSchema = z
      * highest first: a value from a higher source is kept over a newer value from a lower one;
      * sources not listed rank below every listed one. Equal rank: the newer event wins.
      */
-    precedence: z.record(z.string().min(1).max(200), z.array(z.string().min(1).max(100)).min(1).max(20)).default({}),
+    precedence: z
+      .record(z.string().min(1).max(200), z.array(z.string().min(1).max(100)).min(1).max(20))
+      .default({})
+      .transform((r) => dict(r)),
     /**
      * Identity traits a public source (browser key) cannot take over from a trusted source
      * (`core/trust.ts`): for these, trust ranks before precedence and time. `[]`: none.
@@ -95,19 +99,19 @@ export function isSafeKey(k: string): boolean {
  */
 export function applyTraits(current: Traits, incoming: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party, policy?: TraitPolicy, trust?: Trust): Traits {
   if (!incoming) return current;
-  const next: Record<string, TraitValue> = Object.assign(Object.create(null) as Record<string, TraitValue>, current);
+  const next = dict<TraitValue>(current);
   for (const [k, value] of Object.entries(incoming)) {
     if (!isSafeKey(k) || value === undefined) continue;
     const cand: TraitValue = { value, updatedAt: at, sourceId, ...(party ? { party } : {}), ...trustStamp(trust) };
-    const old = next[k];
+    const old = own(next, k);
     if (!old || beats(k, cand, old, policy)) next[k] = cand;
   }
-  return { ...next };
+  return next;
 }
 
 /** Rank of a source for a trait under the policy: lower is stronger (0 without precedence). */
 function rank(trait: string, sourceId: string, policy: TraitPolicy | undefined): number {
-  const list = policy?.precedence[trait] ?? policy?.precedence['*'];
+  const list = own(policy?.precedence, trait) ?? own(policy?.precedence, '*');
   if (!list) return 0;
   const i = list.indexOf(sourceId);
   return i === -1 ? list.length : i;
@@ -141,11 +145,11 @@ export function mergeTraits(...all: Traits[]): Traits {
 
 /** {@link mergeTraits} under a source precedence policy. */
 export function mergeTraitsWith(policy: TraitPolicy | undefined, ...all: Traits[]): Traits {
-  let out: Traits = {};
+  const out = dict<TraitValue>();
   for (const t of all) {
     for (const [k, v] of Object.entries(t)) {
-      const old = out[k];
-      if (!old || beats(k, v, old, policy)) out = { ...out, [k]: v };
+      const old = own(out, k);
+      if (!old || beats(k, v, old, policy)) out[k] = v;
     }
   }
   return out;
@@ -153,7 +157,7 @@ export function mergeTraitsWith(policy: TraitPolicy | undefined, ...all: Traits[
 
 /** Plain trait values, as rules and the browser see them. */
 export function traitValues(traits: Traits): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out = dict<unknown>();
   for (const [k, v] of Object.entries(traits)) out[k] = v.value;
   return out;
 }
@@ -169,7 +173,7 @@ function union(a: readonly string[], b: readonly string[]): string[] {
 
 /** A fresh profile holding the given identifiers. */
 export function newProfile(id: string, identifiers: readonly string[], at: string): Profile {
-  return { id, identifiers: union([], identifiers), traits: {}, createdAt: at, updatedAt: at };
+  return { id, identifiers: union([], identifiers), traits: dict(), createdAt: at, updatedAt: at };
 }
 
 /**

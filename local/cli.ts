@@ -16,6 +16,7 @@ import { LocalQueue } from './queue';
 import { limitsFromEnv } from '../lambdas/collect';
 import { rateLimitFromEnv } from '../lambdas/shared/rate-limit';
 import { importFile, progressBar } from './import-client';
+import { CHECK_OPTIONS, checkCommand } from './check-command';
 
 type Options = Readonly<Record<string, string | boolean | undefined>>;
 
@@ -200,6 +201,12 @@ const COMMANDS: readonly CliCommand[] = [
       { name: 'url', value: 'URL', help: 'the runtime (default: the one running on the data folder, else SCHERP_URL, else http://127.0.0.1:8080)' },
     ],
     run: importCommand,
+  },
+  {
+    name: 'check',
+    summary: 'check the storage invariants of a whole table: every profile reachable, no identifier in two live profiles, merge chains, computed counts, erased people gone (exit 1 on a violation)',
+    options: CHECK_OPTIONS,
+    run: (o) => checkCommand(o),
   },
 ];
 

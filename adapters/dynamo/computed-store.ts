@@ -9,6 +9,8 @@ import type { ComputedStore, StoredComputed } from '../../app/ports';
 import { putVersioned } from './conditions';
 import { profileIdOf } from './event-codec';
 import { keys } from './keys';
+import { dict } from '../../core/dict';
+import { storable } from '../../core/numbers';
 
 const AUX = '_a';
 const RECENT = '_r';
@@ -19,8 +21,8 @@ export function isComputedValueAttribute(name: string): boolean {
 
 export function decodeComputed(item: Record<string, unknown> | undefined): StoredComputed {
   if (!item) return { state: EMPTY_COMPUTED, version: 0 };
-  const values = Object.fromEntries(Object.entries(item).filter(([k]) => isComputedValueAttribute(k)));
-  const aux = typeof item[AUX] === 'string' ? (JSON.parse(item[AUX]) as Record<string, Aux>) : {};
+  const values = dict(Object.entries(item).filter(([k]) => isComputedValueAttribute(k)));
+  const aux = dict(typeof item[AUX] === 'string' ? (JSON.parse(item[AUX]) as Record<string, Aux>) : {});
   const recent = Array.isArray(item[RECENT]) ? (item[RECENT] as string[]) : [];
   return { state: { values, aux, recent }, version: (item.ver as number) ?? 0 };
 }
@@ -46,6 +48,7 @@ export class DynamoComputedStore implements ComputedStore {
   }
 
   save(profileId: string, state: ComputedState, expectedVersion: number): Promise<boolean> {
-    return putVersioned(this.doc, this.tableName, keys.computed(profileId), { ...state.values, [AUX]: JSON.stringify(state.aux), [RECENT]: [...state.recent] }, expectedVersion);
+    // `storable`: a value DynamoDB cannot hold as a number (first/last of an unchecked property) is kept as its string.
+    return putVersioned(this.doc, this.tableName, keys.computed(profileId), { ...storable(state.values), [AUX]: JSON.stringify(state.aux), [RECENT]: [...state.recent] }, expectedVersion);
   }
 }

@@ -8,22 +8,23 @@ import type { ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Reco
 import { isConditionFailure, putVersioned } from './conditions';
 import { decodeComputed } from './computed-store';
 import { keys, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
+import { dict } from '../../core/dict';
 
 const SLOT_PREFIX = 's_';
 
 /** The parts among a profile partition's `PROFILE#…` items (the root and others are ignored). */
 export function decodeParts(items: readonly Record<string, unknown>[]): ProfileParts {
-  let parts: ProfileParts = { computed: {}, audiences: {}, audiencesVersion: 0, consent: {}, consentVersion: 0, recommendations: {} };
+  let parts: ProfileParts = { computed: dict(), audiences: dict(), audiencesVersion: 0, consent: dict(), consentVersion: 0, recommendations: dict() };
   for (const it of items) {
     if (it.sk === PART_SK.computed) {
       const stored = decodeComputed(it);
-      parts = { ...parts, computed: { ...stored.state.values }, computedState: stored };
+      parts = { ...parts, computed: dict(stored.state.values), computedState: stored };
     } else if (it.sk === PART_SK.audiences) {
-      parts = { ...parts, audiences: (it.m as Record<string, string>) ?? {}, audiencesVersion: it.ver as number };
+      parts = { ...parts, audiences: dict((it.m as Record<string, string>) ?? {}), audiencesVersion: it.ver as number };
     } else if (it.sk === PART_SK.consent) {
-      parts = { ...parts, consent: JSON.parse(it.c as string) as Consent, consentVersion: it.ver as number };
+      parts = { ...parts, consent: dict(JSON.parse(it.c as string) as Consent), consentVersion: it.ver as number };
     } else if (it.sk === PART_SK.recommendations) {
-      const recs: Record<string, Recommendation> = {};
+      const recs = dict<Recommendation>();
       for (const [k, v] of Object.entries(it)) if (k.startsWith(SLOT_PREFIX)) recs[k.slice(SLOT_PREFIX.length)] = JSON.parse(v as string) as Recommendation;
       parts = { ...parts, recommendations: recs };
     }

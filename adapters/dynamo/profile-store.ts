@@ -6,7 +6,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
-import type { MergeRecord, Profile } from '../../core/profile';
+import type { MergeRecord, Profile, Traits } from '../../core/profile';
+import { dict } from '../../core/dict';
 import type { ErasureStore, IdentityLookup, PartitionExport, ProfileReader, ProfileStore, ProfileWithParts, ReadOptions, StoredProfile, TimelineEntry } from '../../app/ports';
 import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
@@ -52,7 +53,7 @@ function fromItem(i: RootItem): StoredProfile {
   const profile: Profile = {
     id: i.id,
     identifiers: i.ids ?? [],
-    traits: JSON.parse(i.tr ?? '{}'),
+    traits: dict(JSON.parse(i.tr ?? '{}') as Traits),
     createdAt: i.createdAt,
     updatedAt: i.updatedAt,
     ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}),

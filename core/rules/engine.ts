@@ -3,8 +3,10 @@
  * History conditions read a timeline the caller loaded once per event. Pure.
  */
 import type { EventType, ScherpEvent } from '../events';
+import { ValidationError } from '../errors';
 import { parseInput } from '../validation';
 import { readPath } from './path';
+import { tooDeepAt } from '../depth';
 import {
   type Action,
   type Audience,
@@ -74,6 +76,12 @@ export function parseRule(doc: unknown): Rule {
   return parseInput(RuleSchema, doc, 'rule');
 }
 
+/**
+ * Deepest nesting of a rule or audience document, in JSON levels: room for conditions nested
+ * about 30 deep (`all`/`any` take two levels each), far below what would overflow the stack.
+ */
+export const MAX_DEFINITION_DEPTH = 64;
+
 /** A rule or (with `"kind": "audience"`) an audience definition. */
 export function parseDefinition(doc: unknown): Definition {
   return parseDefinitionAt(doc, '');
@@ -81,6 +89,8 @@ export function parseDefinition(doc: unknown): Definition {
 
 /** {@link parseDefinition} with the issue paths under `prefix` (`rule` in a dry run's body). */
 export function parseDefinitionAt(doc: unknown, prefix: string): Definition {
+  const deep = tooDeepAt(doc, MAX_DEFINITION_DEPTH, prefix);
+  if (deep !== undefined) throw new ValidationError(`invalid definition: ${deep} nests deeper than ${MAX_DEFINITION_DEPTH} levels`, [{ path: deep, message: `nests deeper than ${MAX_DEFINITION_DEPTH} levels` }]);
   if (doc !== null && typeof doc === 'object' && (doc as { kind?: unknown }).kind === 'audience') return parseInput(AudienceSchema, doc, 'audience', prefix);
   return parseInput(RuleSchema, doc, 'rule', prefix);
 }

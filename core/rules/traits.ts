@@ -3,6 +3,8 @@
  * store's optimistic version check by the caller.
  */
 import { applyTraits, type Profile } from '../profile';
+import { dict, has, own } from '../dict';
+import { clampSafe } from '../numbers';
 
 export interface TraitChange {
   readonly trait: string;
@@ -15,11 +17,11 @@ export interface TraitChange {
  * An increment starts from 0 when the trait is missing or not a number.
  */
 export function applyTraitChanges(p: Profile, changes: readonly TraitChange[], at: string, sourceId: string): Profile {
-  const incoming: Record<string, unknown> = {};
+  const incoming = dict<unknown>();
   for (const c of changes) {
     if (c.increment !== undefined) {
-      const base = c.trait in incoming ? incoming[c.trait] : p.traits[c.trait]?.value;
-      incoming[c.trait] = (typeof base === 'number' ? base : 0) + c.increment;
+      const base = has(incoming, c.trait) ? incoming[c.trait] : own(p.traits, c.trait)?.value;
+      incoming[c.trait] = clampSafe((typeof base === 'number' ? base : 0) + c.increment);
     } else {
       incoming[c.trait] = c.set;
     }

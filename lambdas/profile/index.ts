@@ -27,6 +27,7 @@ import { profileStore, rejectedStore, sourceStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
 import { lazy } from '../shared/lazy';
+import { pathParam } from '../shared/admin-api';
 import { logger } from '../shared/observability';
 
 export interface ProfileDeps {
@@ -44,7 +45,7 @@ export interface ProfileDeps {
 }
 
 function profileKey(event: APIGatewayProxyEventV2): string {
-  return decodeURIComponent(event.pathParameters?.id ?? '');
+  return pathParam(event, 'id');
 }
 
 function limitParam(event: APIGatewayProxyEventV2): number | undefined {

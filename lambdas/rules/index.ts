@@ -24,8 +24,11 @@ export interface RulesDeps extends RuleAdminDeps {
   readonly keys: KeyStore;
 }
 
+/** Largest rules request body after decompression (a rule, or a rule and an event). */
+const MAX_RULES_BODY_BYTES = 512 * 1024;
+
 function objectBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
-  const body = parseJsonBody(event);
+  const body = parseJsonBody(event, MAX_RULES_BODY_BYTES);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('the body must be a JSON object', [{ path: '(body)', message: 'must be an object' }]);
   return body as Record<string, unknown>;
 }
@@ -35,7 +38,7 @@ export function createRulesHandler(deps: () => RulesDeps) {
     'GET /v1/rules': async (_event, d) => json(200, await listDefinitions(d)),
     'GET /v1/rules/{id}': async (event, d) => json(200, await getDefinition(d, pathParam(event, 'id'))),
     'PUT /v1/rules/{id}': async (event, d) => {
-      const def = await putDefinition(d, pathParam(event, 'id'), parseJsonBody(event));
+      const def = await putDefinition(d, pathParam(event, 'id'), parseJsonBody(event, MAX_RULES_BODY_BYTES));
       logger.info('rule stored', { ruleId: def.id });
       return json(200, def);
     },

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { KeyStore } from '../../app/ports';
 import { AuthenticationError, NotFoundError } from '../../core/errors';
-import { credential, errorResponse, type HttpResult } from './http';
+import { credential, decodePathSegment, errorResponse, type HttpResult } from './http';
 
 /** Serves one route, with the handler's dependencies. */
 export type AdminRoute<D> = (event: APIGatewayProxyEventV2, deps: D) => Promise<HttpResult>;
@@ -33,5 +33,5 @@ export function adminApiHandler<D extends { readonly keys: KeyStore }>(deps: () 
 
 /** A path parameter, URL-decoded ('' when absent). */
 export function pathParam(event: APIGatewayProxyEventV2, name: string): string {
-  return decodeURIComponent(event.pathParameters?.[name] ?? '');
+  return decodePathSegment(event.pathParameters?.[name] ?? '', name);
 }

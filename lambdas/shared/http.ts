@@ -5,6 +5,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { gunzipSync } from 'node:zlib';
 import { AlreadyExistsError, AuthenticationError, LimitExceededError, NotFoundError, RateLimitedError, ScherpError, ValidationError } from '../../core/errors';
+import { parseJson } from '../../core/numbers';
 import { errorFields, logger } from './observability';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -25,9 +26,9 @@ function tooLarge(maxBytes: number): LimitExceededError {
 /**
  * The request body as text: base64 undone (HTTP APIs base64-encode bodies they do not consider
  * text, such as gzip), gzip undone. Bodies over `maxBytes`, before or after decompression, are
- * refused without being inflated further.
+ * refused without being inflated further. Every handler decodes its body here, with its cap.
  */
-export function bodyText(event: APIGatewayProxyEventV2, maxBytes = Number.POSITIVE_INFINITY): string {
+export function bodyText(event: APIGatewayProxyEventV2, maxBytes: number): string {
   if (!event.body) return '';
   const encoding = header(event, 'content-encoding')?.toLowerCase();
   // Plain text (the common case): no copy through a Buffer.
@@ -39,7 +40,7 @@ export function bodyText(event: APIGatewayProxyEventV2, maxBytes = Number.POSITI
   if (buf.length > maxBytes) throw tooLarge(maxBytes);
   if (encoding === 'gzip' || (buf[0] === 0x1f && buf[1] === 0x8b)) {
     try {
-      buf = gunzipSync(buf, Number.isFinite(maxBytes) ? { maxOutputLength: maxBytes } : {});
+      buf = gunzipSync(buf, { maxOutputLength: maxBytes });
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw tooLarge(maxBytes);
       throw new ValidationError('the body is not valid gzip', [{ path: '(body)', message: 'is not valid gzip' }]);
@@ -48,14 +49,30 @@ export function bodyText(event: APIGatewayProxyEventV2, maxBytes = Number.POSITI
   return buf.toString('utf8');
 }
 
-/** Parses the body as JSON whatever its content type (beacons send text/plain). */
-export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes?: number): unknown {
+/**
+ * Parses the body as JSON whatever its content type (beacons send text/plain), at most
+ * `maxBytes` after decompression. Numbers JSON cannot carry exactly are kept as strings
+ * (`parseJson`, core/numbers.ts).
+ */
+export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): unknown {
   const text = bodyText(event, maxBytes);
   if (!text) throw new ValidationError('the body is empty; send a JSON object', [{ path: '(body)', message: 'is empty' }]);
   try {
-    return JSON.parse(text);
+    return parseJson(text);
   } catch {
     throw new ValidationError('the body is not valid JSON', [{ path: '(body)', message: 'is not valid JSON' }]);
+  }
+}
+
+/**
+ * One URL-decoded path segment. Malformed percent-encoding (`%E0%A4%A`) is the client's error:
+ * a 400 naming the parameter, never a 500.
+ */
+export function decodePathSegment(raw: string, name: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ValidationError(`the path parameter ${name} is not valid percent-encoded UTF-8`, [{ path: name, message: 'is not valid percent-encoded UTF-8' }]);
   }
 }
 

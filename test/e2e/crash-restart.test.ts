@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { decodeEvent } from '../../adapters/dynamo/event-codec';
-import { startRuntime, type Runtime } from '../../local/runtime';
+import { resolveConfig, startRuntime, type Runtime } from '../../local/runtime';
 import { eventually } from '../helpers/dynamo';
+import { expectStorageInvariants, settle } from '../helpers/check';
 
 const root = join(__dirname, '../..');
 const dataDir = mkdtempSync(join(tmpdir(), 'scherp-crash-'));
@@ -18,7 +19,15 @@ const keys = { SCHERP_WRITE_KEY: 'crash-write', SCHERP_READ_KEY: 'crash-read', S
 let restarted: Runtime | undefined;
 
 afterAll(async () => {
-  await restarted?.stop();
+  try {
+    // The storage invariants hold after the crash and the restart (test/helpers/check.ts).
+    if (restarted) {
+      await settle(restarted);
+      await expectStorageInvariants(restarted.dynamoEndpoint, restarted.tableName, { computed: resolveConfig({}).computed });
+    }
+  } finally {
+    await restarted?.stop();
+  }
 });
 
 function startProcess(): Promise<{ child: ChildProcess; url: string }> {

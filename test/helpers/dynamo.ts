@@ -3,12 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { ensureTable } from '../../local/dynamodb-local';
+import { expectStorageInvariants } from './check';
 
 export interface TestTable {
   readonly endpoint: string;
   readonly tableName: string;
   readonly client: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
+  /** Checks the storage invariants of the table (`test/helpers/check.ts`), then deletes it; a violation fails the test file. */
   drop(): Promise<void>;
 }
 
@@ -31,9 +33,16 @@ export async function createTestTable(prefix = 'test'): Promise<TestTable> {
     client,
     doc,
     drop: async () => {
+      let failure: unknown;
+      try {
+        await expectStorageInvariants(endpoint, tableName);
+      } catch (err) {
+        failure = err;
+      }
       await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
       client.destroy();
       doc.destroy();
+      if (failure) throw failure;
     },
   };
 }

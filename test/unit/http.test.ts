@@ -18,14 +18,14 @@ describe('http helpers', () => {
 
   it('decodes base64 and gzip bodies', () => {
     const gz = gzipSync(Buffer.from('{"a":1}')).toString('base64');
-    expect(bodyText(ev({ body: gz, isBase64Encoded: true, headers: { 'content-encoding': 'gzip' } }))).toBe('{"a":1}');
-    expect(parseJsonBody(ev({ body: '{"a":1}' }))).toEqual({ a: 1 });
+    expect(bodyText(ev({ body: gz, isBase64Encoded: true, headers: { 'content-encoding': 'gzip' } }), 1024)).toBe('{"a":1}');
+    expect(parseJsonBody(ev({ body: '{"a":1}' }), 1024)).toEqual({ a: 1 });
   });
 
   it('maps bad bodies to validation errors', () => {
-    expect(() => parseJsonBody(ev({ body: '{' }))).toThrow(ValidationError);
-    expect(() => parseJsonBody(ev({}))).toThrow(/empty/);
-    expect(() => bodyText(ev({ body: Buffer.from([0x1f, 0x8b, 1, 2]).toString('base64'), isBase64Encoded: true }))).toThrow(/gzip/);
+    expect(() => parseJsonBody(ev({ body: '{' }), 1024)).toThrow(ValidationError);
+    expect(() => parseJsonBody(ev({}), 1024)).toThrow(/empty/);
+    expect(() => bodyText(ev({ body: Buffer.from([0x1f, 0x8b, 1, 2]).toString('base64'), isBase64Encoded: true }), 1024)).toThrow(/gzip/);
   });
 
   it('maps domain errors to status codes', () => {
