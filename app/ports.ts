@@ -166,6 +166,12 @@ export interface ProfileStore {
    */
   saveProfile(profile: Profile, expectedVersion: number): Promise<boolean>;
   /**
+   * A new profile root and the identity item of its first identifier, all or nothing (one
+   * transaction), so a root is never stored without an identity item leading to it. False when
+   * the root exists already or the identifier points somewhere already (nothing is written then).
+   */
+  createProfile(profile: Profile, first: Identifier, at: string): Promise<boolean>;
+  /**
    * One merge, all or nothing: the survivor (expected at `survivorVersion`), every loser turned
    * into a pointer (`mergedInto` set; each expected at its version and not merged yet) and the
    * merge record. False on any conflict (nothing is written then).
