@@ -9,6 +9,7 @@ import type { Identifier } from '../core/identity';
 import type { MergeRecord, Profile } from '../core/profile';
 import type { Consent } from '../core/consent';
 import type { ComputedState } from '../core/computed';
+import type { PayloadMatcher } from '../core/mentions';
 
 /** Accepted events on their way to `stitch`. */
 export interface EventQueue {
@@ -112,16 +113,16 @@ export interface RejectedStore {
   list(opts: { readonly limit: number; readonly sourceId?: string }): Promise<RejectedRecord[]>;
   /**
    * Every stored record (retained, or expired but not yet removed) whose payload, or issues as
-   * JSON text, `matches` (for export: the records naming a person), newest first. Reads every
-   * stored record.
+   * JSON text, `matches` (for export: the records naming a person), newest first. Reads only the
+   * records indexed under one of `matches.terms` (`core/mention-terms.ts`), never all of them.
    */
-  listMatching(matches: (text: string) => boolean): Promise<RejectedRecord[]>;
+  listMatching(matches: PayloadMatcher): Promise<RejectedRecord[]>;
   /**
    * Deletes every stored record (retained, or expired but not yet removed) whose payload, or
-   * issues as JSON text, `matches` (for erasure); returns how many. Idempotent: a repeat deletes
-   * what is left.
+   * issues as JSON text, `matches` (for erasure), found as {@link listMatching} finds them;
+   * returns how many. Idempotent: a repeat deletes what is left.
    */
-  eraseMatching(matches: (text: string) => boolean): Promise<number>;
+  eraseMatching(matches: PayloadMatcher): Promise<number>;
 }
 
 /** First-seen markers of (source, message id) pairs, kept for the dedupe window. */
