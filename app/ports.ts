@@ -203,6 +203,31 @@ export interface ProfileReader {
   readPartition(profileId: string): Promise<PartitionExport>;
 }
 
+/** Whom an erasure is about: their profiles (survivor and merged) and a matcher for their identifiers. */
+export interface ErasureSubject {
+  readonly profileIds: readonly string[];
+  readonly matches: PayloadMatcher;
+}
+
+/**
+ * A store outside the table holding copies of personal data that erasure reaches (locally: the
+ * bus log, the queue journal, the dead letters, the stream failures).
+ */
+export interface CopyStore {
+  /** Named in the erasure answer (`bus.jsonl`, …). */
+  readonly name: string;
+  /** Deletes every entry naming one of the subject's profile ids or identifiers; returns how many. Idempotent. */
+  eraseSubject(subject: ErasureSubject): Promise<number>;
+}
+
+/** A store erasure cannot reach: what it may still hold about the person, and when that is gone. */
+export interface RetainedCopy {
+  readonly store: string;
+  readonly holds: string;
+  /** When the last copy is gone at the latest, e.g. `30 days`. */
+  readonly expiresWithin: string;
+}
+
 /** Erasure (data subject rights): deletes and suppression markers. */
 export interface ErasureStore {
   /** Stores a suppression marker per identifier (a digest of `type:value`); idempotent. */

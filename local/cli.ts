@@ -31,6 +31,8 @@ async function start(args: string[]): Promise<void> {
     configFile: flag(args, '--config'),
     keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY },
     printBus: true,
+    // As the stack's import bucket: dropped files and reports expire after 30 days.
+    importRetentionDays: 30,
     // Same variables as the cloud functions; CORS origins comma-separated (default: any).
     limits: limitsFromEnv(),
     corsAllowedOrigins: process.env.SCHERP_CORS_ORIGINS ? process.env.SCHERP_CORS_ORIGINS.split(',').map((o) => o.trim()) : undefined,

@@ -5,8 +5,8 @@
  * file, then renamed over it). The file is trimmed to the retention at start and hourly while
  * records are saved.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { rewriteJsonlWithout } from './jsonl';
 import type { RejectedRecord, RejectedStore } from '../app/ports';
 import type { PayloadMatcher } from '../core/mentions';
 
@@ -68,24 +68,9 @@ export class JsonlRejectedStore implements RejectedStore {
     return deleted;
   }
 
-  /**
-   * Synchronous from read to rename, so no `save` of this process appends in between (and is
-   * lost). A line that is not a record is tested as a whole.
-   */
+  /** A line that is not a record is tested as a whole. */
   private rewriteWithout(matches: (text: string, line: string) => boolean): void {
-    if (!existsSync(this.file)) return;
-    const lines = readFileSync(this.file, 'utf8').split('\n');
-    const kept = lines.filter((line) => line.trim() === '' || !lineMatches(line, (text) => matches(text, line)));
-    if (kept.length === lines.length) return;
-    const text = kept.filter((line) => line.trim() !== '').join('\n');
-    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      writeFileSync(tmp, text === '' ? '' : text + '\n');
-      renameSync(tmp, this.file);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+    rewriteJsonlWithout(this.file, (line) => lineMatches(line, (text) => matches(text, line)));
   }
 }
 
