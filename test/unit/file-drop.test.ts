@@ -3,7 +3,7 @@
  * report for its version; continuation jobs come back through the same loop; a failing file is
  * tried `maxAttempts` times; a file outside a source folder is reported once.
  */
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
@@ -83,5 +83,24 @@ describe('FolderImporter', () => {
     expect(t.objects.list('imports/')).toEqual(['imports/crm/c.csv']);
     expect(await t.objects.read('imports/crm/missing.csv', 0)).toBeUndefined();
     await expect(t.objects.read('imports/../keys.json', 0)).rejects.toThrow(/\.\./);
+  });
+});
+
+describe('FolderImporter retention (issue 18 item 5)', () => {
+  it('deletes files and reports written more than retentionDays ago, as the bucket lifecycle does; newer ones stay', async () => {
+    const t = setup();
+    let now = new Date('2026-11-20T00:00:00Z');
+    const importer = new FolderImporter({ objects: t.objects, retentionDays: 30, now: () => now });
+    t.drop('imports/crm/old.csv', 'email\nold@example.com', new Date('2026-10-01T00:00:00Z'));
+    t.drop('reports/crm/old.csv.json', '{"status":"done"}', new Date('2026-10-01T00:00:00Z'));
+    t.drop('imports/crm/new.csv', 'email\nnew@example.com', new Date('2026-11-15T00:00:00Z'));
+    const noop = async () => ({ batchItemFailures: [] });
+    await importer.pollOnce(noop);
+    expect([...t.objects.list('imports/'), ...t.objects.list('reports/')]).toEqual(['imports/crm/new.csv']);
+    // A month later (the sweep runs at most hourly): the newer file goes too.
+    now = new Date('2026-12-20T00:00:00Z');
+    await importer.pollOnce(noop);
+    expect(t.objects.list('imports/')).toEqual([]);
+    rmSync(t.root, { recursive: true, force: true });
   });
 });
