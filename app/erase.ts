@@ -3,8 +3,11 @@
  * identifier belongs to: the surviving profile and every profile merged into it (each whole
  * `P#<id>` partition: root, parts, timeline, rule state, merge records), the identity items of
  * every identifier listed on them, and the retained rejected events naming any of those
- * identifiers (`core/mentions.ts`). Before anything is deleted the identifiers go on the
- * suppression list (when configured), so an event racing the erasure cannot recreate the person.
+ * identifiers (`core/mentions.ts`), and the copies in stores outside the table it can reach
+ * (`CopyStore`: locally the bus log, queue journal, dead letters, stream failures, pending delayed
+ * actions). Before anything is deleted the identifiers go on the suppression list (when
+ * configured), so an event racing the erasure cannot recreate the person. The answer names the
+ * stores it cannot reach and when their copies expire (`notReached`).
  */
 import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
 import { NotFoundError } from '../core/errors';

@@ -6,7 +6,9 @@
  * A payload names the person when
  * - some string (or number) in it, at any depth, key or value, normalises to one of their
  *   identifiers under that identifier's type: `Ada@Example.COM` is `email:ada@example.com`, a
- *   phone number in national format is its E.164 form; or
+ *   phone number in national format is its E.164 form, and a phone number written in any of its
+ *   own country's national or international forms matches whatever the default region
+ *   ({@link phoneWritings}); or
  * - the raw text contains one of their identifier values, case-insensitively, anywhere (a value
  *   inside a longer string, or a payload cut in the middle of a string). Only values of at least
  *   {@link MIN_SUBSTRING_CHARS} characters are searched for this way: `user_id:7` would otherwise
