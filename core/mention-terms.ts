@@ -27,8 +27,10 @@ export const MAX_MENTION_TERMS = 32;
 const PHONE_TAIL = 7;
 
 const ID_KEYS = new Set(['userid', 'anonymousid', 'previousid', 'id', 'advertisingid']);
-const EMAIL = /[^\s@"'<>()[\]{},;:\\/=&?]+@[^\s@"'<>()[\]{},;:\\/=&?]+/g;
+/** Characters that end an address inside a longer text (a URL, a sentence, an issue path). */
+const EMAIL_STOP = new Set([...' \t\n\r"\'<>()[]{},;:\\/=&?@']);
 const PHONE = /\+?\(?\d[\d\s().\-/]{5,22}\d/g;
+const WHOLE_EMAIL = /^[^\s@]+@[^\s@]+$/;
 const NOT_PHONE = /^(\d{4}-\d{2}-\d{2}|\d{1,3}(\.\d{1,3}){3})$/;
 const STRING_LITERAL = /"(?:[^"\\]|\\.)*"/g;
 /** `"key": "value"` or `"key": 123` in text that is not whole JSON (cut to size). */
@@ -40,12 +42,16 @@ function phoneTerm(digits: string): string | undefined {
 
 /** The terms of one string found anywhere: its email addresses and phone-shaped runs. */
 function freeTerms(s: string, out: Set<string>): void {
-  for (const m of s.matchAll(EMAIL)) {
-    const email = m[0].toLowerCase();
-    out.add(`t:${email}`);
-    // `traits.ada@example.com` (an issue path): the address may start after a dot.
-    const at = email.indexOf('@');
-    for (let i = email.indexOf('.'); i >= 0 && i < at; i = email.indexOf('.', i + 1)) out.add(`t:${email.slice(i + 1)}`);
+  // Addresses as the normaliser takes them (any character but space and `@` around one `@`), as
+  // whole words, and as the tokens of URLs and issue paths.
+  if (s.includes('@')) {
+    for (const word of s.split(/[\s"]+/)) if (WHOLE_EMAIL.test(word)) out.add(`t:${word.toLowerCase()}`);
+    for (const email of emailTokens(s)) {
+      out.add(`t:${email}`);
+      // `traits.ada@example.com` (an issue path): the address may start after a dot.
+      const at = email.indexOf('@');
+      for (let i = email.indexOf('.'); i >= 0 && i < at; i = email.indexOf('.', i + 1)) out.add(`t:${email.slice(i + 1)}`);
+    }
   }
   for (const m of s.matchAll(PHONE)) {
     // Dates and IPv4 addresses are no phone numbers (and every payload has them).
@@ -53,6 +59,19 @@ function freeTerms(s: string, out: Set<string>): void {
     const t = phoneTerm(m[0].replace(/\D/g, ''));
     if (t) out.add(t);
   }
+}
+
+/** The addresses inside a text, lower-cased: around each `@`, up to the next stop character (linear time). */
+function emailTokens(s: string): string[] {
+  const out: string[] = [];
+  for (let at = s.indexOf('@'); at >= 0; at = s.indexOf('@', at + 1)) {
+    let from = at;
+    while (from > 0 && !EMAIL_STOP.has(s[from - 1]!)) from--;
+    let to = at + 1;
+    while (to < s.length && !EMAIL_STOP.has(s[to]!)) to++;
+    if (from < at && to > at + 1) out.push(s.slice(from, to).toLowerCase());
+  }
+  return out;
 }
 
 function idTerm(value: unknown, out: Set<string>): void {
