@@ -55,12 +55,31 @@ function bodyKey(body: unknown): string | undefined {
   return typeof k === 'string' ? k : undefined;
 }
 
-/** A rejected payload as bounded JSON text, without the write key. */
-export function payloadPreview(value: unknown): string {
+/**
+ * Rejected events kept per request, at most: one record for each of the first ones, then one
+ * record saying how many more there were. A request of 2,500 junk items stores 11 records.
+ */
+export const MAX_REJECTED_RECORDS_PER_REQUEST = 10;
+
+/** Removes every `writeKey` property at any depth (cleanJson made the objects, so they are ours to change). */
+function dropWriteKeys(v: unknown): void {
+  if (Array.isArray(v)) for (const x of v) dropWriteKeys(x);
+  else if (v && typeof v === 'object') {
+    delete (v as Record<string, unknown>).writeKey;
+    for (const x of Object.values(v)) dropWriteKeys(x);
+  }
+}
+
+/** A write key kept nowhere in a payload, also not as a value under another name. */
+const KEY_REDACTED = '(write key)';
+
+/** A rejected payload as bounded JSON text, without any write key: no `writeKey` property at any depth, nor the request's key (`key`) anywhere. */
+export function payloadPreview(value: unknown, key?: string): string {
   const clean = cleanJson(value);
   if (clean === undefined && value !== undefined) return '"(nested too deeply to keep)"';
-  if (clean && typeof clean === 'object' && !Array.isArray(clean)) delete (clean as Record<string, unknown>).writeKey;
-  const text = JSON.stringify(clean) ?? 'null';
+  dropWriteKeys(clean);
+  let text = JSON.stringify(clean) ?? 'null';
+  if (key && key.length >= 8) text = text.split(JSON.stringify(key).slice(1, -1)).join(KEY_REDACTED);
   return text.length <= MAX_REJECTED_PAYLOAD_CHARS ? text : `${text.slice(0, MAX_REJECTED_PAYLOAD_CHARS)}…(truncated from ${text.length})`;
 }
 
@@ -81,16 +100,23 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
   const requestId = req.requestId ?? randomUUID();
   const keep = async (rejected: readonly { index: number; issues: RejectedEvent['issues']; limit?: string }[], payloadOf: (index: number) => unknown) => {
     if (!deps.rejected || rejected.length === 0) return;
-    const records: RejectedRecord[] = rejected.map((r) => ({
+    const record = (r: (typeof rejected)[number], payload: string, issues: RejectedEvent['issues'] = r.issues): RejectedRecord => ({
       sourceId: principal.sourceId,
       route: req.route,
       index: r.index,
-      issues: r.issues,
+      issues,
       ...(r.limit ? { limit: r.limit } : {}),
-      payload: payloadPreview(payloadOf(r.index)),
+      payload,
       receivedAt: receivedAt.toISOString(),
       requestId,
-    }));
+    });
+    // Bounded per request: what one request can make the table keep does not grow with its items.
+    const records = rejected.slice(0, MAX_REJECTED_RECORDS_PER_REQUEST).map((r) => record(r, payloadPreview(payloadOf(r.index), key)));
+    const rest = rejected.slice(MAX_REJECTED_RECORDS_PER_REQUEST);
+    if (rest.length > 0) {
+      const message = `${rest.length} more rejected events of this request (indexes ${rest[0]!.index} to ${rest[rest.length - 1]!.index}) are not kept`;
+      records.push(record(rest[0]!, JSON.stringify('(not kept)'), [{ path: '(request)', message }]));
+    }
     await deps.rejected.save(records);
   };
 

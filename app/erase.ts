@@ -3,15 +3,18 @@
  * identifier belongs to: the surviving profile and every profile merged into it (each whole
  * `P#<id>` partition: root, parts, timeline, rule state, merge records), the identity items of
  * every identifier listed on them, and the retained rejected events naming any of those
- * identifiers (`core/mentions.ts`). Before anything is deleted the identifiers go on the
- * suppression list (when configured), so an event racing the erasure cannot recreate the person.
+ * identifiers (`core/mentions.ts`), and the copies in stores outside the table it can reach
+ * (`CopyStore`: locally the bus log, queue journal, dead letters, stream failures, pending delayed
+ * actions). Before anything is deleted the identifiers go on the suppression list (when
+ * configured), so an event racing the erasure cannot recreate the person. The answer names the
+ * stores it cannot reach and when their copies expire (`notReached`).
  */
 import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
 import { NotFoundError } from '../core/errors';
 import type { Profile } from '../core/profile';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../core/identity';
 import { payloadMatcher } from '../core/mentions';
-import type { ErasureStore, ProfileReader, ProfileStore, RejectedStore } from './ports';
+import type { CopyStore, ErasureStore, ProfileReader, ProfileStore, RejectedStore, RetainedCopy } from './ports';
 import { parseProfileKey } from './profiles';
 
 export interface ErasureResult {
@@ -22,7 +25,11 @@ export interface ErasureResult {
     readonly identifiers: number;
     /** Rejected-event records naming the person deleted (0 without a rejected store). */
     readonly rejected: number;
+    /** Entries naming the person deleted from each store outside the table erasure reaches, by name. */
+    readonly copies: Readonly<Record<string, number>>;
   };
+  /** The stores outside the table erasure cannot reach that may still hold copies, and when those expire. */
+  readonly notReached: readonly RetainedCopy[];
 }
 
 export interface EraseOptions {
@@ -31,6 +38,10 @@ export interface EraseOptions {
   readonly suppress?: boolean;
   /** Where rejected events are kept; their records naming the person are erased too. */
   readonly rejected?: RejectedStore;
+  /** Stores outside the table holding copies (locally: bus log, queue journal, dead letters, …); erased too. */
+  readonly copies?: readonly CopyStore[];
+  /** Stores erasure cannot reach, listed in the answer with their bound. */
+  readonly notReached?: readonly RetainedCopy[];
 }
 
 /** Most profiles one erasure follows through `mergedFrom` (the merge cap keeps real chains far below). */
@@ -59,7 +70,8 @@ export async function eraseProfile(store: ProfileStore & ProfileReader & Erasure
   // also catches one kept since.
   if (!survivor) {
     const rejected = await eraseRejected(opts.rejected, [requested], identity);
-    return { erased: { profiles: 0, items: await store.eraseIdentities([requested]), identifiers: 1, rejected } };
+    const copies = await eraseCopies(opts.copies, [owner], [requested], identity);
+    return { erased: { profiles: 0, items: await store.eraseIdentities([requested]), identifiers: 1, rejected, copies }, notReached: opts.notReached ?? [] };
   }
 
   // Every profile merged into the survivor, transitively, and every identifier any of them lists.
@@ -85,6 +97,8 @@ export async function eraseProfile(store: ProfileStore & ProfileReader & Erasure
   // Rejected events before any profile item: the identifiers to search for are read from the
   // roots, so after an interruption a repeat finds them all again only while every root exists.
   const rejected = await eraseRejected(opts.rejected, ids, identity);
+  // The copies outside the table, for the same reason before any profile item.
+  const copies = await eraseCopies(opts.copies, [...profileIds], ids, identity);
   // Only identity items that point at an erased profile: never another person's.
   const owners = await store.getIdentityOwners(ids);
   const owned = ids.filter((id) => identifierKey(id) !== requestedKey && profileIds.has(owners.get(identifierKey(id)) ?? ''));
@@ -96,7 +110,14 @@ export async function eraseProfile(store: ProfileStore & ProfileReader & Erasure
   const rest = [...profileIds].filter((id) => id !== owner && id !== survivor.id);
   for (const id of [...rest, ...(survivor.id === owner ? [] : [survivor.id]), owner]) items += await store.erasePartition(id);
   items += await store.eraseIdentities([requested]);
-  return { erased: { profiles: profileIds.size, items, identifiers: ids.length, rejected } };
+  return { erased: { profiles: profileIds.size, items, identifiers: ids.length, rejected, copies }, notReached: opts.notReached ?? [] };
+}
+
+async function eraseCopies(stores: readonly CopyStore[] | undefined, profileIds: readonly string[], ids: readonly Identifier[], identity: IdentityConfig): Promise<Record<string, number>> {
+  const out: Record<string, number> = Object.create(null);
+  const subject = { profileIds, matches: payloadMatcher(ids, identity) };
+  for (const s of stores ?? []) out[s.name] = (out[s.name] ?? 0) + (await s.eraseSubject(subject));
+  return out;
 }
 
 function eraseRejected(store: RejectedStore | undefined, ids: readonly Identifier[], identity: IdentityConfig): Promise<number> {

@@ -11,6 +11,7 @@ import type { MergeRecord, Profile } from '../core/profile';
 import type { Consent } from '../core/consent';
 import type { ComputedState } from '../core/computed';
 import type { StorageSnapshot } from '../core/invariants';
+import type { PayloadMatcher } from '../core/mentions';
 
 /** Accepted events on their way to `stitch`. */
 export interface EventQueue {
@@ -137,16 +138,16 @@ export interface RejectedStore {
   list(opts: { readonly limit: number; readonly sourceId?: string }): Promise<RejectedRecord[]>;
   /**
    * Every stored record (retained, or expired but not yet removed) whose payload, or issues as
-   * JSON text, `matches` (for export: the records naming a person), newest first. Reads every
-   * stored record.
+   * JSON text, `matches` (for export: the records naming a person), newest first. Reads only the
+   * records indexed under one of `matches.terms` (`core/mention-terms.ts`), never all of them.
    */
-  listMatching(matches: (text: string) => boolean): Promise<RejectedRecord[]>;
+  listMatching(matches: PayloadMatcher): Promise<RejectedRecord[]>;
   /**
    * Deletes every stored record (retained, or expired but not yet removed) whose payload, or
-   * issues as JSON text, `matches` (for erasure); returns how many. Idempotent: a repeat deletes
-   * what is left.
+   * issues as JSON text, `matches` (for erasure), found as {@link listMatching} finds them;
+   * returns how many. Idempotent: a repeat deletes what is left.
    */
-  eraseMatching(matches: (text: string) => boolean): Promise<number>;
+  eraseMatching(matches: PayloadMatcher): Promise<number>;
 }
 
 /** First-seen markers of (source, message id) pairs, kept for the dedupe window. */
@@ -191,6 +192,12 @@ export interface ProfileStore {
    */
   saveProfile(profile: Profile, expectedVersion: number): Promise<boolean>;
   /**
+   * A new profile root and the identity item of its first identifier, all or nothing (one
+   * transaction), so a root is never stored without an identity item leading to it. False when
+   * the root exists already or the identifier points somewhere already (nothing is written then).
+   */
+  createProfile(profile: Profile, first: Identifier, at: string): Promise<boolean>;
+  /**
    * One merge, all or nothing: the survivor (expected at `survivorVersion`), every loser turned
    * into a pointer (`mergedInto` set; each expected at its version and not merged yet) and the
    * merge record. False on any conflict (nothing is written then).
@@ -219,6 +226,31 @@ export interface ProfileReader {
   loadProfileWithParts(profileId: string): Promise<ProfileWithParts | undefined>;
   /** Every item of one profile's partition (for export): timeline events decoded, the other items as stored. */
   readPartition(profileId: string): Promise<PartitionExport>;
+}
+
+/** Whom an erasure is about: their profiles (survivor and merged) and a matcher for their identifiers. */
+export interface ErasureSubject {
+  readonly profileIds: readonly string[];
+  readonly matches: PayloadMatcher;
+}
+
+/**
+ * A store outside the table holding copies of personal data that erasure reaches (locally: the
+ * bus log, the queue journal, the dead letters, the stream failures).
+ */
+export interface CopyStore {
+  /** Named in the erasure answer (`bus.jsonl`, …). */
+  readonly name: string;
+  /** Deletes every entry naming one of the subject's profile ids or identifiers; returns how many. Idempotent. */
+  eraseSubject(subject: ErasureSubject): Promise<number>;
+}
+
+/** A store erasure cannot reach: what it may still hold about the person, and when that is gone. */
+export interface RetainedCopy {
+  readonly store: string;
+  readonly holds: string;
+  /** When the last copy is gone at the latest, e.g. `30 days`. */
+  readonly expiresWithin: string;
 }
 
 /** Erasure (data subject rights): deletes and suppression markers. */

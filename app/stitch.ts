@@ -108,16 +108,18 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
 
     let target: Profile;
     let merged: string[] = [];
+    // A new profile is written together with the identity item of its first identifier (one
+    // transaction), so no root is ever stored that no identifier leads to: a lost race for that
+    // identifier, or a crash, leaves nothing behind, and a root that lost a race for a later
+    // identifier is reachable and merged by the retry.
+    let claimedFirst: string | undefined;
     if (involved.length === 0) {
       target = withEvent(newProfile(profileIdFor(event), [], at), acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits, event.trust);
-      if (!(await store.saveProfile(target, 0))) {
-        // The id is this event's own: the profile exists because an earlier attempt of this
-        // event created it (its answer lost, or it died before claiming). Carry on with that one
-        // rather than leave it behind as a second, unreachable profile.
-        const earlier = (await store.getProfiles([target.id])).get(target.id);
-        if (!earlier || earlier.profile.mergedInto) continue;
-        target = earlier.profile;
-      }
+      // False: another event claimed the identifier first, or an earlier attempt of this event
+      // (its answer lost) created the profile with it. The retry reads consistently and finds
+      // the owner either way.
+      if (!(await store.createProfile(target, plan.accepted[0]!, at))) continue;
+      claimedFirst = acceptedKeys[0];
     } else {
       const survivorId = chooseSurvivor(plan.profiles);
       const survivor = involved.find((sp) => sp.profile.id === survivorId)!;
@@ -153,7 +155,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     // claimed one first, so start over (and merge, or drop it if that would break a limit).
     let raced = false;
     for (const id of plan.accepted) {
-      if (ownerOf(identifierKey(id)) !== undefined) continue;
+      if (ownerOf(identifierKey(id)) !== undefined || identifierKey(id) === claimedFirst) continue;
       const claimed = await store.claimIdentity(id, target.id, at);
       if (claimed !== target.id && claimed !== owners.get(identifierKey(id))) {
         raced = true;

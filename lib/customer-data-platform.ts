@@ -38,6 +38,12 @@ import {
 } from './scherp-function';
 
 /** Properties of {@link CustomerDataPlatform}. Every property is optional. */
+/** What the example rule logs of a bus event: its type, event id, profile and dedupe ids. */
+const ACTIONS_LOG_EVENT = targets.LogGroupTargetInput.fromObjectV2({
+  timestamp: events.EventField.time,
+  message: `${events.EventField.detailType} id=${events.EventField.eventId} profile=${events.EventField.fromPath('$.detail.profileId')} dedupe=${events.EventField.fromPath('$.detail.dedupeId')}`,
+});
+
 export interface CustomerDataPlatformProps {
   /**
    * What happens to the DynamoDB table (profiles, identities, timeline, rules) when it is
@@ -503,6 +509,9 @@ export class CustomerDataPlatform extends Construct {
         ...sourceLimitEnv,
         // Erasure and export search the retained days of rejected events.
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
+        // The erasure answer names the stores it cannot reach with their bounds.
+        [ENV.ARCHIVE_RETENTION_DAYS]: String(config.archiveRetention.toDays()),
+        [ENV.IMPORT_RETENTION_DAYS]: String(config.importRetentionDays),
         ...scherpConfig,
       }),
       import: make('import', 'Import', { [ENV.QUEUE_URL]: this.queue.queueUrl, [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn, ...scherpConfig }),
@@ -664,13 +673,17 @@ export class CustomerDataPlatform extends Construct {
   }
 
   /** One rule on the bus so a deployer can watch actions arrive in CloudWatch Logs. */
+  /**
+   * The example log group keeps a month of every bus event: only its type and ids (fields every
+   * bus event has), never the user id, email, data or explanation, so erasure leaves nothing there.
+   */
   private createExampleRule(config: ResolvedProps): logs.LogGroup {
     const logGroup = new logs.LogGroup(this, 'ActionsLogs', { retention: config.logRetention });
     new events.Rule(this, 'ActionsToLogsRule', {
       eventBus: this.bus,
       description: `Copies every ${EVENT_SOURCE} action into a log group (example; add your own rules)`,
       eventPattern: { source: [EVENT_SOURCE] },
-      targets: [new targets.CloudWatchLogGroup(logGroup, { installLatestAwsSdk: false })],
+      targets: [new targets.CloudWatchLogGroup(logGroup, { installLatestAwsSdk: false, logEvent: ACTIONS_LOG_EVENT })],
     });
     return logGroup;
   }

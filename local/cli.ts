@@ -61,6 +61,8 @@ async function start(o: Options): Promise<void> {
     configFile: str(o, 'config'),
     keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY, userToken: process.env.SCHERP_USER_TOKEN_SECRET },
     printBus: true,
+    // As the stack's import bucket: dropped files and reports expire after 30 days.
+    importRetentionDays: 30,
     // Same variables as the cloud functions; CORS origins comma-separated (default: any).
     limits: limitsFromEnv(),
     sourceRateLimit: rateLimitFromEnv(),

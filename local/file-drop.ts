@@ -5,12 +5,12 @@
  * and the handler's continuation jobs come back through the same loop. The report is written to
  * `reports/<source>/<name>.json`, as in the cloud.
  */
-import { createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ImportJobQueue, ObjectInfo, ObjectStore } from '../app/ports';
 import { PollLoop } from './poll-loop';
-import { IMPORTS_PREFIX, importTarget, jobMessage, jobsOfMessage, type ImportJob, type ImportReport } from '../core/import-job';
+import { IMPORTS_PREFIX, importTarget, jobMessage, jobsOfMessage, REPORTS_PREFIX, type ImportJob, type ImportReport } from '../core/import-job';
 import { toRecord } from './queue';
 
 /** Bucket name the local notifications carry. */
@@ -64,6 +64,11 @@ export class FolderObjectStore implements ObjectStore {
   /** Makes the folder of a prefix (`imports/crm/`), so a user sees where files go. */
   createFolder(prefix: string): void {
     mkdirSync(this.writable(prefix.replace(/\/+$/, '')), { recursive: true });
+  }
+
+  /** Deletes a file (no error when it is gone). */
+  remove(key: string): void {
+    rmSync(this.path(key), { force: true });
   }
 
   /** Keys of every regular file under a prefix (dot files, dot folders and `.tmp` files left out; links not followed). */
@@ -139,7 +144,13 @@ export interface FolderImporterOptions {
   readonly onGiveUp?: (key: string) => void;
   /** Told once about a file that is not where an import can be (no source folder). */
   readonly onIgnored?: (key: string, reason: string) => void;
+  /** Days files and reports are kept after they were written, as the stack's bucket lifecycle (`importRetentionDays`). @default - kept until deleted */
+  readonly retentionDays?: number;
+  readonly now?: () => Date;
 }
+
+/** How often the folder is swept for files past their retention. */
+const EXPIRE_EVERY_MS = 3_600_000;
 
 /** Polls the folder and runs the handler for new files and continuation jobs. */
 export class FolderImporter implements ImportJobQueue {
@@ -150,6 +161,7 @@ export class FolderImporter implements ImportJobQueue {
   private readonly ignored = new Set<string>();
   private readonly loop: PollLoop;
   private readonly maxAttempts: number;
+  private lastExpiry = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: FolderImporterOptions) {
     this.loop = new PollLoop(opts.pollMs ?? 1000);
@@ -172,6 +184,7 @@ export class FolderImporter implements ImportJobQueue {
   /** One look at the folder: notifies new still files, then runs queued jobs until none are left. */
   async pollOnce(handler: SqsHandler): Promise<void> {
     const { objects } = this.opts;
+    this.expire();
     const now = new Map<string, string>();
     for (const key of objects.links(IMPORTS_PREFIX)) {
       if (this.ignored.has(key)) continue;
@@ -191,6 +204,24 @@ export class FolderImporter implements ImportJobQueue {
       const body = this.jobs.shift()!;
       const res = await handler({ Records: [toRecord({ id: 'local', body, receiveCount: 1, sentAt: Date.now() }, 'scherp-imports')] }).catch(() => ({ batchItemFailures: [{ itemIdentifier: 'local' }] }));
       if ((res?.batchItemFailures ?? []).length > 0) this.failed(body);
+    }
+  }
+
+  /**
+   * Deletes files and reports written more than `retentionDays` ago (at most once an hour), as
+   * the bucket's lifecycle rules do in the cloud: the personal data of an import file is kept
+   * that long, not forever.
+   */
+  expire(): void {
+    const days = this.opts.retentionDays;
+    const now = (this.opts.now ?? (() => new Date()))().getTime();
+    if (days === undefined || now - this.lastExpiry < EXPIRE_EVERY_MS) return;
+    this.lastExpiry = now;
+    const cutoff = now - days * 86_400_000;
+    const { objects } = this.opts;
+    for (const key of [...objects.list(IMPORTS_PREFIX), ...objects.list(REPORTS_PREFIX)]) {
+      const info = objects.info(key);
+      if (info && Date.parse(info.lastModified) < cutoff) objects.remove(key);
     }
   }
 

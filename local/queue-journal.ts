@@ -61,6 +61,11 @@ export class QueueJournal {
     if (this.deletes > COMPACT_AFTER_DELETES && this.deletes > 2 * live.length) this.rewrite(live);
   }
 
+  /** Rewrites the journal with just these live messages now (erasure: no deleted message's body stays behind). */
+  compact(live: readonly JournalMessage[]): void {
+    this.rewrite(live);
+  }
+
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;

@@ -6,7 +6,8 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { ScherpEvent } from '../core/events';
-import type { EventQueue } from '../app/ports';
+import type { CopyStore, ErasureSubject, EventQueue } from '../app/ports';
+import { lineNames } from './jsonl';
 import { PollLoop } from './poll-loop';
 import { QueueJournal } from './queue-journal';
 
@@ -48,7 +49,8 @@ export interface DeadLetter {
 
 export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 
-export class LocalQueue implements EventQueue {
+export class LocalQueue implements EventQueue, CopyStore {
+  readonly name = 'queue.jsonl';
   private readonly messages: Message[] = [];
   readonly deadLetters: DeadLetter[] = [];
 
@@ -125,6 +127,18 @@ export class LocalQueue implements EventQueue {
       }
       this.journal?.appendDeletes(gone, () => this.messages);
     }
+  }
+
+  /**
+   * Erasure: drops the queued messages naming the subject (an erased person's events would be
+   * dropped by stitch anyway) and compacts the journal, so neither they nor the bodies of
+   * messages already processed stay in it. Returns how many queued messages were dropped.
+   */
+  async eraseSubject(subject: ErasureSubject): Promise<number> {
+    const doomed = this.messages.filter((m) => lineNames(m.body, subject));
+    for (const m of doomed) this.remove(m);
+    this.journal?.compact(this.messages);
+    return doomed.length;
   }
 
   private remove(m: Message): void {

@@ -2,56 +2,75 @@
  * The local rejected-event log: every record goes to the table (as in the cloud) and is also
  * appended to `<dataDir>/rejected.jsonl`, where a developer sees it at once. Erasure removes the
  * matching records from both: the file is rewritten without the matching lines (to a temporary
- * file, then renamed over it).
+ * file, then renamed over it). The file is trimmed to the retention at start and hourly while
+ * records are saved.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { rewriteJsonlWithout } from './jsonl';
 import type { RejectedRecord, RejectedStore } from '../app/ports';
+import type { PayloadMatcher } from '../core/mentions';
+
+export interface JsonlRejectedStoreOptions {
+  /** Days a record is kept in the file, as in the table. @default 7 */
+  readonly retentionDays?: number;
+  readonly now?: () => Date;
+}
+
+/** How often the file is trimmed to the retention while records are saved (and once at start). */
+const TRIM_EVERY_MS = 3_600_000;
 
 export class JsonlRejectedStore implements RejectedStore {
+  private readonly retentionMs: number;
+  private readonly now: () => Date;
+  private lastTrim: number;
+
   constructor(
     private readonly inner: RejectedStore,
     private readonly file: string,
-  ) {}
+    opts: JsonlRejectedStoreOptions = {},
+  ) {
+    this.retentionMs = (opts.retentionDays ?? 7) * 86_400_000;
+    this.now = opts.now ?? (() => new Date());
+    this.lastTrim = this.now().getTime();
+    this.trim();
+  }
 
   async save(records: readonly RejectedRecord[]): Promise<void> {
     await this.inner.save(records);
+    if (this.now().getTime() - this.lastTrim >= TRIM_EVERY_MS) {
+      this.lastTrim = this.now().getTime();
+      this.trim();
+    }
     if (records.length > 0) appendFileSync(this.file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+
+  /** Drops the records older than the retention (the table's TTL removes them there). */
+  trim(): void {
+    const cutoff = new Date(this.now().getTime() - this.retentionMs).toISOString();
+    this.rewriteWithout((_text, line) => {
+      const at = receivedAtOf(line);
+      return at !== undefined && at < cutoff;
+    });
   }
 
   list(opts: { readonly limit: number; readonly sourceId?: string }): Promise<RejectedRecord[]> {
     return this.inner.list(opts);
   }
 
-  listMatching(matches: (text: string) => boolean): Promise<RejectedRecord[]> {
+  listMatching(matches: PayloadMatcher): Promise<RejectedRecord[]> {
     return this.inner.listMatching(matches);
   }
 
   /** Erases from the table (the count returned), then from the file: every line, also those older than the table keeps. */
-  async eraseMatching(matches: (text: string) => boolean): Promise<number> {
+  async eraseMatching(matches: PayloadMatcher): Promise<number> {
     const deleted = await this.inner.eraseMatching(matches);
     this.rewriteWithout(matches);
     return deleted;
   }
 
-  /**
-   * Synchronous from read to rename, so no `save` of this process appends in between (and is
-   * lost). A line that is not a record is tested as a whole.
-   */
-  private rewriteWithout(matches: (text: string) => boolean): void {
-    if (!existsSync(this.file)) return;
-    const lines = readFileSync(this.file, 'utf8').split('\n');
-    const kept = lines.filter((line) => line.trim() === '' || !lineMatches(line, matches));
-    if (kept.length === lines.length) return;
-    const text = kept.filter((line) => line.trim() !== '').join('\n');
-    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      writeFileSync(tmp, text === '' ? '' : text + '\n');
-      renameSync(tmp, this.file);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+  /** A line that is not a record is tested as a whole. */
+  private rewriteWithout(matches: (text: string, line: string) => boolean): void {
+    rewriteJsonlWithout(this.file, (line) => lineMatches(line, (text) => matches(text, line)));
   }
 }
 
@@ -65,4 +84,14 @@ function lineMatches(line: string, matches: (text: string) => boolean): boolean 
   }
   if (typeof r !== 'object' || r === null || typeof r.payload !== 'string') return matches(line);
   return matches(r.payload) || (r.issues !== undefined && matches(JSON.stringify(r.issues)));
+}
+
+/** The `receivedAt` of a record line (undefined for a line that is not a record). */
+function receivedAtOf(line: string): string | undefined {
+  try {
+    const r = JSON.parse(line) as { receivedAt?: unknown };
+    return typeof r?.receivedAt === 'string' ? r.receivedAt : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -39,6 +39,7 @@ import { DEFAULT_MAX_RECEIVES, LocalQueue, type LocalQueueOptions } from './queu
 import { LocalScheduler } from './scheduler';
 import { startServer } from './server';
 import { JsonlRejectedStore } from './rejected';
+import { JsonlFileCopies } from './jsonl';
 import { StreamPoller } from './stream';
 import { FaultInjector, type FaultPlan } from './faults';
 import { FileDeadLetters } from './dead-letters';
@@ -104,6 +105,8 @@ export interface RuntimeOptions {
   readonly configFile?: string;
   /** How often the import folder (`<dataDir>/bucket/imports/`) is looked at, ms. @default 1000 */
   readonly importPollMs?: number;
+  /** Days dropped import files and reports are kept (`npm start`: 30, as the stack's bucket). @default - until deleted */
+  readonly importRetentionDays?: number;
   /** Called with the runtime's DynamoDB client before first use (the bench attaches its capacity meter). */
   readonly onDynamoClient?: (client: DynamoDBClient) => void;
 }
@@ -248,7 +251,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const contextLimiter = sourceLimit && new SourceRateLimiter(sourceLimit);
     const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits, rateLimiter: collectLimiter }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
-    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config, userTokenSecret: envLoader(keys.userToken), rateLimiter: contextLimiter }));
+    // Erasure reaches the local files holding copies (the scheduler is created below).
+    const copies = () => [bus, queue, new JsonlFileCopies('dlq.jsonl', join(dataDir, 'dlq.jsonl'), (l) => (l as { body?: string }).body), new JsonlFileCopies('stream-failures.jsonl', join(dataDir, 'stream-failures.jsonl')), scheduler];
+    const notReached = [{ store: 'bucket/ (import files and reports)', holds: 'dropped import files and their reports', expiresWithin: opts.importRetentionDays === undefined ? 'until you delete them' : `${opts.importRetentionDays} days` }];
+    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config, userTokenSecret: envLoader(keys.userToken), rateLimiter: contextLimiter, copies: copies(), notReached }));
     const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
     const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);
@@ -286,6 +292,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const imports = new FolderImporter({
       objects,
       pollMs: opts.importPollMs,
+      retentionDays: opts.importRetentionDays,
       onGiveUp: (key) => process.stderr.write(`scherp: import of ${key} failed 3 times; change the file to try again\n`),
       onIgnored: (key, reason) => process.stderr.write(`scherp: ${key} is not imported: ${reason}\n`),
     });

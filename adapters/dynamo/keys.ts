@@ -18,6 +18,7 @@
  * | source name     | `SOURCES`             | `N#<trimmed lower-cased name>` |
  * | write-key lookup| `WKEY#<sha256 hex>`   | `WKEY`                 |
  * | rejected event  | `REJ#<yyyy-mm-dd>`    | `<receivedAt>#<requestId>#<index>` |
+ * | rejected-event index | `REJ#IX#<sha256 hex of a term>` | the record's sk |
  * | message marker  | `MSG#<sourceId>#<messageId>` | `MSG`           |
  * | erased identifier | `SUP#<sha256 hex of type:value>` | `SUP`       |
  *
@@ -60,6 +61,8 @@ export const keys = {
     sk: `${receivedAt}#${requestId}#${String(index).padStart(5, '0')}`,
   }),
   rejectedDay: (day: string) => `${REJECTED_PK_PREFIX}${day}`,
+  /** One index entry of a kept rejected event: a digest of a term it mentions (`core/mention-terms.ts`) → the record. */
+  rejectedIndex: (termDigestHex: string, recordSk: string) => ({ pk: `${REJECTED_PK_PREFIX}IX#${termDigestHex}`, sk: recordSk }),
   message: (sourceId: string, messageId: string) => ({ pk: `MSG#${sourceId}#${messageId}`, sk: 'MSG' }),
   /** Suppression marker of an erased identifier: only a digest, so the list names nobody. */
   suppressed: (digestHex: string) => ({ pk: `SUP#${digestHex}`, sk: 'SUP' }),

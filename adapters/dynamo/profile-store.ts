@@ -242,6 +242,24 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     }
   }
 
+  async createProfile(profile: Profile, first: Identifier, at: string): Promise<boolean> {
+    const t = this.opts.tableName;
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: t, Item: toItem(profile, 1), ConditionExpression: 'attribute_not_exists(pk)' } },
+            { Put: { TableName: t, Item: { ...keys.identity(first.type, first.value), pid: profile.id, at }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isTransactionConflict(err)) return false;
+      throw err;
+    }
+  }
+
   async mergeProfiles(survivor: Profile, survivorVersion: number, losers: readonly StoredProfile[], record: MergeRecord): Promise<boolean> {
     const t = this.opts.tableName;
     const rootPut = (p: Profile, expectedVersion: number) => ({

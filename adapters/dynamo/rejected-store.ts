@@ -1,17 +1,24 @@
 /**
  * RejectedStore on the single table: one item per rejected event under the day it arrived
- * (`REJ#<yyyy-mm-dd>`), removed by TTL after the retention (7 days by default). Listing reads
- * the retained days newest first; finding and erasing the records that name a person Query every
- * day an item may still be in (today, `retentionDays` back, and {@link TTL_LAG_DAYS} more for
- * items expired but not yet deleted: `retentionDays + 3` partitions, paginated) and test each
- * payload.
+ * (`REJ#<yyyy-mm-dd>`), removed by TTL after the retention (7 days by default), and one small
+ * index item per term the record mentions (`REJ#IX#<sha256 of the term>`, same sort key and TTL;
+ * `core/mention-terms.ts`), written before the record so every stored record is indexed. Listing
+ * reads the retained days newest first; finding and erasing the records that name a person Query
+ * the index partitions of the person's terms (only entries of days an item may still be in:
+ * today, `retentionDays` back and {@link TTL_LAG_DAYS} more), read those records and confirm each
+ * with the matcher: the cost grows with the records naming the person, never with what else is
+ * kept.
  */
-import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
 import type { RejectedRecord, RejectedStore } from '../../app/ports';
+import { mentionTerms } from '../../core/mention-terms';
+import type { PayloadMatcher } from '../../core/mentions';
 import { keys, TTL_ATTRIBUTE } from './keys';
-import { queryPages } from './query';
+import { queryAll } from './query';
 
 const BATCH_WRITE_LIMIT = 25;
+const BATCH_GET_LIMIT = 100;
 const MAX_ATTEMPTS = 8;
 const DAY_MS = 86_400_000;
 
@@ -41,12 +48,21 @@ export class DynamoRejectedStore implements RejectedStore {
   }
 
   async save(records: readonly RejectedRecord[]): Promise<void> {
-    const items = records.map((r) => ({
-      ...keys.rejected(r.receivedAt.slice(0, 10), r.receivedAt, r.requestId, r.index),
-      ...r,
-      issues: JSON.stringify(r.issues),
-      [TTL_ATTRIBUTE]: Math.floor(Date.parse(r.receivedAt) / 1000) + this.retentionDays * 86400,
-    }));
+    const indexItems: Record<string, unknown>[] = [];
+    const items = records.map((r) => {
+      const k = keys.rejected(r.receivedAt.slice(0, 10), r.receivedAt, r.requestId, r.index);
+      const ttl = Math.floor(Date.parse(r.receivedAt) / 1000) + this.retentionDays * 86400;
+      const issues = JSON.stringify(r.issues);
+      const terms = mentionTerms(r.payload, issues);
+      // More identifier-like values than one record is indexed under: the payload is not kept.
+      const payload = terms ? r.payload : JSON.stringify(PAYLOAD_NOT_KEPT);
+      const digests = (terms ?? mentionTerms(payload, issues) ?? []).map(termDigest);
+      for (const d of digests) indexItems.push({ ...keys.rejectedIndex(d, k.sk), receivedAt: r.receivedAt, [TTL_ATTRIBUTE]: ttl });
+      return { ...k, ...r, payload, issues, ix: digests, [TTL_ATTRIBUTE]: ttl };
+    });
+    // The index first: a record is never stored without its entries (an entry without its
+    // record, after a failure, leads nowhere and expires with it).
+    await this.batchWrite(indexItems.map((Item) => ({ PutRequest: { Item } })));
     await this.batchWrite(items.map((Item) => ({ PutRequest: { Item } })));
   }
 
@@ -63,42 +79,66 @@ export class DynamoRejectedStore implements RejectedStore {
     }
   }
 
-  /** The day partitions items may still be in (retained, or expired and awaiting deletion), today first. */
-  private days(): string[] {
-    const today = this.now().getTime();
-    return Array.from({ length: this.retentionDays + 1 + TTL_LAG_DAYS }, (_, d) => new Date(today - d * DAY_MS).toISOString().slice(0, 10));
+  /** The oldest day an item may still be stored on (retained, or expired and awaiting deletion). */
+  private oldestDay(): string {
+    return new Date(this.now().getTime() - (this.retentionDays + TTL_LAG_DAYS) * DAY_MS).toISOString().slice(0, 10);
   }
 
-  /** Every item still stored, a page at a time, newest first (strongly consistent reads). */
-  private async *pages(projection?: readonly string[]): AsyncGenerator<Record<string, unknown>[]> {
-    for (const day of this.days()) {
-      yield* queryPages(this.doc, {
+  /**
+   * The records indexed under the matcher's terms that it confirms, newest first, and the index
+   * entries the lookup read (strongly consistent reads throughout).
+   */
+  private async find(matches: PayloadMatcher): Promise<{ found: Record<string, unknown>[]; entries: { pk: string; sk: string }[]; stored: Set<string> }> {
+    const entries: { pk: string; sk: string }[] = [];
+    for (const term of new Set(matches.terms)) {
+      const got = await queryAll(this.doc, {
         TableName: this.opts.tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': 'pk', ...(projection ? Object.fromEntries(projection.map((a, i) => [`#a${i}`, a])) : {}) },
-        ExpressionAttributeValues: { ':pk': keys.rejectedDay(day) },
-        ...(projection ? { ProjectionExpression: projection.map((_, i) => `#a${i}`).join(', ') } : {}),
-        ScanIndexForward: false,
+        KeyConditionExpression: 'pk = :pk AND sk >= :from',
+        ExpressionAttributeValues: { ':pk': keys.rejectedIndex(termDigest(term), '').pk, ':from': this.oldestDay() },
+        ProjectionExpression: 'pk, sk',
         ConsistentRead: true,
       });
+      entries.push(...(got as { pk: string; sk: string }[]));
     }
+    const recordKeys = new Map(entries.map((e) => [e.sk, { pk: keys.rejectedDay(e.sk.slice(0, 10)), sk: e.sk }]));
+    const records = await this.batchGet([...recordKeys.values()]);
+    const found = records.filter((i) => itemMatches(i, matches)).sort((a, b) => ((a.sk as string) < (b.sk as string) ? 1 : -1));
+    return { found, entries, stored: new Set(records.map((i) => i.sk as string)) };
   }
 
-  async listMatching(matches: (text: string) => boolean): Promise<RejectedRecord[]> {
-    const out: RejectedRecord[] = [];
-    for await (const page of this.pages()) for (const i of page) if (itemMatches(i, matches)) out.push(toRecord(i));
+  /** BatchGetItem in chunks of 100, retrying unprocessed keys. */
+  private async batchGet(keyList: readonly { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < keyList.length; i += BATCH_GET_LIMIT) {
+      let pending = keyList.slice(i, i + BATCH_GET_LIMIT);
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const r = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.opts.tableName]: { Keys: pending, ConsistentRead: true } } }));
+        out.push(...((r.Responses?.[this.opts.tableName] ?? []) as Record<string, unknown>[]));
+        pending = (r.UnprocessedKeys?.[this.opts.tableName]?.Keys ?? []) as typeof pending;
+        if (pending.length > 0 && attempt >= MAX_ATTEMPTS) throw new Error(`DynamoDB left ${pending.length} rejected-event reads unprocessed`);
+        if (pending.length > 0) await new Promise((res) => setTimeout(res, 25 * 2 ** attempt));
+      }
+    }
     return out;
   }
 
-  async eraseMatching(matches: (text: string) => boolean): Promise<number> {
-    let deleted = 0;
-    for await (const page of this.pages(['pk', 'sk', 'payload', 'issues'])) {
-      // Deleting items of a partition already read does not disturb its pagination.
-      const doomed = page.filter((i) => itemMatches(i, matches));
-      await this.batchWrite(doomed.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })));
-      deleted += doomed.length;
-    }
-    return deleted;
+  async listMatching(matches: PayloadMatcher): Promise<RejectedRecord[]> {
+    return (await this.find(matches)).found.map(toRecord);
+  }
+
+  async eraseMatching(matches: PayloadMatcher): Promise<number> {
+    const { found, entries, stored } = await this.find(matches);
+    // Records first, then every index entry of theirs and the entries this lookup read (also
+    // those left by an interrupted erasure): an entry without its record is harmless, a record
+    // without its entries could not be found again.
+    await this.batchWrite(found.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })));
+    const doomed = new Map<string, { pk: string; sk: string }>();
+    const doom = (k: { pk: string; sk: string }) => doomed.set(`${k.pk}\u0000${k.sk}`, k);
+    for (const i of found) for (const d of (i.ix as string[] | undefined) ?? []) doom(keys.rejectedIndex(d, i.sk as string));
+    const gone = new Set(found.map((i) => i.sk as string));
+    for (const e of entries) if (gone.has(e.sk) || !stored.has(e.sk)) doom({ pk: e.pk, sk: e.sk });
+    await this.batchWrite([...doomed.values()].map((Key) => ({ DeleteRequest: { Key } })));
+    return found.length;
   }
 
   async list(opts: { readonly limit: number; readonly sourceId?: string }): Promise<RejectedRecord[]> {
@@ -125,6 +165,13 @@ export class DynamoRejectedStore implements RejectedStore {
     }
     return out.slice(0, opts.limit);
   }
+}
+
+/** What a record keeps instead of a payload holding more identifier-like values than it can be indexed under. */
+export const PAYLOAD_NOT_KEPT = '(payload not kept: it holds more identifier-like values than a record is indexed under)';
+
+function termDigest(term: string): string {
+  return createHash('sha256').update(term).digest('hex');
 }
 
 /** The payload and the issues (stored as JSON text) are what may name someone. */

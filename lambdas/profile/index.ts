@@ -10,7 +10,8 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { ErasureStore, KeyStore, ProfileReader, ProfileStore, RejectedStore } from '../../app/ports';
+import type { CopyStore, ErasureStore, KeyStore, ProfileReader, ProfileStore, RejectedStore, RetainedCopy } from '../../app/ports';
+import { cloudRetainedCopies } from './retained';
 import { eraseProfile } from '../../app/erase';
 import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
 import { readContext } from '../../app/context';
@@ -42,6 +43,10 @@ export interface ProfileDeps {
   readonly userTokenSecret?: () => Promise<string | undefined>;
   /** Per-source request limits of `POST /v1/context` (`core/rate-limit.ts`); absent: none. */
   readonly rateLimiter?: SourceRateLimiter;
+  /** Stores outside the table erasure reaches (locally: the bus log, queue journal, dead letters, …). */
+  readonly copies?: readonly CopyStore[];
+  /** Stores erasure cannot reach, named in its answer with when their copies expire. */
+  readonly notReached?: readonly RetainedCopy[];
 }
 
 function profileKey(event: APIGatewayProxyEventV2): string {
@@ -75,10 +80,10 @@ export function createProfileHandler(deps: () => ProfileDeps) {
       if (event.routeKey === 'GET /v1/profiles/{id}/export' || event.routeKey === 'DELETE /v1/profiles/{id}') {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
-        const { store, rejected, config } = deps();
+        const { store, rejected, config, copies, notReached } = deps();
         if (event.routeKey === 'GET /v1/profiles/{id}/export') return json(200, await exportProfile(store, profileKey(event), config.identity, { rejected }));
-        const result = await eraseProfile(store, profileKey(event), { identity: config.identity, suppress: config.privacy.suppressErased, rejected });
-        logger.info('profile erased', result.erased);
+        const result = await eraseProfile(store, profileKey(event), { identity: config.identity, suppress: config.privacy.suppressErased, rejected, copies, notReached });
+        logger.info('profile erased', { ...result.erased, copies: { ...result.erased.copies } });
         return json(200, result);
       }
       const key = credential(event);
@@ -107,6 +112,7 @@ const cloudDeps = lazy((): ProfileDeps => {
     config: scherpConfig(),
     rateLimiter: new SourceRateLimiter(rateLimitFromEnv()),
     userTokenSecret: cachedLoader(tokenArn ? secretLoader(new SecretsManagerClient({}), tokenArn) : envLoader(optionalEnv(ENV.USER_TOKEN_SECRET))),
+    notReached: cloudRetainedCopies(),
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),

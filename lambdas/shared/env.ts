@@ -59,6 +59,9 @@ export const ENV = {
   IMPORT_QUEUE_URL: 'IMPORT_QUEUE_URL',
   /** Days rejected events are kept: collect's TTL, the days `GET /v1/rejected`, erasure and export read. */
   REJECTED_RETENTION_DAYS: 'REJECTED_RETENTION_DAYS',
+  /** Days the bus archive and the import bucket keep what they hold (the erasure answer names them). */
+  ARCHIVE_RETENTION_DAYS: 'ARCHIVE_RETENTION_DAYS',
+  IMPORT_RETENTION_DAYS: 'IMPORT_RETENTION_DAYS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,6 +1,7 @@
 /** In-memory stand-ins and request builders for collect handler tests (and the benchmark). */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { EventQueue, RejectedRecord, RejectedStore } from '../../app/ports';
+import type { PayloadMatcher } from '../../core/mentions';
 import type { ScherpEvent } from '../../core/events';
 
 export class MemoryQueue implements EventQueue {
@@ -20,10 +21,10 @@ export class MemoryRejectedStore implements RejectedStore {
   async list(opts: { limit: number; sourceId?: string }): Promise<RejectedRecord[]> {
     return this.records.filter((r) => !opts.sourceId || r.sourceId === opts.sourceId).slice(-opts.limit).reverse();
   }
-  async listMatching(matches: (text: string) => boolean): Promise<RejectedRecord[]> {
+  async listMatching(matches: PayloadMatcher): Promise<RejectedRecord[]> {
     return this.records.filter((r) => matches(r.payload) || matches(JSON.stringify(r.issues))).reverse();
   }
-  async eraseMatching(matches: (text: string) => boolean): Promise<number> {
+  async eraseMatching(matches: PayloadMatcher): Promise<number> {
     const before = this.records.length;
     this.records = this.records.filter((r) => !(matches(r.payload) || matches(JSON.stringify(r.issues))));
     return before - this.records.length;

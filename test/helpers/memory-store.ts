@@ -52,6 +52,13 @@ export class MemoryProfileStore implements ProfileStore {
     return true;
   }
 
+  async createProfile(profile: Profile, first: Identifier): Promise<boolean> {
+    if (!this.canWrite(profile.id, 0) || this.identities.has(identifierKey(first))) return false;
+    this.profiles.set(profile.id, { profile, version: 1 });
+    this.identities.set(identifierKey(first), profile.id);
+    return true;
+  }
+
   async mergeProfiles(survivor: Profile, survivorVersion: number, losers: readonly StoredProfile[], record: MergeRecord): Promise<boolean> {
     const rk = `${record.profileId}/${record.eventTimestamp}/${record.messageId}`;
     if (!this.canWrite(survivor.id, survivorVersion) || losers.some((l) => !this.canWrite(l.profile.id, l.version)) || this.mergeRecords.has(rk)) return false;

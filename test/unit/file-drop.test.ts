@@ -130,3 +130,22 @@ describe('FolderImporter', () => {
     expect(() => t.objects.createFolder('imports/pos/')).toThrow(/symbolic link/);
   });
 });
+
+describe('FolderImporter retention (issue 18 item 5)', () => {
+  it('deletes files and reports written more than retentionDays ago, as the bucket lifecycle does; newer ones stay', async () => {
+    const t = setup();
+    let now = new Date('2026-11-20T00:00:00Z');
+    const importer = new FolderImporter({ objects: t.objects, retentionDays: 30, now: () => now });
+    t.drop('imports/crm/old.csv', 'email\nold@example.com', new Date('2026-10-01T00:00:00Z'));
+    t.drop('reports/crm/old.csv.json', '{"status":"done"}', new Date('2026-10-01T00:00:00Z'));
+    t.drop('imports/crm/new.csv', 'email\nnew@example.com', new Date('2026-11-15T00:00:00Z'));
+    const noop = async () => ({ batchItemFailures: [] });
+    await importer.pollOnce(noop);
+    expect([...t.objects.list('imports/'), ...t.objects.list('reports/')]).toEqual(['imports/crm/new.csv']);
+    // A month later (the sweep runs at most hourly): the newer file goes too.
+    now = new Date('2026-12-20T00:00:00Z');
+    await importer.pollOnce(noop);
+    expect(t.objects.list('imports/')).toEqual([]);
+    rmSync(t.root, { recursive: true, force: true });
+  });
+});

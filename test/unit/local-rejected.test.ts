@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { payloadPreview } from '../../app/collect';
@@ -72,5 +72,25 @@ describe('JsonlRejectedStore erasure', () => {
     expect(await store.eraseMatching(ada)).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(text);
     expect(readdirSync(dir)).toEqual(['rejected.jsonl']);
+  });
+});
+
+describe('JsonlRejectedStore retention (issue 18 item 6)', () => {
+  it('drops records older than the retention at start and hourly while saving; newer lines and other lines stay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scherp-rejected-'));
+    const file = join(dir, 'rejected.jsonl');
+    const at = (iso: string) => ({ ...record({ type: 'track', userId: 'u-x' }), receivedAt: iso });
+    const old = JSON.stringify(at('2026-01-01T00:00:00.000Z'));
+    const recent = JSON.stringify(at('2026-01-09T00:00:00.000Z'));
+    writeFileSync(file, [old, recent, 'not a record', ''].join('\n'));
+    let now = new Date('2026-01-10T00:00:00.000Z');
+    const store = new JsonlRejectedStore(new MemoryRejectedStore(), file, { retentionDays: 7, now: () => now });
+    expect(readFileSync(file, 'utf8')).toBe([recent, 'not a record', ''].join('\n'));
+    // Nine days later (more than an hour since the last trim): the next save trims first.
+    now = new Date('2026-01-18T00:00:00.000Z');
+    const fresh = at('2026-01-18T00:00:00.000Z');
+    await store.save([fresh]);
+    expect(readFileSync(file, 'utf8')).toBe(['not a record', JSON.stringify(fresh), ''].join('\n'));
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -137,6 +137,15 @@ describe('payloadMatcher (properties)', () => {
     for (const w of written) expect([w, payloadMentions(JSON.stringify({ traits: { phone: w } }), [{ type: 'phone', value: '+31612345678' }], nl)]).toEqual([w, true]);
   });
 
+  it("a phone number in another country's national or international format is matched with the default region (issue 18 item 7)", () => {
+    // The default region is US: `06-98765432` does not parse as a Dutch number there.
+    const ids = [{ type: 'phone', value: '+31698765432' }];
+    const written = ['06-98765432', '0698765432', '06 98 76 54 32', '(06) 98765432', '0031698765432', '00 31 6 98765432', '+31 6 98765432', '011 31 6 98765432', '698765432'];
+    for (const w of written) expect([w, payloadMentions(JSON.stringify({ type: 'track', properties: { contact: w } }), ids)]).toEqual([w, true]);
+    // Not another number, nor the digits inside other text.
+    for (const w of ['06-98765433', '0031698765431', 'order 0698765432x1']) expect([w, payloadMentions(JSON.stringify({ properties: { contact: w } }), ids)]).toEqual([w, false]);
+  });
+
   it('payloads built from other values are not matched', () => {
     fc.assert(
       fc.property(fc.array(identifier, { minLength: 1, maxLength: 3 }), otherJson, fc.nat(), (ids, json, at) => {

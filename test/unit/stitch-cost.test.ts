@@ -9,6 +9,7 @@ import { MemoryProfileStore } from '../helpers/memory-store';
 /** Items each write call puts (a merge: survivor, each loser, the record). */
 const ITEMS: Record<string, (args: unknown[]) => number> = {
   saveProfile: () => 1,
+  createProfile: () => 2,
   claimIdentity: () => 1,
   putEvent: () => 1,
   putMergeRecord: () => 1,
@@ -43,6 +44,15 @@ describe('stitch cost', () => {
     await stitch(s.store, event({ anonymousId: 'a', userId: 'u' }));
     // The identity read carries the suppression markers of erased identifiers: still one batch.
     expect(s.log.calls).toEqual(['lookupIdentities', 'getProfiles', 'putEvent']);
+  });
+
+  it('a new profile: its root and first identity item in one transaction, every other identifier claimed after it', async () => {
+    const s = counting();
+    await stitch(s.store, event({ anonymousId: 'new-a', userId: 'new-u' }));
+    // No identity found, so no root read; one transaction (root + user_id, 2 items at 2 WRU
+    // each: 4 WRU), the anonymous id's claim (1 WRU) and the event (1 WRU).
+    expect(s.log.calls).toEqual(['lookupIdentities', 'createProfile', 'claimIdentity', 'putEvent']);
+    expect(s.log.items).toBe(4);
   });
 
   it('an event carrying an erased identifier is dropped after the one identity read, writing nothing', async () => {
