@@ -5,6 +5,7 @@
  * so the profile work (#5) can take it over.
  */
 import type { ScherpEvent } from './events';
+import { identifyTraits } from './profile';
 
 export type ConsentStatus = 'granted' | 'denied';
 
@@ -46,7 +47,7 @@ export function consentFromEvent(e: Pick<ScherpEvent, 'type' | 'context' | 'trai
   const out: Record<string, ConsentStatus> = {};
   const ctxConsent = e.context?.consent as { categoryPreferences?: unknown } | undefined;
   collect(out, ctxConsent?.categoryPreferences);
-  if (e.type === 'identify') collect(out, e.traits?.consent);
+  collect(out, identifyTraits(e)?.consent);
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

@@ -3,7 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import type { Party } from './events';
+import type { Party, ScherpEvent } from './events';
 
 /** Most traits one call (an identify, an import row) may set: Segment's limit. */
 export const MAX_TRAITS_PER_CALL = 300;
@@ -74,6 +74,23 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function isSafeKey(k: string): boolean {
   return !FORBIDDEN_KEYS.has(k);
+}
+
+function plainObject(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/**
+ * The traits an event sets: those of an identify call, from `traits` and from `context.traits`
+ * (where RudderStack's SDKs put them), `traits` winning for a name in both. Other calls set
+ * none (RudderStack repeats the user's traits in every call's `context.traits`).
+ */
+export function identifyTraits(e: Pick<ScherpEvent, 'type' | 'traits' | 'context'>): Record<string, unknown> | undefined {
+  if (e.type !== 'identify') return undefined;
+  const fromContext = plainObject(e.context?.traits);
+  const direct = plainObject(e.traits);
+  if (!fromContext) return direct;
+  return Object.assign(Object.create(null) as Record<string, unknown>, fromContext, direct);
 }
 
 /**
