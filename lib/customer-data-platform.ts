@@ -22,7 +22,7 @@ import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, ruleItem, S
 import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
 import { parseConfig, type ScherpConfigInput } from '../core/config';
 import { ENV } from '../lambdas/shared/env';
-import { API_ROUTES, type ApiFunction } from '../lambdas/routes';
+import { API_ROUTES, CORS_ALLOW_HEADERS, type ApiFunction } from '../lambdas/routes';
 import { DEFAULT_RULES_DIR, isRuleDocument, loadRules, RuleDocument } from './rules';
 import { ScherpDestinations, type DestinationsProps } from './destinations';
 import { ScherpFileImport } from './file-import';
@@ -575,7 +575,7 @@ export class CustomerDataPlatform extends Construct {
       corsPreflight: {
         allowOrigins: config.corsAllowedOrigins,
         allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
-        allowHeaders: ['Content-Type', 'Authorization', 'Content-Encoding'],
+        allowHeaders: [...CORS_ALLOW_HEADERS],
       },
     });
     // One integration per function; the routes come from the list the local server serves too.
