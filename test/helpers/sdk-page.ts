@@ -1,0 +1,79 @@
+/**
+ * A page for the browser SDK tests: the SDK bundled with esbuild (in memory) and served from
+ * another origin than the API, every request the page makes recorded, including any to a third
+ * host, so a test proves the SDK works offline against Scherp alone.
+ */
+import { build } from 'esbuild';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { serveStatic, type StaticSite } from './browser';
+
+/** Bundles `source` (an ES module that puts what the page needs on `window`) for the browser. */
+export async function bundleForBrowser(source: string): Promise<string> {
+  const out = await build({
+    stdin: { contents: source, resolveDir: process.cwd(), sourcefile: 'page-entry.js', loader: 'js' },
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+    logLevel: 'silent',
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
+  return out.outputFiles[0]!.text;
+}
+
+/** Serves a blank page that loads `script` as `/sdk.js`. */
+export function serveSdkPage(script: string): Promise<StaticSite> {
+  return serveStatic({
+    '/index.html': { contentType: 'text/html', body: '<!doctype html><html><head><script src="/sdk.js"></script></head><body>shop</body></html>' },
+    '/next.html': { contentType: 'text/html', body: '<!doctype html><html><body>next</body></html>' },
+    '/sdk.js': { contentType: 'text/javascript', body: script },
+  });
+}
+
+export interface SeenRequest {
+  readonly method: string;
+  /** The path and query, on the API's origin. */
+  readonly path: string;
+  readonly status: number;
+  readonly body?: string;
+}
+
+export interface SdkPage {
+  readonly page: Page;
+  readonly context: BrowserContext;
+  /** Requests the page made to the API (preflights included), with their answers. */
+  readonly api: SeenRequest[];
+  /** Requests to any other host than the page's and the API's (a CDN, the SDK vendor). */
+  readonly foreign: string[];
+  /** Console errors of the page. */
+  readonly errors: string[];
+  close(): Promise<void>;
+}
+
+/** A fresh browser context (no cookies, no storage: a new visitor) on the page of `site`. */
+export async function openSdkPage(browser: Browser, site: StaticSite, apiUrl: string): Promise<SdkPage> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const api: SeenRequest[] = [];
+  const foreign: string[] = [];
+  const errors: string[] = [];
+  const apiOrigin = new URL(apiUrl).origin;
+  // Recorded, not intercepted: Chromium drops keepalive requests sent while the page unloads
+  // when Playwright routes them (and this network is closed anyway).
+  context.on('request', (req) => {
+    const url = new URL(req.url());
+    if (url.origin !== apiOrigin && url.origin !== site.url) foreign.push(url.href);
+  });
+  page.on('response', async (res) => {
+    const url = new URL(res.url());
+    if (url.origin !== apiOrigin) return;
+    const req = res.request();
+    api.push({ method: req.method(), path: url.pathname + url.search, status: res.status(), body: req.postData() ?? undefined });
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await page.goto(`${site.url}/index.html`);
+  return { page, context, api, foreign, errors, close: () => context.close() };
+}
