@@ -36,10 +36,11 @@ afterAll(async () => {
 /** The profile of `userId` once it lists `anonymousId` and the timeline holds `count` events. */
 async function profileWithTimeline(userId: string, anonymousId: string, count: number) {
   return eventually(async () => {
-    const p = await call('GET', `/v1/profiles/user_id:${userId}`, rt.keys.read);
-    if (p.status !== 200 || !p.body.identifiers.includes(`anonymous_id:${anonymousId}`)) return undefined;
+    // The timeline first: once it holds every event, the profile read next has them all applied.
     const t = await call('GET', `/v1/profiles/user_id:${userId}/events?limit=100`, rt.keys.read);
     if (t.status !== 200 || t.body.events.length < count) return undefined;
+    const p = await call('GET', `/v1/profiles/user_id:${userId}`, rt.keys.read);
+    if (p.status !== 200 || !p.body.identifiers.includes(`anonymous_id:${anonymousId}`)) return undefined;
     return { profile: p.body, events: t.body.events.map((e: { event: Record<string, any> }) => e.event) as Record<string, any>[] };
   }, 20_000);
 }
