@@ -133,6 +133,31 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
     }
   });
 
+  it('works with inline cdnSettings too (no settings request); the local runtime then needs protocol http', async () => {
+    const p = await openSdkPage(browser, site, rt.url);
+    try {
+      const anonymousId = await p.page.evaluate(
+        async ({ writeKey, apiHost }) => {
+          const w = globalThis as any;
+          const [analytics] = await w.AnalyticsBrowser.load(
+            { writeKey, cdnSettings: { integrations: { 'Segment.io': { apiKey: writeKey, apiHost } } } },
+            { integrations: { 'Segment.io': { apiHost, protocol: 'http' } } },
+          );
+          w.analytics = analytics;
+          return analytics.user().anonymousId() as string;
+        },
+        { writeKey: rt.keys.write, apiHost: `${new URL(rt.url).host}/v1` },
+      );
+      await visit(p, 'ajs-inline');
+      const { profile, events } = await profileWithTimeline('ajs-inline', anonymousId, 4);
+      expectVisitStored(profile, events, 'ajs-inline', anonymousId);
+      expect(p.api.filter((r) => r.method === 'GET')).toEqual([]);
+      expect(p.foreign).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('standard delivery with keepalive requests', async () => {
     const p = await openSdkPage(browser, site, rt.url);
     try {
