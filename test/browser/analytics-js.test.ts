@@ -8,14 +8,11 @@ import type { Browser } from 'playwright-core';
 import type { Runtime } from '../../local/runtime';
 import { launchChromium, type StaticSite } from '../helpers/browser';
 import { startTestRuntime } from '../helpers/runtime';
-import { eventually } from '../helpers/dynamo';
-import { apiClient } from '../helpers/http';
-import { bundleForBrowser, openSdkPage, serveSdkPage, type SdkPage } from '../helpers/sdk-page';
+import { bundleForBrowser, openSdkPage, serveSdkPage, storedVisit, type SdkPage } from '../helpers/sdk-page';
 
 let rt: Runtime;
 let browser: Browser;
 let site: StaticSite;
-const { call } = apiClient(() => rt);
 
 beforeAll(async () => {
   const [runtime, script, chromium] = await Promise.all([
@@ -32,18 +29,6 @@ afterAll(async () => {
   await site?.close();
   await rt?.stop();
 });
-
-/** The profile of `userId` once it lists `anonymousId` and the timeline holds `count` events. */
-async function profileWithTimeline(userId: string, anonymousId: string, count: number) {
-  return eventually(async () => {
-    // The timeline first: once it holds every event, the profile read next has them all applied.
-    const t = await call('GET', `/v1/profiles/user_id:${userId}/events?limit=100`, rt.keys.read);
-    if (t.status !== 200 || t.body.events.length < count) return undefined;
-    const p = await call('GET', `/v1/profiles/user_id:${userId}`, rt.keys.read);
-    if (p.status !== 200 || !p.body.identifiers.includes(`anonymous_id:${anonymousId}`)) return undefined;
-    return { profile: p.body, events: t.body.events.map((e: { event: Record<string, any> }) => e.event) as Record<string, any>[] };
-  }, 20_000);
-}
 
 /** Loads analytics.js as a site would with Scherp: only the write key and `cdnURL`. */
 async function load(p: SdkPage, segmentOptions?: Record<string, unknown>): Promise<string> {
@@ -88,7 +73,7 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
     try {
       const anonymousId = await load(p);
       await visit(p, 'ajs-fetch');
-      const { profile, events } = await profileWithTimeline('ajs-fetch', anonymousId, 4);
+      const { profile, events } = await storedVisit(rt, 'ajs-fetch', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-fetch', anonymousId);
       expect(p.api.find((r) => r.method === 'GET')).toMatchObject({ path: `/v1/projects/${rt.keys.write}/settings`, status: 200 });
       // The anonymous calls went out with "userId": null and were accepted.
@@ -107,7 +92,7 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
     try {
       const anonymousId = await load(p, { deliveryStrategy: { strategy: 'batching', config: { size: 4, timeout: 500 } } });
       await visit(p, 'ajs-batch');
-      const { profile, events } = await profileWithTimeline('ajs-batch', anonymousId, 4);
+      const { profile, events } = await storedVisit(rt, 'ajs-batch', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-batch', anonymousId);
       const posts = p.api.filter((r) => r.method === 'POST');
       expect(posts.length).toBeGreaterThan(0);
@@ -125,7 +110,7 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
       const anonymousId = await load(p, { deliveryStrategy: { strategy: 'batching', config: { size: 100, timeout: 60_000, keepalive: true } } });
       await visit(p, 'ajs-unload');
       await p.page.goto(`${site.url}/next.html`);
-      const { profile, events } = await profileWithTimeline('ajs-unload', anonymousId, 4);
+      const { profile, events } = await storedVisit(rt, 'ajs-unload', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-unload', anonymousId);
       expect(p.foreign).toEqual([]);
     } finally {
@@ -149,7 +134,7 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
         { writeKey: rt.keys.write, apiHost: `${new URL(rt.url).host}/v1` },
       );
       await visit(p, 'ajs-inline');
-      const { profile, events } = await profileWithTimeline('ajs-inline', anonymousId, 4);
+      const { profile, events } = await storedVisit(rt, 'ajs-inline', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-inline', anonymousId);
       expect(p.api.filter((r) => r.method === 'GET')).toEqual([]);
       expect(p.foreign).toEqual([]);
@@ -163,7 +148,7 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
     try {
       const anonymousId = await load(p, { deliveryStrategy: { strategy: 'standard', config: { keepalive: true } } });
       await visit(p, 'ajs-keepalive');
-      const { profile, events } = await profileWithTimeline('ajs-keepalive', anonymousId, 4);
+      const { profile, events } = await storedVisit(rt, 'ajs-keepalive', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-keepalive', anonymousId);
     } finally {
       await p.close();

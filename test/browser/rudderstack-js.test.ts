@@ -10,14 +10,11 @@ import type { Browser } from 'playwright-core';
 import type { Runtime } from '../../local/runtime';
 import { launchChromium, type StaticSite } from '../helpers/browser';
 import { startTestRuntime } from '../helpers/runtime';
-import { eventually } from '../helpers/dynamo';
-import { apiClient } from '../helpers/http';
-import { bundleForBrowser, openSdkPage, serveSdkPage, type SdkPage } from '../helpers/sdk-page';
+import { bundleForBrowser, openSdkPage, serveSdkPage, storedVisit, type SdkPage } from '../helpers/sdk-page';
 
 let rt: Runtime;
 let browser: Browser;
 let site: StaticSite;
-const { call } = apiClient(() => rt);
 
 beforeAll(async () => {
   const [runtime, script, chromium] = await Promise.all([
@@ -34,17 +31,6 @@ afterAll(async () => {
   await site?.close();
   await rt?.stop();
 });
-
-async function profileWithTimeline(userId: string, anonymousId: string, count: number) {
-  return eventually(async () => {
-    // The timeline first: once it holds every event, the profile read next has them all applied.
-    const t = await call('GET', `/v1/profiles/user_id:${userId}/events?limit=100`, rt.keys.read);
-    if (t.status !== 200 || t.body.events.length < count) return undefined;
-    const p = await call('GET', `/v1/profiles/user_id:${userId}`, rt.keys.read);
-    if (p.status !== 200 || !p.body.identifiers.includes(`anonymous_id:${anonymousId}`)) return undefined;
-    return { profile: p.body, events: t.body.events.map((e: { event: Record<string, any> }) => e.event) as Record<string, any>[] };
-  }, 20_000);
-}
 
 /**
  * Loads the SDK as a site would with Scherp: `load(writeKey, <api>, { configUrl: <api> })`,
@@ -95,7 +81,7 @@ describe('RudderStack JS v3 with configUrl pointed at Scherp', () => {
     try {
       const anonymousId = await load(p);
       await visit(p, 'rs-xhr', '+31 6 12345671');
-      const { profile, events } = await profileWithTimeline('rs-xhr', anonymousId, 4);
+      const { profile, events } = await storedVisit(rt, 'rs-xhr', anonymousId, 4);
       expectVisitStored(profile, events, 'rs-xhr', anonymousId, '+31612345671');
       const config = p.api.find((r) => r.method === 'GET');
       expect(config?.path).toMatch(new RegExp(`^/sourceConfig/\\?.*writeKey=${rt.keys.write}`));
@@ -115,7 +101,7 @@ describe('RudderStack JS v3 with configUrl pointed at Scherp', () => {
     try {
       const anonymousId = await load(p, { queueOptions: { batch: { enabled: true, maxItems: 4, flushInterval: 500 } } });
       await visit(p, 'rs-batch', '+31 6 12345672');
-      const { profile, events } = await profileWithTimeline('rs-batch', anonymousId, 4);
+      const { profile, events } = await storedVisit(rt, 'rs-batch', anonymousId, 4);
       expectVisitStored(profile, events, 'rs-batch', anonymousId, '+31612345672');
       const posts = p.api.filter((r) => r.method === 'POST');
       expect(posts.length).toBeGreaterThan(0);
@@ -132,7 +118,7 @@ describe('RudderStack JS v3 with configUrl pointed at Scherp', () => {
     try {
       const anonymousId = await load(p, { useBeacon: true, beaconQueueOptions: { maxItems: 4, flushQueueInterval: 500 } });
       await visit(p, 'rs-beacon', '+31 6 12345673');
-      const { profile, events } = await profileWithTimeline('rs-beacon', anonymousId, 4);
+      const { profile, events } = await storedVisit(rt, 'rs-beacon', anonymousId, 4);
       expectVisitStored(profile, events, 'rs-beacon', anonymousId, '+31612345673');
       const posts = p.api.filter((r) => r.method === 'POST');
       expect(posts.length).toBeGreaterThan(0);

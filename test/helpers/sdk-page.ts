@@ -5,7 +5,10 @@
  */
 import { build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Runtime } from '../../local/runtime';
 import { serveStatic, type StaticSite } from './browser';
+import { eventually } from './dynamo';
+import { apiClient } from './http';
 
 /** Bundles `source` (an ES module that puts what the page needs on `window`) for the browser. */
 export async function bundleForBrowser(source: string): Promise<string> {
@@ -76,4 +79,20 @@ export async function openSdkPage(browser: Browser, site: StaticSite, apiUrl: st
   });
   await page.goto(`${site.url}/index.html`);
   return { page, context, api, foreign, errors, close: () => context.close() };
+}
+
+/**
+ * The profile of `userId` and its timeline (oldest last), once the timeline holds `count` events
+ * and the profile lists `anonymousId`: what an SDK test asserts on, read through the API.
+ */
+export async function storedVisit(rt: Runtime, userId: string, anonymousId: string, count: number) {
+  const { call } = apiClient(() => rt);
+  return eventually(async () => {
+    // The timeline first: once it holds every event, the profile read next has them all applied.
+    const t = await call('GET', `/v1/profiles/user_id:${userId}/events?limit=100`, rt.keys.read);
+    if (t.status !== 200 || t.body.events.length < count) return undefined;
+    const p = await call('GET', `/v1/profiles/user_id:${userId}`, rt.keys.read);
+    if (p.status !== 200 || !p.body.identifiers.includes(`anonymous_id:${anonymousId}`)) return undefined;
+    return { profile: p.body as Record<string, any>, events: t.body.events.map((e: { event: Record<string, any> }) => e.event) as Record<string, any>[] };
+  }, 20_000);
 }

@@ -11,25 +11,19 @@ import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as CustomerIoAnalytics } from '@customerio/cdp-analytics-node';
 import type { Runtime } from '../../local/runtime';
 import { startTestRuntime } from '../helpers/runtime';
-import { eventually } from '../helpers/dynamo';
-import { apiClient } from '../helpers/http';
+import { storedVisit } from '../helpers/sdk-page';
 
 let rt: Runtime;
-const { call } = apiClient(() => rt);
 
 beforeAll(async () => {
   rt = await startTestRuntime('nodesdk', { rulesDir: mkdtempSync(join(tmpdir(), 'scherp-norules-')), keys: { write: 'node-write', read: 'node-read', admin: 'node-admin' } });
 }, 60_000);
 afterAll(() => rt?.stop());
 
+/** The profile and the sorted event names of its timeline, once `count` events are stored. */
 async function stored(userId: string, anonymousId: string, count: number) {
-  return eventually(async () => {
-    const t = await call('GET', `/v1/profiles/user_id:${userId}/events?limit=100`, rt.keys.read);
-    if (t.status !== 200 || t.body.events.length < count) return undefined;
-    const p = await call('GET', `/v1/profiles/user_id:${userId}`, rt.keys.read);
-    if (p.status !== 200 || !p.body.identifiers.includes(`anonymous_id:${anonymousId}`)) return undefined;
-    return { profile: p.body, names: t.body.events.map((e: { event: Record<string, string> }) => e.event.event ?? e.event.name ?? e.event.type).sort() };
-  });
+  const { profile, events } = await storedVisit(rt, userId, anonymousId, count);
+  return { profile, names: events.map((e) => e.event ?? e.name ?? e.type).sort() };
 }
 
 describe('the real @rudderstack/rudder-sdk-node SDK', () => {
