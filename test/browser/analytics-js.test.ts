@@ -150,6 +150,7 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
       await visit(p, 'ajs-keepalive');
       const { profile, events } = await storedVisit(rt, 'ajs-keepalive', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-keepalive', anonymousId);
+      expect(p.foreign).toEqual([]);
     } finally {
       await p.close();
     }
