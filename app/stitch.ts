@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
 import type { ScherpEvent } from '../core/events';
 import { aliasedIdentifier, chooseSurvivor, extractEventIdentifiers, identifierKey, planLinks, type DroppedIdentifier, type RejectedIdentifier } from '../core/identity';
-import { absorb, newProfile, newProfileId, withEvent, withoutIdentifiers, type MergeRecord, type Profile, type TraitPolicy } from '../core/profile';
+import { absorb, identifyTraits, newProfile, newProfileId, withEvent, withoutIdentifiers, type MergeRecord, type Profile, type TraitPolicy } from '../core/profile';
 import { ScherpError } from '../core/errors';
 import type { ProfileStore, StoredProfile } from './ports';
 import { resolveSurvivors } from './resolve';
@@ -54,12 +54,6 @@ export interface StitchOptions {
   readonly now?: () => Date;
 }
 
-/** Traits are taken from identify calls. */
-function eventTraits(e: ScherpEvent): Record<string, unknown> | undefined {
-  if (e.type === 'identify') return e.traits;
-  return undefined;
-}
-
 const MAX_ATTEMPTS = 8;
 
 /**
@@ -77,7 +71,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
   const now = opts.now ?? (() => new Date());
   const { identifiers: ids, rejected } = extractEventIdentifiers(event, cfg);
   if (ids.length === 0) throw new NoIdentifierError();
-  const traits = eventTraits(event);
+  const traits = identifyTraits(event);
   // An explicit alias may take the profile over its previousId type's limit (config `identity.alias`).
   const alias = aliasedIdentifier(event, cfg);
   const aliasKey = alias && identifierKey(alias);

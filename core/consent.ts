@@ -6,6 +6,7 @@
  */
 import type { ScherpEvent } from './events';
 import { dict, own } from './dict';
+import { identifyTraits } from './profile';
 
 export type ConsentStatus = 'granted' | 'denied';
 
@@ -47,7 +48,7 @@ export function consentFromEvent(e: Pick<ScherpEvent, 'type' | 'context' | 'trai
   const out = dict<ConsentStatus>();
   const ctxConsent = e.context?.consent as { categoryPreferences?: unknown } | undefined;
   collect(out, ctxConsent?.categoryPreferences);
-  if (e.type === 'identify') collect(out, e.traits?.consent);
+  collect(out, identifyTraits(e)?.consent);
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

@@ -47,6 +47,19 @@ const id = z
       .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode'),
   );
 
+/**
+ * An id field that may be left out. `null` and an empty (or blank) string mean "absent", as in
+ * the Segment spec: analytics.js sends `"userId": null` and RudderStack JS `"userId": ""` for an
+ * anonymous visitor. Whether an event has a usable id at all is checked by
+ * `identifierIssues` (core/identifiers.ts), which also says why one is not.
+ */
+const optionalId = z.preprocess((v) => (isAbsent(v) ? undefined : v), id.optional());
+
+/** `undefined`, `null` or a blank string: an id field that is not there. */
+export function isAbsent(v: unknown): v is undefined | null | '' {
+  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+}
+
 /** A name (event, page, category): at most 200 characters, no control characters. */
 const text = z
   .string()
@@ -69,9 +82,9 @@ const record = z.record(z.string(), z.unknown());
 
 const common = {
   type: z.enum(EVENT_TYPES),
-  messageId: id.optional(),
-  userId: id.optional(),
-  anonymousId: id.optional(),
+  messageId: optionalId,
+  userId: optionalId,
+  anonymousId: optionalId,
   timestamp: isoDate.optional(),
   originalTimestamp: isoDate.optional(),
   sentAt: isoDate.optional(),
@@ -82,13 +95,15 @@ const common = {
   event: z.string().trim().min(1, 'must not be empty').pipe(text).optional(),
   name: text.optional(),
   category: text.optional(),
-  groupId: id.optional(),
-  previousId: id.optional(),
+  groupId: optionalId,
+  previousId: optionalId,
 };
 
 /**
  * One incoming call, before Scherp stamps it. Unknown top-level fields are dropped;
- * `properties`, `traits` and `context` are kept as sent.
+ * `properties`, `traits` and `context` are kept as sent. That a non-alias call carries a usable
+ * `userId` or `anonymousId` is checked next to it by `identifierIssues` (core/identifiers.ts),
+ * which sees the raw values to say why one is not usable (null, empty, placeholder).
  */
 export const IncomingEventSchema = z
   .object(common)
@@ -97,9 +112,6 @@ export const IncomingEventSchema = z
       if (!e.previousId) ctx.addIssue({ code: 'custom', path: ['previousId'], message: 'is required for alias' });
       if (!e.userId) ctx.addIssue({ code: 'custom', path: ['userId'], message: 'is required for alias' });
       return;
-    }
-    if (!e.userId && !e.anonymousId) {
-      ctx.addIssue({ code: 'custom', path: ['userId'], message: 'userId or anonymousId is required' });
     }
     if (e.type === 'track' && !e.event) ctx.addIssue({ code: 'custom', path: ['event'], message: 'is required for track' });
     if (e.type === 'group' && !e.groupId) ctx.addIssue({ code: 'custom', path: ['groupId'], message: 'is required for group' });

@@ -5,7 +5,7 @@
  * identifier and does so without the 118 KB of metadata (`hasUsableIdentifier`). Pure.
  */
 import { DEFAULT_CONFIG, EXTERNAL_IDS_SOURCE, type IdentityConfig } from './config';
-import type { ScherpEvent } from './events';
+import { isAbsent, type FieldIssue, type ScherpEvent } from './events';
 import { own } from './dict';
 
 export interface Identifier {
@@ -145,3 +145,46 @@ export function hasUsableIdentifier(e: IdentifiableEvent, cfg: IdentityConfig = 
 
 const plausiblePhone: PhoneParser = (text) => ((text.match(/\d/g)?.length ?? 0) >= 3 ? text : undefined);
 const normalisePlausibly = (type: string, raw: unknown, cfg: IdentityConfig) => normaliseWith(type, raw, cfg, plausiblePhone);
+
+/** Why an event's `userId` or `anonymousId` does not identify anyone. */
+export type UnusableIdReason = 'missing' | 'null' | 'empty' | 'placeholder' | 'unusable';
+
+const REASON_TEXT: Readonly<Record<UnusableIdReason, string>> = {
+  missing: 'is missing',
+  null: 'is null',
+  empty: 'is empty',
+  placeholder: 'is a placeholder value',
+  unusable: 'is not a usable identifier',
+};
+
+/** The reason a raw id field is not usable, or undefined when it may be (its shape is the schema's to check). */
+export function unusableIdReason(raw: unknown): UnusableIdReason | undefined {
+  if (raw === undefined) return 'missing';
+  if (raw === null) return 'null';
+  if (isAbsent(raw)) return 'empty';
+  if ((typeof raw === 'string' || typeof raw === 'number') && !isUsableValue(String(raw))) return 'placeholder';
+  return undefined;
+}
+
+/**
+ * collect's identifier check of one non-alias call: none when it is fine, else one issue for
+ * `userId` and one for `anonymousId`, each saying why (missing, null, empty, placeholder).
+ * `raw` is the event as sent (to tell null from empty), `parsed` the schema's output when it
+ * parsed. `null` and `""` mean absent, as in the Segment spec: a call needs at least one of the
+ * two, and some usable identifier (a placeholder `anonymousId` next to a valid `traits.email`
+ * is fine). Without `parsed` only the two fields are looked at.
+ */
+export function identifierIssues(raw: { readonly userId?: unknown; readonly anonymousId?: unknown }, parsed: IdentifiableEvent | undefined, prefix = ''): FieldIssue[] {
+  const user = unusableIdReason(raw.userId);
+  const anonymous = unusableIdReason(raw.anonymousId);
+  const given = (r: UnusableIdReason | undefined) => r === undefined || r === 'placeholder';
+  if (given(user) || given(anonymous)) {
+    if (!parsed ? user === undefined || anonymous === undefined : hasUsableIdentifier(parsed)) return [];
+  }
+  const why = 'userId or anonymousId must be a usable id (null, "" and placeholders such as "anonymous" or "0" count as absent)';
+  const issue = (field: 'userId' | 'anonymousId', reason: UnusableIdReason | undefined): FieldIssue => ({
+    path: prefix ? `${prefix}.${field}` : field,
+    message: `${REASON_TEXT[reason ?? 'unusable']}${reason === 'placeholder' ? ` (${JSON.stringify(String(raw[field]))})` : ''}; ${why}`,
+  });
+  return [issue('userId', user), issue('anonymousId', anonymous)];
+}

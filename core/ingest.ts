@@ -1,10 +1,10 @@
 /**
  * Turning one tracking-API request into accepted events: pure, no I/O.
  */
-import { MAX_TRAITS_PER_CALL } from './profile';
+import { identifyTraits, MAX_TRAITS_PER_CALL } from './profile';
 import { EVENT_TYPES, type EventType, type FieldIssue, IncomingEventSchema, type IncomingEvent, type Party, type ScherpEvent, type Trust, zodIssues } from './events';
 import { LimitExceededError, ValidationError } from './errors';
-import { hasUsableIdentifier } from './identifiers';
+import { hasUsableIdentifier, identifierIssues } from './identifiers';
 
 export type Route = EventType | 'batch';
 export const ROUTES: readonly Route[] = [...EVENT_TYPES, 'batch'];
@@ -148,14 +148,17 @@ function validateOne(raw: unknown, type: EventType, prefix: string, limits: Inge
     return { ok: false, limit: 'maxEventBytes', issues: [{ path: root, message: `is ${bytes} bytes; the limit (maxEventBytes) is ${limits.maxEventBytes}` }] };
   }
   const parsed = IncomingEventSchema.safeParse({ ...clean, type });
-  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, prefix) };
-  const traitCount = parsed.data.traits && typeof parsed.data.traits === 'object' ? Object.keys(parsed.data.traits).length : 0;
+  // Null, empty and placeholder ids mean absent; both id fields are named, with the reason.
+  const idIssues = type === 'alias' ? [] : identifierIssues(clean, parsed.success ? parsed.data : undefined, prefix);
+  if (!parsed.success) return { ok: false, issues: [...zodIssues(parsed.error, prefix), ...idIssues] };
+  const traitCount = Object.keys((type === 'identify' ? identifyTraits(parsed.data) : parsed.data.traits) ?? {}).length;
   if (traitCount > MAX_TRAITS_PER_CALL) {
     return { ok: false, issues: [{ path: prefix ? `${prefix}.traits` : 'traits', message: `has ${traitCount} traits; at most ${MAX_TRAITS_PER_CALL} per call` }] };
   }
-  // An event whose ids are all placeholders ("anonymous", "0", …) can belong to nobody.
-  if (!hasUsableIdentifier(parsed.data)) {
-    return { ok: false, issues: [{ path: prefix ? `${prefix}.userId` : 'userId', message: 'no usable userId or anonymousId (placeholder values such as "anonymous" or "0" are ignored)' }] };
+  if (idIssues.length > 0) return { ok: false, issues: idIssues };
+  // An alias whose ids are all placeholders ("anonymous", "0", …) can belong to nobody.
+  if (type === 'alias' && !hasUsableIdentifier(parsed.data)) {
+    return { ok: false, issues: [{ path: prefix ? `${prefix}.previousId` : 'previousId', message: 'no usable previousId or userId (placeholder values such as "anonymous" or "0" are ignored)' }] };
   }
   return { ok: true, event: parsed.data };
 }

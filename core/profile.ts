@@ -3,7 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import type { Party, Trust } from './events';
+import type { Party, ScherpEvent, Trust } from './events';
 import { isProtectedTrait, trustRank, trustStamp } from './trust';
 import { dict, own } from './dict';
 
@@ -91,6 +91,23 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function isSafeKey(k: string): boolean {
   return !FORBIDDEN_KEYS.has(k);
+}
+
+function plainObject(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/**
+ * The traits an event sets: those of an identify call, from `traits` and from `context.traits`
+ * (where RudderStack's SDKs put them), `traits` winning for a name in both. Other calls set
+ * none (RudderStack repeats the user's traits in every call's `context.traits`).
+ */
+export function identifyTraits(e: Pick<ScherpEvent, 'type' | 'traits' | 'context'>): Record<string, unknown> | undefined {
+  if (e.type !== 'identify') return undefined;
+  const fromContext = plainObject(e.context?.traits);
+  const direct = plainObject(e.traits);
+  if (!fromContext) return direct;
+  return Object.assign(Object.create(null) as Record<string, unknown>, fromContext, direct);
 }
 
 /**

@@ -13,8 +13,29 @@ export interface ApiRoute {
   readonly fn: ApiFunction;
 }
 
+/** The settings documents browser SDKs fetch before sending (served by collect). */
+export const SETTINGS_PATHS = { analyticsJs: '/v1/projects/{writeKey}/settings', rudderStack: '/sourceConfig' } as const;
+
+/** RudderStack JS's beacon transport: `POST {dataPlaneUrl}/beacon/v1/batch?writeKey=…`. */
+export const BEACON_BATCH_PATH = '/beacon/v1/batch';
+
+/**
+ * Request headers the CORS preflight allows, for the construct and the local server alike:
+ * analytics.js adds `X-Retry-Count` on retries; RudderStack JS sends `AnonymousId` and `SentAt`
+ * on every event and `Rsa-*` headers on retries and recovered events.
+ */
+export const CORS_ALLOW_HEADERS: readonly string[] = [
+  'Content-Type', 'Authorization', 'Content-Encoding', 'X-Retry-Count',
+  'AnonymousId', 'SentAt', 'Rsa-Recovered', 'Rsa-Retry-Attempt', 'Rsa-Retry-Reason', 'Rsa-Since-First-Attempt', 'Rsa-Since-Last-Attempt',
+];
+
 export const API_ROUTES: readonly ApiRoute[] = [
   ...[...ROUTES, ...Object.keys(ROUTE_ALIASES)].map((r): ApiRoute => ({ method: 'POST', path: `/v1/${r}`, fn: 'collect' })),
+  // Browser SDKs: analytics.js `cdnURL` settings, RudderStack JS `configUrl` source config and
+  // its `useBeacon` transport (key in the query string).
+  { method: 'GET', path: SETTINGS_PATHS.analyticsJs, fn: 'collect' },
+  { method: 'GET', path: SETTINGS_PATHS.rudderStack, fn: 'collect' },
+  { method: 'POST', path: BEACON_BATCH_PATH, fn: 'collect' },
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
   { method: 'GET', path: '/v1/profiles/{id}/events', fn: 'profile' },
   { method: 'POST', path: '/v1/context', fn: 'profile' },

@@ -24,7 +24,7 @@ import { DEFAULT_SOURCE_RATE_LIMIT } from '../core/rate-limit';
 import { throttleRoutes } from './api-throttling';
 import { parseConfig, type ScherpConfigInput } from '../core/config';
 import { ENV } from '../lambdas/shared/env';
-import { API_ROUTES, type ApiFunction } from '../lambdas/routes';
+import { API_ROUTES, CORS_ALLOW_HEADERS, type ApiFunction } from '../lambdas/routes';
 import { isRuleDocument, loadRules, RuleDocument } from './rules';
 import { ScherpDestinations, type DestinationsProps } from './destinations';
 import { ScherpFileImport } from './file-import';
@@ -630,7 +630,7 @@ export class CustomerDataPlatform extends Construct {
       corsPreflight: {
         allowOrigins: config.corsAllowedOrigins,
         allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
-        allowHeaders: ['Content-Type', 'Authorization', 'Content-Encoding'],
+        allowHeaders: [...CORS_ALLOW_HEADERS],
       },
     });
     // One integration per function; the routes come from the list the local server serves too.

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { API_ROUTES, matchPath, type ApiFunction } from '../lambdas/routes';
+import { API_ROUTES, CORS_ALLOW_HEADERS, matchPath, type ApiFunction } from '../lambdas/routes';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -21,7 +21,7 @@ export interface ServerOptions {
 
 const CORS = {
   'access-control-allow-methods': 'GET,POST,PUT,DELETE,OPTIONS',
-  'access-control-allow-headers': 'content-type,authorization,content-encoding',
+  'access-control-allow-headers': CORS_ALLOW_HEADERS.map((h) => h.toLowerCase()).join(','),
   'access-control-max-age': '600',
 };
 
@@ -54,6 +54,8 @@ export function toApiEvent(req: IncomingMessage, body: Buffer, routeKey: string,
   const url = new URL(req.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  // API Gateway tells the function the scheme the client used; locally it is plain HTTP.
+  headers['x-forwarded-proto'] ??= 'http';
   const text = isText(headers['content-type'], headers['content-encoding']);
   const now = new Date();
   return {
@@ -98,9 +100,11 @@ export function startServer(handlers: Record<ApiFunction, HttpHandler>, port: nu
         return send(413, { 'content-type': 'application/json' }, JSON.stringify({ success: false, error: 'payload_too_large', message: `the body exceeds ${maxBodyBytes} bytes`, limit: 'maxRequestBytes' }));
       }
       const path = new URL(req.url ?? '/', 'http://local').pathname;
+      // API Gateway routes `/sourceConfig/` (RudderStack JS asks for it) to `/sourceConfig`.
+      const routePath = path.replace(/(.)\/+$/, '$1');
       for (const r of API_ROUTES) {
         if (r.method !== req.method) continue;
-        const params = matchPath(r.path, path);
+        const params = matchPath(r.path, routePath);
         if (!params) continue;
         const out = await handlers[r.fn](toApiEvent(req, body, `${r.method} ${r.path}`, params));
         const headers: Record<string, string | number | boolean> = { ...(out.headers ?? {}) };

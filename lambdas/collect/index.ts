@@ -1,11 +1,15 @@
 /**
- * collect: POST /v1/{track|identify|page|screen|group|alias|batch}. Parses the HTTP request,
- * calls the collect use case, maps the result. Accepted events go to the queue.
+ * collect: POST /v1/{track|identify|page|screen|group|alias|batch} (and analytics.js's one-letter
+ * paths, RudderStack's beacon batch), and the settings documents browser SDKs fetch first
+ * (`GET /v1/projects/{writeKey}/settings`, `GET /sourceConfig`). Parses the HTTP request, calls
+ * the use case, maps the result. Accepted events go to the queue.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { collect, type CollectDeps } from '../../app/collect';
+import { sdkSettings } from '../../app/sdk-settings';
+import { BEACON_BATCH_PATH, SETTINGS_PATHS } from '../routes';
 import { DEFAULT_INGEST_LIMITS, routeNamed, type IngestLimits, type Route } from '../../core/ingest';
 import { NotFoundError } from '../../core/errors';
 import { SourceRateLimiter } from '../../core/rate-limit';
@@ -14,7 +18,7 @@ import { SqsEventQueue } from '../../adapters/sqs-queue';
 import { BootstrapKeyStore, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
 import { rejectedStore, sourceStore } from '../shared/dynamo';
 import { ENV, intEnv, optionalEnv, requireEnv } from '../shared/env';
-import { clientIp, credential, errorResponse, json, parseJsonBody, userAgent, type HttpResult } from '../shared/http';
+import { apiAddress, clientIp, credential, errorResponse, json, parseJsonBody, userAgent, type HttpResult } from '../shared/http';
 import { flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
 import { lazy } from '../shared/lazy';
 
@@ -24,15 +28,34 @@ function routeOf(path: string): Route {
   return route;
 }
 
+/** Settings change only with a deployment: browsers may keep them for a few minutes. */
+const SETTINGS_CACHE = 'public, max-age=300';
+
+/** The settings document of a `GET` route, or undefined for the event routes. */
+function settingsOf(event: APIGatewayProxyEventV2): HttpResult | undefined {
+  let doc: Record<string, unknown>;
+  if (event.routeKey === `GET ${SETTINGS_PATHS.analyticsJs}`) {
+    doc = sdkSettings({ sdk: 'analytics.js', writeKey: event.pathParameters?.writeKey, api: apiAddress(event, SETTINGS_PATHS.analyticsJs) });
+  } else if (event.routeKey === `GET ${SETTINGS_PATHS.rudderStack}`) {
+    doc = sdkSettings({ sdk: 'rudderstack', writeKey: event.queryStringParameters?.writeKey ?? credential(event) });
+  } else return undefined;
+  const res = json(200, doc);
+  return { ...res, headers: { ...res.headers, 'cache-control': SETTINGS_CACHE } };
+}
+
 export function createCollectHandler(deps: () => CollectDeps) {
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
+      const settings = settingsOf(event);
+      if (settings) return settings;
       const d = deps();
       const route = routeOf(event.rawPath);
+      // RudderStack's beacon transport cannot set headers: its key is in the query string.
+      const beaconKey = event.routeKey === `POST ${BEACON_BATCH_PATH}` ? event.queryStringParameters?.writeKey : undefined;
       const result = await collect(d, {
         route,
         body: parseJsonBody(event, d.limits?.maxRequestBytes ?? DEFAULT_INGEST_LIMITS.maxRequestBytes),
-        credential: credential(event),
+        credential: credential(event) ?? beaconKey,
         ip: clientIp(event),
         userAgent: userAgent(event),
         requestId: event.requestContext?.requestId,

@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { gunzipSync } from 'node:zlib';
 import { AlreadyExistsError, AuthenticationError, LimitExceededError, NotFoundError, RateLimitedError, ScherpError, ValidationError } from '../../core/errors';
 import { parseJson } from '../../core/numbers';
+import type { ApiAddress } from '../../core/sdk-settings';
 import { errorFields, logger } from './observability';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -98,6 +99,19 @@ export function clientIp(event: APIGatewayProxyEventV2): string | undefined {
 
 export function userAgent(event: APIGatewayProxyEventV2): string | undefined {
   return header(event, 'user-agent');
+}
+
+/**
+ * Where the client reached the API: the scheme (API Gateway's `X-Forwarded-Proto`), the host it
+ * asked for, and the base path in front of the route `routePath` (a custom domain's API mapping).
+ */
+export function apiAddress(event: APIGatewayProxyEventV2, routePath: string): ApiAddress {
+  const proto = header(event, 'x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
+  const asked = header(event, 'host');
+  const host = asked && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(asked) ? asked : event.requestContext.domainName;
+  const segments = event.rawPath.replace(/\/+$/, '').split('/');
+  const depth = routePath.split('/').length - 1;
+  return { protocol: proto === 'http' ? 'http' : 'https', host, basePath: segments.slice(0, Math.max(1, segments.length - depth)).join('/') };
 }
 
 /** Maps an error to its response; unexpected ones become a 500 with no detail. */

@@ -351,6 +351,10 @@ describe('HTTP API', () => {
         'POST /v1/track',
         // analytics.js posts to one-letter paths under its apiHost.
         ...['t', 'i', 'p', 's', 'g', 'a', 'b'].map((x) => `POST /v1/${x}`),
+        // Browser SDK settings (analytics.js cdnURL, RudderStack configUrl) and RudderStack's beacon.
+        'GET /v1/projects/{writeKey}/settings',
+        'GET /sourceConfig',
+        'POST /beacon/v1/batch',
       ].sort(),
     );
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('NONE');
@@ -370,7 +374,8 @@ describe('HTTP API', () => {
       CorsConfiguration: {
         AllowOrigins: ['*'],
         AllowMethods: ['GET', 'POST', 'OPTIONS'],
-        AllowHeaders: ['Content-Type', 'Authorization', 'Content-Encoding'],
+        // Besides auth and bodies: analytics.js retries (X-Retry-Count), RudderStack JS's event headers.
+        AllowHeaders: ['Content-Type', 'Authorization', 'Content-Encoding', 'X-Retry-Count', 'AnonymousId', 'SentAt', 'Rsa-Recovered', 'Rsa-Retry-Attempt', 'Rsa-Retry-Reason', 'Rsa-Since-First-Attempt', 'Rsa-Since-Last-Attempt'],
       },
     });
   });

@@ -30,7 +30,10 @@ describe('ingest', () => {
     try {
       ingest(base({ body: { event: 'x' } }));
     } catch (err) {
-      expect((err as ValidationError).issues).toEqual([{ path: 'userId', message: 'userId or anonymousId is required' }]);
+      expect((err as ValidationError).issues).toEqual([
+        { path: 'userId', message: expect.stringMatching(/^is missing; userId or anonymousId must be a usable id/) },
+        { path: 'anonymousId', message: expect.stringMatching(/^is missing; userId or anonymousId must be a usable id/) },
+      ]);
     }
   });
 
