@@ -36,6 +36,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: '/v1/rules/{id}/backtest', fn: 'rules' },
 ];
 
+/** Request headers a browser may send cross-origin (CORS preflight, cloud and local). */
+export const CORS_ALLOWED_HEADERS = ['Content-Type', 'Authorization', 'Content-Encoding'] as const;
+
 /** Matches a concrete path against a route path; returns the path parameters. */
 export function matchPath(template: string, path: string): Record<string, string> | undefined {
   const t = template.split('/');
