@@ -35,8 +35,9 @@ export interface ProfileDeps {
   readonly config: ScherpConfig;
 }
 
+/** The `{id}` path parameter, already percent-decoded by API Gateway (see `pathParam`). */
 function profileKey(event: APIGatewayProxyEventV2): string {
-  return decodeURIComponent(event.pathParameters?.id ?? '');
+  return event.pathParameters?.id ?? '';
 }
 
 function limitParam(event: APIGatewayProxyEventV2): number | undefined {

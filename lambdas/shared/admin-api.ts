@@ -31,7 +31,11 @@ export function adminApiHandler<D extends { readonly keys: KeyStore }>(deps: () 
   };
 }
 
-/** A path parameter, URL-decoded ('' when absent). */
+/**
+ * A path parameter ('' when absent). HTTP APIs hand `pathParameters` over already
+ * percent-decoded (and so does the local server): decoding again would turn `%41` into `A` and
+ * a literal `%` into an error.
+ */
 export function pathParam(event: APIGatewayProxyEventV2, name: string): string {
-  return decodeURIComponent(event.pathParameters?.[name] ?? '');
+  return event.pathParameters?.[name] ?? '';
 }
