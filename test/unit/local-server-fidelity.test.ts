@@ -91,7 +91,7 @@ describe('bodies: text or base64 as an HTTP API decides, by content type only', 
     const gz = gzipSync('{"userId":"u1","event":"Gzip Test"}');
     const res = await fetch(`${url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Basic ${Buffer.from('wk:').toString('base64')}` }, body: gz });
     expect(res.status).toBe(400);
-    expect((await res.json()).message).toBe(GZIP_AS_TEXT);
+    expect(((await res.json()) as { message: string }).message).toBe(GZIP_AS_TEXT);
   });
 
   it('gzip sent as application/octet-stream is base64-encoded and accepted', async () => {
