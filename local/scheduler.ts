@@ -1,8 +1,15 @@
 /**
  * The local stand-in for EventBridge Scheduler: a timer per delayed action, keyed by its
- * dedupe id. Pending jobs live in memory only: a restart of `npm start` drops them.
+ * dedupe id. Like Scheduler it refuses a due time in the past (a `ValidationException`). Pending
+ * jobs live in memory only: a restart of `npm start` drops them.
  */
 import type { DelayedJob, Scheduler } from '../app/ports';
+import { atExpression } from '../adapters/eventbridge-scheduler';
+
+/** What Scheduler answers a one-time schedule whose time has passed. */
+export class ScheduleInThePastError extends Error {
+  readonly name = 'ValidationException';
+}
 
 export class LocalScheduler implements Scheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -11,7 +18,11 @@ export class LocalScheduler implements Scheduler {
 
   async schedule(job: DelayedJob): Promise<void> {
     if (this.timers.has(job.dedupeId)) return;
-    const wait = Math.max(0, Date.parse(job.dueAt) - Date.now());
+    // Scheduler rounds `at()` to the second (atExpression) and refuses one that is not ahead.
+    const at = atExpression(job.dueAt);
+    const due = Date.parse(`${at.slice(3, -1)}Z`);
+    if (!(due > Date.now())) throw new ScheduleInThePastError(`The schedule expression ${at} is in the past.`);
+    const wait = due - Date.now();
     const timer = setTimeout(() => {
       this.timers.delete(job.dedupeId);
       void this.run(job).catch(() => undefined);
