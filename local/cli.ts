@@ -16,6 +16,7 @@ import { FileDeadLetters } from './dead-letters';
 import { LocalQueue } from './queue';
 import { limitsFromEnv } from '../lambdas/collect';
 import { importFile, progressBar } from './import-client';
+import { smokeCommand } from './smoke';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
   if (cmd === 'start') return start(rest);
   if (cmd === 'dlq') return dlq(rest);
   if (cmd === 'import') return importCommand(rest);
+  if (cmd === 'smoke') return smokeCommand(rest);
   process.stderr.write(`unknown command: ${cmd}\nusage: scherp start [--in-memory] [--port N] [--data-dir DIR] [--config FILE]\n       scherp dlq list|redrive [ID…] [--data-dir DIR] [--url URL]\n       scherp import FILE --source NAME [--url URL] [--format ndjson|csv]\n`);
   process.exit(2);
 }
