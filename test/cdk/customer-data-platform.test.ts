@@ -285,6 +285,10 @@ describe('least privilege', () => {
     const schedulerActions = actionsOf({ role: p.schedulerRole } as never).actions;
     expect(schedulerActions.sort()).toEqual(['lambda:InvokeFunction', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort());
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    // Not retained, named after the stack's id: destroy and deploy again does not collide.
+    const [group] = Object.values(template.findResources('AWS::Scheduler::ScheduleGroup'));
+    expect(group!.DeletionPolicy).toBe('Delete');
+    expect(JSON.stringify(group!.Properties.Name)).toContain('AWS::StackId');
   });
 
   test('evaluate: failed asynchronous (delayed) invocations go to the delayed-actions DLQ', () => {
