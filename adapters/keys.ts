@@ -1,6 +1,7 @@
 /**
  * Keys. Bootstrap keys: one write, one read and one admin key per deployment. In the cloud each
- * is a Secrets Manager secret (fetched once per container); locally they come from the
+ * is a Secrets Manager secret (fetched by a container at most once a minute, so a rotated value
+ * takes over within that); locally they come from the
  * environment. They belong to source `default` (party `first`). Source write keys live in the
  * table as digests ({@link SourceKeyStore}). Keys are compared as SHA-256 digests.
  */
@@ -19,21 +20,40 @@ export function hashKey(key: string): Buffer {
 
 export type KeyLoader = () => Promise<string | undefined>;
 
-export class BootstrapKeyStore implements KeyStore {
-  private readonly cache = new Map<KeyKind, Promise<Buffer | undefined>>();
+export interface BootstrapKeyOptions {
+  /** How long a fetched key is used before it is fetched again (a rotated secret takes over within this). @default 60000 */
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+}
 
-  constructor(private readonly loaders: Partial<Record<KeyKind, KeyLoader>>) {}
+export class BootstrapKeyStore implements KeyStore {
+  private readonly cache = new Map<KeyKind, { value: Promise<Buffer | undefined>; expires: number }>();
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly loaders: Partial<Record<KeyKind, KeyLoader>>,
+    opts: BootstrapKeyOptions = {},
+  ) {
+    this.ttlMs = opts.ttlMs ?? 60_000;
+    this.now = opts.now ?? Date.now;
+  }
 
   private digest(kind: KeyKind): Promise<Buffer | undefined> {
-    let p = this.cache.get(kind);
-    if (!p) {
-      const loader = this.loaders[kind];
-      p = (loader ? loader() : Promise.resolve(undefined)).then((k) => (k ? hashKey(k) : undefined));
-      // A failed fetch is retried on the next request rather than cached.
-      p.catch(() => this.cache.delete(kind));
-      this.cache.set(kind, p);
-    }
-    return p;
+    const hit = this.cache.get(kind);
+    if (hit && hit.expires > this.now()) return hit.value;
+    const loader = this.loaders[kind];
+    const value = (loader ? loader() : Promise.resolve(undefined)).then((k) => (k ? hashKey(k) : undefined));
+    const entry = { value, expires: this.now() + this.ttlMs };
+    // A failed fetch is not cached: the key it replaces serves until a fetch succeeds (a
+    // Secrets Manager hiccup does not lock every client out); without one, it is retried.
+    value.catch(() => {
+      if (this.cache.get(kind) !== entry) return;
+      if (hit) this.cache.set(kind, { value: hit.value, expires: this.now() + Math.min(this.ttlMs, 5_000) });
+      else this.cache.delete(kind);
+    });
+    this.cache.set(kind, entry);
+    return hit ? value.catch(() => hit.value) : value;
   }
 
   async authenticate(kind: KeyKind, key: string): Promise<Principal | undefined> {

@@ -110,6 +110,19 @@ function effectsFor(deps: EvaluateDeps, profile: Profile, parts: ProfileParts, e
   return new Effects(parts, profile, personOf(profile.identifiers, traitValues(profile.traits)), trigger, at);
 }
 
+/**
+ * The least time ahead a delayed action is scheduled. Scheduler refuses an `at()` in the past,
+ * and an event can arrive after its delay has run out (a late mobile batch, an import, stream
+ * lag): such an action is re-checked this long from now (the lead covers the call's latency
+ * and clock skew; the re-check sees what reached the timeline meanwhile).
+ */
+export const MIN_SCHEDULE_LEAD_MS = 5_000;
+
+/** When a delayed action is checked: `delay` after the event, but never sooner than the minimum lead. */
+export function delayedDueAt(eventTimestamp: string, delayMs: number, nowMs: number): string {
+  return new Date(Math.max(Date.parse(eventTimestamp) + delayMs, nowMs + MIN_SCHEDULE_LEAD_MS)).toISOString();
+}
+
 /** Claims and records one firing; `delayed` when it is the re-check of a delayed action. */
 async function fire(deps: EvaluateDeps, set: RuleSet, fx: Effects, f: Firing, event: ScherpEvent, delayed: boolean): Promise<void> {
   const a = f.action;
@@ -117,8 +130,9 @@ async function fire(deps: EvaluateDeps, set: RuleSet, fx: Effects, f: Firing, ev
   if (a.consent && own(f.scope.profile.consent, a.consent) !== 'granted') return skip('consent');
   const dedupe = dedupeId(event.messageId, f.ruleId, f.actionId);
   if (a.delay && !delayed) {
-    // Due a delay after the event happened (not after this evaluation ran).
-    const job: DelayedJob = { ruleId: f.ruleId, actionIndex: f.actionIndex, profileId: fx.profile.id, event, dueAt: new Date(Date.parse(event.timestamp) + durationMs(a.delay)).toISOString(), dedupeId: dedupe };
+    // Due a delay after the event happened (not after this evaluation ran), and in the future.
+    const dueAt = delayedDueAt(event.timestamp, durationMs(a.delay), (deps.now?.() ?? new Date()).getTime());
+    const job: DelayedJob = { ruleId: f.ruleId, actionIndex: f.actionIndex, profileId: fx.profile.id, event, dueAt, dedupeId: dedupe };
     return deps.scheduler.schedule(job);
   }
   const claim = await deps.parts.claimFiring(fx.profile.id, f.ruleId, f.actionId, {

@@ -12,7 +12,7 @@
 import type { ScherpConfig } from '../core/config';
 import { NotFoundError } from '../core/errors';
 import { MAX_IMPORT_ROWS, parseImport, type ImportFormat } from '../core/import';
-import { addErrors, importTarget, type ImportJob, type ImportReport } from '../core/import-job';
+import { addErrors, etagValue, importTarget, type ImportJob, type ImportReport } from '../core/import-job';
 import { linesWithOffsets } from '../core/lines';
 import type { Source } from '../core/sources';
 import { findSource, queueRows } from './import';
@@ -57,12 +57,14 @@ export async function runImportJob(deps: FileImportDeps, start: ImportJob, timeL
     throw err;
   }
   const file = await deps.objects.read(start.key, start.offset);
-  if (!file || (start.etag !== undefined && file.info.etag !== start.etag)) return { status: 'skipped' };
+  // Reads quote the ETag, notifications do not: compare the bare values.
+  const version = file && etagValue(file.info.etag);
+  if (!file || (start.etag !== undefined && version !== etagValue(start.etag))) return { status: 'skipped' };
 
   const format: ImportFormat = target.format;
   const chunkRows = Math.min(deps.chunkRows ?? MAX_IMPORT_ROWS, MAX_IMPORT_ROWS);
   const reserve = deps.reserveMs ?? DEFAULT_RESERVE_MS;
-  let job: ImportJob = { ...start, etag: file.info.etag };
+  let job: ImportJob = { ...start, etag: version! };
   const report = (status: ImportReport['status']) => reportOf(job, status, now(), { sourceId: source.id });
 
   // Lines read but not yet queued (contiguous, so the chunk keeps the file's line numbers).

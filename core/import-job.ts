@@ -84,6 +84,21 @@ export function jobsOfMessage(body: string, bucket: string, now: string): Import
   );
 }
 
+/**
+ * An object version as S3 names it, without the quotes: `GetObject` and `HeadObject` give the
+ * ETag quoted (`"9b2c…"`), an event notification's `eTag` has none (`9b2c…`).
+ */
+export function etagValue(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
+/**
+ * What the importer's role may do in the bucket (lib/file-import.ts grants exactly this; the
+ * local bucket enforces it): read files under `imports/`, list that prefix (so a missing file is
+ * a 404, not a 403), write reports under `reports/`.
+ */
+export const IMPORT_BUCKET_ACCESS = { read: IMPORTS_PREFIX, list: IMPORTS_PREFIX, write: REPORTS_PREFIX } as const;
+
 /** Keys in S3 notifications are URL-encoded with `+` for a space. */
 export function s3Key(encoded: string): string {
   return decodeURIComponent(encoded.replace(/\+/g, ' '));

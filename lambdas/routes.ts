@@ -59,6 +59,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: '/v1/rules/{id}/backtest', fn: 'rules' },
 ];
 
+/** Methods a browser may use cross-origin (CORS preflight, cloud and local): every route's, and OPTIONS. */
+export const CORS_ALLOW_METHODS: readonly ('GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS')[] = [...new Set(API_ROUTES.map((r) => r.method)), 'OPTIONS'];
+
 /** Matches a concrete path against a route path; returns the path parameters. */
 export function matchPath(template: string, path: string): Record<string, string> | undefined {
   const t = template.split('/');

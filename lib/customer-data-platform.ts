@@ -1,5 +1,4 @@
-import { marshall } from '@aws-sdk/util-dynamodb';
-import { ArnFormat, CfnOutput, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -18,16 +17,18 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, ruleItem, SOURCES_PK, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
+import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, SOURCES_PK, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
 import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
 import { DEFAULT_SOURCE_RATE_LIMIT } from '../core/rate-limit';
 import { throttleRoutes } from './api-throttling';
 import { parseConfig, type ScherpConfigInput } from '../core/config';
 import { ENV } from '../lambdas/shared/env';
-import { API_ROUTES, CORS_ALLOW_HEADERS, type ApiFunction } from '../lambdas/routes';
-import { isRuleDocument, loadRules, RuleDocument } from './rules';
+import { MAX_API_BODY_BYTES } from '../lambdas/shared/aws-limits';
+import { API_ROUTES, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type ApiFunction } from '../lambdas/routes';
+import { isRuleDocument, loadRules, RuleDocument, ruleDocumentErrors } from './rules';
 import { ScherpDestinations, type DestinationsProps } from './destinations';
 import { ScherpFileImport } from './file-import';
+import { seedRuleDocuments } from './rule-seeding';
 import { ack } from './nag';
 import {
   createScherpFunction,
@@ -98,7 +99,8 @@ export interface CustomerDataPlatformProps {
 
   /**
    * Largest request body `collect` accepts, in bytes after decompression (`MAX_REQUEST_BYTES`);
-   * bigger is a 413. API Gateway itself stops at 10 MB.
+   * bigger is a 413. At most 4,669,440 (about 4.45 MB): the API Gateway event must fit Lambda's
+   * 6 MB synchronous payload, and a base64-encoded (binary or gzip) body grows by 4/3.
    * @default 512000 (Segment's 500 KB)
    */
   readonly maxRequestBytes?: number;
@@ -179,6 +181,13 @@ export interface CustomerDataPlatformProps {
   readonly stitchBatchSize?: number;
 
   /**
+   * Most concurrent `stitch` invocations the ingest queue's mapping starts (2 to 1000): a burst
+   * waits in the queue instead of taking the account's concurrency from collect and the APIs.
+   * @default 20
+   */
+  readonly stitchMaxConcurrency?: number;
+
+  /**
    * Retries of a failed DynamoDB stream batch before it goes to the stream-failure queue
    * (0 to 10000; failing batches are bisected first).
    * @default 5
@@ -187,8 +196,10 @@ export interface CustomerDataPlatformProps {
 
   /**
    * Stream records older than this are not evaluated any more and go to the stream-failure
-   * queue (60 s to 7 days).
-   * @default Duration.hours(1)
+   * queue (60 s to 7 days), where `scherp stream-failures` can re-read them from the table (see
+   * docs/reliability.md). Leave it unset: a backlog is then evaluated however old it gets
+   * (within the stream's 24 hours).
+   * @default - no limit
    */
   readonly evaluateMaxRecordAge?: Duration;
 
@@ -228,13 +239,21 @@ export interface CustomerDataPlatformProps {
 
   /**
    * Where bus events go: SES email, API destinations (Meta, Google Ads, webhooks), other targets.
-   * @default - none (the example log-group rule only)
+   * @default - none
    */
   readonly destinations?: DestinationsProps;
+
+  /**
+   * Adds the example rule copying every action into a CloudWatch log group (output
+   * `ActionsLogGroupName`). EventBridge needs a CloudWatch Logs resource policy to write there,
+   * and an account has at most 10 per region, so it is off unless asked for.
+   * @default false
+   */
+  readonly exampleLogTarget?: boolean;
   /**
    * Scherp's configuration (see `core/config.ts` and README "Configuration"): identifier types
    * and where they are read from, merge-protection limits, blocked values. Validated at synth
-   * and passed to the functions as `SCHERP_CONFIG` (JSON, at most 3,000 characters).
+   * and passed to the functions as `SCHERP_CONFIG` (JSON, at most 3,000 bytes of UTF-8).
    * @default - every default of `ScherpConfigSchema`
    */
   readonly config?: ScherpConfigInput;
@@ -261,7 +280,8 @@ export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction
 /** EventBridge `source` of every action Scherp emits. */
 export const EVENT_SOURCE = 'scherp';
 
-type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'rulesDir' | 'functionSizing' | 'destinations' | 'config' | 'importBucket'>> & {
+type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'rulesDir' | 'functionSizing' | 'destinations' | 'config' | 'importBucket' | 'evaluateMaxRecordAge'>> & {
+  readonly evaluateMaxRecordAge?: Duration;
   readonly eventBusName?: string;
   readonly rulesDir?: string;
   readonly importBucket?: s3.IBucket;
@@ -291,10 +311,11 @@ const DEFAULTS: Omit<ResolvedProps, 'functionSizing'> = {
   sourceRateLimit: DEFAULT_SOURCE_RATE_LIMIT.rate,
   sourceBurstLimit: DEFAULT_SOURCE_RATE_LIMIT.burst,
   stitchBatchSize: 10,
+  stitchMaxConcurrency: 20,
   evaluateRetryAttempts: 5,
-  evaluateMaxRecordAge: Duration.hours(1),
   archiveRetention: Duration.days(30),
   outputPrefix: '',
+  exampleLogTarget: false,
 };
 
 /** SQS batches are cut after this long even when `stitchBatchSize` is not reached. */
@@ -316,12 +337,15 @@ export class CustomerDataPlatform extends Construct {
   public readonly queue: sqs.Queue;
   /** Where ingest messages land after `maxReceiveCount` failed receives. */
   public readonly deadLetterQueue: sqs.Queue;
-  /** Where `evaluate` sends stream batches it gave up on (metadata only, not the records). */
+  /**
+   * Where the stream mapping sends the batches `evaluate` gave up on: the shard and sequence
+   * numbers, not the records; `scherp stream-failures` re-reads them (docs/reliability.md).
+   */
   public readonly streamFailureQueue: sqs.Queue;
   /** Custom bus `evaluate` (and `stitch`) put actions on. */
   public readonly bus: events.EventBus;
-  /** Log group the example rule copies every `scherp` event into. */
-  public readonly actionsLogGroup: logs.LogGroup;
+  /** Log group the example rule copies every `scherp` event into (with `exampleLogTarget` only). */
+  public readonly actionsLogGroup?: logs.LogGroup;
   /** The public API. */
   public readonly httpApi: apigwv2.HttpApi;
   /** The handlers. */
@@ -383,8 +407,12 @@ export class CustomerDataPlatform extends Construct {
       userTokenSecret: this.createKeySecret('UserTokenSecret', 'user-token signing'),
     };
 
+    // Not retained, and named after the stack's id: a stack destroyed and deployed again gets a
+    // new group, even while the old one is still being deleted (a group only holds the pending
+    // one-time schedules, which die with the stack's function).
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'DelayedActions', {
-      scheduleGroupName: Names.uniqueResourceName(this, { separator: '-', maxLength: 56 }) + '-delayed',
+      scheduleGroupName: `${Names.uniqueResourceName(this, { separator: '-', maxLength: 27 })}-${stackGuid(this)}`,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
@@ -415,7 +443,7 @@ export class CustomerDataPlatform extends Construct {
     this.httpApi = api;
     this.apiUrl = stage.url;
 
-    this.actionsLogGroup = this.createExampleRule(config);
+    if (config.exampleLogTarget) this.actionsLogGroup = this.createExampleRule(config);
     if (config.destinations) {
       this.destinations = new ScherpDestinations(this, 'Destinations', {
         ...config.destinations,
@@ -431,9 +459,11 @@ export class CustomerDataPlatform extends Construct {
   }
 
   private createIngestQueues(config: ResolvedProps): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
-    // The ingest queue gets a fixed (stack-unique) name so the DLQ's redrive allow policy can
-    // name it: a GetAtt in both directions would be a circular dependency.
-    const queueName = Names.uniqueResourceName(this, { separator: '-', maxLength: 70 }) + '-ingest';
+    // The ingest queue gets a name known before it exists so the DLQ's redrive allow policy can
+    // name it (a GetAtt in both directions would be a circular dependency). The name ends with
+    // the stack's id, so a stack destroyed and deployed again within SQS's 60 s of name
+    // reservation gets another name.
+    const queueName = `${Names.uniqueResourceName(this, { separator: '-', maxLength: 36 })}-${stackGuid(this)}`;
     const queueArn = Stack.of(this).formatArn({ service: 'sqs', resource: queueName, arnFormat: ArnFormat.NO_RESOURCE_NAME });
 
     const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -571,7 +601,8 @@ export class CustomerDataPlatform extends Construct {
     // evaluate's stream read is granted by its event source.
     // evaluate: one-time schedules for delayed actions, run by the scheduler role, which may
     // invoke evaluate and dead-letter into the delayed-actions queue; nothing else.
-    this.scheduleGroup.grant(evaluate, 'scheduler:CreateSchedule');
+    // Scheduler authorizes CreateSchedule on the schedule (`schedule/<group>/<name>`), not the group.
+    this.scheduleGroup.grantWriteSchedules(evaluate);
     this.schedulerRole.grantPassRole(evaluate.grantPrincipal);
     this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [evaluate.functionArn] }));
     this.delayedActionsDeadLetterQueue.grantSendMessages(this.schedulerRole);
@@ -598,6 +629,7 @@ export class CustomerDataPlatform extends Construct {
       new SqsEventSource(this.queue, {
         batchSize: config.stitchBatchSize,
         maxBatchingWindow: STITCH_BATCHING_WINDOW,
+        maxConcurrency: config.stitchMaxConcurrency,
         reportBatchItemFailures: true,
       }),
     );
@@ -607,6 +639,7 @@ export class CustomerDataPlatform extends Construct {
         batchSize: 100,
         bisectBatchOnError: true,
         retryAttempts: config.evaluateRetryAttempts,
+        // Unset: no record is dropped for its age (-1); poison records go to the failure queue after the retries.
         maxRecordAge: config.evaluateMaxRecordAge,
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.streamFailureQueue),
@@ -629,7 +662,8 @@ export class CustomerDataPlatform extends Construct {
       createDefaultStage: false,
       corsPreflight: {
         allowOrigins: config.corsAllowedOrigins,
-        allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
+        // Every method a route uses (the admin APIs PUT, PATCH and DELETE), as the local server allows.
+        allowMethods: CORS_ALLOW_METHODS.map((m) => apigwv2.CorsHttpMethod[m]),
         allowHeaders: [...CORS_ALLOW_HEADERS],
       },
     });
@@ -690,28 +724,7 @@ export class CustomerDataPlatform extends Construct {
 
   /** Writes every rule into the table at deploy time and deletes it when it leaves the set. */
   private seedRules(rules: RuleDocument[]): void {
-    const scope = new Construct(this, 'Rules');
-    const tableName = this.table.tableName;
-    for (const rule of rules) {
-      const put: cr.AwsSdkCall = {
-        service: 'DynamoDB',
-        action: 'putItem',
-        parameters: { TableName: tableName, Item: marshall(ruleItem(rule)) },
-        physicalResourceId: cr.PhysicalResourceId.of(`rule:${rule.id}`),
-      };
-      new cr.AwsCustomResource(scope, rule.id.replace(/\//g, '_'), {
-        resourceType: 'Custom::ScherpRule',
-        onCreate: put,
-        onUpdate: put,
-        onDelete: {
-          service: 'DynamoDB',
-          action: 'deleteItem',
-          parameters: { TableName: tableName, Key: marshall(keys.rule(rule.id)) },
-        },
-        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.table.tableArn] }),
-        installLatestAwsSdk: false,
-      });
-    }
+    seedRuleDocuments(new Construct(this, 'Rules'), this.table, rules);
   }
 
   /** Stack outputs under stable names (`<outputPrefix>ApiUrl`, …), as the README lists them. */
@@ -727,8 +740,8 @@ export class CustomerDataPlatform extends Construct {
       QueueUrl: [this.queue.queueUrl, 'Ingest queue'],
       ImportBucketName: [this.fileImport.bucket.bucketName, 'Bucket whose files under imports/<source>/ are imported'],
       DeadLetterQueueUrl: [this.deadLetterQueue.queueUrl, 'Ingest dead-letter queue'],
-      ActionsLogGroupName: [this.actionsLogGroup.logGroupName, 'Log group receiving every action (example rule)'],
     };
+    if (this.actionsLogGroup) outputs.ActionsLogGroupName = [this.actionsLogGroup.logGroupName, 'Log group receiving every action (example rule)'];
     for (const [id, [value, description]] of Object.entries(outputs)) new CfnOutput(this, id, { value, description }).overrideLogicalId(`${prefix}${id}`);
   }
 
@@ -759,12 +772,17 @@ export class CustomerDataPlatform extends Construct {
       ack(q, 'Serverless-SQSRedrivePolicy', 'This queue is itself a dead-letter destination; it has nowhere further to redrive to.');
     }
 
+    // cdk-nag names a resource by its template text, intrinsic functions as JSON.
+    const resolved = Stack.of(this).resolve(this.scheduleGroup.scheduleGroupName) as { 'Fn::Join': [string, unknown[]] };
+    const groupName = resolved['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join('');
+    ack(evaluate.role!.node.findChild('DefaultPolicy'), `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/*]`, 'EventBridge Scheduler authorizes CreateSchedule on the schedule ARN, and the names of delayed actions are made at run time (one per action, from its dedupe id): schedules of the delayed-actions group only.');
+
     for (const secret of Object.values(this.secrets)) {
       ack(secret, 'AwsSolutions-SMG4', 'Bootstrap API keys are distributed to SDKs and clients; automatic rotation would break them without coordination. Rotate by updating the secret value deliberately.');
     }
 
-    const exampleRule = this.node.findChild('ActionsToLogsRule');
-    ack(exampleRule, 'Serverless-EventBusDLQ', 'Example rule writing actions to a log group for visibility only; a lost log line is acceptable and not worth a queue.');
+    const exampleRule = this.node.tryFindChild('ActionsToLogsRule');
+    if (exampleRule) ack(exampleRule, 'Serverless-EventBusDLQ', 'Example rule writing actions to a log group for visibility only; a lost log line is acceptable and not worth a queue.');
 
     // Helpers CDK adds at stack level for the custom resources of this construct.
     const stack = Stack.of(this);
@@ -782,6 +800,11 @@ export class CustomerDataPlatform extends Construct {
   }
 }
 
+
+/** The GUID of the stack's id (`arn:…:stack/<name>/<guid>`): new for every creation of the stack. */
+function stackGuid(scope: Construct): string {
+  return Fn.select(2, Fn.split('/', Stack.of(scope).stackId));
+}
 
 /** The configuration as the user gave it (small); each function fills in the defaults. */
 function configEnvironment(config: ResolvedProps): Record<string, string> {
@@ -818,10 +841,11 @@ function validateProps(p: ResolvedProps): void {
   intIn('sourceRateLimit', p.sourceRateLimit, 1, 100000);
   intIn('sourceBurstLimit', p.sourceBurstLimit, 1, 200000);
   intIn('stitchBatchSize', p.stitchBatchSize, 1, 10000);
+  intIn('stitchMaxConcurrency', p.stitchMaxConcurrency, 2, 1000);
   intIn('evaluateRetryAttempts', p.evaluateRetryAttempts, 0, 10000);
-  intIn('maxEventBytes', p.maxEventBytes, 1024, 10 * 1024 * 1024);
-  // API Gateway refuses bodies over 10 MB before collect sees them.
-  intIn('maxRequestBytes', p.maxRequestBytes, 1024, 10 * 1024 * 1024);
+  // A body must fit Lambda's 6 MB synchronous payload, base64-encoded when it is binary or gzip.
+  intIn('maxEventBytes', p.maxEventBytes, 1024, MAX_API_BODY_BYTES);
+  intIn('maxRequestBytes', p.maxRequestBytes, 1024, MAX_API_BODY_BYTES);
   intIn('maxBatchEvents', p.maxBatchEvents, 1, 100000);
   intIn('dedupeWindowDays', p.dedupeWindowDays, 1, 365);
   intIn('rejectedRetentionDays', p.rejectedRetentionDays, 1, 365);
@@ -829,8 +853,8 @@ function validateProps(p: ResolvedProps): void {
   if (!Token.isUnresolved(p.throttlingRateLimit) && !(p.throttlingRateLimit >= 0 && Number.isFinite(p.throttlingRateLimit))) {
     errors.push(`throttlingRateLimit must be a non-negative number (got ${p.throttlingRateLimit})`);
   }
-  const recordAge = p.evaluateMaxRecordAge.toSeconds();
-  if (recordAge < 60 || recordAge > 604800) errors.push(`evaluateMaxRecordAge must be from 60 seconds to 7 days`);
+  const recordAge = p.evaluateMaxRecordAge?.toSeconds();
+  if (recordAge !== undefined && (recordAge < 60 || recordAge > 604800)) errors.push(`evaluateMaxRecordAge must be from 60 seconds to 7 days`);
   const archiveDays = p.archiveRetention.toDays({ integral: false });
   if (!Number.isInteger(archiveDays) || archiveDays < 1) errors.push('archiveRetention must be a whole number of days, at least 1');
   if (p.corsAllowedOrigins.length === 0 || p.corsAllowedOrigins.some((o) => !o)) {
@@ -849,8 +873,9 @@ function validateProps(p: ResolvedProps): void {
   if (p.config !== undefined) {
     try {
       parseConfig(p.config);
-      const size = JSON.stringify(p.config).length;
-      if (size > MAX_CONFIG_JSON) errors.push(`config must serialise to at most ${MAX_CONFIG_JSON} characters of JSON (got ${size})`);
+      // Lambda counts the environment in bytes (UTF-8), not in UTF-16 units.
+      const size = Buffer.byteLength(JSON.stringify(p.config), 'utf8');
+      if (size > MAX_CONFIG_JSON) errors.push(`config must serialise to at most ${MAX_CONFIG_JSON} bytes of JSON (got ${size})`);
     } catch (err) {
       errors.push(`config: ${(err as Error).message}`);
     }
@@ -865,4 +890,7 @@ function validateRules(rules: readonly unknown[]): asserts rules is RuleDocument
     if (seen.has(rule.id)) throw new Error(`duplicate rule id "${rule.id}"`);
     seen.add(rule.id);
   }
+  // The same schema as the rules API: a rule the functions would skip as invalid fails the synth.
+  const invalid = (rules as RuleDocument[]).flatMap((rule) => ruleDocumentErrors(rule).map((e) => `rule "${rule.id}": ${e}`));
+  if (invalid.length > 0) throw new Error(`Invalid rules:\n- ${invalid.join('\n- ')}`);
 }

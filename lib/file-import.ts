@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { IMPORTS_PREFIX, REPORTS_PREFIX } from '../core/import-job';
+import { IMPORT_BUCKET_ACCESS, IMPORTS_PREFIX, REPORTS_PREFIX } from '../core/import-job';
 import { ENV } from '../lambdas/shared/env';
 import { ack } from './nag';
 import { createScherpFunction, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
@@ -104,12 +104,14 @@ export class ScherpFileImport extends Construct {
     });
     // One job per invocation: a job may run for the whole timeout.
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true }));
-    // Read files under imports/, write reports under reports/; nothing else in the bucket.
-    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${IMPORTS_PREFIX}*`)] }));
-    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${REPORTS_PREFIX}*`)] }));
+    // Read files under imports/, write reports under reports/; nothing else in the bucket (the
+    // local bucket enforces the same IMPORT_BUCKET_ACCESS).
+    const access = IMPORT_BUCKET_ACCESS;
+    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${access.read}*`)] }));
+    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${access.write}*`)] }));
     // Listing the prefix makes S3 answer 404 rather than 403 for a file deleted before its import.
     this.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${IMPORTS_PREFIX}*`] } } }),
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${access.list}*`] } } }),
     );
     this.bucket.encryptionKey?.grantEncryptDecrypt(this.function);
     this.queue.grantSendMessages(this.function);

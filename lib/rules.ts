@@ -1,9 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ValidationError } from '../core/errors';
+import { parseDefinition } from '../core/rules/engine';
 
 /**
- * A rule document as stored in `rules/*.json`. Only `id` matters to the infrastructure
- * (it keys the DynamoDB item and the custom resource); the app validates the rest.
+ * A rule document as stored in `rules/*.json`: `id` keys the DynamoDB item and the custom
+ * resource; the whole document is checked at synth against the rules API's schema
+ * ({@link ruleDocumentErrors}).
  */
 export interface RuleDocument {
   readonly id: string;
@@ -48,4 +51,18 @@ export function isRuleDocument(doc: unknown): doc is RuleDocument {
     typeof (doc as { id?: unknown }).id === 'string' &&
     (doc as { id: string }).id.length > 0
   );
+}
+
+/**
+ * What is wrong with a rule or audience document, by field path, as the rules API would answer
+ * (the shared zod schema of `core/rules`); empty when it is valid.
+ */
+export function ruleDocumentErrors(doc: unknown): string[] {
+  try {
+    parseDefinition(doc);
+    return [];
+  } catch (err) {
+    if (err instanceof ValidationError) return err.issues.map((i) => `${i.path} ${i.message}`);
+    return [(err as Error).message];
+  }
 }

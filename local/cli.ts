@@ -17,6 +17,7 @@ import { limitsFromEnv } from '../lambdas/collect';
 import { rateLimitFromEnv } from '../lambdas/shared/rate-limit';
 import { importFile, progressBar } from './import-client';
 import { CHECK_OPTIONS, checkCommand } from './check-command';
+import { SMOKE_OPTIONS, smokeCommand } from './smoke';
 
 type Options = Readonly<Record<string, string | boolean | undefined>>;
 
@@ -209,6 +210,12 @@ const COMMANDS: readonly CliCommand[] = [
     summary: 'check the storage invariants of a whole table: every profile reachable, no identifier in two live profiles, merge chains, computed counts, erased people gone (exit 1 on a violation)',
     options: CHECK_OPTIONS,
     run: (o) => checkCommand(o),
+  },
+  {
+    name: 'smoke',
+    summary: 'after a deploy: send plain, gzip and beacon events, read the profile back, fire a delayed action, import a file, and print what worked (exit 1 when a step failed)',
+    options: SMOKE_OPTIONS,
+    run: (o) => smokeCommand(o),
   },
 ];
 

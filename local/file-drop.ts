@@ -10,21 +10,41 @@ import { dirname, join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ImportJobQueue, ObjectInfo, ObjectStore } from '../app/ports';
 import { PollLoop } from './poll-loop';
-import { IMPORTS_PREFIX, importTarget, jobMessage, jobsOfMessage, REPORTS_PREFIX, type ImportJob, type ImportReport } from '../core/import-job';
+import { etagValue, IMPORT_BUCKET_ACCESS, IMPORTS_PREFIX, importTarget, jobMessage, jobsOfMessage, REPORTS_PREFIX, type ImportJob, type ImportReport } from '../core/import-job';
 import { toRecord } from './queue';
 
 /** Bucket name the local notifications carry. */
 export const LOCAL_BUCKET = 'local';
 
+/** What a role may do in the bucket, by key prefix (S3 authorizes each call on the object's ARN). */
+export interface BucketAccess {
+  readonly read: string;
+  readonly list: string;
+  readonly write: string;
+}
+
+/** The error S3 answers a call the role may not make: 403 AccessDenied. */
+export class AccessDeniedError extends Error {
+  readonly name = 'AccessDenied';
+  readonly $metadata = { httpStatusCode: 403 };
+}
+
 /**
+ * The bucket as a folder, answering as S3 does: `read` gives the ETag quoted (as `GetObject`),
+ * and calls outside the granted prefixes are a 403 (`access`, the importer's grants by default);
+ * a missing file is a 404 (undefined) only where the role may list, a 403 elsewhere.
  * Symbolic links are never followed: a link under the folder (to a file, or a folder, anywhere
  * on the disk) is neither read nor written through, so nothing outside the bucket is imported
  * and no report lands outside it. `links()` lists them so the importer can say why they are
  * left alone.
  */
 export class FolderObjectStore implements ObjectStore {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly access: BucketAccess = IMPORT_BUCKET_ACCESS,
+  ) {}
 
+  /** The file's version as the poller sees it (ETag quoted, as S3 reads give it). */
   info(key: string): ObjectInfo | undefined {
     const file = this.path(key);
     if (this.linkIn(key) !== undefined) return undefined;
@@ -35,16 +55,21 @@ export class FolderObjectStore implements ObjectStore {
       return undefined;
     }
     if (!s.isFile()) return undefined;
-    return { etag: `${Math.floor(s.mtimeMs).toString(36)}-${s.size.toString(36)}`, lastModified: s.mtime.toISOString() };
+    return { etag: `"${Math.floor(s.mtimeMs).toString(36)}-${s.size.toString(36)}"`, lastModified: s.mtime.toISOString() };
   }
 
   async read(key: string, fromByte: number): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> } | undefined> {
+    if (!key.startsWith(this.access.read)) throw new AccessDeniedError(`s3:GetObject on ${key} is not granted`);
     const info = this.info(key);
-    if (!info) return undefined;
+    if (!info) {
+      if (key.startsWith(this.access.list)) return undefined;
+      throw new AccessDeniedError(`${key} does not exist, and without s3:ListBucket S3 says 403`);
+    }
     return { info, body: createReadStream(this.path(key), { start: fromByte }) };
   }
 
   async putJson(key: string, value: unknown): Promise<void> {
+    if (!key.startsWith(this.access.write)) throw new AccessDeniedError(`s3:PutObject on ${key} is not granted`);
     const file = this.writable(key);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2) + '\n');
@@ -194,10 +219,11 @@ export class FolderImporter implements ImportJobQueue {
     for (const key of objects.list(IMPORTS_PREFIX)) {
       const info = objects.info(key);
       if (!info) continue;
-      now.set(key, info.etag);
-      if (this.seen.get(key) !== info.etag || this.isImported(key, info.etag)) continue;
-      if ((this.failures.get(`${key}\u0000${info.etag}`) ?? 0) >= this.maxAttempts) continue;
-      this.jobs.push(JSON.stringify(notification(key, info.etag)));
+      const etag = etagValue(info.etag);
+      now.set(key, etag);
+      if (this.seen.get(key) !== etag || this.isImported(key, etag)) continue;
+      if ((this.failures.get(`${key}\u0000${etag}`) ?? 0) >= this.maxAttempts) continue;
+      this.jobs.push(JSON.stringify(notification(key, etag)));
     }
     this.seen = now;
     while (this.jobs.length > 0) {
@@ -235,7 +261,7 @@ export class FolderImporter implements ImportJobQueue {
     }
     const reportKey = target.reportKey;
     const report = this.opts.objects.readJson<ImportReport>(reportKey);
-    return report !== undefined && report.etag === etag && report.status !== 'running';
+    return report !== undefined && report.etag !== undefined && etagValue(report.etag) === etag && report.status !== 'running';
   }
 
   private failed(body: string): void {
@@ -251,6 +277,7 @@ export class FolderImporter implements ImportJobQueue {
   }
 }
 
+/** An S3 event notification: the key URL-encoded, the `eTag` without quotes. */
 function notification(key: string, etag: string) {
   const encoded = key.split('/').map((p) => encodeURIComponent(p).replace(/%20/g, '+')).join('/');
   return { Records: [{ eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), s3: { bucket: { name: LOCAL_BUCKET }, object: { key: encoded, eTag: etag } } }] };

@@ -20,6 +20,7 @@ import { DynamoRuleStore } from '../adapters/dynamo/rule-store';
 import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
 import { DynamoMessageLog } from '../adapters/dynamo/message-log';
+import { DynamoEvaluationFailures } from '../adapters/dynamo/evaluation-failures';
 import type { IngestLimits } from '../core/ingest';
 import { DEFAULT_SOURCE_RATE_LIMIT, SourceRateLimiter, type RateLimit } from '../core/rate-limit';
 import { createAdminHandler } from '../lambdas/admin';
@@ -27,7 +28,7 @@ import { cachedRuleSet } from '../app/rules';
 import { parseDefinition } from '../core/rules/engine';
 import { CONFIG_FILE, loadConfig, parseConfig, type ScherpConfig, type ScherpConfigInput } from '../core/config';
 import { createCollectHandler } from '../lambdas/collect';
-import { createEvaluateHandler, ruleObservers } from '../lambdas/evaluate';
+import { createEvaluateHandler, ruleObservers, type ReplayResult } from '../lambdas/evaluate';
 import { createProfileHandler } from '../lambdas/profile';
 import { createImportHandler } from '../lambdas/import';
 import { DynamoComputedStore } from '../adapters/dynamo/computed-store';
@@ -83,6 +84,8 @@ export interface RuntimeOptions {
   readonly streamPollMs?: number;
   /** Attempts of a failing stream batch before its first record is given up (stream-failures.jsonl). @default 5 */
   readonly streamMaxRetries?: number;
+  /** Stream records older than this are given up unevaluated, as the construct prop `evaluateMaxRecordAge`. @default no limit */
+  readonly streamMaxRecordAgeMs?: number;
   /** Inject faults (chaos tests): DynamoDB errors, crashes, bus failures, duplicate deliveries. */
   readonly faults?: FaultPlan;
   /** collect limits (as the construct props). @default Segment's: 32 KB, 500 KB, 2,500 */
@@ -143,6 +146,8 @@ export interface Runtime {
   /** The import bucket's folder (`<dataDir>/bucket`) and its poller. */
   readonly bucketDir: string;
   readonly imports: FolderImporter;
+  /** Evaluates the stream records evaluate gave up on again, from their items (as `{ scherpReplayFailures: {} }` in the cloud). */
+  replayStreamFailures(): Promise<ReplayResult>;
   stop(): Promise<void>;
 }
 
@@ -262,7 +267,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));
     stoppers.push(() => scheduler.stop());
     const computed = { store: new DynamoComputedStore(doc, tableName), defs: config.computed };
-    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }));
+    const evaluationFailures = new DynamoEvaluationFailures(doc, tableName);
+    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }), () => evaluationFailures);
     const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -279,9 +285,11 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       checkpoints,
       pollMs: opts.streamPollMs,
       maxRetries: opts.streamMaxRetries,
+      maxRecordAgeMs: opts.streamMaxRecordAgeMs,
       onCheckpoint: inMemory ? undefined : (shards) => writeFileSync(checkpointFile, JSON.stringify({ streamArn, shards })),
       duplicate: faults && (() => faults.duplicate()),
-      onFailure: (record, reason) => appendFileSync(join(dataDir, 'stream-failures.jsonl'), JSON.stringify({ reason, record }) + '\n'),
+      // As the cloud's failure queue: sequence numbers only (the records' keys are noted in the table).
+      onFailure: (failure) => appendFileSync(join(dataDir, 'stream-failures.jsonl'), JSON.stringify(failure) + '\n'),
     });
     // Faults start now that setup is done, before any handler runs.
     faults?.instrument(client);
@@ -328,6 +336,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       scheduler,
       bucketDir,
       imports,
+      replayStreamFailures: () => evaluate({ scherpReplayFailures: {} }),
       stop: stopAll,
     };
   } catch (err) {

@@ -1,9 +1,16 @@
 /**
  * The local stand-in for EventBridge Scheduler: a timer per delayed action, keyed by its
- * dedupe id. Pending jobs live in memory only: a restart of `npm start` drops them. Erasure
- * cancels the pending jobs of the erased profiles (they hold the trigger event).
+ * dedupe id. Like Scheduler it refuses a due time in the past (a `ValidationException`). Pending
+ * jobs live in memory only: a restart of `npm start` drops them. Erasure cancels the pending jobs
+ * of the erased profiles (they hold the trigger event).
  */
 import type { CopyStore, DelayedJob, ErasureSubject, Scheduler } from '../app/ports';
+import { atExpression } from '../adapters/eventbridge-scheduler';
+
+/** What Scheduler answers a one-time schedule whose time has passed. */
+export class ScheduleInThePastError extends Error {
+  readonly name = 'ValidationException';
+}
 
 export class LocalScheduler implements Scheduler, CopyStore {
   readonly name = 'delayed actions';
@@ -14,7 +21,11 @@ export class LocalScheduler implements Scheduler, CopyStore {
 
   async schedule(job: DelayedJob): Promise<void> {
     if (this.timers.has(job.dedupeId)) return;
-    const wait = Math.max(0, Date.parse(job.dueAt) - Date.now());
+    // Scheduler rounds `at()` to the second (atExpression) and refuses one that is not ahead.
+    const at = atExpression(job.dueAt);
+    const due = Date.parse(`${at.slice(3, -1)}Z`);
+    if (!(due > Date.now())) throw new ScheduleInThePastError(`The schedule expression ${at} is in the past.`);
+    const wait = due - Date.now();
     const timer = setTimeout(() => {
       this.timers.delete(job.dedupeId);
       this.jobs.delete(job.dedupeId);

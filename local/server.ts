@@ -1,26 +1,39 @@
 /**
  * The local HTTP endpoint: turns each request into the API Gateway (HTTP API, payload 2.0)
- * event the cloud would send, and calls the same handler.
+ * event the cloud would send, and calls the same handler. Faithful where the cloud differs from
+ * a plain Node server: path parameters arrive decoded; a body is text only for the content types
+ * HTTP APIs pass as text (else base64, whatever the `Content-Encoding`); a body over 10 MB is a
+ * 413 before it is read (by `Content-Length`) or as soon as it passes the limit; an event over
+ * Lambda's 6 MB synchronous payload is a 413 `Request Too Long` without invoking the handler.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { API_ROUTES, CORS_ALLOW_HEADERS, matchPath, type ApiFunction } from '../lambdas/routes';
+import { API_ROUTES, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, matchPath, type ApiFunction } from '../lambdas/routes';
+import { decodePathSegment, errorResponse } from '../lambdas/shared/http';
+import { HTTP_API_MAX_BODY_BYTES, httpApiPassesAsText, LAMBDA_SYNC_PAYLOAD_BYTES } from '../lambdas/shared/aws-limits';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** The largest body the local endpoint reads by default: API Gateway's own limit, 10 MB. */
-export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = HTTP_API_MAX_BODY_BYTES;
+
+/** A request (headers and body) must be complete within this long, as API Gateway's 30 s. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface ServerOptions {
   /** Bodies over this many bytes (as received) get a 413 before any handler runs. @default 10 MB */
   readonly maxBodyBytes?: number;
+  /** Events (as JSON) over this many bytes are not handed to the handler: 413. @default 6 MB (Lambda) */
+  readonly maxEventBytes?: number;
+  /** A request not received in full within this long is answered 408 and closed. @default 30 s */
+  readonly requestTimeoutMs?: number;
   /** Origins allowed by CORS, like the construct prop `corsAllowedOrigins`. @default ['*'] */
   readonly corsAllowedOrigins?: readonly string[];
 }
 
 const CORS = {
-  'access-control-allow-methods': 'GET,POST,PUT,DELETE,OPTIONS',
+  'access-control-allow-methods': CORS_ALLOW_METHODS.join(','),
   'access-control-allow-headers': CORS_ALLOW_HEADERS.map((h) => h.toLowerCase()).join(','),
   'access-control-max-age': '600',
 };
@@ -32,22 +45,32 @@ export function corsHeaders(origin: string | undefined, allowed: readonly string
   return { vary: 'Origin' };
 }
 
+/** The body, or `too-large` as soon as more than `maxBytes` came (the rest is not read). */
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size <= maxBytes) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > maxBytes ? 'too-large' : Buffer.concat(chunks)));
+      if (size <= maxBytes) return void chunks.push(c);
+      req.off('data', onData);
+      req.pause();
+      resolve('too-large');
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
-function isText(contentType: string | undefined, encoding: string | undefined): boolean {
-  if (encoding && encoding !== 'identity') return false;
-  return !contentType || /json|text|x-www-form-urlencoded|javascript|xml/i.test(contentType);
+/**
+ * Path parameters as HTTP APIs hand them over: percent-decoded once. A malformed one
+ * (`%E0%A4%A`) throws the ValidationError of `decodePathSegment`: a 400 naming the parameter.
+ */
+export function decodePathParameters(raw: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of Object.entries(raw)) out[k] = decodePathSegment(v, k);
+  return out;
 }
 
 export function toApiEvent(req: IncomingMessage, body: Buffer, routeKey: string, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
@@ -56,7 +79,7 @@ export function toApiEvent(req: IncomingMessage, body: Buffer, routeKey: string,
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   // API Gateway tells the function the scheme the client used; locally it is plain HTTP.
   headers['x-forwarded-proto'] ??= 'http';
-  const text = isText(headers['content-type'], headers['content-encoding']);
+  const text = httpApiPassesAsText(headers['content-type']);
   const now = new Date();
   return {
     version: '2.0',
@@ -85,28 +108,46 @@ export function toApiEvent(req: IncomingMessage, body: Buffer, routeKey: string,
 
 export function startServer(handlers: Record<ApiFunction, HttpHandler>, port: number, host = '127.0.0.1', opts: ServerOptions = {}): Promise<Server> {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxEventBytes = opts.maxEventBytes ?? LAMBDA_SYNC_PAYLOAD_BYTES;
+  const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const allowed = opts.corsAllowedOrigins ?? ['*'];
-  const server = createServer(async (req, res) => {
+  const server = createServer({ requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) }, async (req, res) => {
     const send = (status: number, headers: Record<string, string | number | boolean>, body: string): void => {
       const out: Record<string, string> = corsHeaders(req.headers.origin, allowed);
       for (const [k, v] of Object.entries(headers)) out[k] = String(v);
       res.writeHead(status, out);
       res.end(body);
     };
+    // API Gateway's answer to a body over its limit; the connection is not read any further.
+    const tooLarge = () => {
+      res.shouldKeepAlive = false;
+      send(413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }, `HTTP content length exceeded ${maxBodyBytes} bytes.`);
+      res.once('finish', () => req.destroy());
+    };
     try {
       if (req.method === 'OPTIONS') return send(204, {}, '');
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBodyBytes) return tooLarge();
       const body = await readBody(req, maxBodyBytes);
-      if (body === 'too-large') {
-        return send(413, { 'content-type': 'application/json' }, JSON.stringify({ success: false, error: 'payload_too_large', message: `the body exceeds ${maxBodyBytes} bytes`, limit: 'maxRequestBytes' }));
-      }
+      if (body === 'too-large') return tooLarge();
       const path = new URL(req.url ?? '/', 'http://local').pathname;
       // API Gateway routes `/sourceConfig/` (RudderStack JS asks for it) to `/sourceConfig`.
       const routePath = path.replace(/(.)\/+$/, '$1');
       for (const r of API_ROUTES) {
         if (r.method !== req.method) continue;
-        const params = matchPath(r.path, routePath);
-        if (!params) continue;
-        const out = await handlers[r.fn](toApiEvent(req, body, `${r.method} ${r.path}`, params));
+        const raw = matchPath(r.path, routePath);
+        if (!raw) continue;
+        let params: Record<string, string>;
+        try {
+          params = decodePathParameters(raw);
+        } catch (err) {
+          const out = errorResponse(err);
+          return send(out.statusCode ?? 400, { ...(out.headers ?? {}) }, out.body ?? '');
+        }
+        const event = toApiEvent(req, body, `${r.method} ${r.path}`, params);
+        // Lambda refuses a synchronous invocation over 6 MB; API Gateway answers 413.
+        if (Buffer.byteLength(JSON.stringify(event), 'utf8') > maxEventBytes) return send(413, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Request Too Long' }));
+        const out = await handlers[r.fn](event);
         const headers: Record<string, string | number | boolean> = { ...(out.headers ?? {}) };
         return send(out.statusCode ?? 200, headers, out.body ?? '');
       }

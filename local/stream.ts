@@ -1,7 +1,10 @@
 /**
  * Feeds `evaluate` from DynamoDB Local's real stream API, as Lambda's event source mapping does
  * in the cloud: records of a shard in order, in batches, filtered to newly inserted timeline
- * events, retried from the failed record, and sent to a failure log after `maxRetries`.
+ * events, retried from the failed record, and after `maxRetries` given up to `onFailure` with
+ * what the mapping's on-failure destination gets: the shard and sequence numbers, not the
+ * record (evaluate notes the record's key in the table itself). Like the mapping, no age limit
+ * unless `maxRecordAgeMs` is given; then older records go to `onFailure` unevaluated.
  */
 import {
   DescribeStreamCommand,
@@ -31,9 +34,25 @@ export interface StreamPollerOptions {
   /** Last processed sequence number per shard, to resume after a restart. */
   readonly checkpoints?: Record<string, string>;
   readonly onCheckpoint?: (checkpoints: Record<string, string>) => void;
-  readonly onFailure?: (record: DynamoDBRecord, reason: string) => void;
+  readonly onFailure?: (failure: StreamBatchFailure) => void;
+  /** Records older than this go to `onFailure` without being evaluated (the mapping's `MaximumRecordAgeInSeconds`). @default no limit */
+  readonly maxRecordAgeMs?: number;
+  readonly now?: () => number;
   /** Fault injection: deliver this handled batch once more (stream delivery is at-least-once). */
   readonly duplicate?: () => boolean;
+}
+
+/** What the mapping sends its on-failure destination (`DDBStreamBatchInfo`, no records). */
+export interface StreamBatchFailure {
+  readonly requestContext: { readonly condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded'; readonly reason: string };
+  readonly DDBStreamBatchInfo: {
+    readonly shardId: string;
+    readonly startSequenceNumber: string;
+    readonly endSequenceNumber: string;
+    readonly approximateArrivalOfFirstRecord?: string;
+    readonly batchSize: number;
+    readonly streamArn: string;
+  };
 }
 
 /** The cloud's event filter: INSERTs of timeline items (`sk` begins with `EV#`) and merge records (`MERGE#`). */
@@ -169,8 +188,28 @@ export class StreamPoller {
     this.opts.onCheckpoint?.({ ...this.checkpoints });
   }
 
+  private fail(shardId: string, bad: StreamRecord, condition: StreamBatchFailure['requestContext']['condition'], reason: string): void {
+    const seq = bad.dynamodb?.SequenceNumber ?? '';
+    this.opts.onFailure?.({
+      requestContext: { condition, reason },
+      DDBStreamBatchInfo: { shardId, startSequenceNumber: seq, endSequenceNumber: seq, approximateArrivalOfFirstRecord: bad.dynamodb?.ApproximateCreationDateTime?.toISOString(), batchSize: 1, streamArn: this.opts.streamArn },
+    });
+    this.checkpoint(shardId, seq);
+  }
+
   private async deliver(shardId: string, st: ShardState, handler: StreamHandler): Promise<void> {
+    const maxAge = this.opts.maxRecordAgeMs;
+    const now = this.opts.now ?? Date.now;
     while (st.pending.length > 0) {
+      // Too old for the mapping: given up without evaluation (only with an age limit).
+      const first = st.pending[0]!;
+      const created = first.dynamodb?.ApproximateCreationDateTime?.getTime();
+      if (maxAge !== undefined && created !== undefined && now() - created > maxAge) {
+        st.pending.shift();
+        if (isTimelineInsert(first)) this.fail(shardId, first, 'RecordAgeExceeded', `older than ${maxAge} ms`);
+        else this.checkpoint(shardId, first.dynamodb?.SequenceNumber);
+        continue;
+      }
       const batch = st.pending.slice(0, this.batchSize);
       const matching = batch.filter(isTimelineInsert).map((r) => toLambdaRecord(r, this.opts.streamArn));
       let failedSeq: string | undefined;
@@ -199,9 +238,7 @@ export class StreamPoller {
       if (done.length > 0) this.checkpoint(shardId, done[done.length - 1]!.dynamodb?.SequenceNumber);
       st.attempts++;
       if (st.attempts > this.maxRetries) {
-        const bad = st.pending.shift()!;
-        this.opts.onFailure?.(toLambdaRecord(bad, this.opts.streamArn), reason);
-        this.checkpoint(shardId, bad.dynamodb?.SequenceNumber);
+        this.fail(shardId, st.pending.shift()!, 'RetryAttemptsExhausted', reason);
         st.attempts = 0;
         continue;
       }

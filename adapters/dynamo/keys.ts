@@ -21,6 +21,7 @@
  * | rejected-event index | `REJ#IX#<sha256 hex of a term>` | the record's sk |
  * | message marker  | `MSG#<sourceId>#<messageId>` | `MSG`           |
  * | erased identifier | `SUP#<sha256 hex of type:value>` | `SUP`       |
+ * | evaluation failure | pk of the failed item | `EVALFAIL#<stream sequence number>` |
  *
  * Values are used verbatim after the fixed prefix, so a `#` or `:` inside an identifier
  * cannot collide with another item: the type names never contain `#`, and nothing parses
@@ -66,6 +67,11 @@ export const keys = {
   message: (sourceId: string, messageId: string) => ({ pk: `MSG#${sourceId}#${messageId}`, sk: 'MSG' }),
   /** Suppression marker of an erased identifier: only a digest, so the list names nobody. */
   suppressed: (digestHex: string) => ({ pk: `SUP#${digestHex}`, sk: 'SUP' }),
+  /**
+   * A stream record evaluate gave up on, kept next to the item it is about (so erasing the
+   * profile erases it too); the item holds the record's content.
+   */
+  evaluationFailure: (pk: string, sequenceNumber: string) => ({ pk, sk: `${EVAL_FAILURE_SK_PREFIX}${sequenceNumber}` }),
 } as const;
 
 export const SOURCES_PK = 'SOURCES';
@@ -77,6 +83,7 @@ export const PROFILE_PK_PREFIX = 'P#';
 export const PROFILE_SK_PREFIX = 'PROFILE';
 export const EVENT_SK_PREFIX = 'EV#';
 export const MERGE_SK_PREFIX = 'MERGE#';
+export const EVAL_FAILURE_SK_PREFIX = 'EVALFAIL#';
 export const RULES_PK = 'RULES';
 
 /** Attribute holding the epoch-seconds expiry that DynamoDB TTL reads. */

@@ -4,6 +4,11 @@
  * the handler reports that record so the stream retries from it (and bisects, then sends it to
  * the failure destination after the retry limit). Also invoked by EventBridge Scheduler with
  * `{ scherpDelayed: job }` to re-check a delayed action (a failure throws, so Scheduler retries).
+ *
+ * No record is dropped unevaluated: the mapping has no age limit, and a record that fails is
+ * also noted in the table with its item's key (adapters/dynamo/evaluation-failures.ts), because
+ * the failure queue only gets sequence numbers. Invoked with `{ scherpReplayFailures: {} }` it
+ * evaluates every noted record again from its item and clears the notes that succeed.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -26,6 +31,7 @@ import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
 import { EventBridgeBus } from '../../adapters/eventbridge-bus';
 import { EventBridgeScheduler, isDelayedInvocation, type DelayedInvocation } from '../../adapters/eventbridge-scheduler';
 import { dynamo, profileStore, tableName } from '../shared/dynamo';
+import { DynamoEvaluationFailures } from '../../adapters/dynamo/evaluation-failures';
 import { ENV, optionalEnv, requireEnv } from '../shared/env';
 import { lazy } from '../shared/lazy';
 import { errorFields, flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
@@ -46,12 +52,75 @@ export function mergeRecordInsert(record: DynamoDBRecord): MergeRecord | undefin
   return fromMergeRecordItem(item as MergeRecordItem);
 }
 
+/** Where failed stream records are noted, and read back for a replay. */
+export type EvaluationFailureLog = Pick<DynamoEvaluationFailures, 'record' | 'list' | 'streamRecord' | 'remove'>;
+
+/** The payload that replays the noted failures. */
+export interface ReplayInvocation {
+  readonly scherpReplayFailures: Record<string, never>;
+}
+
+/** What a replay did: evaluated and cleared, item gone (erased or expired: cleared), failed again (kept). */
+export interface ReplayResult {
+  readonly replayed: number;
+  readonly gone: number;
+  readonly failed: number;
+}
+
+function isReplayInvocation(e: unknown): e is ReplayInvocation {
+  return typeof e === 'object' && e !== null && typeof (e as ReplayInvocation).scherpReplayFailures === 'object';
+}
+
 /** The function's own ARN, learned from the invocation context (the target of delayed actions). */
 let selfArn: string | undefined;
 
-export function createEvaluateHandler(deps: () => EvaluateDeps) {
-  return async (event: DynamoDBStreamEvent | DelayedInvocation, context?: Pick<Context, 'invokedFunctionArn'>): Promise<DynamoDBBatchResponse> => {
+export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () => EvaluationFailureLog) {
+  /** Evaluates one stream record (a merge record, a timeline event, or nothing to do); the number of actions published. */
+  const evaluateRecord = async (record: DynamoDBRecord): Promise<number> => {
+    let actions = 0;
+    const merge = mergeRecordInsert(record);
+    if (merge) {
+      const d = deps();
+      if (d.computed) await combineMerged(d.computed, d.store, merge);
+      await combineMergedConsent(d.parts, d.store, merge);
+      actions += await announceMerge(d.bus, merge);
+    }
+    const insert = timelineInsert(record);
+    if (insert) actions += (await evaluateEvent(deps(), insert.profileId, decodeEvent(insert.item))).length;
+    return actions;
+  };
+
+  async function replay(): Promise<ReplayResult> {
+    const log = failureLog?.();
+    if (!log) return { replayed: 0, gone: 0, failed: 0 };
+    let replayed = 0;
+    let gone = 0;
+    let failed = 0;
+    for (const f of await log.list()) {
+      const record = await log.streamRecord(f);
+      if (!record) {
+        gone++;
+        await log.remove(f);
+        continue;
+      }
+      try {
+        await evaluateRecord(record);
+        await log.remove(f);
+        replayed++;
+      } catch (err) {
+        failed++;
+        logger.warn('replayed record failed again; its note is kept', { sequenceNumber: f.sequenceNumber, ...errorFields(err) });
+      }
+    }
+    logger.info('evaluation failures replayed', { replayed, gone, failed });
+    return { replayed, gone, failed };
+  }
+
+  function handler(event: ReplayInvocation, context?: Pick<Context, 'invokedFunctionArn'>): Promise<ReplayResult>;
+  function handler(event: DynamoDBStreamEvent | DelayedInvocation, context?: Pick<Context, 'invokedFunctionArn'>): Promise<DynamoDBBatchResponse>;
+  async function handler(event: DynamoDBStreamEvent | DelayedInvocation | ReplayInvocation, context?: Pick<Context, 'invokedFunctionArn'>): Promise<DynamoDBBatchResponse | ReplayResult> {
     selfArn ??= context?.invokedFunctionArn;
+    if (isReplayInvocation(event)) return replay();
     let actions = 0;
     if (isDelayedInvocation(event)) {
       try {
@@ -68,19 +137,13 @@ export function createEvaluateHandler(deps: () => EvaluateDeps) {
     try {
       for (const record of event.Records) {
         try {
-          const merge = mergeRecordInsert(record);
-          if (merge) {
-            const d = deps();
-            if (d.computed) await combineMerged(d.computed, d.store, merge);
-            await combineMergedConsent(d.parts, d.store, merge);
-            actions += await announceMerge(d.bus, merge);
-          }
-          const insert = timelineInsert(record);
-          if (!insert) continue;
-          const published = await evaluateEvent(deps(), insert.profileId, decodeEvent(insert.item));
-          actions += published.length;
+          actions += await evaluateRecord(record);
         } catch (err) {
           logger.warn('evaluate failed; the stream retries from this record', { sequenceNumber: record.dynamodb?.SequenceNumber, ...errorFields(err) });
+          // Noted with its key, so the record can be replayed even after the stream has let it go.
+          await failureLog?.()
+            .record(record, (err as Error)?.message ?? String(err))
+            .catch((e: unknown) => logger.error('could not note the failed record', { sequenceNumber: record.dynamodb?.SequenceNumber, ...errorFields(e) }));
           return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
         }
       }
@@ -89,7 +152,8 @@ export function createEvaluateHandler(deps: () => EvaluateDeps) {
       if (actions > 0) metrics.addMetric('ActionsPublished', MetricUnit.Count, actions);
       flushMetrics();
     }
-  };
+  }
+  return handler;
 }
 
 /** Metrics and logs (ids and counts only) for rule errors and held-back actions. */
@@ -125,4 +189,4 @@ const cloudDeps = lazy((): EvaluateDeps => ({
   ...ruleObservers,
 }));
 
-export const handler = createEvaluateHandler(cloudDeps);
+export const handler = createEvaluateHandler(cloudDeps, lazy(() => new DynamoEvaluationFailures(dynamo(), tableName())));

@@ -49,6 +49,7 @@ export interface ProfileDeps {
   readonly notReached?: readonly RetainedCopy[];
 }
 
+/** The `{id}` path parameter, already percent-decoded by API Gateway (see `pathParam`). */
 function profileKey(event: APIGatewayProxyEventV2): string {
   return pathParam(event, 'id');
 }

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { KeyStore } from '../../app/ports';
 import { AuthenticationError, NotFoundError } from '../../core/errors';
-import { credential, decodePathSegment, errorResponse, type HttpResult } from './http';
+import { credential, errorResponse, type HttpResult } from './http';
 
 /** Serves one route, with the handler's dependencies. */
 export type AdminRoute<D> = (event: APIGatewayProxyEventV2, deps: D) => Promise<HttpResult>;
@@ -31,7 +31,11 @@ export function adminApiHandler<D extends { readonly keys: KeyStore }>(deps: () 
   };
 }
 
-/** A path parameter, URL-decoded ('' when absent). */
+/**
+ * A path parameter ('' when absent). HTTP APIs hand `pathParameters` over already
+ * percent-decoded (and so does the local server): decoding again would turn `%41` into `A` and
+ * a literal `%` into an error.
+ */
 export function pathParam(event: APIGatewayProxyEventV2, name: string): string {
-  return decodePathSegment(event.pathParameters?.[name] ?? '', name);
+  return event.pathParameters?.[name] ?? '';
 }

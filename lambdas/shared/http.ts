@@ -24,6 +24,10 @@ function tooLarge(maxBytes: number): LimitExceededError {
   return new LimitExceededError(`the request body exceeds ${maxBytes} bytes (maxRequestBytes)`, 'maxRequestBytes');
 }
 
+/** Why a gzip body sent as `application/json` (or `text/*`) cannot be read behind an HTTP API. */
+export const GZIP_AS_TEXT =
+  'the gzip body arrived as text: API Gateway HTTP APIs pass application/json and text/* bodies as UTF-8 text, which loses compressed bytes. Send gzip bodies with Content-Type: application/octet-stream, or send them uncompressed';
+
 /**
  * The request body as text: base64 undone (HTTP APIs base64-encode bodies they do not consider
  * text, such as gzip), gzip undone. Bodies over `maxBytes`, before or after decompression, are
@@ -44,6 +48,8 @@ export function bodyText(event: APIGatewayProxyEventV2, maxBytes: number): strin
       buf = gunzipSync(buf, { maxOutputLength: maxBytes });
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw tooLarge(maxBytes);
+      // API Gateway passed it as text (an application/json or text/* body): its bytes are lost.
+      if (!event.isBase64Encoded) throw new ValidationError(GZIP_AS_TEXT, [{ path: '(body)', message: 'is gzip delivered as text' }]);
       throw new ValidationError('the body is not valid gzip', [{ path: '(body)', message: 'is not valid gzip' }]);
     }
   }

@@ -97,7 +97,10 @@ describe('queues', () => {
     const dlq = template.toJSON().Resources[dlqId].Properties;
     expect(dlq).toMatchObject({ MessageRetentionPeriod: 14 * 24 * 3600, SqsManagedSseEnabled: true });
     expect(dlq.RedriveAllowPolicy.redrivePermission).toBe('byQueue');
-    expect(JSON.stringify(dlq.RedriveAllowPolicy.sourceQueueArns)).toContain(`:${queueName}`);
+    // The name is built from the stack's id (a new one after destroy and deploy): the same parts.
+    const nameParts = queueName['Fn::Join'][1];
+    expect(JSON.stringify(nameParts)).toContain('AWS::StackId');
+    for (const part of nameParts) expect(JSON.stringify(dlq.RedriveAllowPolicy.sourceQueueArns)).toContain(JSON.stringify(part).replace(/^"|"$/g, ''));
   });
 
   test('every queue denies plain-HTTP access', () => {
@@ -274,6 +277,13 @@ describe('least privilege', () => {
   test('delayed actions: evaluate creates schedules in its group and passes only the scheduler role', () => {
     const p = synth.stack.platform;
     const { actions, resources } = actionsOf(p.functions.evaluate);
+    // Scheduler authorizes CreateSchedule on the schedule's ARN (schedule/<group>/<name>), not the group's.
+    const schedules = resources.filter((r) => JSON.stringify(r).includes(':scheduler:'));
+    expect(schedules).toHaveLength(1);
+    const parts = (schedules[0] as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    expect(parts.find((x) => typeof x === 'string' && x.includes(':schedule/'))).toMatch(/^:schedule\//);
+    expect(parts[parts.length - 1]).toBe('/*');
+    expect(JSON.stringify(resources)).not.toContain(':schedule-group/');
     expect(actions).toEqual(expect.arrayContaining(['scheduler:CreateSchedule', 'iam:PassRole']));
     expect(actions).not.toContain('scheduler:DeleteSchedule');
     const roleId = synth.stack.getLogicalId(p.schedulerRole.node.defaultChild as never);
@@ -283,6 +293,10 @@ describe('least privilege', () => {
     const schedulerActions = actionsOf({ role: p.schedulerRole } as never).actions;
     expect(schedulerActions.sort()).toEqual(['lambda:InvokeFunction', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort());
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    // Not retained, named after the stack's id: destroy and deploy again does not collide.
+    const [group] = Object.values(template.findResources('AWS::Scheduler::ScheduleGroup'));
+    expect(group!.DeletionPolicy).toBe('Delete');
+    expect(JSON.stringify(group!.Properties.Name)).toContain('AWS::StackId');
   });
 
   test('evaluate: failed asynchronous (delayed) invocations go to the delayed-actions DLQ', () => {
@@ -373,11 +387,16 @@ describe('HTTP API', () => {
       ProtocolType: 'HTTP',
       CorsConfiguration: {
         AllowOrigins: ['*'],
-        AllowMethods: ['GET', 'POST', 'OPTIONS'],
+        // Every method a route uses (the admin APIs PUT, PATCH and DELETE).
+        AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
         // Besides auth and bodies: analytics.js retries (X-Retry-Count), RudderStack JS's event headers.
         AllowHeaders: ['Content-Type', 'Authorization', 'Content-Encoding', 'X-Retry-Count', 'AnonymousId', 'SentAt', 'Rsa-Recovered', 'Rsa-Retry-Attempt', 'Rsa-Retry-Reason', 'Rsa-Since-First-Attempt', 'Rsa-Since-Last-Attempt'],
       },
     });
+    // Every method a route uses passes the preflight (the admin APIs PUT and DELETE).
+    const api = Object.values(template.findResources('AWS::ApiGatewayV2::Api'))[0]!;
+    const routeMethods = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => String(r.Properties.RouteKey).split(' ')[0]);
+    for (const m of routeMethods) expect(api.Properties.CorsConfiguration.AllowMethods).toContain(m);
   });
 
   test('default stage: throttled, JSON access logs', () => {
@@ -475,13 +494,14 @@ describe('event source mappings', () => {
     template.resourcePropertiesCountIs('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: collectId } }, 0);
   });
 
-  test('SQS: batch of 10, 1 s window, partial batch failures', () => {
+  test('SQS: batch of 10, 1 s window, at most 20 concurrent stitch invocations, partial batch failures', () => {
     const p = synth.stack.platform;
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: synth.stack.getLogicalId(p.functions.stitch.node.defaultChild as never) },
       EventSourceArn: { 'Fn::GetAtt': [synth.stack.getLogicalId(p.queue.node.defaultChild as never), 'Arn'] },
       BatchSize: 10,
       MaximumBatchingWindowInSeconds: 1,
+      ScalingConfig: { MaximumConcurrency: 20 },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
@@ -496,7 +516,8 @@ describe('event source mappings', () => {
       BatchSize: 100,
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 5,
-      MaximumRecordAgeInSeconds: 3600,
+      // No age limit (-1, the default): a backlog is evaluated, not dropped.
+      MaximumRecordAgeInSeconds: Match.absent(),
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [failureQueueId, 'Arn'] } } },
       FilterCriteria: {
@@ -514,7 +535,15 @@ describe('event source mappings', () => {
 });
 
 describe('EventBridge', () => {
+  test('the example log-group rule (a CloudWatch Logs resource policy, 10 per account and region) is opt-in', () => {
+    template.resourceCountIs('Custom::CloudwatchLogResourcePolicy', 0);
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    expect(synth.stack.platform.actionsLogGroup).toBeUndefined();
+  });
+
   test('custom bus, archive of scherp events for 30 days, example rule to a log group', () => {
+    const synth = synthScherp({ exampleLogTarget: true });
+    const template = synth.template;
     template.resourceCountIs('AWS::Events::EventBus', 1);
     const busId = synth.stack.getLogicalId(synth.stack.platform.bus.node.defaultChild as never);
     template.hasResourceProperties('AWS::Events::Archive', {
@@ -522,7 +551,7 @@ describe('EventBridge', () => {
       EventPattern: { source: ['scherp'] },
       RetentionDays: 30,
     });
-    const logGroupId = synth.stack.getLogicalId(synth.stack.platform.actionsLogGroup.node.defaultChild as never);
+    const logGroupId = synth.stack.getLogicalId(synth.stack.platform.actionsLogGroup!.node.defaultChild as never);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: busId },
       EventPattern: { source: ['scherp'] },
@@ -553,7 +582,6 @@ describe('secrets and outputs', () => {
         'EventBusName',
         'QueueUrl',
         'DeadLetterQueueUrl',
-        'ActionsLogGroupName',
         'ImportBucketName',
       ].sort(),
     );
@@ -561,7 +589,7 @@ describe('secrets and outputs', () => {
 
   test('outputs have stable names, not hashed construct paths (as the README lists them)', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
-      ['ApiUrl', 'WriteKeySecretArn', 'ReadKeySecretArn', 'AdminKeySecretArn', 'TableName', 'EventBusName', 'QueueUrl', 'DeadLetterQueueUrl', 'ActionsLogGroupName', 'ImportBucketName'].sort(),
+      ['ApiUrl', 'WriteKeySecretArn', 'ReadKeySecretArn', 'AdminKeySecretArn', 'UserTokenSecretArn', 'TableName', 'EventBusName', 'QueueUrl', 'DeadLetterQueueUrl', 'ImportBucketName'].sort(),
     );
     template.hasOutput('ApiUrl', { Description: 'Base URL of the Scherp API' });
     template.hasOutput('TableName', { Value: { Ref: synth.stack.getLogicalId(synth.stack.platform.table.node.defaultChild as never) } });
@@ -605,20 +633,44 @@ describe('rule seeding', () => {
     Template.fromStack(asked).resourceCountIs('Custom::ScherpRule', ruleFiles.length);
   });
 
+  /** The policies of the role CDK's custom-resource provider runs under. */
+  function providerPolicies(t: Template): any[] {
+    const [, provider] = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('AWS679f53fac002430cb0da5b7982bd2287'))!;
+    const roleId = provider.Properties.Role['Fn::GetAtt'][0];
+    return Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }));
+  }
+
   test('the seeding policy only touches the table', () => {
     const tableId = synth.stack.getLogicalId(synth.stack.platform.table.node.defaultChild as never);
-    const policies = template.findResources('AWS::IAM::Policy', {
-      Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'dynamodb:DeleteItem' })]) } },
-    });
-    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const statements = providerPolicies(template).flatMap((p) => p.Properties.PolicyDocument.Statement);
     expect(statements.length).toBeGreaterThan(0);
-    for (const s of statements) expect(s.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+    for (const s of statements) {
+      expect([s.Action].flat().sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem']);
+      expect([s.Resource].flat()).toEqual([{ 'Fn::GetAtt': [tableId, 'Arn'] }]);
+    }
+  });
+
+  test('sixty rules: one policy on the provider role, not one per rule (IAM allows a role 10,240 bytes of inline policies)', () => {
+    const rule = JSON.parse(fs.readFileSync(path.join(DEFAULT_RULES_DIR, 'high-value-order.json'), 'utf8'));
+    const rules = Array.from({ length: 60 }, (_, i) => ({ ...rule, id: `rule-${i}` }));
+    const { template: t } = synthScherp({ rules }, { nag: false });
+    t.resourceCountIs('Custom::ScherpRule', 60);
+    const policies = providerPolicies(t);
+    expect(policies).toHaveLength(1);
+    expect(JSON.stringify(policies.map((p) => p.Properties.PolicyDocument)).length).toBeLessThan(10240);
+  });
+
+  test('every rule is validated at synth with the rules API schema, by field path', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    const rule = JSON.parse(fs.readFileSync(path.join(DEFAULT_RULES_DIR, 'high-value-order.json'), 'utf8'));
+    expect(() => new CustomerDataPlatform(stack, 'P', { rules: [{ ...rule, trigger: { types: ['nope'] } }] })).toThrow(/rule "high-value-order": trigger\.types/);
   });
 });
 
 describe('props', () => {
   test('overrides reach the template', () => {
-    const rules = [{ id: 'a', enabled: true }, { id: 'b' }];
+    const rule = JSON.parse(fs.readFileSync(path.join(DEFAULT_RULES_DIR, 'high-value-order.json'), 'utf8'));
+    const rules = [{ ...rule, id: 'a' }, { ...rule, id: 'b', enabled: false }];
     const { template: t } = synthScherp(
       {
         removalPolicy: RemovalPolicy.DESTROY,
@@ -627,6 +679,8 @@ describe('props', () => {
         throttlingRateLimit: 50,
         throttlingBurstLimit: 100,
         stitchBatchSize: 25,
+        stitchMaxConcurrency: 5,
+        evaluateMaxRecordAge: Duration.hours(6),
         evaluateRetryAttempts: 2,
         eventRetentionDays: 30,
         logLevel: 'DEBUG',
@@ -641,7 +695,8 @@ describe('props', () => {
     t.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }), VisibilityTimeout: 361 });
     t.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://shop.example'] }) });
     t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } });
-    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 25 });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 25, ScalingConfig: { MaximumConcurrency: 5 } });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { MaximumRecordAgeInSeconds: 6 * 3600 });
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { MaximumRetryAttempts: 2 });
     t.hasResourceProperties('AWS::Lambda::Function', {
       Timeout: 60,
@@ -673,7 +728,9 @@ describe('props', () => {
     expect(env('collect').SCHERP_CONFIG).toBeUndefined();
     const bad = (c: unknown) => () => new CustomerDataPlatform(new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S'), 'P', { config: c as never });
     expect(bad({ identity: { types: { crm_id: {} } } })).toThrow(/config: .*identity\.types\.crm_id\.from/s);
-    expect(bad({ identity: { blockedValues: Array.from({ length: 400 }, (_, i) => `blocked-${i}`) } })).toThrow(/at most 3000 characters/);
+    expect(bad({ identity: { blockedValues: Array.from({ length: 400 }, (_, i) => `blocked-${i}`) } })).toThrow(/at most 3000 bytes/);
+    // Lambda counts bytes: 1,000 characters of three UTF-8 bytes each are 3,000+ bytes.
+    expect(bad({ identity: { blockedValues: ['€'.repeat(1000)] } })).toThrow(/at most 3000 bytes/);
   });
 
   test('an explicit undefined keeps the default', () => {
@@ -700,6 +757,8 @@ describe('props', () => {
     ['missing rules dir', { rulesDir: '/nonexistent/rules' }, /rulesDir/],
     ['output prefix with a dash', { outputPrefix: 'eu-west' }, /outputPrefix "eu-west" must be letters and digits/],
     ['request limit over API Gateway', { maxRequestBytes: 20 * 1024 * 1024 }, /maxRequestBytes/],
+    ["request limit over Lambda's 6 MB payload once base64-encoded", { maxRequestBytes: 5 * 1024 * 1024 }, /maxRequestBytes must be an integer from 1024 to 4669440/],
+    ['stitch concurrency below the SQS minimum', { stitchMaxConcurrency: 1 }, /stitchMaxConcurrency/],
     ['zero batch', { maxBatchEvents: 0 }, /maxBatchEvents/],
     ['fractional dedupe window', { dedupeWindowDays: 0.5 }, /dedupeWindowDays/],
     ['admin slower than API Gateway', { functionSizing: { admin: { timeout: Duration.seconds(31) } } }, /admin\.timeout/],

@@ -12,7 +12,7 @@ import { eventually } from '../helpers/dynamo';
 const root = join(__dirname, '../..');
 let child: ChildProcess;
 let url: string;
-let keys: { write: string; read: string };
+let keys: { write: string; read: string; admin: string };
 let output = '';
 const dataDir = mkdtempSync(join(tmpdir(), 'scherp-e2e-'));
 
@@ -25,7 +25,7 @@ beforeAll(async () => {
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   url = await eventually(() => /SCHERP_READY (\S+)/.exec(output)?.[1], 90_000);
-  keys = { write: /write key:\s+(\S+)/.exec(output)![1]!, read: /read key:\s+(\S+)/.exec(output)![1]! };
+  keys = { write: /write key:\s+(\S+)/.exec(output)![1]!, read: /read key:\s+(\S+)/.exec(output)![1]!, admin: /admin key:\s+(\S+)/.exec(output)![1]! };
 }, 120_000);
 
 afterAll(async () => {
@@ -94,6 +94,19 @@ describe('npm start (end to end)', () => {
     const none = await fetch(`${url}/v1/track`, { method: 'POST', body: '{"userId":"u","event":"e"}' });
     expect(none.status).toBe(401);
   });
+
+  it('`scherp smoke` against it (keys from flags, the local bucket folder) passes every step', async () => {
+    const smoke = spawn(process.execPath, ['--import', 'tsx', join(root, 'local/cli.ts'), 'smoke', '--url', url, '--write-key', keys.write, '--read-key', keys.read, '--admin-key', keys.admin, '--bucket-dir', join(dataDir, 'bucket'), '--timeout', '60'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    smoke.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    smoke.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => smoke.once('exit', r));
+    expect(out).toMatch(/✓ plain event/);
+    for (const step of ['gzip event', 'beacon', 'profile read back', 'delayed action', 'file import', 'clean up']) expect(out).toContain(`✓ ${step}:`);
+    expect(out).toContain('as application/json: 400 with the reason');
+    expect(out).toContain('all 7 steps worked');
+    expect(code).toBe(0);
+  }, 120_000);
 
   it('stops cleanly on Ctrl-C, DynamoDB Local included', async () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

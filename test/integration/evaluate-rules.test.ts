@@ -11,6 +11,8 @@ import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
 import type { ScherpEvent } from '../../core/events';
 import { parseDefinition, RuleSet } from '../../core/rules/engine';
 import { RecordingBus } from '../helpers/bus';
+import { LocalScheduler } from '../../local/scheduler';
+import { MIN_SCHEDULE_LEAD_MS } from '../../app/evaluate';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
 
 let table: TestTable;
@@ -69,6 +71,28 @@ test('a redelivered event never fires twice: same dedupe id, one claim, one incr
   expect(s.skipped).toEqual(['duplicate']);
   const p = (await s.store.getProfiles([profileId])).get(profileId)!.profile;
   expect(p.traits.visits!.value).toBe(1);
+});
+
+test('an event older than its delay (a late batch, an import) is scheduled the minimum lead from now, not in the past Scheduler refuses', async () => {
+  const s = setup([{ id: 'late', name: 'late', trigger: { events: ['Checkout Started'] }, actions: [{ type: 'emit', action: 'late', delay: '1h' }] }]);
+  const ran: DelayedJob[] = [];
+  // The local scheduler refuses a past due time as EventBridge Scheduler does.
+  const scheduler = new LocalScheduler(async (j) => void ran.push(j));
+  const deps: EvaluateDeps = { ...s.deps, scheduler, now: () => new Date('2026-11-01T12:00:00.000Z') };
+  await expect(scheduler.schedule({ ruleId: 'x', actionIndex: 0, profileId: 'p', event: ev('u', 'x'), dueAt: new Date(Date.now() - 1000).toISOString(), dedupeId: 'past' })).rejects.toMatchObject({ name: 'ValidationException' });
+  const user = uid('late');
+  const late = { ...ev(user, 'Checkout Started'), timestamp: '2026-11-01T09:00:00.000Z' };
+  const r = await stitch(s.store, late);
+  const jobs: DelayedJob[] = [];
+  await evaluateEvent({ ...deps, scheduler: { schedule: async (j) => void jobs.push(j) } }, r.profileId, late);
+  expect(jobs[0]!.dueAt).toBe(new Date(Date.parse('2026-11-01T12:00:00.000Z') + MIN_SCHEDULE_LEAD_MS).toISOString());
+  // Against the faithful stand-in, with the real clock: accepted, pending, not run at once.
+  const now = { ...ev(user, 'Checkout Started'), timestamp: new Date(Date.now() - 2 * 3_600_000).toISOString() };
+  await stitch(s.store, now);
+  await expect(evaluateEvent({ ...s.deps, scheduler }, r.profileId, now)).resolves.toBeDefined();
+  expect(scheduler.pending).toBe(1);
+  expect(ran).toEqual([]);
+  scheduler.stop();
 });
 
 test('cooldown and maximum fires per profile', async () => {

@@ -38,9 +38,18 @@ test('401 without a key, with a wrong key or another kind of key; the route neve
 test('runs the route for the route key, Bearer or Basic, with decoded path parameters and the dependencies', async () => {
   const basic = `Basic ${Buffer.from('ak:').toString('base64')}`;
   for (const auth of ['Bearer ak', basic]) {
-    const r = await handler(req('GET /v1/things/{id}', auth, { id: 'a%20b' }));
+    // API Gateway hands the parameter over decoded (`a%20b` in the URL is `a b` here).
+    const r = await handler(req('GET /v1/things/{id}', auth, { id: 'a b' }));
     expect(r.statusCode).toBe(200);
     expect(JSON.parse(r.body!)).toEqual({ id: 'a b', deps: 'deps' });
+  }
+});
+
+test('a decoded parameter is not decoded again: a literal % or %41 stays as it is (no 500, no other id)', async () => {
+  for (const id of ['50%off', 'x%41', '%E0%A4%A']) {
+    const r = await handler(req('GET /v1/things/{id}', 'Bearer ak', { id }));
+    expect(r.statusCode).toBe(200);
+    expect(JSON.parse(r.body!)).toEqual({ id, deps: 'deps' });
   }
 });
 

@@ -83,7 +83,7 @@ describe('trait names that are Object.prototype members', () => {
     const ctx = { sourceId: 's', receivedAt: at(0), identity: cfg };
     expect(() => parseImport(`${name},email\nx,a@example.com\n`, 'csv', ctx)).not.toThrow();
     expect(() => parseImport(`email,${name},valueOf\na@example.com,1,2\n`, 'csv', ctx)).not.toThrow();
-    expect(parseImport(`{"id":"${name}:x","traits":{"a":1}}`, 'ndjson', ctx).errors).toEqual([{ line: 1, reason: `unknown identifier type "${name}"` }]);
+    expect(parseImport(`{"id":"${name}:x","traits":{"a":1}}`, 'ndjson', ctx).errors).toEqual([{ line: 1, reason: `unknown identifier type "${name}"; one of user_id, email, phone, anonymous_id, device_id, advertising_id` }]);
 
     if (/^[a-z][a-z0-9_]{0,39}$/.test(name)) {
       const defs = ComputedConfigSchema.parse({ [name]: { op: 'count' } });

@@ -13,6 +13,10 @@ import type { ScherpEvent } from '../../core/events';
 import { parseImport } from '../../core/import';
 import { importTarget, jobMessage, jobsOfMessage, MAX_REPORTED_ERRORS, newJob, type ImportJob, type ImportReport } from '../../core/import-job';
 import { linesWithOffsets } from '../../core/lines';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FolderObjectStore } from '../../local/file-drop';
 import type { Source } from '../../core/sources';
 
 const enc = new TextEncoder();
@@ -252,5 +256,41 @@ describe('S3ObjectStore', () => {
     expect(await store.read('k', 99)).toBeUndefined();
     answers.push(s3Error(500));
     await expect(store.read('k', 0)).rejects.toThrow();
+  });
+});
+
+describe("S3's formats, as the local bucket gives them", () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'scherp-etag-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  const drop = (key: string, text: string) => {
+    mkdirSync(join(root, ...key.split('/').slice(0, -1)), { recursive: true });
+    writeFileSync(join(root, ...key.split('/')), text);
+  };
+
+  it('a notification (eTag unquoted) imports the file GetObject reads (ETag quoted): not skipped', async () => {
+    const objects = new FolderObjectStore(root);
+    drop('imports/crm/a.ndjson', `${JSON.stringify({ id: 'user_id:1', traits: { tier: 'gold' } })}\n`);
+    const quoted = objects.info('imports/crm/a.ndjson')!.etag;
+    expect(quoted).toMatch(/^".+"$/);
+    const notification = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key: 'imports/crm/a.ndjson', eTag: quoted.slice(1, -1) } } }] };
+    const [job] = jobsOfMessage(JSON.stringify(notification), 'b', '2026-11-29T12:00:00.000Z')!;
+    const h = harness(objects as never);
+    const r = await runImportJob(h.deps, job!);
+    expect(r.status).toBe('done');
+    expect(r.report).toMatchObject({ imported: 1, etag: quoted.slice(1, -1) });
+    expect(objects.readJson<ImportReport>('reports/crm/a.ndjson.json')).toMatchObject({ status: 'done', imported: 1 });
+  });
+
+  it('403 or 404 as S3 answers the importer role: a missing file under imports/ (listable) is gone, elsewhere access is denied', async () => {
+    const objects = new FolderObjectStore(root);
+    expect(await objects.read('imports/crm/missing.csv', 0)).toBeUndefined();
+    await expect(objects.read('other/x.csv', 0)).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    await expect(objects.putJson('imports/crm/x.json', {})).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    // Without ListBucket S3 hides whether the key exists: 403 for a missing key too.
+    const noList = new FolderObjectStore(root, { read: 'imports/', list: 'nothing/', write: 'reports/' });
+    await expect(noList.read('imports/crm/missing.csv', 0)).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
   });
 });

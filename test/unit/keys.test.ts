@@ -67,3 +67,34 @@ describe('SourceKeyStore', () => {
     expect(await flaky.authenticate('write', 'k1')).toBeDefined();
   });
 });
+
+describe('bootstrap keys from Secrets Manager', () => {
+  it('a rotated secret takes over within the TTL: the old key stops working, the new one works', async () => {
+    let secret = 'old-key';
+    let fetches = 0;
+    let now = 0;
+    const store = new BootstrapKeyStore({ write: async () => (fetches++, secret) }, { ttlMs: 60_000, now: () => now });
+    expect(await store.authenticate('write', 'old-key')).toBeDefined();
+    secret = 'new-key';
+    now = 59_000;
+    expect(await store.authenticate('write', 'old-key')).toBeDefined();
+    expect(fetches).toBe(1);
+    now = 61_000;
+    expect(await store.authenticate('write', 'old-key')).toBeUndefined();
+    expect(await store.authenticate('write', 'new-key')).toBeDefined();
+    expect(fetches).toBe(2);
+  });
+
+  it('a failed refresh keeps the key it would replace (no lock-out), and is tried again soon', async () => {
+    let fail = false;
+    let now = 0;
+    const store = new BootstrapKeyStore({ write: async () => (fail ? Promise.reject(new Error('throttled')) : 'k1') }, { ttlMs: 60_000, now: () => now });
+    expect(await store.authenticate('write', 'k1')).toBeDefined();
+    fail = true;
+    now = 61_000;
+    expect(await store.authenticate('write', 'k1')).toBeDefined();
+    fail = false;
+    now = 67_000;
+    expect(await store.authenticate('write', 'k1')).toBeDefined();
+  });
+});
