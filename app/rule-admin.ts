@@ -12,7 +12,8 @@ import { newProfile, type Profile } from '../core/profile';
 import { traitValues } from '../core/profile';
 import { actionTriggered, dedupeId, personOf } from '../core/rules/contract';
 import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, parseDefinitionAt, RuleSet, runRule, type TraceEntry, resolveValue, resolveValues } from '../core/rules/engine';
-import type { Definition } from '../core/rules/schema';
+import { RuleIdSchema, type Definition } from '../core/rules/schema';
+import { parseInput } from '../core/validation';
 import { contextProfile, loadHistory } from './evaluate';
 import type { HistoryStore, PersonalizationStore, ProfileParts, ProfileStore, RuleStore } from './ports';
 import { findProfile } from './profiles';
@@ -32,14 +33,20 @@ export async function listDefinitions(deps: RuleAdminDeps): Promise<{ rules: unk
   return { rules: docs.sort((a, b) => String((a as { id: string }).id).localeCompare(String((b as { id: string }).id))) };
 }
 
+/** The `{id}` of a rules route, validated before it reaches the store (a 400 naming `id`). */
+function ruleId(id: string): string {
+  return parseInput(RuleIdSchema, id, 'rule id', 'id');
+}
+
 export async function getDefinition(deps: RuleAdminDeps, id: string): Promise<unknown> {
-  const doc = await deps.rules.getRuleDoc(id);
+  const doc = await deps.rules.getRuleDoc(ruleId(id));
   if (doc === undefined) throw new NotFoundError(`no rule ${id}`);
   return doc;
 }
 
 /** Validates and stores a rule or audience under `id` (the body's id must match or be absent). */
 export async function putDefinition(deps: RuleAdminDeps, id: string, body: unknown): Promise<Definition> {
+  ruleId(id);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('the body must be a rule object', [{ path: '(body)', message: 'must be an object' }]);
   const given = (body as { id?: unknown }).id;
   if (given !== undefined && given !== id) throw new ValidationError(`the body's id must be ${id}`, [{ path: 'id', message: `must equal the path id ${id}` }]);
@@ -49,11 +56,12 @@ export async function putDefinition(deps: RuleAdminDeps, id: string, body: unkno
 }
 
 export async function deleteDefinition(deps: RuleAdminDeps, id: string): Promise<void> {
-  if (!(await deps.rules.deleteRuleDoc(id))) throw new NotFoundError(`no rule ${id}`);
+  if (!(await deps.rules.deleteRuleDoc(ruleId(id)))) throw new NotFoundError(`no rule ${id}`);
 }
 
 /** The inline rule of a request, or the stored one. */
 async function definitionFor(deps: RuleAdminDeps, id: string, inline: unknown): Promise<Definition> {
+  ruleId(id);
   if (inline !== undefined) {
     const def = parseDefinitionAt(inline, 'rule');
     if (def.id !== id) throw new ValidationError(`the rule's id must be ${id}`, [{ path: 'rule.id', message: `must equal the path id ${id}` }]);

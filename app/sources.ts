@@ -4,7 +4,7 @@
  */
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../core/errors';
 import { parseInput } from '../core/validation';
-import { DEFAULT_SOURCE, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, SourceChangeSchema, sourceNameKey, sourceTrust, type Source, type SourceKey } from '../core/sources';
+import { DEFAULT_SOURCE, isPossibleId, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, SourceChangeSchema, sourceNameKey, sourceTrust, type Source, type SourceKey } from '../core/sources';
 import type { RejectedRecord, RejectedStore, SourceStore, SourceWithKeys } from './ports';
 
 export interface SourcesDeps {
@@ -59,7 +59,9 @@ export async function listSources(deps: SourcesDeps): Promise<SourceWithKeys[]> 
   return [{ source: DEFAULT_SOURCE, keys: [] }, ...listed.sort((a, b) => a.source.createdAt.localeCompare(b.source.createdAt))];
 }
 
+/** Refuses the bootstrap source (its key lives in Secrets Manager), and answers 404 for an id no source can have. */
 function refuseDefault(sourceId: string): void {
+  if (!isPossibleId(sourceId)) throw new NotFoundError(`no source ${sourceId.slice(0, 100)}`);
   if (sourceId === DEFAULT_SOURCE.id) {
     throw new ValidationError('the default source uses the bootstrap write key: rotate it in Secrets Manager (or SCHERP_WRITE_KEY locally)', [
       { path: 'sourceId', message: 'is the bootstrap source' },
@@ -91,6 +93,7 @@ export async function updateSource(deps: SourcesDeps, sourceId: string, body: un
 
 export async function revokeKey(deps: SourcesDeps, sourceId: string, keyId: string): Promise<void> {
   refuseDefault(sourceId);
+  if (!isPossibleId(keyId)) throw new NotFoundError(`source ${sourceId} has no key ${keyId.slice(0, 100)}`);
   if (!(await deps.sources.revokeKey(sourceId, keyId, nowIso(deps)))) throw new NotFoundError(`source ${sourceId} has no key ${keyId}`);
 }
 

@@ -76,6 +76,14 @@ export function keyDigest(key: string): string {
 }
 
 /** Generated ids contain only `[a-z0-9_]`, never a key separator. */
+/**
+ * Whether a source or key id from a path could be one Scherp made (`src_…`, `key_…`, `default`):
+ * any other (too long, odd characters) names nothing, and never reaches the store as a key.
+ */
+export function isPossibleId(id: string): boolean {
+  return /^[A-Za-z0-9_-]{1,100}$/.test(id);
+}
+
 export function newSourceId(): string {
   return `src_${randomBytes(8).toString('hex')}`;
 }

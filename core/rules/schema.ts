@@ -143,7 +143,9 @@ export const ActionSchema = z.union([EmitActionSchema, TraitActionSchema, Audien
 export type Action = z.infer<typeof ActionSchema>;
 export type EmitAction = z.infer<typeof EmitActionSchema>;
 
-const Id = z.string().regex(/^[a-z0-9][a-z0-9-_]{0,99}$/, 'must be 1-100 lowercase letters, digits, - or _');
+/** A rule or audience id (also the `{id}` of `/v1/rules/{id}`). */
+export const RuleIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-_]{0,99}$/, 'must be 1-100 lowercase letters, digits, - or _');
+const Id = RuleIdSchema;
 
 export const RuleSchema = z.strictObject({
   kind: z.literal('rule').optional(),
