@@ -60,7 +60,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
 ];
 
 /** Methods a browser may use cross-origin (CORS preflight, cloud and local): every route's, and OPTIONS. */
-export const CORS_ALLOW_METHODS: readonly ('GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS')[] = [...new Set(API_ROUTES.map((r) => r.method)), 'OPTIONS'];
+export const CORS_ALLOW_METHODS: readonly ('GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS')[] = [
+  ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter((m) => API_ROUTES.some((r) => r.method === m)),
+  'OPTIONS',
+];
 
 /** Matches a concrete path against a route path; returns the path parameters. */
 export function matchPath(template: string, path: string): Record<string, string> | undefined {

@@ -8,7 +8,7 @@ import { cloudRetainedCopies } from '../../lambdas/profile/retained';
 import { synthScherp } from './synth';
 
 describe('copies outside the table', () => {
-  const synth = synthScherp({ archiveRetention: Duration.days(10), importRetentionDays: 20 }, { nag: false });
+  const synth = synthScherp({ archiveRetention: Duration.days(10), importRetentionDays: 20, exampleLogTarget: true }, { nag: false });
   const resources = synth.template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
 
   test('the example log group gets the type, event id, profile and dedupe ids of each bus event, nothing else', () => {
