@@ -4,7 +4,7 @@
  *   scherp check --data-dir DIR          another one (the runtime must not be running on it)
  *   scherp check --endpoint URL --table T  a running DynamoDB Local (or any endpoint)
  *   scherp check --table T               a table in AWS (default credentials and region)
- * Options: `--erased type:value[,type:value…]` checks that nothing names those erased
+ * CliOptions: `--erased type:value[,type:value…]` checks that nothing names those erased
  * identifiers; `--config FILE` the configuration whose computed `count` traits are compared
  * with the timelines (default scherp.config.json, if present); `--json` prints the report as JSON.
  * Exits 1 when an invariant does not hold.
@@ -19,11 +19,9 @@ import { formatReport } from '../core/invariants';
 import { startDynamoLocal, type DynamoLocal } from './dynamodb-local';
 import { resolveConfig } from './runtime';
 import { liveRuntime } from './runtime-lock';
-import type { CliOption } from './cli-usage';
+import { optionValue, type CliOption, type CliOptions } from './cli-usage';
 
-type Options = Readonly<Record<string, string | boolean | undefined>>;
-
-const str = (o: Options, name: string): string | undefined => (typeof o[name] === 'string' ? (o[name] as string) : undefined);
+const str = optionValue;
 
 /** The options of `scherp check`, for the command table (`local/cli.ts`). */
 export const CHECK_OPTIONS: readonly CliOption[] = [
@@ -35,7 +33,7 @@ export const CHECK_OPTIONS: readonly CliOption[] = [
   { name: 'json', help: 'print the report as JSON' },
 ];
 
-export async function checkCommand(o: Options): Promise<void> {
+export async function checkCommand(o: CliOptions): Promise<void> {
   const endpointFlag = str(o, 'endpoint');
   const tableFlag = str(o, 'table');
   const config = resolveConfig({ configFile: str(o, 'config') });

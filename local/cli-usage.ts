@@ -12,13 +12,19 @@ export interface CliOption {
   readonly help: string;
 }
 
+/** A command's parsed options: a string per option with a value, `true` per switch given. */
+export type CliOptions = Readonly<Record<string, string | boolean | undefined>>;
+
+/** The value of an option that takes one (undefined when not given). */
+export const optionValue = (o: CliOptions, name: string): string | undefined => (typeof o[name] === 'string' ? (o[name] as string) : undefined);
+
 export interface CliCommand {
   readonly name: string;
   /** Positional arguments as shown in the usage line (`FILE`, `list|redrive [ID…]`). */
   readonly args?: string;
   readonly summary: string;
   readonly options: readonly CliOption[];
-  run(options: Readonly<Record<string, string | boolean | undefined>>, positionals: readonly string[]): Promise<void>;
+  run(options: CliOptions, positionals: readonly string[]): Promise<void>;
 }
 
 const HELP: CliOption = { name: 'help', help: 'show this help (also -h)' };

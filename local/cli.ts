@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startRuntime } from './runtime';
 import { liveRuntime } from './runtime-lock';
-import { resolveCommandLine, type CliCommand } from './cli-usage';
+import { optionValue, resolveCommandLine, type CliCommand, type CliOptions } from './cli-usage';
 import { FileDeadLetters } from './dead-letters';
 import { LocalQueue } from './queue';
 import { limitsFromEnv } from '../lambdas/collect';
@@ -19,12 +19,10 @@ import { importFile, progressBar } from './import-client';
 import { CHECK_OPTIONS, checkCommand } from './check-command';
 import { SMOKE_OPTIONS, smokeCommand } from './smoke';
 
-type Options = Readonly<Record<string, string | boolean | undefined>>;
-
-const str = (o: Options, name: string): string | undefined => (typeof o[name] === 'string' ? (o[name] as string) : undefined);
+const str = optionValue;
 
 /** The data folder a command works on: `--data-dir`, else `SCHERP_DATA_DIR`, else `.scherp`. */
-function dataDirOf(o: Options): string {
+function dataDirOf(o: CliOptions): string {
   return resolve(str(o, 'data-dir') ?? process.env.SCHERP_DATA_DIR ?? '.scherp');
 }
 
@@ -41,7 +39,7 @@ function adminKeyOf(dataDir: string): { key: string; from: string } {
  * The URL of the runtime to talk to: `--url`, else the runtime owning the data folder (its
  * `runtime.lock`), else `fallback`.
  */
-function runtimeUrl(o: Options, dataDir: string, fallback: string | undefined): string | undefined {
+function runtimeUrl(o: CliOptions, dataDir: string, fallback: string | undefined): string | undefined {
   const given = str(o, 'url');
   if (given) return given.replace(/\/$/, '');
   const live = liveRuntime(dataDir);
@@ -51,7 +49,7 @@ function runtimeUrl(o: Options, dataDir: string, fallback: string | undefined): 
 
 const unauthorized = (from: string) => `the admin key was taken from ${from}; it is not one of this runtime's keys (set SCHERP_ADMIN_KEY to the admin key it printed at start)`;
 
-async function start(o: Options): Promise<void> {
+async function start(o: CliOptions): Promise<void> {
   const port = Number(str(o, 'port') ?? process.env.PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (0–65535, 0: any free one), got ${str(o, 'port') ?? process.env.PORT}`);
   const inMemory = o['in-memory'] === true;
@@ -121,7 +119,7 @@ async function dlqOverApi(sub: 'list' | 'redrive', ids: readonly string[], url: 
  * `scherp dlq list` and `scherp dlq redrive [ID…]`: through the admin API of the runtime that
  * owns the data folder (or at `--url`), or offline on its journal when none runs.
  */
-async function dlq(o: Options, positionals: readonly string[]): Promise<void> {
+async function dlq(o: CliOptions, positionals: readonly string[]): Promise<void> {
   const [sub, ...ids] = positionals;
   if (sub !== 'list' && sub !== 'redrive') throw new Error('say what to do: scherp dlq list, or scherp dlq redrive [ID…] (see scherp dlq --help)');
   if (sub === 'list' && ids.length > 0) throw new Error('scherp dlq list takes no ids');
@@ -142,7 +140,7 @@ async function dlq(o: Options, positionals: readonly string[]): Promise<void> {
   process.stdout.write(`redriven: ${n} (they are processed when the runtime starts)\n`);
 }
 
-async function importCommand(o: Options, positionals: readonly string[]): Promise<void> {
+async function importCommand(o: CliOptions, positionals: readonly string[]): Promise<void> {
   const [file, ...extra] = positionals;
   const source = str(o, 'source');
   if (!file || !source || extra.length > 0) throw new Error('give one FILE and --source NAME: scherp import people.csv --source crm (see scherp import --help)');

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { CliOption } from './cli-usage';
+import { optionValue, type CliOption, type CliOptions } from './cli-usage';
 import { IMPORTS_PREFIX, REPORTS_PREFIX, type ImportReport } from '../core/import-job';
 
 export interface SmokeKeys {
@@ -240,9 +240,7 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeStep[]> {
   return steps;
 }
 
-type Options = Readonly<Record<string, string | boolean | undefined>>;
-
-const str = (o: Options, name: string): string | undefined => (typeof o[name] === 'string' ? (o[name] as string) : undefined);
+const str = optionValue;
 
 /** The options of `scherp smoke`, for the command table (`local/cli.ts`). */
 export const SMOKE_OPTIONS: readonly CliOption[] = [
@@ -260,7 +258,7 @@ export const SMOKE_USAGE =
   'usage: scherp smoke --url <ApiUrl> [--stack NAME | --write-key K --read-key K --admin-key K] [--bucket <ImportBucketName> | --bucket-dir DIR] [--timeout SECONDS]';
 
 /** The command: parses flags, runs the steps, prints one line each; exit code 1 when one failed. */
-export async function smokeCommand(o: Options): Promise<void> {
+export async function smokeCommand(o: CliOptions): Promise<void> {
   const url = str(o, 'url') ?? process.env.SCHERP_URL;
   if (!url) throw new Error(SMOKE_USAGE);
   const stack = str(o, 'stack');

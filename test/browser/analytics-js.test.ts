@@ -4,31 +4,9 @@
  * from Scherp and sends there (fetch, keepalive on page exit, batching to `/v1/b`). The anonymous
  * history ends up in the logged-in person's profile and timeline.
  */
-import type { Browser } from 'playwright-core';
-import type { Runtime } from '../../local/runtime';
-import { launchChromium, type StaticSite } from '../helpers/browser';
-import { startTestRuntime } from '../helpers/runtime';
-import { bundleForBrowser, openSdkPage, serveSdkPage, storedVisit, type SdkPage } from '../helpers/sdk-page';
+import { storedVisit, useSdkHarness, type SdkPage } from '../helpers/sdk-page';
 
-let rt: Runtime;
-let browser: Browser;
-let site: StaticSite;
-
-beforeAll(async () => {
-  const [runtime, script, chromium] = await Promise.all([
-    startTestRuntime('ajs', { keys: { write: 'ajs-write', read: 'ajs-read', admin: 'ajs-admin' } }),
-    bundleForBrowser("import { AnalyticsBrowser } from '@segment/analytics-next'; window.AnalyticsBrowser = AnalyticsBrowser;"),
-    launchChromium(),
-  ]);
-  rt = runtime;
-  browser = chromium;
-  site = await serveSdkPage(script);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-  await rt?.stop();
-});
+const h = useSdkHarness('ajs', { write: 'ajs-write', read: 'ajs-read', admin: 'ajs-admin' }, "import { AnalyticsBrowser } from '@segment/analytics-next'; window.AnalyticsBrowser = AnalyticsBrowser;");
 
 /** Loads analytics.js as a site would with Scherp: only the write key and `cdnURL`. */
 async function load(p: SdkPage, segmentOptions?: Record<string, unknown>): Promise<string> {
@@ -39,7 +17,7 @@ async function load(p: SdkPage, segmentOptions?: Record<string, unknown>): Promi
       w.analytics = analytics;
       return analytics.user().anonymousId() as string;
     },
-    { writeKey: rt.keys.write, api: rt.url, segmentOptions },
+    { writeKey: h.rt.keys.write, api: h.rt.url, segmentOptions },
   );
 }
 
@@ -69,13 +47,13 @@ function expectVisitStored(profile: Record<string, any>, events: Record<string, 
 
 describe('analytics.js with cdnURL pointed at Scherp', () => {
   it('fetches its settings from Scherp and sends page, track and identify with fetch', async () => {
-    const p = await openSdkPage(browser, site, rt.url);
+    const p = await h.open();
     try {
       const anonymousId = await load(p);
       await visit(p, 'ajs-fetch');
-      const { profile, events } = await storedVisit(rt, 'ajs-fetch', anonymousId, 4);
+      const { profile, events } = await storedVisit(h.rt, 'ajs-fetch', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-fetch', anonymousId);
-      expect(p.api.find((r) => r.method === 'GET')).toMatchObject({ path: `/v1/projects/${rt.keys.write}/settings`, status: 200 });
+      expect(p.api.find((r) => r.method === 'GET')).toMatchObject({ path: `/v1/projects/${h.rt.keys.write}/settings`, status: 200 });
       // The anonymous calls went out with "userId": null and were accepted.
       const posts = p.api.filter((r) => r.method === 'POST');
       expect(posts.map((r) => r.path).sort()).toEqual(['/v1/i', '/v1/p', '/v1/t', '/v1/t']);
@@ -88,11 +66,11 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
   });
 
   it('batches to /v1/b', async () => {
-    const p = await openSdkPage(browser, site, rt.url);
+    const p = await h.open();
     try {
       const anonymousId = await load(p, { deliveryStrategy: { strategy: 'batching', config: { size: 4, timeout: 500 } } });
       await visit(p, 'ajs-batch');
-      const { profile, events } = await storedVisit(rt, 'ajs-batch', anonymousId, 4);
+      const { profile, events } = await storedVisit(h.rt, 'ajs-batch', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-batch', anonymousId);
       const posts = p.api.filter((r) => r.method === 'POST');
       expect(posts.length).toBeGreaterThan(0);
@@ -105,12 +83,12 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
   });
 
   it('delivers a batch still waiting when the visitor leaves the page (keepalive, its beacon transport)', async () => {
-    const p = await openSdkPage(browser, site, rt.url);
+    const p = await h.open();
     try {
       const anonymousId = await load(p, { deliveryStrategy: { strategy: 'batching', config: { size: 100, timeout: 60_000, keepalive: true } } });
       await visit(p, 'ajs-unload');
-      await p.page.goto(`${site.url}/next.html`);
-      const { profile, events } = await storedVisit(rt, 'ajs-unload', anonymousId, 4);
+      await p.page.goto(`${h.site.url}/next.html`);
+      const { profile, events } = await storedVisit(h.rt, 'ajs-unload', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-unload', anonymousId);
       expect(p.foreign).toEqual([]);
     } finally {
@@ -119,7 +97,7 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
   });
 
   it('works with inline cdnSettings too (no settings request); the local runtime then needs protocol http', async () => {
-    const p = await openSdkPage(browser, site, rt.url);
+    const p = await h.open();
     try {
       const anonymousId = await p.page.evaluate(
         async ({ writeKey, apiHost }) => {
@@ -131,10 +109,10 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
           w.analytics = analytics;
           return analytics.user().anonymousId() as string;
         },
-        { writeKey: rt.keys.write, apiHost: `${new URL(rt.url).host}/v1` },
+        { writeKey: h.rt.keys.write, apiHost: `${new URL(h.rt.url).host}/v1` },
       );
       await visit(p, 'ajs-inline');
-      const { profile, events } = await storedVisit(rt, 'ajs-inline', anonymousId, 4);
+      const { profile, events } = await storedVisit(h.rt, 'ajs-inline', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-inline', anonymousId);
       expect(p.api.filter((r) => r.method === 'GET')).toEqual([]);
       expect(p.foreign).toEqual([]);
@@ -144,11 +122,11 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
   });
 
   it('standard delivery with keepalive requests', async () => {
-    const p = await openSdkPage(browser, site, rt.url);
+    const p = await h.open();
     try {
       const anonymousId = await load(p, { deliveryStrategy: { strategy: 'standard', config: { keepalive: true } } });
       await visit(p, 'ajs-keepalive');
-      const { profile, events } = await storedVisit(rt, 'ajs-keepalive', anonymousId, 4);
+      const { profile, events } = await storedVisit(h.rt, 'ajs-keepalive', anonymousId, 4);
       expectVisitStored(profile, events, 'ajs-keepalive', anonymousId);
       expect(p.foreign).toEqual([]);
     } finally {

@@ -6,31 +6,9 @@
  * the beacon transport to `/beacon/v1/batch`). Its traits travel in `context.traits`; the
  * anonymous history ends up in the logged-in person's profile and timeline.
  */
-import type { Browser } from 'playwright-core';
-import type { Runtime } from '../../local/runtime';
-import { launchChromium, type StaticSite } from '../helpers/browser';
-import { startTestRuntime } from '../helpers/runtime';
-import { bundleForBrowser, openSdkPage, serveSdkPage, storedVisit, type SdkPage } from '../helpers/sdk-page';
+import { storedVisit, useSdkHarness, type SdkPage } from '../helpers/sdk-page';
 
-let rt: Runtime;
-let browser: Browser;
-let site: StaticSite;
-
-beforeAll(async () => {
-  const [runtime, script, chromium] = await Promise.all([
-    startTestRuntime('rsjs', { keys: { write: 'rs-write', read: 'rs-read', admin: 'rs-admin' } }),
-    bundleForBrowser("import { RudderAnalytics } from '@rudderstack/analytics-js/bundled'; window.RudderAnalytics = RudderAnalytics;"),
-    launchChromium(),
-  ]);
-  rt = runtime;
-  browser = chromium;
-  site = await serveSdkPage(script);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-  await rt?.stop();
-});
+const h = useSdkHarness('rsjs', { write: 'rs-write', read: 'rs-read', admin: 'rs-admin' }, "import { RudderAnalytics } from '@rudderstack/analytics-js/bundled'; window.RudderAnalytics = RudderAnalytics;");
 
 /**
  * Loads the SDK as a site would with Scherp: `load(writeKey, <api>, { configUrl: <api> })`,
@@ -46,7 +24,7 @@ async function load(p: SdkPage, extra: Record<string, unknown> = {}): Promise<st
         rudderanalytics.load(writeKey, api, { configUrl: api, ...extra });
         rudderanalytics.ready(() => resolve(rudderanalytics.getAnonymousId()));
       }),
-    { writeKey: rt.keys.write, api: rt.url, extra },
+    { writeKey: h.rt.keys.write, api: h.rt.url, extra },
   );
 }
 
@@ -77,14 +55,14 @@ function expectVisitStored(profile: Record<string, any>, events: Record<string, 
 
 describe('RudderStack JS v3 with configUrl pointed at Scherp', () => {
   it('fetches its source configuration from Scherp and sends page, track and identify', async () => {
-    const p = await openSdkPage(browser, site, rt.url);
+    const p = await h.open();
     try {
       const anonymousId = await load(p);
       await visit(p, 'rs-xhr', '+31 6 12345671');
-      const { profile, events } = await storedVisit(rt, 'rs-xhr', anonymousId, 4);
+      const { profile, events } = await storedVisit(h.rt, 'rs-xhr', anonymousId, 4);
       expectVisitStored(profile, events, 'rs-xhr', anonymousId, '+31612345671');
       const config = p.api.find((r) => r.method === 'GET');
-      expect(config?.path).toMatch(new RegExp(`^/sourceConfig/\\?.*writeKey=${rt.keys.write}`));
+      expect(config?.path).toMatch(new RegExp(`^/sourceConfig/\\?.*writeKey=${h.rt.keys.write}`));
       expect(config?.status).toBe(200);
       const posts = p.api.filter((r) => r.method === 'POST');
       expect(posts.map((r) => r.path).sort()).toEqual(['/v1/identify', '/v1/page', '/v1/track', '/v1/track']);
@@ -97,11 +75,11 @@ describe('RudderStack JS v3 with configUrl pointed at Scherp', () => {
   });
 
   it('batches to /v1/batch', async () => {
-    const p = await openSdkPage(browser, site, rt.url);
+    const p = await h.open();
     try {
       const anonymousId = await load(p, { queueOptions: { batch: { enabled: true, maxItems: 4, flushInterval: 500 } } });
       await visit(p, 'rs-batch', '+31 6 12345672');
-      const { profile, events } = await storedVisit(rt, 'rs-batch', anonymousId, 4);
+      const { profile, events } = await storedVisit(h.rt, 'rs-batch', anonymousId, 4);
       expectVisitStored(profile, events, 'rs-batch', anonymousId, '+31612345672');
       const posts = p.api.filter((r) => r.method === 'POST');
       expect(posts.length).toBeGreaterThan(0);
@@ -114,15 +92,15 @@ describe('RudderStack JS v3 with configUrl pointed at Scherp', () => {
   });
 
   it('sends with the beacon transport (useBeacon) to /beacon/v1/batch, key in the query string', async () => {
-    const p = await openSdkPage(browser, site, rt.url);
+    const p = await h.open();
     try {
       const anonymousId = await load(p, { useBeacon: true, beaconQueueOptions: { maxItems: 4, flushQueueInterval: 500 } });
       await visit(p, 'rs-beacon', '+31 6 12345673');
-      const { profile, events } = await storedVisit(rt, 'rs-beacon', anonymousId, 4);
+      const { profile, events } = await storedVisit(h.rt, 'rs-beacon', anonymousId, 4);
       expectVisitStored(profile, events, 'rs-beacon', anonymousId, '+31612345673');
       const posts = p.api.filter((r) => r.method === 'POST');
       expect(posts.length).toBeGreaterThan(0);
-      expect(posts.every((r) => r.path === `/beacon/v1/batch?writeKey=${rt.keys.write}` && r.status === 200)).toBe(true);
+      expect(posts.every((r) => r.path === `/beacon/v1/batch?writeKey=${h.rt.keys.write}` && r.status === 200)).toBe(true);
       expect(p.foreign).toEqual([]);
     } finally {
       await p.close();

@@ -6,7 +6,8 @@
 import { build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Runtime } from '../../local/runtime';
-import { serveStatic, type StaticSite } from './browser';
+import { launchChromium, serveStatic, type StaticSite } from './browser';
+import { startTestRuntime } from './runtime';
 import { eventually } from './dynamo';
 import { apiClient } from './http';
 
@@ -95,4 +96,35 @@ export async function storedVisit(rt: Runtime, userId: string, anonymousId: stri
     if (p.status !== 200 || !p.body.identifiers.includes(`anonymous_id:${anonymousId}`)) return undefined;
     return { profile: p.body as Record<string, any>, events: t.body.events.map((e: { event: Record<string, any> }) => e.event) as Record<string, any>[] };
   }, 20_000);
+}
+
+/**
+ * One test file's SDK set-up: a runtime with fixed keys, Chromium, and the SDK (`source`, for
+ * {@link bundleForBrowser}) served on another origin; started in `beforeAll`, stopped in `afterAll`.
+ */
+export function useSdkHarness(name: string, keys: { write: string; read: string; admin: string }, source: string) {
+  let rt: Runtime | undefined;
+  let browser: Browser | undefined;
+  let site: StaticSite | undefined;
+  beforeAll(async () => {
+    const [runtime, script, chromium] = await Promise.all([startTestRuntime(name, { keys }), bundleForBrowser(source), launchChromium()]);
+    rt = runtime;
+    browser = chromium;
+    site = await serveSdkPage(script);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+    await rt?.stop();
+  });
+  return {
+    get rt(): Runtime {
+      return rt!;
+    },
+    get site(): StaticSite {
+      return site!;
+    },
+    /** A new visitor's page (see {@link openSdkPage}). */
+    open: () => openSdkPage(browser!, site!, rt!.url),
+  };
 }
