@@ -32,6 +32,7 @@ import { EventBridgeBus } from '../../adapters/eventbridge-bus';
 import { EventBridgeScheduler, isDelayedInvocation, type DelayedInvocation } from '../../adapters/eventbridge-scheduler';
 import { dynamo, profileStore, tableName } from '../shared/dynamo';
 import { DynamoEvaluationFailures } from '../../adapters/dynamo/evaluation-failures';
+import { replayFailures, type ReplayResult } from '../../app/replay-failures';
 import { ENV, optionalEnv, requireEnv } from '../shared/env';
 import { lazy } from '../shared/lazy';
 import { errorFields, flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
@@ -60,13 +61,6 @@ export interface ReplayInvocation {
   readonly scherpReplayFailures: Record<string, never>;
 }
 
-/** What a replay did: evaluated and cleared, item gone (erased or expired: cleared), failed again (kept). */
-export interface ReplayResult {
-  readonly replayed: number;
-  readonly gone: number;
-  readonly failed: number;
-}
-
 function isReplayInvocation(e: unknown): e is ReplayInvocation {
   return typeof e === 'object' && e !== null && typeof (e as ReplayInvocation).scherpReplayFailures === 'object';
 }
@@ -93,27 +87,9 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
   async function replay(): Promise<ReplayResult> {
     const log = failureLog?.();
     if (!log) return { replayed: 0, gone: 0, failed: 0 };
-    let replayed = 0;
-    let gone = 0;
-    let failed = 0;
-    for (const f of await log.list()) {
-      const record = await log.streamRecord(f);
-      if (!record) {
-        gone++;
-        await log.remove(f);
-        continue;
-      }
-      try {
-        await evaluateRecord(record);
-        await log.remove(f);
-        replayed++;
-      } catch (err) {
-        failed++;
-        logger.warn('replayed record failed again; its note is kept', { sequenceNumber: f.sequenceNumber, ...errorFields(err) });
-      }
-    }
-    logger.info('evaluation failures replayed', { replayed, gone, failed });
-    return { replayed, gone, failed };
+    const result = await replayFailures(log, evaluateRecord, (f, err) => logger.warn('replayed record failed again; its note is kept', { sequenceNumber: f.sequenceNumber, ...errorFields(err) }));
+    logger.info('evaluation failures replayed', { ...result });
+    return result;
   }
 
   function handler(event: ReplayInvocation, context?: Pick<Context, 'invokedFunctionArn'>): Promise<ReplayResult>;
