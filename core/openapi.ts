@@ -160,12 +160,14 @@ export interface RouteDoc {
   readonly summary: string;
   readonly description?: string;
   readonly auth: Auth;
+  /** Where the key goes: the Authorization header (default), or the `writeKey` query parameter (beacons). */
+  readonly keyIn?: 'header' | 'query';
   readonly tag: 'Tracking' | 'Browser SDKs' | 'Profiles' | 'Sources' | 'Operations' | 'Rules' | 'Meta';
   readonly query?: z.ZodObject;
   readonly body?: Body & { readonly required?: boolean };
   /** The success answer: status → body (none: no content). */
   readonly ok: Readonly<Record<number, Body | null>>;
-  /** Error statuses besides those every route can answer (400, 401 with a key, 404, 429 on tracking, 500). */
+  /** Error statuses besides those every route can answer (400, 401 with a key, 404, 429, 500). */
   readonly errors?: readonly ErrorStatus[];
 }
 
@@ -194,9 +196,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'POST /beacon/v1/batch': {
     ...trackingRoute('batch'),
     summary: "RudderStack JS's beacon transport",
-    auth: 'none',
     description: 'The write key is in the query string (beacons cannot set headers).',
-    query: z.object({ writeKey: z.string().min(1) }),
+    keyIn: 'query',
   },
   'GET /v1/projects/{writeKey}/settings': {
     summary: 'analytics.js settings (its `cdnURL`)',
@@ -435,8 +436,12 @@ function schemeNames(auth: Exclude<Auth, 'none'>): { basic: string; bearer: stri
   return { basic: `${auth}KeyBasic`, bearer: `${auth}KeyBearer` };
 }
 
-function securityOf(auth: Auth): Record<string, string[]>[] {
+/** The write key as the `writeKey` query parameter (`POST /beacon/v1/batch`). */
+const WRITE_KEY_QUERY = 'writeKeyQuery';
+
+function securityOf(auth: Auth, keyIn: RouteDoc['keyIn'] = 'header'): Record<string, string[]>[] {
   if (auth === 'none') return [];
+  if (keyIn === 'query') return [{ [WRITE_KEY_QUERY]: [] }];
   const n = schemeNames(auth);
   return [{ [n.basic]: [] }, { [n.bearer]: [] }];
 }
@@ -447,9 +452,12 @@ function content(b: Body): Record<string, { schema: z.ZodType }> {
   return Object.fromEntries((b.types ?? JSON_TYPES).map((t) => [t, { schema: b.schema }]));
 }
 
-/** Every route can answer 400 (a malformed path, query or body), 404, 500; keyed routes 401. */
+/**
+ * Every route can answer 400 (a malformed path, query or body), 404, 429 (API Gateway's per-route
+ * throttling) and 500; keyed routes 401.
+ */
 function errorsOf(doc: RouteDoc): ErrorStatus[] {
-  const set = new Set<ErrorStatus>([400, ...(doc.auth === 'none' ? [] : ([401] as const)), 404, ...(doc.errors ?? []), 500]);
+  const set = new Set<ErrorStatus>([400, ...(doc.auth === 'none' ? [] : ([401] as const)), 404, 429, ...(doc.errors ?? []), 500]);
   return [...set].sort((a, b) => a - b);
 }
 
@@ -474,7 +482,7 @@ function routeConfig(method: HttpMethod, path: string, doc: RouteDoc): RouteConf
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
     tags: [doc.tag],
-    security: securityOf(doc.auth),
+    security: securityOf(doc.auth, doc.keyIn),
     request: {
       ...(params.length > 0 ? { params: z.object(paramShape) } : {}),
       ...(doc.query ? { query: doc.query } : {}),
@@ -514,6 +522,7 @@ export function openApiDocument(routes: readonly { readonly method: HttpMethod; 
     registry.registerComponent('securitySchemes', n.basic, { type: 'http', scheme: 'basic', description: `${KEY_DESCRIPTIONS[auth]} HTTP Basic with the key as the user name and an empty password (the trailing colon optional), as Segment SDKs send it.` });
     registry.registerComponent('securitySchemes', n.bearer, { type: 'http', scheme: 'bearer', description: `${KEY_DESCRIPTIONS[auth]} \`Authorization: Bearer <key>\`.` });
   }
+  registry.registerComponent('securitySchemes', WRITE_KEY_QUERY, { type: 'apiKey', in: 'query', name: 'writeKey', description: `${KEY_DESCRIPTIONS.write} In the query string, for beacons (which cannot set headers).` });
   for (const r of routes) registry.registerPath(routeConfig(r.method, r.path, ROUTE_DOCS[routeKey(r)]!));
   const doc = new OpenApiGeneratorV31(registry.definitions, { sortComponents: 'alphabetically' }).generateDocument({
     openapi: '3.1.0',

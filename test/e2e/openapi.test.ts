@@ -42,6 +42,9 @@ test("the runtime's answers follow the document", async () => {
   await expectDocumented('POST', '/v1/identify', '/v1/identify', write, { userId: 'oa-1', traits: { email: 'oa-1@example.com', plan: 'pro' } }, 200);
   await expectDocumented('POST', '/v1/track', '/v1/track', write, { userId: 'oa-1', event: 'Order Completed', properties: { revenue: 20 } }, 200);
   await expectDocumented('POST', '/v1/batch', '/v1/batch', write, { batch: [{ type: 'page', anonymousId: 'oa-a', name: 'Home' }, { type: 'track', userId: 'oa-1' }] }, 200);
+  await expectDocumented('POST', '/beacon/v1/batch', `/beacon/v1/batch?writeKey=${encodeURIComponent(write)}`, undefined, { batch: [{ type: 'track', anonymousId: 'oa-a', event: 'Beacon' }] }, 200);
+  await expectDocumented('GET', '/v1/projects/{writeKey}/settings', `/v1/projects/${encodeURIComponent(write)}/settings`, undefined, undefined, 200);
+  await expectDocumented('GET', '/sourceConfig', `/sourceConfig?writeKey=${encodeURIComponent(write)}`, undefined, undefined, 200);
   await expectDocumented('POST', '/v1/track', '/v1/track', write, { userId: 'oa-1' }, 400);
   await expectDocumented('POST', '/v1/track', '/v1/track', 'not-a-key', { userId: 'oa-1', event: 'E' }, 401);
   await settle(rt);

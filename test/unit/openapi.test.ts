@@ -56,6 +56,7 @@ test('each route names its key: write for tracking and context, read for profile
   expect(schemes('get', '/v1/profiles/{id}')).toEqual(['readKeyBasic', 'readKeyBearer']);
   expect(schemes('delete', '/v1/profiles/{id}')).toEqual(['adminKeyBasic', 'adminKeyBearer']);
   expect(schemes('put', '/v1/rules/{id}')).toEqual(['adminKeyBasic', 'adminKeyBearer']);
+  expect(schemes('post', '/beacon/v1/batch')).toEqual(['writeKeyQuery']);
   expect(schemes('get', OPENAPI_PATH)).toEqual([]);
   // Every keyed route documents the 401; the tracking routes the 413 and the 429.
   for (const [path, ops] of Object.entries(doc.paths)) {
@@ -64,6 +65,7 @@ test('each route names its key: write for tracking and context, read for profile
     }
   }
   expect(Object.keys(doc.paths['/v1/track']!.post!.responses).sort()).toEqual(['200', '400', '401', '404', '413', '429', '500']);
+  expect(Object.keys(doc.paths[OPENAPI_PATH]!.get!.responses).sort()).toEqual(['200', '400', '404', '429', '500']);
 });
 
 describe('sample requests validate against the request schemas', () => {
