@@ -452,6 +452,11 @@ function content(b: Body): Record<string, { schema: z.ZodType }> {
   return Object.fromEntries((b.types ?? JSON_TYPES).map((t) => [t, { schema: b.schema }]));
 }
 
+/** The shared response of an error status (`components.responses`), named after its body. */
+function errorResponseName(status: ErrorStatus): string {
+  return ERROR_BODIES[status].meta()!.id as string;
+}
+
 /**
  * Every route can answer 400 (a malformed path, query or body), 404, 429 (API Gateway's per-route
  * throttling) and 500; keyed routes 401.
@@ -468,13 +473,7 @@ function routeConfig(method: HttpMethod, path: string, doc: RouteDoc): RouteConf
   for (const [status, body] of Object.entries(doc.ok)) {
     responses[status] = body ? { description: body.description ?? 'OK', content: content(body) } : { description: 'No content' };
   }
-  for (const status of errorsOf(doc)) {
-    responses[String(status)] = {
-      description: ERROR_DESCRIPTIONS[status],
-      content: { 'application/json': { schema: ERROR_BODIES[status] } },
-      ...(status === 429 ? { headers: { 'Retry-After': { description: 'Seconds until the source may send again (a source over its own limit).', schema: { type: 'integer' } } } } : {}),
-    };
-  }
+  for (const status of errorsOf(doc)) responses[String(status)] = { $ref: `#/components/responses/${errorResponseName(status)}` };
   return {
     method: method.toLowerCase() as RouteConfig['method'],
     path,
@@ -523,8 +522,16 @@ export function openApiDocument(routes: readonly { readonly method: HttpMethod; 
     registry.registerComponent('securitySchemes', n.bearer, { type: 'http', scheme: 'bearer', description: `${KEY_DESCRIPTIONS[auth]} \`Authorization: Bearer <key>\`.` });
   }
   registry.registerComponent('securitySchemes', WRITE_KEY_QUERY, { type: 'apiKey', in: 'query', name: 'writeKey', description: `${KEY_DESCRIPTIONS.write} In the query string, for beacons (which cannot set headers).` });
+  for (const status of Object.keys(ERROR_BODIES).map(Number) as ErrorStatus[]) {
+    registry.registerComponent('responses', errorResponseName(status), {
+      description: ERROR_DESCRIPTIONS[status],
+      content: { 'application/json': { schema: { $ref: `#/components/schemas/${errorResponseName(status)}` } } },
+      ...(status === 429 ? { headers: { 'Retry-After': { description: 'Seconds until the source may send again (a source over its own limit).', schema: { type: 'integer' } } } } : {}),
+    });
+  }
   for (const r of routes) registry.registerPath(routeConfig(r.method, r.path, ROUTE_DOCS[routeKey(r)]!));
-  const doc = new OpenApiGeneratorV31(registry.definitions, { sortComponents: 'alphabetically' }).generateDocument({
+  // The error bodies are components of their own (the shared responses refer to them).
+  const doc = new OpenApiGeneratorV31([...registry.definitions, ...Object.values(ERROR_BODIES).map((schema) => ({ type: 'schema' as const, schema }))], { sortComponents: 'alphabetically' }).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Scherp',
