@@ -100,13 +100,18 @@ const common = {
 };
 
 /**
+ * The fields of one call as JSON Schema can say them (the OpenAPI document, `core/openapi.ts`):
+ * `IncomingEventSchema` without the per-type requirements.
+ */
+export const EventFieldsSchema = z.object(common);
+
+/**
  * One incoming call, before Scherp stamps it. Unknown top-level fields are dropped;
  * `properties`, `traits` and `context` are kept as sent. That a non-alias call carries a usable
  * `userId` or `anonymousId` is checked next to it by `identifierIssues` (core/identifiers.ts),
  * which sees the raw values to say why one is not usable (null, empty, placeholder).
  */
-export const IncomingEventSchema = z
-  .object(common)
+export const IncomingEventSchema = EventFieldsSchema
   .superRefine((e, ctx) => {
     if (e.type === 'alias') {
       if (!e.previousId) ctx.addIssue({ code: 'custom', path: ['previousId'], message: 'is required for alias' });

@@ -56,6 +56,7 @@ const CONDITION_SHAPES = 'must be a condition: {"all": [...]}, {"any": [...]}, {
 
 const Count = z.number().int().min(0).max(100_000);
 
+/** `meta.id`: the OpenAPI document (`core/openapi.ts`) names this recursive schema, so its `$ref` can point to itself. */
 export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
     z.strictObject({ all: z.array(ConditionSchema).min(1) }),
@@ -79,7 +80,7 @@ export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
       .refine((c) => c.op === 'exists' || c.value !== undefined, { message: 'value is required for this operator', path: ['value'] })
       .refine((c) => c.op !== 'in' || Array.isArray(c.value), { message: 'value must be an array for in', path: ['value'] }),
   ], { error: CONDITION_SHAPES }),
-);
+).meta({ id: 'Condition' });
 
 /** A value for an action: a path into the context, or `{ "value": literal }`. */
 export const ValueSchema = z.union([PathSchema, z.strictObject({ value: z.unknown() })], { error: 'must be a path (event.…, profile.… or match.…) or {"value": literal}' });

@@ -369,6 +369,8 @@ describe('HTTP API', () => {
         'GET /v1/projects/{writeKey}/settings',
         'GET /sourceConfig',
         'POST /beacon/v1/batch',
+        // The OpenAPI document (public, served by collect).
+        'GET /v1/openapi.json',
       ].sort(),
     );
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('NONE');
