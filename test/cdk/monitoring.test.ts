@@ -272,3 +272,15 @@ describe('alarmTopic and thresholds given', () => {
     );
   });
 });
+
+test('two platforms in one stack get alarms and dashboards of their own names', () => {
+  const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+  new CustomerDataPlatform(stack, 'Eu', { outputPrefix: 'Eu' });
+  new CustomerDataPlatform(stack, 'Us', { outputPrefix: 'Us' });
+  const template = Template.fromStack(stack);
+  const names = alarmsOf(template).map((a) => a.Properties.AlarmName as string);
+  expect(names.filter((n) => n.startsWith('S-Eu-Monitoring-')).length).toBe(names.length / 2);
+  expect(new Set(names).size).toBe(names.length);
+  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')).map((d) => JSON.stringify(d.Properties.DashboardName));
+  expect(new Set(dashboards).size).toBe(2);
+});
