@@ -797,7 +797,10 @@ export class CustomerDataPlatform extends Construct {
     // cdk-nag names a resource by its template text, intrinsic functions as JSON.
     const resolved = Stack.of(this).resolve(this.scheduleGroup.scheduleGroupName) as { 'Fn::Join': [string, unknown[]] };
     const groupName = resolved['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join('');
-    ack(evaluate.role!.node.findChild('DefaultPolicy'), `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/*]`, 'EventBridge Scheduler authorizes CreateSchedule on the schedule ARN, and the names of delayed actions are made at run time (one per action, from its dedupe id): schedules of the delayed-actions group only.');
+    // A stack with an environment (the CLI sets CDK_DEFAULT_REGION) has its region and account in the ARN.
+    const { region, account } = Stack.of(this);
+    const arnEnv = `${Token.isUnresolved(region) ? '<AWS::Region>' : region}:${Token.isUnresolved(account) ? '<AWS::AccountId>' : account}`;
+    ack(evaluate.role!.node.findChild('DefaultPolicy'), `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${arnEnv}:schedule/${groupName}/*]`, 'EventBridge Scheduler authorizes CreateSchedule on the schedule ARN, and the names of delayed actions are made at run time (one per action, from its dedupe id): schedules of the delayed-actions group only.');
 
     for (const secret of Object.values(this.secrets)) {
       ack(secret, 'AwsSolutions-SMG4', 'Bootstrap API keys are distributed to SDKs and clients; automatic rotation would break them without coordination. Rotate by updating the secret value deliberately.');

@@ -5,6 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { CustomerDataPlatform } from '../../lib/customer-data-platform';
 import { DASHBOARD_SECTIONS, DEFAULT_ALARM_THRESHOLDS } from '../../lib/monitoring';
 import { nagPacks } from '../../lib/nag-packs';
+import { ScherpStack } from '../../lib/scherp-stack';
 import { synthScherp, Synthesized } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -283,4 +284,11 @@ test('two platforms in one stack get alarms and dashboards of their own names', 
   expect(new Set(names).size).toBe(names.length);
   const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')).map((d) => JSON.stringify(d.Properties.DashboardName));
   expect(new Set(dashboards).size).toBe(2);
+});
+
+test('with a region and account (what `cdk synth` from the CLI gives the stack) the nag packs pass too', () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new ScherpStack(app, 'Scherp', { env: { region: 'eu-west-1', account: '123456789012' } });
+  for (const pack of nagPacks()) expect(pack.validateScope(stack).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`))).toEqual([]);
+  expect(JSON.stringify(Template.fromStack(stack).toJSON().Resources)).toContain('Scherp-Platform-Monitoring-');
 });
