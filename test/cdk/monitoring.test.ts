@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Duration, SecretValue, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -291,4 +293,34 @@ test('with a region and account (what `cdk synth` from the CLI gives the stack) 
   const stack = new ScherpStack(app, 'Scherp', { env: { region: 'eu-west-1', account: '123456789012' } });
   for (const pack of nagPacks()) expect(pack.validateScope(stack).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`))).toEqual([]);
   expect(JSON.stringify(Template.fromStack(stack).toJSON().Resources)).toContain('Scherp-Platform-Monitoring-');
+});
+
+/** `service/metric` pairs the handlers emit (`metrics.addMetric('Name', …)` in `lambdas/<service>/`; `shared/` counts for every service). */
+function emittedMetrics(): Set<string> {
+  const root = join(__dirname, '..', '..', 'lambdas');
+  const pairs = new Set<string>();
+  for (const entry of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+    if (!entry.endsWith('.ts')) continue;
+    const service = entry.split(/[\\/]/)[0]!;
+    for (const line of readFileSync(join(root, entry), 'utf8').split('\n').filter((l) => l.includes('addMetric('))) {
+      for (const [, name] of line.matchAll(/'([A-Za-z]+)'/g)) pairs.add(`${service === 'shared' ? '*' : service}/${name}`);
+    }
+  }
+  return pairs;
+}
+
+test("every Scherp metric the dashboard and alarms read is one a handler emits under that service", () => {
+  const template = synthScherp().template;
+  const text = JSON.stringify(template.toJSON().Resources);
+  const read = new Set<string>();
+  // Dashboard bodies: ["Scherp","EventsAccepted","service","collect",…]
+  for (const [, metric, service] of text.matchAll(/\\"Scherp\\",\\"([A-Za-z]+)\\",\\"service\\",\\"([A-Za-z]+)\\"/g)) read.add(`${service}/${metric}`);
+  // Alarms: MetricStat with namespace Scherp.
+  for (const alarm of alarmsOf(template)) {
+    for (const m of metricsOf(alarm).filter((x) => x.Namespace === 'Scherp')) read.add(`${m.Dimensions!.find((d) => d.Name === 'service')!.Value}/${m.MetricName}`);
+  }
+  expect(read.size).toBeGreaterThan(15);
+  const emitted = emittedMetrics();
+  const missing = [...read].filter((pair) => !emitted.has(pair) && !emitted.has(`*/${pair.split('/')[1]}`));
+  expect(missing).toEqual([]);
 });
