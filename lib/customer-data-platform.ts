@@ -14,6 +14,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -28,6 +29,7 @@ import { API_ROUTES, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type ApiFunction } 
 import { isRuleDocument, loadRules, RuleDocument, ruleDocumentErrors } from './rules';
 import { ScherpDestinations, type DestinationsProps } from './destinations';
 import { ScherpFileImport } from './file-import';
+import { monitoredResources, ScherpMonitoring, type ScherpAlarmThresholds } from './monitoring';
 import { seedRuleDocuments } from './rule-seeding';
 import { ack } from './nag';
 import {
@@ -257,6 +259,21 @@ export interface CustomerDataPlatformProps {
    * @default - every default of `ScherpConfigSchema`
    */
   readonly config?: ScherpConfigInput;
+
+  /**
+   * Where the alarms (dead letters, stream age, function errors and throttles, API 5xx and
+   * latency, rejected events, DynamoDB and EventBridge failures; docs/operations.md) notify.
+   * @default - a new KMS-encrypted, SSL-only topic (`monitoring.alarmTopic`); subscribe to it
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Alarm thresholds (`lib/monitoring.ts`); unspecified values keep their defaults: any dead
+   * letter, error, throttle or failed delivery; stream iterator age 5 min; API 5xx 1 % and p99
+   * 2 s for 15 min; rejected events 10 % for 15 min.
+   * @default DEFAULT_ALARM_THRESHOLDS
+   */
+  readonly alarmThresholds?: ScherpAlarmThresholds;
 }
 
 /** Lambda allows 4 KB of environment per function; the rest is left for the other variables. */
@@ -280,7 +297,7 @@ export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction
 /** EventBridge `source` of every action Scherp emits. */
 export const EVENT_SOURCE = 'scherp';
 
-type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'rulesDir' | 'functionSizing' | 'destinations' | 'config' | 'importBucket' | 'evaluateMaxRecordAge'>> & {
+type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'rulesDir' | 'functionSizing' | 'destinations' | 'config' | 'importBucket' | 'evaluateMaxRecordAge' | 'alarmTopic' | 'alarmThresholds'>> & {
   readonly evaluateMaxRecordAge?: Duration;
   readonly eventBusName?: string;
   readonly rulesDir?: string;
@@ -362,6 +379,8 @@ export class CustomerDataPlatform extends Construct {
   public readonly destinations?: ScherpDestinations;
   /** The bootstrap keys. */
   public readonly secrets: ScherpSecrets;
+  /** Alarms, their topic and the dashboard (docs/operations.md). */
+  public readonly monitoring: ScherpMonitoring;
   /** Base URL of the API's default stage (ends with `/`). */
   public readonly apiUrl: string;
 
@@ -453,6 +472,7 @@ export class CustomerDataPlatform extends Construct {
         logLevel: config.logLevel,
       });
     }
+    this.monitoring = new ScherpMonitoring(this, 'Monitoring', { alarmTopic: props.alarmTopic, thresholds: props.alarmThresholds, ...monitoredResources(this) });
     this.seedRules(rules);
     this.createOutputs(config.outputPrefix);
     this.acknowledgeNagFindings();
@@ -740,6 +760,8 @@ export class CustomerDataPlatform extends Construct {
       QueueUrl: [this.queue.queueUrl, 'Ingest queue'],
       ImportBucketName: [this.fileImport.bucket.bucketName, 'Bucket whose files under imports/<source>/ are imported'],
       DeadLetterQueueUrl: [this.deadLetterQueue.queueUrl, 'Ingest dead-letter queue'],
+      AlarmTopicArn: [this.monitoring.alarmTopic.topicArn, 'SNS topic every alarm notifies (docs/operations.md)'],
+      DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this deployment'],
     };
     if (this.actionsLogGroup) outputs.ActionsLogGroupName = [this.actionsLogGroup.logGroupName, 'Log group receiving every action (example rule)'];
     for (const [id, [value, description]] of Object.entries(outputs)) new CfnOutput(this, id, { value, description }).overrideLogicalId(`${prefix}${id}`);
@@ -775,7 +797,10 @@ export class CustomerDataPlatform extends Construct {
     // cdk-nag names a resource by its template text, intrinsic functions as JSON.
     const resolved = Stack.of(this).resolve(this.scheduleGroup.scheduleGroupName) as { 'Fn::Join': [string, unknown[]] };
     const groupName = resolved['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join('');
-    ack(evaluate.role!.node.findChild('DefaultPolicy'), `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/*]`, 'EventBridge Scheduler authorizes CreateSchedule on the schedule ARN, and the names of delayed actions are made at run time (one per action, from its dedupe id): schedules of the delayed-actions group only.');
+    // A stack with an environment (the CLI sets CDK_DEFAULT_REGION) has its region and account in the ARN.
+    const { region, account } = Stack.of(this);
+    const arnEnv = `${Token.isUnresolved(region) ? '<AWS::Region>' : region}:${Token.isUnresolved(account) ? '<AWS::AccountId>' : account}`;
+    ack(evaluate.role!.node.findChild('DefaultPolicy'), `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${arnEnv}:schedule/${groupName}/*]`, 'EventBridge Scheduler authorizes CreateSchedule on the schedule ARN, and the names of delayed actions are made at run time (one per action, from its dedupe id): schedules of the delayed-actions group only.');
 
     for (const secret of Object.values(this.secrets)) {
       ack(secret, 'AwsSolutions-SMG4', 'Bootstrap API keys are distributed to SDKs and clients; automatic rotation would break them without coordination. Rotate by updating the secret value deliberately.');

@@ -54,7 +54,7 @@ function reasonOf(err: unknown): string {
 export function createStitchHandler(deps: () => StitchDeps) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
-    const counts = { stored: 0, duplicates: 0, repeats: 0, dropped: 0 };
+    const counts = { stored: 0, duplicates: 0, repeats: 0, dropped: 0, merged: 0 };
     const handle = async (record: SQSRecord) => {
       try {
         const e = JSON.parse(record.body) as ScherpEvent;
@@ -64,6 +64,7 @@ export function createStitchHandler(deps: () => StitchDeps) {
         else counts.stored++;
         if (r.repeat) counts.repeats++;
         counts.dropped += r.dropped.length;
+        counts.merged += r.merged.length;
         if (r.merged.length > 0) logger.info('profiles merged', { profileId: r.profileId, merged: r.merged.length, messageId: e.messageId });
         if (r.dropped.length > 0) logger.info('identifiers dropped by merge protection', { profileId: r.profileId, messageId: e.messageId, dropped: r.dropped.map((d) => `${d.id.type}:${d.reason}`) });
       } catch (err) {
@@ -91,6 +92,7 @@ export function createStitchHandler(deps: () => StitchDeps) {
     if (counts.duplicates > 0) metrics.addMetric('EventsDuplicate', MetricUnit.Count, counts.duplicates);
     if (counts.repeats > 0) metrics.addMetric('MessagesRepeated', MetricUnit.Count, counts.repeats);
     if (counts.dropped > 0) metrics.addMetric('IdentifiersDropped', MetricUnit.Count, counts.dropped);
+    if (counts.merged > 0) metrics.addMetric('ProfilesMerged', MetricUnit.Count, counts.merged);
     if (failures.length > 0) metrics.addMetric('StitchFailures', MetricUnit.Count, failures.length);
     flushMetrics();
     return { batchItemFailures: failures };

@@ -585,13 +585,15 @@ describe('secrets and outputs', () => {
         'QueueUrl',
         'DeadLetterQueueUrl',
         'ImportBucketName',
+        'AlarmTopicArn',
+        'DashboardName',
       ].sort(),
     );
   });
 
   test('outputs have stable names, not hashed construct paths (as the README lists them)', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
-      ['ApiUrl', 'WriteKeySecretArn', 'ReadKeySecretArn', 'AdminKeySecretArn', 'UserTokenSecretArn', 'TableName', 'EventBusName', 'QueueUrl', 'DeadLetterQueueUrl', 'ImportBucketName'].sort(),
+      ['ApiUrl', 'WriteKeySecretArn', 'ReadKeySecretArn', 'AdminKeySecretArn', 'UserTokenSecretArn', 'TableName', 'EventBusName', 'QueueUrl', 'DeadLetterQueueUrl', 'ImportBucketName', 'AlarmTopicArn', 'DashboardName'].sort(),
     );
     template.hasOutput('ApiUrl', { Description: 'Base URL of the Scherp API' });
     template.hasOutput('TableName', { Value: { Ref: synth.stack.getLogicalId(synth.stack.platform.table.node.defaultChild as never) } });
@@ -603,7 +605,7 @@ describe('secrets and outputs', () => {
     new CustomerDataPlatform(stack, 'Us', { outputPrefix: 'Us' });
     const names = Object.keys(Template.fromStack(stack).toJSON().Outputs);
     expect(names).toEqual(expect.arrayContaining(['EuApiUrl', 'UsApiUrl', 'EuTableName', 'UsTableName']));
-    expect(names).toHaveLength(20);
+    expect(names).toHaveLength(24);
   });
 });
 

@@ -148,7 +148,7 @@ test('every function deploys the bundle from the package, as it is (no bundling 
 
 test('stable output names, no example rules, and the snippet reached the template', () => {
   expect(Object.keys(template.Outputs).sort()).toEqual(
-    ['ApiUrl', 'WriteKeySecretArn', 'ReadKeySecretArn', 'AdminKeySecretArn', 'UserTokenSecretArn', 'TableName', 'EventBusName', 'QueueUrl', 'DeadLetterQueueUrl', 'ImportBucketName'].sort(),
+    ['ApiUrl', 'WriteKeySecretArn', 'ReadKeySecretArn', 'AdminKeySecretArn', 'UserTokenSecretArn', 'TableName', 'EventBusName', 'QueueUrl', 'DeadLetterQueueUrl', 'ImportBucketName', 'AlarmTopicArn', 'DashboardName'].sort(),
   );
   expect(Object.values(template.Resources).filter((r) => r.Type === 'Custom::ScherpRule')).toEqual([]);
   const api = Object.values(template.Resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Api');
