@@ -327,7 +327,8 @@ const API_INTEGRATION_LIMIT = Duration.seconds(30);
  * Scherp's whole serverless Customer Data Platform:
  *
  * `HTTP API → collect → SQS → stitch → DynamoDB (stream) → evaluate → EventBridge`, plus
- * `GET /v1/profiles/{id} → profile`, three bootstrap-key secrets and the rules seeded from
+ * `GET /v1/profiles/{id} → profile`, `POST /v1/context → context` (the public write key's read,
+ * with a role of its own), three bootstrap-key secrets and the rules seeded from
  * `rules` or `rulesDir` (none by default).
  */
 export class CustomerDataPlatform extends Construct {
