@@ -4,7 +4,7 @@
  */
 import { ROUTE_ALIASES, ROUTES } from '../core/ingest';
 
-export type ApiFunction = 'collect' | 'profile' | 'admin' | 'rules' | 'import';
+export type ApiFunction = 'collect' | 'profile' | 'context' | 'admin' | 'rules' | 'import';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -42,7 +42,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: OPENAPI_PATH, fn: 'collect' },
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
   { method: 'GET', path: '/v1/profiles/{id}/events', fn: 'profile' },
-  { method: 'POST', path: '/v1/context', fn: 'profile' },
+  // The public write key's profile read: its own function, whose role reads only what it serves.
+  { method: 'POST', path: '/v1/context', fn: 'context' },
   { method: 'POST', path: '/v1/import', fn: 'import' },
   { method: 'GET', path: '/v1/profiles/{id}/export', fn: 'profile' },
   { method: 'DELETE', path: '/v1/profiles/{id}', fn: 'profile' },

@@ -21,7 +21,7 @@ export interface RouteThrottle {
 
 /** Whether a route is reached with the public write key (its key is in page source). */
 export function isPublicRoute(r: ApiRoute): boolean {
-  return r.fn === 'collect' || (r.method === 'POST' && r.path === '/v1/context');
+  return r.fn === 'collect' || r.fn === 'context';
 }
 
 /** One route's entry, as CloudFormation spells it (`RouteSettings` is a JSON map, passed through as is). */

@@ -82,7 +82,7 @@ export interface CustomerDataPlatformProps {
   /**
    * Memory and timeout per function; unspecified values keep their defaults. The ingest
    * queue's visibility timeout follows the `stitch` timeout (six times it plus the batching window).
-   * @default - collect and profile 512 MB / 10 s, stitch and evaluate 512 MB / 30 s, admin 256 MB / 10 s
+   * @default - collect, profile and context 512 MB / 10 s, stitch and evaluate 512 MB / 30 s, admin 256 MB / 10 s
    */
   readonly functionSizing?: { readonly [name in ScherpFunctionName]?: Partial<FunctionSizing> };
 
@@ -344,7 +344,8 @@ const API_INTEGRATION_LIMIT = Duration.seconds(30);
  * Scherp's whole serverless Customer Data Platform:
  *
  * `HTTP API → collect → SQS → stitch → DynamoDB (stream) → evaluate → EventBridge`, plus
- * `GET /v1/profiles/{id} → profile`, three bootstrap-key secrets and the rules seeded from
+ * `GET /v1/profiles/{id} → profile`, `POST /v1/context → context` (the public write key's read,
+ * with a role of its own), three bootstrap-key secrets and the rules seeded from
  * `rules` or `rulesDir` (none by default).
  */
 export class CustomerDataPlatform extends Construct {
@@ -550,18 +551,22 @@ export class CustomerDataPlatform extends Construct {
         // Computed trait definitions (`computed`) are applied by evaluate.
         ...scherpConfig,
       }),
-      // The write key authenticates the browser-safe POST /v1/context; the admin key the export.
+      // The read key authenticates profile reads; the admin key the export and erasure.
       profile: make('profile', 'Profile', {
         [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
-        [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
-        [ENV.USER_TOKEN_SECRET_ARN]: this.secrets.userTokenSecret.secretArn,
-        ...sourceLimitEnv,
         // Erasure and export search the retained days of rejected events.
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
         // The erasure answer names the stores it cannot reach with their bounds.
         [ENV.ARCHIVE_RETENTION_DAYS]: String(config.archiveRetention.toDays()),
         [ENV.IMPORT_RETENTION_DAYS]: String(config.importRetentionDays),
+        ...scherpConfig,
+      }),
+      // The browser-safe POST /v1/context: the write key, user tokens, per-source limits.
+      context: make('context', 'Context', {
+        [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
+        [ENV.USER_TOKEN_SECRET_ARN]: this.secrets.userTokenSecret.secretArn,
+        ...sourceLimitEnv,
         ...scherpConfig,
       }),
       import: make('import', 'Import', { [ENV.QUEUE_URL]: this.queue.queueUrl, [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn, ...scherpConfig }),
@@ -578,7 +583,7 @@ export class CustomerDataPlatform extends Construct {
   }
 
   private grantLeastPrivilege(): void {
-    const { collect, stitch, evaluate, profile, admin, rules } = this.functions;
+    const { collect, stitch, evaluate, profile, context, admin, rules } = this.functions;
     // collect: look up write keys and keep rejected events (only those items), enqueue, read
     // the write key. Nothing else.
     this.grantTableItems(collect, ['dynamodb:GetItem', 'dynamodb:BatchWriteItem'], [keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`]);
@@ -609,9 +614,15 @@ export class CustomerDataPlatform extends Construct {
     this.table.grantReadData(profile);
     this.grantTableItems(profile, ['dynamodb:BatchWriteItem'], [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk, `${REJECTED_PK_PREFIX}*`]);
     this.secrets.readKey.grantRead(profile);
-    this.secrets.writeKey.grantRead(profile);
     this.secrets.adminKey.grantRead(profile);
-    this.secrets.userTokenSecret.grantRead(profile);
+    // context (public write key): reads only, of what it serves: the visitor's identity item
+    // (BatchGetItem), profile partitions (Query), write-key lookups (GetItem); the write key and
+    // user-token secrets. No writes, no read or admin key.
+    this.grantTableItems(context, ['dynamodb:BatchGetItem'], [keys.identity('*', '*').pk]);
+    this.grantTableItems(context, ['dynamodb:Query'], [keys.profile('*').pk]);
+    this.grantTableItems(context, ['dynamodb:GetItem'], [keys.writeKey('*').pk]);
+    this.secrets.writeKey.grantRead(context);
+    this.secrets.userTokenSecret.grantRead(context);
     // import: the sources (to find the named one), enqueue rows as identify events, the admin key.
     this.grantTableItems(this.functions.import, ['dynamodb:GetItem', 'dynamodb:Query'], [SOURCES_PK]);
     this.queue.grantSendMessages(this.functions.import);
@@ -776,14 +787,14 @@ export class CustomerDataPlatform extends Construct {
     const allFunctions = Object.values(this.functions);
 
     for (const route of this.httpApi.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
-      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect checks the write key (HTTP Basic, Segment-compatible SDKs), profile checks the read key, admin and rules check the admin key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
+      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect and context check the write key (HTTP Basic, Segment-compatible SDKs; context also in the body), profile checks the read key (the admin key for export and erasure), admin and rules check the admin key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
     }
 
     for (const fn of allFunctions) {
       ack(fn, 'AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaLatestVersion', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
       ack(fn, 'Serverless-LambdaTracing', 'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.');
-      ack(fn, 'Serverless-LambdaDLQ', fn === evaluate ? 'evaluate is invoked asynchronously only by the delayed-action schedules; its failed asynchronous invocations go to the delayed-actions queue through an on-failure destination (EventInvokeConfig), which supersedes a Lambda DLQ.' : 'Not invoked asynchronously: collect, profile, admin and rules are synchronous (API), stitch and fileImport are event-source mappings whose failures go to the dead-letter queue of their queue.');
+      ack(fn, 'Serverless-LambdaDLQ', fn === evaluate ? 'evaluate is invoked asynchronously only by the delayed-action schedules; its failed asynchronous invocations go to the delayed-actions queue through an on-failure destination (EventInvokeConfig), which supersedes a Lambda DLQ.' : 'Not invoked asynchronously: collect, profile, context, admin, rules and import are synchronous (API), stitch and fileImport are event-source mappings whose failures go to the dead-letter queue of their queue.');
     }
     ack(stitch.node.findAll().find((c) => c instanceof lambda.CfnEventSourceMapping)!, 'Serverless-LambdaEventSourceMappingDestination', 'SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue\'s dead-letter queue through its redrive policy.');
 
@@ -846,7 +857,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
   return {
     ...DEFAULTS,
     ...given,
-    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), admin: sizing('admin'), rules: sizing('rules'), import: sizing('import'), fileImport: sizing('fileImport') },
+    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), context: sizing('context'), admin: sizing('admin'), rules: sizing('rules'), import: sizing('import'), fileImport: sizing('fileImport') },
   };
 }
 
@@ -892,7 +903,7 @@ function validateProps(p: ResolvedProps): void {
   for (const [name, { memorySize, timeout }] of Object.entries(p.functionSizing)) {
     intIn(`functionSizing.${name}.memorySize`, memorySize, 128, 10240);
     const seconds = timeout.toSeconds();
-    const max = name === 'collect' || name === 'profile' || name === 'admin' || name === 'rules' || name === 'import' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
+    const max = name === 'collect' || name === 'profile' || name === 'context' || name === 'admin' || name === 'rules' || name === 'import' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
     if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);
   }
   if (p.config !== undefined) {

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { LAMBDA_BUNDLING } from './bundling';
 
 /** The Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
-export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'admin' | 'rules' | 'import' | 'fileImport';
+export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'context' | 'admin' | 'rules' | 'import' | 'fileImport';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -36,6 +36,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   stitch: { memorySize: 512, timeout: Duration.seconds(30) },
   evaluate: { memorySize: 512, timeout: Duration.seconds(30) },
   profile: { memorySize: 512, timeout: Duration.seconds(10) },
+  // The browser-safe POST /v1/context (page loads wait on it): three reads per request.
+  context: { memorySize: 512, timeout: Duration.seconds(10) },
   admin: { memorySize: 256, timeout: Duration.seconds(10) },
   // Admin API: dry runs read a timeline; backtests scan profiles (bounded by maxProfiles).
   rules: { memorySize: 512, timeout: Duration.seconds(29) },

@@ -31,6 +31,7 @@ import { createCollectHandler } from '../lambdas/collect';
 import { createEvaluateHandler, ruleObservers } from '../lambdas/evaluate';
 import type { ReplayResult } from '../app/replay-failures';
 import { createProfileHandler } from '../lambdas/profile';
+import { createContextHandler } from '../lambdas/context';
 import { createImportHandler } from '../lambdas/import';
 import { DynamoComputedStore } from '../adapters/dynamo/computed-store';
 import { createRulesHandler } from '../lambdas/rules';
@@ -260,7 +261,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     // Erasure reaches the local files holding copies (the scheduler is created below).
     const copies = () => [bus, queue, new JsonlFileCopies('dlq.jsonl', join(dataDir, 'dlq.jsonl'), (l) => (l as { body?: string }).body), new JsonlFileCopies('stream-failures.jsonl', join(dataDir, 'stream-failures.jsonl')), scheduler];
     const notReached = [{ store: 'bucket/ (import files and reports)', holds: 'dropped import files and their reports', expiresWithin: opts.importRetentionDays === undefined ? 'until you delete them' : `${opts.importRetentionDays} days` }];
-    const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config, userTokenSecret: envLoader(keys.userToken), rateLimiter: contextLimiter, copies: copies(), notReached }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, store, rejected, config, copies: copies(), notReached }));
+    const context = createContextHandler(() => ({ writeKeys, store, config, userTokenSecret: envLoader(keys.userToken), rateLimiter: contextLimiter }));
     const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
     const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);
@@ -308,7 +310,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     imports.start(createFileImportHandler(() => ({ bucket: LOCAL_BUCKET, objects, queue, jobs: imports, sources, config })));
     stoppers.push(() => imports.stop());
 
-    const server: Server = await startServer({ collect, profile, admin, rules: rulesApi, import: importer }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
+    const server: Server = await startServer({ collect, profile, context, admin, rules: rulesApi, import: importer }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
       corsAllowedOrigins: opts.corsAllowedOrigins,
     });
     stoppers.push(

@@ -5,7 +5,7 @@
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MessageLog } from '../../app/ports';
-import { isConditionFailure } from './client';
+import { isConditionFailure } from './conditions';
 import { keys, TTL_ATTRIBUTE } from './keys';
 
 export interface DynamoMessageLogOptions {

@@ -2,7 +2,6 @@
  * ProfileStore on the single DynamoDB table: identities, profile roots and the timeline.
  */
 import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
@@ -13,6 +12,7 @@ import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
 import { EVENT_SK_PREFIX, keys, PROFILE_SK_PREFIX } from './keys';
 import { queryAll } from './query';
+import { isConditionFailure, isConditionOrConflict } from './conditions';
 
 export interface DynamoProfileStoreOptions {
   readonly tableName: string;
@@ -60,22 +60,6 @@ function fromItem(i: RootItem): StoredProfile {
     ...(i.mergedFrom ? { mergedFrom: i.mergedFrom } : {}),
   };
   return { profile, version: i.ver };
-}
-
-function isConditionFailure(err: unknown): boolean {
-  return err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === 'ConditionalCheckFailedException';
-}
-
-/**
- * A transaction that lost to a condition or to a concurrent transaction on the same items:
- * the caller re-reads and tries again. Other cancellations (throttling, validation) are errors.
- */
-function isTransactionConflict(err: unknown): boolean {
-  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
-  if (e?.name === 'TransactionConflictException') return true;
-  if (e?.name !== 'TransactionCanceledException') return false;
-  const codes = (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
-  return codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict') && codes.every((c) => c === 'None' || c === 'ConditionalCheckFailed' || c === 'TransactionConflict');
 }
 
 /** The stored form of a merge record: a few hundred bytes, one write unit. */
@@ -255,7 +239,7 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
       );
       return true;
     } catch (err) {
-      if (isTransactionConflict(err)) return false;
+      if (isConditionOrConflict(err)) return false;
       throw err;
     }
   }
@@ -282,7 +266,7 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
       );
       return true;
     } catch (err) {
-      if (isTransactionConflict(err)) return false;
+      if (isConditionOrConflict(err)) return false;
       throw err;
     }
   }

@@ -10,7 +10,7 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { sourceNameKey, sourceTrust, type Source, type SourceChange, type SourceKey } from '../../core/sources';
 import type { KeyRecord, SourceStore, SourceWithKeys } from '../../app/ports';
-import { isConditionFailure } from './client';
+import { isConditionFailure, isTransactionConflict } from './conditions';
 import { keys, SOURCE_KEY_SK_INFIX, SOURCE_SK_PREFIX, SOURCES_PK } from './keys';
 import { queryAll } from './query';
 
@@ -30,6 +30,11 @@ interface KeyListingItem extends SourceKey {
 function toSourceKey(i: KeyListingItem): SourceKey {
   return { id: i.id, sourceId: i.sourceId, status: i.status, createdAt: i.createdAt, ...(i.revokedAt ? { revokedAt: i.revokedAt } : {}) };
 }
+
+/** Sends of a source create: a lost conflict is tried once more. */
+const CREATE_ATTEMPTS = 2;
+/** Pause before that second send (doubled at most by jitter): a transaction commits in milliseconds. */
+const CONFLICT_RETRY_MS = 25;
 
 export class DynamoSourceStore implements SourceStore {
   constructor(
@@ -59,17 +64,25 @@ export class DynamoSourceStore implements SourceStore {
         ConditionExpression: 'attribute_not_exists(pk) OR attribute_not_exists(sourceId)',
       },
     };
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [name, { Put: { TableName: this.tableName, Item: { ...keys.source(source.id), ...source }, ConditionExpression: 'attribute_not_exists(pk)' } }, ...this.keyPuts(source, key, digest)],
-        }),
-      );
-      return true;
-    } catch (err) {
-      // Only the name can be taken (item 0): the source id and the key are new random values.
-      if ((err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
-      throw err;
+    const create = new TransactWriteCommand({
+      TransactItems: [name, { Put: { TableName: this.tableName, Item: { ...keys.source(source.id), ...source }, ConditionExpression: 'attribute_not_exists(pk)' } }, ...this.keyPuts(source, key, digest)],
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.doc.send(create);
+        return true;
+      } catch (err) {
+        // Only the name can be taken: the source id and the key are new random values.
+        if (isConditionFailure(err)) return false;
+        // Two creates of one name at once: DynamoDB may cancel the loser for the conflict rather
+        // than the condition. Nothing was written, so it is sent once more, after the winner
+        // committed: then it fails the name's condition (409). A second conflict is a 500.
+        if (attempt < CREATE_ATTEMPTS && isTransactionConflict(err)) {
+          await new Promise((r) => setTimeout(r, CONFLICT_RETRY_MS * (1 + Math.random())));
+          continue;
+        }
+        throw err;
+      }
     }
   }
 

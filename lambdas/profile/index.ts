@@ -1,9 +1,7 @@
 /**
- * profile: reads, and erasure.
+ * profile: reads, and erasure (the browser-safe `POST /v1/context` is the `context` function).
  * - read key: `GET /v1/profiles/{type}:{value}` (the whole profile) and
  *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`);
- * - write key (public): the browser-safe `POST /v1/context`, only what config marks public, by
- *   anonymousId, or by userId with a `userToken` signed with the user-token secret;
  * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person, and
  *   `DELETE /v1/profiles/{type}:{value}`, erasing the person (`app/erase.ts`); both include the
  *   retained rejected events naming them.
@@ -14,19 +12,13 @@ import type { CopyStore, ErasureStore, KeyStore, ProfileReader, ProfileStore, Re
 import { cloudRetainedCopies } from './retained';
 import { eraseProfile } from '../../app/erase';
 import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
-import { readContext } from '../../app/context';
-import { enforceRateLimit } from '../../app/rate-limit';
-import { SourceRateLimiter } from '../../core/rate-limit';
-import { onThrottled, rateLimitFromEnv } from '../shared/rate-limit';
-import { ContextRequestSchema } from '../../core/context';
-import { zodIssues } from '../../core/events';
 import type { ScherpConfig } from '../../core/config';
 import { AuthenticationError, ValidationError } from '../../core/errors';
-import { BootstrapKeyStore, cachedLoader, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
+import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
 import { scherpConfig } from '../shared/config';
-import { profileStore, rejectedStore, sourceStore } from '../shared/dynamo';
+import { profileStore, rejectedStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
-import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
+import { credential, errorResponse, json, type HttpResult } from '../shared/http';
 import { lazy } from '../shared/lazy';
 import { pathParam } from '../shared/admin-api';
 import { logger } from '../shared/observability';
@@ -36,13 +28,7 @@ export interface ProfileDeps {
   /** Rejected events: export lists and erasure deletes those naming the person. */
   readonly rejected: RejectedStore;
   readonly keys: KeyStore;
-  /** Write keys (bootstrap and per source), for the browser-safe context. */
-  readonly writeKeys: KeyStore;
   readonly config: ScherpConfig;
-  /** The secret user tokens of `POST /v1/context` are signed with (absent: user tokens are refused). */
-  readonly userTokenSecret?: () => Promise<string | undefined>;
-  /** Per-source request limits of `POST /v1/context` (`core/rate-limit.ts`); absent: none. */
-  readonly rateLimiter?: SourceRateLimiter;
   /** Stores outside the table erasure reaches (locally: the bus log, queue journal, dead letters, …). */
   readonly copies?: readonly CopyStore[];
   /** Stores erasure cannot reach, named in its answer with when their copies expire. */
@@ -61,23 +47,9 @@ function limitParam(event: APIGatewayProxyEventV2): number | undefined {
   return Number(raw);
 }
 
-const MAX_CONTEXT_BODY = 4096;
-
 export function createProfileHandler(deps: () => ProfileDeps) {
-  const context = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
-    const parsed = ContextRequestSchema.safeParse(parseJsonBody(event, MAX_CONTEXT_BODY));
-    if (!parsed.success) throw new ValidationError('invalid context request', zodIssues(parsed.error, ''));
-    const key = credential(event) ?? parsed.data.writeKey;
-    if (!key) throw new AuthenticationError('missing write key: send it as the HTTP Basic auth user name or as writeKey');
-    const principal = await deps().writeKeys.authenticate('write', key);
-    if (!principal) throw new AuthenticationError('invalid write key');
-    const { store, config, userTokenSecret, rateLimiter } = deps();
-    enforceRateLimit(rateLimiter, principal, new Date(), onThrottled);
-    return json(200, await readContext(store, parsed.data, config, { userTokenSecret }));
-  };
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
-      if (event.routeKey === 'POST /v1/context') return await context(event);
       if (event.routeKey === 'GET /v1/profiles/{id}/export' || event.routeKey === 'DELETE /v1/profiles/{id}') {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
@@ -103,25 +75,16 @@ export function createProfileHandler(deps: () => ProfileDeps) {
 
 const cloudDeps = lazy((): ProfileDeps => {
   const secretArn = optionalEnv(ENV.READ_KEY_SECRET_ARN);
-  const writeArn = optionalEnv(ENV.WRITE_KEY_SECRET_ARN);
   const adminArn = optionalEnv(ENV.ADMIN_KEY_SECRET_ARN);
-  const tokenArn = optionalEnv(ENV.USER_TOKEN_SECRET_ARN);
-  const sources = sourceStore();
   return {
     store: profileStore(),
     rejected: rejectedStore(),
     config: scherpConfig(),
-    rateLimiter: new SourceRateLimiter(rateLimitFromEnv()),
-    userTokenSecret: cachedLoader(tokenArn ? secretLoader(new SecretsManagerClient({}), tokenArn) : envLoader(optionalEnv(ENV.USER_TOKEN_SECRET))),
     notReached: cloudRetainedCopies(),
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
     }),
-    writeKeys: new SourceKeyStore(
-      new BootstrapKeyStore({ write: writeArn ? secretLoader(new SecretsManagerClient({}), writeArn) : envLoader(optionalEnv(ENV.WRITE_KEY)) }),
-      (digest) => sources.findKey(digest),
-    ),
   };
 });
 

@@ -43,13 +43,14 @@ describe('per-route throttling on the HTTP API stage', () => {
 });
 
 describe('per-source limits and reserved concurrency', () => {
-  it('collect and profile get the per-source limit; collect may reserve concurrency', () => {
+  it('collect and context get the per-source limit; collect may reserve concurrency', () => {
     const { template } = synthScherp({ sourceRateLimit: 50, sourceBurstLimit: 80, functionSizing: { collect: { reservedConcurrency: 40, timeout: Duration.seconds(10) } } }, { nag: false });
-    for (const service of ['collect', 'profile']) {
+    for (const service of ['collect', 'context']) {
       expect(fnWith(template, service).Properties.Environment.Variables).toMatchObject({ [ENV.SOURCE_RATE_LIMIT]: '50', [ENV.SOURCE_BURST_LIMIT]: '80' });
     }
     expect(fnWith(template, 'collect').Properties.ReservedConcurrentExecutions).toBe(40);
-    expect(fnWith(template, 'profile').Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(fnWith(template, 'context').Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(fnWith(template, 'profile').Properties.Environment.Variables[ENV.SOURCE_RATE_LIMIT]).toBeUndefined();
   });
 
   it('defaults: 500 requests/s, burst 1000 per source; no reserved concurrency', () => {
@@ -60,10 +61,10 @@ describe('per-source limits and reserved concurrency', () => {
 });
 
 describe('the user-token secret', () => {
-  it('is a generated secret only the profile function may read', () => {
+  it('is a generated secret only the context function may read', () => {
     const { template } = synthScherp(undefined, { nag: false });
-    const profile = fnWith(template, 'profile');
-    const ref = profile.Properties.Environment.Variables[ENV.USER_TOKEN_SECRET_ARN];
+    const context = fnWith(template, 'context');
+    const ref = context.Properties.Environment.Variables[ENV.USER_TOKEN_SECRET_ARN];
     expect(ref).toEqual({ Ref: expect.any(String) });
     const secretId = ref.Ref as string;
     expect(template.findResources('AWS::SecretsManager::Secret')[secretId]).toBeDefined();
@@ -74,5 +75,6 @@ describe('the user-token secret', () => {
     expect(JSON.stringify(readers[0])).toContain('secretsmanager:GetSecretValue');
     const collect = fnWith(template, 'collect');
     expect(collect.Properties.Environment.Variables[ENV.USER_TOKEN_SECRET_ARN]).toBeUndefined();
+    expect(fnWith(template, 'profile').Properties.Environment.Variables[ENV.USER_TOKEN_SECRET_ARN]).toBeUndefined();
   });
 });

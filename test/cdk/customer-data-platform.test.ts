@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IConstruct } from 'constructs';
 import { CustomerDataPlatform, CustomerDataPlatformProps } from '../../lib/customer-data-platform';
 import { DEFAULT_RULES_DIR } from '../../lib/rules';
 import { functionCodeSource, LAMBDAS_DIR, ScherpFunctionName } from '../../lib/scherp-function';
@@ -119,7 +120,8 @@ describe('functions', () => {
     collect: ['TABLE_NAME', 'QUEUE_URL', 'WRITE_KEY_SECRET_ARN', 'MAX_EVENT_BYTES', 'MAX_REQUEST_BYTES', 'MAX_BATCH_EVENTS', 'REJECTED_RETENTION_DAYS', 'SOURCE_RATE_LIMIT', 'SOURCE_BURST_LIMIT'],
     stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS', 'DEDUPE_WINDOW_DAYS', 'DEAD_LETTER_QUEUE_URL', 'MAX_RECEIVE_COUNT'],
     evaluate: ['TABLE_NAME', 'EVENT_BUS_NAME', 'SCHEDULER_ROLE_ARN', 'SCHEDULER_GROUP_NAME', 'SCHEDULER_DLQ_ARN'],
-    profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'WRITE_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN', 'USER_TOKEN_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'SOURCE_RATE_LIMIT', 'SOURCE_BURST_LIMIT', 'ARCHIVE_RETENTION_DAYS', 'IMPORT_RETENTION_DAYS'],
+    profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'ARCHIVE_RETENTION_DAYS', 'IMPORT_RETENTION_DAYS'],
+    context: ['TABLE_NAME', 'WRITE_KEY_SECRET_ARN', 'USER_TOKEN_SECRET_ARN', 'SOURCE_RATE_LIMIT', 'SOURCE_BURST_LIMIT'],
     admin: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'QUEUE_URL', 'QUEUE_ARN', 'DEAD_LETTER_QUEUE_URL', 'DEAD_LETTER_QUEUE_ARN'],
     rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
@@ -198,6 +200,28 @@ describe('least privilege', () => {
       .filter((st: any) => [st.Action].flat().includes('dynamodb:BatchWriteItem'));
     expect(writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']])).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*']]]);
     expect(leadingKeysOf(fn).filter((k) => k !== undefined)).toEqual([['P#*', 'ID#*#*', 'SUP#*', 'REJ#*']]);
+  });
+
+  test('context (public write key): identity, profile and write-key reads only (leading keys), the write key and user-token secrets; no writes, no read or admin key', () => {
+    const fn = synth.stack.platform.functions.context;
+    const { actions, resources } = actionsOf(fn);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    expect(leadingKeysOf(fn)).toEqual([['ID#*#*'], ['P#*'], ['WKEY#*']]);
+    for (const forbidden of ['sqs:SendMessage', 'events:PutEvents', 's3:GetObject']) expect(actions).not.toContain(forbidden);
+    const secretRefs = resources.filter((r: any) => r && typeof r === 'object' && 'Ref' in r).map((r: any) => r.Ref).sort();
+    const { secrets } = synth.stack.platform;
+    const idOf = (c: IConstruct) => synth.stack.getLogicalId(c.node.defaultChild as never);
+    expect(secretRefs).toEqual([idOf(secrets.writeKey), idOf(secrets.userTokenSecret)].sort());
+  });
+
+  test('profile no longer reads the write key or the user-token secret (context serves the public route)', () => {
+    const { resources } = actionsOf(synth.stack.platform.functions.profile);
+    const { secrets } = synth.stack.platform;
+    const refs = JSON.stringify(resources);
+    const idOf = (c: IConstruct) => synth.stack.getLogicalId(c.node.defaultChild as never);
+    expect(refs).not.toContain(`"${idOf(secrets.writeKey)}"`);
+    expect(refs).not.toContain(`"${idOf(secrets.userTokenSecret)}"`);
+    expect(refs).toContain(`"${idOf(secrets.readKey)}"`);
   });
 
   /** The dynamodb:LeadingKeys a function's table statements are limited to (undefined: unlimited). */
@@ -331,7 +355,7 @@ describe('least privilege', () => {
 });
 
 describe('HTTP API', () => {
-  test('routes are exactly the collect, profile, admin and rules endpoints, with Lambda doing auth', () => {
+  test('routes are exactly the collect, profile, context, admin and rules endpoints, with Lambda doing auth', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
       [
@@ -376,8 +400,8 @@ describe('HTTP API', () => {
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('NONE');
   });
 
-  test('five payload 2.0 Lambda proxy integrations: collect, profile, admin, rules and import', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 5);
+  test('six payload 2.0 Lambda proxy integrations: collect, profile, context, admin, rules and import', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 6);
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',

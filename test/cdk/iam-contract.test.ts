@@ -162,10 +162,19 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'SUP#ab12'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'REJ#2026-11-29'),
     item('QueryCommand', 'dynamodb:Query', 'REJ#2026-11-29'),
-    item('GetCommand', 'dynamodb:GetItem', 'WKEY#ab12'),
     secret(() => p().secrets.readKey),
-    secret(() => p().secrets.writeKey),
     secret(() => p().secrets.adminKey),
+  ],
+  // POST /v1/context: the visitor's identity item (also the placeholder of an invalid id), its
+  // profile partitions (also the placeholder `P#none`), the write-key lookup; two secrets.
+  context: [
+    item('BatchGetCommand', 'dynamodb:BatchGetItem', 'ID#anonymous_id#a-1'),
+    item('BatchGetCommand', 'dynamodb:BatchGetItem', 'ID#anonymous_id#'),
+    item('QueryCommand', 'dynamodb:Query', 'P#0b7c1d2e'),
+    item('QueryCommand', 'dynamodb:Query', 'P#none'),
+    item('GetCommand', 'dynamodb:GetItem', 'WKEY#ab12'),
+    secret(() => p().secrets.writeKey),
+    secret(() => p().secrets.userTokenSecret),
   ],
   admin: [
     item('GetCommand', 'dynamodb:GetItem', 'SOURCES'),
@@ -243,8 +252,31 @@ describe('and nothing broader where it matters', () => {
     ['admin', item('GetCommand', 'dynamodb:GetItem', 'P#0b7c1d2e')],
     ['import', item('PutCommand', 'dynamodb:PutItem', 'SOURCES')],
     ['profile', item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'RULES')],
+    ['context', item('GetCommand', 'dynamodb:GetItem', 'SOURCES')],
+    ['context', item('QueryCommand', 'dynamodb:Query', 'REJ#2026-11-29')],
+    ['context', item('QueryCommand', 'dynamodb:Query', 'RULES')],
+    ['context', item('BatchGetCommand', 'dynamodb:BatchGetItem', 'SUP#ab12')],
   ] as const)('%s may not make %s outside its leading keys', (fn, call) => {
     expect(allows(roleOf(p().functions[fn]), call)).toBe(false);
+  });
+
+  // The public route's role (its key is in page source) erases nothing and reads no other key.
+  test.each([
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'P#0b7c1d2e'),
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'ID#email#x'),
+    item('DeleteCommand', 'dynamodb:DeleteItem', 'P#0b7c1d2e'),
+    item('PutCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
+    item('UpdateCommand', 'dynamodb:UpdateItem', 'WKEY#ab12'),
+    { command: 'ScanCommand', action: 'dynamodb:Scan', resource: table },
+    secret(() => p().secrets.readKey),
+    secret(() => p().secrets.adminKey),
+  ])('context may not make $command with $action', (call) => {
+    expect(allows(roleOf(p().functions.context), call)).toBe(false);
+  });
+
+  test('profile no longer reads the write key or the user-token secret', () => {
+    expect(allows(roleOf(p().functions.profile), secret(() => p().secrets.writeKey))).toBe(false);
+    expect(allows(roleOf(p().functions.profile), secret(() => p().secrets.userTokenSecret))).toBe(false);
   });
 
   test('fileImport may not read reports/ or write imports/, and may list only imports/', () => {
