@@ -16,7 +16,7 @@ export interface ApiRoute {
 /** The settings documents browser SDKs fetch before sending (served by collect). */
 export const SETTINGS_PATHS = { analyticsJs: '/v1/projects/{writeKey}/settings', rudderStack: '/sourceConfig' } as const;
 
-/** The OpenAPI document of this API (`core/openapi.ts`, `docs/openapi.json`): public, served by collect. */
+/** The OpenAPI document of this API (`core/openapi.ts`, `docs/openapi.json`): public, served by profile. */
 export const OPENAPI_PATH = '/v1/openapi.json';
 
 /** RudderStack JS's beacon transport: `POST {dataPlaneUrl}/beacon/v1/batch?writeKey=…`. */
@@ -39,7 +39,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: SETTINGS_PATHS.analyticsJs, fn: 'collect' },
   { method: 'GET', path: SETTINGS_PATHS.rudderStack, fn: 'collect' },
   { method: 'POST', path: BEACON_BATCH_PATH, fn: 'collect' },
-  { method: 'GET', path: OPENAPI_PATH, fn: 'collect' },
+  { method: 'GET', path: OPENAPI_PATH, fn: 'profile' },
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
   { method: 'GET', path: '/v1/profiles/{id}/events', fn: 'profile' },
   // The public write key's profile read: its own function, whose role reads only what it serves.

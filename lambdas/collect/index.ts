@@ -1,8 +1,7 @@
 /**
  * collect: POST /v1/{track|identify|page|screen|group|alias|batch} (and analytics.js's one-letter
  * paths, RudderStack's beacon batch), and the settings documents browser SDKs fetch first
- * (`GET /v1/projects/{writeKey}/settings`, `GET /sourceConfig`), and the OpenAPI document
- * (`GET /v1/openapi.json`: `docs/openapi.json`, bundled, so the generator stays out of the bundle). Parses the HTTP request, calls
+ * (`GET /v1/projects/{writeKey}/settings`, `GET /sourceConfig`). Parses the HTTP request, calls
  * the use case, maps the result. Accepted events go to the queue.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -10,8 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { collect, type CollectDeps } from '../../app/collect';
 import { sdkSettings } from '../../app/sdk-settings';
-import { BEACON_BATCH_PATH, OPENAPI_PATH, SETTINGS_PATHS } from '../routes';
-import openApiDocument from '../../docs/openapi.json';
+import { BEACON_BATCH_PATH, SETTINGS_PATHS } from '../routes';
 import { DEFAULT_INGEST_LIMITS, routeNamed, type IngestLimits, type Route } from '../../core/ingest';
 import { NotFoundError } from '../../core/errors';
 import { SourceRateLimiter } from '../../core/rate-limit';
@@ -33,15 +31,13 @@ function routeOf(path: string): Route {
 /** Settings change only with a deployment: browsers may keep them for a few minutes. */
 const SETTINGS_CACHE = 'public, max-age=300';
 
-/** The document of a `GET` route (SDK settings, the OpenAPI document), or undefined for the event routes. */
+/** The settings document of a `GET` route, or undefined for the event routes. */
 function settingsOf(event: APIGatewayProxyEventV2): HttpResult | undefined {
   let doc: Record<string, unknown>;
   if (event.routeKey === `GET ${SETTINGS_PATHS.analyticsJs}`) {
     doc = sdkSettings({ sdk: 'analytics.js', writeKey: event.pathParameters?.writeKey, api: apiAddress(event, SETTINGS_PATHS.analyticsJs) });
   } else if (event.routeKey === `GET ${SETTINGS_PATHS.rudderStack}`) {
     doc = sdkSettings({ sdk: 'rudderstack', writeKey: event.queryStringParameters?.writeKey ?? credential(event) });
-  } else if (event.routeKey === `GET ${OPENAPI_PATH}`) {
-    doc = openApiDocument;
   } else return undefined;
   const res = json(200, doc);
   return { ...res, headers: { ...res.headers, 'cache-control': SETTINGS_CACHE } };

@@ -22,6 +22,8 @@ import { credential, errorResponse, json, type HttpResult } from '../shared/http
 import { lazy } from '../shared/lazy';
 import { pathParam } from '../shared/admin-api';
 import { logger } from '../shared/observability';
+import { OPENAPI_PATH } from '../routes';
+import openApiDocument from '../../docs/openapi.json';
 
 export interface ProfileDeps {
   readonly store: ProfileStore & ProfileReader & ErasureStore;
@@ -50,6 +52,9 @@ function limitParam(event: APIGatewayProxyEventV2): number | undefined {
 export function createProfileHandler(deps: () => ProfileDeps) {
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
+      // The API reference is public (no key): `docs/openapi.json`, bundled here rather than in
+      // collect, which stays small on the hot path; the generator itself is in no bundle.
+      if (event.routeKey === `GET ${OPENAPI_PATH}`) return { ...json(200, openApiDocument), headers: { ...json(200, {}).headers, 'cache-control': 'public, max-age=300' } };
       if (event.routeKey === 'GET /v1/profiles/{id}/export' || event.routeKey === 'DELETE /v1/profiles/{id}') {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');

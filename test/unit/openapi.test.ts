@@ -13,7 +13,7 @@ import { ERROR_BODIES, openApiDocument, OpenApiRoutesError } from '../../core/op
 import { AlreadyExistsError, AuthenticationError, LimitExceededError, NotFoundError, RateLimitedError, ValidationError } from '../../core/errors';
 import { API_ROUTES, OPENAPI_PATH } from '../../lambdas/routes';
 import { errorResponse } from '../../lambdas/shared/http';
-import { createCollectHandler } from '../../lambdas/collect';
+import { createProfileHandler } from '../../lambdas/profile';
 import { OPENAPI_FILE, openApiText } from '../../scripts/openapi';
 import { openApiValidator, type OpenApiDoc } from '../helpers/openapi';
 
@@ -159,8 +159,8 @@ test('the error bodies the handlers answer match the documented ones', () => {
   }
 });
 
-test('collect serves the document at GET /v1/openapi.json without a key', async () => {
-  const handler = createCollectHandler(() => {
+test('the profile function serves the document at GET /v1/openapi.json without a key', async () => {
+  const handler = createProfileHandler(() => {
     throw new Error('the document needs no dependencies');
   });
   const res = await handler({ routeKey: `GET ${OPENAPI_PATH}`, rawPath: OPENAPI_PATH, headers: {}, requestContext: { requestId: 'r' } } as never);
