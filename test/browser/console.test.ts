@@ -25,6 +25,12 @@ beforeAll(async () => {
   // One rejected event (a track without an event name) for the health page.
   expect((await client.post('/v1/track', { userId: 'ada-1' })).status).toBe(400);
   await settle(rt);
+  // An anonymous visit and a known user, merged when one event carries both identifiers.
+  await client.send({ type: 'track', anonymousId: 'anon-bob-1', event: 'Product Viewed' });
+  await client.send({ type: 'identify', userId: 'bob-1', traits: { name: 'Bob' } });
+  await settle(rt);
+  await client.send({ type: 'identify', userId: 'bob-1', anonymousId: 'anon-bob-1' });
+  await settle(rt);
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -110,6 +116,22 @@ it('opens a shareable profile URL after sign-in, and says when nobody has the id
   await expect(page.locator('tr[data-trait="email"] td.value').textContent()).resolves.toBe('Ada@Example.com');
   await page.goto(`${rt.url}/console/profiles/user_id:nobody-here`);
   await expect(page.getByRole('alert').textContent()).resolves.toContain('No profile has the identifier user_id:nobody-here');
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('draws the identity graph of a merged profile: every identifier and the merged profile', async () => {
+  const profile = (await client.call('GET', '/v1/profiles/user_id:bob-1', rt.keys.read)).body;
+  expect(profile.mergedFrom).toHaveLength(1);
+  const { page, problems } = await open('/console/profiles/anonymous_id:anon-bob-1');
+  await signIn(page, rt.keys.admin);
+  const graph = page.locator('figure.graph');
+  await graph.waitFor();
+  for (const id of ['user_id:bob-1', 'anonymous_id:anon-bob-1']) await expect(graph.locator('g.identifier text', { hasText: id }).count()).resolves.toBe(1);
+  await expect(graph.locator('g.merged title').textContent()).resolves.toBe(profile.mergedFrom[0]);
+  await expect(graph.locator('figcaption').textContent()).resolves.toContain(`merged from ${profile.mergedFrom[0]}`);
+  // Both visits are on the one timeline.
+  await expect(page.locator('.timeline').textContent()).resolves.toContain('Product Viewed');
   expect(problems).toEqual([]);
   await page.context().close();
 });
