@@ -1,4 +1,5 @@
 /** Calls to Scherp's public API with the signed-in key (HTTP Basic, the key as user name). */
+export { identifierOf } from './identifiers';
 const KEY = 'scherp.console.key';
 const ROLE = 'scherp.console.role';
 
@@ -68,15 +69,6 @@ export async function roleOf(key: string): Promise<Role | undefined> {
   if (admin.ok) return 'admin';
   const read = await call(key, 'GET', '/v1/profiles/user_id:scherp-console-key-check');
   return read.status === 404 || read.ok ? 'read' : undefined;
-}
-
-/** `type:value` for what was typed: as is when it names a type, else guessed (email, phone, user id). */
-export function identifierOf(input: string): string {
-  const v = input.trim();
-  if (/^[a-z][a-z0-9_]*:./.test(v)) return v;
-  if (v.includes('@')) return `email:${v}`;
-  if (/^(\+|0)[0-9 ().-]{6,}$/.test(v)) return `phone:${v}`;
-  return `user_id:${v}`;
 }
 
 export const profilePath = (id: string, rest = ''): string => `/v1/profiles/${encodeURIComponent(id)}${rest}`;
