@@ -124,7 +124,7 @@ function ProfileView(props: { profile: Profile; id: string; session: Session }) 
       <h3>Identity graph</h3>
       <IdentityGraph profile={p} />
       <h3>Timeline</h3>
-      <Timeline id={props.id} session={props.session} />
+      <Timeline key={props.id} id={props.id} session={props.session} />
     </article>
   );
 }
