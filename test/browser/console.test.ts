@@ -25,6 +25,9 @@ beforeAll(async () => {
   // One rejected event (a track without an event name) for the health page.
   expect((await client.post('/v1/track', { userId: 'ada-1' })).status).toBe(400);
   await settle(rt);
+  // A person with more events than one timeline page (25), and one to export and erase.
+  await client.send(...Array.from({ length: 30 }, (_, i) => ({ type: 'track', userId: 'many-1', event: `Step ${i}`, timestamp: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() })));
+  await client.send({ type: 'identify', userId: 'cara-1', traits: { email: 'cara@example.com', name: 'Cara' } });
   // An anonymous visit and a known user, merged when one event carries both identifiers.
   await client.send({ type: 'track', anonymousId: 'anon-bob-1', event: 'Product Viewed' });
   await client.send({ type: 'identify', userId: 'bob-1', traits: { name: 'Bob' } });
@@ -131,7 +134,45 @@ it('draws the identity graph of a merged profile: every identifier and the merge
   await expect(graph.locator('g.merged title').textContent()).resolves.toBe(profile.mergedFrom[0]);
   await expect(graph.locator('figcaption').textContent()).resolves.toContain(`merged from ${profile.mergedFrom[0]}`);
   // Both visits are on the one timeline.
-  await expect(page.locator('.timeline').textContent()).resolves.toContain('Product Viewed');
+  await page.locator('.timeline li', { hasText: 'Product Viewed' }).waitFor();
+  await page.locator('.timeline li', { hasText: 'identify' }).first().waitFor();
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('pages the timeline with the API cursor', async () => {
+  const { page, problems } = await open('/console/profiles/user_id:many-1');
+  await signIn(page, rt.keys.read);
+  const items = page.locator('.timeline li');
+  await items.first().waitFor();
+  await expect(items.count()).resolves.toBe(25);
+  await expect(items.first().textContent()).resolves.toContain('Step 29');
+  await page.getByRole('button', { name: 'Older events' }).click();
+  await items.nth(29).waitFor();
+  await expect(items.count()).resolves.toBe(30);
+  await expect(items.nth(29).textContent()).resolves.toContain('Step 0');
+  expect(await page.getByRole('button', { name: 'Older events' }).count()).toBe(0);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('exports a profile as JSON and erases it only after the identifier is typed', async () => {
+  const { page, problems } = await open('/console/profiles/email:cara@example.com');
+  await signIn(page, rt.keys.admin);
+  await page.locator('tr[data-trait="name"]').waitFor();
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export (JSON)' }).click()]);
+  const { readFileSync } = await import('node:fs');
+  const exported = JSON.parse(readFileSync((await file.path())!, 'utf8'));
+  expect(exported.profile.traits.name.value).toBe('Cara');
+  await page.getByRole('button', { name: 'Erase…' }).click();
+  const erase = page.getByRole('button', { name: 'Erase for good' });
+  expect(await erase.isDisabled()).toBe(true);
+  await page.getByLabel(/to erase this person/).fill('email:cara@exampl');
+  expect(await erase.isDisabled()).toBe(true);
+  await page.getByLabel(/to erase this person/).fill('email:cara@example.com');
+  await erase.click();
+  await expect(page.getByRole('status').textContent()).resolves.toContain('Erased');
+  expect((await client.get('/v1/profiles/email:cara@example.com')).status).toBe(404);
   expect(problems).toEqual([]);
   await page.context().close();
 });
