@@ -159,7 +159,8 @@ interface Body {
 export interface RouteDoc {
   readonly summary: string;
   readonly description?: string;
-  readonly auth: Auth;
+  /** The key the route takes; a list when more than one does (profile reads: the read or the admin key). */
+  readonly auth: Auth | readonly Auth[];
   /** Where the key goes: the Authorization header (default), or the `writeKey` query parameter (beacons). */
   readonly keyIn?: 'header' | 'query';
   readonly tag: 'Tracking' | 'Browser SDKs' | 'Profiles' | 'Sources' | 'Operations' | 'Rules' | 'Meta';
@@ -221,13 +222,13 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'GET /v1/profiles/{id}': {
     summary: 'The profile an identifier belongs to',
     description: 'A merged profile answers with its survivor, which lists `mergedFrom`.',
-    auth: 'read',
+    auth: ['read', 'admin'],
     tag: 'Profiles',
     ok: { 200: { schema: ProfileSchema } },
   },
   'GET /v1/profiles/{id}/events': {
     summary: 'The timeline, newest first',
-    auth: 'read',
+    auth: ['read', 'admin'],
     tag: 'Profiles',
     query: z.object({ limit: z.string().regex(/^[0-9]+$/).optional().meta({ description: '1-100 (default 50)' }), cursor: z.string().optional() }),
     ok: {
@@ -439,11 +440,14 @@ function schemeNames(auth: Exclude<Auth, 'none'>): { basic: string; bearer: stri
 /** The write key as the `writeKey` query parameter (`POST /beacon/v1/batch`). */
 const WRITE_KEY_QUERY = 'writeKeyQuery';
 
-function securityOf(auth: Auth, keyIn: RouteDoc['keyIn'] = 'header'): Record<string, string[]>[] {
-  if (auth === 'none') return [];
+function securityOf(auth: Auth | readonly Auth[], keyIn: RouteDoc['keyIn'] = 'header'): Record<string, string[]>[] {
+  const keys = (typeof auth === 'string' ? [auth] : auth).filter((a) => a !== 'none');
+  if (keys.length === 0) return [];
   if (keyIn === 'query') return [{ [WRITE_KEY_QUERY]: [] }];
-  const n = schemeNames(auth);
-  return [{ [n.basic]: [] }, { [n.bearer]: [] }];
+  return keys.flatMap((k) => {
+    const n = schemeNames(k as Exclude<Auth, 'none'>);
+    return [{ [n.basic]: [] }, { [n.bearer]: [] }];
+  });
 }
 
 // ---- The document ----
@@ -462,7 +466,7 @@ function errorResponseName(status: ErrorStatus): string {
  * throttling) and 500; keyed routes 401.
  */
 function errorsOf(doc: RouteDoc): ErrorStatus[] {
-  const set = new Set<ErrorStatus>([400, ...(doc.auth === 'none' ? [] : ([401] as const)), 404, 429, ...(doc.errors ?? []), 500]);
+  const set = new Set<ErrorStatus>([400, ...(doc.auth === 'none' || (typeof doc.auth !== 'string' && doc.auth.every((a) => a === 'none')) ? [] : ([401] as const)), 404, 429, ...(doc.errors ?? []), 500]);
   return [...set].sort((a, b) => a - b);
 }
 

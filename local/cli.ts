@@ -75,6 +75,7 @@ async function start(o: CliOptions): Promise<void> {
       `  write key:  ${rt.keys.write}`,
       `  read key:   ${rt.keys.read}`,
       `  admin key:  ${rt.keys.admin}`,
+      `  console:    ${rt.url}/console/ (sign in with the admin or the read key)`,
       `  user-token secret: ${rt.keys.userToken} (your back end signs POST /v1/context userTokens with it)`,
       `  bus output: ${rt.dataDir}/bus.jsonl`,
       `  import:     drop .csv/.ndjson files into ${rt.bucketDir}/imports/<source>/ (reports in ${rt.bucketDir}/reports/)`,

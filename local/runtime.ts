@@ -41,6 +41,7 @@ import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb-loca
 import { DEFAULT_MAX_RECEIVES, LocalQueue, type LocalQueueOptions } from './queue';
 import { LocalScheduler } from './scheduler';
 import { startServer } from './server';
+import { consoleBundle } from './console-assets';
 import { JsonlRejectedStore } from './rejected';
 import { JsonlFileCopies } from './jsonl';
 import { StreamPoller } from './stream';
@@ -312,6 +313,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     const server: Server = await startServer({ collect, profile, context, admin, rules: rulesApi, import: importer }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
       corsAllowedOrigins: opts.corsAllowedOrigins,
+      console: await consoleBundle(),
     });
     stoppers.push(
       () =>

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { API_ROUTES, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, matchPath, type ApiFunction } from '../lambdas/routes';
 import { decodePathSegment, errorResponse } from '../lambdas/shared/http';
 import { HTTP_API_MAX_BODY_BYTES, httpApiPassesAsText, LAMBDA_SYNC_PAYLOAD_BYTES } from '../lambdas/shared/aws-limits';
+import { isConsolePath, serveConsole, type ConsoleBundle } from './console-assets';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -30,6 +31,8 @@ export interface ServerOptions {
   readonly requestTimeoutMs?: number;
   /** Origins allowed by CORS, like the construct prop `corsAllowedOrigins`. @default ['*'] */
   readonly corsAllowedOrigins?: readonly string[];
+  /** The console to serve under `/console/` (`local/console-assets.ts`); none: not served. */
+  readonly console?: ConsoleBundle;
 }
 
 const CORS = {
@@ -112,7 +115,7 @@ export function startServer(handlers: Record<ApiFunction, HttpHandler>, port: nu
   const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const allowed = opts.corsAllowedOrigins ?? ['*'];
   const server = createServer({ requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) }, async (req, res) => {
-    const send = (status: number, headers: Record<string, string | number | boolean>, body: string): void => {
+    const send = (status: number, headers: Record<string, string | number | boolean>, body: string | Buffer): void => {
       const out: Record<string, string> = corsHeaders(req.headers.origin, allowed);
       for (const [k, v] of Object.entries(headers)) out[k] = String(v);
       res.writeHead(status, out);
@@ -126,6 +129,11 @@ export function startServer(handlers: Record<ApiFunction, HttpHandler>, port: nu
     };
     try {
       if (req.method === 'OPTIONS') return send(204, {}, '');
+      const consolePath = new URL(req.url ?? '/', 'http://local').pathname;
+      if (opts.console && isConsolePath(consolePath)) {
+        const page = serveConsole(opts.console, req.method ?? 'GET', consolePath);
+        return send(page.status, page.headers, page.body);
+      }
       const declared = Number(req.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBodyBytes) return tooLarge();
       const body = await readBody(req, maxBodyBytes);

@@ -7,6 +7,8 @@
  *   by esbuild with the deployed options (`lib/bundling.ts`). The compiled construct deploys these
  *   as they are (`functionCodeSource` in `lib/scherp-function.ts`), so a user's `cdk synth` runs
  *   neither esbuild nor Docker.
+ * - `dist/console/`: the console (`console/`, Preact, bundled by esbuild: `index.html`, `app.js`,
+ *   `app.css`), for the stack to serve later (`local/console-assets.ts` serves it at `npm start`).
  * - `dist/rules/`: the example rules, where `DEFAULT_RULES_DIR` (`lib/rules.ts`, `../rules` from
  *   `dist/lib/`) finds them in the package.
  */
@@ -15,6 +17,7 @@ import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { esbuildOptions } from '../lib/bundling';
+import { writeConsole } from '../local/console-assets';
 
 const root = join(__dirname, '..');
 const dist = join(root, 'dist');
@@ -36,7 +39,8 @@ async function main(): Promise<void> {
   for (const name of handlerNames()) {
     await build(esbuildOptions(join(root, 'lambdas', name, 'index.ts'), join(dist, 'bundles', name, 'index.js')));
   }
-  console.error(`built dist/: the construct and ${handlerNames().length} function bundles (${handlerNames().join(', ')})`);
+  await writeConsole(join(dist, 'console'));
+  console.error(`built dist/: the console, the construct and ${handlerNames().length} function bundles (${handlerNames().join(', ')})`);
 }
 
 if (require.main === module) {

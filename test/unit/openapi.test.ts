@@ -53,7 +53,8 @@ test('each route names its key: write for tracking and context, read for profile
   const schemes = (method: string, path: string) => (doc.paths[path]![method]!.security ?? []).flatMap((s) => Object.keys(s as object)).sort();
   expect(schemes('post', '/v1/batch')).toEqual(['writeKeyBasic', 'writeKeyBearer']);
   expect(schemes('post', '/v1/context')).toEqual(['writeKeyBasic', 'writeKeyBearer']);
-  expect(schemes('get', '/v1/profiles/{id}')).toEqual(['readKeyBasic', 'readKeyBearer']);
+  // The console signs in with one key: the admin key reads profiles too.
+  expect(schemes('get', '/v1/profiles/{id}')).toEqual(['adminKeyBasic', 'adminKeyBearer', 'readKeyBasic', 'readKeyBearer']);
   expect(schemes('delete', '/v1/profiles/{id}')).toEqual(['adminKeyBasic', 'adminKeyBearer']);
   expect(schemes('put', '/v1/rules/{id}')).toEqual(['adminKeyBasic', 'adminKeyBearer']);
   expect(schemes('post', '/beacon/v1/batch')).toEqual(['writeKeyQuery']);

@@ -1,0 +1,270 @@
+/**
+ * The console in real headless Chromium against the local runtime: sign-in with the admin and the
+ * read key, a profile found by email with its traits and timeline, a hostile trait value shown as
+ * text, a key rotated (and the new key working), a rule dry run with its trace, rejected events,
+ * and what the server sends (CSP, every `/console/…` path is the app).
+ */
+import type { Browser, Page } from 'playwright-core';
+import type { Runtime } from '../../local/runtime';
+import { settle } from '../helpers/check';
+import { launchChromium } from '../helpers/browser';
+import { apiClient } from '../helpers/http';
+import { startTestRuntime } from '../helpers/runtime';
+
+let rt: Runtime;
+let browser: Browser;
+const client = apiClient(() => rt);
+const XSS = '<img src=x onerror=alert(1)>';
+
+beforeAll(async () => {
+  [rt, browser] = await Promise.all([startTestRuntime('console', { keys: { write: 'console-write', read: 'console-read', admin: 'console-admin' } }), launchChromium()]);
+  await client.send(
+    { type: 'identify', userId: 'ada-1', anonymousId: 'anon-ada', traits: { email: 'Ada@Example.com', name: 'Ada', bio: XSS } },
+    { type: 'track', userId: 'ada-1', event: 'Order Completed', properties: { revenue: 150 } },
+  );
+  // One rejected event (a track without an event name) for the health page.
+  expect((await client.post('/v1/track', { userId: 'ada-1' })).status).toBe(400);
+  await settle(rt);
+  // A person with more events than one timeline page (25), and one to export and erase.
+  await client.send(...Array.from({ length: 30 }, (_, i) => ({ type: 'track', userId: 'many-1', event: `Step ${i}`, timestamp: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() })));
+  await client.send({ type: 'identify', userId: 'cara-1', traits: { email: 'cara@example.com', name: 'Cara' } });
+  // An anonymous visit and a known user, merged when one event carries both identifiers.
+  await client.send({ type: 'track', anonymousId: 'anon-bob-1', event: 'Product Viewed' });
+  await client.send({ type: 'identify', userId: 'bob-1', traits: { name: 'Bob' } });
+  await settle(rt);
+  await client.send({ type: 'identify', userId: 'bob-1', anonymousId: 'anon-bob-1' });
+  await settle(rt);
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await rt?.stop();
+});
+
+/** A fresh page (own session storage) that fails the test on any dialog or page error. */
+async function open(path = '/console/'): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(`${rt.url}${path}`);
+  return { page, problems };
+}
+
+async function signIn(page: Page, key: string): Promise<void> {
+  await page.getByLabel('Admin key or read key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+async function findProfile(page: Page, q: string): Promise<void> {
+  await page.getByRole('link', { name: 'Profiles', exact: true }).click();
+  await page.getByLabel('Identifier').fill(q);
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.locator('article.profile').waitFor();
+}
+
+it('serves the app under /console/ with a CSP that allows no inline script, for every console path', async () => {
+  for (const path of ['/console/', '/console/profiles/email:ada@example.com', '/console/rules/high-value-order']) {
+    const res = await fetch(`${rt.url}${path}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await res.text();
+    expect(html).toContain('<script type="module" src="/console/assets/app.js">');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/https?:\/\//);
+  }
+  const js = await fetch(`${rt.url}/console/assets/app.js`);
+  expect(js.status).toBe(200);
+  expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+  expect((await fetch(`${rt.url}/console`, { redirect: 'manual' })).headers.get('location')).toBe('/console/');
+  // The API is untouched.
+  expect((await client.get('/v1/profiles/user_id:ada-1')).status).toBe(200);
+});
+
+it('signs in with the admin key and finds a profile by email: traits, hostile values as text, the timeline, the identity graph', async () => {
+  const { page, problems } = await open();
+  await signIn(page, rt.keys.admin);
+  await expect(page.locator('.role').textContent()).resolves.toBe('admin key');
+  expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('scherp.console.key'))).toBe(rt.keys.admin);
+  expect(page.url()).not.toContain(rt.keys.admin);
+  await findProfile(page, 'ada@example.com');
+  expect(page.url()).toBe(`${rt.url}/console/profiles/email%3Aada%40example.com`);
+  await expect(page.locator('tr[data-trait="name"] td.value').textContent()).resolves.toBe('Ada');
+  // The XSS case: the value is text, no element was made of it, no dialog fired.
+  await expect(page.locator('tr[data-trait="bio"] td.value').textContent()).resolves.toBe(XSS);
+  expect(await page.locator('article.profile img').count()).toBe(0);
+  // The timeline: an event, expandable to its JSON.
+  const order = page.locator('.timeline li', { hasText: 'Order Completed' });
+  await order.locator('summary').click();
+  await expect(order.locator('pre.json').textContent()).resolves.toContain('"revenue": 150');
+  // Computed traits and the identity graph (identifiers → profile).
+  await expect(page.locator('article.profile').textContent()).resolves.toContain('lifetime_value');
+  const graph = page.locator('figure.graph');
+  await expect(graph.locator('text', { hasText: 'email:ada@example.com' }).count()).resolves.toBe(1);
+  await expect(graph.locator('text', { hasText: 'anonymous_id:anon-ada' }).count()).resolves.toBe(1);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('opens a shareable profile URL after sign-in, and says when nobody has the identifier', async () => {
+  const { page, problems } = await open('/console/profiles/user_id:ada-1');
+  await signIn(page, rt.keys.read);
+  await expect(page.locator('tr[data-trait="email"] td.value').textContent()).resolves.toBe('Ada@Example.com');
+  await page.goto(`${rt.url}/console/profiles/user_id:nobody-here`);
+  await expect(page.getByRole('alert').textContent()).resolves.toContain('No profile has the identifier user_id:nobody-here');
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('draws the identity graph of a merged profile: every identifier and the merged profile', async () => {
+  const profile = (await client.call('GET', '/v1/profiles/user_id:bob-1', rt.keys.read)).body;
+  expect(profile.mergedFrom).toHaveLength(1);
+  const { page, problems } = await open('/console/profiles/anonymous_id:anon-bob-1');
+  await signIn(page, rt.keys.admin);
+  const graph = page.locator('figure.graph');
+  await graph.waitFor();
+  for (const id of ['user_id:bob-1', 'anonymous_id:anon-bob-1']) await expect(graph.locator('g.identifier text', { hasText: id }).count()).resolves.toBe(1);
+  await expect(graph.locator('g.merged title').textContent()).resolves.toBe(profile.mergedFrom[0]);
+  await expect(graph.locator('figcaption').textContent()).resolves.toContain(`merged from ${profile.mergedFrom[0]}`);
+  // Both visits are on the one timeline.
+  await page.locator('.timeline li', { hasText: 'Product Viewed' }).waitFor();
+  await page.locator('.timeline li', { hasText: 'identify' }).first().waitFor();
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('pages the timeline with the API cursor', async () => {
+  const { page, problems } = await open('/console/profiles/user_id:many-1');
+  await signIn(page, rt.keys.read);
+  const items = page.locator('.timeline li');
+  await items.first().waitFor();
+  await expect(items.count()).resolves.toBe(25);
+  await expect(items.first().textContent()).resolves.toContain('Step 29');
+  await page.getByRole('button', { name: 'Older events' }).click();
+  await items.nth(29).waitFor();
+  await expect(items.count()).resolves.toBe(30);
+  await expect(items.nth(29).textContent()).resolves.toContain('Step 0');
+  expect(await page.getByRole('button', { name: 'Older events' }).count()).toBe(0);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('exports a profile as JSON and erases it only after the identifier is typed', async () => {
+  const { page, problems } = await open('/console/profiles/email:cara@example.com');
+  await signIn(page, rt.keys.admin);
+  await page.locator('tr[data-trait="name"]').waitFor();
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export (JSON)' }).click()]);
+  const { readFileSync } = await import('node:fs');
+  const exported = JSON.parse(readFileSync((await file.path())!, 'utf8'));
+  expect(exported.profile.traits.name.value).toBe('Cara');
+  await page.getByRole('button', { name: 'Erase…' }).click();
+  const erase = page.getByRole('button', { name: 'Erase for good' });
+  expect(await erase.isDisabled()).toBe(true);
+  await page.getByLabel(/to erase this person/).fill('email:cara@exampl');
+  expect(await erase.isDisabled()).toBe(true);
+  await page.getByLabel(/to erase this person/).fill('email:cara@example.com');
+  await erase.click();
+  await expect(page.getByRole('status').textContent()).resolves.toContain('Erased');
+  expect((await client.get('/v1/profiles/email:cara@example.com')).status).toBe(404);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('rotates a key: the new key is shown once and works', async () => {
+  const created = await client.call('POST', '/v1/sources', rt.keys.admin, { name: 'console-pos', party: 'first' });
+  expect(created.status).toBe(201);
+  const { page, problems } = await open('/console/sources');
+  await signIn(page, rt.keys.admin);
+  const row = page.locator('tr[data-source="console-pos"]');
+  await row.getByRole('button', { name: 'Rotate key' }).click();
+  const shown = (await page.locator('[data-new-key]').textContent())!.trim();
+  expect(shown).toMatch(/\S{20,}/);
+  expect(shown).not.toBe(created.body.writeKey);
+  await row.locator('li[data-status="active"]').nth(1).waitFor();
+  await expect(row.locator('li[data-status="active"]').count()).resolves.toBe(2);
+  const sent = await client.post('/v1/track', { userId: 'pos-1', event: 'Store Visit' }, shown);
+  expect(sent.status).toBe(200);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('creates a source and revokes its key', async () => {
+  const { page, problems } = await open('/console/sources');
+  await signIn(page, rt.keys.admin);
+  await page.getByLabel('Name').fill('console-crm');
+  await page.getByLabel('Party').selectOption('second');
+  await page.getByLabel('Trust').selectOption('trusted');
+  await page.getByRole('button', { name: 'Create source' }).click();
+  const key = (await page.locator('[data-new-key]').textContent())!.trim();
+  const row = page.locator('tr[data-source="console-crm"]');
+  await expect(row.textContent()).resolves.toContain('trusted');
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await row.locator('li[data-status="revoked"]').waitFor();
+  const listed = await client.call('GET', '/v1/sources', rt.keys.admin);
+  const crm = listed.body.sources.find((s: any) => s.source.name === 'console-crm');
+  expect(crm.source).toMatchObject({ party: 'second', trust: 'trusted' });
+  expect(crm.keys.map((k: any) => k.status)).toEqual(['revoked']);
+  expect(key.length).toBeGreaterThan(10);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('lists the rules and dry-runs one against a profile, with the per-condition trace as a table', async () => {
+  const { page, problems } = await open('/console/rules');
+  await signIn(page, rt.keys.admin);
+  const row = page.locator('tr[data-rule="high-value-order"]');
+  await expect(row.textContent()).resolves.toContain('enabled');
+  await row.getByRole('link', { name: 'high-value-order' }).click();
+  await expect(page.locator('pre.json').textContent()).resolves.toContain('"id": "high-value-order"');
+  await page.getByLabel('Profile').fill('email:ada@example.com');
+  await page.getByRole('button', { name: 'Dry run' }).click();
+  await expect(page.locator('[data-would-fire]').getAttribute('data-would-fire')).resolves.toBe('true');
+  const traceRows = page.locator('table.trace tbody tr');
+  expect(await traceRows.count()).toBeGreaterThan(0);
+  await expect(page.locator('table.trace').textContent()).resolves.toContain('150');
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('shows rejected events with their reasons on the health page', async () => {
+  const { page, problems } = await open('/console/health');
+  await signIn(page, rt.keys.admin);
+  await expect(page.locator('li[data-rejected]').first().textContent()).resolves.toContain('event');
+  await expect(page.locator('section').textContent()).resolves.toContain('No dead letters.');
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('with the read key shows no write controls (and the API refuses them anyway)', async () => {
+  const { page, problems } = await open();
+  await signIn(page, rt.keys.read);
+  await expect(page.locator('.role').textContent()).resolves.toBe('read key (read-only)');
+  await findProfile(page, 'user_id:ada-1');
+  await expect(page.locator('tr[data-trait="name"] td.value').textContent()).resolves.toBe('Ada');
+  for (const path of ['/console/profiles/user_id:ada-1', '/console/sources', '/console/rules/high-value-order', '/console/health']) {
+    await page.goto(`${rt.url}${path}`);
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.locator(path.includes('/profiles/') ? 'article.profile' : 'main section').first().waitFor();
+    expect(await page.locator('[data-write]').count()).toBe(0);
+    expect(await page.getByRole('button', { name: /erase|rotate|revoke|redrive|create/i }).count()).toBe(0);
+  }
+  expect((await client.call('GET', '/v1/sources', rt.keys.read)).status).toBe(401);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('refuses a key that is neither the admin nor the read key', async () => {
+  const { page } = await open();
+  await page.getByLabel('Admin key or read key').fill(rt.keys.write);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert').textContent()).resolves.toContain('neither the admin key nor the read key');
+  expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('scherp.console.key'))).toBeNull();
+  await page.context().close();
+});
