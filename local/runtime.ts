@@ -21,6 +21,9 @@ import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
 import { DynamoMessageLog } from '../adapters/dynamo/message-log';
 import { DynamoEvaluationFailures } from '../adapters/dynamo/evaluation-failures';
+import { DynamoDebugStore } from '../adapters/dynamo/debug-store';
+import { DebugTap } from '../app/debug';
+import { createInsightsHandler } from '../lambdas/insights';
 import type { IngestLimits } from '../core/ingest';
 import { DEFAULT_SOURCE_RATE_LIMIT, SourceRateLimiter, type RateLimit } from '../core/rate-limit';
 import { createAdminHandler } from '../lambdas/admin';
@@ -254,10 +257,14 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const sourceLimit = opts.sourceRateLimit === false ? undefined : (opts.sourceRateLimit ?? DEFAULT_SOURCE_RATE_LIMIT);
     const collectLimiter = sourceLimit && new SourceRateLimiter(sourceLimit);
     const contextLimiter = sourceLimit && new SourceRateLimiter(sourceLimit);
-    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits, rateLimiter: collectLimiter }));
+    // The debugger: collect's tap and the insights API share the tap, so a session shows at once.
+    const debugStore = new DynamoDebugStore(doc, { tableName });
+    const debugTap = new DebugTap(debugStore, { onError: (err) => process.stderr.write(`scherp: debug copy not kept: ${(err as Error).name}\n`) });
+    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits, rateLimiter: collectLimiter, debug: debugTap }));
+    const insights = createInsightsHandler(() => ({ keys: keyStore, debug: debugStore, tap: debugTap }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
     // Erasure reaches the local files holding copies (the scheduler is created below).
-    const copies = () => [bus, queue, new JsonlFileCopies('dlq.jsonl', join(dataDir, 'dlq.jsonl'), (l) => (l as { body?: string }).body), new JsonlFileCopies('stream-failures.jsonl', join(dataDir, 'stream-failures.jsonl')), scheduler];
+    const copies = () => [debugStore, bus, queue, new JsonlFileCopies('dlq.jsonl', join(dataDir, 'dlq.jsonl'), (l) => (l as { body?: string }).body), new JsonlFileCopies('stream-failures.jsonl', join(dataDir, 'stream-failures.jsonl')), scheduler];
     const notReached = [{ store: 'bucket/ (import files and reports)', holds: 'dropped import files and their reports', expiresWithin: opts.importRetentionDays === undefined ? 'until you delete them' : `${opts.importRetentionDays} days` }];
     const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config, userTokenSecret: envLoader(keys.userToken), rateLimiter: contextLimiter, copies: copies(), notReached }));
     const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
@@ -307,7 +314,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     imports.start(createFileImportHandler(() => ({ bucket: LOCAL_BUCKET, objects, queue, jobs: imports, sources, config })));
     stoppers.push(() => imports.stop());
 
-    const server: Server = await startServer({ collect, profile, admin, rules: rulesApi, import: importer }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
+    const server: Server = await startServer({ collect, profile, admin, rules: rulesApi, import: importer, insights }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
       corsAllowedOrigins: opts.corsAllowedOrigins,
     });
     stoppers.push(

@@ -24,7 +24,7 @@ import type { ScherpConfig } from '../../core/config';
 import { AuthenticationError, ValidationError } from '../../core/errors';
 import { BootstrapKeyStore, cachedLoader, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
 import { scherpConfig } from '../shared/config';
-import { profileStore, rejectedStore, sourceStore } from '../shared/dynamo';
+import { debugStore, profileStore, rejectedStore, sourceStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
 import { lazy } from '../shared/lazy';
@@ -114,6 +114,8 @@ const cloudDeps = lazy((): ProfileDeps => {
     rateLimiter: new SourceRateLimiter(rateLimitFromEnv()),
     userTokenSecret: cachedLoader(tokenArn ? secretLoader(new SecretsManagerClient({}), tokenArn) : envLoader(optionalEnv(ENV.USER_TOKEN_SECRET))),
     notReached: cloudRetainedCopies(),
+    // The debugger's entries (minutes-lived copies of events) are erased too.
+    copies: [debugStore()],
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),

@@ -108,6 +108,9 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
   collect: [
     item('GetCommand', 'dynamodb:GetItem', 'WKEY#ab12'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'REJ#2026-11-29'),
+    // The debugger: the session marker (cached read) and, while a session is open, its entries.
+    item('GetCommand', 'dynamodb:GetItem', 'DBG#SESSION'),
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'DBG#2026-11-29T10'),
     queue('SendMessageBatchCommand', 'sqs:SendMessage', () => p().queue),
     queue('SendMessageCommand', 'sqs:SendMessage', () => p().queue),
     secret(() => p().secrets.writeKey),
@@ -162,6 +165,9 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'SUP#ab12'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'REJ#2026-11-29'),
     item('QueryCommand', 'dynamodb:Query', 'REJ#2026-11-29'),
+    // Erasure deletes the debugger entries naming the person.
+    item('QueryCommand', 'dynamodb:Query', 'DBG#2026-11-29T10'),
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'DBG#2026-11-29T10'),
     item('GetCommand', 'dynamodb:GetItem', 'WKEY#ab12'),
     secret(() => p().secrets.readKey),
     secret(() => p().secrets.writeKey),
@@ -215,6 +221,13 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     queue('SendMessageCommand', 'sqs:SendMessage', () => p().fileImport.queue),
     queue('SendMessageBatchCommand', 'sqs:SendMessage', () => p().queue),
   ],
+  insights: [
+    item('GetCommand', 'dynamodb:GetItem', 'DBG#SESSION'),
+    item('PutCommand', 'dynamodb:PutItem', 'DBG#SESSION'),
+    item('QueryCommand', 'dynamodb:Query', 'DBG#2026-11-29T10'),
+    secret(() => p().secrets.readKey),
+    secret(() => p().secrets.adminKey),
+  ],
   email: [{ command: 'SendEmailCommand', action: 'ses:SendEmail', resource: () => 'arn:aws:ses:eu-west-1:123456789012:identity/shop.example', context: { 'ses:FromAddress': 'service@shop.example' } }],
 };
 
@@ -243,6 +256,8 @@ describe('and nothing broader where it matters', () => {
     ['admin', item('GetCommand', 'dynamodb:GetItem', 'P#0b7c1d2e')],
     ['import', item('PutCommand', 'dynamodb:PutItem', 'SOURCES')],
     ['profile', item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'RULES')],
+    ['insights', item('QueryCommand', 'dynamodb:Query', 'P#0b7c1d2e')],
+    ['insights', item('PutCommand', 'dynamodb:PutItem', 'RULES')],
   ] as const)('%s may not make %s outside its leading keys', (fn, call) => {
     expect(allows(roleOf(p().functions[fn]), call)).toBe(false);
   });
