@@ -8,7 +8,9 @@ import { AuthenticationError, LimitExceededError, ValidationError } from '../cor
 import type { SourceRateLimiter } from '../core/rate-limit';
 import { enforceRateLimit } from './rate-limit';
 import { cleanJson, ingest, type IngestLimits, type RejectedEvent, type Route } from '../core/ingest';
-import type { EventQueue, KeyStore, RejectedRecord, RejectedStore } from './ports';
+import type { EventQueue, KeyStore, RejectedRecord, RejectedStore, StatsStore } from './ports';
+import { recordTally } from './stats';
+import { tallyRejected, type Tally } from '../core/stats';
 import type { DebugTap } from './debug';
 
 export interface CollectDeps {
@@ -25,6 +27,10 @@ export interface CollectDeps {
   readonly onThrottled?: (sourceId: string) => void;
   /** The live debugger's tap: copies of accepted and rejected events while a session is open (`app/debug.ts`). */
   readonly debug?: DebugTap;
+  /** The Overview's counters: one update per request with rejected events (`core/stats.ts`). */
+  readonly stats?: StatsStore;
+  /** A counter update failed (the request goes on). */
+  readonly onStatsError?: (err: unknown) => void;
 }
 
 export interface CollectRequest {
@@ -113,6 +119,9 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
       receivedAt: receivedAt.toISOString(),
       requestId,
     });
+    const tally: Tally = new Map();
+    tallyRejected(tally, receivedAt.toISOString(), rejected.length);
+    await recordTally(deps.stats, tally, deps.onStatsError);
     // Bounded per request: what one request can make the table keep does not grow with its items.
     const records = rejected.slice(0, MAX_REJECTED_RECORDS_PER_REQUEST).map((r) => record(r, payloadPreview(payloadOf(r.index), key)));
     const rest = rejected.slice(MAX_REJECTED_RECORDS_PER_REQUEST);

@@ -13,6 +13,7 @@ import type { ComputedState } from '../core/computed';
 import type { StorageSnapshot } from '../core/invariants';
 import type { PayloadMatcher } from '../core/mentions';
 import type { DebugEntry } from '../core/debug';
+import type { HourCounts, HourTally } from '../core/stats';
 
 /** Accepted events on their way to `stitch`. */
 export interface EventQueue {
@@ -391,4 +392,12 @@ export interface DebugStore {
   save(entries: readonly DebugEntry[], expiresAt: number): Promise<void>;
   /** Entries not yet expired, newest first, with ids greater than `since`, at most `limit` (before filtering: `filter` is applied while reading). */
   list(opts: { readonly since?: string; readonly limit: number; readonly filter: (e: DebugEntry) => boolean }): Promise<DebugEntry[]>;
+}
+
+/** The Overview's hourly counters (`core/stats.ts`): one small item per hour. */
+export interface StatsStore {
+  /** Adds one batch's counts of one hour in one update (names: at most the hour's cap); throws on failure. */
+  add(tally: HourTally): Promise<void>;
+  /** The stored hours of these days (`yyyy-mm-dd`). */
+  readDays(days: readonly string[]): Promise<HourCounts[]>;
 }

@@ -60,6 +60,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // The console's live events (debugger) and overview: read or admin key.
   { method: 'POST', path: '/v1/debug/sessions', fn: 'insights' },
   { method: 'GET', path: '/v1/debug/events', fn: 'insights' },
+  { method: 'GET', path: '/v1/stats', fn: 'insights' },
 ];
 
 /** Methods a browser may use cross-origin (CORS preflight, cloud and local): every route's, and OPTIONS. */

@@ -17,7 +17,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { DEBUG_PK_PREFIX, EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, SOURCES_PK, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
+import { DEBUG_PK_PREFIX, EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, SOURCES_PK, STATS_PK_PREFIX, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
 import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
 import { DEFAULT_SOURCE_RATE_LIMIT } from '../core/rate-limit';
 import { throttleRoutes } from './api-throttling';
@@ -564,6 +564,8 @@ export class CustomerDataPlatform extends Construct {
     // the write key. Nothing else.
     // collect also reads the debugger session marker (cached) and, while one is open, keeps debug entries (DBG#…).
     this.grantTableItems(collect, ['dynamodb:GetItem', 'dynamodb:BatchWriteItem'], [keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`]);
+    // collect: one ADD per request with rejected events to the hour's counters (the Overview).
+    this.grantTableItems(collect, ['dynamodb:UpdateItem'], [`${STATS_PK_PREFIX}*`]);
     this.queue.grantSendMessages(collect);
     this.secrets.writeKey.grantRead(collect);
     // admin: sources, key listings and lookups (transactions of puts, updates and condition
@@ -615,6 +617,7 @@ export class CustomerDataPlatform extends Construct {
     this.secrets.adminKey.grantRead(rules);
     // insights (console): the debugger session marker and entries (DBG#…); the read and admin keys.
     this.grantTableItems(this.functions.insights, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [`${DEBUG_PK_PREFIX}*`]);
+    this.grantTableItems(this.functions.insights, ['dynamodb:Query'], [`${STATS_PK_PREFIX}*`]);
     this.secrets.readKey.grantRead(this.functions.insights);
     this.secrets.adminKey.grantRead(this.functions.insights);
   }

@@ -22,6 +22,7 @@ import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
 import { DynamoMessageLog } from '../adapters/dynamo/message-log';
 import { DynamoEvaluationFailures } from '../adapters/dynamo/evaluation-failures';
 import { DynamoDebugStore } from '../adapters/dynamo/debug-store';
+import { DynamoStatsStore } from '../adapters/dynamo/stats-store';
 import { DebugTap } from '../app/debug';
 import { createInsightsHandler } from '../lambdas/insights';
 import type { IngestLimits } from '../core/ingest';
@@ -260,22 +261,23 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     // The debugger: collect's tap and the insights API share the tap, so a session shows at once.
     const debugStore = new DynamoDebugStore(doc, { tableName });
     const debugTap = new DebugTap(debugStore, { onError: (err) => process.stderr.write(`scherp: debug copy not kept: ${(err as Error).name}\n`) });
-    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits, rateLimiter: collectLimiter, debug: debugTap }));
-    const insights = createInsightsHandler(() => ({ keys: keyStore, debug: debugStore, tap: debugTap }));
+    const stats = new DynamoStatsStore(doc, tableName);
+    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits, rateLimiter: collectLimiter, debug: debugTap, stats }));
+    const insights = createInsightsHandler(() => ({ keys: keyStore, debug: debugStore, tap: debugTap, stats }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
     // Erasure reaches the local files holding copies (the scheduler is created below).
     const copies = () => [debugStore, bus, queue, new JsonlFileCopies('dlq.jsonl', join(dataDir, 'dlq.jsonl'), (l) => (l as { body?: string }).body), new JsonlFileCopies('stream-failures.jsonl', join(dataDir, 'stream-failures.jsonl')), scheduler];
     const notReached = [{ store: 'bucket/ (import files and reports)', holds: 'dropped import files and their reports', expiresWithin: opts.importRetentionDays === undefined ? 'until you delete them' : `${opts.importRetentionDays} days` }];
     const profile = createProfileHandler(() => ({ keys: keyStore, writeKeys, store, rejected, config, userTokenSecret: envLoader(keys.userToken), rateLimiter: contextLimiter, copies: copies(), notReached }));
     const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
-    const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
+    const stitch = createStitchHandler(() => ({ store, config, messages, stats, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);
     const history = new DynamoHistoryStore(doc, tableName);
     const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));
     stoppers.push(() => scheduler.stop());
     const computed = { store: new DynamoComputedStore(doc, tableName), defs: config.computed };
     const evaluationFailures = new DynamoEvaluationFailures(doc, tableName);
-    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }), () => evaluationFailures);
+    const evaluate = createEvaluateHandler(() => ({ store, stats, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }), () => evaluationFailures);
     const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));

@@ -3,14 +3,16 @@
  * admin key (watching changes nothing but turning the debug copies on for a few minutes).
  *   POST /v1/debug/sessions → 200 { session: { expiresAt, ttlSeconds } } (opens or renews the debugger session)
  *   GET  /v1/debug/events?since=&type=&event=&sourceId=&status=&limit= → 200 { events, cursor, active, expiresAt? }
+ *   GET  /v1/stats?from=&to= → 200 { from, to, hours, days, totals, topEvents } (the Overview's counters)
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { DebugStore, KeyStore } from '../../app/ports';
+import type { DebugStore, KeyStore, StatsStore } from '../../app/ports';
+import { readStats } from '../../app/stats';
 import { listDebugEvents, openDebugSession, type DebugTap } from '../../app/debug';
 import { AuthenticationError, NotFoundError } from '../../core/errors';
 import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
-import { debugStore } from '../shared/dynamo';
+import { debugStore, statsStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { credential, errorResponse, json, type HttpResult } from '../shared/http';
 import { logger } from '../shared/observability';
@@ -20,6 +22,7 @@ export interface InsightsDeps {
   /** Read and admin keys. */
   readonly keys: KeyStore;
   readonly debug: DebugStore;
+  readonly stats: StatsStore;
   /** The local runtime's collect tap (same process): told at once when a session opens. */
   readonly tap?: DebugTap;
   readonly now?: () => Date;
@@ -39,6 +42,7 @@ export function createInsightsHandler(deps: () => InsightsDeps) {
         return json(200, opened);
       }
       if (event.routeKey === 'GET /v1/debug/events') return json(200, await listDebugEvents(d.debug, event.queryStringParameters ?? {}, now));
+      if (event.routeKey === 'GET /v1/stats') return json(200, await readStats(d.stats, event.queryStringParameters ?? {}, now));
       throw new NotFoundError(`no route ${event.routeKey}`);
     } catch (err) {
       return errorResponse(err);
@@ -55,6 +59,7 @@ const cloudDeps = lazy((): InsightsDeps => {
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
     }),
     debug: debugStore(),
+    stats: statsStore(),
   };
 });
 

@@ -4,6 +4,7 @@ import { DynamoMessageLog } from '../../adapters/dynamo/message-log';
 import { DynamoRejectedStore } from '../../adapters/dynamo/rejected-store';
 import { DynamoSourceStore } from '../../adapters/dynamo/source-store';
 import { DynamoDebugStore } from '../../adapters/dynamo/debug-store';
+import { DynamoStatsStore } from '../../adapters/dynamo/stats-store';
 import { ENV, intEnv, optionalEnv, requireEnv } from './env';
 import { lazy } from './lazy';
 
@@ -26,3 +27,5 @@ export const rejectedStore = lazy(() => new DynamoRejectedStore(dynamo(), { tabl
 export const messageLog = lazy(() => new DynamoMessageLog(dynamo(), { tableName: tableName(), windowDays: intEnv(ENV.DEDUPE_WINDOW_DAYS, 7) }));
 
 export const debugStore = lazy(() => new DynamoDebugStore(dynamo(), { tableName: tableName() }));
+
+export const statsStore = lazy(() => new DynamoStatsStore(dynamo(), tableName()));
