@@ -4,11 +4,13 @@
  * `ev` events stored, `mg` merges, `rj` rejected, `t#<type>` per event type, `a#<ruleId>` actions
  * per rule, `n#<name>` per track event name. Names are bounded per hour: a batch's names are added
  * in one try when they are all there already, else while the hour holds fewer than
- * {@link STATS_NAMES_PER_HOUR} names (`nn` counts the additions), else the batch's counts go in
- * without names. So the item stays near 1 KB (one or two write units per update). No TTL: 24
+ * {@link STATS_NAMES_PER_HOUR} names (`nn` counts the additions), else (a full hour and a new
+ * name: rare) the names the hour holds are read (one projected GetItem) and only those added. So
+ * the item stays near 1 KB (one or two write units per update); a name first seen in a full hour
+ * is not counted there (top names are lower bounds), every other count is exact. No TTL: 24
  * items a day, about 9,000 a year; no personal data (types, rule ids and event names only).
  */
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { StatsStore } from '../../app/ports';
 import { STATS_NAMES_PER_BATCH, STATS_NAMES_PER_HOUR, topNames, type HourCounts, type HourTally } from '../../core/stats';
 import { keys } from './keys';
@@ -30,8 +32,8 @@ export class DynamoStatsStore implements StatsStore {
       ...[...t.actions].map(([k, n]): [string, number] => [`a#${k}`, n]),
     ] as [string, number][]).filter(([, n]) => n > 0);
     const names = topNames(t.names, STATS_NAMES_PER_BATCH).map(([k, n]): [string, number] => [`n#${k}`, n]);
-    const update = async (withNames: 'existing' | 'room' | 'none') => {
-      const all = withNames === 'none' ? counters : [...counters, ...names, ...(withNames === 'room' ? [['nn', names.length] as [string, number]] : [])];
+    const update = async (withNames: 'existing' | 'room' | readonly [string, number][]) => {
+      const all = typeof withNames !== 'string' ? [...counters, ...withNames] : [...counters, ...names, ...(withNames === 'room' ? [['nn', names.length] as [string, number]] : [])];
       if (all.length === 0) return;
       const attrNames: Record<string, string> = Object.create(null);
       const values: Record<string, unknown> = Object.create(null);
@@ -57,7 +59,7 @@ export class DynamoStatsStore implements StatsStore {
         }),
       );
     };
-    if (names.length === 0) return update('none');
+    if (names.length === 0) return update([]);
     for (const mode of ['existing', 'room'] as const) {
       try {
         return await update(mode);
@@ -65,7 +67,17 @@ export class DynamoStatsStore implements StatsStore {
         if (!isConditionFailure(err)) throw err;
       }
     }
-    return update('none');
+    // The hour is full and the batch has a name it does not hold: add the names it holds (one
+    // projected read), not the new ones.
+    const held = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.statsHour(t.hour),
+        ProjectionExpression: names.map((_, i) => `#n${i}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(names.map(([k], i) => [`#n${i}`, k])),
+      }),
+    );
+    return update(names.filter(([k]) => held.Item !== undefined && Object.hasOwn(held.Item, k)));
   }
 
   async readDays(days: readonly string[]): Promise<HourCounts[]> {

@@ -10,8 +10,10 @@ import { startTestRuntime } from '../helpers/runtime';
 import { documentClient, localDynamoConfig } from '../../adapters/dynamo/client';
 import { scanTable, eventually } from '../helpers/dynamo';
 import { apiClient } from '../helpers/http';
+import { settle } from '../helpers/check';
 import { DebugEventsResponseSchema, DebugSessionResponseSchema, type DebugEntry } from '../../core/debug';
 import { DEBUG_PK_PREFIX, DEBUG_SESSION_PK } from '../../adapters/dynamo/keys';
+import { StatsResponseSchema } from '../../core/stats';
 
 let rt: Runtime;
 const run = randomBytes(4).toString('hex');
@@ -98,6 +100,34 @@ describe('live events (debugger)', () => {
       return events.some((e) => e.type === 'identify' && e.payload.includes(user)) ? events : undefined;
     }, 2000, 50);
     expect(later.every((e) => e.id > cursor)).toBe(true);
+  });
+
+  it('GET /v1/stats counts stored events, names, rejections and actions per rule by hour and day', async () => {
+    const user = `stats-${run}`;
+    await settle(rt); // what earlier tests sent is counted already
+    const before = (await call('GET', '/v1/stats', rt.keys.read)).body;
+    await send(
+      { type: 'identify', userId: user, traits: { plan: 'pro' } },
+      { type: 'track', userId: user, event: 'Order Completed', properties: { revenue: 250 } },
+      { type: 'track', userId: user, event: 'Order Completed', properties: { revenue: 5 } },
+    );
+    expect((await post('/v1/track', { type: 'track', userId: user })).status).toBe(400);
+    const after = await eventually(async () => {
+      const r = await call('GET', '/v1/stats', rt.keys.read);
+      expect(r.status).toBe(200);
+      const b = StatsResponseSchema.parse(r.body);
+      return b.totals.events >= before.totals.events + 3 && (b.totals.actions['high-value-order'] ?? 0) >= (before.totals.actions['high-value-order'] ?? 0) + 1 ? b : undefined;
+    });
+    expect(after.totals.events - before.totals.events).toBe(3);
+    expect(after.totals.rejected - before.totals.rejected).toBe(1);
+    expect((after.totals.byType.track ?? 0) - (before.totals.byType.track ?? 0)).toBe(2);
+    expect(after.totals.actions['high-value-order']! - (before.totals.actions['high-value-order'] ?? 0)).toBe(1);
+    expect(after.topEvents.find((e) => e.event === 'Order Completed')?.count).toBeGreaterThanOrEqual(2);
+    expect(after.hours).toHaveLength(48);
+    expect(after.hours[46]!.events + after.hours[47]!.events).toBeGreaterThanOrEqual(3);
+    expect(after.days.at(-1)!.events).toBe(after.totals.events - after.days.slice(0, -1).reduce((n, d) => n + d.events, 0));
+    expect((await call('GET', '/v1/stats', rt.keys.write)).status).toBe(401);
+    expect((await call('GET', '/v1/stats?from=nope', rt.keys.read)).status).toBe(400);
   });
 
   it('erasing the person removes their debug entries', async () => {
