@@ -74,3 +74,18 @@ describe('DynamoStatsStore', () => {
     expect(JSON.stringify(item).length).toBeLessThan(2048);
   });
 });
+
+describe('bench: the console back end cost (bench/debugger.ts)', () => {
+  it('no session: one marker read per 2 s and no write; a session: bounded writes; counters: about one write per batch', async () => {
+    const { measureDebugger } = await import('../../bench/debugger');
+    const own = await createTestTable('bench-debugger'); // no session marker in it
+    const r = await measureDebugger(own.endpoint, own.tableName).finally(() => own.drop());
+    expect(r.idle).toMatchObject({ requests: 1000, seconds: 10, reads: 5, writes: 0, wru: 0 });
+    expect(r.idle.rru).toBeLessThanOrEqual(5);
+    expect(r.watching.batch1WruPerEvent).toBeGreaterThan(0);
+    expect(r.watching.batch1WruPerEvent).toBeLessThanOrEqual(2);
+    expect(r.watching.batch20WruPerEvent).toBeLessThanOrEqual(2);
+    expect(r.counters.wruPerBatch).toBeLessThanOrEqual(2);
+    expect(r.counters.wruPerEvent).toBeLessThanOrEqual(0.2);
+  });
+});
