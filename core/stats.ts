@@ -38,12 +38,18 @@ function bucket(t: Tally, iso: string): HourTally {
 
 const inc = <K>(m: Map<K, number>, k: K, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
 
+/** Counters have no TTL and erasure does not read them: a name that may hold an email or phone number is counted as `(other)`. */
+export const OTHER_NAME = '(other)';
+export function statsName(event: string): string {
+  return /@|\d{6,}/.test(event) ? OTHER_NAME : event.slice(0, STATS_NAME_CHARS);
+}
+
 /** Counts one stored event (and the merges it caused) into the tally, by its receipt hour. */
 export function tallyEvent(t: Tally, e: { readonly type: EventType; readonly event?: string; readonly receivedAt: string }, merges = 0): void {
   const b = bucket(t, e.receivedAt);
   b.events++;
   inc(b.byType, e.type);
-  if (e.type === 'track' && e.event !== undefined) inc(b.names, e.event.slice(0, STATS_NAME_CHARS));
+  if (e.type === 'track' && e.event !== undefined) inc(b.names, statsName(e.event));
   b.merges += merges;
 }
 

@@ -60,6 +60,14 @@ describe('aggregating per batch equals counting per event', () => {
     );
   });
 
+  it('an event name that may hold an email or a phone number is counted as (other)', () => {
+    const t: Tally = new Map();
+    tallyEvent(t, { type: 'track', event: 'Mail ada@example.com', receivedAt: '2026-12-01T10:00:00Z' });
+    tallyEvent(t, { type: 'track', event: 'Call +31612345678', receivedAt: '2026-12-01T10:00:00Z' });
+    tallyEvent(t, { type: 'track', event: 'Order Completed', receivedAt: '2026-12-01T10:00:00Z' });
+    expect([...t.get('2026-12-01T10')!.names]).toEqual([['(other)', 2], ['Order Completed', 1]]);
+  });
+
   it('topNames: most frequent first, ties by name, bounded', () => {
     expect(topNames(new Map([['b', 2], ['a', 2], ['c', 5], ['d', 1]]), 3)).toEqual([['c', 5], ['a', 2], ['b', 2]]);
   });
