@@ -8,7 +8,10 @@ import { AuthenticationError, LimitExceededError, ValidationError } from '../cor
 import type { SourceRateLimiter } from '../core/rate-limit';
 import { enforceRateLimit } from './rate-limit';
 import { cleanJson, ingest, type IngestLimits, type RejectedEvent, type Route } from '../core/ingest';
-import type { EventQueue, KeyStore, RejectedRecord, RejectedStore } from './ports';
+import type { EventQueue, KeyStore, RejectedRecord, RejectedStore, StatsStore } from './ports';
+import { recordTally } from './stats';
+import { tallyRejected, type Tally } from '../core/stats';
+import type { DebugTap } from './debug';
 
 export interface CollectDeps {
   readonly keys: KeyStore;
@@ -22,6 +25,12 @@ export interface CollectDeps {
   readonly rateLimiter?: SourceRateLimiter;
   /** Called when a source's request is refused by its rate limit (metric). */
   readonly onThrottled?: (sourceId: string) => void;
+  /** The live debugger's tap: copies of accepted and rejected events while a session is open (`app/debug.ts`). */
+  readonly debug?: DebugTap;
+  /** The Overview's counters: one update per request with rejected events (`core/stats.ts`). */
+  readonly stats?: StatsStore;
+  /** A counter update failed (the request goes on). */
+  readonly onStatsError?: (err: unknown) => void;
 }
 
 export interface CollectRequest {
@@ -110,6 +119,9 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
       receivedAt: receivedAt.toISOString(),
       requestId,
     });
+    const tally: Tally = new Map();
+    tallyRejected(tally, receivedAt.toISOString(), rejected.length);
+    await recordTally(deps.stats, tally, deps.onStatsError);
     // Bounded per request: what one request can make the table keep does not grow with its items.
     const records = rejected.slice(0, MAX_REJECTED_RECORDS_PER_REQUEST).map((r) => record(r, payloadPreview(payloadOf(r.index), key)));
     const rest = rejected.slice(MAX_REJECTED_RECORDS_PER_REQUEST);
@@ -120,6 +132,7 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
     await deps.rejected.save(records);
   };
 
+  const debugRequest = { receivedAt: receivedAt.toISOString(), requestId, sourceId: principal.sourceId, route: req.route };
   let result: ReturnType<typeof ingest>;
   try {
     result = ingest({
@@ -136,13 +149,25 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
     });
   } catch (err) {
     // A whole request refused after authentication is kept too (one record, its payload cut).
-    if (err instanceof ValidationError) await keep([{ index: 0, issues: err.issues }], () => req.body);
-    if (err instanceof LimitExceededError) await keep([{ index: 0, issues: [{ path: '(body)', message: err.message }], limit: err.limit }], () => req.body);
+    const refused =
+      err instanceof ValidationError ? { index: 0, issues: err.issues } : err instanceof LimitExceededError ? { index: 0, issues: [{ path: '(body)', message: err.message }], limit: err.limit } : undefined;
+    if (refused) {
+      await keep([refused], () => req.body);
+      await deps.debug?.record(debugRequest, [], [{ ...refused, payload: payloadPreview(req.body, key), raw: req.body }]);
+    }
     throw err;
   }
   // Rejected events are kept before anything is queued: if keeping them fails, the request
   // fails as a whole and the sender retries it.
   await keep(result.rejected, (i) => itemOf(req.body, req.route, i));
   if (result.accepted.length > 0) await deps.queue.send(result.accepted);
+  await deps.debug?.record(
+    debugRequest,
+    result.accepted,
+    result.rejected.map((r) => {
+      const raw = itemOf(req.body, req.route, r.index);
+      return { index: r.index, issues: r.issues, payload: payloadPreview(raw, key), raw };
+    }),
+  );
   return { sourceId: principal.sourceId, accepted: result.accepted.length, rejected: result.rejected };
 }

@@ -20,6 +20,7 @@ import { type EvaluationContext, type Firing, resolveValue, resolveValues, runRu
 import { durationMs } from '../core/rules/schema';
 import { applyTraitChanges, type TraitChange } from '../core/rules/traits';
 import type { Bus, BusEntry, DelayedJob, HistoryStore, PersonalizationStore, ProfileParts, ProfileStore, Recommendation, Scheduler } from './ports';
+import type { StatsStore } from './ports';
 import { resolveSurvivors } from './resolve';
 import { matches } from '../core/computed';
 import { updateComputed, type ComputedDeps } from './computed';
@@ -27,6 +28,8 @@ import { updateComputed, type ComputedDeps } from './computed';
 export type SkipReason = 'consent' | 'cooldown' | 'max-fires' | 'duplicate';
 
 export interface EvaluateDeps {
+  /** The Overview's counters: actions fired per rule, one update per stream batch (`core/stats.ts`). */
+  readonly stats?: StatsStore;
   readonly store: ProfileStore;
   readonly bus: Bus;
   readonly rules: () => Promise<RuleSet>;

@@ -12,6 +12,8 @@ import type { Consent } from '../core/consent';
 import type { ComputedState } from '../core/computed';
 import type { StorageSnapshot } from '../core/invariants';
 import type { PayloadMatcher } from '../core/mentions';
+import type { DebugEntry } from '../core/debug';
+import type { HourCounts, HourTally } from '../core/stats';
 
 /** Accepted events on their way to `stitch`. */
 export interface EventQueue {
@@ -378,4 +380,24 @@ export interface Mailer {
 /** The whole table at once, for the storage invariant checker (`app/check.ts`): a full scan, never on a hot path. */
 export interface StorageScanner {
   snapshot(): Promise<StorageSnapshot>;
+}
+
+/** The live event debugger's storage: the session marker and the short-lived entries (`core/debug.ts`). */
+export interface DebugStore {
+  /** When the open session closes (epoch ms), or undefined when none is open (an expired marker counts as none). */
+  sessionExpiry(): Promise<number | undefined>;
+  /** Opens (or renews) the session until `expiresAt` (epoch ms). */
+  openSession(expiresAt: number): Promise<void>;
+  /** Keeps entries until `expiresAt` (epoch ms); best effort is the caller's business: throws on failure. */
+  save(entries: readonly DebugEntry[], expiresAt: number): Promise<void>;
+  /** Entries not yet expired, newest first, with ids greater than `since`, at most `limit` (before filtering: `filter` is applied while reading). */
+  list(opts: { readonly since?: string; readonly limit: number; readonly filter: (e: DebugEntry) => boolean }): Promise<DebugEntry[]>;
+}
+
+/** The Overview's hourly counters (`core/stats.ts`): one small item per hour. */
+export interface StatsStore {
+  /** Adds one batch's counts of one hour in one update (names: at most the hour's cap); throws on failure. */
+  add(tally: HourTally): Promise<void>;
+  /** The stored hours of these days (`yyyy-mm-dd`). */
+  readDays(days: readonly string[]): Promise<HourCounts[]>;
 }

@@ -21,6 +21,7 @@ import { ensureTable } from '../local/dynamodb-local';
 import { startRuntime, type Runtime } from '../local/runtime';
 import type { LocalBusEvent } from '../local/bus';
 import { measureBundles, requireTime, type BundleResult } from './bundles';
+import { measureDebugger } from './debugger';
 import { ASSUMED_CALL_MS, costPerMillionEvents, floorInputs, PRICES, type CostBreakdown, type CostInputs } from './cost';
 import { generateDataSet, sampleTrack, type GeneratedEvent } from './dataset';
 import { Meter, type Tally } from './meter';
@@ -439,6 +440,16 @@ async function main(): Promise<void> {
     const ingestLoad = await load(`${rt.url}/v1/track`, auth, body, 5);
     if (ingestLoad.non2xx > 0 || ingestLoad.errors > 0) throw new Error(`the ingest endpoint failed under load: ${ingestLoad.non2xx} non-2xx, ${ingestLoad.errors} errors`);
 
+    // (10) the console's back end: the debugger idle and watching, the counters.
+    log('console back end: debugger marker reads with no session, debug writes while watching, counter writes per batch…');
+    const consoleTable = `console-${randomBytes(4).toString('hex')}`;
+    const consoleClient = new DynamoDBClient(localDynamoConfig(rt.dynamoEndpoint));
+    await ensureTable(consoleClient, consoleTable);
+    const consoleCost = await measureDebugger(rt.dynamoEndpoint, consoleTable).finally(async () => {
+      await consoleClient.send(new DeleteTableCommand({ TableName: consoleTable })).catch(() => undefined);
+      consoleClient.destroy();
+    });
+
     // (8) cost model.
     const track = kinds[0]!;
     const dsWru = dsTally.wru / ds.events.length;
@@ -472,6 +483,9 @@ async function main(): Promise<void> {
     rows.push({ id: '9', measure: `event → action ms p50/p95 (queue poll ${QUEUE_POLL_MS} ms, stream poll ${STREAM_POLL_MS} ms)`, value: `${fmt(e2a.p50, 0)} / ${fmt(e2a.p95, 0)} (n=${e2a.n})`, goal: '' });
     rows.push({ id: '3', measure: 'collect handler: events validated per second per core (in-process)', value: `${fmt(collectThroughput.eventsPerSecond, 0)} events/s`, goal: '' });
 
+    rows.push({ id: '10', measure: `debugger, no session: DynamoDB per ${consoleCost.idle.requests} collect requests over ${consoleCost.idle.seconds} s (one container)`, value: `${consoleCost.idle.reads} reads (${fmt(consoleCost.idle.rru, 1)} RRU), ${consoleCost.idle.writes} writes`, goal: 'no write; ≤ 1 read / 2 s', met: consoleCost.idle.writes === 0 && consoleCost.idle.reads <= consoleCost.idle.seconds / 2 });
+    rows.push({ id: '10', measure: 'debugger, session open: WRU per event, batch 1 / batch 20', value: `${fmt(consoleCost.watching.batch1WruPerEvent)} / ${fmt(consoleCost.watching.batch20WruPerEvent)}`, goal: '' });
+    rows.push({ id: '10', measure: `counters: WRU per stitch batch of ${consoleCost.counters.eventsPerBatch} (per event)`, value: `${fmt(consoleCost.counters.wruPerBatch)} (${fmt(consoleCost.counters.wruPerEvent)})`, goal: 'no write per event', met: consoleCost.counters.wruPerEvent < 1 });
     printTable(rows);
     const results = {
       date: new Date().toISOString(),
@@ -490,6 +504,7 @@ async function main(): Promise<void> {
       sdkInitMs: r2(sdkInitMs),
       cost: { prices: PRICES, assumedCallMs: ASSUMED_CALL_MS, collectCpuMs: { batch1: r2(collectMs1), batch20: r2(collectMs20) }, dynamoCallsPerEvent: r2(callsPerEvent), localDynamoCallMs: r2(dsTally.ms / Math.max(1, dsTally.calls)), perMillionEvents: cost, floor, ratioToFloor: cost.map((c, i) => r2(c.total / floor[i]!.total)) },
       eventToActionMs: { p50: r2(e2a.p50), p95: r2(e2a.p95), samples: e2a.n },
+      console: consoleCost,
       rows,
     };
     writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');

@@ -16,6 +16,8 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
 import { ContextRequestSchema } from './context';
+import { DebugEventsQuerySchema, DebugEventsResponseSchema, DebugSessionResponseSchema } from './debug';
+import { StatsQuerySchema, StatsResponseSchema } from './stats';
 import { RedriveRequestSchema } from './dead-letters';
 import { EVENT_TYPES, EventFieldsSchema, PARTIES, TRUST_LEVELS } from './events';
 import { ROUTE_ALIASES, ROUTES, type Route } from './ingest';
@@ -360,6 +362,28 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     body: { schema: RedriveRequestSchema.meta({ id: 'RedriveRequest' }), required: false },
     ok: { 200: { schema: z.object({ redriven: z.number().int().min(0) }) } },
     errors: [413],
+  },
+  'POST /v1/debug/sessions': {
+    summary: 'Open (or renew) the live-events debugger for 10 minutes',
+    description: 'While a session is open, collect keeps a compact copy of every accepted and rejected event for 15 minutes; with none open it writes nothing.',
+    auth: ['read', 'admin'],
+    tag: 'Operations',
+    ok: { 200: { schema: DebugSessionResponseSchema.meta({ id: 'DebugSession' }) } },
+  },
+  'GET /v1/debug/events': {
+    summary: 'Events seen while a debugger session is open, newest first',
+    description: 'Pass `cursor` back as `since` for what arrived after; answers may repeat the last seconds (keep entries by `id`).',
+    auth: ['read', 'admin'],
+    tag: 'Operations',
+    query: DebugEventsQuerySchema,
+    ok: { 200: { schema: DebugEventsResponseSchema.meta({ id: 'DebugEvents' }) } },
+  },
+  'GET /v1/stats': {
+    summary: 'Counters for the overview: per hour (48 h) and per day',
+    auth: ['read', 'admin'],
+    tag: 'Operations',
+    query: StatsQuerySchema,
+    ok: { 200: { schema: StatsResponseSchema.meta({ id: 'Stats' }) } },
   },
   'GET /v1/rules': {
     summary: 'Stored rules and audiences',

@@ -4,7 +4,7 @@
  */
 import { ROUTE_ALIASES, ROUTES } from '../core/ingest';
 
-export type ApiFunction = 'collect' | 'profile' | 'context' | 'admin' | 'rules' | 'import';
+export type ApiFunction = 'collect' | 'profile' | 'context' | 'admin' | 'rules' | 'import' | 'insights';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -62,6 +62,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'DELETE', path: '/v1/rules/{id}', fn: 'rules' },
   { method: 'POST', path: '/v1/rules/{id}/test', fn: 'rules' },
   { method: 'POST', path: '/v1/rules/{id}/backtest', fn: 'rules' },
+  // The console's live events (debugger) and overview: read or admin key.
+  { method: 'POST', path: '/v1/debug/sessions', fn: 'insights' },
+  { method: 'GET', path: '/v1/debug/events', fn: 'insights' },
+  { method: 'GET', path: '/v1/stats', fn: 'insights' },
 ];
 
 /** Methods a browser may use cross-origin (CORS preflight, cloud and local): every route's, and OPTIONS. */

@@ -18,7 +18,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, SOURCES_PK, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
+import { DEBUG_PK_PREFIX, EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, SOURCES_PK, STATS_PK_PREFIX, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
 import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
 import { DEFAULT_SOURCE_RATE_LIMIT } from '../core/rate-limit';
 import { throttleRoutes } from './api-throttling';
@@ -579,6 +579,7 @@ export class CustomerDataPlatform extends Construct {
         [ENV.DEAD_LETTER_QUEUE_ARN]: this.deadLetterQueue.queueArn,
       }),
       rules: make('rules', 'RulesAdmin', { [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn }),
+      insights: make('insights', 'Insights', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn, [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn }),
     };
   }
 
@@ -586,7 +587,10 @@ export class CustomerDataPlatform extends Construct {
     const { collect, stitch, evaluate, profile, context, admin, rules } = this.functions;
     // collect: look up write keys and keep rejected events (only those items), enqueue, read
     // the write key. Nothing else.
-    this.grantTableItems(collect, ['dynamodb:GetItem', 'dynamodb:BatchWriteItem'], [keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`]);
+    // collect also reads the debugger session marker (cached) and, while one is open, keeps debug entries (DBG#…).
+    this.grantTableItems(collect, ['dynamodb:GetItem', 'dynamodb:BatchWriteItem'], [keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`]);
+    // collect: one ADD per request with rejected events to the hour's counters (the Overview).
+    this.grantTableItems(collect, ['dynamodb:UpdateItem'], [`${STATS_PK_PREFIX}*`]);
     this.queue.grantSendMessages(collect);
     this.secrets.writeKey.grantRead(collect);
     // admin: sources, key listings and lookups (transactions of puts, updates and condition
@@ -612,7 +616,7 @@ export class CustomerDataPlatform extends Construct {
     // partitions, identity items and rejected events naming them, and batch puts of suppression
     // markers, on those items only.
     this.table.grantReadData(profile);
-    this.grantTableItems(profile, ['dynamodb:BatchWriteItem'], [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk, `${REJECTED_PK_PREFIX}*`]);
+    this.grantTableItems(profile, ['dynamodb:BatchWriteItem'], [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`]);
     this.secrets.readKey.grantRead(profile);
     this.secrets.adminKey.grantRead(profile);
     // context (public write key): reads only, of what it serves: the visitor's identity item
@@ -642,6 +646,11 @@ export class CustomerDataPlatform extends Construct {
     // rules (admin API): the rule items, profile and timeline reads for dry runs and backtests.
     this.table.grant(rules, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
     this.secrets.adminKey.grantRead(rules);
+    // insights (console): the debugger session marker and entries (DBG#…); the read and admin keys.
+    this.grantTableItems(this.functions.insights, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [`${DEBUG_PK_PREFIX}*`]);
+    this.grantTableItems(this.functions.insights, ['dynamodb:Query'], [`${STATS_PK_PREFIX}*`]);
+    this.secrets.readKey.grantRead(this.functions.insights);
+    this.secrets.adminKey.grantRead(this.functions.insights);
   }
 
   /** Item actions on the table, limited to partition keys matching `leadingKeys` (`*` wildcards). */
@@ -857,7 +866,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
   return {
     ...DEFAULTS,
     ...given,
-    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), context: sizing('context'), admin: sizing('admin'), rules: sizing('rules'), import: sizing('import'), fileImport: sizing('fileImport') },
+    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), context: sizing('context'), admin: sizing('admin'), rules: sizing('rules'), import: sizing('import'), fileImport: sizing('fileImport'), insights: sizing('insights') },
   };
 }
 

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { LAMBDA_BUNDLING } from './bundling';
 
 /** The Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
-export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'context' | 'admin' | 'rules' | 'import' | 'fileImport';
+export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'context' | 'admin' | 'rules' | 'import' | 'fileImport' | 'insights';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -45,6 +45,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   import: { memorySize: 512, timeout: Duration.seconds(29) },
   // File import (drop bucket): a job runs up to the timeout, then continues in a new invocation.
   fileImport: { memorySize: 512, timeout: Duration.minutes(15) },
+  // The console's debugger and overview: a few small queries per request.
+  insights: { memorySize: 256, timeout: Duration.seconds(10) },
 };
 
 /** CloudWatch metrics namespace shared by every handler. */

@@ -21,6 +21,10 @@ import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
 import { DynamoMessageLog } from '../adapters/dynamo/message-log';
 import { DynamoEvaluationFailures } from '../adapters/dynamo/evaluation-failures';
+import { DynamoDebugStore } from '../adapters/dynamo/debug-store';
+import { DynamoStatsStore } from '../adapters/dynamo/stats-store';
+import { DebugTap } from '../app/debug';
+import { createInsightsHandler } from '../lambdas/insights';
 import type { IngestLimits } from '../core/ingest';
 import { DEFAULT_SOURCE_RATE_LIMIT, SourceRateLimiter, type RateLimit } from '../core/rate-limit';
 import { createAdminHandler } from '../lambdas/admin';
@@ -257,22 +261,27 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const sourceLimit = opts.sourceRateLimit === false ? undefined : (opts.sourceRateLimit ?? DEFAULT_SOURCE_RATE_LIMIT);
     const collectLimiter = sourceLimit && new SourceRateLimiter(sourceLimit);
     const contextLimiter = sourceLimit && new SourceRateLimiter(sourceLimit);
-    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits, rateLimiter: collectLimiter }));
+    // The debugger: collect's tap and the insights API share the tap, so a session shows at once.
+    const debugStore = new DynamoDebugStore(doc, { tableName });
+    const debugTap = new DebugTap(debugStore, { onError: (err) => process.stderr.write(`scherp: debug copy not kept: ${(err as Error).name}\n`) });
+    const stats = new DynamoStatsStore(doc, tableName);
+    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits, rateLimiter: collectLimiter, debug: debugTap, stats }));
+    const insights = createInsightsHandler(() => ({ keys: keyStore, debug: debugStore, tap: debugTap, stats }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
     // Erasure reaches the local files holding copies (the scheduler is created below).
-    const copies = () => [bus, queue, new JsonlFileCopies('dlq.jsonl', join(dataDir, 'dlq.jsonl'), (l) => (l as { body?: string }).body), new JsonlFileCopies('stream-failures.jsonl', join(dataDir, 'stream-failures.jsonl')), scheduler];
+    const copies = () => [debugStore, bus, queue, new JsonlFileCopies('dlq.jsonl', join(dataDir, 'dlq.jsonl'), (l) => (l as { body?: string }).body), new JsonlFileCopies('stream-failures.jsonl', join(dataDir, 'stream-failures.jsonl')), scheduler];
     const notReached = [{ store: 'bucket/ (import files and reports)', holds: 'dropped import files and their reports', expiresWithin: opts.importRetentionDays === undefined ? 'until you delete them' : `${opts.importRetentionDays} days` }];
     const profile = createProfileHandler(() => ({ keys: keyStore, store, rejected, config, copies: copies(), notReached }));
     const context = createContextHandler(() => ({ writeKeys, store, config, userTokenSecret: envLoader(keys.userToken), rateLimiter: contextLimiter }));
     const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
-    const stitch = createStitchHandler(() => ({ store, config, messages, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
+    const stitch = createStitchHandler(() => ({ store, config, messages, stats, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
     const parts = new DynamoPersonalizationStore(doc, tableName);
     const history = new DynamoHistoryStore(doc, tableName);
     const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));
     stoppers.push(() => scheduler.stop());
     const computed = { store: new DynamoComputedStore(doc, tableName), defs: config.computed };
     const evaluationFailures = new DynamoEvaluationFailures(doc, tableName);
-    const evaluate = createEvaluateHandler(() => ({ store, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }), () => evaluationFailures);
+    const evaluate = createEvaluateHandler(() => ({ store, stats, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }), () => evaluationFailures);
     const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -311,7 +320,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     imports.start(createFileImportHandler(() => ({ bucket: LOCAL_BUCKET, objects, queue, jobs: imports, sources, config })));
     stoppers.push(() => imports.stop());
 
-    const server: Server = await startServer({ collect, profile, context, admin, rules: rulesApi, import: importer }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
+    const server: Server = await startServer({ collect, profile, context, admin, rules: rulesApi, import: importer, insights }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
       corsAllowedOrigins: opts.corsAllowedOrigins,
       console: await consoleBundle(),
     });

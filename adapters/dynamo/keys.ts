@@ -22,6 +22,9 @@
  * | message marker  | `MSG#<sourceId>#<messageId>` | `MSG`           |
  * | erased identifier | `SUP#<sha256 hex of type:value>` | `SUP`       |
  * | evaluation failure | pk of the failed item | `EVALFAIL#<stream sequence number>` |
+ * | debugger session | `DBG#SESSION`        | `DBG#SESSION`          |
+ * | debugger entry  | `DBG#<yyyy-mm-ddThh>` | `<receivedAt>#<requestId>#<index>` (`core/debug.ts`) |
+ * | hourly counters | `STATS#<yyyy-mm-dd>`  | `H#<hh>` (`core/stats.ts`) |
  *
  * Values are used verbatim after the fixed prefix, so a `#` or `:` inside an identifier
  * cannot collide with another item: the type names never contain `#`, and nothing parses
@@ -72,7 +75,17 @@ export const keys = {
    * profile erases it too); the item holds the record's content.
    */
   evaluationFailure: (pk: string, sequenceNumber: string) => ({ pk, sk: `${EVAL_FAILURE_SK_PREFIX}${sequenceNumber}` }),
+  /** The live debugger's session marker: while it exists and has not expired, collect keeps debug entries. */
+  debugSession: () => ({ pk: DEBUG_SESSION_PK, sk: DEBUG_SESSION_PK }),
+  /** The hour partition of debug entries received in that hour (`isoTime` of the entry). */
+  debugHour: (isoTime: string) => `${DEBUG_PK_PREFIX}${isoTime.slice(0, 13)}`,
+  /** The Overview's counters of one hour (`yyyy-mm-ddThh`). */
+  statsHour: (hour: string) => ({ pk: `${STATS_PK_PREFIX}${hour.slice(0, 10)}`, sk: `H#${hour.slice(11, 13)}` }),
 } as const;
+
+export const STATS_PK_PREFIX = 'STATS#';
+export const DEBUG_PK_PREFIX = 'DBG#';
+export const DEBUG_SESSION_PK = `${DEBUG_PK_PREFIX}SESSION`;
 
 export const SOURCES_PK = 'SOURCES';
 export const SOURCE_SK_PREFIX = 'S#';

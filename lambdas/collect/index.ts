@@ -16,7 +16,8 @@ import { SourceRateLimiter } from '../../core/rate-limit';
 import { onThrottled, rateLimitFromEnv } from '../shared/rate-limit';
 import { SqsEventQueue } from '../../adapters/sqs-queue';
 import { BootstrapKeyStore, envLoader, secretLoader, SourceKeyStore } from '../../adapters/keys';
-import { rejectedStore, sourceStore } from '../shared/dynamo';
+import { debugStore, rejectedStore, sourceStore, statsStore } from '../shared/dynamo';
+import { DebugTap } from '../../app/debug';
 import { ENV, intEnv, optionalEnv, requireEnv } from '../shared/env';
 import { apiAddress, clientIp, credential, errorResponse, json, parseJsonBody, userAgent, type HttpResult } from '../shared/http';
 import { flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
@@ -98,6 +99,10 @@ const cloudDeps = lazy((): CollectDeps => {
     // One bucket per source in this container's memory (`core/rate-limit.ts`).
     rateLimiter: new SourceRateLimiter(rateLimitFromEnv()),
     onThrottled,
+    // Debug copies only while a debugger session is open (the marker read cached per container).
+    stats: statsStore(),
+    onStatsError: (err) => logger.warn('counters not updated', { error: (err as Error).name }),
+    debug: new DebugTap(debugStore(), { onError: (err) => logger.warn('debug copy not kept', { error: (err as Error).name }), onDropped: (n) => metrics.addMetric('DebugEntriesDropped', MetricUnit.Count, n) }),
   };
 });
 

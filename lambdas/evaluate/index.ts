@@ -30,12 +30,21 @@ import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalizatio
 import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
 import { EventBridgeBus } from '../../adapters/eventbridge-bus';
 import { EventBridgeScheduler, isDelayedInvocation, type DelayedInvocation } from '../../adapters/eventbridge-scheduler';
-import { dynamo, profileStore, tableName } from '../shared/dynamo';
+import { dynamo, profileStore, statsStore, tableName } from '../shared/dynamo';
 import { DynamoEvaluationFailures } from '../../adapters/dynamo/evaluation-failures';
 import { replayFailures, type ReplayResult } from '../../app/replay-failures';
 import { ENV, optionalEnv, requireEnv } from '../shared/env';
 import { lazy } from '../shared/lazy';
 import { errorFields, flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
+import { tallyAction, type Tally } from '../../core/stats';
+import { DETAIL_TYPES } from '../../core/rules/contract';
+import { recordTally } from '../../app/stats';
+import type { BusEntry } from '../../app/ports';
+
+/** Counts the actions fired, by rule, into the batch's tally (the Overview). */
+function tallyActions(tally: Tally, entries: readonly BusEntry[], at: string): void {
+  for (const e of entries) if (e.detailType === DETAIL_TYPES.actionTriggered && typeof e.detail.ruleId === 'string') tallyAction(tally, at, e.detail.ruleId);
+}
 
 /** The stored event and its profile, if the record is a new timeline event. */
 export function timelineInsert(record: DynamoDBRecord): { profileId: string; item: { d: Uint8Array | string } } | undefined {
@@ -70,7 +79,7 @@ let selfArn: string | undefined;
 
 export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () => EvaluationFailureLog) {
   /** Evaluates one stream record (a merge record, a timeline event, or nothing to do); the number of actions published. */
-  const evaluateRecord = async (record: DynamoDBRecord): Promise<number> => {
+  const evaluateRecord = async (record: DynamoDBRecord, tally?: Tally): Promise<number> => {
     let actions = 0;
     const merge = mergeRecordInsert(record);
     if (merge) {
@@ -80,7 +89,11 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
       actions += await announceMerge(d.bus, merge);
     }
     const insert = timelineInsert(record);
-    if (insert) actions += (await evaluateEvent(deps(), insert.profileId, decodeEvent(insert.item))).length;
+    if (insert) {
+      const fired = await evaluateEvent(deps(), insert.profileId, decodeEvent(insert.item));
+      if (tally) tallyActions(tally, fired, new Date().toISOString());
+      actions += fired.length;
+    }
     return actions;
   };
 
@@ -110,10 +123,11 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
         flushMetrics();
       }
     }
+    const tally: Tally = new Map();
     try {
       for (const record of event.Records) {
         try {
-          actions += await evaluateRecord(record);
+          actions += await evaluateRecord(record, tally);
         } catch (err) {
           logger.warn('evaluate failed; the stream retries from this record', { sequenceNumber: record.dynamodb?.SequenceNumber, ...errorFields(err) });
           // Noted with its key, so the record can be replayed even after the stream has let it go.
@@ -125,6 +139,8 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
       }
       return { batchItemFailures: [] };
     } finally {
+      // One counter update per batch (per hour it spans), best effort; also for a batch cut short.
+      await recordTally(deps().stats, tally, (err) => logger.warn('counters not updated', errorFields(err)));
       if (actions > 0) metrics.addMetric('ActionsPublished', MetricUnit.Count, actions);
       flushMetrics();
     }
@@ -146,6 +162,7 @@ export const ruleObservers: Pick<EvaluateDeps, 'onRuleError' | 'onSkipped'> = {
 
 const cloudDeps = lazy((): EvaluateDeps => ({
   store: profileStore(),
+  stats: statsStore(),
   bus: new EventBridgeBus(new EventBridgeClient({}), requireEnv(ENV.EVENT_BUS_NAME)),
   rules: cachedRuleSet(new DynamoRuleStore(dynamo(), tableName()), {
     onInvalid: (id, err) => logger.error('stored rule is invalid and skipped', { ruleId: String(id), ...errorFields(err) }),

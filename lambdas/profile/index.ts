@@ -16,7 +16,7 @@ import type { ScherpConfig } from '../../core/config';
 import { AuthenticationError, ValidationError } from '../../core/errors';
 import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
 import { scherpConfig } from '../shared/config';
-import { profileStore, rejectedStore } from '../shared/dynamo';
+import { debugStore, profileStore, rejectedStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { credential, errorResponse, json, type HttpResult } from '../shared/http';
 import { lazy } from '../shared/lazy';
@@ -88,6 +88,8 @@ const cloudDeps = lazy((): ProfileDeps => {
     rejected: rejectedStore(),
     config: scherpConfig(),
     notReached: cloudRetainedCopies(),
+    // The debugger's entries (minutes-lived copies of events) are erased too.
+    copies: [debugStore()],
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),

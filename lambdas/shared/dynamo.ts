@@ -3,6 +3,8 @@ import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
 import { DynamoMessageLog } from '../../adapters/dynamo/message-log';
 import { DynamoRejectedStore } from '../../adapters/dynamo/rejected-store';
 import { DynamoSourceStore } from '../../adapters/dynamo/source-store';
+import { DynamoDebugStore } from '../../adapters/dynamo/debug-store';
+import { DynamoStatsStore } from '../../adapters/dynamo/stats-store';
 import { ENV, intEnv, optionalEnv, requireEnv } from './env';
 import { lazy } from './lazy';
 
@@ -23,3 +25,7 @@ export const sourceStore = lazy(() => new DynamoSourceStore(dynamo(), tableName(
 export const rejectedStore = lazy(() => new DynamoRejectedStore(dynamo(), { tableName: tableName(), retentionDays: intEnv(ENV.REJECTED_RETENTION_DAYS, 7) }));
 
 export const messageLog = lazy(() => new DynamoMessageLog(dynamo(), { tableName: tableName(), windowDays: intEnv(ENV.DEDUPE_WINDOW_DAYS, 7) }));
+
+export const debugStore = lazy(() => new DynamoDebugStore(dynamo(), { tableName: tableName() }));
+
+export const statsStore = lazy(() => new DynamoStatsStore(dynamo(), tableName()));

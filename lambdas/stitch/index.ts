@@ -7,7 +7,9 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DeadLetterSink } from '../../app/dead-letters';
-import type { MessageLog, ProfileStore } from '../../app/ports';
+import type { MessageLog, ProfileStore, StatsStore } from '../../app/ports';
+import { recordTally } from '../../app/stats';
+import { tallyEvent, type Tally } from '../../core/stats';
 import { connectedKeys, forEachByKey } from '../../app/batch';
 import { processEvent } from '../../app/process-event';
 import { NoIdentifierError, SuppressedIdentifierError } from '../../app/stitch';
@@ -15,7 +17,7 @@ import type { ScherpConfig } from '../../core/config';
 import type { ScherpEvent } from '../../core/events';
 import { SqsDeadLetters } from '../../adapters/sqs-dead-letters';
 import { scherpConfig } from '../shared/config';
-import { messageLog, profileStore } from '../shared/dynamo';
+import { messageLog, profileStore, statsStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { lazy } from '../shared/lazy';
 import { errorFields, flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
@@ -30,6 +32,8 @@ export interface StitchDeps {
    * once more, so the dead letter says why. Without it the queue's redrive policy dead-letters it.
    */
   readonly deadLetters?: { readonly sink: DeadLetterSink; readonly maxReceives: number };
+  /** The Overview's counters: events by hour, type and name, merges; one update per batch per hour (`core/stats.ts`). */
+  readonly stats?: StatsStore;
 }
 
 /** Records processed at the same time within one invocation. */
@@ -55,13 +59,17 @@ export function createStitchHandler(deps: () => StitchDeps) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
     const counts = { stored: 0, duplicates: 0, repeats: 0, dropped: 0, merged: 0 };
+    const tally: Tally = new Map();
     const handle = async (record: SQSRecord) => {
       try {
         const e = JSON.parse(record.body) as ScherpEvent;
         const { store, messages, config } = deps();
         const r = await processEvent({ store, messages, identity: config.identity, traits: config.traits, suppressErased: config.privacy.suppressErased }, e);
         if (r.duplicate) counts.duplicates++;
-        else counts.stored++;
+        else {
+          counts.stored++;
+          tallyEvent(tally, e, r.merged.length);
+        }
         if (r.repeat) counts.repeats++;
         counts.dropped += r.dropped.length;
         counts.merged += r.merged.length;
@@ -88,6 +96,7 @@ export function createStitchHandler(deps: () => StitchDeps) {
     // One person's events in order; different people side by side (DynamoDB calls are I/O).
     const groups = connectedKeys(event.Records, senderIds);
     await forEachByKey(event.Records, (r) => groups.get(r)!, STITCH_CONCURRENCY, handle);
+    await recordTally(deps().stats, tally, (err) => logger.warn('counters not updated', errorFields(err)));
     metrics.addMetric('EventsStored', MetricUnit.Count, counts.stored);
     if (counts.duplicates > 0) metrics.addMetric('EventsDuplicate', MetricUnit.Count, counts.duplicates);
     if (counts.repeats > 0) metrics.addMetric('MessagesRepeated', MetricUnit.Count, counts.repeats);
@@ -121,6 +130,7 @@ const cloudDeps = lazy((): StitchDeps => {
     store: profileStore(),
     config: scherpConfig(),
     messages: messageLog(),
+    stats: statsStore(),
     deadLetters: dlqUrl
       ? { sink: new SqsDeadLetters(new SQSClient({}), { deadLetterQueueUrl: dlqUrl }), maxReceives: Number(optionalEnv(ENV.MAX_RECEIVE_COUNT) ?? 5) }
       : undefined,

@@ -126,6 +126,7 @@ describe('functions', () => {
     rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
     fileImport: ['TABLE_NAME', 'QUEUE_URL', 'IMPORT_BUCKET', 'IMPORT_QUEUE_URL'],
+    insights: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN'],
   };
   const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
 
@@ -188,7 +189,7 @@ describe('least privilege', () => {
     expect(leadingKeysOf(synth.stack.platform.functions.import)).toEqual([['SOURCES']]);
   });
 
-  test('profile: table reads, and for erasure batch writes on profile, identity, suppression and rejected-event items only; the keys', () => {
+  test('profile: table reads, and for erasure batch writes on profile, identity, suppression, rejected-event and debugger items only; the keys', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.profile);
     for (const forbidden of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'sqs:SendMessage', 'events:PutEvents']) expect(actions).not.toContain(forbidden);
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue']));
@@ -198,8 +199,8 @@ describe('least privilege', () => {
     const writeStatements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }))
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
       .filter((st: any) => [st.Action].flat().includes('dynamodb:BatchWriteItem'));
-    expect(writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']])).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*']]]);
-    expect(leadingKeysOf(fn).filter((k) => k !== undefined)).toEqual([['P#*', 'ID#*#*', 'SUP#*', 'REJ#*']]);
+    expect(writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']])).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*']]]);
+    expect(leadingKeysOf(fn).filter((k) => k !== undefined)).toEqual([['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*']]);
   });
 
   test('context (public write key): identity, profile and write-key reads only (leading keys), the write key and user-token secrets; no writes, no read or admin key', () => {
@@ -225,11 +226,11 @@ describe('least privilege', () => {
   });
 
   /** The dynamodb:LeadingKeys a function's table statements are limited to (undefined: unlimited). */
-  test('collect: key lookups and rejected events only (leading keys), SendMessage, the write key; no PutEvents', () => {
+  test('collect: key lookups, rejected events, debugger items and rejected counters only (leading keys), SendMessage, the write key; no PutEvents', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.collect);
     expect(actions).not.toContain('events:PutEvents');
-    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:GetItem']);
-    expect(leadingKeysOf(synth.stack.platform.functions.collect)).toEqual([['WKEY#*', 'REJ#*']]);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(leadingKeysOf(synth.stack.platform.functions.collect)).toEqual([['WKEY#*', 'REJ#*', 'DBG#*'], ['STATS#*']]);
     expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'secretsmanager:GetSecretValue']));
   });
 
@@ -355,7 +356,7 @@ describe('least privilege', () => {
 });
 
 describe('HTTP API', () => {
-  test('routes are exactly the collect, profile, context, admin and rules endpoints, with Lambda doing auth', () => {
+  test('routes are exactly the collect, profile, context, admin, rules and insights endpoints, with Lambda doing auth', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
       [
@@ -380,6 +381,9 @@ describe('HTTP API', () => {
         'DELETE /v1/rules/{id}',
         'POST /v1/rules/{id}/test',
         'POST /v1/rules/{id}/backtest',
+        'POST /v1/debug/sessions',
+        'GET /v1/debug/events',
+        'GET /v1/stats',
         'POST /v1/alias',
         'POST /v1/batch',
         'POST /v1/group',
@@ -400,8 +404,8 @@ describe('HTTP API', () => {
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('NONE');
   });
 
-  test('six payload 2.0 Lambda proxy integrations: collect, profile, context, admin, rules and import', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 6);
+  test('seven payload 2.0 Lambda proxy integrations: collect, profile, context, admin, rules, import and insights', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 7);
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',

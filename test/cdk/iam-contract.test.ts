@@ -108,6 +108,11 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
   collect: [
     item('GetCommand', 'dynamodb:GetItem', 'WKEY#ab12'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'REJ#2026-11-29'),
+    // The debugger: the session marker (cached read) and, while a session is open, its entries.
+    item('GetCommand', 'dynamodb:GetItem', 'DBG#SESSION'),
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'DBG#2026-11-29T10'),
+    // The Overview's counters: one ADD per request with rejected events.
+    item('UpdateCommand', 'dynamodb:UpdateItem', 'STATS#2026-11-29'),
     queue('SendMessageBatchCommand', 'sqs:SendMessage', () => p().queue),
     queue('SendMessageCommand', 'sqs:SendMessage', () => p().queue),
     secret(() => p().secrets.writeKey),
@@ -126,6 +131,9 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('GetCommand', 'dynamodb:GetItem', 'ID#user_id#42'),
     item('PutCommand', 'dynamodb:PutItem', 'MSG#default#m-1'),
     item('GetCommand', 'dynamodb:GetItem', 'MSG#default#m-1'),
+    // The Overview's counters: one ADD per batch per hour (a projected read when an hour is full of names).
+    item('UpdateCommand', 'dynamodb:UpdateItem', 'STATS#2026-11-29'),
+    item('GetCommand', 'dynamodb:GetItem', 'STATS#2026-11-29'),
     { command: 'PutEventsCommand', action: 'events:PutEvents', resource: () => arn(p().bus) },
     queue('SendMessageCommand', 'sqs:SendMessage', () => p().deadLetterQueue),
   ],
@@ -139,6 +147,8 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
       ['DeleteCommand', 'dynamodb:DeleteItem'],
     ]),
     item('QueryCommand', 'dynamodb:Query', 'RULES'),
+    // Actions fired per rule: one ADD per stream batch per hour.
+    item('UpdateCommand', 'dynamodb:UpdateItem', 'STATS#2026-11-29'),
     // Evaluation failures: noted next to the item, listed by a scan for a replay.
     { command: 'ScanCommand', action: 'dynamodb:Scan', resource: table },
     { command: 'PutEventsCommand', action: 'events:PutEvents', resource: () => arn(p().bus) },
@@ -162,6 +172,9 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'SUP#ab12'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'REJ#2026-11-29'),
     item('QueryCommand', 'dynamodb:Query', 'REJ#2026-11-29'),
+    // Erasure deletes the debugger entries naming the person.
+    item('QueryCommand', 'dynamodb:Query', 'DBG#2026-11-29T10'),
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'DBG#2026-11-29T10'),
     secret(() => p().secrets.readKey),
     secret(() => p().secrets.adminKey),
   ],
@@ -224,6 +237,14 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     queue('SendMessageCommand', 'sqs:SendMessage', () => p().fileImport.queue),
     queue('SendMessageBatchCommand', 'sqs:SendMessage', () => p().queue),
   ],
+  insights: [
+    item('GetCommand', 'dynamodb:GetItem', 'DBG#SESSION'),
+    item('PutCommand', 'dynamodb:PutItem', 'DBG#SESSION'),
+    item('QueryCommand', 'dynamodb:Query', 'DBG#2026-11-29T10'),
+    item('QueryCommand', 'dynamodb:Query', 'STATS#2026-11-29'),
+    secret(() => p().secrets.readKey),
+    secret(() => p().secrets.adminKey),
+  ],
   email: [{ command: 'SendEmailCommand', action: 'ses:SendEmail', resource: () => 'arn:aws:ses:eu-west-1:123456789012:identity/shop.example', context: { 'ses:FromAddress': 'service@shop.example' } }],
 };
 
@@ -256,6 +277,10 @@ describe('and nothing broader where it matters', () => {
     ['context', item('QueryCommand', 'dynamodb:Query', 'REJ#2026-11-29')],
     ['context', item('QueryCommand', 'dynamodb:Query', 'RULES')],
     ['context', item('BatchGetCommand', 'dynamodb:BatchGetItem', 'SUP#ab12')],
+    ['insights', item('QueryCommand', 'dynamodb:Query', 'P#0b7c1d2e')],
+    ['insights', item('PutCommand', 'dynamodb:PutItem', 'RULES')],
+    ['insights', item('PutCommand', 'dynamodb:PutItem', 'STATS#2026-11-29')],
+    ['collect', item('UpdateCommand', 'dynamodb:UpdateItem', 'P#0b7c1d2e')],
   ] as const)('%s may not make %s outside its leading keys', (fn, call) => {
     expect(allows(roleOf(p().functions[fn]), call)).toBe(false);
   });

@@ -29,7 +29,7 @@ beforeAll(async () => {
   const keys = new BootstrapKeyStore({ write: envLoader('wk'), read: envLoader('rk'), admin: envLoader('ak') });
   const queue = new MemoryQueue();
   const collect = createCollectHandler(() => ({ keys, queue }));
-  server = await startServer({ collect, profile: echo, context: echo, admin: echo, rules: echo, import: echo }, 0, '127.0.0.1', { maxBodyBytes: 1024 * 1024, maxEventBytes: 512 * 1024, requestTimeoutMs: 500 });
+  server = await startServer({ collect, profile: echo, context: echo, admin: echo, rules: echo, import: echo, insights: echo }, 0, '127.0.0.1', { maxBodyBytes: 1024 * 1024, maxEventBytes: 512 * 1024, requestTimeoutMs: 500 });
   port = (server.address() as AddressInfo).port;
   url = `http://127.0.0.1:${port}`;
 });

@@ -21,7 +21,7 @@ const queue = new MemoryQueue();
 beforeAll(async () => {
   const collect = createCollectHandler(() => ({ queue, keys: new BootstrapKeyStore({ write: envLoader('site-key') }) }));
   const none: HttpHandler = async () => ({ statusCode: 404, body: '{}' });
-  server = await startServer({ collect, profile: none, context: none, admin: none, rules: none, import: none }, 0, '127.0.0.1', { corsAllowedOrigins: ['http://shop.example'] });
+  server = await startServer({ collect, profile: none, context: none, admin: none, rules: none, import: none, insights: none }, 0, '127.0.0.1', { corsAllowedOrigins: ['http://shop.example'] });
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
