@@ -5,7 +5,8 @@
  * (`EV#`/`MERGE#`), so evaluate never sees them. Erasure reaches them (`eraseSubject`): it reads
  * the hour partitions an entry may still be stored in (kept, or expired and awaiting deletion).
  */
-import { BatchWriteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from './batch-write';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CopyStore, DebugStore, ErasureSubject } from '../../app/ports';
 import { DEBUG_ENTRY_TTL_SECONDS, type DebugEntry } from '../../core/debug';
 import { keys, TTL_ATTRIBUTE } from './keys';
@@ -13,8 +14,6 @@ import { queryAll, queryPages } from './query';
 import { TTL_LAG_DAYS } from './rejected-store';
 
 const HOUR_MS = 3_600_000;
-const BATCH_WRITE_LIMIT = 25;
-const MAX_ATTEMPTS = 6;
 
 export interface DynamoDebugStoreOptions {
   readonly tableName: string;
@@ -46,7 +45,7 @@ export class DynamoDebugStore implements DebugStore, CopyStore {
   async save(entries: readonly DebugEntry[], expiresAt: number): Promise<void> {
     const ttl = Math.ceil(expiresAt / 1000);
     const requests = entries.map((e) => ({ PutRequest: { Item: { pk: keys.debugHour(e.receivedAt), sk: e.id, e: JSON.stringify(e), [TTL_ATTRIBUTE]: ttl } } }));
-    await this.batchWrite(requests);
+    await batchWriteAll(this.doc, this.opts.tableName, requests, 'debug writes');
   }
 
   async list(opts: { readonly since?: string; readonly limit: number; readonly filter: (e: DebugEntry) => boolean }): Promise<DebugEntry[]> {
@@ -84,21 +83,10 @@ export class DynamoDebugStore implements DebugStore, CopyStore {
       const items = await queryAll(this.doc, { TableName: this.opts.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.debugHour(new Date(h).toISOString()) }, ConsistentRead: true });
       for (const i of items) if (typeof i.e === 'string' && entryNames(i.e, subject.matches)) doomed.push({ pk: i.pk as string, sk: i.sk as string });
     }
-    await this.batchWrite(doomed.map((Key) => ({ DeleteRequest: { Key } })));
+    await batchWriteAll(this.doc, this.opts.tableName, doomed.map((Key) => ({ DeleteRequest: { Key } })), 'debug writes');
     return doomed.length;
   }
 
-  private async batchWrite(requests: readonly Record<string, unknown>[]): Promise<void> {
-    for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
-      let pending = requests.slice(i, i + BATCH_WRITE_LIMIT);
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        const r = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.opts.tableName]: pending } }));
-        pending = (r.UnprocessedItems?.[this.opts.tableName] ?? []) as typeof pending;
-        if (pending.length > 0 && attempt >= MAX_ATTEMPTS) throw new Error(`DynamoDB left ${pending.length} debug writes unprocessed`);
-        if (pending.length > 0) await new Promise((res) => setTimeout(res, 25 * 2 ** attempt));
-      }
-    }
-  }
 }
 
 /** The entry's payload (JSON inside the entry's JSON) and the entry itself are what may name someone. */

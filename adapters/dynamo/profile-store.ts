@@ -1,7 +1,8 @@
 /**
  * ProfileStore on the single DynamoDB table: identities, profile roots and the timeline.
  */
-import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from './batch-write';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
@@ -95,7 +96,6 @@ export function fromMergeRecordItem(i: MergeRecordItem): MergeRecord {
 }
 
 const BATCH_GET_LIMIT = 100;
-const BATCH_WRITE_LIMIT = 25;
 
 /** The suppression marker key of an identifier: a SHA-256 of `type:value`, so it names nobody. */
 export function suppressionKey(id: Identifier): { pk: string; sk: string } {
@@ -150,22 +150,11 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     return { owners, suppressed };
   }
 
-  /** BatchWrite with retries of unprocessed requests. */
-  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
-    for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
-      let pending: Record<string, unknown>[] | undefined = requests.slice(i, i + BATCH_WRITE_LIMIT);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-        const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.opts.tableName]: pending } }));
-        pending = res.UnprocessedItems?.[this.opts.tableName] as Record<string, unknown>[] | undefined;
-      }
-    }
-  }
 
   async suppress(ids: readonly Identifier[]): Promise<void> {
     const at = new Date().toISOString();
     const pks = new Map(ids.map((id) => [suppressionKey(id).pk, suppressionKey(id)]));
-    await this.batchWrite([...pks.values()].map((k) => ({ PutRequest: { Item: { ...k, at } } })));
+    await batchWriteAll(this.doc, this.opts.tableName, [...pks.values()].map((k) => ({ PutRequest: { Item: { ...k, at } } })), 'profile writes');
   }
 
   async erasePartition(profileId: string): Promise<number> {
@@ -173,13 +162,13 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     // The root last: until it is gone, a retry still finds the profile and finishes the job.
     const root = keys.profile(profileId).sk;
     const ordered = [...items.filter((i) => i.sk !== root), ...items.filter((i) => i.sk === root)];
-    await this.batchWrite(ordered.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })));
+    await batchWriteAll(this.doc, this.opts.tableName, ordered.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })), 'profile writes');
     return items.length;
   }
 
   async eraseIdentities(ids: readonly Identifier[]): Promise<number> {
     const pks = new Set(ids.map((id) => keys.identity(id.type, id.value).pk));
-    await this.batchWrite([...pks].map((pk) => ({ DeleteRequest: { Key: { pk, sk: 'ID' } } })));
+    await batchWriteAll(this.doc, this.opts.tableName, [...pks].map((pk) => ({ DeleteRequest: { Key: { pk, sk: 'ID' } } })), 'profile writes');
     return pks.size;
   }
 

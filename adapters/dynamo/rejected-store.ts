@@ -9,7 +9,8 @@
  * with the matcher: the cost grows with the records naming the person, never with what else is
  * kept.
  */
-import { BatchGetCommand, BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from './batch-write';
+import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import type { RejectedRecord, RejectedStore } from '../../app/ports';
 import { mentionTerms } from '../../core/mention-terms';
@@ -17,7 +18,6 @@ import type { PayloadMatcher } from '../../core/mentions';
 import { keys, TTL_ATTRIBUTE } from './keys';
 import { queryAll } from './query';
 
-const BATCH_WRITE_LIMIT = 25;
 const BATCH_GET_LIMIT = 100;
 const MAX_ATTEMPTS = 8;
 const DAY_MS = 86_400_000;
@@ -62,22 +62,10 @@ export class DynamoRejectedStore implements RejectedStore {
     });
     // The index first: a record is never stored without its entries (an entry without its
     // record, after a failure, leads nowhere and expires with it).
-    await this.batchWrite(indexItems.map((Item) => ({ PutRequest: { Item } })));
-    await this.batchWrite(items.map((Item) => ({ PutRequest: { Item } })));
+    await batchWriteAll(this.doc, this.opts.tableName, indexItems.map((Item) => ({ PutRequest: { Item } })), 'rejected-event writes');
+    await batchWriteAll(this.doc, this.opts.tableName, items.map((Item) => ({ PutRequest: { Item } })), 'rejected-event writes');
   }
 
-  /** BatchWriteItem in chunks of 25, retrying unprocessed requests with backoff; throws if some stay unprocessed. */
-  private async batchWrite(requests: readonly Record<string, unknown>[]): Promise<void> {
-    for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
-      let pending = requests.slice(i, i + BATCH_WRITE_LIMIT);
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        const r = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.opts.tableName]: pending } }));
-        pending = (r.UnprocessedItems?.[this.opts.tableName] ?? []) as typeof pending;
-        if (pending.length > 0 && attempt >= MAX_ATTEMPTS) throw new Error(`DynamoDB left ${pending.length} rejected-event writes unprocessed`);
-        if (pending.length > 0) await new Promise((res) => setTimeout(res, 25 * 2 ** attempt));
-      }
-    }
-  }
 
   /** The oldest day an item may still be stored on (retained, or expired and awaiting deletion). */
   private oldestDay(): string {
@@ -131,13 +119,13 @@ export class DynamoRejectedStore implements RejectedStore {
     // Records first, then every index entry of theirs and the entries this lookup read (also
     // those left by an interrupted erasure): an entry without its record is harmless, a record
     // without its entries could not be found again.
-    await this.batchWrite(found.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })));
+    await batchWriteAll(this.doc, this.opts.tableName, found.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })), 'rejected-event writes');
     const doomed = new Map<string, { pk: string; sk: string }>();
     const doom = (k: { pk: string; sk: string }) => doomed.set(`${k.pk}\u0000${k.sk}`, k);
     for (const i of found) for (const d of (i.ix as string[] | undefined) ?? []) doom(keys.rejectedIndex(d, i.sk as string));
     const gone = new Set(found.map((i) => i.sk as string));
     for (const e of entries) if (gone.has(e.sk) || !stored.has(e.sk)) doom({ pk: e.pk, sk: e.sk });
-    await this.batchWrite([...doomed.values()].map((Key) => ({ DeleteRequest: { Key } })));
+    await batchWriteAll(this.doc, this.opts.tableName, [...doomed.values()].map((Key) => ({ DeleteRequest: { Key } })), 'rejected-event writes');
     return found.length;
   }
 
