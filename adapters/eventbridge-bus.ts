@@ -35,7 +35,8 @@ export class EventBridgeBus implements Bus {
         // Result entries line up with request entries; failed ones carry an ErrorCode and no
         // EventId. Only an entry with an EventId counts as delivered (a missing result is retried).
         pending = pending.filter((_, k) => !res.Entries?.[k]?.EventId || res.Entries[k]!.ErrorCode);
-        if (attempt >= (this.opts.maxAttempts ?? 6)) throw new Error(`EventBridge refused ${pending.length} entries after ${attempt} attempts`);
+        if (attempt >= (this.opts.maxAttempts ?? 6))
+          throw new Error(`EventBridge refused ${pending.length} entries after ${attempt} attempts`);
         await new Promise((r) => setTimeout(r, (this.opts.baseDelayMs ?? 100) * 2 ** (attempt - 1)));
       }
     }

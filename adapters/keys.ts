@@ -124,7 +124,14 @@ export class SourceKeyStore implements KeyStore {
     if (boot || kind !== 'write') return boot;
     const record = await this.lookup(keyDigest(key));
     if (!record || record.status !== 'active') return undefined;
-    return { kind, sourceId: record.sourceId, party: record.party, ...(record.sourceName ? { sourceName: record.sourceName } : {}), ...trustStamp(record.trust), ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}) };
+    return {
+      kind,
+      sourceId: record.sourceId,
+      party: record.party,
+      ...(record.sourceName ? { sourceName: record.sourceName } : {}),
+      ...trustStamp(record.trust),
+      ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}),
+    };
   }
 }
 

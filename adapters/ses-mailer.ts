@@ -11,7 +11,13 @@ export class SesMailer implements Mailer {
     private readonly configurationSetName?: string,
   ) {}
 
-  async sendTemplated(msg: { from: string; to: string; template: string; data: Record<string, unknown>; idempotencyKey: string }): Promise<void> {
+  async sendTemplated(msg: {
+    from: string;
+    to: string;
+    template: string;
+    data: Record<string, unknown>;
+    idempotencyKey: string;
+  }): Promise<void> {
     await this.ses.send(
       new SendEmailCommand({
         FromEmailAddress: msg.from,

@@ -45,7 +45,8 @@ export class SqsEventQueue implements EventQueue {
         const res = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }));
         const failed = new Set((res.Failed ?? []).map((f) => f.Id));
         pending = pending.filter((p) => failed.has(p.Id));
-        if (pending.length > 0 && attempt >= MAX_ATTEMPTS) throw new Error(`SQS refused ${pending.length} messages after ${attempt} attempts`);
+        if (pending.length > 0 && attempt >= MAX_ATTEMPTS)
+          throw new Error(`SQS refused ${pending.length} messages after ${attempt} attempts`);
         if (pending.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
       }
     }

@@ -3,7 +3,12 @@
  * items with the same key (the sender's user or anonymous id) run one after another, in order;
  * different keys run side by side, at most `concurrency` at a time.
  */
-export async function forEachByKey<T>(items: readonly T[], keyOf: (item: T) => string, concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function forEachByKey<T>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
     const k = keyOf(item);

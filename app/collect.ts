@@ -107,7 +107,10 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
   // Before anything is stored: a refused request keeps nothing (no rejected record either).
   enforceRateLimit(deps.rateLimiter, principal, receivedAt, deps.onThrottled);
   const requestId = req.requestId ?? randomUUID();
-  const keep = async (rejected: readonly { index: number; issues: RejectedEvent['issues']; limit?: string }[], payloadOf: (index: number) => unknown) => {
+  const keep = async (
+    rejected: readonly { index: number; issues: RejectedEvent['issues']; limit?: string }[],
+    payloadOf: (index: number) => unknown,
+  ) => {
     if (!deps.rejected || rejected.length === 0) return;
     const record = (r: (typeof rejected)[number], payload: string, issues: RejectedEvent['issues'] = r.issues): RejectedRecord => ({
       sourceId: principal.sourceId,
@@ -150,7 +153,11 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
   } catch (err) {
     // A whole request refused after authentication is kept too (one record, its payload cut).
     const refused =
-      err instanceof ValidationError ? { index: 0, issues: err.issues } : err instanceof LimitExceededError ? { index: 0, issues: [{ path: '(body)', message: err.message }], limit: err.limit } : undefined;
+      err instanceof ValidationError
+        ? { index: 0, issues: err.issues }
+        : err instanceof LimitExceededError
+          ? { index: 0, issues: [{ path: '(body)', message: err.message }], limit: err.limit }
+          : undefined;
     if (refused) {
       await keep([refused], () => req.body);
       await deps.debug?.record(debugRequest, [], [{ ...refused, payload: payloadPreview(req.body, key), raw: req.body }]);

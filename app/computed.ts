@@ -33,7 +33,12 @@ export class ComputedConflictError extends ScherpError {
 }
 
 /** Applies one event to a profile's computed traits; returns the parts with the new values. */
-export async function updateComputed(deps: ComputedDeps, profileId: string, parts: ProfileParts, event: ScherpEvent): Promise<ProfileParts> {
+export async function updateComputed(
+  deps: ComputedDeps,
+  profileId: string,
+  parts: ProfileParts,
+  event: ScherpEvent,
+): Promise<ProfileParts> {
   let cur: StoredComputed = parts.computedState ?? { state: EMPTY_COMPUTED, version: 0 };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) {

@@ -40,7 +40,9 @@ async function visitor(req: ContextRequest, config: ScherpConfig, opts: ContextO
   if (req.userToken !== undefined) {
     const secret = await opts.userTokenSecret?.();
     if (!secret) {
-      throw new ValidationError('userToken is not accepted: no user-token secret is configured', [{ path: 'userToken', message: 'no user-token secret is configured' }]);
+      throw new ValidationError('userToken is not accepted: no user-token secret is configured', [
+        { path: 'userToken', message: 'no user-token secret is configured' },
+      ]);
     }
     const check = checkUserToken(secret, req.userId, req.userToken, opts.now ?? new Date(), config.context.userTokenMaxLifetimeSeconds);
     if (check !== 'ok') throw new AuthenticationError(`invalid userToken (${check.replace(/_/g, ' ')})`);
@@ -74,14 +76,24 @@ async function loadVisitor(store: ProfileStore & ProfileReader, id: Identifier |
   return found;
 }
 
-export async function readContext(store: ProfileStore & ProfileReader, req: ContextRequest, config: ScherpConfig, opts: ContextOptions = {}): Promise<PublicContext> {
+export async function readContext(
+  store: ProfileStore & ProfileReader,
+  req: ContextRequest,
+  config: ScherpConfig,
+  opts: ContextOptions = {},
+): Promise<PublicContext> {
   const id = await visitor(req, config, opts);
   const whole = await loadVisitor(store, id);
   if (!whole) return EMPTY_CONTEXT;
   const { profile } = whole.stored;
   return publicContext(
     config.context,
-    { traits: traitValues(profile.traits), computed: whole.parts.computed, audiences: Object.keys(whole.parts.audiences), recommendations: whole.parts.recommendations },
+    {
+      traits: traitValues(profile.traits),
+      computed: whole.parts.computed,
+      audiences: Object.keys(whole.parts.audiences),
+      recommendations: whole.parts.recommendations,
+    },
     (opts.now ?? new Date()).toISOString(),
   );
 }

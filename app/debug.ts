@@ -70,7 +70,11 @@ export class DebugTap {
     try {
       if (!(await this.active())) return;
       const indexes = acceptedIndexes(accepted.length, rejected);
-      const built = debugEntries(req, accepted.map((event, i) => ({ index: indexes[i]!, event })), rejected);
+      const built = debugEntries(
+        req,
+        accepted.map((event, i) => ({ index: indexes[i]!, event })),
+        rejected,
+      );
       const now = this.now();
       const second = Math.floor(now / 1000);
       if (second !== this.second) {
@@ -102,14 +106,21 @@ export async function openDebugSession(store: DebugStore, now: Date, tap?: Debug
 export const CURSOR_LAG_MS = 5000;
 
 /** `GET /v1/debug/events`: the kept entries, newest first, filtered; the query validated (400 naming the parameter). */
-export async function listDebugEvents(store: DebugStore, rawQuery: Readonly<Record<string, string | undefined>>, now: Date): Promise<DebugEventsResponse> {
+export async function listDebugEvents(
+  store: DebugStore,
+  rawQuery: Readonly<Record<string, string | undefined>>,
+  now: Date,
+): Promise<DebugEventsResponse> {
   const parsed = DebugEventsQuerySchema.safeParse(rawQuery);
   if (!parsed.success) {
     const issues = zodIssues(parsed.error, '');
     throw new ValidationError(`invalid query: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
   }
   const q = parsed.data;
-  const [events, expiry] = await Promise.all([store.list({ since: q.since, limit: q.limit, filter: (e) => matchesDebugFilter(e, q) }), store.sessionExpiry()]);
+  const [events, expiry] = await Promise.all([
+    store.list({ since: q.since, limit: q.limit, filter: (e) => matchesDebugFilter(e, q) }),
+    store.sessionExpiry(),
+  ]);
   const active = expiry !== undefined && expiry > now.getTime();
   // Entries are written up to a request's duration after their id's time, by other containers:
   // the cursor never runs ahead of `now - CURSOR_LAG_MS`, so the next poll sees late writers too

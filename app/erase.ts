@@ -50,7 +50,11 @@ const MAX_PROFILES = 10_000;
 /** Longest chain of merge pointers followed (as in `app/profiles.ts`). */
 const MAX_HOPS = 64;
 
-export async function eraseProfile(store: ProfileStore & ProfileReader & ErasureStore, key: string, opts: EraseOptions = {}): Promise<ErasureResult> {
+export async function eraseProfile(
+  store: ProfileStore & ProfileReader & ErasureStore,
+  key: string,
+  opts: EraseOptions = {},
+): Promise<ErasureResult> {
   const identity = opts.identity ?? DEFAULT_CONFIG.identity;
   const requested = parseProfileKey(key, identity);
   const requestedKey = identifierKey(requested);
@@ -71,7 +75,10 @@ export async function eraseProfile(store: ProfileStore & ProfileReader & Erasure
   if (!survivor) {
     const rejected = await eraseRejected(opts.rejected, [requested], identity);
     const copies = await eraseCopies(opts.copies, [owner], [requested], identity);
-    return { erased: { profiles: 0, items: await store.eraseIdentities([requested]), identifiers: 1, rejected, copies }, notReached: opts.notReached ?? [] };
+    return {
+      erased: { profiles: 0, items: await store.eraseIdentities([requested]), identifiers: 1, rejected, copies },
+      notReached: opts.notReached ?? [],
+    };
   }
 
   // Every profile merged into the survivor, transitively, and every identifier any of them lists.
@@ -113,7 +120,12 @@ export async function eraseProfile(store: ProfileStore & ProfileReader & Erasure
   return { erased: { profiles: profileIds.size, items, identifiers: ids.length, rejected, copies }, notReached: opts.notReached ?? [] };
 }
 
-async function eraseCopies(stores: readonly CopyStore[] | undefined, profileIds: readonly string[], ids: readonly Identifier[], identity: IdentityConfig): Promise<Record<string, number>> {
+async function eraseCopies(
+  stores: readonly CopyStore[] | undefined,
+  profileIds: readonly string[],
+  ids: readonly Identifier[],
+  identity: IdentityConfig,
+): Promise<Record<string, number>> {
   const out: Record<string, number> = Object.create(null);
   const subject = { profileIds, matches: payloadMatcher(ids, identity) };
   for (const s of stores ?? []) out[s.name] = (out[s.name] ?? 0) + (await s.eraseSubject(subject));

@@ -16,10 +16,28 @@ import { applyConsent, consentFromEvent, consentValues, type ConsentStatus } fro
 import type { Profile } from '../core/profile';
 import { traitValues } from '../core/profile';
 import { actionTriggered, audienceChanged, dedupeId, personOf, type BusEvent, type Person } from '../core/rules/contract';
-import { type EvaluationContext, type Firing, resolveValue, resolveValues, runRule, type RuleSet, type TraceEntry } from '../core/rules/engine';
+import {
+  type EvaluationContext,
+  type Firing,
+  resolveValue,
+  resolveValues,
+  runRule,
+  type RuleSet,
+  type TraceEntry,
+} from '../core/rules/engine';
 import { durationMs } from '../core/rules/schema';
 import { applyTraitChanges, type TraitChange } from '../core/rules/traits';
-import type { Bus, BusEntry, DelayedJob, HistoryStore, PersonalizationStore, ProfileParts, ProfileStore, Recommendation, Scheduler } from './ports';
+import type {
+  Bus,
+  BusEntry,
+  DelayedJob,
+  HistoryStore,
+  PersonalizationStore,
+  ProfileParts,
+  ProfileStore,
+  Recommendation,
+  Scheduler,
+} from './ports';
 import type { StatsStore } from './ports';
 import { resolveSurvivors } from './resolve';
 import { matches } from '../core/computed';
@@ -68,12 +86,23 @@ export function contextProfile(profile: Profile, parts: ProfileParts): Evaluatio
 }
 
 /** The timeline a set of rules needs, survivor and merged-in profiles together; undefined when none. */
-export async function loadHistory(history: HistoryStore, profile: Profile, windowMs: number, nowMs: number): Promise<ScherpEvent[] | undefined> {
+export async function loadHistory(
+  history: HistoryStore,
+  profile: Profile,
+  windowMs: number,
+  nowMs: number,
+): Promise<ScherpEvent[] | undefined> {
   if (windowMs <= 0) return undefined;
   return history.load([profile.id, ...(profile.mergedFrom ?? [])], new Date(nowMs - windowMs).toISOString());
 }
 
-async function recordConsent(store: PersonalizationStore, profileId: string, parts: ProfileParts, statements: Record<string, ConsentStatus>, at: string): Promise<ProfileParts> {
+async function recordConsent(
+  store: PersonalizationStore,
+  profileId: string,
+  parts: ProfileParts,
+  statements: Record<string, ConsentStatus>,
+  at: string,
+): Promise<ProfileParts> {
   const next = applyConsent(parts.consent, statements, at);
   if (next === parts.consent) return parts;
   if (!(await store.saveConsent(profileId, next, parts.consentVersion))) throw new PartConflictError('consent');
@@ -103,7 +132,20 @@ class Effects {
     if (entered) this.members[id] = this.at;
     else delete this.members[id];
     this.membersChanged = true;
-    this.bus.push(audienceChanged({ audienceId: id, audienceName: name, entered, profileId: this.profile.id, trigger: this.trigger, dedupeId: dedupe, person: this.person, ruleId, trace, at: this.at }));
+    this.bus.push(
+      audienceChanged({
+        audienceId: id,
+        audienceName: name,
+        entered,
+        profileId: this.profile.id,
+        trigger: this.trigger,
+        dedupeId: dedupe,
+        person: this.person,
+        ruleId,
+        trace,
+        at: this.at,
+      }),
+    );
   }
 }
 
@@ -147,12 +189,27 @@ async function fire(deps: EvaluateDeps, set: RuleSet, fx: Effects, f: Firing, ev
   if (claim === 'cooldown' || claim === 'max-fires') return skip(claim);
   switch (a.type) {
     case 'emit':
-      fx.bus.push(actionTriggered({ ruleId: f.ruleId, action: a.action, target: a.target, profileId: fx.profile.id, trigger: fx.trigger, dedupeId: dedupe, person: fx.person, data: resolveValues(a.data, f.scope), trace: f.trace, at: fx.at }));
+      fx.bus.push(
+        actionTriggered({
+          ruleId: f.ruleId,
+          action: a.action,
+          target: a.target,
+          profileId: fx.profile.id,
+          trigger: fx.trigger,
+          dedupeId: dedupe,
+          person: fx.person,
+          data: resolveValues(a.data, f.scope),
+          trace: f.trace,
+          at: fx.at,
+        }),
+      );
       return;
     case 'trait':
       // An increment is the one effect that is not idempotent: a redelivery must not repeat it.
       if (claim === 'duplicate' && a.increment !== undefined) return skip('duplicate');
-      fx.traits.push(a.increment !== undefined ? { trait: a.trait, increment: a.increment } : { trait: a.trait, set: resolveValue(a.set!, f.scope) });
+      fx.traits.push(
+        a.increment !== undefined ? { trait: a.trait, increment: a.increment } : { trait: a.trait, set: resolveValue(a.set!, f.scope) },
+      );
       return;
     case 'audience': {
       const name = set.audiences.find((x) => x.id === a.audience)?.name ?? a.audience;
@@ -160,7 +217,15 @@ async function fire(deps: EvaluateDeps, set: RuleSet, fx: Effects, f: Firing, ev
       return;
     }
     case 'recommend':
-      fx.recommendations.push([a.slot, { ruleId: f.ruleId, data: resolveValues(a.data, f.scope), createdAt: fx.at, expiresAt: new Date(Date.parse(fx.at) + durationMs(a.expiresIn)).toISOString() }]);
+      fx.recommendations.push([
+        a.slot,
+        {
+          ruleId: f.ruleId,
+          data: resolveValues(a.data, f.scope),
+          createdAt: fx.at,
+          expiresAt: new Date(Date.parse(fx.at) + durationMs(a.expiresIn)).toISOString(),
+        },
+      ]);
   }
 }
 
@@ -168,7 +233,8 @@ async function fire(deps: EvaluateDeps, set: RuleSet, fx: Effects, f: Firing, ev
 async function apply(deps: EvaluateDeps, fx: Effects): Promise<BusEntry[]> {
   if (fx.bus.length > 0) await deps.bus.publish(fx.bus);
   const id = fx.profile.id;
-  if (fx.membersChanged && !(await deps.parts.saveAudiences(id, fx.members, fx.parts.audiencesVersion))) throw new PartConflictError('audiences');
+  if (fx.membersChanged && !(await deps.parts.saveAudiences(id, fx.members, fx.parts.audiencesVersion)))
+    throw new PartConflictError('audiences');
   for (const [slot, rec] of fx.recommendations) await deps.parts.putRecommendation(id, slot, rec);
   if (fx.traits.length > 0) await saveTraits(deps.store, id, fx.traits, fx.at);
   return fx.bus;
@@ -203,7 +269,13 @@ export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event
   const fx = effectsFor(deps, profile, parts, event);
   const base: EvaluationContext = { event: { ...event }, profile: contextProfile(profile, parts), history, now: nowMs };
   for (const o of set.evaluateAudiences(base, deps.onRuleError)) {
-    fx.audience(o.audience.id, o.audience.name, o.member, o.trace, dedupeId(event.messageId, 'audience', o.audience.id, o.member ? 'entered' : 'exited'));
+    fx.audience(
+      o.audience.id,
+      o.audience.name,
+      o.member,
+      o.trace,
+      dedupeId(event.messageId, 'audience', o.audience.id, o.member ? 'entered' : 'exited'),
+    );
   }
   const ctx: EvaluationContext = { ...base, profile: { ...base.profile, audiences: Object.keys(fx.members).sort() } };
   for (const f of set.evaluate(ctx, deps.onRuleError, candidates)) await fire(deps, set, fx, f, event, false);
@@ -223,7 +295,13 @@ export async function runDelayed(deps: EvaluateDeps, job: DelayedJob): Promise<B
   const triggeredAt = Date.parse(job.event.timestamp);
   const windowMs = set.historyWindow([rule]);
   const history = await loadHistory(deps.history, profile, windowMs > 0 ? Math.max(windowMs, nowMs - triggeredAt) : 0, nowMs);
-  const ctx: EvaluationContext = { event: { ...job.event }, profile: contextProfile(profile, parts), history, now: nowMs, historyFrom: triggeredAt };
+  const ctx: EvaluationContext = {
+    event: { ...job.event },
+    profile: contextProfile(profile, parts),
+    history,
+    now: nowMs,
+    historyFrom: triggeredAt,
+  };
   let firing: Firing | undefined;
   try {
     firing = runRule(rule, ctx).firings[job.actionIndex];

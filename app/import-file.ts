@@ -40,7 +40,11 @@ export interface FileImportOutcome {
 const DEFAULT_RESERVE_MS = 60_000;
 
 /** Runs (part of) one import job; `timeLeftMs` is the invocation's remaining time. */
-export async function runImportJob(deps: FileImportDeps, start: ImportJob, timeLeftMs: () => number = () => Infinity): Promise<FileImportOutcome> {
+export async function runImportJob(
+  deps: FileImportDeps,
+  start: ImportJob,
+  timeLeftMs: () => number = () => Infinity,
+): Promise<FileImportOutcome> {
   const now = () => (deps.now?.() ?? new Date()).toISOString();
   const target = importTarget(start.key);
   const fail = async (reason: string, reportKey: string | undefined, sourceId?: string): Promise<FileImportOutcome> => {
@@ -102,7 +106,12 @@ export async function runImportJob(deps: FileImportDeps, start: ImportJob, timeL
         pendingFirst = line;
         continue;
       }
-      const checked = parseImport(l.text, 'csv', { sourceId: source.id, sourceName: source.name, receivedAt: file.info.lastModified, identity: deps.config.identity }, lineNo);
+      const checked = parseImport(
+        l.text,
+        'csv',
+        { sourceId: source.id, sourceName: source.name, receivedAt: file.info.lastModified, identity: deps.config.identity },
+        lineNo,
+      );
       if (checked.errors.length > 0) return fail(`line ${lineNo}: ${checked.errors[0]!.reason}`, target.reportKey, source.id);
       job = { ...job, header: l.text, offset, line };
       pendingFirst = line;
@@ -127,7 +136,12 @@ export async function runImportJob(deps: FileImportDeps, start: ImportJob, timeL
 }
 
 /** The report of a job as it stands. */
-function reportOf(job: ImportJob, status: ImportReport['status'], updatedAt: string, more: { readonly reason?: string; readonly sourceId?: string }): ImportReport {
+function reportOf(
+  job: ImportJob,
+  status: ImportReport['status'],
+  updatedAt: string,
+  more: { readonly reason?: string; readonly sourceId?: string },
+): ImportReport {
   return {
     key: job.key,
     status,

@@ -43,7 +43,11 @@ export async function findSource(sources: SourceStore, idOrName: string): Promis
 
 export async function importRows(deps: ImportDeps, req: ImportRequest): Promise<ImportResult> {
   const rows = req.text.split(/\r?\n/).filter((l) => l.trim() !== '').length;
-  if (rows > MAX_IMPORT_ROWS + 1) throw new LimitExceededError(`${rows} lines; at most ${MAX_IMPORT_ROWS} rows per request (the CLI sends files in chunks)`, 'maxImportRows');
+  if (rows > MAX_IMPORT_ROWS + 1)
+    throw new LimitExceededError(
+      `${rows} lines; at most ${MAX_IMPORT_ROWS} rows per request (the CLI sends files in chunks)`,
+      'maxImportRows',
+    );
   const source = await findSource(deps.sources, req.source);
   const r = await queueRows(deps, source, req.text, req.format, (deps.now?.() ?? new Date()).toISOString(), req.firstLine ?? 1);
   return { sourceId: source.id, ...r };
@@ -62,7 +66,19 @@ export async function queueRows(
   receivedAt: string,
   firstLine: number,
 ): Promise<{ imported: number; errors: ImportRowError[] }> {
-  const parsed = parseImport(text, format, { sourceId: source.id, party: source.party, sourceName: source.name, trust: sourceTrust(source), receivedAt, identity: deps.config.identity }, firstLine);
+  const parsed = parseImport(
+    text,
+    format,
+    {
+      sourceId: source.id,
+      party: source.party,
+      sourceName: source.name,
+      trust: sourceTrust(source),
+      receivedAt,
+      identity: deps.config.identity,
+    },
+    firstLine,
+  );
   if (parsed.events.length > 0) await deps.queue.send(parsed.events);
   return { imported: parsed.events.length, errors: parsed.errors };
 }

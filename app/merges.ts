@@ -17,12 +17,19 @@ export const PROFILE_MERGE_REFUSED = DETAIL_TYPES.profileMergeRefused;
  * feeds logs): the detail names their types only.
  */
 export function mergeBusEntries(r: MergeRecord): BusEntry[] {
-  const dedupeId = (kind: string) => createHash('sha256').update(`${kind}\u0000${r.profileId}\u0000${r.messageId}`).digest('hex').slice(0, 32);
+  const dedupeId = (kind: string) =>
+    createHash('sha256').update(`${kind}\u0000${r.profileId}\u0000${r.messageId}`).digest('hex').slice(0, 32);
   const types = (keys: readonly string[]) => [...new Set(keys.map((k) => parseIdentifierKey(k)?.type ?? 'unknown'))].sort();
   const base = { version: CONTRACT_VERSION as typeof CONTRACT_VERSION, profileId: r.profileId, messageId: r.messageId, at: r.at };
   const out: BusEntry[] = [];
   if (r.merged.length > 0) {
-    const detail: ProfileMergedDetail = { ...base, mergedProfileIds: [...r.merged], identifierTypes: types(r.identifiers), ...(r.via ? { via: r.via } : {}), dedupeId: dedupeId('merged') };
+    const detail: ProfileMergedDetail = {
+      ...base,
+      mergedProfileIds: [...r.merged],
+      identifierTypes: types(r.identifiers),
+      ...(r.via ? { via: r.via } : {}),
+      dedupeId: dedupeId('merged'),
+    };
     out.push({ detailType: PROFILE_MERGED, detail });
   }
   const refused = (reason: ProfileMergeRefusedDetail['reason'], keys: readonly string[], kind: string): void => {

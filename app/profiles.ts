@@ -32,10 +32,16 @@ const MAX_HOPS = 64;
 /** Parses and normalises `type:value` as on ingest, so `email:Ada@Example.com` finds `ada@example.com`. */
 export function parseProfileKey(key: string, identity: IdentityConfig = DEFAULT_CONFIG.identity): Identifier {
   const raw = parseIdentifierKey(key);
-  if (!raw) throw new ValidationError('the profile path must be {type}:{value}, as user_id:42', [{ path: 'id', message: 'must be {type}:{value}' }]);
+  if (!raw)
+    throw new ValidationError('the profile path must be {type}:{value}, as user_id:42', [
+      { path: 'id', message: 'must be {type}:{value}' },
+    ]);
   const n = normaliseIdentifier(raw.type, raw.value, identity);
   if (!n.ok) {
-    const message = n.reason === 'unknown_type' ? `unknown identifier type; one of ${Object.keys(identity.types).join(', ')}` : `not a valid ${raw.type} (${n.reason})`;
+    const message =
+      n.reason === 'unknown_type'
+        ? `unknown identifier type; one of ${Object.keys(identity.types).join(', ')}`
+        : `not a valid ${raw.type} (${n.reason})`;
     throw new ValidationError(`invalid identifier: ${message}`, [{ path: 'id', message }]);
   }
   return { type: raw.type, value: n.value };
@@ -62,14 +68,21 @@ export async function findProfile(store: ProfileStore, key: string, identity: Id
  * The surviving profile of an identifier with all its parts. Cost: one identity read, then one
  * Query (root and parts) per profile on the pointer chain, usually one.
  */
-export async function loadWholeProfile(store: ProfileStore, reader: ProfileReader, key: string, identity: IdentityConfig = DEFAULT_CONFIG.identity): Promise<ProfileWithParts> {
+export async function loadWholeProfile(
+  store: ProfileStore,
+  reader: ProfileReader,
+  key: string,
+  identity: IdentityConfig = DEFAULT_CONFIG.identity,
+): Promise<ProfileWithParts> {
   return followToSurvivor(reader, await ownerOf(store, key, identity));
 }
 
 /** The profile of an identifier, if any (no normalisation beyond what the caller did). */
 export async function findWholeProfile(store: ProfileStore, reader: ProfileReader, id: Identifier): Promise<ProfileWithParts | undefined> {
   const owner = (await store.getIdentityOwners([id])).get(identifierKey(id));
-  return owner === undefined ? undefined : followToSurvivor(reader, owner).catch((err) => (err instanceof NotFoundError ? undefined : Promise.reject(err)));
+  return owner === undefined
+    ? undefined
+    : followToSurvivor(reader, owner).catch((err) => (err instanceof NotFoundError ? undefined : Promise.reject(err)));
 }
 
 async function followToSurvivor(reader: ProfileReader, profileId: string): Promise<ProfileWithParts> {
@@ -85,7 +98,14 @@ async function followToSurvivor(reader: ProfileReader, profileId: string): Promi
 
 export function profileView({ stored: { profile: p }, parts }: ProfileWithParts): ProfileView {
   const traits: ProfileView['traits'] = dict();
-  for (const [k, t] of Object.entries(p.traits)) traits[k] = { value: t.value, sourceId: t.sourceId, ...(t.party ? { party: t.party } : {}), ...(t.trust ? { trust: t.trust } : {}), updatedAt: t.updatedAt };
+  for (const [k, t] of Object.entries(p.traits))
+    traits[k] = {
+      value: t.value,
+      sourceId: t.sourceId,
+      ...(t.party ? { party: t.party } : {}),
+      ...(t.trust ? { trust: t.trust } : {}),
+      updatedAt: t.updatedAt,
+    };
   return {
     id: p.id,
     identifiers: p.identifiers,
@@ -99,12 +119,21 @@ export function profileView({ stored: { profile: p }, parts }: ProfileWithParts)
   };
 }
 
-export async function readProfile(store: ProfileStore & ProfileReader, key: string, identity: IdentityConfig = DEFAULT_CONFIG.identity): Promise<ProfileView> {
+export async function readProfile(
+  store: ProfileStore & ProfileReader,
+  key: string,
+  identity: IdentityConfig = DEFAULT_CONFIG.identity,
+): Promise<ProfileView> {
   return profileView(await loadWholeProfile(store, store, key, identity));
 }
 
 /** One page of the timeline of the profile an identifier belongs to, newest first. */
-export async function readProfileEvents(store: ProfileStore, key: string, opts: { limit?: number; cursor?: string }, identity: IdentityConfig = DEFAULT_CONFIG.identity): Promise<TimelinePage> {
+export async function readProfileEvents(
+  store: ProfileStore,
+  key: string,
+  opts: { limit?: number; cursor?: string },
+  identity: IdentityConfig = DEFAULT_CONFIG.identity,
+): Promise<TimelinePage> {
   return readTimeline(store, await ownerOf(store, key, identity), opts);
 }
 
@@ -124,7 +153,12 @@ export interface ExportOptions {
 }
 
 /** Everything stored about the person an identifier belongs to, as one document (data subject access). */
-export async function exportProfile(store: ProfileStore & ProfileReader, key: string, identity: IdentityConfig = DEFAULT_CONFIG.identity, opts: ExportOptions = {}): Promise<ProfileExport> {
+export async function exportProfile(
+  store: ProfileStore & ProfileReader,
+  key: string,
+  identity: IdentityConfig = DEFAULT_CONFIG.identity,
+  opts: ExportOptions = {},
+): Promise<ProfileExport> {
   const whole = await loadWholeProfile(store, store, key, identity);
   const p = whole.stored.profile;
   // The survivor lists every identifier of the profiles merged into it.

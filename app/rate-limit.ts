@@ -7,10 +7,18 @@ import type { SourceRateLimiter } from '../core/rate-limit';
 import type { Principal } from './ports';
 
 /** Takes a token of the principal's source bucket or throws {@link RateLimitedError}. */
-export function enforceRateLimit(limiter: SourceRateLimiter | undefined, principal: Principal, now: Date, onThrottled?: (sourceId: string) => void): void {
+export function enforceRateLimit(
+  limiter: SourceRateLimiter | undefined,
+  principal: Principal,
+  now: Date,
+  onThrottled?: (sourceId: string) => void,
+): void {
   if (!limiter) return;
   const d = limiter.take(principal.sourceId, now.getTime(), principal.rateLimit);
   if (d.allowed) return;
   onThrottled?.(principal.sourceId);
-  throw new RateLimitedError(`source ${principal.sourceId} is over its request rate limit; retry after ${d.retryAfterSeconds} s`, d.retryAfterSeconds);
+  throw new RateLimitedError(
+    `source ${principal.sourceId} is over its request rate limit; retry after ${d.retryAfterSeconds} s`,
+    d.retryAfterSeconds,
+  );
 }

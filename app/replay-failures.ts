@@ -20,7 +20,11 @@ export interface ReplayResult {
   readonly failed: number;
 }
 
-export async function replayFailures<F, R>(log: FailureLog<F, R>, evaluate: (record: R) => Promise<unknown>, onFailedAgain: (f: F, err: unknown) => void): Promise<ReplayResult> {
+export async function replayFailures<F, R>(
+  log: FailureLog<F, R>,
+  evaluate: (record: R) => Promise<unknown>,
+  onFailedAgain: (f: F, err: unknown) => void,
+): Promise<ReplayResult> {
   let replayed = 0;
   let gone = 0;
   let failed = 0;

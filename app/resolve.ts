@@ -12,7 +12,11 @@ import type { ProfileStore, StoredProfile, ReadOptions } from './ports';
 const MAX_HOPS = 64;
 
 /** Resolves each profile id to the profile that holds its data now. */
-export async function resolveSurvivors(store: ProfileStore, profileIds: readonly string[], opts?: ReadOptions): Promise<Map<string, StoredProfile>> {
+export async function resolveSurvivors(
+  store: ProfileStore,
+  profileIds: readonly string[],
+  opts?: ReadOptions,
+): Promise<Map<string, StoredProfile>> {
   const out = new Map<string, StoredProfile>();
   let pending = new Map<string, string[]>(); // current id -> original ids
   for (const id of new Set(profileIds)) pending.set(id, [id]);

@@ -11,7 +11,18 @@ import { MAX_NESTING_DEPTH } from '../core/ingest';
 import { newProfile, type Profile } from '../core/profile';
 import { traitValues } from '../core/profile';
 import { actionTriggered, dedupeId, personOf } from '../core/rules/contract';
-import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, parseDefinitionAt, RuleSet, runRule, type TraceEntry, resolveValue, resolveValues } from '../core/rules/engine';
+import {
+  type EvaluationContext,
+  historyWindowMs,
+  isAudience,
+  parseDefinition,
+  parseDefinitionAt,
+  RuleSet,
+  runRule,
+  type TraceEntry,
+  resolveValue,
+  resolveValues,
+} from '../core/rules/engine';
 import { RuleIdSchema, type Definition } from '../core/rules/schema';
 import { parseInput } from '../core/validation';
 import { contextProfile, loadHistory } from './evaluate';
@@ -47,9 +58,11 @@ export async function getDefinition(deps: RuleAdminDeps, id: string): Promise<un
 /** Validates and stores a rule or audience under `id` (the body's id must match or be absent). */
 export async function putDefinition(deps: RuleAdminDeps, id: string, body: unknown): Promise<Definition> {
   ruleId(id);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('the body must be a rule object', [{ path: '(body)', message: 'must be an object' }]);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new ValidationError('the body must be a rule object', [{ path: '(body)', message: 'must be an object' }]);
   const given = (body as { id?: unknown }).id;
-  if (given !== undefined && given !== id) throw new ValidationError(`the body's id must be ${id}`, [{ path: 'id', message: `must equal the path id ${id}` }]);
+  if (given !== undefined && given !== id)
+    throw new ValidationError(`the body's id must be ${id}`, [{ path: 'id', message: `must equal the path id ${id}` }]);
   const def = parseDefinition({ ...body, id });
   await deps.rules.putRuleDoc(def);
   return def;
@@ -64,18 +77,26 @@ async function definitionFor(deps: RuleAdminDeps, id: string, inline: unknown): 
   ruleId(id);
   if (inline !== undefined) {
     const def = parseDefinitionAt(inline, 'rule');
-    if (def.id !== id) throw new ValidationError(`the rule's id must be ${id}`, [{ path: 'rule.id', message: `must equal the path id ${id}` }]);
+    if (def.id !== id)
+      throw new ValidationError(`the rule's id must be ${id}`, [{ path: 'rule.id', message: `must equal the path id ${id}` }]);
     return def;
   }
   return parseDefinition(await getDefinition(deps, id));
 }
 
 function testEvent(raw: unknown, at: string): ScherpEvent {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError('event must be an object', [{ path: 'event', message: 'must be an object' }]);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ValidationError('event must be an object', [{ path: 'event', message: 'must be an object' }]);
   const deep = tooDeepAt(raw, MAX_NESTING_DEPTH, 'event');
-  if (deep !== undefined) throw new ValidationError(`${deep} nests deeper than ${MAX_NESTING_DEPTH} levels`, [{ path: deep, message: `nests deeper than ${MAX_NESTING_DEPTH} levels` }]);
+  if (deep !== undefined)
+    throw new ValidationError(`${deep} nests deeper than ${MAX_NESTING_DEPTH} levels`, [
+      { path: deep, message: `nests deeper than ${MAX_NESTING_DEPTH} levels` },
+    ]);
   const e = raw as Record<string, unknown>;
-  if (!EVENT_TYPES.includes(e.type as never)) throw new ValidationError('event.type must be a Segment event type', [{ path: 'event.type', message: `must be one of ${EVENT_TYPES.join(', ')}` }]);
+  if (!EVENT_TYPES.includes(e.type as never))
+    throw new ValidationError('event.type must be a Segment event type', [
+      { path: 'event.type', message: `must be one of ${EVENT_TYPES.join(', ')}` },
+    ]);
   return { messageId: `dry-run-${randomUUID()}`, timestamp: at, ...(e as object), sourceId: 'dry-run', receivedAt: at } as ScherpEvent;
 }
 
@@ -108,7 +129,8 @@ export async function dryRun(deps: RuleAdminDeps, id: string, req: DryRunRequest
   const at = (deps.now?.() ?? new Date()).toISOString();
   let event = req.event !== undefined ? testEvent(req.event, at) : undefined;
   const key = req.profile ?? (event ? profileKeyOf(event) : undefined);
-  if (!event && !key) throw new ValidationError('give an event, a profile identifier or both', [{ path: 'event', message: 'is required without profile' }]);
+  if (!event && !key)
+    throw new ValidationError('give an event, a profile identifier or both', [{ path: 'event', message: 'is required without profile' }]);
   let profile: Profile;
   try {
     profile = key ? await findProfile(deps.store, key) : newProfile('(new)', [], at);
@@ -122,7 +144,9 @@ export async function dryRun(deps: RuleAdminDeps, id: string, req: DryRunRequest
   if (!event && !isAudience(def)) {
     // No event given: the profile's latest event that the rule's trigger accepts.
     const set = new RuleSet([def]);
-    const recent = (await deps.history.load([profile.id, ...(profile.mergedFrom ?? [])], new Date(Date.parse(at) - 400 * 86_400_000).toISOString())).sort((a, b) => b.timestamp.localeCompare(a.timestamp));
+    const recent = (
+      await deps.history.load([profile.id, ...(profile.mergedFrom ?? [])], new Date(Date.parse(at) - 400 * 86_400_000).toISOString())
+    ).sort((a, b) => b.timestamp.localeCompare(a.timestamp));
     event = recent.find((e) => set.candidates(e.type, e.event).length > 0);
     if (!event) throw new NotFoundError(`the profile has no event the trigger of ${id} accepts; send one as event`);
   }
@@ -130,7 +154,9 @@ export async function dryRun(deps: RuleAdminDeps, id: string, req: DryRunRequest
   const history = stored ? await loadHistory(deps.history, profile, windowMs, now) : windowMs > 0 ? [] : undefined;
   const ctxEvent = event ?? ({ type: 'identify', messageId: 'dry-run', timestamp: at, sourceId: 'dry-run', receivedAt: at } as ScherpEvent);
   const ctx: EvaluationContext = { event: { ...ctxEvent }, profile: contextProfile(profile, parts), history, now };
-  const eventView = event ? { type: event.type, ...(event.event ? { event: event.event } : {}), messageId: event.messageId, timestamp: event.timestamp } : null;
+  const eventView = event
+    ? { type: event.type, ...(event.event ? { event: event.event } : {}), messageId: event.messageId, timestamp: event.timestamp }
+    : null;
   const profileId = stored ? profile.id : null;
 
   if (isAudience(def)) {
@@ -144,16 +170,41 @@ export async function dryRun(deps: RuleAdminDeps, id: string, req: DryRunRequest
   const person = personOf(profile.identifiers, traitValues(profile.traits));
   const actions = outcome.firings.map((f) => {
     const a = f.action;
-    const outcomeText = a.consent && ctx.profile.consent?.[a.consent] !== 'granted' ? `skipped: no ${a.consent} consent` : a.delay ? `re-checked after ${a.delay}, fires if the condition still holds` : 'fires (subject to cooldown and maximum)';
+    const outcomeText =
+      a.consent && ctx.profile.consent?.[a.consent] !== 'granted'
+        ? `skipped: no ${a.consent} consent`
+        : a.delay
+          ? `re-checked after ${a.delay}, fires if the condition still holds`
+          : 'fires (subject to cooldown and maximum)';
     let preview: unknown;
     if (a.type === 'emit') {
-      preview = actionTriggered({ ruleId: def.id, action: a.action, target: a.target, profileId: profile.id, trigger: eventView!, dedupeId: dedupeId(ctx.event.messageId, def.id, f.actionId), person, data: resolveValues(a.data, f.scope), trace: f.trace, at }).detail;
-    } else if (a.type === 'trait') preview = { trait: a.trait, ...(a.increment !== undefined ? { increment: a.increment } : { set: resolveValue(a.set!, f.scope) }) };
+      preview = actionTriggered({
+        ruleId: def.id,
+        action: a.action,
+        target: a.target,
+        profileId: profile.id,
+        trigger: eventView!,
+        dedupeId: dedupeId(ctx.event.messageId, def.id, f.actionId),
+        person,
+        data: resolveValues(a.data, f.scope),
+        trace: f.trace,
+        at,
+      }).detail;
+    } else if (a.type === 'trait')
+      preview = { trait: a.trait, ...(a.increment !== undefined ? { increment: a.increment } : { set: resolveValue(a.set!, f.scope) }) };
     else if (a.type === 'audience') preview = { audience: a.audience, op: a.op };
     else preview = { slot: a.slot, data: resolveValues(a.data, f.scope), expiresIn: a.expiresIn };
     return { actionId: f.actionId, type: a.type, outcome: outcomeText, preview };
   });
-  return { id, kind: 'rule', wouldFire: trigger && outcome.fired, profileId, event: eventView, trace: outcome.trace, actions: trigger ? actions : [] };
+  return {
+    id,
+    kind: 'rule',
+    wouldFire: trigger && outcome.fired,
+    profileId,
+    event: eventView,
+    trace: outcome.trace,
+    actions: trigger ? actions : [],
+  };
 }
 
 export interface BacktestRequest {
@@ -215,7 +266,12 @@ export async function backtest(deps: RuleAdminDeps, id: string, req: BacktestReq
       const timeline = await deps.history.load([p.id, ...(p.mergedFrom ?? [])], since);
       const base = contextProfile(p, parts);
       if (isAudience(def)) {
-        const ctx: EvaluationContext = { event: { type: 'identify', messageId: 'backtest' }, profile: base, history: timeline, now: Date.parse(to) };
+        const ctx: EvaluationContext = {
+          event: { type: 'identify', messageId: 'backtest' },
+          profile: base,
+          history: timeline,
+          now: Date.parse(to),
+        };
         if (set.evaluateAudiences(ctx)[0]?.member) matched++;
         continue;
       }

@@ -18,9 +18,15 @@ export async function sendActionEmail(deps: SendEmailDeps, detail: unknown): Pro
   const parsed = ActionTriggeredDetailSchema.safeParse(detail);
   if (!parsed.success) return 'not-an-action';
   const d = parsed.data;
-  const template = Object.prototype.hasOwnProperty.call(deps.templates, d.action) ? deps.templates[d.action] : undefined;
+  const template = Object.hasOwn(deps.templates, d.action) ? deps.templates[d.action] : undefined;
   if (!template) return 'no-template';
   if (!d.email) return 'no-email';
-  await deps.mailer.sendTemplated({ from: deps.from, to: d.email, template, data: { ...d.data, profileId: d.profileId, action: d.action }, idempotencyKey: d.dedupeId });
+  await deps.mailer.sendTemplated({
+    from: deps.from,
+    to: d.email,
+    template,
+    data: { ...d.data, profileId: d.profileId, action: d.action },
+    idempotencyKey: d.dedupeId,
+  });
   return 'sent';
 }

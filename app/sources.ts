@@ -4,7 +4,20 @@
  */
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../core/errors';
 import { parseInput } from '../core/validation';
-import { DEFAULT_SOURCE, isPossibleId, keyDigest, newKeyId, newSourceId, newWriteKey, NewSourceSchema, SourceChangeSchema, sourceNameKey, sourceTrust, type Source, type SourceKey } from '../core/sources';
+import {
+  DEFAULT_SOURCE,
+  isPossibleId,
+  keyDigest,
+  newKeyId,
+  newSourceId,
+  newWriteKey,
+  NewSourceSchema,
+  SourceChangeSchema,
+  sourceNameKey,
+  sourceTrust,
+  type Source,
+  type SourceKey,
+} from '../core/sources';
 import type { RejectedRecord, RejectedStore, SourceStore, SourceWithKeys } from './ports';
 
 export interface SourcesDeps {
@@ -30,11 +43,15 @@ function issueKey(sourceId: string, at: string): IssuedKey & { digest: string } 
 export async function createSource(deps: SourcesDeps, body: unknown): Promise<{ source: Source } & IssuedKey> {
   const input = parseInput(NewSourceSchema, body, 'source');
   // The listing catches sources made before names were claimed; the store's name claim, races.
-  const taken = async () => [DEFAULT_SOURCE, ...(await deps.sources.listSources()).map((s) => s.source)].find((s) => sourceNameKey(s.name) === sourceNameKey(input.name));
+  const taken = async () =>
+    [DEFAULT_SOURCE, ...(await deps.sources.listSources()).map((s) => s.source)].find(
+      (s) => sourceNameKey(s.name) === sourceNameKey(input.name),
+    );
   const refuse = (holder: Source | undefined): never => {
-    throw new AlreadyExistsError(`a source named "${input.name}" exists already${holder ? ` (${holder.id})` : ''}: source names are unique, compared case-insensitively; pick another name or delete that source`, [
-      { path: 'name', message: `is taken${holder ? ` by source ${holder.id}` : ''}` },
-    ]);
+    throw new AlreadyExistsError(
+      `a source named "${input.name}" exists already${holder ? ` (${holder.id})` : ''}: source names are unique, compared case-insensitively; pick another name or delete that source`,
+      [{ path: 'name', message: `is taken${holder ? ` by source ${holder.id}` : ''}` }],
+    );
   };
   const before = await taken();
   if (before) refuse(before);
@@ -63,9 +80,10 @@ export async function listSources(deps: SourcesDeps): Promise<SourceWithKeys[]> 
 function refuseDefault(sourceId: string): void {
   if (!isPossibleId(sourceId)) throw new NotFoundError(`no source ${sourceId.slice(0, 100)}`);
   if (sourceId === DEFAULT_SOURCE.id) {
-    throw new ValidationError('the default source uses the bootstrap write key: rotate it in Secrets Manager (or SCHERP_WRITE_KEY locally)', [
-      { path: 'sourceId', message: 'is the bootstrap source' },
-    ]);
+    throw new ValidationError(
+      'the default source uses the bootstrap write key: rotate it in Secrets Manager (or SCHERP_WRITE_KEY locally)',
+      [{ path: 'sourceId', message: 'is the bootstrap source' }],
+    );
   }
 }
 
@@ -102,7 +120,9 @@ export const MAX_REJECTED_PAGE = 500;
 export async function listRejected(store: RejectedStore, query: { limit?: string; sourceId?: string }): Promise<RejectedRecord[]> {
   const limit = query.limit === undefined ? 100 : Number(query.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_REJECTED_PAGE) {
-    throw new ValidationError(`limit must be an integer from 1 to ${MAX_REJECTED_PAGE}`, [{ path: 'limit', message: `must be an integer from 1 to ${MAX_REJECTED_PAGE}` }]);
+    throw new ValidationError(`limit must be an integer from 1 to ${MAX_REJECTED_PAGE}`, [
+      { path: 'limit', message: `must be an integer from 1 to ${MAX_REJECTED_PAGE}` },
+    ]);
   }
   return store.list({ limit, ...(query.sourceId ? { sourceId: query.sourceId } : {}) });
 }

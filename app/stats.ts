@@ -25,7 +25,11 @@ export async function recordTally(store: StatsStore | undefined, tally: Tally, o
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** `GET /v1/stats?from=&to=`: per day of the range, per hour of the last 48 h, totals and top event names. */
-export async function readStats(store: StatsStore, rawQuery: Readonly<Record<string, string | undefined>>, now: Date): Promise<StatsResponse> {
+export async function readStats(
+  store: StatsStore,
+  rawQuery: Readonly<Record<string, string | undefined>>,
+  now: Date,
+): Promise<StatsResponse> {
   const parsed = StatsQuerySchema.safeParse(rawQuery);
   if (!parsed.success) {
     const issues = zodIssues(parsed.error, '');
@@ -36,11 +40,18 @@ export async function readStats(store: StatsStore, rawQuery: Readonly<Record<str
   const from = parsed.data.from ?? day(Date.parse(to) - (MAX_STATS_DAYS - 2) * DAY_MS);
   const span = (Date.parse(to) - Date.parse(from)) / DAY_MS + 1;
   if (!(span >= 1 && span <= MAX_STATS_DAYS)) {
-    throw new ValidationError(`from must be on or before to, at most ${MAX_STATS_DAYS} days apart`, [{ path: 'from', message: `must be on or before to, at most ${MAX_STATS_DAYS} days before it` }]);
+    throw new ValidationError(`from must be on or before to, at most ${MAX_STATS_DAYS} days apart`, [
+      { path: 'from', message: `must be on or before to, at most ${MAX_STATS_DAYS} days before it` },
+    ]);
   }
   const days = Array.from({ length: span }, (_, i) => day(Date.parse(from) + i * DAY_MS));
   // The last 48 hours reach into the day before the range when it ends today.
-  const hoursWanted = to === today ? Array.from({ length: 48 }, (_, i) => hourOf(new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS - (47 - i) * HOUR_MS).toISOString())) : [];
+  const hoursWanted =
+    to === today
+      ? Array.from({ length: 48 }, (_, i) =>
+          hourOf(new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS - (47 - i) * HOUR_MS).toISOString()),
+        )
+      : [];
   const extra = [...new Set(hoursWanted.map((h) => h.slice(0, 10)))].filter((d) => !days.includes(d));
   const stored = await store.readDays([...days, ...extra]);
   const byHour = new Map(stored.map((h) => [h.hour, h]));
@@ -61,5 +72,12 @@ export async function readStats(store: StatsStore, rawQuery: Readonly<Record<str
     return p;
   });
   const { at: _at, ...total } = totals;
-  return { from, to, hours, days: [...dayPoints.values()], totals: total, topEvents: topNames(names, 20).map(([event, count]) => ({ event, count })) };
+  return {
+    from,
+    to,
+    hours,
+    days: [...dayPoints.values()],
+    totals: total,
+    topEvents: topNames(names, 20).map(([event, count]) => ({ event, count })),
+  };
 }

@@ -6,8 +6,26 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
 import type { ScherpEvent } from '../core/events';
-import { aliasedIdentifier, chooseSurvivor, extractEventIdentifiers, identifierKey, planLinks, type DroppedIdentifier, type RejectedIdentifier } from '../core/identity';
-import { absorb, identifyTraits, newProfile, newProfileId, withEvent, withoutIdentifiers, type MergeRecord, type Profile, type TraitPolicy } from '../core/profile';
+import {
+  aliasedIdentifier,
+  chooseSurvivor,
+  extractEventIdentifiers,
+  identifierKey,
+  planLinks,
+  type DroppedIdentifier,
+  type RejectedIdentifier,
+} from '../core/identity';
+import {
+  absorb,
+  identifyTraits,
+  newProfile,
+  newProfileId,
+  withEvent,
+  withoutIdentifiers,
+  type MergeRecord,
+  type Profile,
+  type TraitPolicy,
+} from '../core/profile';
 import { ScherpError } from '../core/errors';
 import type { ProfileStore, StoredProfile } from './ports';
 import { resolveSurvivors } from './resolve';
@@ -95,9 +113,13 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     const involved = plan.profiles.map((id) => [...survivors.values()].find((sp) => sp.profile.id === id)!);
     // An identifier dropped now that a target lists from an earlier, lost attempt of this event
     // belongs to another profile: take it off the target's list.
-    const foreign = plan.dropped.map((d) => identifierKey(d.id)).filter((k) => ownerOf(k) !== undefined && !plan.profiles.includes(ownerOf(k)!.profile.id));
+    const foreign = plan.dropped
+      .map((d) => identifierKey(d.id))
+      .filter((k) => ownerOf(k) !== undefined && !plan.profiles.includes(ownerOf(k)!.profile.id));
     const capRefused = plan.dropped.filter((d) => d.reason === 'merge_cap').map((d) => identifierKey(d.id));
-    const aliasRefused = plan.dropped.filter((d) => d.reason === 'limit' && identifierKey(d.id) === aliasKey).map((d) => identifierKey(d.id));
+    const aliasRefused = plan.dropped
+      .filter((d) => d.reason === 'limit' && identifierKey(d.id) === aliasKey)
+      .map((d) => identifierKey(d.id));
     const refusals = { refused: capRefused, ...(aliasRefused.length > 0 ? { aliasRefused } : {}) };
 
     let target: Profile;
@@ -108,7 +130,16 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     // identifier is reachable and merged by the retry.
     let claimedFirst: string | undefined;
     if (involved.length === 0) {
-      target = withEvent(newProfile(profileIdFor(event), [], at), acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits, event.trust);
+      target = withEvent(
+        newProfile(profileIdFor(event), [], at),
+        acceptedKeys,
+        traits,
+        event.timestamp,
+        event.sourceId,
+        event.party,
+        opts.traits,
+        event.trust,
+      );
       // False: another event claimed the identifier first, or an earlier attempt of this event
       // (its answer lost) created the profile with it. The retry reads consistently and finds
       // the owner either way.
@@ -118,10 +149,21 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
       const survivorId = chooseSurvivor(plan.profiles);
       const survivor = involved.find((sp) => sp.profile.id === survivorId)!;
       const losers = involved.filter((sp) => sp.profile.id !== survivorId);
-      const base = losers.length > 0 ? absorb(survivor.profile, losers.map((l) => l.profile), at, opts.traits) : survivor.profile;
+      const base =
+        losers.length > 0
+          ? absorb(
+              survivor.profile,
+              losers.map((l) => l.profile),
+              at,
+              opts.traits,
+            )
+          : survivor.profile;
       // The profile lists its new identifiers and traits before the identifiers point at it, so
       // a reader who finds the profile through an identifier always sees that identifier on it.
-      target = withoutIdentifiers(withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits, event.trust), foreign);
+      target = withoutIdentifiers(
+        withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits, event.trust),
+        foreign,
+      );
       if (losers.length > 0) {
         merged = losers.map((l) => l.profile.id);
         const record: MergeRecord = {
@@ -142,7 +184,15 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
 
     // Links refused by the merge cap or the alias limit are recorded (once per event).
     if ((capRefused.length > 0 || aliasRefused.length > 0) && merged.length === 0) {
-      await store.putMergeRecord({ profileId: target.id, at, messageId: event.messageId, eventTimestamp: event.timestamp, merged: [], identifiers: acceptedKeys, ...refusals });
+      await store.putMergeRecord({
+        profileId: target.id,
+        at,
+        messageId: event.messageId,
+        eventTimestamp: event.timestamp,
+        merged: [],
+        identifiers: acceptedKeys,
+        ...refusals,
+      });
     }
 
     // Point identifiers that lead nowhere yet at the target; a lost race means another profile

@@ -30,7 +30,9 @@ function decodeCursor(cursor: string): string {
   } catch {
     // fall through
   }
-  throw new ValidationError('invalid cursor: pass back the cursor of the previous page', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+  throw new ValidationError('invalid cursor: pass back the cursor of the previous page', [
+    { path: 'cursor', message: 'is not a cursor this API returned' },
+  ]);
 }
 
 /**
@@ -38,10 +40,16 @@ function decodeCursor(cursor: string): string {
  * Cost: one Query per partition (the survivor and each merged profile, at most
  * `maxMergesPerProfile + 1`), each reading at most `limit` events.
  */
-export async function readTimeline(store: ProfileStore, profileId: string, opts: { limit?: number; cursor?: string } = {}): Promise<TimelinePage> {
+export async function readTimeline(
+  store: ProfileStore,
+  profileId: string,
+  opts: { limit?: number; cursor?: string } = {},
+): Promise<TimelinePage> {
   const limit = opts.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TIMELINE_LIMIT) {
-    throw new ValidationError(`limit must be an integer from 1 to ${MAX_TIMELINE_LIMIT}`, [{ path: 'limit', message: `must be from 1 to ${MAX_TIMELINE_LIMIT}` }]);
+    throw new ValidationError(`limit must be an integer from 1 to ${MAX_TIMELINE_LIMIT}`, [
+      { path: 'limit', message: `must be from 1 to ${MAX_TIMELINE_LIMIT}` },
+    ]);
   }
   const before = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
   const sp = (await resolveSurvivors(store, [profileId])).get(profileId);

@@ -26,10 +26,17 @@ function context(i: number): Record<string, unknown> {
     locale: 'nl-NL',
     network: { wifi: true, cellular: false, carrier: 'KPN' },
     os: { name: 'iOS', version: '17.4' },
-    page: { path: '/products/42', referrer: 'https://www.google.com/', search: '?utm_source=newsletter', title: 'Red shoes – Shop', url: 'https://shop.example/products/42?utm_source=newsletter' },
+    page: {
+      path: '/products/42',
+      referrer: 'https://www.google.com/',
+      search: '?utm_source=newsletter',
+      title: 'Red shoes – Shop',
+      url: 'https://shop.example/products/42?utm_source=newsletter',
+    },
     screen: { width: 1179, height: 2556, density: 3 },
     timezone: 'Europe/Amsterdam',
-    userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+    userAgent:
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
   };
 }
 
@@ -45,19 +52,34 @@ function batchBody(n: number): string {
       context: context(i),
       integrations: { All: true },
     };
-    if (j % 10 === 0) return { ...common, type: 'identify', traits: { email: `u${i}@example.com`, name: 'Ada Lovelace', plan: 'pro', createdAt: '2025-01-01T00:00:00Z' } };
+    if (j % 10 === 0)
+      return {
+        ...common,
+        type: 'identify',
+        traits: { email: `u${i}@example.com`, name: 'Ada Lovelace', plan: 'pro', createdAt: '2025-01-01T00:00:00Z' },
+      };
     if (j % 5 === 0) return { ...common, type: 'page', name: 'Product', properties: { path: '/products/42', title: 'Red shoes' } };
     return {
       ...common,
       type: 'track',
       event: j % 2 ? 'Product Viewed' : 'Product Added',
-      properties: { product_id: `p-${i % 300}`, sku: `SKU-${i % 300}`, name: 'Red shoes', price: 89.95, currency: 'EUR', quantity: 1, category: 'Shoes' },
+      properties: {
+        product_id: `p-${i % 300}`,
+        sku: `SKU-${i % 300}`,
+        name: 'Red shoes',
+        price: 89.95,
+        currency: 'EUR',
+        quantity: 1,
+        category: 'Shoes',
+      },
     };
   });
   return JSON.stringify({ batch, sentAt: new Date(now).toISOString() });
 }
 
-export async function benchCollectThroughput(opts: { seconds?: number } = {}): Promise<{ eventsPerSecond: number; events: number; seconds: number }> {
+export async function benchCollectThroughput(
+  opts: { seconds?: number } = {},
+): Promise<{ eventsPerSecond: number; events: number; seconds: number }> {
   const queue: EventQueue = { send: async () => undefined };
   const handler = createCollectHandler(() => ({ queue, keys: new BootstrapKeyStore({ write: envLoader(WRITE_KEY) }) }));
   const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
@@ -92,7 +114,10 @@ export async function benchCollectThroughput(opts: { seconds?: number } = {}): P
 
 if (require.main === module) {
   benchCollectThroughput().then(
-    (r) => process.stdout.write(`collect: ${r.eventsPerSecond} events/s per core (${r.events} events in ${r.seconds} s, batches of ${BATCH_SIZE}, full context)\n`),
+    (r) =>
+      process.stdout.write(
+        `collect: ${r.eventsPerSecond} events/s per core (${r.events} events in ${r.seconds} s, batches of ${BATCH_SIZE}, full context)\n`,
+      ),
     (err) => {
       process.stderr.write(`${(err as Error).message}\n`);
       process.exit(1);

@@ -76,12 +76,14 @@ export function costPerMillionEvents(i: CostInputs, prices: Prices = PRICES): Co
   const evaluateBatch = i.evaluateBatchSize ?? 100;
 
   const requests = M / b;
-  const apiGateway = requests * Math.max(1, Math.ceil((b * i.eventBytes) / prices.apiGatewayMeterBytes)) * (prices.apiGatewayHttpPerMillion / M);
+  const apiGateway =
+    requests * Math.max(1, Math.ceil((b * i.eventBytes) / prices.apiGatewayMeterBytes)) * (prices.apiGatewayHttpPerMillion / M);
 
   const call = i.callMs ?? ASSUMED_CALL_MS;
   const sendCalls = Math.ceil(b / SQS_SEND_BATCH);
   const collectMs = Math.ceil(i.collectCpuMs + sendCalls * call.sqsSendBatch);
-  const pipelineMsPerEvent = i.dynamoCallsPerEvent * call.dynamo + (i.busEventsPerEvent > 0 ? Math.min(1, i.busEventsPerEvent) * call.eventBridgePut : 0);
+  const pipelineMsPerEvent =
+    i.dynamoCallsPerEvent * call.dynamo + (i.busEventsPerEvent > 0 ? Math.min(1, i.busEventsPerEvent) * call.eventBridgePut : 0);
   const invocations = requests + M / stitchBatch + M / evaluateBatch;
   const gbSeconds = requests * (collectMs / 1000) * gb + M * (pipelineMsPerEvent / 1000) * gb;
   const lambda = invocations * (prices.lambdaPerMillionRequests / M) + gbSeconds * prices.lambdaArmPerGbSecond;

@@ -79,8 +79,22 @@ export interface Product {
   readonly price: number;
 }
 
-export const DIAPERS: Product = { product_id: 'p-1001', sku: 'BB-DIA-4-72', name: 'diapers', category: 'Baby', brand: 'Softly', price: 24.99 };
-export const BABY_OINTMENT: Product = { product_id: 'p-1002', sku: 'BB-OIN-100', name: 'baby ointment', category: 'Baby', brand: 'Softly', price: 7.49 };
+export const DIAPERS: Product = {
+  product_id: 'p-1001',
+  sku: 'BB-DIA-4-72',
+  name: 'diapers',
+  category: 'Baby',
+  brand: 'Softly',
+  price: 24.99,
+};
+export const BABY_OINTMENT: Product = {
+  product_id: 'p-1002',
+  sku: 'BB-OIN-100',
+  name: 'baby ointment',
+  category: 'Baby',
+  brand: 'Softly',
+  price: 7.49,
+};
 
 export const CATALOG: readonly Product[] = [
   DIAPERS,
@@ -166,7 +180,14 @@ function webContext(rng: Prng, d: Device, path: string, title: string, campaign:
     library: { name: 'analytics.js', version: 'npm:next-1.70.0' },
     page: { path, referrer: c ? `https://${c.source}.example/` : `${SITE}/`, search, title, url: `${SITE}${path}${search}` },
     userAgent: d.userAgent,
-    userAgentData: { brands: [{ brand: 'Chromium', version: '129' }, { brand: 'Not=A?Brand', version: '8' }], mobile: d.screen.density > 1, platform: d.screen.density > 1 ? 'Android' : 'Windows' },
+    userAgentData: {
+      brands: [
+        { brand: 'Chromium', version: '129' },
+        { brand: 'Not=A?Brand', version: '8' },
+      ],
+      mobile: d.screen.density > 1,
+      platform: d.screen.density > 1 ? 'Android' : 'Windows',
+    },
     ip: d.ip,
     locale: d.locale,
     timezone: d.timezone,
@@ -178,7 +199,17 @@ function webContext(rng: Prng, d: Device, path: string, title: string, campaign:
 }
 
 function productProps(p: Product): Record<string, unknown> {
-  return { product_id: p.product_id, sku: p.sku, name: p.name, category: p.category, brand: p.brand, price: p.price, currency: 'EUR', url: `${SITE}/p/${p.product_id}`, image_url: `${SITE}/img/${p.sku}.jpg` };
+  return {
+    product_id: p.product_id,
+    sku: p.sku,
+    name: p.name,
+    category: p.category,
+    brand: p.brand,
+    price: p.price,
+    currency: 'EUR',
+    url: `${SITE}/p/${p.product_id}`,
+    image_url: `${SITE}/img/${p.sku}.jpg`,
+  };
 }
 
 export interface DataSetOptions {
@@ -215,26 +246,64 @@ export function generateDataSet(opts: DataSetOptions): DataSet {
       const pages = rng.int(1, 3);
       for (let i = 0; i < pages; i++) {
         const cat = rng.pick(CATALOG).category;
-        emit('page', { type: 'page', ...ids, name: cat, properties: { path: `/c/${cat.toLowerCase()}`, title: `${cat} | Shop`, url: `${SITE}/c/${cat.toLowerCase()}` }, context: webContext(rng, d, `/c/${cat.toLowerCase()}`, `${cat} | Shop`, campaign && i === 0) });
+        emit('page', {
+          type: 'page',
+          ...ids,
+          name: cat,
+          properties: { path: `/c/${cat.toLowerCase()}`, title: `${cat} | Shop`, url: `${SITE}/c/${cat.toLowerCase()}` },
+          context: webContext(rng, d, `/c/${cat.toLowerCase()}`, `${cat} | Shop`, campaign && i === 0),
+        });
       }
       const views = rng.int(1, 4);
       for (let i = 0; i < views; i++) {
         const p = rng.pick(CATALOG);
-        emit('product_viewed', { type: 'track', ...ids, event: 'Product Viewed', properties: productProps(p), context: webContext(rng, d, `/p/${p.product_id}`, `${p.name} | Shop`, false) });
+        emit('product_viewed', {
+          type: 'track',
+          ...ids,
+          event: 'Product Viewed',
+          properties: productProps(p),
+          context: webContext(rng, d, `/p/${p.product_id}`, `${p.name} | Shop`, false),
+        });
       }
     };
 
     // First visit, anonymous; then sign up on that device.
     const d0 = devices[0]!;
     browse(d0, false, rng.chance(0.4));
-    const traits = { email: `${first.toLowerCase()}.${userId.slice(-6)}@mail.example`, firstName: first, lastName: last, name: `${first} ${last}`, createdAt: new Date(at).toISOString(), newsletter: rng.chance(0.6) };
-    emit('identify', { type: 'identify', userId, anonymousId: d0.anonymousId, traits, context: webContext(rng, d0, '/account/new', 'Create account | Shop', false) });
-    emit('signed_up', { type: 'track', userId, anonymousId: d0.anonymousId, event: 'Signed Up', properties: { method: 'email' }, context: webContext(rng, d0, '/account/new', 'Create account | Shop', false) });
+    const traits = {
+      email: `${first.toLowerCase()}.${userId.slice(-6)}@mail.example`,
+      firstName: first,
+      lastName: last,
+      name: `${first} ${last}`,
+      createdAt: new Date(at).toISOString(),
+      newsletter: rng.chance(0.6),
+    };
+    emit('identify', {
+      type: 'identify',
+      userId,
+      anonymousId: d0.anonymousId,
+      traits,
+      context: webContext(rng, d0, '/account/new', 'Create account | Shop', false),
+    });
+    emit('signed_up', {
+      type: 'track',
+      userId,
+      anonymousId: d0.anonymousId,
+      event: 'Signed Up',
+      properties: { method: 'email' },
+      context: webContext(rng, d0, '/account/new', 'Create account | Shop', false),
+    });
 
     // Other devices: browse anonymously, then log in (the identify merges the two profiles).
     for (const d of devices.slice(1)) {
       browse(d, false, rng.chance(0.3));
-      emit('signed_in', { type: 'identify', userId, anonymousId: d.anonymousId, traits: { lastLogin: new Date(at).toISOString() }, context: webContext(rng, d, '/login', 'Log in | Shop', false) });
+      emit('signed_in', {
+        type: 'identify',
+        userId,
+        anonymousId: d.anonymousId,
+        traits: { lastLogin: new Date(at).toISOString() },
+        context: webContext(rng, d, '/login', 'Log in | Shop', false),
+      });
     }
 
     // Orders, from any device, logged in.
@@ -247,11 +316,39 @@ export function generateDataSet(opts: DataSetOptions): DataSet {
       const extra = rng.int(items.length > 0 ? 0 : 1, 3);
       for (let i = 0; i < extra; i++) items.push({ p: rng.pick(CATALOG), quantity: rng.int(1, 2) });
       const revenue = Math.round(items.reduce((s, i) => s + i.p.price * i.quantity, 0) * 100) / 100;
-      const products = items.map((i) => ({ product_id: i.p.product_id, sku: i.p.sku, name: i.p.name, category: i.p.category, price: i.p.price, quantity: i.quantity }));
+      const products = items.map((i) => ({
+        product_id: i.p.product_id,
+        sku: i.p.sku,
+        name: i.p.name,
+        category: i.p.category,
+        price: i.p.price,
+        quantity: i.quantity,
+      }));
       const ids = { userId, anonymousId: d.anonymousId };
-      emit('checkout', { type: 'track', ...ids, event: 'Checkout Started', properties: { value: revenue, revenue, currency: 'EUR', products }, context: webContext(rng, d, '/checkout', 'Checkout | Shop', false) });
+      emit('checkout', {
+        type: 'track',
+        ...ids,
+        event: 'Checkout Started',
+        properties: { value: revenue, revenue, currency: 'EUR', products },
+        context: webContext(rng, d, '/checkout', 'Checkout | Shop', false),
+      });
       const orderId = `ord_${rng.hex(10)}`;
-      emit('order', { type: 'track', ...ids, event: 'Order Completed', properties: { order_id: orderId, checkout_id: `chk_${rng.hex(8)}`, total: revenue, revenue, shipping: 4.95, tax: Math.round(revenue * 21) / 100, currency: 'EUR', products }, context: webContext(rng, d, '/checkout/thank-you', 'Thank you | Shop', false) });
+      emit('order', {
+        type: 'track',
+        ...ids,
+        event: 'Order Completed',
+        properties: {
+          order_id: orderId,
+          checkout_id: `chk_${rng.hex(8)}`,
+          total: revenue,
+          revenue,
+          shipping: 4.95,
+          tax: Math.round(revenue * 21) / 100,
+          currency: 'EUR',
+          products,
+        },
+        context: webContext(rng, d, '/checkout/thank-you', 'Thank you | Shop', false),
+      });
     }
 
     // A complaint synced from the CRM: server side, user id only.
@@ -260,7 +357,12 @@ export function generateDataSet(opts: DataSetOptions): DataSet {
         type: 'track',
         userId,
         event: 'Complaint Filed',
-        properties: { ticket_id: `T-${rng.int(10000, 99999)}`, reason: rng.pick(['late delivery', 'damaged item', 'wrong item', 'refund']), channel: rng.pick(['email', 'phone', 'chat']), priority: rng.pick(['low', 'normal', 'high']) },
+        properties: {
+          ticket_id: `T-${rng.int(10000, 99999)}`,
+          reason: rng.pick(['late delivery', 'damaged item', 'wrong item', 'refund']),
+          channel: rng.pick(['email', 'phone', 'chat']),
+          priority: rng.pick(['low', 'normal', 'high']),
+        },
         context: { library: { name: 'crm-sync', version: '2.4.1' }, integration: { name: 'helpdesk', version: '2024-10' } },
       });
     }
@@ -274,5 +376,13 @@ export function sampleTrack(seed = 7): Record<string, unknown> {
   const rng = new Prng(seed);
   const d = device(rng);
   const p = rng.pick(CATALOG);
-  return { type: 'track', userId: `usr_${rng.hex(12)}`, anonymousId: d.anonymousId, event: 'Product Viewed', properties: productProps(p), context: webContext(rng, d, `/p/${p.product_id}`, `${p.name} | Shop`, true), timestamp: new Date(EPOCH).toISOString() };
+  return {
+    type: 'track',
+    userId: `usr_${rng.hex(12)}`,
+    anonymousId: d.anonymousId,
+    event: 'Product Viewed',
+    properties: productProps(p),
+    context: webContext(rng, d, `/p/${p.product_id}`, `${p.name} | Shop`, true),
+    timestamp: new Date(EPOCH).toISOString(),
+  };
 }

@@ -17,13 +17,31 @@ import type { ScherpEvent } from '../core/events';
 import { Meter } from './meter';
 
 export interface DebuggerCost {
-  readonly idle: { readonly requests: number; readonly seconds: number; readonly reads: number; readonly rru: number; readonly writes: number; readonly wru: number };
+  readonly idle: {
+    readonly requests: number;
+    readonly seconds: number;
+    readonly reads: number;
+    readonly rru: number;
+    readonly writes: number;
+    readonly wru: number;
+  };
   readonly watching: { readonly batch1WruPerEvent: number; readonly batch20WruPerEvent: number };
   readonly counters: { readonly eventsPerBatch: number; readonly wruPerBatch: number; readonly wruPerEvent: number };
 }
 
 const event = (i: number): ScherpEvent =>
-  ({ type: 'track', event: i % 3 === 0 ? 'Order Completed' : 'Product Viewed', messageId: `bench-${i}`, sourceId: 'default', userId: `user-${i % 50}`, anonymousId: `anon-${i % 50}`, properties: { sku: `sku-${i}`, price: 19.99, currency: 'EUR' }, context: { ip: '203.0.113.9', userAgent: 'Mozilla/5.0 (bench)' }, timestamp: '2026-12-01T10:00:00.000Z', receivedAt: '2026-12-01T10:00:00.000Z' }) as ScherpEvent;
+  ({
+    type: 'track',
+    event: i % 3 === 0 ? 'Order Completed' : 'Product Viewed',
+    messageId: `bench-${i}`,
+    sourceId: 'default',
+    userId: `user-${i % 50}`,
+    anonymousId: `anon-${i % 50}`,
+    properties: { sku: `sku-${i}`, price: 19.99, currency: 'EUR' },
+    context: { ip: '203.0.113.9', userAgent: 'Mozilla/5.0 (bench)' },
+    timestamp: '2026-12-01T10:00:00.000Z',
+    receivedAt: '2026-12-01T10:00:00.000Z',
+  }) as ScherpEvent;
 
 export async function measureDebugger(endpoint: string, tableName: string): Promise<DebuggerCost> {
   const client = new DynamoDBClient(localDynamoConfig(endpoint));
@@ -50,7 +68,11 @@ export async function measureDebugger(endpoint: string, tableName: string): Prom
       await openDebugSession(store, new Date(now), tap);
       const before = meter.tally(label).wru;
       for (let r = 0; r < requestCount; r++) {
-        await tap.record(req(r), Array.from({ length: batch }, (_, j) => event(r * batch + j)), []);
+        await tap.record(
+          req(r),
+          Array.from({ length: batch }, (_, j) => event(r * batch + j)),
+          [],
+        );
         now += 10;
       }
       return (meter.tally(label).wru - before) / (batch * requestCount);

@@ -18,7 +18,12 @@ function makeRules(n: number): RuleSet {
         condition: {
           all: [
             { path: 'event.properties.revenue', op: 'gt', value: i % 200 },
-            { any: [{ path: 'profile.traits.plan', op: 'in', value: ['pro', 'team'] }, { path: 'event.properties.products[].category', op: 'contains', value: `c${i % 7}` }] },
+            {
+              any: [
+                { path: 'profile.traits.plan', op: 'in', value: ['pro', 'team'] },
+                { path: 'event.properties.products[].category', op: 'contains', value: `c${i % 7}` },
+              ],
+            },
             { not: { path: 'profile.audiences', op: 'contains', value: `a${i % 5}` } },
           ],
         },

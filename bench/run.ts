@@ -15,7 +15,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import { BatchGetItemCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { localDynamoConfig, type MeteredCall } from '../adapters/dynamo/client';
 import { ensureTable } from '../local/dynamodb-local';
 import { startRuntime, type Runtime } from '../local/runtime';
@@ -81,7 +90,11 @@ class Client {
   }
 
   async post(path: string, body: unknown): Promise<void> {
-    const res = await fetch(`${this.rt.url}${path}`, { method: 'POST', headers: { authorization: this.auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${this.rt.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: this.auth, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`POST ${path}: ${res.status} ${text.slice(0, 300)}`);
   }
@@ -108,7 +121,13 @@ async function waitIdle(rt: Runtime, meter: Meter, quietMs = 400, timeoutMs = 24
 }
 
 /** Sends events in batches with a few requests in flight; reports progress on long runs. */
-async function sendAll(client: Client, events: readonly Record<string, unknown>[], batchSize = 20, inFlight = 3, progress?: (sent: number) => void): Promise<void> {
+async function sendAll(
+  client: Client,
+  events: readonly Record<string, unknown>[],
+  batchSize = 20,
+  inFlight = 3,
+  progress?: (sent: number) => void,
+): Promise<void> {
   let next = 0;
   let sent = 0;
   const worker = async () => {
@@ -123,7 +142,12 @@ async function sendAll(client: Client, events: readonly Record<string, unknown>[
   await Promise.all(Array.from({ length: inFlight }, worker));
 }
 
-function withIds(template: Record<string, unknown>, ids: Record<string, string | undefined>, messageId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function withIds(
+  template: Record<string, unknown>,
+  ids: Record<string, string | undefined>,
+  messageId: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const { userId: _u, anonymousId: _a, ...rest } = template;
   return { ...rest, ...Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined)), messageId, ...extra };
 }
@@ -143,7 +167,13 @@ function perEvent(kind: string, t: Tally, n: number): KindResult {
   return { kind, events: n, wru: t.wru / n, rru: t.rru / n, items: t.itemsWritten / n };
 }
 
-async function measureKinds(rt: Runtime, client: Client, meter: Meter, templates: Record<string, Record<string, unknown>>, k: number): Promise<KindResult[]> {
+async function measureKinds(
+  rt: Runtime,
+  client: Client,
+  meter: Meter,
+  templates: Record<string, Record<string, unknown>>,
+  k: number,
+): Promise<KindResult[]> {
   const users = Array.from({ length: k }, (_, i) => ({ userId: `kind_user_${i}`, anonA: `kind-anon-a-${i}`, anonB: `kind-anon-b-${i}` }));
   let ts = Date.UTC(2026, 1, 1);
   const at = () => ({ timestamp: new Date((ts += 1000)).toISOString() });
@@ -154,13 +184,65 @@ async function measureKinds(rt: Runtime, client: Client, meter: Meter, templates
     meter.label = 'setup';
     return meter.tally(label);
   };
-  await run('kinds:setup', users.map((u, i) => withIds(templates.identify!, { userId: u.userId, anonymousId: u.anonA }, `kind-setup-${i}`, at())));
+  await run(
+    'kinds:setup',
+    users.map((u, i) => withIds(templates.identify!, { userId: u.userId, anonymousId: u.anonA }, `kind-setup-${i}`, at())),
+  );
   const out: KindResult[] = [];
-  out.push(perEvent('track on a known profile', await run('kinds:track', users.map((u, i) => withIds(templates.track!, { userId: u.userId, anonymousId: u.anonA }, `kind-track-${i}`, at()))), k));
-  out.push(perEvent('identify (traits change)', await run('kinds:identify', users.map((u, i) => withIds(templates.identify!, { userId: u.userId, anonymousId: u.anonA }, `kind-identify-${i}`, { ...at(), traits: { plan: 'gold', lastLogin: new Date(ts).toISOString() } }))), k));
-  await run('kinds:setup-merge', users.map((u, i) => withIds(templates.track!, { anonymousId: u.anonB }, `kind-anon-${i}`, at())));
-  out.push(perEvent('identify that merges 2 profiles', await run('kinds:merge', users.map((u, i) => withIds(templates.login!, { userId: u.userId, anonymousId: u.anonB }, `kind-merge-${i}`, at()))), k));
-  out.push(perEvent('order (a rule fires)', await run('kinds:order', users.map((u, i) => withIds(templates.order!, { userId: u.userId, anonymousId: u.anonA }, `kind-order-${i}`, { ...at(), properties: { ...(templates.order!.properties as object), revenue: 150 } }))), k));
+  out.push(
+    perEvent(
+      'track on a known profile',
+      await run(
+        'kinds:track',
+        users.map((u, i) => withIds(templates.track!, { userId: u.userId, anonymousId: u.anonA }, `kind-track-${i}`, at())),
+      ),
+      k,
+    ),
+  );
+  out.push(
+    perEvent(
+      'identify (traits change)',
+      await run(
+        'kinds:identify',
+        users.map((u, i) =>
+          withIds(templates.identify!, { userId: u.userId, anonymousId: u.anonA }, `kind-identify-${i}`, {
+            ...at(),
+            traits: { plan: 'gold', lastLogin: new Date(ts).toISOString() },
+          }),
+        ),
+      ),
+      k,
+    ),
+  );
+  await run(
+    'kinds:setup-merge',
+    users.map((u, i) => withIds(templates.track!, { anonymousId: u.anonB }, `kind-anon-${i}`, at())),
+  );
+  out.push(
+    perEvent(
+      'identify that merges 2 profiles',
+      await run(
+        'kinds:merge',
+        users.map((u, i) => withIds(templates.login!, { userId: u.userId, anonymousId: u.anonB }, `kind-merge-${i}`, at())),
+      ),
+      k,
+    ),
+  );
+  out.push(
+    perEvent(
+      'order (a rule fires)',
+      await run(
+        'kinds:order',
+        users.map((u, i) =>
+          withIds(templates.order!, { userId: u.userId, anonymousId: u.anonA }, `kind-order-${i}`, {
+            ...at(),
+            properties: { ...(templates.order!.properties as object), revenue: 150 },
+          }),
+        ),
+      ),
+      k,
+    ),
+  );
   return out;
 }
 
@@ -170,7 +252,13 @@ interface MergeResult {
   readonly wru: number;
 }
 
-async function measureMergeByHistory(rt: Runtime, client: Client, meter: Meter, templates: Record<string, Record<string, unknown>>, history: number): Promise<MergeResult> {
+async function measureMergeByHistory(
+  rt: Runtime,
+  client: Client,
+  meter: Meter,
+  templates: Record<string, Record<string, unknown>>,
+  history: number,
+): Promise<MergeResult> {
   const userId = `hist_user_${history}`;
   const anonA = `hist-anon-a-${history}`;
   const anonB = `hist-anon-b-${history}`;
@@ -191,7 +279,11 @@ async function measureMergeByHistory(rt: Runtime, client: Client, meter: Meter, 
   return { history, itemsWritten: t.itemsWritten, wru: t.wru };
 }
 
-const REPLAY: Record<string, new (input: never) => unknown> = { GetItem: GetItemCommand, BatchGetItem: BatchGetItemCommand, Query: QueryCommand };
+const REPLAY: Record<string, new (input: never) => unknown> = {
+  GetItem: GetItemCommand,
+  BatchGetItem: BatchGetItemCommand,
+  Query: QueryCommand,
+};
 
 interface LatencyResult {
   readonly apiP50: number;
@@ -248,7 +340,13 @@ async function measureProfileLatency(rt: Runtime, client: Client, meter: Meter, 
   };
 }
 
-async function measureEventToAction(rt: Runtime, client: Client, order: Record<string, unknown>, userIds: readonly string[], samples: number): Promise<{ p50: number; p95: number; n: number }> {
+async function measureEventToAction(
+  rt: Runtime,
+  client: Client,
+  order: Record<string, unknown>,
+  userIds: readonly string[],
+  samples: number,
+): Promise<{ p50: number; p95: number; n: number }> {
   const latencies: number[] = [];
   for (let i = 0; i < samples; i++) {
     const messageId = `e2a-${i}-${randomBytes(4).toString('hex')}`;
@@ -265,7 +363,10 @@ async function measureEventToAction(rt: Runtime, client: Client, order: Record<s
       };
       rt.bus.events.on('event', on);
     });
-    const body = withIds(order, { userId: userIds[i % userIds.length] }, messageId, { timestamp: new Date(Date.UTC(2026, 3, 1) + i * 1000).toISOString(), properties: { ...(order.properties as object), revenue: 150 } });
+    const body = withIds(order, { userId: userIds[i % userIds.length] }, messageId, {
+      timestamp: new Date(Date.UTC(2026, 3, 1) + i * 1000).toISOString(),
+      properties: { ...(order.properties as object), revenue: 150 },
+    });
     await client.post('/v1/track', body);
     const accepted = performance.now();
     latencies.push((await delivered) - accepted);
@@ -291,8 +392,20 @@ function startBareServer(): Promise<Server> {
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
 }
 
-async function load(url: string, auth: string, body: string, seconds: number): Promise<{ rps: number; non2xx: number; errors: number; p50: number }> {
-  const res = await autocannon({ url, method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body, connections: 10, duration: seconds });
+async function load(
+  url: string,
+  auth: string,
+  body: string,
+  seconds: number,
+): Promise<{ rps: number; non2xx: number; errors: number; p50: number }> {
+  const res = await autocannon({
+    url,
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body,
+    connections: 10,
+    duration: seconds,
+  });
   return { rps: res.requests.average, non2xx: res.non2xx, errors: res.errors, p50: res.latency.p50 };
 }
 
@@ -344,7 +457,17 @@ async function main(): Promise<void> {
   const meter = new Meter();
   const dataDir = mkdtempSync(join(tmpdir(), 'scherp-bench-'));
   log('starting the local runtime (DynamoDB Local in memory)…');
-  const rt = await startRuntime({ port: 0, inMemory: true, dataDir, rulesDir: join(ROOT, 'rules'), tableName: 'bench', sourceRateLimit: false, streamPollMs: STREAM_POLL_MS, queue: { pollMs: QUEUE_POLL_MS }, onDynamoClient: (c) => meter.attach(c) });
+  const rt = await startRuntime({
+    port: 0,
+    inMemory: true,
+    dataDir,
+    rulesDir: join(ROOT, 'rules'),
+    tableName: 'bench',
+    sourceRateLimit: false,
+    streamPollMs: STREAM_POLL_MS,
+    queue: { pollMs: QUEUE_POLL_MS },
+    onDynamoClient: (c) => meter.attach(c),
+  });
   const servers: Server[] = [];
   const stopOnSignal = () => void rt.stop().finally(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
@@ -372,9 +495,12 @@ async function main(): Promise<void> {
     meter.label = 'setup';
     rt.bus.events.off('event', countBus);
     const dsTally = { ...meter.tally('dataset') };
-    if (rt.queue.deadLetters.length > 0) throw new Error(`${rt.queue.deadLetters.length} events went to the dead-letter queue: ${rt.queue.deadLetters[0]!.reason}`);
+    if (rt.queue.deadLetters.length > 0)
+      throw new Error(`${rt.queue.deadLetters.length} events went to the dead-letter queue: ${rt.queue.deadLetters[0]!.reason}`);
     const pipelineRate = ds.events.length / pipelineSeconds;
-    log(`  ${ds.events.length} events in ${pipelineSeconds.toFixed(1)} s = ${pipelineRate.toFixed(0)} events/s; ${busCount} bus events (${busBefore} before)`);
+    log(
+      `  ${ds.events.length} events in ${pipelineSeconds.toFixed(1)} s = ${pipelineRate.toFixed(0)} events/s; ${busCount} bus events (${busBefore} before)`,
+    );
 
     log('raw baseline: the same items (a scan of the table) written again with PutItem, one at a time…');
     const raw = new DynamoDBClient(localDynamoConfig(rt.dynamoEndpoint));
@@ -407,15 +533,29 @@ async function main(): Promise<void> {
 
     // (2) items written per merge by history.
     log('merges of profiles with 10 and with 1,000 past events (loading their history)…');
-    const merges = [await measureMergeByHistory(rt, client, meter, templates, 10), await measureMergeByHistory(rt, client, meter, templates, 1000)];
+    const merges = [
+      await measureMergeByHistory(rt, client, meter, templates, 10),
+      await measureMergeByHistory(rt, client, meter, templates, 1000),
+    ];
 
     // (5) profile API latency against the reads it performs.
     log('profile API latency vs. replaying its DynamoDB reads…');
-    const latency = await measureProfileLatency(rt, client, meter, Array.from({ length: 160 }, (_, i) => ds.users[i % ds.users.length]!.userId));
+    const latency = await measureProfileLatency(
+      rt,
+      client,
+      meter,
+      Array.from({ length: 160 }, (_, i) => ds.users[i % ds.users.length]!.userId),
+    );
 
     // (9) event to action.
     log(`event-to-action latency (queue poll ${QUEUE_POLL_MS} ms, stream poll ${STREAM_POLL_MS} ms)…`);
-    const e2a = await measureEventToAction(rt, client, templates.order, ds.users.map((u) => u.userId), 40);
+    const e2a = await measureEventToAction(
+      rt,
+      client,
+      templates.order,
+      ds.users.map((u) => u.userId),
+      40,
+    );
 
     // (3) ingest throughput. The queue consumer is stopped so that stitch does not share the
     // process with the endpoint (in the cloud, collect runs in its own Lambdas).
@@ -423,7 +563,11 @@ async function main(): Promise<void> {
     log('collect latency at batch sizes 1 and 20 (for the Lambda duration in the cost model)…');
     const one = sampleTrack();
     const collectMs1 = await meanLatency(() => client.post('/v1/track', one), 200);
-    const twenty = Array.from({ length: 20 }, (_, i) => ({ ...one, messageId: undefined, anonymousId: `${i}-${one.anonymousId as string}` }));
+    const twenty = Array.from({ length: 20 }, (_, i) => ({
+      ...one,
+      messageId: undefined,
+      anonymousId: `${i}-${one.anonymousId as string}`,
+    }));
     const collectMs20 = await meanLatency(() => client.batch(twenty), 100);
 
     log('collect handler throughput (in-process, batches of 20, 5 s)…');
@@ -438,7 +582,8 @@ async function main(): Promise<void> {
     const bareLoad = await load(`http://127.0.0.1:${(bare.address() as { port: number }).port}/v1/track`, auth, body, 5);
     await load(`${rt.url}/v1/track`, auth, body, 1);
     const ingestLoad = await load(`${rt.url}/v1/track`, auth, body, 5);
-    if (ingestLoad.non2xx > 0 || ingestLoad.errors > 0) throw new Error(`the ingest endpoint failed under load: ${ingestLoad.non2xx} non-2xx, ${ingestLoad.errors} errors`);
+    if (ingestLoad.non2xx > 0 || ingestLoad.errors > 0)
+      throw new Error(`the ingest endpoint failed under load: ${ingestLoad.non2xx} non-2xx, ${ingestLoad.errors} errors`);
 
     // (10) the console's back end: the debugger idle and watching, the counters.
     log('console back end: debugger marker reads with no session, debug writes while watching, counter writes per batch…');
@@ -456,36 +601,138 @@ async function main(): Promise<void> {
     const dsRru = dsTally.rru / ds.events.length;
     const busPerEvent = busCount / ds.events.length;
     const callsPerEvent = dsTally.calls / ds.events.length;
-    const inputs = (batchSize: number, collectCpuMs: number): CostInputs => ({ batchSize, eventBytes, wruPerEvent: dsWru, rruPerEvent: dsRru, busEventsPerEvent: busPerEvent, collectCpuMs, dynamoCallsPerEvent: callsPerEvent });
+    const inputs = (batchSize: number, collectCpuMs: number): CostInputs => ({
+      batchSize,
+      eventBytes,
+      wruPerEvent: dsWru,
+      rruPerEvent: dsRru,
+      busEventsPerEvent: busPerEvent,
+      collectCpuMs,
+      dynamoCallsPerEvent: callsPerEvent,
+    });
     const cost: CostBreakdown[] = [costPerMillionEvents(inputs(1, collectMs1)), costPerMillionEvents(inputs(20, collectMs20))];
-    const floor: CostBreakdown[] = [costPerMillionEvents(floorInputs(inputs(1, collectMs1))), costPerMillionEvents(floorInputs(inputs(20, collectMs20)))];
+    const floor: CostBreakdown[] = [
+      costPerMillionEvents(floorInputs(inputs(1, collectMs1))),
+      costPerMillionEvents(floorInputs(inputs(20, collectMs20))),
+    ];
 
     // ---- the table
     const rows: Row[] = [];
-    for (const k of kinds) rows.push({ id: '1', measure: `WRU / RRU per event: ${k.kind}`, value: `${fmt(k.wru)} / ${fmt(k.rru)} (${fmt(k.items, 1)} items)`, goal: k === track ? '≤ 2 / ≤ 1 (floor 1 WRU)' : '', met: k === track ? k.wru <= 2 && k.rru <= 1 : undefined });
-    rows.push({ id: '1', measure: 'WRU / RRU per event: data-set mix', value: `${fmt(dsWru)} / ${fmt(dsRru)} (${fmt(dsTally.itemsWritten / ds.events.length, 1)} items)`, goal: '' });
-    rows.push({ id: '2', measure: 'items written per merge, 10 vs 1,000 past events', value: `${merges[0]!.itemsWritten} vs ${merges[1]!.itemsWritten} (${fmt(merges[0]!.wru, 0)} vs ${fmt(merges[1]!.wru, 0)} WRU)`, goal: 'the same', met: merges[0]!.itemsWritten === merges[1]!.itemsWritten });
+    for (const k of kinds)
+      rows.push({
+        id: '1',
+        measure: `WRU / RRU per event: ${k.kind}`,
+        value: `${fmt(k.wru)} / ${fmt(k.rru)} (${fmt(k.items, 1)} items)`,
+        goal: k === track ? '≤ 2 / ≤ 1 (floor 1 WRU)' : '',
+        met: k === track ? k.wru <= 2 && k.rru <= 1 : undefined,
+      });
+    rows.push({
+      id: '1',
+      measure: 'WRU / RRU per event: data-set mix',
+      value: `${fmt(dsWru)} / ${fmt(dsRru)} (${fmt(dsTally.itemsWritten / ds.events.length, 1)} items)`,
+      goal: '',
+    });
+    rows.push({
+      id: '2',
+      measure: 'items written per merge, 10 vs 1,000 past events',
+      value: `${merges[0]!.itemsWritten} vs ${merges[1]!.itemsWritten} (${fmt(merges[0]!.wru, 0)} vs ${fmt(merges[1]!.wru, 0)} WRU)`,
+      goal: 'the same',
+      met: merges[0]!.itemsWritten === merges[1]!.itemsWritten,
+    });
     const ingestRatio = ingestLoad.rps / bareLoad.rps;
-    rows.push({ id: '3', measure: 'ingest req/s: endpoint vs bare JSON server', value: `${fmt(ingestLoad.rps, 0)} vs ${fmt(bareLoad.rps, 0)} = ${fmt(ingestRatio)}`, goal: '≥ 0.5', met: ingestRatio >= 0.5 });
+    rows.push({
+      id: '3',
+      measure: 'ingest req/s: endpoint vs bare JSON server',
+      value: `${fmt(ingestLoad.rps, 0)} vs ${fmt(bareLoad.rps, 0)} = ${fmt(ingestRatio)}`,
+      goal: '≥ 0.5',
+      met: ingestRatio >= 0.5,
+    });
     const e2eRatio = pipelineRate / rawRate;
-    rows.push({ id: '4', measure: 'pipeline events/s vs raw PutItem of the same items', value: `${fmt(pipelineRate, 0)} vs ${fmt(rawRate, 0)} = ${fmt(e2eRatio)}`, goal: '≥ 0.7', met: e2eRatio >= 0.7 });
+    rows.push({
+      id: '4',
+      measure: 'pipeline events/s vs raw PutItem of the same items',
+      value: `${fmt(pipelineRate, 0)} vs ${fmt(rawRate, 0)} = ${fmt(e2eRatio)}`,
+      goal: '≥ 0.7',
+      met: e2eRatio >= 0.7,
+    });
     const latRatio = Math.max(latency.apiP50 / latency.rawP50, latency.apiP95 / latency.rawP95);
-    rows.push({ id: '5', measure: `profile API p50/p95 ms vs its ${fmt(latency.readsPerRequest, 1)} raw reads`, value: `${fmt(latency.apiP50, 1)}/${fmt(latency.apiP95, 1)} vs ${fmt(latency.rawP50, 1)}/${fmt(latency.rawP95, 1)} = ${fmt(latency.apiP50 / latency.rawP50, 1)}×/${fmt(latency.apiP95 / latency.rawP95, 1)}×`, goal: '≤ 2×', met: latRatio <= 2 });
-    for (const r of rules) rows.push({ id: '6', measure: `rule evaluation, ${r.rules} rules`, value: `${fmt(r.usPerEvent, 1)} µs/event`, goal: r.rules === 1000 ? '< 1,000 µs' : '', met: r.rules === 1000 ? r.usPerEvent < 1000 : undefined });
-    for (const b of bundles) rows.push({ id: '7', measure: `${b.fn} bundle / module init`, value: `${fmt(b.bytes / 1024, 0)} KB / ${fmt(b.initMs, 0)} ms`, goal: '≤ 200 KB / ≤ 100 ms', met: b.bytes <= 200 * 1024 && b.initMs <= 100 });
-    rows.push({ id: '7', measure: 'reference: require() of the runtime SDK (client-dynamodb + lib-dynamodb) alone', value: `${fmt(sdkInitMs, 0)} ms`, goal: '' });
+    rows.push({
+      id: '5',
+      measure: `profile API p50/p95 ms vs its ${fmt(latency.readsPerRequest, 1)} raw reads`,
+      value: `${fmt(latency.apiP50, 1)}/${fmt(latency.apiP95, 1)} vs ${fmt(latency.rawP50, 1)}/${fmt(latency.rawP95, 1)} = ${fmt(latency.apiP50 / latency.rawP50, 1)}×/${fmt(latency.apiP95 / latency.rawP95, 1)}×`,
+      goal: '≤ 2×',
+      met: latRatio <= 2,
+    });
+    for (const r of rules)
+      rows.push({
+        id: '6',
+        measure: `rule evaluation, ${r.rules} rules`,
+        value: `${fmt(r.usPerEvent, 1)} µs/event`,
+        goal: r.rules === 1000 ? '< 1,000 µs' : '',
+        met: r.rules === 1000 ? r.usPerEvent < 1000 : undefined,
+      });
+    for (const b of bundles)
+      rows.push({
+        id: '7',
+        measure: `${b.fn} bundle / module init`,
+        value: `${fmt(b.bytes / 1024, 0)} KB / ${fmt(b.initMs, 0)} ms`,
+        goal: '≤ 200 KB / ≤ 100 ms',
+        met: b.bytes <= 200 * 1024 && b.initMs <= 100,
+      });
+    rows.push({
+      id: '7',
+      measure: 'reference: require() of the runtime SDK (client-dynamodb + lib-dynamodb) alone',
+      value: `${fmt(sdkInitMs, 0)} ms`,
+      goal: '',
+    });
     for (let i = 0; i < cost.length; i++) {
       const c = cost[i]!;
       const f = floor[i]!;
-      const parts = Object.entries(c.byService).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ');
-      rows.push({ id: '8', measure: `$ per million events, batch ${c.batchSize} (floor; ratio)`, value: `$${fmt(c.total, 3)} ($${fmt(f.total, 3)}; ${fmt(c.total / f.total)}×): ${parts}`, goal: c.batchSize === 20 ? '≤ $1' : '', met: c.batchSize === 20 ? c.total <= 1 : undefined });
+      const parts = Object.entries(c.byService)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${fmt(v, 3)}`)
+        .join(', ');
+      rows.push({
+        id: '8',
+        measure: `$ per million events, batch ${c.batchSize} (floor; ratio)`,
+        value: `$${fmt(c.total, 3)} ($${fmt(f.total, 3)}; ${fmt(c.total / f.total)}×): ${parts}`,
+        goal: c.batchSize === 20 ? '≤ $1' : '',
+        met: c.batchSize === 20 ? c.total <= 1 : undefined,
+      });
     }
-    rows.push({ id: '9', measure: `event → action ms p50/p95 (queue poll ${QUEUE_POLL_MS} ms, stream poll ${STREAM_POLL_MS} ms)`, value: `${fmt(e2a.p50, 0)} / ${fmt(e2a.p95, 0)} (n=${e2a.n})`, goal: '' });
-    rows.push({ id: '3', measure: 'collect handler: events validated per second per core (in-process)', value: `${fmt(collectThroughput.eventsPerSecond, 0)} events/s`, goal: '' });
+    rows.push({
+      id: '9',
+      measure: `event → action ms p50/p95 (queue poll ${QUEUE_POLL_MS} ms, stream poll ${STREAM_POLL_MS} ms)`,
+      value: `${fmt(e2a.p50, 0)} / ${fmt(e2a.p95, 0)} (n=${e2a.n})`,
+      goal: '',
+    });
+    rows.push({
+      id: '3',
+      measure: 'collect handler: events validated per second per core (in-process)',
+      value: `${fmt(collectThroughput.eventsPerSecond, 0)} events/s`,
+      goal: '',
+    });
 
-    rows.push({ id: '10', measure: `debugger, no session: DynamoDB per ${consoleCost.idle.requests} collect requests over ${consoleCost.idle.seconds} s (one container)`, value: `${consoleCost.idle.reads} reads (${fmt(consoleCost.idle.rru, 1)} RRU), ${consoleCost.idle.writes} writes`, goal: 'no write; ≤ 1 read / 2 s', met: consoleCost.idle.writes === 0 && consoleCost.idle.reads <= consoleCost.idle.seconds / 2 });
-    rows.push({ id: '10', measure: 'debugger, session open: WRU per event, batch 1 / batch 20', value: `${fmt(consoleCost.watching.batch1WruPerEvent)} / ${fmt(consoleCost.watching.batch20WruPerEvent)}`, goal: '' });
-    rows.push({ id: '10', measure: `counters: WRU per stitch batch of ${consoleCost.counters.eventsPerBatch} (per event)`, value: `${fmt(consoleCost.counters.wruPerBatch)} (${fmt(consoleCost.counters.wruPerEvent)})`, goal: 'no write per event', met: consoleCost.counters.wruPerEvent < 1 });
+    rows.push({
+      id: '10',
+      measure: `debugger, no session: DynamoDB per ${consoleCost.idle.requests} collect requests over ${consoleCost.idle.seconds} s (one container)`,
+      value: `${consoleCost.idle.reads} reads (${fmt(consoleCost.idle.rru, 1)} RRU), ${consoleCost.idle.writes} writes`,
+      goal: 'no write; ≤ 1 read / 2 s',
+      met: consoleCost.idle.writes === 0 && consoleCost.idle.reads <= consoleCost.idle.seconds / 2,
+    });
+    rows.push({
+      id: '10',
+      measure: 'debugger, session open: WRU per event, batch 1 / batch 20',
+      value: `${fmt(consoleCost.watching.batch1WruPerEvent)} / ${fmt(consoleCost.watching.batch20WruPerEvent)}`,
+      goal: '',
+    });
+    rows.push({
+      id: '10',
+      measure: `counters: WRU per stitch batch of ${consoleCost.counters.eventsPerBatch} (per event)`,
+      value: `${fmt(consoleCost.counters.wruPerBatch)} (${fmt(consoleCost.counters.wruPerEvent)})`,
+      goal: 'no write per event',
+      met: consoleCost.counters.wruPerEvent < 1,
+    });
     printTable(rows);
     const results = {
       date: new Date().toISOString(),
@@ -494,20 +741,51 @@ async function main(): Promise<void> {
       dataset: { seed, users, events: ds.events.length, meanEventBytes: Math.round(eventBytes) },
       pollIntervalsMs: { queue: QUEUE_POLL_MS, stream: STREAM_POLL_MS },
       capacityPerEvent: kinds.map((k) => ({ kind: k.kind, wru: r2(k.wru), rru: r2(k.rru), itemsWritten: r2(k.items) })),
-      datasetMix: { wruPerEvent: r2(dsWru), rruPerEvent: r2(dsRru), itemsWrittenPerEvent: r2(dsTally.itemsWritten / ds.events.length), dynamoCallsPerEvent: r2(dsTally.calls / ds.events.length), conditionFailedPerEvent: r2(dsTally.conditionFailed / ds.events.length), busEventsPerEvent: r2(busPerEvent) },
+      datasetMix: {
+        wruPerEvent: r2(dsWru),
+        rruPerEvent: r2(dsRru),
+        itemsWrittenPerEvent: r2(dsTally.itemsWritten / ds.events.length),
+        dynamoCallsPerEvent: r2(dsTally.calls / ds.events.length),
+        conditionFailedPerEvent: r2(dsTally.conditionFailed / ds.events.length),
+        busEventsPerEvent: r2(busPerEvent),
+      },
       merge: merges,
-      ingest: { endpointRps: r2(ingestLoad.rps), bareRps: r2(bareLoad.rps), ratio: r2(ingestRatio), connections: 10, seconds: 5, collectEventsPerSecondPerCore: r2(collectThroughput.eventsPerSecond) },
-      pipeline: { events: ds.events.length, seconds: r2(pipelineSeconds), eventsPerSecond: r2(pipelineRate), rawItems, rawSeconds: r2(rawSeconds), rawEventsPerSecond: r2(rawRate), ratio: r2(e2eRatio) },
+      ingest: {
+        endpointRps: r2(ingestLoad.rps),
+        bareRps: r2(bareLoad.rps),
+        ratio: r2(ingestRatio),
+        connections: 10,
+        seconds: 5,
+        collectEventsPerSecondPerCore: r2(collectThroughput.eventsPerSecond),
+      },
+      pipeline: {
+        events: ds.events.length,
+        seconds: r2(pipelineSeconds),
+        eventsPerSecond: r2(pipelineRate),
+        rawItems,
+        rawSeconds: r2(rawSeconds),
+        rawEventsPerSecond: r2(rawRate),
+        ratio: r2(e2eRatio),
+      },
       profileLatencyMs: Object.fromEntries(Object.entries(latency).map(([k, v]) => [k, r2(v)])),
       rules: { source: rulesSource, results: rules.map((r) => ({ rules: r.rules, usPerEvent: r2(r.usPerEvent) })) },
       bundles: bundles.map((b) => ({ ...b, initMs: r2(b.initMs) })),
       sdkInitMs: r2(sdkInitMs),
-      cost: { prices: PRICES, assumedCallMs: ASSUMED_CALL_MS, collectCpuMs: { batch1: r2(collectMs1), batch20: r2(collectMs20) }, dynamoCallsPerEvent: r2(callsPerEvent), localDynamoCallMs: r2(dsTally.ms / Math.max(1, dsTally.calls)), perMillionEvents: cost, floor, ratioToFloor: cost.map((c, i) => r2(c.total / floor[i]!.total)) },
+      cost: {
+        prices: PRICES,
+        assumedCallMs: ASSUMED_CALL_MS,
+        collectCpuMs: { batch1: r2(collectMs1), batch20: r2(collectMs20) },
+        dynamoCallsPerEvent: r2(callsPerEvent),
+        localDynamoCallMs: r2(dsTally.ms / Math.max(1, dsTally.calls)),
+        perMillionEvents: cost,
+        floor,
+        ratioToFloor: cost.map((c, i) => r2(c.total / floor[i]!.total)),
+      },
       eventToActionMs: { p50: r2(e2a.p50), p95: r2(e2a.p95), samples: e2a.n },
       console: consoleCost,
       rows,
     };
-    writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     log(`results written to bench/results.json; ${rows.filter((r) => r.met === false).length} goal(s) missed`);
   } finally {
     process.off('SIGINT', stopOnSignal);
@@ -526,9 +804,9 @@ function printTable(rows: readonly Row[]): void {
     ['goal', ...rows.map((r) => r.goal)],
     ['', ...rows.map(status)],
   ];
-  const lines = ['', '| ' + cols.map((c) => c[0]).join(' | ') + ' |', '|' + cols.map(() => '---').join('|') + '|'];
-  for (let i = 0; i < rows.length; i++) lines.push('| ' + cols.map((c) => c[i + 1]).join(' | ') + ' |');
-  process.stdout.write(lines.join('\n') + '\n\n');
+  const lines = ['', `| ${cols.map((c) => c[0]).join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`];
+  for (let i = 0; i < rows.length; i++) lines.push(`| ${cols.map((c) => c[i + 1]).join(' | ')} |`);
+  process.stdout.write(`${lines.join('\n')}\n\n`);
 }
 
 if (require.main === module) {

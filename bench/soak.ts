@@ -34,12 +34,24 @@ async function main(): Promise<void> {
   const minutes = arg('minutes', 3);
   const rate = arg('rate', 4);
   const batch = arg('batch', 4);
-  const rt = await startRuntime({ port: 0, inMemory: true, dataDir: mkdtempSync(join(tmpdir(), 'scherp-soak-')), keys: { write: 'soak', read: 'soak-r', admin: 'soak-a' }, sourceRateLimit: false });
+  const rt = await startRuntime({
+    port: 0,
+    inMemory: true,
+    dataDir: mkdtempSync(join(tmpdir(), 'scherp-soak-')),
+    keys: { write: 'soak', read: 'soak-r', admin: 'soak-a' },
+    sourceRateLimit: false,
+  });
   const samples: Sample[] = [];
   const started = Date.now();
   const sample = () => {
     const m = process.memoryUsage();
-    samples.push({ t: Math.round((Date.now() - started) / 1000), rssMb: m.rss / 2 ** 20, heapMb: m.heapUsed / 2 ** 20, queueDepth: rt.queue.depth, busEvents: rt.bus.delivered.length });
+    samples.push({
+      t: Math.round((Date.now() - started) / 1000),
+      rssMb: m.rss / 2 ** 20,
+      heapMb: m.heapUsed / 2 ** 20,
+      queueDepth: rt.queue.depth,
+      busEvents: rt.bus.delivered.length,
+    });
     const s = samples[samples.length - 1]!;
     process.stdout.write(`t=${s.t}s rss=${s.rssMb.toFixed(0)}MB heap=${s.heapMb.toFixed(0)}MB queue=${s.queueDepth}\n`);
   };
@@ -92,11 +104,15 @@ async function main(): Promise<void> {
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
     rssMb: { firstThird: mean(first.map((s) => s.rssMb)), lastThird: mean(last.map((s) => s.rssMb)) },
     heapMb: { firstThird: mean(first.map((s) => s.heapMb)), lastThird: mean(last.map((s) => s.heapMb)) },
-    queueDepth: { max: Math.max(...samples.map((s) => s.queueDepth)), lastThirdMean: mean(last.map((s) => s.queueDepth)), afterDrain: samples[samples.length - 1]!.queueDepth },
+    queueDepth: {
+      max: Math.max(...samples.map((s) => s.queueDepth)),
+      lastThirdMean: mean(last.map((s) => s.queueDepth)),
+      afterDrain: samples[samples.length - 1]!.queueDepth,
+    },
     drainSeconds,
     samples,
   };
-  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
 main().catch((err) => {

@@ -9,7 +9,9 @@ const cli = join(__dirname, '..', 'local', 'cli.ts');
 if (!existsSync(cli)) {
   // The npm package holds the CDK construct only (package.json `files`); the local runtime and
   // its tools (tsx, DynamoDB Local) come with a clone of the repository.
-  console.error('scherp: the local runtime runs from a clone of the Scherp repository (npm start there); this installed package holds the CDK construct only.');
+  console.error(
+    'scherp: the local runtime runs from a clone of the Scherp repository (npm start there); this installed package holds the CDK construct only.',
+  );
   process.exit(1);
 }
 const tsx = pathToFileURL(require.resolve('tsx', { paths: [join(__dirname, '..')] })).href;

@@ -23,7 +23,14 @@ export const RECENT_EVENTS = 16;
 /** Distinct values a `mostFrequent` trait counts; beyond it new values are not counted. */
 export const MOST_FREQUENT_VALUES = 50;
 
-const eventPath = z.string().min(1).max(200).refine((p) => PATH_PATTERN.test(`event.${p}`), 'must be a path into the event such as properties.revenue or properties.products[].category');
+const eventPath = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine(
+    (p) => PATH_PATTERN.test(`event.${p}`),
+    'must be a path into the event such as properties.revenue or properties.products[].category',
+  );
 
 const WhereSchema = z
   .object({
@@ -66,8 +73,21 @@ export const DEFAULT_COMPUTED: ComputedDefs = dict({
   event_count: def({ op: 'count' }),
   order_count: def({ op: 'count', type: 'track', event: 'Order Completed' }),
   lifetime_value: def({ op: 'sum', type: 'track', event: 'Order Completed', property: 'properties.revenue' }),
-  last_order_products: def({ op: 'last', type: 'track', event: 'Order Completed', property: 'properties.products', pick: ['product_id', 'category'], limit: 10 }),
-  purchased_categories: def({ op: 'unique', type: 'track', event: 'Order Completed', property: 'properties.products[].category', limit: 20 }),
+  last_order_products: def({
+    op: 'last',
+    type: 'track',
+    event: 'Order Completed',
+    property: 'properties.products',
+    pick: ['product_id', 'category'],
+    limit: 10,
+  }),
+  purchased_categories: def({
+    op: 'unique',
+    type: 'track',
+    event: 'Order Completed',
+    property: 'properties.products[].category',
+    limit: 20,
+  }),
 });
 
 /** 1-40 characters of a-z, 0-9 and _, starting with a letter; not an attribute of the item's own (pk, sk, ver, ttl). */
@@ -81,7 +101,12 @@ export const ComputedConfigSchema = z
     const out = dict<ComputedDef>(DEFAULT_COMPUTED);
     for (const [name, d] of Object.entries(given)) {
       if (!NAME.test(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'computed trait names are 1-40 characters of a-z, 0-9 and _, starting with a letter, and not reserved (pk, sk, ver, ttl)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message:
+            'computed trait names are 1-40 characters of a-z, 0-9 and _, starting with a letter, and not reserved (pk, sk, ver, ttl)',
+        });
       } else if (d === false) delete out[name];
       else out[name] = d;
     }
@@ -289,7 +314,8 @@ function combineOne(d: ComputedDef, a: One | undefined, b: One | undefined): One
       return better(d.op, a, b);
     case 'mostFrequent': {
       const c = dict<number>(a.aux?.c);
-      for (const [k, n] of Object.entries(b.aux?.c ?? {})) if (has(c, k) || Object.keys(c).length < MOST_FREQUENT_VALUES) c[k] = (own(c, k) ?? 0) + n;
+      for (const [k, n] of Object.entries(b.aux?.c ?? {}))
+        if (has(c, k) || Object.keys(c).length < MOST_FREQUENT_VALUES) c[k] = (own(c, k) ?? 0) + n;
       return { value: argmax(c), aux: { c } };
     }
     case 'unique':
@@ -301,7 +327,12 @@ function combineOne(d: ComputedDef, a: One | undefined, b: One | undefined): One
  * The survivor's values after a merge (`mergeKey` identifies the merge, so applying it again
  * changes nothing): counts and sums add, min/max, first/last by time, unique lists unite.
  */
-export function combineComputed(defs: ComputedDefs, survivor: ComputedState, losers: readonly ComputedState[], mergeKey: string): ComputedState {
+export function combineComputed(
+  defs: ComputedDefs,
+  survivor: ComputedState,
+  losers: readonly ComputedState[],
+  mergeKey: string,
+): ComputedState {
   const hash = eventHash(`merge#${mergeKey}`);
   if (survivor.recent.includes(hash)) return survivor;
   const values = dict<unknown>();

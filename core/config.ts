@@ -21,7 +21,9 @@ export const IDENTIFIER_FORMATS = ['text', 'email', 'phone'] as const;
  */
 export const EXTERNAL_IDS_SOURCE = 'context.externalIds';
 
-const typeName = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'identifier types are 1-40 characters of a-z, 0-9 and _, starting with a letter');
+const typeName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,39}$/, 'identifier types are 1-40 characters of a-z, 0-9 and _, starting with a letter');
 
 const IdentifierTypeInputSchema = z
   .object({
@@ -64,7 +66,10 @@ export const IdentityConfigSchema = z
     /** Values that never identify anyone, on top of the built-in ones (compared case-insensitively). */
     blockedValues: z.array(z.string().max(1000)).max(1000).default([]),
     /** Region for phone numbers written without a country code (ISO 3166-1 alpha-2). */
-    phoneDefaultRegion: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as NL').default('US'),
+    phoneDefaultRegion: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as NL')
+      .default('US'),
     /** Merges one profile may absorb; further links are refused and recorded. */
     maxMergesPerProfile: z.number().int().min(0).max(10_000).default(100),
     /** Longest identifier value, after normalisation. */
@@ -99,7 +104,12 @@ export const IdentityConfigSchema = z
       types[name] = { from, format: given.format ?? base?.format ?? 'text', limit: given.limit ?? base?.limit ?? DEFAULT_LIMIT };
     }
     for (const [i, p] of c.priority.entries()) {
-      if (!own(types, p)) ctx.addIssue({ code: 'custom', path: ['priority', i], message: `unknown identifier type "${p}"; one of ${Object.keys(types).join(', ')}` });
+      if (!own(types, p))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['priority', i],
+          message: `unknown identifier type "${p}"; one of ${Object.keys(types).join(', ')}`,
+        });
     }
     const priority = [...new Set([...c.priority.filter((p) => own(types, p)), ...Object.keys(types)])];
     return { ...c, types, priority };

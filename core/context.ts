@@ -42,7 +42,10 @@ export const ContextRequestSchema = z
     writeKey: z.string().min(1).max(200).optional(),
   })
   .strict()
-  .refine((r) => r.anonymousId !== undefined || r.userId !== undefined, { message: 'anonymousId or userId is required', path: ['anonymousId'] })
+  .refine((r) => r.anonymousId !== undefined || r.userId !== undefined, {
+    message: 'anonymousId or userId is required',
+    path: ['anonymousId'],
+  })
   .refine((r) => r.userToken === undefined || r.userId !== undefined, { message: 'is only valid with userId', path: ['userToken'] });
 
 export type ContextRequest = z.output<typeof ContextRequestSchema>;
@@ -70,7 +73,12 @@ function pick(values: Record<string, unknown>, list: readonly string[]): Record<
 /** What the browser gets of a profile: the public subset, pending recommendations only. */
 export function publicContext(
   cfg: ContextConfig,
-  p: { traits: Record<string, unknown>; computed: Record<string, unknown>; audiences: readonly string[]; recommendations: Readonly<Record<string, { readonly data: Record<string, unknown>; readonly expiresAt: string }>> },
+  p: {
+    traits: Record<string, unknown>;
+    computed: Record<string, unknown>;
+    audiences: readonly string[];
+    recommendations: Readonly<Record<string, { readonly data: Record<string, unknown>; readonly expiresAt: string }>>;
+  },
   nowIso: string,
 ): PublicContext {
   const recommendations = dict<{ data: Record<string, unknown>; expiresAt: string }>();

@@ -87,7 +87,12 @@ export type DebugEventsResponse = z.output<typeof DebugEventsResponseSchema>;
 
 /** Whether an entry passes the filters of a query (exact matches; `event` also matches a page/screen name). */
 export function matchesDebugFilter(e: DebugEntry, q: Pick<DebugEventsQuery, 'type' | 'event' | 'sourceId' | 'status'>): boolean {
-  return (q.type === undefined || e.type === q.type) && (q.event === undefined || e.event === q.event) && (q.sourceId === undefined || e.sourceId === q.sourceId) && (q.status === undefined || e.status === q.status);
+  return (
+    (q.type === undefined || e.type === q.type) &&
+    (q.event === undefined || e.event === q.event) &&
+    (q.sourceId === undefined || e.sourceId === q.sourceId) &&
+    (q.status === undefined || e.status === q.status)
+  );
 }
 
 /** The sortable id of an entry: time first, then request and index (fixed width). */
@@ -135,25 +140,35 @@ export function debugEntries(
   rejected: readonly RejectedForDebug[],
   max = MAX_DEBUG_ENTRIES_PER_REQUEST,
 ): { entries: DebugEntry[]; dropped: number } {
-  const base = (index: number) => ({ id: debugEntryId(req.receivedAt, req.requestId, index), receivedAt: req.receivedAt, sourceId: req.sourceId, route: req.route, index });
+  const base = (index: number) => ({
+    id: debugEntryId(req.receivedAt, req.requestId, index),
+    receivedAt: req.receivedAt,
+    sourceId: req.sourceId,
+    route: req.route,
+    index,
+  });
   const all: DebugEntry[] = [
-    ...accepted.map(({ index, event }): DebugEntry => ({
-      ...base(index),
-      status: 'accepted',
-      type: event.type,
-      ...(event.event !== undefined ? { event: event.event } : event.name !== undefined ? { event: event.name } : {}),
-      messageId: event.messageId,
-      payload: cut(JSON.stringify(event)),
-    })),
-    ...rejected.map((r): DebugEntry => ({
-      ...base(r.index),
-      status: 'rejected',
-      ...claimed(r.raw),
-      reason: r.issues[0]?.message ?? 'rejected',
-      field: r.issues[0]?.path ?? '(request)',
-      issues: r.issues.slice(0, 10).map((i) => ({ path: i.path, message: i.message })),
-      payload: cut(r.payload),
-    })),
+    ...accepted.map(
+      ({ index, event }): DebugEntry => ({
+        ...base(index),
+        status: 'accepted',
+        type: event.type,
+        ...(event.event !== undefined ? { event: event.event } : event.name !== undefined ? { event: event.name } : {}),
+        messageId: event.messageId,
+        payload: cut(JSON.stringify(event)),
+      }),
+    ),
+    ...rejected.map(
+      (r): DebugEntry => ({
+        ...base(r.index),
+        status: 'rejected',
+        ...claimed(r.raw),
+        reason: r.issues[0]?.message ?? 'rejected',
+        field: r.issues[0]?.path ?? '(request)',
+        issues: r.issues.slice(0, 10).map((i) => ({ path: i.path, message: i.message })),
+        payload: cut(r.payload),
+      }),
+    ),
   ].sort((a, b) => a.index - b.index);
   return { entries: all.slice(0, max), dropped: Math.max(0, all.length - max) };
 }

@@ -8,7 +8,8 @@
 export function dict<V>(from?: Iterable<readonly [string, V]> | Readonly<Record<string, V>>): Record<string, V> {
   const out = Object.create(null) as Record<string, V>;
   if (from === undefined || from === null) return out;
-  const entries: Iterable<readonly [string, V]> = Symbol.iterator in Object(from) ? (from as Iterable<readonly [string, V]>) : Object.entries(from as Record<string, V>);
+  const entries: Iterable<readonly [string, V]> =
+    Symbol.iterator in Object(from) ? (from as Iterable<readonly [string, V]>) : Object.entries(from as Record<string, V>);
   for (const [k, v] of entries) {
     // A null-prototype object has no `__proto__` accessor, so this is a plain own property.
     out[k] = v;

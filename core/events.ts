@@ -34,7 +34,10 @@ const id = z
       .number()
       .finite()
       // 12345678901234567890123 and …124 are the same double: as a number it would merge two people.
-      .refine((n) => Math.abs(n) <= Number.MAX_SAFE_INTEGER, 'is a number beyond 2^53, which JSON numbers cannot carry exactly: send it as a string'),
+      .refine(
+        (n) => Math.abs(n) <= Number.MAX_SAFE_INTEGER,
+        'is a number beyond 2^53, which JSON numbers cannot carry exactly: send it as a string',
+      ),
   ])
   .transform((v) => String(v).trim())
   .pipe(
@@ -67,16 +70,14 @@ const text = z
   .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
   .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode');
 
-const isoDate = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const d = typeof v === 'number' ? new Date(v) : new Date(v);
-    if (Number.isNaN(d.getTime())) {
-      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date' });
-      return z.NEVER;
-    }
-    return d.toISOString();
-  });
+const isoDate = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const d = typeof v === 'number' ? new Date(v) : new Date(v);
+  if (Number.isNaN(d.getTime())) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date' });
+    return z.NEVER;
+  }
+  return d.toISOString();
+});
 
 const record = z.record(z.string(), z.unknown());
 
@@ -111,16 +112,15 @@ export const EventFieldsSchema = z.object(common);
  * `userId` or `anonymousId` is checked next to it by `identifierIssues` (core/identifiers.ts),
  * which sees the raw values to say why one is not usable (null, empty, placeholder).
  */
-export const IncomingEventSchema = EventFieldsSchema
-  .superRefine((e, ctx) => {
-    if (e.type === 'alias') {
-      if (!e.previousId) ctx.addIssue({ code: 'custom', path: ['previousId'], message: 'is required for alias' });
-      if (!e.userId) ctx.addIssue({ code: 'custom', path: ['userId'], message: 'is required for alias' });
-      return;
-    }
-    if (e.type === 'track' && !e.event) ctx.addIssue({ code: 'custom', path: ['event'], message: 'is required for track' });
-    if (e.type === 'group' && !e.groupId) ctx.addIssue({ code: 'custom', path: ['groupId'], message: 'is required for group' });
-  });
+export const IncomingEventSchema = EventFieldsSchema.superRefine((e, ctx) => {
+  if (e.type === 'alias') {
+    if (!e.previousId) ctx.addIssue({ code: 'custom', path: ['previousId'], message: 'is required for alias' });
+    if (!e.userId) ctx.addIssue({ code: 'custom', path: ['userId'], message: 'is required for alias' });
+    return;
+  }
+  if (e.type === 'track' && !e.event) ctx.addIssue({ code: 'custom', path: ['event'], message: 'is required for track' });
+  if (e.type === 'group' && !e.groupId) ctx.addIssue({ code: 'custom', path: ['groupId'], message: 'is required for group' });
+});
 
 export type IncomingEvent = z.infer<typeof IncomingEventSchema>;
 

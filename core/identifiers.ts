@@ -101,7 +101,11 @@ export function previousIdType(e: Pick<IdentifiableEvent, 'previousId' | 'anonym
  * Every identifier an event carries, normalised by `normalise`, distinct and in priority order,
  * and the values that were dropped (see `extractEventIdentifiers` in core/identity.ts).
  */
-export function extractWith(e: IdentifiableEvent, cfg: IdentityConfig, normalise: (type: string, raw: unknown, cfg: IdentityConfig) => NormalisedValue): ExtractedIdentifiers {
+export function extractWith(
+  e: IdentifiableEvent,
+  cfg: IdentityConfig,
+  normalise: (type: string, raw: unknown, cfg: IdentityConfig) => NormalisedValue,
+): ExtractedIdentifiers {
   const found: Identifier[] = [];
   const rejected: RejectedIdentifier[] = [];
   const add = (type: string, raw: unknown) => {
@@ -174,7 +178,11 @@ export function unusableIdReason(raw: unknown): UnusableIdReason | undefined {
  * two, and some usable identifier (a placeholder `anonymousId` next to a valid `traits.email`
  * is fine). Without `parsed` only the two fields are looked at.
  */
-export function identifierIssues(raw: { readonly userId?: unknown; readonly anonymousId?: unknown }, parsed: IdentifiableEvent | undefined, prefix = ''): FieldIssue[] {
+export function identifierIssues(
+  raw: { readonly userId?: unknown; readonly anonymousId?: unknown },
+  parsed: IdentifiableEvent | undefined,
+  prefix = '',
+): FieldIssue[] {
   const user = unusableIdReason(raw.userId);
   const anonymous = unusableIdReason(raw.anonymousId);
   const given = (r: UnusableIdReason | undefined) => r === undefined || r === 'placeholder';

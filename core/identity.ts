@@ -5,7 +5,18 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { DEFAULT_CONFIG, type IdentityConfig } from './config';
 import { own } from './dict';
-import { extractWith, identifierKey, normaliseWith, parseIdentifierKey, previousIdType, type ExtractedIdentifiers, type Identifier, type IdentifiableEvent, type NormalisedValue, type PhoneParser } from './identifiers';
+import {
+  extractWith,
+  identifierKey,
+  normaliseWith,
+  parseIdentifierKey,
+  previousIdType,
+  type ExtractedIdentifiers,
+  type Identifier,
+  type IdentifiableEvent,
+  type NormalisedValue,
+  type PhoneParser,
+} from './identifiers';
 
 export * from './identifiers';
 
@@ -97,7 +108,12 @@ function typeCounts(keys: Iterable<string>): Map<string, number> {
  * `alias` is the identifier an explicit `alias` call links (its previousId, see
  * {@link aliasedIdentifier}): for it the limit of its type is raised to `cfg.alias.limit`.
  */
-export function planLinks(identifiers: readonly Identifier[], ownerOf: (key: string) => ProfileShape | undefined, cfg: IdentityConfig = DEFAULT_CONFIG.identity, alias?: Identifier): LinkPlan {
+export function planLinks(
+  identifiers: readonly Identifier[],
+  ownerOf: (key: string) => ProfileShape | undefined,
+  cfg: IdentityConfig = DEFAULT_CONFIG.identity,
+  alias?: Identifier,
+): LinkPlan {
   const aliasKey = alias === undefined ? undefined : identifierKey(alias);
   const accepted: Identifier[] = [];
   const dropped: DroppedIdentifier[] = [];
@@ -129,7 +145,8 @@ export function planLinks(identifiers: readonly Identifier[], ownerOf: (key: str
     const before = typeCounts(keysOf(profiles.values(), accepted));
     const after = typeCounts(keysOf(nextProfiles, [...accepted, id]));
     const raised = identifierKey(id) === aliasKey ? id.type : undefined;
-    const limitOf = (t: string) => (t === raised ? Math.max(own(cfg.types, t)?.limit ?? Infinity, cfg.alias.limit) : (own(cfg.types, t)?.limit ?? Infinity));
+    const limitOf = (t: string) =>
+      t === raised ? Math.max(own(cfg.types, t)?.limit ?? Infinity, cfg.alias.limit) : (own(cfg.types, t)?.limit ?? Infinity);
     const overLimit = [...after].some(([t, n]) => n > limitOf(t) && n > (before.get(t) ?? 0));
     if (overLimit) {
       dropped.push({ id, reason: 'limit' });

@@ -115,7 +115,8 @@ export function importTarget(key: string): ImportTarget {
   if (!key.startsWith(IMPORTS_PREFIX)) return { ok: false, reason: `only files under ${IMPORTS_PREFIX} are imported` };
   const rest = key.slice(IMPORTS_PREFIX.length);
   const slash = rest.indexOf('/');
-  if (slash <= 0 || slash === rest.length - 1) return { ok: false, reason: `put the file in a folder named after its source: ${IMPORTS_PREFIX}<source>/<file>` };
+  if (slash <= 0 || slash === rest.length - 1)
+    return { ok: false, reason: `put the file in a folder named after its source: ${IMPORTS_PREFIX}<source>/<file>` };
   const reportKey = `${REPORTS_PREFIX}${rest}.json`;
   const ext = /\.([a-z]+)$/i.exec(rest)?.[1]?.toLowerCase();
   const format = ext ? own(FORMATS, ext) : undefined;

@@ -114,7 +114,8 @@ function rowEvent(ctx: ImportContext, idKey: unknown, traits: unknown, timestamp
     traits: Object.fromEntries(entries),
   };
   const from = type.from[0]!;
-  if (from === EXTERNAL_IDS_SOURCE) setPath(event, 'context.externalIds', [{ id: n.value, type: id.type, collection: 'users', encoding: 'none' }]);
+  if (from === EXTERNAL_IDS_SOURCE)
+    setPath(event, 'context.externalIds', [{ id: n.value, type: id.type, collection: 'users', encoding: 'none' }]);
   else setPath(event, from, n.value);
   return event as unknown as ScherpEvent;
 }
@@ -154,7 +155,10 @@ export function parseImport(text: string, format: ImportFormat, ctx: ImportConte
       }
       if (idColumn === -1) {
         headerFailed = true;
-        return fail(i, `the header needs an id column (type:value) or one named after an identifier type (${Object.keys(ctx.identity.types).join(', ')})`);
+        return fail(
+          i,
+          `the header needs an id column (type:value) or one named after an identifier type (${Object.keys(ctx.identity.types).join(', ')})`,
+        );
       }
       return;
     }

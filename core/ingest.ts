@@ -2,7 +2,17 @@
  * Turning one tracking-API request into accepted events: pure, no I/O.
  */
 import { identifyTraits, MAX_TRAITS_PER_CALL } from './profile';
-import { EVENT_TYPES, type EventType, type FieldIssue, IncomingEventSchema, type IncomingEvent, type Party, type ScherpEvent, type Trust, zodIssues } from './events';
+import {
+  EVENT_TYPES,
+  type EventType,
+  type FieldIssue,
+  IncomingEventSchema,
+  type IncomingEvent,
+  type Party,
+  type ScherpEvent,
+  type Trust,
+  zodIssues,
+} from './events';
 import { LimitExceededError, ValidationError } from './errors';
 import { hasUsableIdentifier, identifierIssues } from './identifiers';
 
@@ -13,7 +23,15 @@ export const ROUTES: readonly Route[] = [...EVENT_TYPES, 'batch'];
  * The one-letter paths analytics.js (analytics-next) posts to under its `apiHost`: the first
  * letter of the call type, and `b` for its batching dispatcher.
  */
-export const ROUTE_ALIASES: Readonly<Record<string, Route>> = { t: 'track', i: 'identify', p: 'page', s: 'screen', g: 'group', a: 'alias', b: 'batch' };
+export const ROUTE_ALIASES: Readonly<Record<string, Route>> = {
+  t: 'track',
+  i: 'identify',
+  p: 'page',
+  s: 'screen',
+  g: 'group',
+  a: 'alias',
+  b: 'batch',
+};
 
 /** The route a path segment names (`track` or `t`), if any. */
 export function routeNamed(segment: string): Route | undefined {
@@ -145,7 +163,11 @@ function validateOne(raw: unknown, type: EventType, prefix: string, limits: Inge
   if (!clean) return { ok: false, issues: [{ path: root, message: `nests deeper than ${MAX_NESTING_DEPTH} levels` }] };
   const bytes = Buffer.byteLength(JSON.stringify(clean));
   if (bytes > limits.maxEventBytes) {
-    return { ok: false, limit: 'maxEventBytes', issues: [{ path: root, message: `is ${bytes} bytes; the limit (maxEventBytes) is ${limits.maxEventBytes}` }] };
+    return {
+      ok: false,
+      limit: 'maxEventBytes',
+      issues: [{ path: root, message: `is ${bytes} bytes; the limit (maxEventBytes) is ${limits.maxEventBytes}` }],
+    };
   }
   const parsed = IncomingEventSchema.safeParse({ ...clean, type });
   // Null, empty and placeholder ids mean absent; both id fields are named, with the reason.
@@ -153,12 +175,25 @@ function validateOne(raw: unknown, type: EventType, prefix: string, limits: Inge
   if (!parsed.success) return { ok: false, issues: [...zodIssues(parsed.error, prefix), ...idIssues] };
   const traitCount = Object.keys((type === 'identify' ? identifyTraits(parsed.data) : parsed.data.traits) ?? {}).length;
   if (traitCount > MAX_TRAITS_PER_CALL) {
-    return { ok: false, issues: [{ path: prefix ? `${prefix}.traits` : 'traits', message: `has ${traitCount} traits; at most ${MAX_TRAITS_PER_CALL} per call` }] };
+    return {
+      ok: false,
+      issues: [
+        { path: prefix ? `${prefix}.traits` : 'traits', message: `has ${traitCount} traits; at most ${MAX_TRAITS_PER_CALL} per call` },
+      ],
+    };
   }
   if (idIssues.length > 0) return { ok: false, issues: idIssues };
   // An alias whose ids are all placeholders ("anonymous", "0", …) can belong to nobody.
   if (type === 'alias' && !hasUsableIdentifier(parsed.data)) {
-    return { ok: false, issues: [{ path: prefix ? `${prefix}.previousId` : 'previousId', message: 'no usable previousId or userId (placeholder values such as "anonymous" or "0" are ignored)' }] };
+    return {
+      ok: false,
+      issues: [
+        {
+          path: prefix ? `${prefix}.previousId` : 'previousId',
+          message: 'no usable previousId or userId (placeholder values such as "anonymous" or "0" are ignored)',
+        },
+      ],
+    };
   }
   return { ok: true, event: parsed.data };
 }

@@ -86,7 +86,13 @@ export interface CheckOptions {
 
 export interface CheckReport {
   readonly ok: boolean;
-  readonly counts: { readonly identities: number; readonly roots: number; readonly liveRoots: number; readonly events: number; readonly items: number };
+  readonly counts: {
+    readonly identities: number;
+    readonly roots: number;
+    readonly liveRoots: number;
+    readonly events: number;
+    readonly items: number;
+  };
   readonly violations: readonly Violation[];
 }
 
@@ -118,7 +124,8 @@ function split(key: string): { type: string; value: string } {
 /** Checks every invariant over a snapshot of the table. */
 export function checkInvariants(s: StorageSnapshot, opts: CheckOptions = {}): CheckReport {
   const violations: Violation[] = [];
-  const add = (invariant: InvariantName, message: string, profileIds: readonly string[]) => violations.push({ invariant, message, profileIds });
+  const add = (invariant: InvariantName, message: string, profileIds: readonly string[]) =>
+    violations.push({ invariant, message, profileIds });
   const roots = new Map(s.roots.map((r) => [r.id, r]));
   const resolve = resolver(roots);
   const live = s.roots.filter((r) => !r.mergedInto);
@@ -139,20 +146,24 @@ export function checkInvariants(s: StorageSnapshot, opts: CheckOptions = {}): Ch
       continue;
     }
     reached.add(to.live.id);
-    if (!to.live.identifiers.includes(i.key)) add('identity_not_listed', `identity ${split(i.key).type}:… leads to ${to.live.id}, which does not list it`, [to.live.id]);
+    if (!to.live.identifiers.includes(i.key))
+      add('identity_not_listed', `identity ${split(i.key).type}:… leads to ${to.live.id}, which does not list it`, [to.live.id]);
   }
   // 1.
   for (const r of live) {
-    if (!reached.has(r.id)) add('orphan_root', `live profile ${r.id} (${r.identifiers.length} identifiers) is reached from no identity item`, [r.id]);
+    if (!reached.has(r.id))
+      add('orphan_root', `live profile ${r.id} (${r.identifiers.length} identifiers) is reached from no identity item`, [r.id]);
   }
   // 4.
   const holders = new Map<string, string[]>();
   for (const r of live) for (const k of new Set(r.identifiers)) holders.set(k, [...(holders.get(k) ?? []), r.id]);
-  for (const [k, ids] of holders) if (ids.length > 1) add('shared_identifier', `identifier ${split(k).type}:… is listed by ${ids.length} live profiles`, ids);
+  for (const [k, ids] of holders)
+    if (ids.length > 1) add('shared_identifier', `identifier ${split(k).type}:… is listed by ${ids.length} live profiles`, ids);
 
   // 6.
   const withoutRoot = new Map<string, number>();
-  for (const it of s.items) if (it.profileId !== undefined && !roots.has(it.profileId)) withoutRoot.set(it.profileId, (withoutRoot.get(it.profileId) ?? 0) + 1);
+  for (const it of s.items)
+    if (it.profileId !== undefined && !roots.has(it.profileId)) withoutRoot.set(it.profileId, (withoutRoot.get(it.profileId) ?? 0) + 1);
   for (const [id, n] of withoutRoot) add('part_without_root', `${n} item(s) of profile ${id} outlive its root`, [id]);
 
   // 7.
@@ -177,7 +188,8 @@ export function checkInvariants(s: StorageSnapshot, opts: CheckOptions = {}): Ch
         if (def.op !== 'count') continue;
         const expected = events.filter((e) => matches(def, e.event)).length;
         const got = Object.hasOwn(values, name) ? values[name] : 0;
-        if (got !== expected) add('computed_count', `profile ${r.id}: ${name} is ${String(got)}, its timelines hold ${expected} matching events`, [r.id]);
+        if (got !== expected)
+          add('computed_count', `profile ${r.id}: ${name} is ${String(got)}, its timelines hold ${expected} matching events`, [r.id]);
       }
     }
   }
@@ -192,14 +204,25 @@ export function checkInvariants(s: StorageSnapshot, opts: CheckOptions = {}): Ch
           const t = str.toLowerCase();
           return t === value || t === n.key.toLowerCase() || t.endsWith(`#${n.type}#${value}`);
         });
-        if (hit) add('erased_named', `item ${it.pk.slice(0, 2)}… / ${it.sk.split('#')[0]} still names the erased ${n.type}`, it.profileId ? [it.profileId] : []);
+        if (hit)
+          add(
+            'erased_named',
+            `item ${it.pk.slice(0, 2)}… / ${it.sk.split('#')[0]} still names the erased ${n.type}`,
+            it.profileId ? [it.profileId] : [],
+          );
       }
     }
   }
 
   return {
     ok: violations.length === 0,
-    counts: { identities: s.identities.length, roots: s.roots.length, liveRoots: live.length, events: s.events.length, items: s.items.length },
+    counts: {
+      identities: s.identities.length,
+      roots: s.roots.length,
+      liveRoots: live.length,
+      events: s.events.length,
+      items: s.items.length,
+    },
     violations,
   };
 }

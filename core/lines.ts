@@ -20,7 +20,11 @@ export const DEFAULT_MAX_LINE_BYTES = 256 * 1024;
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 
-export async function* linesWithOffsets(chunks: AsyncIterable<Uint8Array>, start = 0, maxBytes = DEFAULT_MAX_LINE_BYTES): AsyncGenerator<Line> {
+export async function* linesWithOffsets(
+  chunks: AsyncIterable<Uint8Array>,
+  start = 0,
+  maxBytes = DEFAULT_MAX_LINE_BYTES,
+): AsyncGenerator<Line> {
   const decoder = new TextDecoder('utf-8');
   let parts: Uint8Array[] = [];
   let length = 0;

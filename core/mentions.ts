@@ -102,7 +102,15 @@ export function phoneWritings(e164: string): string[] {
   const p = parsePhoneNumberFromString(e164);
   if (!p) return [e164.replace(/\D/g, '')];
   const international = `${p.countryCallingCode}${p.nationalNumber}`;
-  return [...new Set([international, `00${international}`, `011${international}`, p.formatNational().replace(/\D/g, ''), String(p.nationalNumber)])];
+  return [
+    ...new Set([
+      international,
+      `00${international}`,
+      `011${international}`,
+      p.formatNational().replace(/\D/g, ''),
+      String(p.nationalNumber),
+    ]),
+  ];
 }
 
 /** Strings that are a phone number written in any of its national or international forms. */
@@ -117,7 +125,13 @@ function phoneWrittenAs(values: ReadonlySet<string>): (s: string) => boolean {
  */
 export function payloadMatcher(ids: readonly Identifier[], cfg: IdentityConfig = DEFAULT_CONFIG.identity): PayloadMatcher {
   const distinct = ids.filter((id) => id.value.length > 0);
-  const terms = [...new Set(distinct.flatMap((id) => (cfg.types[id.type] ? identifierTerms(id, cfg.types[id.type]!.format) : [`t:${id.value.trim().toLowerCase()}`])))];
+  const terms = [
+    ...new Set(
+      distinct.flatMap((id) =>
+        cfg.types[id.type] ? identifierTerms(id, cfg.types[id.type]!.format) : [`t:${id.value.trim().toLowerCase()}`],
+      ),
+    ),
+  ];
   return Object.assign(matcherOf(distinct, cfg), { terms });
 }
 

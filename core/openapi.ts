@@ -46,15 +46,32 @@ function errorBody<const C extends string>(id: string, code: C, extra: z.ZodRawS
 }
 
 export const ERROR_BODIES = {
-  400: errorBody('InvalidRequest', 'invalid_request', { issues: z.array(FieldIssueSchema).optional(), rejected: z.array(RejectedItemSchema).optional() }, 'Invalid JSON, an invalid field (each named in `issues`), or a batch whose every item is invalid (`rejected`).'),
+  400: errorBody(
+    'InvalidRequest',
+    'invalid_request',
+    { issues: z.array(FieldIssueSchema).optional(), rejected: z.array(RejectedItemSchema).optional() },
+    'Invalid JSON, an invalid field (each named in `issues`), or a batch whose every item is invalid (`rejected`).',
+  ),
   401: errorBody('Unauthorized', 'unauthorized', {}, 'A missing or wrong key.'),
   404: errorBody('NotFound', 'not_found', {}, 'An unknown route, identifier, source, key or rule.'),
   409: errorBody('Conflict', 'conflict', { issues: z.array(FieldIssueSchema) }, 'A source name is taken.'),
-  413: errorBody('PayloadTooLarge', 'payload_too_large', { limit: z.string().meta({ examples: ['maxRequestBytes', 'maxEventBytes', 'maxBatchEvents'] }) }, 'Over a size or count limit, named in `limit`.'),
+  413: errorBody(
+    'PayloadTooLarge',
+    'payload_too_large',
+    { limit: z.string().meta({ examples: ['maxRequestBytes', 'maxEventBytes', 'maxBatchEvents'] }) },
+    'Over a size or count limit, named in `limit`.',
+  ),
   429: z
     .union([
-      errorBody('RateLimited', 'rate_limited', { limit: z.literal('sourceRateLimit') }, "Over the source's own rate limit (collect, `POST /v1/context`); nothing of the request was kept."),
-      z.object({ message: z.literal('Too Many Requests') }).meta({ id: 'GatewayThrottled', description: "Over the route's rate or burst limit (API Gateway)." }),
+      errorBody(
+        'RateLimited',
+        'rate_limited',
+        { limit: z.literal('sourceRateLimit') },
+        "Over the source's own rate limit (collect, `POST /v1/context`); nothing of the request was kept.",
+      ),
+      z
+        .object({ message: z.literal('Too Many Requests') })
+        .meta({ id: 'GatewayThrottled', description: "Over the route's rate or burst limit (API Gateway)." }),
     ])
     .meta({ id: 'TooManyRequests' }),
   500: errorBody('InternalError', 'internal_error', {}, 'An internal failure; nothing was queued; retry.'),
@@ -89,14 +106,27 @@ const AcceptedSchema = z
 const SuccessSchema = z.object({ success: z.literal(true) }).meta({ id: 'Success' });
 
 const SourceSchema = z
-  .object({ id: Id, name: z.string(), party: z.enum(PARTIES), trust: z.enum(TRUST_LEVELS).optional(), rateLimit: RateLimitSchema.optional(), createdAt: IsoTime })
+  .object({
+    id: Id,
+    name: z.string(),
+    party: z.enum(PARTIES),
+    trust: z.enum(TRUST_LEVELS).optional(),
+    rateLimit: RateLimitSchema.optional(),
+    createdAt: IsoTime,
+  })
   .meta({ id: 'Source' });
 const SourceKeySchema = z
   .object({ id: Id, sourceId: Id, status: z.enum(['active', 'revoked']), createdAt: IsoTime, revokedAt: IsoTime.optional() })
   .meta({ id: 'SourceKey' });
 const IssuedKeySchema = z.object({ key: SourceKeySchema, writeKey: z.string().meta({ description: 'Shown only in this answer.' }) });
 
-const TraitViewSchema = z.object({ value: z.unknown(), sourceId: Id, party: z.enum(PARTIES).optional(), trust: z.literal('trusted').optional(), updatedAt: IsoTime });
+const TraitViewSchema = z.object({
+  value: z.unknown(),
+  sourceId: Id,
+  party: z.enum(PARTIES).optional(),
+  trust: z.literal('trusted').optional(),
+  updatedAt: IsoTime,
+});
 const ProfileSchema = z
   .object({
     id: Id,
@@ -109,7 +139,12 @@ const ProfileSchema = z
   })
   .meta({ id: 'Profile' });
 
-const StoredEventSchema = EventFieldsSchema.extend({ messageId: z.string(), sourceId: z.string(), timestamp: IsoTime, receivedAt: IsoTime }).meta({ id: 'StoredEvent' });
+const StoredEventSchema = EventFieldsSchema.extend({
+  messageId: z.string(),
+  sourceId: z.string(),
+  timestamp: IsoTime,
+  receivedAt: IsoTime,
+}).meta({ id: 'StoredEvent' });
 
 const RejectedRecordSchema = z
   .object({
@@ -131,7 +166,9 @@ const DefinitionSchema = z.union([RuleSchema, AudienceSchema]).meta({ id: 'Defin
 /** The batch envelope (`core/ingest.ts` checks it field by field; items are checked as events). */
 const BatchSchema = z
   .object({
-    batch: z.array(EventFieldsSchema.extend({ type: z.enum(EVENT_TYPES) })).meta({ description: 'Each item with its own `type`; at most `maxBatchEvents` (2,500).' }),
+    batch: z
+      .array(EventFieldsSchema.extend({ type: z.enum(EVENT_TYPES) }))
+      .meta({ description: 'Each item with its own `type`; at most `maxBatchEvents` (2,500).' }),
     context: Json.optional().meta({ description: 'Merged into each item.' }),
     integrations: Json.optional().meta({ description: 'Merged into each item.' }),
     sentAt: z.union([z.string(), z.number()]).optional().meta({ description: 'Applies to items without their own.' }),
@@ -140,9 +177,15 @@ const BatchSchema = z
   .meta({ id: 'Batch' });
 
 /** A single call: the route gives its `type`, so one in the body is ignored. */
-const EventSchema = EventFieldsSchema.extend({ writeKey: z.string().optional().meta({ description: 'For `navigator.sendBeacon`, which cannot set headers.' }) })
+const EventSchema = EventFieldsSchema.extend({
+  writeKey: z.string().optional().meta({ description: 'For `navigator.sendBeacon`, which cannot set headers.' }),
+})
   .omit({ type: true })
-  .meta({ id: 'Event', description: 'One Segment call. `userId` or `anonymousId` is required; `track` needs `event`, `group` `groupId`, `alias` `previousId` and `userId`.' });
+  .meta({
+    id: 'Event',
+    description:
+      'One Segment call. `userId` or `anonymousId` is required; `track` needs `event`, `group` `groupId`, `alias` `previousId` and `userId`.',
+  });
 
 /** `PUT /v1/rules/{id}`: a definition whose `id`, when given, equals the path's. */
 const DefinitionInputSchema = z
@@ -184,13 +227,19 @@ function trackingRoute(route: Route, alias?: string): RouteDoc {
     summary: alias ? `${route} (analytics.js path /v1/${alias})` : isBatch ? 'A batch of calls' : `One ${route} call`,
     auth: 'write',
     tag: 'Tracking',
-    body: { schema: isBatch ? BatchSchema : EventSchema, types: TRACKING_TYPES, required: true, description: 'JSON (any content type); gzip with `Content-Encoding: gzip` and `Content-Type: application/octet-stream`.' },
+    body: {
+      schema: isBatch ? BatchSchema : EventSchema,
+      types: TRACKING_TYPES,
+      required: true,
+      description: 'JSON (any content type); gzip with `Content-Encoding: gzip` and `Content-Type: application/octet-stream`.',
+    },
     ok: { 200: { schema: AcceptedSchema } },
     errors: [413, 429],
   };
 }
 
-const ProfileIdParam = 'A profile identifier `type:value` (`user_id:42`, `anonymous_id:a-1`, `email:ada@example.com`, `phone:+31612345678`), normalised as on ingest.';
+const ProfileIdParam =
+  'A profile identifier `type:value` (`user_id:42`, `anonymous_id:a-1`, `email:ada@example.com`, `phone:+31612345678`), normalised as on ingest.';
 
 /** One entry per route of `lambdas/routes.ts`, keyed `"METHOD /path"`. */
 export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
@@ -232,25 +281,42 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     summary: 'The timeline, newest first',
     auth: ['read', 'admin'],
     tag: 'Profiles',
-    query: z.object({ limit: z.string().regex(/^[0-9]+$/).optional().meta({ description: '1-100 (default 50)' }), cursor: z.string().optional() }),
+    query: z.object({
+      limit: z
+        .string()
+        .regex(/^[0-9]+$/)
+        .optional()
+        .meta({ description: '1-100 (default 50)' }),
+      cursor: z.string().optional(),
+    }),
     ok: {
       200: {
         schema: z
-          .object({ profileId: Id, events: z.array(z.object({ profileId: Id, event: StoredEventSchema })), cursor: z.string().optional().meta({ description: 'Absent on the last page.' }) })
+          .object({
+            profileId: Id,
+            events: z.array(z.object({ profileId: Id, event: StoredEventSchema })),
+            cursor: z.string().optional().meta({ description: 'Absent on the last page.' }),
+          })
           .meta({ id: 'TimelinePage' }),
       },
     },
   },
   'POST /v1/context': {
     summary: 'Browser-safe context of the visitor',
-    description: 'Only what the `context` config marks public; never identifiers. An unknown visitor gets an empty context. A `userId` needs a `userToken` from your back end (a bad or expired one is a 401).',
+    description:
+      'Only what the `context` config marks public; never identifiers. An unknown visitor gets an empty context. A `userId` needs a `userToken` from your back end (a bad or expired one is a 401).',
     auth: 'write',
     tag: 'Profiles',
     body: { schema: ContextRequestSchema.meta({ id: 'ContextRequest' }), types: TRACKING_TYPES, required: true },
     ok: {
       200: {
         schema: z
-          .object({ audiences: z.array(z.string()), traits: Json, computed: Json, recommendations: z.record(z.string(), z.object({ data: Json, expiresAt: IsoTime })) })
+          .object({
+            audiences: z.array(z.string()),
+            traits: Json,
+            computed: Json,
+            recommendations: z.record(z.string(), z.object({ data: Json, expiresAt: IsoTime })),
+          })
           .meta({ id: 'PublicContext' }),
       },
     },
@@ -260,31 +326,60 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     summary: 'Import enrichment rows (at most 1,000 per request)',
     auth: 'admin',
     tag: 'Profiles',
-    query: z.object({ source: z.string().min(1).meta({ description: 'The source, by id or name' }), format: z.enum(['ndjson', 'csv']).optional() }),
+    query: z.object({
+      source: z.string().min(1).meta({ description: 'The source, by id or name' }),
+      format: z.enum(['ndjson', 'csv']).optional(),
+    }),
     body: {
-      schema: z.string().meta({ description: 'NDJSON (`{"id":"email:…","traits":{…},"timestamp":"…"}` per line) or CSV (a header row with an `id` column or a column named after an identifier type).' }),
+      schema: z.string().meta({
+        description:
+          'NDJSON (`{"id":"email:…","traits":{…},"timestamp":"…"}` per line) or CSV (a header row with an `id` column or a column named after an identifier type).',
+      }),
       types: ['application/x-ndjson', 'text/csv', 'text/plain'],
       required: true,
     },
-    ok: { 200: { schema: z.object({ sourceId: Id, imported: z.number().int().min(0), errors: z.array(z.object({ line: z.number().int().min(1), reason: z.string() })) }).meta({ id: 'ImportResult' }) } },
+    ok: {
+      200: {
+        schema: z
+          .object({
+            sourceId: Id,
+            imported: z.number().int().min(0),
+            errors: z.array(z.object({ line: z.number().int().min(1), reason: z.string() })),
+          })
+          .meta({ id: 'ImportResult' }),
+      },
+    },
     errors: [413],
   },
   'GET /v1/profiles/{id}/export': {
     summary: 'Everything stored about the person',
     auth: 'admin',
     tag: 'Profiles',
-    ok: { 200: { schema: z.object({ exportedAt: IsoTime, profile: ProfileSchema, partitions: z.array(Json), rejected: z.array(RejectedRecordSchema) }).meta({ id: 'ProfileExport' }) } },
+    ok: {
+      200: {
+        schema: z
+          .object({ exportedAt: IsoTime, profile: ProfileSchema, partitions: z.array(Json), rejected: z.array(RejectedRecordSchema) })
+          .meta({ id: 'ProfileExport' }),
+      },
+    },
   },
   'DELETE /v1/profiles/{id}': {
     summary: 'Erase the person',
-    description: 'The profile, every profile merged into it, their identity items, the kept rejected events naming them and the copies outside the table it can reach; `notReached` names the stores it cannot reach.',
+    description:
+      'The profile, every profile merged into it, their identity items, the kept rejected events naming them and the copies outside the table it can reach; `notReached` names the stores it cannot reach.',
     auth: 'admin',
     tag: 'Profiles',
     ok: {
       200: {
         schema: z
           .object({
-            erased: z.object({ profiles: z.number().int(), items: z.number().int(), identifiers: z.number().int(), rejected: z.number().int(), copies: z.record(z.string(), z.number().int()) }),
+            erased: z.object({
+              profiles: z.number().int(),
+              items: z.number().int(),
+              identifiers: z.number().int(),
+              rejected: z.number().int(),
+              copies: z.record(z.string(), z.number().int()),
+            }),
             notReached: z.array(z.object({ store: z.string(), holds: z.string(), expiresWithin: z.string() })),
           })
           .meta({ id: 'ErasureResult' }),
@@ -335,20 +430,39 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     summary: 'Rejected events of the last 7 days, newest first',
     auth: 'admin',
     tag: 'Operations',
-    query: z.object({ limit: z.string().regex(/^[0-9]+$/).optional(), sourceId: z.string().optional() }),
+    query: z.object({
+      limit: z
+        .string()
+        .regex(/^[0-9]+$/)
+        .optional(),
+      sourceId: z.string().optional(),
+    }),
     ok: { 200: { schema: z.object({ rejected: z.array(RejectedRecordSchema) }) } },
   },
   'GET /v1/dlq': {
     summary: 'Dead letters of the ingest queue (no payloads)',
     auth: 'admin',
     tag: 'Operations',
-    query: z.object({ limit: z.string().regex(/^[0-9]+$/).optional() }),
+    query: z.object({
+      limit: z
+        .string()
+        .regex(/^[0-9]+$/)
+        .optional(),
+    }),
     ok: {
       200: {
         schema: z.object({
           deadLetters: z.array(
             z
-              .object({ id: Id, reason: z.string(), receiveCount: z.number().int(), at: IsoTime, event: z.object({ type: z.string().optional(), messageId: z.string().optional(), sourceId: z.string().optional() }).optional() })
+              .object({
+                id: Id,
+                reason: z.string(),
+                receiveCount: z.number().int(),
+                at: IsoTime,
+                event: z
+                  .object({ type: z.string().optional(), messageId: z.string().optional(), sourceId: z.string().optional() })
+                  .optional(),
+              })
               .meta({ id: 'DeadLetter' }),
           ),
         }),
@@ -365,7 +479,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   },
   'POST /v1/debug/sessions': {
     summary: 'Open (or renew) the live-events debugger for 10 minutes',
-    description: 'While a session is open, collect keeps a compact copy of every accepted and rejected event for 15 minutes; with none open it writes nothing.',
+    description:
+      'While a session is open, collect keeps a compact copy of every accepted and rejected event for 15 minutes; with none open it writes nothing.',
     auth: ['read', 'admin'],
     tag: 'Operations',
     ok: { 200: { schema: DebugSessionResponseSchema.meta({ id: 'DebugSession' }) } },
@@ -425,7 +540,9 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
             wouldFire: z.boolean(),
             profileId: z.string().nullable(),
             event: z.object({ type: z.string(), event: z.string().optional(), messageId: z.string(), timestamp: IsoTime }).nullable(),
-            trace: z.array(z.object({ path: z.string(), op: z.string(), expected: z.unknown().optional(), actual: z.unknown(), result: z.boolean() })),
+            trace: z.array(
+              z.object({ path: z.string(), op: z.string(), expected: z.unknown().optional(), actual: z.unknown(), result: z.boolean() }),
+            ),
             actions: z.array(z.object({ actionId: z.string(), type: z.string(), outcome: z.string(), preview: z.unknown().optional() })),
           })
           .meta({ id: 'DryRunResult' }),
@@ -441,7 +558,15 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     ok: {
       200: {
         schema: z
-          .object({ id: Id, from: IsoTime, to: IsoTime, profilesScanned: z.number().int(), profilesMatched: z.number().int(), firings: z.number().int(), truncated: z.boolean() })
+          .object({
+            id: Id,
+            from: IsoTime,
+            to: IsoTime,
+            profilesScanned: z.number().int(),
+            profilesMatched: z.number().int(),
+            firings: z.number().int(),
+            truncated: z.boolean(),
+          })
           .meta({ id: 'BacktestResult' }),
       },
     },
@@ -490,13 +615,28 @@ function errorResponseName(status: ErrorStatus): string {
  * throttling) and 500; keyed routes 401.
  */
 function errorsOf(doc: RouteDoc): ErrorStatus[] {
-  const set = new Set<ErrorStatus>([400, ...(doc.auth === 'none' || (typeof doc.auth !== 'string' && doc.auth.every((a) => a === 'none')) ? [] : ([401] as const)), 404, 429, ...(doc.errors ?? []), 500]);
+  const set = new Set<ErrorStatus>([
+    400,
+    ...(doc.auth === 'none' || (typeof doc.auth !== 'string' && doc.auth.every((a) => a === 'none')) ? [] : ([401] as const)),
+    404,
+    429,
+    ...(doc.errors ?? []),
+    500,
+  ]);
   return [...set].sort((a, b) => a - b);
 }
 
 function routeConfig(method: HttpMethod, path: string, doc: RouteDoc): RouteConfig {
   const params = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
-  const paramShape = Object.fromEntries(params.map((p) => [p, z.string().min(1).meta({ description: p === 'id' && path.startsWith('/v1/profiles') ? ProfileIdParam : `The ${p}` })]));
+  const paramShape = Object.fromEntries(
+    params.map((p) => [
+      p,
+      z
+        .string()
+        .min(1)
+        .meta({ description: p === 'id' && path.startsWith('/v1/profiles') ? ProfileIdParam : `The ${p}` }),
+    ]),
+  );
   const responses: RouteConfig['responses'] = {};
   for (const [status, body] of Object.entries(doc.ok)) {
     responses[status] = body ? { description: body.description ?? 'OK', content: content(body) } : { description: 'No content' };
@@ -513,7 +653,15 @@ function routeConfig(method: HttpMethod, path: string, doc: RouteDoc): RouteConf
     request: {
       ...(params.length > 0 ? { params: z.object(paramShape) } : {}),
       ...(doc.query ? { query: doc.query } : {}),
-      ...(doc.body ? { body: { content: content(doc.body), required: doc.body.required ?? true, ...(doc.body.description ? { description: doc.body.description } : {}) } } : {}),
+      ...(doc.body
+        ? {
+            body: {
+              content: content(doc.body),
+              required: doc.body.required ?? true,
+              ...(doc.body.description ? { description: doc.body.description } : {}),
+            },
+          }
+        : {}),
     },
     responses,
   };
@@ -531,7 +679,10 @@ export function routeKey(r: { readonly method: string; readonly path: string }):
  * The OpenAPI 3.1 document for these routes (`API_ROUTES` of `lambdas/routes.ts`): every route
  * with its entry of `ROUTE_DOCS`; a route without one, or an entry without a route, throws.
  */
-export function openApiDocument(routes: readonly { readonly method: HttpMethod; readonly path: string }[], version = '0.1.0'): Record<string, unknown> {
+export function openApiDocument(
+  routes: readonly { readonly method: HttpMethod; readonly path: string }[],
+  version = '0.1.0',
+): Record<string, unknown> {
   const keys = routes.map(routeKey);
   const undocumented = keys.filter((k) => !Object.hasOwn(ROUTE_DOCS, k));
   const unrouted = Object.keys(ROUTE_DOCS).filter((k) => !keys.includes(k));
@@ -546,20 +697,45 @@ export function openApiDocument(routes: readonly { readonly method: HttpMethod; 
   const registry = new OpenAPIRegistry();
   for (const auth of ['write', 'read', 'admin'] as const) {
     const n = schemeNames(auth);
-    registry.registerComponent('securitySchemes', n.basic, { type: 'http', scheme: 'basic', description: `${KEY_DESCRIPTIONS[auth]} HTTP Basic with the key as the user name and an empty password (the trailing colon optional), as Segment SDKs send it.` });
-    registry.registerComponent('securitySchemes', n.bearer, { type: 'http', scheme: 'bearer', description: `${KEY_DESCRIPTIONS[auth]} \`Authorization: Bearer <key>\`.` });
+    registry.registerComponent('securitySchemes', n.basic, {
+      type: 'http',
+      scheme: 'basic',
+      description: `${KEY_DESCRIPTIONS[auth]} HTTP Basic with the key as the user name and an empty password (the trailing colon optional), as Segment SDKs send it.`,
+    });
+    registry.registerComponent('securitySchemes', n.bearer, {
+      type: 'http',
+      scheme: 'bearer',
+      description: `${KEY_DESCRIPTIONS[auth]} \`Authorization: Bearer <key>\`.`,
+    });
   }
-  registry.registerComponent('securitySchemes', WRITE_KEY_QUERY, { type: 'apiKey', in: 'query', name: 'writeKey', description: `${KEY_DESCRIPTIONS.write} In the query string, for beacons (which cannot set headers).` });
+  registry.registerComponent('securitySchemes', WRITE_KEY_QUERY, {
+    type: 'apiKey',
+    in: 'query',
+    name: 'writeKey',
+    description: `${KEY_DESCRIPTIONS.write} In the query string, for beacons (which cannot set headers).`,
+  });
   for (const status of Object.keys(ERROR_BODIES).map(Number) as ErrorStatus[]) {
     registry.registerComponent('responses', errorResponseName(status), {
       description: ERROR_DESCRIPTIONS[status],
       content: { 'application/json': { schema: { $ref: `#/components/schemas/${errorResponseName(status)}` } } },
-      ...(status === 429 ? { headers: { 'Retry-After': { description: 'Seconds until the source may send again (a source over its own limit).', schema: { type: 'integer' } } } } : {}),
+      ...(status === 429
+        ? {
+            headers: {
+              'Retry-After': {
+                description: 'Seconds until the source may send again (a source over its own limit).',
+                schema: { type: 'integer' },
+              },
+            },
+          }
+        : {}),
     });
   }
   for (const r of routes) registry.registerPath(routeConfig(r.method, r.path, ROUTE_DOCS[routeKey(r)]!));
   // The error bodies are components of their own (the shared responses refer to them).
-  const doc = new OpenApiGeneratorV31([...registry.definitions, ...Object.values(ERROR_BODIES).map((schema) => ({ type: 'schema' as const, schema }))], { sortComponents: 'alphabetically' }).generateDocument({
+  const doc = new OpenApiGeneratorV31(
+    [...registry.definitions, ...Object.values(ERROR_BODIES).map((schema) => ({ type: 'schema' as const, schema }))],
+    { sortComponents: 'alphabetically' },
+  ).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Scherp',

@@ -114,7 +114,15 @@ export function identifyTraits(e: Pick<ScherpEvent, 'type' | 'traits' | 'context
  * Applies the traits of one event: per trait, the value from the newer event wins, so events
  * applied in any order give the same traits. Ties break on the value's JSON, deterministically.
  */
-export function applyTraits(current: Traits, incoming: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party, policy?: TraitPolicy, trust?: Trust): Traits {
+export function applyTraits(
+  current: Traits,
+  incoming: Record<string, unknown> | undefined,
+  at: string,
+  sourceId: string,
+  party?: Party,
+  policy?: TraitPolicy,
+  trust?: Trust,
+): Traits {
   if (!incoming) return current;
   const next = dict<TraitValue>(current);
   for (const [k, value] of Object.entries(incoming)) {
@@ -221,7 +229,16 @@ export function withoutIdentifiers(p: Profile, keys: readonly string[]): Profile
 }
 
 /** Adds identifiers and applies an event's traits; returns the same object when nothing changed. */
-export function withEvent(p: Profile, identifiers: readonly string[], traits: Record<string, unknown> | undefined, at: string, sourceId: string, party?: Party, policy?: TraitPolicy, trust?: Trust): Profile {
+export function withEvent(
+  p: Profile,
+  identifiers: readonly string[],
+  traits: Record<string, unknown> | undefined,
+  at: string,
+  sourceId: string,
+  party?: Party,
+  policy?: TraitPolicy,
+  trust?: Trust,
+): Profile {
   const ids = union(p.identifiers, identifiers);
   const nextTraits = applyTraits(p.traits, traits, at, sourceId, party, policy, trust);
   const idsChanged = ids.length !== p.identifiers.length;

@@ -31,7 +31,9 @@ export function settingsWriteKey(raw: string | undefined, path: string): string 
   const key = raw?.trim();
   if (!key) throw new ValidationError(`${path} is required`, [{ path, message: 'is required: the source write key' }]);
   if (key.length > MAX_WRITE_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(key) || key.includes('/')) {
-    throw new ValidationError(`${path} is not a write key`, [{ path, message: `must be 1-${MAX_WRITE_KEY_LENGTH} printable ASCII characters without "/"` }]);
+    throw new ValidationError(`${path} is not a write key`, [
+      { path, message: `must be 1-${MAX_WRITE_KEY_LENGTH} printable ASCII characters without "/"` },
+    ]);
   }
   return key;
 }

@@ -39,7 +39,13 @@ export interface SourceKey {
 }
 
 /** The source bootstrap keys belong to (env locally, Secrets Manager in the cloud): public, as browsers use its write key. */
-export const DEFAULT_SOURCE: Source = { id: 'default', name: 'Default (bootstrap write key)', party: 'first', trust: 'public', createdAt: '1970-01-01T00:00:00.000Z' };
+export const DEFAULT_SOURCE: Source = {
+  id: 'default',
+  name: 'Default (bootstrap write key)',
+  party: 'first',
+  trust: 'public',
+  createdAt: '1970-01-01T00:00:00.000Z',
+};
 
 export const NewSourceSchema = z.strictObject({
   name: z

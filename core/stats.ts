@@ -45,7 +45,11 @@ export function statsName(event: string): string {
 }
 
 /** Counts one stored event (and the merges it caused) into the tally, by its receipt hour. */
-export function tallyEvent(t: Tally, e: { readonly type: EventType; readonly event?: string; readonly receivedAt: string }, merges = 0): void {
+export function tallyEvent(
+  t: Tally,
+  e: { readonly type: EventType; readonly event?: string; readonly receivedAt: string },
+  merges = 0,
+): void {
   const b = bucket(t, e.receivedAt);
   b.events++;
   inc(b.byType, e.type);
@@ -79,12 +83,33 @@ export interface HourCounts {
 
 /** Sums tallies (what the stored items add up to, before any name cap). */
 export function sumTallies(tallies: readonly Tally[]): Map<string, HourCounts> {
-  const out = new Map<string, { events: number; byType: Record<string, number>; names: Record<string, number>; merges: number; rejected: number; actions: Record<string, number> }>();
+  const out = new Map<
+    string,
+    {
+      events: number;
+      byType: Record<string, number>;
+      names: Record<string, number>;
+      merges: number;
+      rejected: number;
+      actions: Record<string, number>;
+    }
+  >();
   const add = (r: Record<string, number>, k: string, n: number) => (r[k] = (Object.hasOwn(r, k) ? r[k]! : 0) + n);
   for (const t of tallies) {
     for (const b of t.values()) {
       let o = out.get(b.hour);
-      if (!o) out.set(b.hour, (o = { events: 0, byType: Object.create(null), names: Object.create(null), merges: 0, rejected: 0, actions: Object.create(null) }));
+      if (!o)
+        out.set(
+          b.hour,
+          (o = {
+            events: 0,
+            byType: Object.create(null),
+            names: Object.create(null),
+            merges: 0,
+            rejected: 0,
+            actions: Object.create(null),
+          }),
+        );
       o.events += b.events;
       o.merges += b.merges;
       o.rejected += b.rejected;
@@ -100,9 +125,15 @@ const counts = z.record(z.string(), z.number());
 
 export const StatsQuerySchema = z.object({
   /** First day (yyyy-mm-dd, UTC) of the daily series. @default 29 days before today */
-  from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date yyyy-mm-dd').optional(),
+  from: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date yyyy-mm-dd')
+    .optional(),
   /** Last day (yyyy-mm-dd). @default today */
-  to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date yyyy-mm-dd').optional(),
+  to: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date yyyy-mm-dd')
+    .optional(),
 });
 export type StatsQuery = z.output<typeof StatsQuerySchema>;
 
@@ -143,4 +174,11 @@ export function addInto(p: SeriesPoint, h: HourCounts): void {
   for (const [k, n] of Object.entries(h.actions)) p.actions[k] = (Object.hasOwn(p.actions, k) ? p.actions[k]! : 0) + n;
 }
 
-export const emptyPoint = (at: string): SeriesPoint => ({ at, events: 0, byType: Object.create(null), merges: 0, rejected: 0, actions: Object.create(null) });
+export const emptyPoint = (at: string): SeriesPoint => ({
+  at,
+  events: 0,
+  byType: Object.create(null),
+  merges: 0,
+  rejected: 0,
+  actions: Object.create(null),
+});

@@ -31,7 +31,7 @@ type Path = readonly PropertyKey[];
 const GENERIC_UNION_MESSAGE = 'Invalid input';
 
 function listValues(values: readonly unknown[]): string {
-  return values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v))).join(', ');
+  return values.map((v) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)))).join(', ');
 }
 
 /** `must be one of a, b` (or `must be a` for a single value). */
@@ -71,12 +71,16 @@ function unionIssues(i: Extract<Issue, { code: 'invalid_union' }>, at: Path): Fo
     const options = (i as { options?: unknown[] }).options;
     return [{ path: at, message: options && options.length > 0 ? allowedValues(options) : i.message }];
   }
-  const ranked = i.errors.map((branch, index) => ({ branch, index, misses: shapeMisses(branch) })).sort((a, b) => a.misses - b.misses || a.branch.length - b.branch.length || a.index - b.index);
+  const ranked = i.errors
+    .map((branch, index) => ({ branch, index, misses: shapeMisses(branch) }))
+    .sort((a, b) => a.misses - b.misses || a.branch.length - b.branch.length || a.index - b.index);
   const best = ranked[0]!;
   if (best.misses === 0) return best.branch.flatMap((b) => issuesOf(b, at));
   // No branch has the input's shape: say what the alternatives are.
   if (i.message !== GENERIC_UNION_MESSAGE) return [{ path: at, message: i.message }];
-  const literalKeys = i.errors.map((branch) => branch.find((b) => b.path.length === 1 && b.code === 'invalid_value' && b.values.length === 1));
+  const literalKeys = i.errors.map((branch) =>
+    branch.find((b) => b.path.length === 1 && b.code === 'invalid_value' && b.values.length === 1),
+  );
   const key = literalKeys[0]?.path[0];
   if (key !== undefined && literalKeys.every((l) => l !== undefined && l.path[0] === key)) {
     const values = [...new Set(literalKeys.flatMap((l) => (l as { values: unknown[] }).values))];
@@ -89,7 +93,10 @@ function unionIssues(i: Extract<Issue, { code: 'invalid_union' }>, at: Path): Fo
     return undefined;
   });
   if (alternatives.every((a) => a !== undefined)) {
-    const received = i.errors.flat().map((b) => / received (\w+)$/.exec(b.message)?.[1]).find((r) => r !== undefined);
+    const received = i.errors
+      .flat()
+      .map((b) => / received (\w+)$/.exec(b.message)?.[1])
+      .find((r) => r !== undefined);
     return [{ path: at, message: `must be ${[...new Set(alternatives)].join(' or ')}${received ? ` (received ${received})` : ''}` }];
   }
   return best.branch.flatMap((b) => issuesOf(b, at));

@@ -28,8 +28,17 @@ export const BEACON_BATCH_PATH = '/beacon/v1/batch';
  * on every event and `Rsa-*` headers on retries and recovered events.
  */
 export const CORS_ALLOW_HEADERS: readonly string[] = [
-  'Content-Type', 'Authorization', 'Content-Encoding', 'X-Retry-Count',
-  'AnonymousId', 'SentAt', 'Rsa-Recovered', 'Rsa-Retry-Attempt', 'Rsa-Retry-Reason', 'Rsa-Since-First-Attempt', 'Rsa-Since-Last-Attempt',
+  'Content-Type',
+  'Authorization',
+  'Content-Encoding',
+  'X-Retry-Count',
+  'AnonymousId',
+  'SentAt',
+  'Rsa-Recovered',
+  'Rsa-Retry-Attempt',
+  'Rsa-Retry-Reason',
+  'Rsa-Since-First-Attempt',
+  'Rsa-Since-Last-Attempt',
 ];
 
 export const API_ROUTES: readonly ApiRoute[] = [

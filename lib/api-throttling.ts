@@ -8,7 +8,7 @@
  * routes spends only the ingest routes' buckets. Per-source limits inside collect
  * (`core/rate-limit.ts`) keep one source from taking the others' share of an ingest route.
  */
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IConstruct } from 'constructs';
 import type { ApiRoute } from '../lambdas/routes';
 
@@ -31,7 +31,11 @@ export interface RouteSettingsEntry {
 }
 
 /** `RouteSettings` of the stage: every route by its route key, ingest or admin budget. */
-export function routeSettings(routes: readonly ApiRoute[], ingest: RouteThrottle, admin: RouteThrottle): Record<string, RouteSettingsEntry> {
+export function routeSettings(
+  routes: readonly ApiRoute[],
+  ingest: RouteThrottle,
+  admin: RouteThrottle,
+): Record<string, RouteSettingsEntry> {
   const out: Record<string, RouteSettingsEntry> = Object.create(null);
   for (const r of routes) {
     const t = isPublicRoute(r) ? ingest : admin;
@@ -44,7 +48,13 @@ export function routeSettings(routes: readonly ApiRoute[], ingest: RouteThrottle
  * Sets the route settings on the stage; the stage must be created after the routes it names
  * (API Gateway refuses settings for a route key it does not know yet).
  */
-export function throttleRoutes(stage: apigwv2.HttpStage, routes: readonly ApiRoute[], routeConstructs: readonly IConstruct[], ingest: RouteThrottle, admin: RouteThrottle): void {
+export function throttleRoutes(
+  stage: apigwv2.HttpStage,
+  routes: readonly ApiRoute[],
+  routeConstructs: readonly IConstruct[],
+  ingest: RouteThrottle,
+  admin: RouteThrottle,
+): void {
   const cfn = stage.node.defaultChild as apigwv2.CfnStage;
   cfn.routeSettings = { ...routeSettings(routes, ingest, admin) };
   for (const c of routeConstructs) stage.node.addDependency(c);

@@ -8,17 +8,26 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { DEBUG_PK_PREFIX, EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, REJECTED_PK_PREFIX, SOURCES_PK, STATS_PK_PREFIX, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
+import {
+  DEBUG_PK_PREFIX,
+  EVENT_SK_PREFIX,
+  keys,
+  MERGE_SK_PREFIX,
+  REJECTED_PK_PREFIX,
+  SOURCES_PK,
+  STATS_PK_PREFIX,
+  TTL_ATTRIBUTE,
+} from '../adapters/dynamo/keys';
 import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
 import { DEFAULT_SOURCE_RATE_LIMIT } from '../core/rate-limit';
 import { throttleRoutes } from './api-throttling';
@@ -26,7 +35,7 @@ import { parseConfig, type ScherpConfigInput } from '../core/config';
 import { ENV } from '../lambdas/shared/env';
 import { MAX_API_BODY_BYTES } from '../lambdas/shared/aws-limits';
 import { API_ROUTES, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type ApiFunction } from '../lambdas/routes';
-import { isRuleDocument, loadRules, RuleDocument, ruleDocumentErrors } from './rules';
+import { isRuleDocument, loadRules, type RuleDocument, ruleDocumentErrors } from './rules';
 import { ScherpDestinations, type DestinationsProps } from './destinations';
 import { ScherpFileImport } from './file-import';
 import { monitoredResources, ScherpMonitoring, type ScherpAlarmThresholds } from './monitoring';
@@ -35,9 +44,9 @@ import { ack } from './nag';
 import {
   createScherpFunction,
   DEFAULT_FUNCTION_SIZING,
-  FunctionSizing,
-  ScherpFunctionName,
-  ScherpLogLevel,
+  type FunctionSizing,
+  type ScherpFunctionName,
+  type ScherpLogLevel,
 } from './scherp-function';
 
 /** Properties of {@link CustomerDataPlatform}. Every property is optional. */
@@ -297,7 +306,21 @@ export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction
 /** EventBridge `source` of every action Scherp emits. */
 export const EVENT_SOURCE = 'scherp';
 
-type ResolvedProps = Required<Omit<CustomerDataPlatformProps, 'eventBusName' | 'rules' | 'rulesDir' | 'functionSizing' | 'destinations' | 'config' | 'importBucket' | 'evaluateMaxRecordAge' | 'alarmTopic' | 'alarmThresholds'>> & {
+type ResolvedProps = Required<
+  Omit<
+    CustomerDataPlatformProps,
+    | 'eventBusName'
+    | 'rules'
+    | 'rulesDir'
+    | 'functionSizing'
+    | 'destinations'
+    | 'config'
+    | 'importBucket'
+    | 'evaluateMaxRecordAge'
+    | 'alarmTopic'
+    | 'alarmThresholds'
+  >
+> & {
   readonly evaluateMaxRecordAge?: Duration;
   readonly eventBusName?: string;
   readonly rulesDir?: string;
@@ -435,7 +458,9 @@ export class CustomerDataPlatform extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
       description: 'EventBridge Scheduler invoking Scherp evaluate for delayed actions',
     });
     this.delayedActionsDeadLetterQueue = new sqs.Queue(this, 'DelayedActionsDeadLetterQueue', {
@@ -473,7 +498,11 @@ export class CustomerDataPlatform extends Construct {
         logLevel: config.logLevel,
       });
     }
-    this.monitoring = new ScherpMonitoring(this, 'Monitoring', { alarmTopic: props.alarmTopic, thresholds: props.alarmThresholds, ...monitoredResources(this) });
+    this.monitoring = new ScherpMonitoring(this, 'Monitoring', {
+      alarmTopic: props.alarmTopic,
+      thresholds: props.alarmThresholds,
+      ...monitoredResources(this),
+    });
     this.seedRules(rules);
     this.createOutputs(config.outputPrefix);
     this.acknowledgeNagFindings();
@@ -515,7 +544,10 @@ export class CustomerDataPlatform extends Construct {
 
   private createFunctions(config: ResolvedProps): Omit<ScherpFunctions, 'fileImport'> {
     const scherpConfig = configEnvironment(config);
-    const sourceLimitEnv = { [ENV.SOURCE_RATE_LIMIT]: String(config.sourceRateLimit), [ENV.SOURCE_BURST_LIMIT]: String(config.sourceBurstLimit) };
+    const sourceLimitEnv = {
+      [ENV.SOURCE_RATE_LIMIT]: String(config.sourceRateLimit),
+      [ENV.SOURCE_BURST_LIMIT]: String(config.sourceBurstLimit),
+    };
     const make = (name: ScherpFunctionName, id: string, environment: Record<string, string>) =>
       createScherpFunction(this, id, {
         name,
@@ -569,7 +601,11 @@ export class CustomerDataPlatform extends Construct {
         ...sourceLimitEnv,
         ...scherpConfig,
       }),
-      import: make('import', 'Import', { [ENV.QUEUE_URL]: this.queue.queueUrl, [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn, ...scherpConfig }),
+      import: make('import', 'Import', {
+        [ENV.QUEUE_URL]: this.queue.queueUrl,
+        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
+        ...scherpConfig,
+      }),
       admin: make('admin', 'Admin', {
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
         [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
@@ -579,7 +615,10 @@ export class CustomerDataPlatform extends Construct {
         [ENV.DEAD_LETTER_QUEUE_ARN]: this.deadLetterQueue.queueArn,
       }),
       rules: make('rules', 'RulesAdmin', { [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn }),
-      insights: make('insights', 'Insights', { [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn, [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn }),
+      insights: make('insights', 'Insights', {
+        [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
+        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
+      }),
     };
   }
 
@@ -588,7 +627,11 @@ export class CustomerDataPlatform extends Construct {
     // collect: look up write keys and keep rejected events (only those items), enqueue, read
     // the write key. Nothing else.
     // collect also reads the debugger session marker (cached) and, while one is open, keeps debug entries (DBG#…).
-    this.grantTableItems(collect, ['dynamodb:GetItem', 'dynamodb:BatchWriteItem'], [keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`]);
+    this.grantTableItems(
+      collect,
+      ['dynamodb:GetItem', 'dynamodb:BatchWriteItem'],
+      [keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`],
+    );
     // collect: one ADD per request with rejected events to the hour's counters (the Overview).
     this.grantTableItems(collect, ['dynamodb:UpdateItem'], [`${STATS_PK_PREFIX}*`]);
     this.queue.grantSendMessages(collect);
@@ -603,7 +646,15 @@ export class CustomerDataPlatform extends Construct {
     this.secrets.adminKey.grantRead(admin);
     // admin, dead letters: peek, copy back and delete chosen letters, or move all of them with a
     // message-move task (which reads and deletes on the DLQ and sends to the ingest queue).
-    this.deadLetterQueue.grant(admin, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks');
+    this.deadLetterQueue.grant(
+      admin,
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ChangeMessageVisibility',
+      'sqs:StartMessageMoveTask',
+      'sqs:ListMessageMoveTasks',
+    );
     this.queue.grantSendMessages(admin);
     // stitch and evaluate: item reads and writes (no table administration), put actions.
     for (const fn of [stitch, evaluate]) {
@@ -616,7 +667,11 @@ export class CustomerDataPlatform extends Construct {
     // partitions, identity items and rejected events naming them, and batch puts of suppression
     // markers, on those items only.
     this.table.grantReadData(profile);
-    this.grantTableItems(profile, ['dynamodb:BatchWriteItem'], [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`]);
+    this.grantTableItems(
+      profile,
+      ['dynamodb:BatchWriteItem'],
+      [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`],
+    );
     this.secrets.readKey.grantRead(profile);
     this.secrets.adminKey.grantRead(profile);
     // context (public write key): reads only, of what it serves: the visitor's identity item
@@ -644,7 +699,15 @@ export class CustomerDataPlatform extends Construct {
     // A delayed check that fails in the function itself (async invoke) also lands in that queue.
     evaluate.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.delayedActionsDeadLetterQueue) });
     // rules (admin API): the rule items, profile and timeline reads for dry runs and backtests.
-    this.table.grant(rules, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    this.table.grant(
+      rules,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    );
     this.secrets.adminKey.grantRead(rules);
     // insights (console): the debugger session marker and entries (DBG#…); the read and admin keys.
     this.grantTableItems(this.functions.insights, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [`${DEBUG_PK_PREFIX}*`]);
@@ -718,7 +781,9 @@ export class CustomerDataPlatform extends Construct {
       }
       return i;
     };
-    const routes = API_ROUTES.flatMap((r) => api.addRoutes({ path: r.path, methods: [apigwv2.HttpMethod[r.method]], integration: integrationFor(r.fn) }));
+    const routes = API_ROUTES.flatMap((r) =>
+      api.addRoutes({ path: r.path, methods: [apigwv2.HttpMethod[r.method]], integration: integrationFor(r.fn) }),
+    );
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: config.logRetention });
     const stage = api.addStage('DefaultStage', {
@@ -742,7 +807,13 @@ export class CustomerDataPlatform extends Construct {
         ),
       },
     });
-    throttleRoutes(stage, API_ROUTES, routes, { rateLimit: config.throttlingRateLimit, burstLimit: config.throttlingBurstLimit }, { rateLimit: config.adminThrottlingRateLimit, burstLimit: config.adminThrottlingBurstLimit });
+    throttleRoutes(
+      stage,
+      API_ROUTES,
+      routes,
+      { rateLimit: config.throttlingRateLimit, burstLimit: config.throttlingBurstLimit },
+      { rateLimit: config.adminThrottlingRateLimit, burstLimit: config.adminThrottlingBurstLimit },
+    );
     return { api, stage };
   }
 
@@ -783,8 +854,10 @@ export class CustomerDataPlatform extends Construct {
       AlarmTopicArn: [this.monitoring.alarmTopic.topicArn, 'SNS topic every alarm notifies (docs/operations.md)'],
       DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this deployment'],
     };
-    if (this.actionsLogGroup) outputs.ActionsLogGroupName = [this.actionsLogGroup.logGroupName, 'Log group receiving every action (example rule)'];
-    for (const [id, [value, description]] of Object.entries(outputs)) new CfnOutput(this, id, { value, description }).overrideLogicalId(`${prefix}${id}`);
+    if (this.actionsLogGroup)
+      outputs.ActionsLogGroupName = [this.actionsLogGroup.logGroupName, 'Log group receiving every action (example rule)'];
+    for (const [id, [value, description]] of Object.entries(outputs))
+      new CfnOutput(this, id, { value, description }).overrideLogicalId(`${prefix}${id}`);
   }
 
   /**
@@ -796,20 +869,54 @@ export class CustomerDataPlatform extends Construct {
     const allFunctions = Object.values(this.functions);
 
     for (const route of this.httpApi.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
-      ack(route, 'AwsSolutions-APIG4', 'Authentication is done in the handlers: collect and context check the write key (HTTP Basic, Segment-compatible SDKs; context also in the body), profile checks the read key (the admin key for export and erasure), admin and rules check the admin key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.');
+      ack(
+        route,
+        'AwsSolutions-APIG4',
+        'Authentication is done in the handlers: collect and context check the write key (HTTP Basic, Segment-compatible SDKs; context also in the body), profile checks the read key (the admin key for export and erasure), admin and rules check the admin key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.',
+      );
     }
 
     for (const fn of allFunctions) {
-      ack(fn, 'AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
-      ack(fn, 'Serverless-LambdaLatestVersion', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.');
-      ack(fn, 'Serverless-LambdaTracing', 'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.');
-      ack(fn, 'Serverless-LambdaDLQ', fn === evaluate ? 'evaluate is invoked asynchronously only by the delayed-action schedules; its failed asynchronous invocations go to the delayed-actions queue through an on-failure destination (EventInvokeConfig), which supersedes a Lambda DLQ.' : 'Not invoked asynchronously: collect, profile, context, admin, rules and import are synchronous (API), stitch and fileImport are event-source mappings whose failures go to the dead-letter queue of their queue.');
+      ack(
+        fn,
+        'AwsSolutions-L1',
+        'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.',
+      );
+      ack(
+        fn,
+        'Serverless-LambdaLatestVersion',
+        'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.',
+      );
+      ack(
+        fn,
+        'Serverless-LambdaTracing',
+        'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.',
+      );
+      ack(
+        fn,
+        'Serverless-LambdaDLQ',
+        fn === evaluate
+          ? 'evaluate is invoked asynchronously only by the delayed-action schedules; its failed asynchronous invocations go to the delayed-actions queue through an on-failure destination (EventInvokeConfig), which supersedes a Lambda DLQ.'
+          : 'Not invoked asynchronously: collect, profile, context, admin, rules and import are synchronous (API), stitch and fileImport are event-source mappings whose failures go to the dead-letter queue of their queue.',
+      );
     }
-    ack(stitch.node.findAll().find((c) => c instanceof lambda.CfnEventSourceMapping)!, 'Serverless-LambdaEventSourceMappingDestination', 'SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue\'s dead-letter queue through its redrive policy.');
+    ack(
+      stitch.node.findAll().find((c) => c instanceof lambda.CfnEventSourceMapping)!,
+      'Serverless-LambdaEventSourceMappingDestination',
+      "SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue's dead-letter queue through its redrive policy.",
+    );
 
     // (cdk-nag recognises the ingest DLQ as a DLQ for AwsSolutions-SQS3, not the stream one.)
-    ack(this.streamFailureQueue, 'AwsSolutions-SQS3', 'This queue is the on-failure destination of the DynamoDB stream mapping, i.e. a dead-letter queue itself.');
-    ack(this.delayedActionsDeadLetterQueue, 'AwsSolutions-SQS3', 'This queue is the dead-letter queue of the delayed-action schedules and the on-failure destination of evaluate\'s asynchronous invocations.');
+    ack(
+      this.streamFailureQueue,
+      'AwsSolutions-SQS3',
+      'This queue is the on-failure destination of the DynamoDB stream mapping, i.e. a dead-letter queue itself.',
+    );
+    ack(
+      this.delayedActionsDeadLetterQueue,
+      'AwsSolutions-SQS3',
+      "This queue is the dead-letter queue of the delayed-action schedules and the on-failure destination of evaluate's asynchronous invocations.",
+    );
     for (const q of [this.deadLetterQueue, this.streamFailureQueue, this.delayedActionsDeadLetterQueue]) {
       ack(q, 'Serverless-SQSRedrivePolicy', 'This queue is itself a dead-letter destination; it has nowhere further to redrive to.');
     }
@@ -820,31 +927,52 @@ export class CustomerDataPlatform extends Construct {
     // A stack with an environment (the CLI sets CDK_DEFAULT_REGION) has its region and account in the ARN.
     const { region, account } = Stack.of(this);
     const arnEnv = `${Token.isUnresolved(region) ? '<AWS::Region>' : region}:${Token.isUnresolved(account) ? '<AWS::AccountId>' : account}`;
-    ack(evaluate.role!.node.findChild('DefaultPolicy'), `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${arnEnv}:schedule/${groupName}/*]`, 'EventBridge Scheduler authorizes CreateSchedule on the schedule ARN, and the names of delayed actions are made at run time (one per action, from its dedupe id): schedules of the delayed-actions group only.');
+    ack(
+      evaluate.role!.node.findChild('DefaultPolicy'),
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${arnEnv}:schedule/${groupName}/*]`,
+      'EventBridge Scheduler authorizes CreateSchedule on the schedule ARN, and the names of delayed actions are made at run time (one per action, from its dedupe id): schedules of the delayed-actions group only.',
+    );
 
     for (const secret of Object.values(this.secrets)) {
-      ack(secret, 'AwsSolutions-SMG4', 'Bootstrap API keys are distributed to SDKs and clients; automatic rotation would break them without coordination. Rotate by updating the secret value deliberately.');
+      ack(
+        secret,
+        'AwsSolutions-SMG4',
+        'Bootstrap API keys are distributed to SDKs and clients; automatic rotation would break them without coordination. Rotate by updating the secret value deliberately.',
+      );
     }
 
     const exampleRule = this.node.tryFindChild('ActionsToLogsRule');
-    if (exampleRule) ack(exampleRule, 'Serverless-EventBusDLQ', 'Example rule writing actions to a log group for visibility only; a lost log line is acceptable and not worth a queue.');
+    if (exampleRule)
+      ack(
+        exampleRule,
+        'Serverless-EventBusDLQ',
+        'Example rule writing actions to a log group for visibility only; a lost log line is acceptable and not worth a queue.',
+      );
 
     // Helpers CDK adds at stack level for the custom resources of this construct.
     const stack = Stack.of(this);
     const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
     if (provider) {
-      const why = 'CDK-managed singleton function that runs the AwsCustomResource calls (rule seeding, log group resource policy) during deployments only.';
-      ack(provider, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', `${why} Its role is created by CDK with the basic execution policy.`);
+      const why =
+        'CDK-managed singleton function that runs the AwsCustomResource calls (rule seeding, log group resource policy) during deployments only.';
+      ack(
+        provider,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        `${why} Its role is created by CDK with the basic execution policy.`,
+      );
       for (const id of ['Serverless-LambdaDefaultMemorySize', 'Serverless-LambdaDLQ', 'Serverless-LambdaTracing']) {
         ack(provider, id, `${why} Its memory and settings are chosen by CDK; CloudFormation retries failed calls itself.`);
       }
     }
     for (const c of stack.node.children.filter((c) => c.node.id.startsWith('EventsLogGroupPolicy'))) {
-      ack(c, 'AwsSolutions-IAM5[Resource::*]', 'logs:PutResourcePolicy and logs:DeleteResourcePolicy do not support resource-level permissions; CDK uses them to let EventBridge write to the actions log group.');
+      ack(
+        c,
+        'AwsSolutions-IAM5[Resource::*]',
+        'logs:PutResourcePolicy and logs:DeleteResourcePolicy do not support resource-level permissions; CDK uses them to let EventBridge write to the actions log group.',
+      );
     }
   }
 }
-
 
 /** The GUID of the stack's id (`arn:…:stack/<name>/<guid>`): new for every creation of the stack. */
 function stackGuid(scope: Construct): string {
@@ -866,7 +994,18 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
   return {
     ...DEFAULTS,
     ...given,
-    functionSizing: { collect: sizing('collect'), stitch: sizing('stitch'), evaluate: sizing('evaluate'), profile: sizing('profile'), context: sizing('context'), admin: sizing('admin'), rules: sizing('rules'), import: sizing('import'), fileImport: sizing('fileImport'), insights: sizing('insights') },
+    functionSizing: {
+      collect: sizing('collect'),
+      stitch: sizing('stitch'),
+      evaluate: sizing('evaluate'),
+      profile: sizing('profile'),
+      context: sizing('context'),
+      admin: sizing('admin'),
+      rules: sizing('rules'),
+      import: sizing('import'),
+      fileImport: sizing('fileImport'),
+      insights: sizing('insights'),
+    },
   };
 }
 
@@ -899,20 +1038,29 @@ function validateProps(p: ResolvedProps): void {
     errors.push(`throttlingRateLimit must be a non-negative number (got ${p.throttlingRateLimit})`);
   }
   const recordAge = p.evaluateMaxRecordAge?.toSeconds();
-  if (recordAge !== undefined && (recordAge < 60 || recordAge > 604800)) errors.push(`evaluateMaxRecordAge must be from 60 seconds to 7 days`);
+  if (recordAge !== undefined && (recordAge < 60 || recordAge > 604800))
+    errors.push(`evaluateMaxRecordAge must be from 60 seconds to 7 days`);
   const archiveDays = p.archiveRetention.toDays({ integral: false });
   if (!Number.isInteger(archiveDays) || archiveDays < 1) errors.push('archiveRetention must be a whole number of days, at least 1');
   if (p.corsAllowedOrigins.length === 0 || p.corsAllowedOrigins.some((o) => !o)) {
     errors.push('corsAllowedOrigins must list at least one non-empty origin');
   }
-  if (!/^[A-Za-z0-9]*$/.test(p.outputPrefix)) errors.push(`outputPrefix "${p.outputPrefix}" must be letters and digits only (it starts CloudFormation output names)`);
-  if (p.eventBusName !== undefined && !Token.isUnresolved(p.eventBusName) && (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(p.eventBusName) || p.eventBusName === 'default')) {
+  if (!/^[A-Za-z0-9]*$/.test(p.outputPrefix))
+    errors.push(`outputPrefix "${p.outputPrefix}" must be letters and digits only (it starts CloudFormation output names)`);
+  if (
+    p.eventBusName !== undefined &&
+    !Token.isUnresolved(p.eventBusName) &&
+    (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(p.eventBusName) || p.eventBusName === 'default')
+  ) {
     errors.push(`eventBusName "${p.eventBusName}" must be 1-256 characters of A-Z a-z 0-9 . - _ / and not "default"`);
   }
   for (const [name, { memorySize, timeout }] of Object.entries(p.functionSizing)) {
     intIn(`functionSizing.${name}.memorySize`, memorySize, 128, 10240);
     const seconds = timeout.toSeconds();
-    const max = name === 'collect' || name === 'profile' || name === 'context' || name === 'admin' || name === 'rules' || name === 'import' ? API_INTEGRATION_LIMIT.toSeconds() : 900;
+    const max =
+      name === 'collect' || name === 'profile' || name === 'context' || name === 'admin' || name === 'rules' || name === 'import'
+        ? API_INTEGRATION_LIMIT.toSeconds()
+        : 900;
     if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);
   }
   if (p.config !== undefined) {

@@ -7,7 +7,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/env';
@@ -129,10 +129,20 @@ export class ScherpDestinations extends Construct {
       redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
     });
     Validations.of(this.deadLetterQueue).acknowledge(
-      { id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of every destination target; it has no further queue behind it.' },
-      { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself a dead-letter destination; it has nowhere further to redrive to.' },
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This queue is the dead-letter queue of every destination target; it has no further queue behind it.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason: 'This queue is itself a dead-letter destination; it has nowhere further to redrive to.',
+      },
     );
-    const retry = { deadLetterQueue: this.deadLetterQueue, retryAttempts: props.retryAttempts ?? 185, maxEventAge: props.maxEventAge ?? Duration.hours(24) };
+    const retry = {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: props.retryAttempts ?? 185,
+      maxEventAge: props.maxEventAge ?? Duration.hours(24),
+    };
 
     if (props.email) {
       const fn = createScherpFunction(this, 'Email', {
@@ -146,25 +156,45 @@ export class ScherpDestinations extends Construct {
           ...(props.email.configurationSetName ? { [ENV.EMAIL_CONFIGURATION_SET]: props.email.configurationSetName } : {}),
         },
       });
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: ['*'], conditions: { StringEquals: { 'ses:FromAddress': fromAddress(props.email.from) } } }));
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['ses:SendEmail'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'ses:FromAddress': fromAddress(props.email.from) } },
+        }),
+      );
       Validations.of(fn.role!).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'SES identities and templates are owned outside the stack; the permission is limited to ses:SendEmail with the configured From address as a condition.',
+        reason:
+          'SES identities and templates are owned outside the stack; the permission is limited to ses:SendEmail with the configured From address as a condition.',
       });
       for (const [rule, reason] of [
         ['AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22.'],
-        ['Serverless-LambdaLatestVersion', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22.'],
-        ['Serverless-LambdaTracing', 'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools logs and metrics.'],
+        [
+          'Serverless-LambdaLatestVersion',
+          'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22.',
+        ],
+        [
+          'Serverless-LambdaTracing',
+          'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools logs and metrics.',
+        ],
         ['Serverless-LambdaDLQ', 'Invoked by an EventBridge rule whose target has a retry policy and the destinations dead-letter queue.'],
       ] as const) {
         Validations.of(fn).acknowledge({ id: rule, reason });
       }
-      this.addRule('Email', pattern(props.source, undefined, { action: true }), new targets.LambdaFunction(fn, retry), props.bus, 'Action Triggered with target email → SES templated email');
+      this.addRule(
+        'Email',
+        pattern(props.source, undefined, { action: true }),
+        new targets.LambdaFunction(fn, retry),
+        props.bus,
+        'Action Triggered with target email → SES templated email',
+      );
       this.emailFunction = fn;
     }
 
     for (const d of props.apiDestinations ?? []) {
-      if (d.kind === 'google-ads' && !d.input) throw new Error(`apiDestinations ${d.id}: kind google-ads needs input (the conversion upload body)`);
+      if (d.kind === 'google-ads' && !d.input)
+        throw new Error(`apiDestinations ${d.id}: kind google-ads needs input (the conversion upload body)`);
       if (!d.endpoint.startsWith('https://')) throw new Error(`apiDestinations ${d.id}: endpoint must be https`);
       const connection = new events.Connection(this, `${d.id}Connection`, {
         description: `Scherp ${d.kind} ${d.id}`,
@@ -179,7 +209,13 @@ export class ScherpDestinations extends Construct {
         rateLimitPerSecond: d.rateLimitPerSecond ?? 10,
       });
       const input = d.input ?? (d.kind === 'meta-capi' ? metaInput(d.metaEventName) : undefined);
-      this.addRule(d.id, pattern(props.source, d.filter), new targets.ApiDestination(destination, { ...retry, event: input }), props.bus, `${d.kind} ${d.id}`);
+      this.addRule(
+        d.id,
+        pattern(props.source, d.filter),
+        new targets.ApiDestination(destination, { ...retry, event: input }),
+        props.bus,
+        `${d.kind} ${d.id}`,
+      );
     }
 
     for (const t of props.targets ?? []) {
@@ -187,8 +223,21 @@ export class ScherpDestinations extends Construct {
     }
   }
 
-  private addRule(id: string, eventPattern: events.EventPattern, target: events.IRuleTarget, bus: events.IEventBus, description: string): void {
-    this.rules.push(new events.Rule(this, `${id}Rule`, { eventBus: bus, description: `Scherp destination: ${description}`, eventPattern, targets: [target] }));
+  private addRule(
+    id: string,
+    eventPattern: events.EventPattern,
+    target: events.IRuleTarget,
+    bus: events.IEventBus,
+    description: string,
+  ): void {
+    this.rules.push(
+      new events.Rule(this, `${id}Rule`, {
+        eventBus: bus,
+        description: `Scherp destination: ${description}`,
+        eventPattern,
+        targets: [target],
+      }),
+    );
   }
 }
 

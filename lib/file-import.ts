@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -60,7 +60,8 @@ export class ScherpFileImport extends Construct {
   constructor(scope: Construct, id: string, props: ScherpFileImportProps) {
     super(scope, id);
     const retentionDays = props.retentionDays ?? 30;
-    if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error(`importRetentionDays must be a positive integer (got ${retentionDays})`);
+    if (!Number.isInteger(retentionDays) || retentionDays < 1)
+      throw new Error(`importRetentionDays must be a positive integer (got ${retentionDays})`);
 
     this.bucket =
       props.bucket ??
@@ -107,11 +108,19 @@ export class ScherpFileImport extends Construct {
     // Read files under imports/, write reports under reports/; nothing else in the bucket (the
     // local bucket enforces the same IMPORT_BUCKET_ACCESS).
     const access = IMPORT_BUCKET_ACCESS;
-    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${access.read}*`)] }));
-    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${access.write}*`)] }));
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${access.read}*`)] }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${access.write}*`)] }),
+    );
     // Listing the prefix makes S3 answer 404 rather than 403 for a file deleted before its import.
     this.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${access.list}*`] } } }),
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${access.list}*`] } },
+      }),
     );
     this.bucket.encryptionKey?.grantEncryptDecrypt(this.function);
     this.queue.grantSendMessages(this.function);
@@ -123,23 +132,40 @@ export class ScherpFileImport extends Construct {
   private acknowledgeNagFindings(createdBucket: boolean): void {
     const policy = this.function.role!.node.findChild('DefaultPolicy');
     const prefixes = [IMPORTS_PREFIX, REPORTS_PREFIX];
-    const why = 'Object permissions are limited to one prefix of the import bucket: GetObject on imports/* (the files to import), PutObject on reports/* (one report per file).';
+    const why =
+      'Object permissions are limited to one prefix of the import bucket: GetObject on imports/* (the files to import), PutObject on reports/* (one report per file).';
     if (createdBucket) {
       const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
       for (const prefix of prefixes) ack(policy, `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`, why);
-      ack(this.bucket, 'AwsSolutions-S1', 'Files stay only until imported (lifecycle expiry) and are written and read by the deployer and the importer alone; object access can be audited with CloudTrail data events. Pass your own importBucket to add server access logging.');
+      ack(
+        this.bucket,
+        'AwsSolutions-S1',
+        'Files stay only until imported (lifecycle expiry) and are written and read by the deployer and the importer alone; object access can be audited with CloudTrail data events. Pass your own importBucket to add server access logging.',
+      );
     } else {
       ack(policy, 'AwsSolutions-IAM5', why);
     }
-    ack(this.deadLetterQueue, 'Serverless-SQSRedrivePolicy', 'This queue is itself the dead-letter queue of the import queue; it has nowhere further to redrive to.');
+    ack(
+      this.deadLetterQueue,
+      'Serverless-SQSRedrivePolicy',
+      'This queue is itself the dead-letter queue of the import queue; it has nowhere further to redrive to.',
+    );
     const mapping = this.function.node.findAll().find((c) => c.node.id.startsWith('SqsEventSource'))!.node.defaultChild!;
-    ack(mapping, 'Serverless-LambdaEventSourceMappingDestination', "SQS event-source mappings do not support on-failure destinations; failed import jobs go to the import queue's dead-letter queue through its redrive policy.");
+    ack(
+      mapping,
+      'Serverless-LambdaEventSourceMappingDestination',
+      "SQS event-source mappings do not support on-failure destinations; failed import jobs go to the import queue's dead-letter queue through its redrive policy.",
+    );
 
     // The stack-level function CDK adds to configure bucket notifications at deploy time.
     const stack = Stack.of(this);
     const handler = stack.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
     if (handler) {
-      ack(handler, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-managed singleton function that sets the bucket notification during deployments only; its role is created by CDK with the basic execution policy.');
+      ack(
+        handler,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'CDK-managed singleton function that sets the bucket notification during deployments only; its role is created by CDK with the basic execution policy.',
+      );
     }
   }
 }

@@ -8,6 +8,12 @@ export * from './customer-data-platform';
 export * from './destinations';
 export * from './file-import';
 export * from './monitoring';
-export { DEFAULT_FUNCTION_SIZING, METRICS_NAMESPACE, type FunctionSizing, type ScherpFunctionName, type ScherpLogLevel } from './scherp-function';
+export {
+  DEFAULT_FUNCTION_SIZING,
+  METRICS_NAMESPACE,
+  type FunctionSizing,
+  type ScherpFunctionName,
+  type ScherpLogLevel,
+} from './scherp-function';
 export { DEFAULT_RULES_DIR, loadRules, type RuleDocument } from './rules';
 export type { ScherpConfigInput } from '../core/config';

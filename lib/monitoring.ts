@@ -145,7 +145,8 @@ export class ScherpMonitoring extends Construct {
     const t: Required<ScherpAlarmThresholds> = { ...DEFAULT_ALARM_THRESHOLDS, ...given };
     validateThresholds(t);
     for (const name of [...Object.keys(props.deadLetterQueues), ...Object.keys(props.busRules), ...Object.keys(props.functions)]) {
-      if (!/^[A-Za-z0-9]+$/.test(name)) throw new Error(`ScherpMonitoring: "${name}" must be letters and digits only (it is part of alarm names)`);
+      if (!/^[A-Za-z0-9]+$/.test(name))
+        throw new Error(`ScherpMonitoring: "${name}" must be letters and digits only (it is part of alarm names)`);
     }
 
     if (props.alarmTopic) {
@@ -190,7 +191,9 @@ export class ScherpMonitoring extends Construct {
       enableKeyRotation: true,
     });
     // The AWS-managed alias/aws/sns key does not let CloudWatch publish to an encrypted topic.
-    const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': account } } });
+    const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com', {
+      conditions: { StringEquals: { 'aws:SourceAccount': account } },
+    });
     key.grant(cloudwatchPrincipal, 'kms:Decrypt', 'kms:GenerateDataKey*');
     const topic = new sns.Topic(this, 'AlarmTopic', {
       displayName: 'Scherp alarms',
@@ -211,19 +214,56 @@ export class ScherpMonitoring extends Construct {
   /** Ingest, identity, evaluation, actions and cost drivers: Scherp's own metrics first. */
   private addOverviewSections(props: ScherpMonitoringProps): void {
     const scherp = (service: string, metricName: string, label: string): cloudwatch.Metric =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service }, statistic: 'Sum', label, period: Duration.minutes(5) });
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service },
+        statistic: 'Sum',
+        label,
+        period: Duration.minutes(5),
+      });
     const api = (metricName: string, statistic: string, label: string): cloudwatch.Metric =>
-      new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiId: props.httpApi.apiId, Stage: '$default' }, statistic, label, period: Duration.minutes(5) });
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        dimensionsMap: { ApiId: props.httpApi.apiId, Stage: '$default' },
+        statistic,
+        label,
+        period: Duration.minutes(5),
+      });
     const table = (metricName: string, label: string): cloudwatch.Metric =>
-      new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName, dimensionsMap: { TableName: props.table.tableName }, statistic: 'Sum', label, period: Duration.minutes(5) });
-    const group = (title: string, metrics: CustomMetric[], extra: Partial<CustomMetricGroup> = {}): CustomMetricGroup => ({ title, metrics, ...extra });
+      new cloudwatch.Metric({
+        namespace: 'AWS/DynamoDB',
+        metricName,
+        dimensionsMap: { TableName: props.table.tableName },
+        statistic: 'Sum',
+        label,
+        period: Duration.minutes(5),
+      });
+    const group = (title: string, metrics: CustomMetric[], extra: Partial<CustomMetricGroup> = {}): CustomMetricGroup => ({
+      title,
+      metrics,
+      ...extra,
+    });
     const failedInvocations = Object.entries(props.busRules).map(([ruleName, rule]) => this.failedInvocations(props.bus, rule, ruleName));
 
     const sections: Record<(typeof DASHBOARD_SECTIONS)[number], CustomMetricGroup[]> = {
       Ingest: [
-        group('Events', [scherp('collect', 'EventsAccepted', 'Accepted'), scherp('collect', 'EventsRejected', 'Rejected'), scherp('stitch', 'EventsStored', 'Stored')]),
-        group('Repeats', [scherp('stitch', 'MessagesRepeated', 'Repeated messages'), scherp('stitch', 'EventsDuplicate', 'Duplicate events'), scherp('collect', 'RequestsThrottled', 'Throttled by source limit')]),
-        group('API latency', [api('Latency', 'p50', 'p50'), api('Latency', 'p99', 'p99'), api('IntegrationLatency', 'p99', 'Integration p99')]),
+        group('Events', [
+          scherp('collect', 'EventsAccepted', 'Accepted'),
+          scherp('collect', 'EventsRejected', 'Rejected'),
+          scherp('stitch', 'EventsStored', 'Stored'),
+        ]),
+        group('Repeats', [
+          scherp('stitch', 'MessagesRepeated', 'Repeated messages'),
+          scherp('stitch', 'EventsDuplicate', 'Duplicate events'),
+          scherp('collect', 'RequestsThrottled', 'Throttled by source limit'),
+        ]),
+        group('API latency', [
+          api('Latency', 'p50', 'p50'),
+          api('Latency', 'p99', 'p99'),
+          api('IntegrationLatency', 'p99', 'Integration p99'),
+        ]),
       ],
       Identity: [
         group('Merges', [scherp('stitch', 'ProfilesMerged', 'Profiles merged')]),
@@ -235,16 +275,29 @@ export class ScherpMonitoring extends Construct {
       ],
       Evaluation: [
         group('Rules fired', [scherp('evaluate', 'ActionsPublished', 'Actions published')]),
-        group('Skipped', [scherp('evaluate', 'ActionsSkippedNoConsent', 'Skipped for consent'), scherp('evaluate', 'ActionsSkipped', 'Skipped (other)')]),
-        group('Errors', [scherp('evaluate', 'RuleErrors', 'Rule errors'), scherp('stitch', 'StitchFailures', 'Stitch failures (retried)'), scherp('stitch', 'EventsDeadLettered', 'Dead-lettered')]),
+        group('Skipped', [
+          scherp('evaluate', 'ActionsSkippedNoConsent', 'Skipped for consent'),
+          scherp('evaluate', 'ActionsSkipped', 'Skipped (other)'),
+        ]),
+        group('Errors', [
+          scherp('evaluate', 'RuleErrors', 'Rule errors'),
+          scherp('stitch', 'StitchFailures', 'Stitch failures (retried)'),
+          scherp('stitch', 'EventsDeadLettered', 'Dead-lettered'),
+        ]),
       ],
       Actions: [
         group('Bus entries', [scherp('evaluate', 'ActionsPublished', 'Entries put by evaluate')]),
-        group('Destination failures', failedInvocations.length > 0 ? failedInvocations : [scherp('evaluate', 'RuleErrors', 'Rule errors (no destination rules)')]),
+        group(
+          'Destination failures',
+          failedInvocations.length > 0 ? failedInvocations : [scherp('evaluate', 'RuleErrors', 'Rule errors (no destination rules)')],
+        ),
       ],
       'Cost drivers': [
         group('Consumed capacity', [table('ConsumedReadCapacityUnits', 'Read units'), table('ConsumedWriteCapacityUnits', 'Write units')]),
-        group('Invocations', Object.entries(props.functions).map(([fnName, fn]) => fn.metricInvocations({ label: fnName, period: Duration.minutes(5) }))),
+        group(
+          'Invocations',
+          Object.entries(props.functions).map(([fnName, fn]) => fn.metricInvocations({ label: fnName, period: Duration.minutes(5) })),
+        ),
       ],
     };
     this.facade.addLargeHeader('Scherp');
@@ -264,7 +317,9 @@ export class ScherpMonitoring extends Construct {
         alarmFriendlyName: `${queueName}DeadLetters`,
         humanReadableName: `Dead letters: ${queueName}`,
         // An idle queue may stop reporting: no data is not a dead letter.
-        addQueueMaxSizeAlarm: { Critical: { maxMessageCount: t.deadLetterMessages, treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING } },
+        addQueueMaxSizeAlarm: {
+          Critical: { maxMessageCount: t.deadLetterMessages, treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING },
+        },
       });
     }
 
@@ -275,7 +330,9 @@ export class ScherpMonitoring extends Construct {
         lambdaFunction: fn,
         alarmFriendlyName: fnName,
         humanReadableName: `Function ${fnName}`,
-        ...(isStream ? { isIterator: true, addMaxIteratorAgeAlarm: { Critical: { maxAgeInMillis: t.streamIteratorAge.toMilliseconds() } } } : {}),
+        ...(isStream
+          ? { isIterator: true, addMaxIteratorAgeAlarm: { Critical: { maxAgeInMillis: t.streamIteratorAge.toMilliseconds() } } }
+          : {}),
         addFaultCountAlarm: { Critical: { maxErrorCount: t.functionErrors } },
         addThrottlesCountAlarm: { Critical: { maxErrorCount: t.functionThrottles } },
       });
@@ -367,7 +424,14 @@ export class ScherpMonitoring extends Construct {
 
 /** `100 × EventsRejected / (EventsAccepted + EventsRejected)` of collect, per 5 minutes. */
 function rejectedPercent(): cloudwatch.MathExpression {
-  const m = (metricName: string) => new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: 'collect' }, statistic: 'Sum', period: Duration.minutes(5) });
+  const m = (metricName: string) =>
+    new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: 'collect' },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    });
   return new cloudwatch.MathExpression({
     expression: '100 * FILL(rejected, 0) / (FILL(accepted, 0) + FILL(rejected, 0))',
     usingMetrics: { accepted: m('EventsAccepted'), rejected: m('EventsRejected') },
@@ -379,7 +443,8 @@ function rejectedPercent(): cloudwatch.MathExpression {
 function validateThresholds(t: Required<ScherpAlarmThresholds>): void {
   const errors: string[] = [];
   const nonNegative = (name: keyof ScherpAlarmThresholds, v: number, max = Infinity) => {
-    if (!Token.isUnresolved(v) && !(Number.isFinite(v) && v >= 0 && v <= max)) errors.push(`alarmThresholds.${name} must be a number from 0${max === Infinity ? '' : ` to ${max}`} (got ${v})`);
+    if (!Token.isUnresolved(v) && !(Number.isFinite(v) && v >= 0 && v <= max))
+      errors.push(`alarmThresholds.${name} must be a number from 0${max === Infinity ? '' : ` to ${max}`} (got ${v})`);
   };
   nonNegative('deadLetterMessages', t.deadLetterMessages);
   nonNegative('functionErrors', t.functionErrors);
@@ -413,5 +478,13 @@ export function monitoredResources(platform: CustomerDataPlatform): Omit<ScherpM
   for (const rule of destinations?.rules ?? []) busRules[rule.node.id.replace(/[^A-Za-z0-9]/g, '')] = rule;
   const exampleRule = platform.node.tryFindChild('ActionsToLogsRule') as events.IRule | undefined;
   if (exampleRule) busRules.ActionsToLogsRule = exampleRule;
-  return { functions, streamConsumer: platform.functions.evaluate, deadLetterQueues, table: platform.table, httpApi: platform.httpApi, bus: platform.bus, busRules };
+  return {
+    functions,
+    streamConsumer: platform.functions.evaluate,
+    deadLetterQueues,
+    table: platform.table,
+    httpApi: platform.httpApi,
+    bus: platform.bus,
+    busRules,
+  };
 }

@@ -1,5 +1,5 @@
-import { Stage, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks, NagPack, ServerlessChecks } from 'cdk-nag';
+import { type Stage, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from 'cdk-nag';
 
 /*
  * cdk-nag is a dev dependency: only this repository's app (`bin/app.ts`) and tests register the

@@ -10,7 +10,7 @@ import { Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { keys, ruleItem } from '../adapters/dynamo/keys';
 import { ack } from './nag';
 import type { RuleDocument } from './rules';
@@ -44,10 +44,16 @@ export function seedRuleDocuments(scope: Construct, table: dynamodb.ITableV2, ru
   }
   // The provider is a stack-wide singleton: when another AwsCustomResource of the stack created
   // it first, it runs under that one's role, so the grant goes to whichever role it has.
-  const provider = Stack.of(scope).node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`) as { role?: iam.IRole } | undefined;
+  const provider = Stack.of(scope).node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`) as
+    | { role?: iam.IRole }
+    | undefined;
   const runAs = provider?.role ?? role;
   const grant = table.grant(runAs, ...RULE_SEEDING_ACTIONS);
   // The grant must be in place before the resources that use it run.
   for (const c of scope.node.children) if (c instanceof cr.AwsCustomResource) grant.applyBefore(c);
-  ack(role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'Role of the CDK-managed function that seeds the rules during deployments only; it writes its own logs with the basic execution policy.');
+  ack(
+    role,
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    'Role of the CDK-managed function that seeds the rules during deployments only; it writes its own logs with the basic execution policy.',
+  );
 }

@@ -5,11 +5,21 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { LAMBDA_BUNDLING } from './bundling';
 
 /** The Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
-export type ScherpFunctionName = 'collect' | 'stitch' | 'evaluate' | 'profile' | 'context' | 'admin' | 'rules' | 'import' | 'fileImport' | 'insights';
+export type ScherpFunctionName =
+  | 'collect'
+  | 'stitch'
+  | 'evaluate'
+  | 'profile'
+  | 'context'
+  | 'admin'
+  | 'rules'
+  | 'import'
+  | 'fileImport'
+  | 'insights';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -76,7 +86,9 @@ export function functionCodeSource(name: string, compiled = !__filename.endsWith
   if (compiled) {
     const dir = path.join(BUNDLES_DIR, name);
     if (!fs.existsSync(path.join(dir, 'index.js'))) {
-      throw new Error(`Scherp's bundled code of the ${name} function is missing (${dir}/index.js): build the package with \`npm run build\` (npm pack runs it)`);
+      throw new Error(
+        `Scherp's bundled code of the ${name} function is missing (${dir}/index.js): build the package with \`npm run build\` (npm pack runs it)`,
+      );
     }
     return { code: lambda.Code.fromAsset(dir), handler: 'index.handler' };
   }

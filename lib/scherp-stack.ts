@@ -1,6 +1,6 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
-import { CustomerDataPlatform, CustomerDataPlatformProps } from './customer-data-platform';
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { CustomerDataPlatform, type CustomerDataPlatformProps } from './customer-data-platform';
 import { DEFAULT_RULES_DIR } from './rules';
 
 /** Properties of {@link ScherpStack}. */

@@ -22,9 +22,15 @@ export interface LocalBusEvent {
 /** The stdout line of a bus event: detail-type, rule or audience, action, profile and dedupe ids. */
 export function busLine(e: BusEntry): string {
   const d = e.detail;
-  const fields: [string, unknown][] = [['rule', d.ruleId], ['audience', d.audienceId], ['action', d.action], ['profile', d.profileId], ['dedupe', d.dedupeId]];
+  const fields: [string, unknown][] = [
+    ['rule', d.ruleId],
+    ['audience', d.audienceId],
+    ['action', d.action],
+    ['profile', d.profileId],
+    ['dedupe', d.dedupeId],
+  ];
   const named = fields.filter(([, v]) => typeof v === 'string').map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-  return `[bus] ${e.detailType}${named.length > 0 ? ' ' + named.join(' ') : ''}`;
+  return `[bus] ${e.detailType}${named.length > 0 ? ` ${named.join(' ')}` : ''}`;
 }
 
 export class LocalBus implements Bus, CopyStore {
@@ -36,9 +42,15 @@ export class LocalBus implements Bus, CopyStore {
 
   async publish(entries: readonly BusEntry[]): Promise<void> {
     for (const e of entries) {
-      const ev: LocalBusEvent = { id: randomUUID(), source: BUS_SOURCE, 'detail-type': e.detailType, time: new Date().toISOString(), detail: e.detail };
+      const ev: LocalBusEvent = {
+        id: randomUUID(),
+        source: BUS_SOURCE,
+        'detail-type': e.detailType,
+        time: new Date().toISOString(),
+        detail: e.detail,
+      };
       const line = JSON.stringify(ev);
-      if (this.opts.file) appendFileSync(this.opts.file, line + '\n');
+      if (this.opts.file) appendFileSync(this.opts.file, `${line}\n`);
       if (this.opts.print) process.stdout.write(`${busLine(e)}\n`);
       this.delivered.push(ev);
       if (this.delivered.length > (this.opts.keep ?? 10_000)) this.delivered.shift();
@@ -47,7 +59,8 @@ export class LocalBus implements Bus, CopyStore {
   }
 
   async eraseSubject(subject: ErasureSubject): Promise<number> {
-    for (let i = this.delivered.length - 1; i >= 0; i--) if (lineNames(JSON.stringify(this.delivered[i]), subject)) this.delivered.splice(i, 1);
+    for (let i = this.delivered.length - 1; i >= 0; i--)
+      if (lineNames(JSON.stringify(this.delivered[i]), subject)) this.delivered.splice(i, 1);
     return this.opts.file ? rewriteJsonlWithout(this.opts.file, (line) => lineNames(line, subject)) : 0;
   }
 }

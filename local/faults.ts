@@ -71,7 +71,15 @@ export interface FaultCounters {
 const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand', 'TransactWriteItemsCommand']);
 
 export class FaultInjector {
-  readonly counters: FaultCounters = { throttle: 0, serverError: 0, transactionConflict: 0, timeout: 0, crash: 0, busFailure: 0, duplicate: 0 };
+  readonly counters: FaultCounters = {
+    throttle: 0,
+    serverError: 0,
+    transactionConflict: 0,
+    timeout: 0,
+    crash: 0,
+    busFailure: 0,
+    duplicate: 0,
+  };
   private readonly dice: () => number;
 
   constructor(public plan: FaultPlan) {
@@ -89,18 +97,31 @@ export class FaultInjector {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         if (this.roll('throttle', this.plan.throttle)) {
-          throw Object.assign(new InjectedFault('ThrottlingException', 'injected throttling', { httpStatusCode: 400 }), { $retryable: { throttling: true } });
+          throw Object.assign(new InjectedFault('ThrottlingException', 'injected throttling', { httpStatusCode: 400 }), {
+            $retryable: { throttling: true },
+          });
         }
         if (this.roll('serverError', this.plan.serverError)) throw new InjectedFault('InternalServerError', 'injected 500');
         if (context.commandName === 'TransactWriteItemsCommand' && this.roll('transactionConflict', this.plan.transactionConflict)) {
           // What DynamoDB answers when another request touched one of the items meanwhile.
-          throw Object.assign(new InjectedFault('TransactionCanceledException', 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]', { httpStatusCode: 400 }), {
-            CancellationReasons: [{ Code: 'TransactionConflict', Message: 'injected conflict' }],
-          });
+          throw Object.assign(
+            new InjectedFault(
+              'TransactionCanceledException',
+              'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]',
+              { httpStatusCode: 400 },
+            ),
+            {
+              CancellationReasons: [{ Code: 'TransactionConflict', Message: 'injected conflict' }],
+            },
+          );
         }
         const result = await next(args);
         const isWrite = WRITES.has(context.commandName ?? '');
-        const lost = this.roll('timeout', this.plan.timeout) ? 'timeout' : isWrite && this.roll('crash', this.plan.crash) ? 'crash' : undefined;
+        const lost = this.roll('timeout', this.plan.timeout)
+          ? 'timeout'
+          : isWrite && this.roll('crash', this.plan.crash)
+            ? 'crash'
+            : undefined;
         if (!lost) return result;
         // The response is dropped unread: release its socket, or the connection pool runs dry.
         (result.response as { body?: { destroy?: () => void } }).body?.destroy?.();

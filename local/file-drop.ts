@@ -5,12 +5,22 @@
  * and the handler's continuation jobs come back through the same loop. The report is written to
  * `reports/<source>/<name>.json`, as in the cloud.
  */
-import { createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, type Dirent, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ImportJobQueue, ObjectInfo, ObjectStore } from '../app/ports';
 import { PollLoop } from './poll-loop';
-import { etagValue, IMPORT_BUCKET_ACCESS, IMPORTS_PREFIX, importTarget, jobMessage, jobsOfMessage, REPORTS_PREFIX, type ImportJob, type ImportReport } from '../core/import-job';
+import {
+  etagValue,
+  IMPORT_BUCKET_ACCESS,
+  IMPORTS_PREFIX,
+  importTarget,
+  jobMessage,
+  jobsOfMessage,
+  REPORTS_PREFIX,
+  type ImportJob,
+  type ImportReport,
+} from '../core/import-job';
 import { toRecord } from './queue';
 
 /** Bucket name the local notifications carry. */
@@ -48,7 +58,7 @@ export class FolderObjectStore implements ObjectStore {
   info(key: string): ObjectInfo | undefined {
     const file = this.path(key);
     if (this.linkIn(key) !== undefined) return undefined;
-    let s;
+    let s: ReturnType<typeof lstatSync>;
     try {
       s = lstatSync(file);
     } catch {
@@ -72,7 +82,7 @@ export class FolderObjectStore implements ObjectStore {
     if (!key.startsWith(this.access.write)) throw new AccessDeniedError(`s3:PutObject on ${key} is not granted`);
     const file = this.writable(key);
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2) + '\n');
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
     renameSync(`${file}.tmp`, file);
   }
 
@@ -112,7 +122,7 @@ export class FolderObjectStore implements ObjectStore {
     const start = prefix.replace(/\/+$/, '');
     if (this.linkIn(start) !== undefined) return { files, links: [start] };
     const visit = (dir: string, key: string) => {
-      let entries;
+      let entries: Dirent[];
       try {
         entries = readdirSync(dir, { withFileTypes: true });
       } catch {
@@ -214,7 +224,10 @@ export class FolderImporter implements ImportJobQueue {
     for (const key of objects.links(IMPORTS_PREFIX)) {
       if (this.ignored.has(key)) continue;
       this.ignored.add(key);
-      this.opts.onIgnored?.(key, 'it is a symbolic link, and links are not followed (so nothing outside the bucket folder is read): copy the file into the folder');
+      this.opts.onIgnored?.(
+        key,
+        'it is a symbolic link, and links are not followed (so nothing outside the bucket folder is read): copy the file into the folder',
+      );
     }
     for (const key of objects.list(IMPORTS_PREFIX)) {
       const info = objects.info(key);
@@ -228,7 +241,9 @@ export class FolderImporter implements ImportJobQueue {
     this.seen = now;
     while (this.jobs.length > 0) {
       const body = this.jobs.shift()!;
-      const res = await handler({ Records: [toRecord({ id: 'local', body, receiveCount: 1, sentAt: Date.now() }, 'scherp-imports')] }).catch(() => ({ batchItemFailures: [{ itemIdentifier: 'local' }] }));
+      const res = await handler({
+        Records: [toRecord({ id: 'local', body, receiveCount: 1, sentAt: Date.now() }, 'scherp-imports')],
+      }).catch(() => ({ batchItemFailures: [{ itemIdentifier: 'local' }] }));
       if ((res?.batchItemFailures ?? []).length > 0) this.failed(body);
     }
   }
@@ -279,6 +294,17 @@ export class FolderImporter implements ImportJobQueue {
 
 /** An S3 event notification: the key URL-encoded, the `eTag` without quotes. */
 function notification(key: string, etag: string) {
-  const encoded = key.split('/').map((p) => encodeURIComponent(p).replace(/%20/g, '+')).join('/');
-  return { Records: [{ eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), s3: { bucket: { name: LOCAL_BUCKET }, object: { key: encoded, eTag: etag } } }] };
+  const encoded = key
+    .split('/')
+    .map((p) => encodeURIComponent(p).replace(/%20/g, '+'))
+    .join('/');
+  return {
+    Records: [
+      {
+        eventName: 'ObjectCreated:Put',
+        eventTime: new Date().toISOString(),
+        s3: { bucket: { name: LOCAL_BUCKET }, object: { key: encoded, eTag: etag } },
+      },
+    ],
+  };
 }

@@ -59,7 +59,10 @@ async function send(url: string, key: string, text: string, format: ImportFormat
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`, 'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson' },
+        headers: {
+          authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+          'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson',
+        },
         body: text,
       });
       const body = (await res.json()) as { imported: number; errors: ImportRowError[]; message?: string };

@@ -10,12 +10,14 @@ import type { CopyStore, ErasureSubject } from '../app/ports';
 /** Removes the lines `drop` selects (blank lines go too); returns how many were removed. A missing file, or nothing to drop, is left alone. */
 export function rewriteJsonlWithout(file: string, drop: (line: string) => boolean): number {
   if (!existsSync(file)) return 0;
-  const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   const kept = lines.filter((line) => !drop(line));
   if (kept.length === lines.length) return 0;
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    writeFileSync(tmp, kept.length === 0 ? '' : kept.join('\n') + '\n');
+    writeFileSync(tmp, kept.length === 0 ? '' : `${kept.join('\n')}\n`);
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -25,7 +27,10 @@ export function rewriteJsonlWithout(file: string, drop: (line: string) => boolea
 }
 
 /** Whether a line names the subject: one of its profile ids anywhere, or its identifiers (the matcher on the line as JSON text). */
-export function lineNames(line: string, subject: { readonly profileIds: readonly string[]; readonly matches: (text: string) => boolean }): boolean {
+export function lineNames(
+  line: string,
+  subject: { readonly profileIds: readonly string[]; readonly matches: (text: string) => boolean },
+): boolean {
   return subject.profileIds.some((id) => id.length > 0 && line.includes(id)) || subject.matches(line);
 }
 

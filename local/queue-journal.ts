@@ -48,14 +48,14 @@ export class QueueJournal {
   appendSends(msgs: readonly JournalMessage[]): void {
     if (msgs.length === 0) return;
     const fd = this.requireOpen();
-    writeSync(fd, msgs.map((m) => JSON.stringify({ op: 'send', ...m })).join('\n') + '\n');
+    writeSync(fd, `${msgs.map((m) => JSON.stringify({ op: 'send', ...m })).join('\n')}\n`);
     fsyncSync(fd);
   }
 
   /** Appends deletes; not fsynced (a lost delete only means a redelivery, which is idempotent). */
   appendDeletes(ids: readonly string[], pending: () => readonly JournalMessage[]): void {
     if (ids.length === 0) return;
-    writeSync(this.requireOpen(), ids.map((id) => JSON.stringify({ op: 'del', id })).join('\n') + '\n');
+    writeSync(this.requireOpen(), `${ids.map((id) => JSON.stringify({ op: 'del', id })).join('\n')}\n`);
     this.deletes += ids.length;
     const live = pending();
     if (this.deletes > COMPACT_AFTER_DELETES && this.deletes > 2 * live.length) this.rewrite(live);
@@ -81,7 +81,7 @@ export class QueueJournal {
     this.close();
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, 'w');
-    if (live.length > 0) writeSync(fd, live.map((m) => JSON.stringify({ op: 'send', ...m })).join('\n') + '\n');
+    if (live.length > 0) writeSync(fd, `${live.map((m) => JSON.stringify({ op: 'send', ...m })).join('\n')}\n`);
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, this.file);

@@ -55,7 +55,8 @@ export class LocalQueue implements EventQueue, CopyStore {
   readonly deadLetters: DeadLetter[] = [];
 
   private readonly loop: PollLoop;
-  private readonly opts: Required<Omit<LocalQueueOptions, 'onDeadLetter' | 'journalFile' | 'duplicate'>> & Pick<LocalQueueOptions, 'onDeadLetter' | 'duplicate'>;
+  private readonly opts: Required<Omit<LocalQueueOptions, 'onDeadLetter' | 'journalFile' | 'duplicate'>> &
+    Pick<LocalQueueOptions, 'onDeadLetter' | 'duplicate'>;
   private readonly journal: QueueJournal | undefined;
 
   constructor(opts: LocalQueueOptions = {}) {
@@ -119,7 +120,8 @@ export class LocalQueue implements EventQueue, CopyStore {
         if (!failed.has(m.id)) {
           this.remove(m);
           gone.push(m.id);
-          if (this.opts.duplicate?.()) this.messages.push({ id: randomUUID(), body: m.body, sentAt: m.sentAt, receiveCount: 0, visibleAt: Date.now() });
+          if (this.opts.duplicate?.())
+            this.messages.push({ id: randomUUID(), body: m.body, sentAt: m.sentAt, receiveCount: 0, visibleAt: Date.now() });
         } else if (m.receiveCount >= this.opts.maxReceives) {
           this.deadLetter(m, reason);
           gone.push(m.id);

@@ -41,7 +41,7 @@ export class JsonlRejectedStore implements RejectedStore {
       this.lastTrim = this.now().getTime();
       this.trim();
     }
-    if (records.length > 0) appendFileSync(this.file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    if (records.length > 0) appendFileSync(this.file, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
   }
 
   /** Drops the records older than the retention (the table's TTL removes them there). */

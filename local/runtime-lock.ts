@@ -95,7 +95,7 @@ export function acquireRuntimeLock(dataDir: string): RuntimeLock {
     const held = readLock(file);
     return held?.pid === mine.pid && held.startedAt === mine.startedAt;
   };
-  writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify(mine)}\n`, { mode: 0o600 });
   try {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -115,7 +115,7 @@ export function acquireRuntimeLock(dataDir: string): RuntimeLock {
   return {
     setUrl(url) {
       if (!isMine()) return;
-      writeFileSync(tmp, JSON.stringify({ ...mine, url }) + '\n', { mode: 0o600 });
+      writeFileSync(tmp, `${JSON.stringify({ ...mine, url })}\n`, { mode: 0o600 });
       renameSync(tmp, file);
     },
     release() {

@@ -170,7 +170,7 @@ function resolveKeys(given: Partial<Keys>, file: string | undefined): Keys {
     admin: given.admin || stored.admin || newKey(),
     userToken: given.userToken || stored.userToken || newKey() + newKey(),
   };
-  if (file) writeFileSync(file, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 });
+  if (file) writeFileSync(file, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
   return keys;
 }
 
@@ -215,13 +215,17 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   let dynamoLocal: DynamoLocal | undefined;
   let endpoint: string;
   try {
-    endpoint = opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
+    endpoint =
+      opts.dynamoEndpoint ?? (dynamoLocal = await startDynamoLocal({ dataDir: inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
   } catch (err) {
     releaseDir();
     throw err;
   }
   const faults = opts.faults ? new FaultInjector(opts.faults) : undefined;
-  const client = new DynamoDBClient({ ...localDynamoConfig(endpoint), ...(faults ? { retryStrategy: FaultInjector.retryStrategy() } : {}) });
+  const client = new DynamoDBClient({
+    ...localDynamoConfig(endpoint),
+    ...(faults ? { retryStrategy: FaultInjector.retryStrategy() } : {}),
+  });
   opts.onDynamoClient?.(client);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const stoppers: (() => Promise<void> | void)[] = [];
@@ -263,25 +267,63 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const contextLimiter = sourceLimit && new SourceRateLimiter(sourceLimit);
     // The debugger: collect's tap and the insights API share the tap, so a session shows at once.
     const debugStore = new DynamoDebugStore(doc, { tableName });
-    const debugTap = new DebugTap(debugStore, { onError: (err) => process.stderr.write(`scherp: debug copy not kept: ${(err as Error).name}\n`) });
+    const debugTap = new DebugTap(debugStore, {
+      onError: (err) => process.stderr.write(`scherp: debug copy not kept: ${(err as Error).name}\n`),
+    });
     const stats = new DynamoStatsStore(doc, tableName);
-    const collect = createCollectHandler(() => ({ keys: writeKeys, queue, rejected, limits: opts.limits, rateLimiter: collectLimiter, debug: debugTap, stats }));
+    const collect = createCollectHandler(() => ({
+      keys: writeKeys,
+      queue,
+      rejected,
+      limits: opts.limits,
+      rateLimiter: collectLimiter,
+      debug: debugTap,
+      stats,
+    }));
     const insights = createInsightsHandler(() => ({ keys: keyStore, debug: debugStore, tap: debugTap, stats }));
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
     // Erasure reaches the local files holding copies (the scheduler is created below).
-    const copies = () => [debugStore, bus, queue, new JsonlFileCopies('dlq.jsonl', join(dataDir, 'dlq.jsonl'), (l) => (l as { body?: string }).body), new JsonlFileCopies('stream-failures.jsonl', join(dataDir, 'stream-failures.jsonl')), scheduler];
-    const notReached = [{ store: 'bucket/ (import files and reports)', holds: 'dropped import files and their reports', expiresWithin: opts.importRetentionDays === undefined ? 'until you delete them' : `${opts.importRetentionDays} days` }];
+    const copies = () => [
+      debugStore,
+      bus,
+      queue,
+      new JsonlFileCopies('dlq.jsonl', join(dataDir, 'dlq.jsonl'), (l) => (l as { body?: string }).body),
+      new JsonlFileCopies('stream-failures.jsonl', join(dataDir, 'stream-failures.jsonl')),
+      scheduler,
+    ];
+    const notReached = [
+      {
+        store: 'bucket/ (import files and reports)',
+        holds: 'dropped import files and their reports',
+        expiresWithin: opts.importRetentionDays === undefined ? 'until you delete them' : `${opts.importRetentionDays} days`,
+      },
+    ];
     const profile = createProfileHandler(() => ({ keys: keyStore, store, rejected, config, copies: copies(), notReached }));
-    const context = createContextHandler(() => ({ writeKeys, store, config, userTokenSecret: envLoader(keys.userToken), rateLimiter: contextLimiter }));
+    const context = createContextHandler(() => ({
+      writeKeys,
+      store,
+      config,
+      userTokenSecret: envLoader(keys.userToken),
+      rateLimiter: contextLimiter,
+    }));
     const importer = createImportHandler(() => ({ keys: keyStore, queue, sources, config }));
-    const stitch = createStitchHandler(() => ({ store, config, messages, stats, deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES } }));
+    const stitch = createStitchHandler(() => ({
+      store,
+      config,
+      messages,
+      stats,
+      deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES },
+    }));
     const parts = new DynamoPersonalizationStore(doc, tableName);
     const history = new DynamoHistoryStore(doc, tableName);
     const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));
     stoppers.push(() => scheduler.stop());
     const computed = { store: new DynamoComputedStore(doc, tableName), defs: config.computed };
     const evaluationFailures = new DynamoEvaluationFailures(doc, tableName);
-    const evaluate = createEvaluateHandler(() => ({ store, stats, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }), () => evaluationFailures);
+    const evaluate = createEvaluateHandler(
+      () => ({ store, stats, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }),
+      () => evaluationFailures,
+    );
     const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -302,12 +344,15 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       onCheckpoint: inMemory ? undefined : (shards) => writeFileSync(checkpointFile, JSON.stringify({ streamArn, shards })),
       duplicate: faults && (() => faults.duplicate()),
       // As the cloud's failure queue: sequence numbers only (the records' keys are noted in the table).
-      onFailure: (failure) => appendFileSync(join(dataDir, 'stream-failures.jsonl'), JSON.stringify(failure) + '\n'),
+      onFailure: (failure) => appendFileSync(join(dataDir, 'stream-failures.jsonl'), `${JSON.stringify(failure)}\n`),
     });
     // Faults start now that setup is done, before any handler runs.
     faults?.instrument(client);
     poller.start(evaluate);
-    stoppers.push(() => streams.destroy(), () => poller.stop());
+    stoppers.push(
+      () => streams.destroy(),
+      () => poller.stop(),
+    );
     queue.start(stitch);
     stoppers.push(() => queue.stop());
     const imports = new FolderImporter({
@@ -320,10 +365,15 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     imports.start(createFileImportHandler(() => ({ bucket: LOCAL_BUCKET, objects, queue, jobs: imports, sources, config })));
     stoppers.push(() => imports.stop());
 
-    const server: Server = await startServer({ collect, profile, context, admin, rules: rulesApi, import: importer, insights }, opts.port ?? 8080, opts.host ?? '127.0.0.1', {
-      corsAllowedOrigins: opts.corsAllowedOrigins,
-      console: await consoleBundle(),
-    });
+    const server: Server = await startServer(
+      { collect, profile, context, admin, rules: rulesApi, import: importer, insights },
+      opts.port ?? 8080,
+      opts.host ?? '127.0.0.1',
+      {
+        corsAllowedOrigins: opts.corsAllowedOrigins,
+        console: await consoleBundle(),
+      },
+    );
     stoppers.push(
       () =>
         new Promise<void>((r) => {

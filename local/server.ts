@@ -76,7 +76,12 @@ export function decodePathParameters(raw: Record<string, string>): Record<string
   return out;
 }
 
-export function toApiEvent(req: IncomingMessage, body: Buffer, routeKey: string, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
+export function toApiEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  routeKey: string,
+  pathParameters: Record<string, string>,
+): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
@@ -97,7 +102,13 @@ export function toApiEvent(req: IncomingMessage, body: Buffer, routeKey: string,
       apiId: 'local',
       domainName: headers.host ?? 'localhost',
       domainPrefix: 'local',
-      http: { method: req.method ?? 'GET', path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
@@ -109,61 +120,82 @@ export function toApiEvent(req: IncomingMessage, body: Buffer, routeKey: string,
   };
 }
 
-export function startServer(handlers: Record<ApiFunction, HttpHandler>, port: number, host = '127.0.0.1', opts: ServerOptions = {}): Promise<Server> {
+export function startServer(
+  handlers: Record<ApiFunction, HttpHandler>,
+  port: number,
+  host = '127.0.0.1',
+  opts: ServerOptions = {},
+): Promise<Server> {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxEventBytes = opts.maxEventBytes ?? LAMBDA_SYNC_PAYLOAD_BYTES;
   const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const allowed = opts.corsAllowedOrigins ?? ['*'];
-  const server = createServer({ requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) }, async (req, res) => {
-    const send = (status: number, headers: Record<string, string | number | boolean>, body: string | Buffer): void => {
-      const out: Record<string, string> = corsHeaders(req.headers.origin, allowed);
-      for (const [k, v] of Object.entries(headers)) out[k] = String(v);
-      res.writeHead(status, out);
-      res.end(body);
-    };
-    // API Gateway's answer to a body over its limit; the connection is not read any further.
-    const tooLarge = () => {
-      res.shouldKeepAlive = false;
-      send(413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }, `HTTP content length exceeded ${maxBodyBytes} bytes.`);
-      res.once('finish', () => req.destroy());
-    };
-    try {
-      if (req.method === 'OPTIONS') return send(204, {}, '');
-      const consolePath = new URL(req.url ?? '/', 'http://local').pathname;
-      if (opts.console && isConsolePath(consolePath)) {
-        const page = serveConsole(opts.console, req.method ?? 'GET', consolePath);
-        return send(page.status, page.headers, page.body);
-      }
-      const declared = Number(req.headers['content-length']);
-      if (Number.isFinite(declared) && declared > maxBodyBytes) return tooLarge();
-      const body = await readBody(req, maxBodyBytes);
-      if (body === 'too-large') return tooLarge();
-      const path = new URL(req.url ?? '/', 'http://local').pathname;
-      // API Gateway routes `/sourceConfig/` (RudderStack JS asks for it) to `/sourceConfig`.
-      const routePath = path.replace(/(.)\/+$/, '$1');
-      for (const r of API_ROUTES) {
-        if (r.method !== req.method) continue;
-        const raw = matchPath(r.path, routePath);
-        if (!raw) continue;
-        let params: Record<string, string>;
-        try {
-          params = decodePathParameters(raw);
-        } catch (err) {
-          const out = errorResponse(err);
-          return send(out.statusCode ?? 400, { ...(out.headers ?? {}) }, out.body ?? '');
+  const server = createServer(
+    { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) },
+    async (req, res) => {
+      const send = (status: number, headers: Record<string, string | number | boolean>, body: string | Buffer): void => {
+        const out: Record<string, string> = corsHeaders(req.headers.origin, allowed);
+        for (const [k, v] of Object.entries(headers)) out[k] = String(v);
+        res.writeHead(status, out);
+        res.end(body);
+      };
+      // API Gateway's answer to a body over its limit; the connection is not read any further.
+      const tooLarge = () => {
+        res.shouldKeepAlive = false;
+        send(
+          413,
+          { 'content-type': 'text/plain; charset=utf-8', connection: 'close' },
+          `HTTP content length exceeded ${maxBodyBytes} bytes.`,
+        );
+        res.once('finish', () => req.destroy());
+      };
+      try {
+        if (req.method === 'OPTIONS') return send(204, {}, '');
+        const consolePath = new URL(req.url ?? '/', 'http://local').pathname;
+        if (opts.console && isConsolePath(consolePath)) {
+          const page = serveConsole(opts.console, req.method ?? 'GET', consolePath);
+          return send(page.status, page.headers, page.body);
         }
-        const event = toApiEvent(req, body, `${r.method} ${r.path}`, params);
-        // Lambda refuses a synchronous invocation over 6 MB; API Gateway answers 413.
-        if (Buffer.byteLength(JSON.stringify(event), 'utf8') > maxEventBytes) return send(413, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Request Too Long' }));
-        const out = await handlers[r.fn](event);
-        const headers: Record<string, string | number | boolean> = { ...(out.headers ?? {}) };
-        return send(out.statusCode ?? 200, headers, out.body ?? '');
+        const declared = Number(req.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBodyBytes) return tooLarge();
+        const body = await readBody(req, maxBodyBytes);
+        if (body === 'too-large') return tooLarge();
+        const path = new URL(req.url ?? '/', 'http://local').pathname;
+        // API Gateway routes `/sourceConfig/` (RudderStack JS asks for it) to `/sourceConfig`.
+        const routePath = path.replace(/(.)\/+$/, '$1');
+        for (const r of API_ROUTES) {
+          if (r.method !== req.method) continue;
+          const raw = matchPath(r.path, routePath);
+          if (!raw) continue;
+          let params: Record<string, string>;
+          try {
+            params = decodePathParameters(raw);
+          } catch (err) {
+            const out = errorResponse(err);
+            return send(out.statusCode ?? 400, { ...(out.headers ?? {}) }, out.body ?? '');
+          }
+          const event = toApiEvent(req, body, `${r.method} ${r.path}`, params);
+          // Lambda refuses a synchronous invocation over 6 MB; API Gateway answers 413.
+          if (Buffer.byteLength(JSON.stringify(event), 'utf8') > maxEventBytes)
+            return send(413, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Request Too Long' }));
+          const out = await handlers[r.fn](event);
+          const headers: Record<string, string | number | boolean> = { ...(out.headers ?? {}) };
+          return send(out.statusCode ?? 200, headers, out.body ?? '');
+        }
+        send(
+          404,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ success: false, error: 'not_found', message: `no route ${req.method} ${path}` }),
+        );
+      } catch {
+        send(
+          500,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ success: false, error: 'internal_error', message: 'internal error' }),
+        );
       }
-      send(404, { 'content-type': 'application/json' }, JSON.stringify({ success: false, error: 'not_found', message: `no route ${req.method} ${path}` }));
-    } catch {
-      send(500, { 'content-type': 'application/json' }, JSON.stringify({ success: false, error: 'internal_error', message: 'internal error' }));
-    }
-  });
+    },
+  );
   server.keepAliveTimeout = 5000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -94,7 +94,15 @@ export async function keysFromStack(sm: SecretsManagerClient, stackName: string)
   const found: Partial<Record<keyof SmokeKeys, string>> = {};
   let token: string | undefined;
   do {
-    const r = await sm.send(new ListSecretsCommand({ Filters: [{ Key: 'tag-key', Values: ['aws:cloudformation:stack-name'] }, { Key: 'tag-value', Values: [stackName] }], NextToken: token }));
+    const r = await sm.send(
+      new ListSecretsCommand({
+        Filters: [
+          { Key: 'tag-key', Values: ['aws:cloudformation:stack-name'] },
+          { Key: 'tag-value', Values: [stackName] },
+        ],
+        NextToken: token,
+      }),
+    );
     for (const s of r.SecretList ?? []) {
       const role = /^Scherp (write|read|admin) key/.exec(s.Description ?? '')?.[1] as keyof SmokeKeys | undefined;
       if (role && s.ARN) found[role] = s.ARN;
@@ -102,7 +110,8 @@ export async function keysFromStack(sm: SecretsManagerClient, stackName: string)
     token = r.NextToken;
   } while (token);
   const missing = (['write', 'read', 'admin'] as const).filter((k) => !found[k]);
-  if (missing.length > 0) throw new Error(`stack ${stackName}: no secret for the ${missing.join(', ')} key (pass --write-key, --read-key and --admin-key)`);
+  if (missing.length > 0)
+    throw new Error(`stack ${stackName}: no secret for the ${missing.join(', ')} key (pass --write-key, --read-key and --admin-key)`);
   const value = async (arn: string) => (await sm.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString ?? '';
   return { write: await value(found.write!), read: await value(found.read!), admin: await value(found.admin!) };
 }
@@ -147,32 +156,55 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeStep[]> {
     if (res.status !== want) throw new Error(`${what}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
   };
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${opts.keys.admin}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${opts.keys.admin}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   const profile = async (): Promise<ProfileView | undefined> => {
-    const r = await fetch(`${base}/v1/profiles/user_id:${encodeURIComponent(userId)}`, { headers: { authorization: `Bearer ${opts.keys.read}` } });
+    const r = await fetch(`${base}/v1/profiles/user_id:${encodeURIComponent(userId)}`, {
+      headers: { authorization: `Bearer ${opts.keys.read}` },
+    });
     return r.status === 200 ? ((await r.json()) as ProfileView) : undefined;
   };
-  const profileWith = (trait: string) => poll(timeout, 1000, async () => ((await profile())?.traits[trait] ? (await profile())! : undefined));
+  const profileWith = (trait: string) =>
+    poll(timeout, 1000, async () => ((await profile())?.traits[trait] ? (await profile())! : undefined));
 
   await step('plain event', async () => {
-    const res = await fetch(`${base}/v1/identify`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ userId, traits: { smoke_plain: run } }) });
+    const res = await fetch(`${base}/v1/identify`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json' },
+      body: JSON.stringify({ userId, traits: { smoke_plain: run } }),
+    });
     await expectStatus(res, 200, 'POST /v1/identify');
     return 'POST /v1/identify with a JSON body: 200';
   });
 
   await step('gzip event', async () => {
     const body = gzipSync(JSON.stringify({ userId, traits: { smoke_gzip: run } }));
-    const res = await fetch(`${base}/v1/identify`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }, body });
+    const res = await fetch(`${base}/v1/identify`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' },
+      body,
+    });
     await expectStatus(res, 200, 'POST /v1/identify, gzip');
     // The same body as application/json: API Gateway passes it as text; it must be refused, with the reason.
-    const asJson = await fetch(`${base}/v1/identify`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
+    const asJson = await fetch(`${base}/v1/identify`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body,
+    });
     const refusedWithReason = asJson.status === 400 && ((await asJson.json()) as { message?: string }).message?.includes('gzip');
     return `gzip with Content-Type application/octet-stream: 200; as application/json: ${refusedWithReason ? '400 with the reason (as documented)' : `HTTP ${asJson.status}`}`;
   });
 
   await step('beacon', async () => {
     // navigator.sendBeacon with a string: text/plain, no Authorization header, the key in the body.
-    const res = await fetch(`${base}/v1/t`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify({ writeKey: opts.keys.write, type: 'track', userId, event: 'Scherp Smoke Beacon', properties: { run } }) });
+    const res = await fetch(`${base}/v1/t`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8' },
+      body: JSON.stringify({ writeKey: opts.keys.write, type: 'track', userId, event: 'Scherp Smoke Beacon', properties: { run } }),
+    });
     await expectStatus(res, 200, 'POST /v1/t (beacon)');
     return 'POST /v1/t as text/plain with the write key in the body: 200';
   });
@@ -183,11 +215,15 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeStep[]> {
       return v?.traits.smoke_plain && v.traits.smoke_gzip ? v : undefined;
     });
     if (!p) throw new Error(`GET /v1/profiles/user_id:${userId}: the plain and gzip traits did not arrive within ${timeout / 1000} s`);
-    const events = await fetch(`${base}/v1/profiles/user_id:${encodeURIComponent(userId)}/events`, { headers: { authorization: `Bearer ${opts.keys.read}` } });
+    const events = await fetch(`${base}/v1/profiles/user_id:${encodeURIComponent(userId)}/events`, {
+      headers: { authorization: `Bearer ${opts.keys.read}` },
+    });
     const text = events.status === 200 ? await events.text() : '';
     if (!text.includes('Scherp Smoke Beacon')) {
       const again = await poll(timeout, 1000, async () => {
-        const r = await fetch(`${base}/v1/profiles/user_id:${encodeURIComponent(userId)}/events`, { headers: { authorization: `Bearer ${opts.keys.read}` } });
+        const r = await fetch(`${base}/v1/profiles/user_id:${encodeURIComponent(userId)}/events`, {
+          headers: { authorization: `Bearer ${opts.keys.read}` },
+        });
         return r.status === 200 && (await r.text()).includes('Scherp Smoke Beacon') ? true : undefined;
       });
       if (!again) throw new Error('the beacon event is not on the timeline');
@@ -208,16 +244,24 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeStep[]> {
     const deadline = Date.now() + timeout;
     let found: ProfileView | undefined;
     while (!found && Date.now() < deadline) {
-      const res = await fetch(`${base}/v1/track`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ userId, event: 'Scherp Smoke Delayed' }) });
+      const res = await fetch(`${base}/v1/track`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: JSON.stringify({ userId, event: 'Scherp Smoke Delayed' }),
+      });
       await expectStatus(res, 200, 'POST /v1/track');
-      found = await poll(Math.min(15_000, Math.max(0, deadline - Date.now())), 1000, async () => ((await profile())?.traits.smoke_delayed ? (await profile())! : undefined));
+      found = await poll(Math.min(15_000, Math.max(0, deadline - Date.now())), 1000, async () =>
+        (await profile())?.traits.smoke_delayed ? (await profile())! : undefined,
+      );
     }
-    if (!found) throw new Error(`the delayed trait action did not run within ${timeout / 1000} s (is the scheduler allowed to invoke evaluate?)`);
+    if (!found)
+      throw new Error(`the delayed trait action did not run within ${timeout / 1000} s (is the scheduler allowed to invoke evaluate?)`);
     return 'a rule with a 5 s delay ran through the scheduler and set its trait';
   });
 
   await step('file import', async () => {
-    if (!opts.bucket) throw Object.assign(new Error('no bucket: pass --bucket <ImportBucketName output> (or --bucket-dir locally)'), { skipped: true });
+    if (!opts.bucket)
+      throw Object.assign(new Error('no bucket: pass --bucket <ImportBucketName output> (or --bucket-dir locally)'), { skipped: true });
     const key = `${IMPORTS_PREFIX}default/scherp-smoke-${run}.ndjson`;
     await opts.bucket.put(key, `${JSON.stringify({ id: `user_id:${userId}`, traits: { smoke_import: run } })}\n`);
     const reportKey = `${REPORTS_PREFIX}default/scherp-smoke-${run}.ndjson.json`;
@@ -226,15 +270,20 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeStep[]> {
       return r && r.status !== 'running' ? r : undefined;
     });
     if (!report) throw new Error(`no report at ${reportKey} within ${timeout / 1000} s`);
-    if (report.status !== 'done' || report.imported !== 1) throw new Error(`report ${reportKey}: ${report.status} ${report.reason ?? ''} (imported ${report.imported})`);
+    if (report.status !== 'done' || report.imported !== 1)
+      throw new Error(`report ${reportKey}: ${report.status} ${report.reason ?? ''} (imported ${report.imported})`);
     if (!(await profileWith('smoke_import'))) throw new Error('the report is done but the imported trait did not reach the profile');
     return `${key} imported (report ${reportKey}: done, 1 row) and its trait is on the profile`;
   });
 
   await step('clean up', async () => {
     const del = await admin('DELETE', `/v1/rules/${ruleId}`);
-    const erase = await fetch(`${base}/v1/profiles/user_id:${encodeURIComponent(userId)}`, { method: 'DELETE', headers: { authorization: `Bearer ${opts.keys.admin}` } });
-    if (![200, 204, 404].includes(del.status) || ![200, 202, 204].includes(erase.status)) throw new Error(`DELETE rule: ${del.status}, erase profile: ${erase.status}`);
+    const erase = await fetch(`${base}/v1/profiles/user_id:${encodeURIComponent(userId)}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${opts.keys.admin}` },
+    });
+    if (![200, 204, 404].includes(del.status) || ![200, 202, 204].includes(erase.status))
+      throw new Error(`DELETE rule: ${del.status}, erase profile: ${erase.status}`);
     return 'the temporary rule is deleted and the test profile erased';
   });
   return steps;
@@ -245,7 +294,7 @@ const str = optionValue;
 /** The options of `scherp smoke`, for the command table (`local/cli.ts`). */
 export const SMOKE_OPTIONS: readonly CliOption[] = [
   { name: 'url', value: 'URL', help: 'the API: the stack output ApiUrl (default SCHERP_URL)' },
-  { name: 'stack', value: 'NAME', help: 'read the three keys from the stack\'s Secrets Manager secrets' },
+  { name: 'stack', value: 'NAME', help: "read the three keys from the stack's Secrets Manager secrets" },
   { name: 'write-key', value: 'KEY', help: 'the write key (default SCHERP_WRITE_KEY)' },
   { name: 'read-key', value: 'KEY', help: 'the read key (default SCHERP_READ_KEY)' },
   { name: 'admin-key', value: 'KEY', help: 'the admin key (default SCHERP_ADMIN_KEY)' },
@@ -262,7 +311,11 @@ export async function smokeCommand(o: CliOptions): Promise<void> {
   const url = str(o, 'url') ?? process.env.SCHERP_URL;
   if (!url) throw new Error(SMOKE_USAGE);
   const stack = str(o, 'stack');
-  const given = { write: str(o, 'write-key') ?? process.env.SCHERP_WRITE_KEY, read: str(o, 'read-key') ?? process.env.SCHERP_READ_KEY, admin: str(o, 'admin-key') ?? process.env.SCHERP_ADMIN_KEY };
+  const given = {
+    write: str(o, 'write-key') ?? process.env.SCHERP_WRITE_KEY,
+    read: str(o, 'read-key') ?? process.env.SCHERP_READ_KEY,
+    admin: str(o, 'admin-key') ?? process.env.SCHERP_ADMIN_KEY,
+  };
   let keys: SmokeKeys;
   if (given.write && given.read && given.admin) keys = given as SmokeKeys;
   else if (stack) keys = await keysFromStack(new SecretsManagerClient({}), stack);
@@ -281,6 +334,8 @@ export async function smokeCommand(o: CliOptions): Promise<void> {
     onStep: (s) => process.stdout.write(`${mark[s.status]} ${s.name}: ${s.detail}\n`),
   });
   const failed = steps.filter((s) => s.status === 'failed').length;
-  process.stdout.write(failed === 0 ? `all ${steps.filter((s) => s.status === 'ok').length} steps worked\n` : `${failed} of ${steps.length} steps failed\n`);
+  process.stdout.write(
+    failed === 0 ? `all ${steps.filter((s) => s.status === 'ok').length} steps worked\n` : `${failed} of ${steps.length} steps failed\n`,
+  );
   if (failed > 0) process.exitCode = 1;
 }

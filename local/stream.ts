@@ -8,7 +8,7 @@
  */
 import {
   DescribeStreamCommand,
-  DynamoDBStreamsClient,
+  type DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -83,7 +83,9 @@ export function toLambdaRecord(r: StreamRecord, streamArn: string): DynamoDBReco
     awsRegion: r.awsRegion ?? 'local',
     eventSourceARN: streamArn,
     dynamodb: {
-      ApproximateCreationDateTime: r.dynamodb?.ApproximateCreationDateTime ? Math.floor(r.dynamodb.ApproximateCreationDateTime.getTime() / 1000) : undefined,
+      ApproximateCreationDateTime: r.dynamodb?.ApproximateCreationDateTime
+        ? Math.floor(r.dynamodb.ApproximateCreationDateTime.getTime() / 1000)
+        : undefined,
       Keys: lambdaImage(r.dynamodb?.Keys) as never,
       NewImage: lambdaImage(r.dynamodb?.NewImage) as never,
       SequenceNumber: r.dynamodb?.SequenceNumber,
@@ -173,7 +175,8 @@ export class StreamPoller {
           st.iterator = res.NextShardIterator;
           if (!st.iterator) st.closed = true;
         } catch (err) {
-          if (err instanceof ExpiredIteratorException || (err as { name?: string }).name === 'ExpiredIteratorException') st.iterator = undefined;
+          if (err instanceof ExpiredIteratorException || (err as { name?: string }).name === 'ExpiredIteratorException')
+            st.iterator = undefined;
           else throw err;
         }
       }
@@ -192,7 +195,14 @@ export class StreamPoller {
     const seq = bad.dynamodb?.SequenceNumber ?? '';
     this.opts.onFailure?.({
       requestContext: { condition, reason },
-      DDBStreamBatchInfo: { shardId, startSequenceNumber: seq, endSequenceNumber: seq, approximateArrivalOfFirstRecord: bad.dynamodb?.ApproximateCreationDateTime?.toISOString(), batchSize: 1, streamArn: this.opts.streamArn },
+      DDBStreamBatchInfo: {
+        shardId,
+        startSequenceNumber: seq,
+        endSequenceNumber: seq,
+        approximateArrivalOfFirstRecord: bad.dynamodb?.ApproximateCreationDateTime?.toISOString(),
+        batchSize: 1,
+        streamArn: this.opts.streamArn,
+      },
     });
     this.checkpoint(shardId, seq);
   }

@@ -33,7 +33,9 @@ export function handlerNames(): string[] {
 
 async function main(): Promise<void> {
   rmSync(dist, { recursive: true, force: true });
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
   if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${tsc.status})`);
   cpSync(join(root, 'rules'), join(dist, 'rules'), { recursive: true, filter: (src) => !src.includes('/.') });
   for (const name of handlerNames()) {

@@ -12,14 +12,20 @@ import { launchChromium } from '../test/helpers/browser';
 const out = join(__dirname, '..', 'docs', 'console');
 
 async function send(rt: Runtime, batch: Record<string, unknown>[]): Promise<void> {
-  const res = await fetch(`${rt.url}/v1/batch`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${rt.keys.write}:`).toString('base64')}`, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
+  const res = await fetch(`${rt.url}/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${rt.keys.write}:`).toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ batch }),
+  });
   if (!res.ok) throw new Error(`POST /v1/batch: ${res.status}`);
 }
 
 /** Waits until the profile of `id` has `events` timeline events (the pipeline is asynchronous). */
 async function waitForTimeline(rt: Runtime, id: string, events: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const res = await fetch(`${rt.url}/v1/profiles/${encodeURIComponent(id)}/events`, { headers: { authorization: `Basic ${Buffer.from(`${rt.keys.read}:`).toString('base64')}` } });
+    const res = await fetch(`${rt.url}/v1/profiles/${encodeURIComponent(id)}/events`, {
+      headers: { authorization: `Basic ${Buffer.from(`${rt.keys.read}:`).toString('base64')}` },
+    });
     if (res.ok && ((await res.json()) as { events: unknown[] }).events.length >= events) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -39,12 +45,26 @@ async function main(): Promise<void> {
     await send(rt, [
       { type: 'page', anonymousId: 'visitor-1', name: 'Home', properties: { path: '/' } },
       { type: 'track', anonymousId: 'visitor-1', event: 'Product Viewed', properties: { product_id: 'p-1', category: 'shoes' } },
-      { type: 'identify', userId: 'ada-42', anonymousId: 'visitor-1', traits: { email: 'ada@example.com', name: 'Ada Lovelace', plan: 'pro' } },
-      { type: 'track', userId: 'ada-42', event: 'Order Completed', properties: { revenue: 150, products: [{ product_id: 'p-1', category: 'shoes' }] } },
+      {
+        type: 'identify',
+        userId: 'ada-42',
+        anonymousId: 'visitor-1',
+        traits: { email: 'ada@example.com', name: 'Ada Lovelace', plan: 'pro' },
+      },
+      {
+        type: 'track',
+        userId: 'ada-42',
+        event: 'Order Completed',
+        properties: { revenue: 150, products: [{ product_id: 'p-1', category: 'shoes' }] },
+      },
     ]);
     await send(rt, [{ type: 'track', userId: 'ada-42' }]).catch(() => undefined); // a rejected event for the health page
     await waitForTimeline(rt, 'user_id:ada-42', 4);
-    await fetch(`${rt.url}/v1/sources`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${rt.keys.admin}:`).toString('base64')}` }, body: JSON.stringify({ name: 'crm', party: 'second', trust: 'trusted' }) });
+    await fetch(`${rt.url}/v1/sources`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${rt.keys.admin}:`).toString('base64')}` },
+      body: JSON.stringify({ name: 'crm', party: 'second', trust: 'trusted' }),
+    });
 
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await page.goto(`${rt.url}/console/`);

@@ -8,7 +8,13 @@ export const BATCH_WRITE_LIMIT = 25;
  * retried with exponential backoff (DynamoDB returns them under load); throws, naming `what`,
  * when some are still unprocessed after `maxAttempts`, so a caller never believes a half write.
  */
-export async function batchWriteAll(doc: DynamoDBDocumentClient, tableName: string, requests: readonly Record<string, unknown>[], what: string, maxAttempts = 8): Promise<void> {
+export async function batchWriteAll(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  requests: readonly Record<string, unknown>[],
+  what: string,
+  maxAttempts = 8,
+): Promise<void> {
   for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
     let pending = requests.slice(i, i + BATCH_WRITE_LIMIT);
     for (let attempt = 1; pending.length > 0; attempt++) {

@@ -40,7 +40,8 @@ function sumUnits(cc: unknown): number {
 }
 
 function countWrites(op: string, input: Record<string, unknown>): number {
-  if (op === 'BatchWriteItem') return Object.values((input.RequestItems ?? {}) as Record<string, unknown[]>).reduce((s, l) => s + l.length, 0);
+  if (op === 'BatchWriteItem')
+    return Object.values((input.RequestItems ?? {}) as Record<string, unknown[]>).reduce((s, l) => s + l.length, 0);
   if (op === 'TransactWriteItems') return ((input.TransactItems ?? []) as unknown[]).length;
   return 1;
 }
@@ -51,7 +52,11 @@ function countWrites(op: string, input: Record<string, unknown>): number {
  * (DynamoDB Local reports capacity as DynamoDB does). A document client built from `client`
  * shares its middleware stack, so its calls are metered too. Used by `npm run bench`.
  */
-export function meterCapacity(client: DynamoDBClient, onCall: (call: MeteredCall) => void, opts: { captureBody?: () => boolean } = {}): void {
+export function meterCapacity(
+  client: DynamoDBClient,
+  onCall: (call: MeteredCall) => void,
+  opts: { captureBody?: () => boolean } = {},
+): void {
   const bodies = new WeakMap<object, string>();
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -65,11 +70,20 @@ export function meterCapacity(client: DynamoDBClient, onCall: (call: MeteredCall
       try {
         const out = await next(args);
         const units = sumUnits((out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity);
-        onCall({ op, kind, units, itemsWritten: written, conditionFailed: false, ms: performance.now() - start, body: bodies.get(context) });
+        onCall({
+          op,
+          kind,
+          units,
+          itemsWritten: written,
+          conditionFailed: false,
+          ms: performance.now() - start,
+          body: bodies.get(context),
+        });
         return out;
       } catch (err) {
         const ms = performance.now() - start;
-        if ((err as { name?: string })?.name === 'ConditionalCheckFailedException') onCall({ op, kind, units: 1, itemsWritten: 0, conditionFailed: true, ms, body: bodies.get(context) });
+        if ((err as { name?: string })?.name === 'ConditionalCheckFailedException')
+          onCall({ op, kind, units: 1, itemsWritten: 0, conditionFailed: true, ms, body: bodies.get(context) });
         throw err;
       }
     },
@@ -80,7 +94,8 @@ export function meterCapacity(client: DynamoDBClient, onCall: (call: MeteredCall
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const body = (args.request as { body?: unknown } | undefined)?.body;
-        if (capture() && (typeof body === 'string' || body instanceof Uint8Array)) bodies.set(context, typeof body === 'string' ? body : new TextDecoder().decode(body));
+        if (capture() && (typeof body === 'string' || body instanceof Uint8Array))
+          bodies.set(context, typeof body === 'string' ? body : new TextDecoder().decode(body));
         return next(args);
       },
       { step: 'build', name: 'scherpCapacityMeterBody' },

@@ -39,7 +39,9 @@ export class DynamoComputedStore implements ComputedStore {
       let request: Record<string, unknown>[] | undefined = profileIds.slice(i, i + 100).map((id) => keys.computed(id));
       for (let attempt = 0; request && request.length > 0; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        const res: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }));
+        const res: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }),
+        );
         for (const it of res.Responses?.[this.tableName] ?? []) out.set(profileIdOf(it.pk as string), decodeComputed(it));
         request = res.UnprocessedKeys?.[this.tableName]?.Keys;
       }
@@ -49,6 +51,12 @@ export class DynamoComputedStore implements ComputedStore {
 
   save(profileId: string, state: ComputedState, expectedVersion: number): Promise<boolean> {
     // `storable`: a value DynamoDB cannot hold as a number (first/last of an unchecked property) is kept as its string.
-    return putVersioned(this.doc, this.tableName, keys.computed(profileId), { ...storable(state.values), [AUX]: JSON.stringify(state.aux), [RECENT]: [...state.recent] }, expectedVersion);
+    return putVersioned(
+      this.doc,
+      this.tableName,
+      keys.computed(profileId),
+      { ...storable(state.values), [AUX]: JSON.stringify(state.aux), [RECENT]: [...state.recent] },
+      expectedVersion,
+    );
   }
 }

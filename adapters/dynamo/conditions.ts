@@ -26,7 +26,8 @@ function cancelledOnlyFor(codes: readonly string[], allowed: readonly string[]):
  * or a transaction cancelled for `ConditionalCheckFailed` only.
  */
 export function isConditionFailure(err: unknown): boolean {
-  if (err instanceof ConditionalCheckFailedException || (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException') return true;
+  if (err instanceof ConditionalCheckFailedException || (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException')
+    return true;
   const codes = cancellationCodes(err);
   return codes !== undefined && cancelledOnlyFor(codes, ['ConditionalCheckFailed']);
 }
@@ -39,7 +40,11 @@ export function isConditionFailure(err: unknown): boolean {
 export function isTransactionConflict(err: unknown): boolean {
   if ((err as { name?: string } | null)?.name === 'TransactionConflictException') return true;
   const codes = cancellationCodes(err);
-  return codes !== undefined && codes.includes('TransactionConflict') && cancelledOnlyFor(codes, ['TransactionConflict', 'ConditionalCheckFailed']);
+  return (
+    codes !== undefined &&
+    codes.includes('TransactionConflict') &&
+    cancelledOnlyFor(codes, ['TransactionConflict', 'ConditionalCheckFailed'])
+  );
 }
 
 /**
@@ -54,13 +59,21 @@ export function isConditionOrConflict(err: unknown): boolean {
  * Puts a whole small item if its stored `ver` is still `expectedVersion` (0: it must not exist
  * yet), writing `ver = expectedVersion + 1`; false on a conflict.
  */
-export async function putVersioned(doc: DynamoDBDocumentClient, tableName: string, key: { pk: string; sk: string }, attrs: Record<string, unknown>, expectedVersion: number): Promise<boolean> {
+export async function putVersioned(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  key: { pk: string; sk: string },
+  attrs: Record<string, unknown>,
+  expectedVersion: number,
+): Promise<boolean> {
   try {
     await doc.send(
       new PutCommand({
         TableName: tableName,
         Item: { ...key, ...attrs, ver: expectedVersion + 1 },
-        ...(expectedVersion === 0 ? { ConditionExpression: 'attribute_not_exists(pk)' } : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
+        ...(expectedVersion === 0
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
       }),
     );
     return true;

@@ -33,26 +33,40 @@ export class DynamoDebugStore implements DebugStore, CopyStore {
 
   async sessionExpiry(): Promise<number | undefined> {
     // Eventually consistent (half a read unit): a session shows within a second or so anyway.
-    const r = await this.doc.send(new GetCommand({ TableName: this.opts.tableName, Key: keys.debugSession(), ProjectionExpression: 'expiresAt' }));
+    const r = await this.doc.send(
+      new GetCommand({ TableName: this.opts.tableName, Key: keys.debugSession(), ProjectionExpression: 'expiresAt' }),
+    );
     const at = r.Item?.expiresAt;
     return typeof at === 'number' && at > this.now() ? at : undefined;
   }
 
   async openSession(expiresAt: number): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.opts.tableName, Item: { ...keys.debugSession(), expiresAt, [TTL_ATTRIBUTE]: Math.ceil(expiresAt / 1000) } }));
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.opts.tableName,
+        Item: { ...keys.debugSession(), expiresAt, [TTL_ATTRIBUTE]: Math.ceil(expiresAt / 1000) },
+      }),
+    );
   }
 
   async save(entries: readonly DebugEntry[], expiresAt: number): Promise<void> {
     const ttl = Math.ceil(expiresAt / 1000);
-    const requests = entries.map((e) => ({ PutRequest: { Item: { pk: keys.debugHour(e.receivedAt), sk: e.id, e: JSON.stringify(e), [TTL_ATTRIBUTE]: ttl } } }));
+    const requests = entries.map((e) => ({
+      PutRequest: { Item: { pk: keys.debugHour(e.receivedAt), sk: e.id, e: JSON.stringify(e), [TTL_ATTRIBUTE]: ttl } },
+    }));
     await batchWriteAll(this.doc, this.opts.tableName, requests, 'debug writes');
   }
 
-  async list(opts: { readonly since?: string; readonly limit: number; readonly filter: (e: DebugEntry) => boolean }): Promise<DebugEntry[]> {
+  async list(opts: {
+    readonly since?: string;
+    readonly limit: number;
+    readonly filter: (e: DebugEntry) => boolean;
+  }): Promise<DebugEntry[]> {
     const now = this.now();
     const out: DebugEntry[] = [];
     const oldest = now - DEBUG_ENTRY_TTL_SECONDS * 1000;
-    const from = opts.since !== undefined && opts.since > new Date(oldest).toISOString() ? Date.parse(opts.since.slice(0, 13) + ':00:00Z') : oldest;
+    const from =
+      opts.since !== undefined && opts.since > new Date(oldest).toISOString() ? Date.parse(`${opts.since.slice(0, 13)}:00:00Z`) : oldest;
     for (let h = Math.floor(now / HOUR_MS) * HOUR_MS; h >= Math.floor(from / HOUR_MS) * HOUR_MS && out.length < opts.limit; h -= HOUR_MS) {
       const pk = keys.debugHour(new Date(h).toISOString());
       const since = opts.since;
@@ -80,13 +94,23 @@ export class DynamoDebugStore implements DebugStore, CopyStore {
     const oldest = now - DEBUG_ENTRY_TTL_SECONDS * 1000 - TTL_LAG_DAYS * 24 * HOUR_MS;
     const doomed: { pk: string; sk: string }[] = [];
     for (let h = Math.floor(now / HOUR_MS) * HOUR_MS; h >= Math.floor(oldest / HOUR_MS) * HOUR_MS; h -= HOUR_MS) {
-      const items = await queryAll(this.doc, { TableName: this.opts.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.debugHour(new Date(h).toISOString()) }, ConsistentRead: true });
-      for (const i of items) if (typeof i.e === 'string' && entryNames(i.e, subject.matches)) doomed.push({ pk: i.pk as string, sk: i.sk as string });
+      const items = await queryAll(this.doc, {
+        TableName: this.opts.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.debugHour(new Date(h).toISOString()) },
+        ConsistentRead: true,
+      });
+      for (const i of items)
+        if (typeof i.e === 'string' && entryNames(i.e, subject.matches)) doomed.push({ pk: i.pk as string, sk: i.sk as string });
     }
-    await batchWriteAll(this.doc, this.opts.tableName, doomed.map((Key) => ({ DeleteRequest: { Key } })), 'debug writes');
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      doomed.map((Key) => ({ DeleteRequest: { Key } })),
+      'debug writes',
+    );
     return doomed.length;
   }
-
 }
 
 /** The entry's payload (JSON inside the entry's JSON) and the entry itself are what may name someone. */

@@ -40,7 +40,14 @@ export class DynamoEvaluationFailures {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...keys.evaluationFailure(pk, seq), itemSk: sk, sequenceNumber: seq, reason: reason.slice(0, 500), at: at.toISOString(), [TTL_ATTRIBUTE]: Math.floor(at.getTime() / 1000) + MARKER_TTL_SECONDS },
+        Item: {
+          ...keys.evaluationFailure(pk, seq),
+          itemSk: sk,
+          sequenceNumber: seq,
+          reason: reason.slice(0, 500),
+          at: at.toISOString(),
+          [TTL_ATTRIBUTE]: Math.floor(at.getTime() / 1000) + MARKER_TTL_SECONDS,
+        },
       }),
     );
   }
@@ -58,7 +65,8 @@ export class DynamoEvaluationFailures {
           ExclusiveStartKey: start,
         }),
       );
-      for (const it of r.Items ?? []) out.push({ pk: it.pk, itemSk: it.itemSk, sequenceNumber: it.sequenceNumber, reason: it.reason, at: it.at });
+      for (const it of r.Items ?? [])
+        out.push({ pk: it.pk, itemSk: it.itemSk, sequenceNumber: it.sequenceNumber, reason: it.reason, at: it.at });
       start = r.LastEvaluatedKey;
     } while (start);
     return out.sort((a, b) => (a.sequenceNumber < b.sequenceNumber ? -1 : 1));

@@ -32,7 +32,12 @@
  */
 /** Sort keys of the profile parts (every `PROFILE#…` item but the root). */
 export const PROFILE_PART_SK_PREFIX = 'PROFILE#';
-export const PART_SK = { computed: 'PROFILE#C', audiences: 'PROFILE#AUD', consent: 'PROFILE#CONSENT', recommendations: 'PROFILE#REC' } as const;
+export const PART_SK = {
+  computed: 'PROFILE#C',
+  audiences: 'PROFILE#AUD',
+  consent: 'PROFILE#CONSENT',
+  recommendations: 'PROFILE#REC',
+} as const;
 
 export const keys = {
   identity: (type: string, value: string) => ({ pk: `ID#${type}#${value}`, sk: 'ID' }),

@@ -14,7 +14,14 @@ const SLOT_PREFIX = 's_';
 
 /** The parts among a profile partition's `PROFILE#…` items (the root and others are ignored). */
 export function decodeParts(items: readonly Record<string, unknown>[]): ProfileParts {
-  let parts: ProfileParts = { computed: dict(), audiences: dict(), audiencesVersion: 0, consent: dict(), consentVersion: 0, recommendations: dict() };
+  let parts: ProfileParts = {
+    computed: dict(),
+    audiences: dict(),
+    audiencesVersion: 0,
+    consent: dict(),
+    consentVersion: 0,
+    recommendations: dict(),
+  };
   for (const it of items) {
     if (it.sk === PART_SK.computed) {
       const stored = decodeComputed(it);
@@ -25,7 +32,8 @@ export function decodeParts(items: readonly Record<string, unknown>[]): ProfileP
       parts = { ...parts, consent: dict(JSON.parse(it.c as string) as Consent), consentVersion: it.ver as number };
     } else if (it.sk === PART_SK.recommendations) {
       const recs = dict<Recommendation>();
-      for (const [k, v] of Object.entries(it)) if (k.startsWith(SLOT_PREFIX)) recs[k.slice(SLOT_PREFIX.length)] = JSON.parse(v as string) as Recommendation;
+      for (const [k, v] of Object.entries(it))
+        if (k.startsWith(SLOT_PREFIX)) recs[k.slice(SLOT_PREFIX.length)] = JSON.parse(v as string) as Recommendation;
       parts = { ...parts, recommendations: recs };
     }
   }

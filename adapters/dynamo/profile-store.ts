@@ -2,13 +2,30 @@
  * ProfileStore on the single DynamoDB table: identities, profile roots and the timeline.
  */
 import { batchWriteAll } from './batch-write';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
 import type { MergeRecord, Profile, Traits } from '../../core/profile';
 import { dict } from '../../core/dict';
-import type { ErasureStore, IdentityLookup, PartitionExport, ProfileReader, ProfileStore, ProfileWithParts, ReadOptions, StoredProfile, TimelineEntry } from '../../app/ports';
+import type {
+  ErasureStore,
+  IdentityLookup,
+  PartitionExport,
+  ProfileReader,
+  ProfileStore,
+  ProfileWithParts,
+  ReadOptions,
+  StoredProfile,
+  TimelineEntry,
+} from '../../app/ports';
 import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
 import { EVENT_SK_PREFIX, keys, PROFILE_SK_PREFIX } from './keys';
@@ -92,7 +109,17 @@ export function mergeRecordItem(r: MergeRecord): MergeRecordItem {
 }
 
 export function fromMergeRecordItem(i: MergeRecordItem): MergeRecord {
-  return { profileId: profileIdOf(i.pk), at: i.at, messageId: i.mid, eventTimestamp: i.ets, merged: i.merged ?? [], identifiers: i.ids ?? [], refused: i.refused ?? [], ...(i.aref ? { aliasRefused: i.aref } : {}), ...(i.via ? { via: i.via } : {}) };
+  return {
+    profileId: profileIdOf(i.pk),
+    at: i.at,
+    messageId: i.mid,
+    eventTimestamp: i.ets,
+    merged: i.merged ?? [],
+    identifiers: i.ids ?? [],
+    refused: i.refused ?? [],
+    ...(i.aref ? { aliasRefused: i.aref } : {}),
+    ...(i.via ? { via: i.via } : {}),
+  };
 }
 
 const BATCH_GET_LIMIT = 100;
@@ -139,7 +166,10 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
   async lookupIdentities(ids: readonly Identifier[], opts?: ReadOptions & { readonly suppression?: boolean }): Promise<IdentityLookup> {
     const byPk = new Map(ids.map((id) => [keys.identity(id.type, id.value).pk, identifierKey(id)]));
     const supByPk = new Map(opts?.suppression ? ids.map((id) => [suppressionKey(id).pk, identifierKey(id)]) : []);
-    const items = await this.batchGet([...[...byPk.keys()].map((pk) => ({ pk, sk: 'ID' })), ...[...supByPk.keys()].map((pk) => ({ pk, sk: 'SUP' }))], opts);
+    const items = await this.batchGet(
+      [...[...byPk.keys()].map((pk) => ({ pk, sk: 'ID' })), ...[...supByPk.keys()].map((pk) => ({ pk, sk: 'SUP' }))],
+      opts,
+    );
     const owners = new Map<string, string>();
     const suppressed: string[] = [];
     for (const it of items) {
@@ -150,11 +180,15 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     return { owners, suppressed };
   }
 
-
   async suppress(ids: readonly Identifier[]): Promise<void> {
     const at = new Date().toISOString();
     const pks = new Map(ids.map((id) => [suppressionKey(id).pk, suppressionKey(id)]));
-    await batchWriteAll(this.doc, this.opts.tableName, [...pks.values()].map((k) => ({ PutRequest: { Item: { ...k, at } } })), 'profile writes');
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      [...pks.values()].map((k) => ({ PutRequest: { Item: { ...k, at } } })),
+      'profile writes',
+    );
   }
 
   async erasePartition(profileId: string): Promise<number> {
@@ -162,13 +196,23 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     // The root last: until it is gone, a retry still finds the profile and finishes the job.
     const root = keys.profile(profileId).sk;
     const ordered = [...items.filter((i) => i.sk !== root), ...items.filter((i) => i.sk === root)];
-    await batchWriteAll(this.doc, this.opts.tableName, ordered.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })), 'profile writes');
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      ordered.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })),
+      'profile writes',
+    );
     return items.length;
   }
 
   async eraseIdentities(ids: readonly Identifier[]): Promise<number> {
     const pks = new Set(ids.map((id) => keys.identity(id.type, id.value).pk));
-    await batchWriteAll(this.doc, this.opts.tableName, [...pks].map((pk) => ({ DeleteRequest: { Key: { pk, sk: 'ID' } } })), 'profile writes');
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      [...pks].map((pk) => ({ DeleteRequest: { Key: { pk, sk: 'ID' } } })),
+      'profile writes',
+    );
     return pks.size;
   }
 
@@ -184,13 +228,18 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
       return profileId;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      const got = await this.doc.send(new GetCommand({ TableName: this.opts.tableName, Key: keys.identity(id.type, id.value), ConsistentRead: true }));
+      const got = await this.doc.send(
+        new GetCommand({ TableName: this.opts.tableName, Key: keys.identity(id.type, id.value), ConsistentRead: true }),
+      );
       return got.Item?.pid as string;
     }
   }
 
   async getProfiles(profileIds: readonly string[], opts?: ReadOptions): Promise<Map<string, StoredProfile>> {
-    const items = await this.batchGet([...new Set(profileIds)].map((id) => keys.profile(id)), opts);
+    const items = await this.batchGet(
+      [...new Set(profileIds)].map((id) => keys.profile(id)),
+      opts,
+    );
     return new Map(items.map((i) => [(i as unknown as RootItem).id, fromItem(i as unknown as RootItem)]));
   }
 
@@ -222,7 +271,13 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
         new TransactWriteCommand({
           TransactItems: [
             { Put: { TableName: t, Item: toItem(profile, 1), ConditionExpression: 'attribute_not_exists(pk)' } },
-            { Put: { TableName: t, Item: { ...keys.identity(first.type, first.value), pid: profile.id, at }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: t,
+                Item: { ...keys.identity(first.type, first.value), pid: profile.id, at },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
           ],
         }),
       );

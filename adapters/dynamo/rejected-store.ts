@@ -62,10 +62,19 @@ export class DynamoRejectedStore implements RejectedStore {
     });
     // The index first: a record is never stored without its entries (an entry without its
     // record, after a failure, leads nowhere and expires with it).
-    await batchWriteAll(this.doc, this.opts.tableName, indexItems.map((Item) => ({ PutRequest: { Item } })), 'rejected-event writes');
-    await batchWriteAll(this.doc, this.opts.tableName, items.map((Item) => ({ PutRequest: { Item } })), 'rejected-event writes');
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      indexItems.map((Item) => ({ PutRequest: { Item } })),
+      'rejected-event writes',
+    );
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      items.map((Item) => ({ PutRequest: { Item } })),
+      'rejected-event writes',
+    );
   }
-
 
   /** The oldest day an item may still be stored on (retained, or expired and awaiting deletion). */
   private oldestDay(): string {
@@ -76,7 +85,9 @@ export class DynamoRejectedStore implements RejectedStore {
    * The records indexed under the matcher's terms that it confirms, newest first, and the index
    * entries the lookup read (strongly consistent reads throughout).
    */
-  private async find(matches: PayloadMatcher): Promise<{ found: Record<string, unknown>[]; entries: { pk: string; sk: string }[]; stored: Set<string> }> {
+  private async find(
+    matches: PayloadMatcher,
+  ): Promise<{ found: Record<string, unknown>[]; entries: { pk: string; sk: string }[]; stored: Set<string> }> {
     const entries: { pk: string; sk: string }[] = [];
     for (const term of new Set(matches.terms)) {
       const got = await queryAll(this.doc, {
@@ -100,10 +111,13 @@ export class DynamoRejectedStore implements RejectedStore {
     for (let i = 0; i < keyList.length; i += BATCH_GET_LIMIT) {
       let pending = keyList.slice(i, i + BATCH_GET_LIMIT);
       for (let attempt = 1; pending.length > 0; attempt++) {
-        const r = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.opts.tableName]: { Keys: pending, ConsistentRead: true } } }));
+        const r = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.opts.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
         out.push(...((r.Responses?.[this.opts.tableName] ?? []) as Record<string, unknown>[]));
         pending = (r.UnprocessedKeys?.[this.opts.tableName]?.Keys ?? []) as typeof pending;
-        if (pending.length > 0 && attempt >= MAX_ATTEMPTS) throw new Error(`DynamoDB left ${pending.length} rejected-event reads unprocessed`);
+        if (pending.length > 0 && attempt >= MAX_ATTEMPTS)
+          throw new Error(`DynamoDB left ${pending.length} rejected-event reads unprocessed`);
         if (pending.length > 0) await new Promise((res) => setTimeout(res, 25 * 2 ** attempt));
       }
     }
@@ -119,13 +133,23 @@ export class DynamoRejectedStore implements RejectedStore {
     // Records first, then every index entry of theirs and the entries this lookup read (also
     // those left by an interrupted erasure): an entry without its record is harmless, a record
     // without its entries could not be found again.
-    await batchWriteAll(this.doc, this.opts.tableName, found.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })), 'rejected-event writes');
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      found.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })),
+      'rejected-event writes',
+    );
     const doomed = new Map<string, { pk: string; sk: string }>();
     const doom = (k: { pk: string; sk: string }) => doomed.set(`${k.pk}\u0000${k.sk}`, k);
     for (const i of found) for (const d of (i.ix as string[] | undefined) ?? []) doom(keys.rejectedIndex(d, i.sk as string));
     const gone = new Set(found.map((i) => i.sk as string));
     for (const e of entries) if (gone.has(e.sk) || !stored.has(e.sk)) doom({ pk: e.pk, sk: e.sk });
-    await batchWriteAll(this.doc, this.opts.tableName, [...doomed.values()].map((Key) => ({ DeleteRequest: { Key } })), 'rejected-event writes');
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      [...doomed.values()].map((Key) => ({ DeleteRequest: { Key } })),
+      'rejected-event writes',
+    );
     return found.length;
   }
 

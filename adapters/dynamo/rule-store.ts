@@ -11,7 +11,11 @@ export class DynamoRuleStore implements RuleStore {
   ) {}
 
   async listRuleDocs(): Promise<unknown[]> {
-    const items = await queryAll(this.doc, { TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': RULES_PK } });
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': RULES_PK },
+    });
     return items.map((it) => JSON.parse(it.doc as string));
   }
 

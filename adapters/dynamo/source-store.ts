@@ -44,11 +44,27 @@ export class DynamoSourceStore implements SourceStore {
 
   private keyPuts(source: Source, key: SourceKey, digest: string) {
     return [
-      { Put: { TableName: this.tableName, Item: { ...keys.sourceKey(source.id, key.id), ...key, digest }, ConditionExpression: 'attribute_not_exists(pk)' } },
       {
         Put: {
           TableName: this.tableName,
-          Item: { ...keys.writeKey(digest), keyId: key.id, sourceId: source.id, party: source.party, sourceName: source.name, trust: sourceTrust(source), ...(source.rateLimit ? { rateLimit: source.rateLimit } : {}), status: key.status, createdAt: key.createdAt },
+          Item: { ...keys.sourceKey(source.id, key.id), ...key, digest },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...keys.writeKey(digest),
+            keyId: key.id,
+            sourceId: source.id,
+            party: source.party,
+            sourceName: source.name,
+            trust: sourceTrust(source),
+            ...(source.rateLimit ? { rateLimit: source.rateLimit } : {}),
+            status: key.status,
+            createdAt: key.createdAt,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
@@ -65,7 +81,17 @@ export class DynamoSourceStore implements SourceStore {
       },
     };
     const create = new TransactWriteCommand({
-      TransactItems: [name, { Put: { TableName: this.tableName, Item: { ...keys.source(source.id), ...source }, ConditionExpression: 'attribute_not_exists(pk)' } }, ...this.keyPuts(source, key, digest)],
+      TransactItems: [
+        name,
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: { ...keys.source(source.id), ...source },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        ...this.keyPuts(source, key, digest),
+      ],
     });
     for (let attempt = 1; ; attempt++) {
       try {
@@ -96,7 +122,9 @@ export class DynamoSourceStore implements SourceStore {
     const source = items.find((i) => i.sk === keys.source(sourceId).sk) as SourceItem | undefined;
     if (!source || source.deletedAt) return false;
     // Keys first, so they stop working even if this stops half way (a retry does the rest).
-    for (const k of items.filter((i) => (i.sk as string).startsWith(`${keys.source(sourceId).sk}${SOURCE_KEY_SK_INFIX}`)) as unknown as KeyListingItem[]) {
+    for (const k of items.filter((i) =>
+      (i.sk as string).startsWith(`${keys.source(sourceId).sk}${SOURCE_KEY_SK_INFIX}`),
+    ) as unknown as KeyListingItem[]) {
       await this.revokeKey(sourceId, k.id, at);
     }
     // Then the name (if this source holds it; sources made before names were claimed hold none).
@@ -148,7 +176,15 @@ export class DynamoSourceStore implements SourceStore {
       } else if ((i.sk as string).startsWith(SOURCE_SK_PREFIX)) {
         const s = i as unknown as SourceItem;
         if (s.deletedAt) deleted.add(s.id);
-        else entry(s.id).source = { id: s.id, name: s.name, party: s.party, trust: sourceTrust(s), ...(s.rateLimit ? { rateLimit: s.rateLimit } : {}), createdAt: s.createdAt };
+        else
+          entry(s.id).source = {
+            id: s.id,
+            name: s.name,
+            party: s.party,
+            trust: sourceTrust(s),
+            ...(s.rateLimit ? { rateLimit: s.rateLimit } : {}),
+            createdAt: s.createdAt,
+          };
       }
     }
     for (const id of deleted) bySource.delete(id);
@@ -184,11 +220,13 @@ export class DynamoSourceStore implements SourceStore {
   async updateSource(sourceId: string, change: SourceChange): Promise<Source | undefined> {
     const found = await this.getSource(sourceId);
     if (!found) return undefined;
-    const digests = (await queryAll(this.doc, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: { ':pk': SOURCES_PK, ':p': `${keys.source(sourceId).sk}${SOURCE_KEY_SK_INFIX}` },
-    })).map((i) => (i as unknown as KeyListingItem).digest);
+    const digests = (
+      await queryAll(this.doc, {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': SOURCES_PK, ':p': `${keys.source(sourceId).sk}${SOURCE_KEY_SK_INFIX}` },
+      })
+    ).map((i) => (i as unknown as KeyListingItem).digest);
     const sets: string[] = [];
     const removes: string[] = [];
     const values: Record<string, unknown> = {};
@@ -205,9 +243,14 @@ export class DynamoSourceStore implements SourceStore {
       Update: {
         TableName: this.tableName,
         Key: key,
-        UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' '),
+        UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+          .filter(Boolean)
+          .join(' '),
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { ...(change.trust !== undefined ? { '#t': 'trust' } : {}), ...(change.rateLimit !== undefined ? { '#r': 'rateLimit' } : {}) },
+        ExpressionAttributeNames: {
+          ...(change.trust !== undefined ? { '#t': 'trust' } : {}),
+          ...(change.rateLimit !== undefined ? { '#r': 'rateLimit' } : {}),
+        },
         ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
       },
     });
@@ -222,9 +265,9 @@ export class DynamoSourceStore implements SourceStore {
   }
 
   async revokeKey(sourceId: string, keyId: string, at: string): Promise<boolean> {
-    const listing = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.sourceKey(sourceId, keyId), ConsistentRead: true }))).Item as
-      | KeyListingItem
-      | undefined;
+    const listing = (
+      await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.sourceKey(sourceId, keyId), ConsistentRead: true }))
+    ).Item as KeyListingItem | undefined;
     if (!listing) return false;
     if (listing.status === 'revoked') return true;
     const update = (key: { pk: string; sk: string }) => ({
@@ -237,13 +280,23 @@ export class DynamoSourceStore implements SourceStore {
         ExpressionAttributeValues: { ':r': 'revoked', ':at': at },
       },
     });
-    await this.doc.send(new TransactWriteCommand({ TransactItems: [update(keys.sourceKey(sourceId, keyId)), update(keys.writeKey(listing.digest))] }));
+    await this.doc.send(
+      new TransactWriteCommand({ TransactItems: [update(keys.sourceKey(sourceId, keyId)), update(keys.writeKey(listing.digest))] }),
+    );
     return true;
   }
 
   async findKey(digest: string): Promise<KeyRecord | undefined> {
     const i = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.writeKey(digest) }))).Item;
     if (!i) return undefined;
-    return { keyId: i.keyId, sourceId: i.sourceId, party: i.party, trust: sourceTrust(i), ...(i.rateLimit ? { rateLimit: i.rateLimit } : {}), status: i.status, ...(typeof i.sourceName === 'string' ? { sourceName: i.sourceName } : {}) };
+    return {
+      keyId: i.keyId,
+      sourceId: i.sourceId,
+      party: i.party,
+      trust: sourceTrust(i),
+      ...(i.rateLimit ? { rateLimit: i.rateLimit } : {}),
+      status: i.status,
+      ...(typeof i.sourceName === 'string' ? { sourceName: i.sourceName } : {}),
+    };
   }
 }

@@ -24,16 +24,21 @@ export class DynamoStatsStore implements StatsStore {
   ) {}
 
   async add(t: HourTally): Promise<void> {
-    const counters = ([
-      ['ev', t.events],
-      ['mg', t.merges],
-      ['rj', t.rejected],
-      ...[...t.byType].map(([k, n]): [string, number] => [`t#${k}`, n]),
-      ...[...t.actions].map(([k, n]): [string, number] => [`a#${k}`, n]),
-    ] as [string, number][]).filter(([, n]) => n > 0);
+    const counters = (
+      [
+        ['ev', t.events],
+        ['mg', t.merges],
+        ['rj', t.rejected],
+        ...[...t.byType].map(([k, n]): [string, number] => [`t#${k}`, n]),
+        ...[...t.actions].map(([k, n]): [string, number] => [`a#${k}`, n]),
+      ] as [string, number][]
+    ).filter(([, n]) => n > 0);
     const names = topNames(t.names, STATS_NAMES_PER_BATCH).map(([k, n]): [string, number] => [`n#${k}`, n]);
     const update = async (withNames: 'existing' | 'room' | readonly [string, number][]) => {
-      const all = typeof withNames !== 'string' ? [...counters, ...withNames] : [...counters, ...names, ...(withNames === 'room' ? [['nn', names.length] as [string, number]] : [])];
+      const all =
+        typeof withNames !== 'string'
+          ? [...counters, ...withNames]
+          : [...counters, ...names, ...(withNames === 'room' ? [['nn', names.length] as [string, number]] : [])];
       if (all.length === 0) return;
       const attrNames: Record<string, string> = Object.create(null);
       const values: Record<string, unknown> = Object.create(null);
@@ -83,7 +88,11 @@ export class DynamoStatsStore implements StatsStore {
   async readDays(days: readonly string[]): Promise<HourCounts[]> {
     const out: HourCounts[] = [];
     for (const day of days) {
-      const items = await queryAll(this.doc, { TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.statsHour(`${day}T00`).pk } });
+      const items = await queryAll(this.doc, {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.statsHour(`${day}T00`).pk },
+      });
       for (const i of items) out.push(decode(day, i));
     }
     return out;

@@ -58,7 +58,11 @@ export class DynamoStorageScanner implements StorageScanner {
           const [type, ...rest] = pk.slice(IDENTITY_PK_PREFIX.length).split('#');
           identities.push({ key: `${type}:${rest.join('#')}`, profileId: String(it.pid) });
         } else if (profileId !== undefined && sk === ROOT_SK) {
-          roots.push({ id: String(it.id ?? profileId), identifiers: (it.ids as string[] | undefined) ?? [], ...(it.mergedInto ? { mergedInto: String(it.mergedInto) } : {}) });
+          roots.push({
+            id: String(it.id ?? profileId),
+            identifiers: (it.ids as string[] | undefined) ?? [],
+            ...(it.mergedInto ? { mergedInto: String(it.mergedInto) } : {}),
+          });
         } else if (profileId !== undefined && sk.startsWith(EVENT_SK_PREFIX) && it.d !== undefined) {
           const event = decodeEvent(it as { d: Uint8Array });
           events.push({ profileId, event, ...(typeof it[TTL_ATTRIBUTE] === 'number' ? { expiresAt: it[TTL_ATTRIBUTE] } : {}) });

@@ -27,7 +27,11 @@ export function saveSession(s: Session | undefined): void {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: unknown,
+  ) {
     super(message);
   }
 }
@@ -39,14 +43,20 @@ function authHeader(key: string): string {
 async function call(key: string, method: string, path: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = { authorization: authHeader(key) };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit', cache: 'no-store' });
+  return fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'omit',
+    cache: 'no-store',
+  });
 }
 
 /** The JSON answer, or an ApiError carrying the API's message and field issues. */
 export async function api<T = unknown>(session: Session, method: string, path: string, body?: unknown): Promise<T> {
   const res = await call(session.key, method, path, body);
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {

@@ -24,8 +24,14 @@ interface Rejected {
 export function HealthPage(props: { session: Session }) {
   const s = props.session;
   const admin = s.role === 'admin';
-  const dlq = useLoad(() => (admin ? api<{ deadLetters: DeadLetter[] }>(s, 'GET', '/v1/dlq?limit=100') : Promise.resolve(undefined)), [s.key]);
-  const rejected = useLoad(() => (admin ? api<{ rejected: Rejected[] }>(s, 'GET', '/v1/rejected?limit=100') : Promise.resolve(undefined)), [s.key]);
+  const dlq = useLoad(
+    () => (admin ? api<{ deadLetters: DeadLetter[] }>(s, 'GET', '/v1/dlq?limit=100') : Promise.resolve(undefined)),
+    [s.key],
+  );
+  const rejected = useLoad(
+    () => (admin ? api<{ rejected: Rejected[] }>(s, 'GET', '/v1/rejected?limit=100') : Promise.resolve(undefined)),
+    [s.key],
+  );
   const [note, setNote] = useState<string>();
   const [error, setError] = useState<unknown>();
   if (!admin) {

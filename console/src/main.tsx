@@ -35,11 +35,22 @@ function SignIn(props: { onSignIn: (s: Session) => void }) {
         }}
       >
         <label for="key">Admin key or read key</label>
-        <input id="key" name="key" type="password" autocomplete="off" value={key} onInput={(e) => setKey(e.currentTarget.value)} required autofocus />
+        <input
+          id="key"
+          name="key"
+          type="password"
+          autocomplete="off"
+          value={key}
+          onInput={(e) => setKey(e.currentTarget.value)}
+          required
+          autofocus
+        />
         <button type="submit" disabled={busy}>
           Sign in
         </button>
-        <p class="hint">The key stays in this tab (session storage) and is sent as HTTP Basic auth. The read key shows everything but changes nothing.</p>
+        <p class="hint">
+          The key stays in this tab (session storage) and is sent as HTTP Basic auth. The read key shows everything but changes nothing.
+        </p>
         <ErrorBox error={error} />
       </form>
     </main>
@@ -59,7 +70,10 @@ function Overview() {
   return (
     <section>
       <h1>Overview</h1>
-      <p>Find a person under Profiles, manage write keys under Sources and keys, read and dry-run rules under Rules, and look at what went wrong under Health.</p>
+      <p>
+        Find a person under Profiles, manage write keys under Sources and keys, read and dry-run rules under Rules, and look at what went
+        wrong under Health.
+      </p>
       <p class="hint">Charts of events, merges and actions come with the stats API.</p>
     </section>
   );

@@ -23,7 +23,10 @@ interface Profile {
 
 interface TimelinePage {
   profileId: string;
-  events: { profileId: string; event: Record<string, unknown> & { type?: string; event?: string; name?: string; timestamp?: string; messageId?: string } }[];
+  events: {
+    profileId: string;
+    event: Record<string, unknown> & { type?: string; event?: string; name?: string; timestamp?: string; messageId?: string };
+  }[];
   cursor?: string;
 }
 
@@ -32,6 +35,7 @@ export function ProfileSearch(props: { session: Session; initial?: string }) {
   return (
     <section>
       <h1>Profiles</h1>
+      {/* biome-ignore lint/a11y/useSemanticElements: <search> is not in Preact's JSX types; the role gives the same landmark */}
       <form
         role="search"
         class="row"
@@ -41,10 +45,20 @@ export function ProfileSearch(props: { session: Session; initial?: string }) {
         }}
       >
         <label for="profile-search">Identifier</label>
-        <input id="profile-search" name="q" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="email:ada@example.com, ada@example.com, user_id:42, +31612345678" size={48} />
+        <input
+          id="profile-search"
+          name="q"
+          value={q}
+          onInput={(e) => setQ(e.currentTarget.value)}
+          placeholder="email:ada@example.com, ada@example.com, user_id:42, +31612345678"
+          size={48}
+        />
         <button type="submit">Find</button>
       </form>
-      <p class="hint">Type <code>type:value</code> (user_id, email, phone, anonymous_id, …) or a bare email, phone number or user id. Values are normalised as on ingest.</p>
+      <p class="hint">
+        Type <code>type:value</code> (user_id, email, phone, anonymous_id, …) or a bare email, phone number or user id. Values are
+        normalised as on ingest.
+      </p>
     </section>
   );
 }
@@ -226,7 +240,11 @@ function Timeline(props: { id: string; session: Session }) {
           type="button"
           onClick={async () => {
             try {
-              const next = await api<TimelinePage>(props.session, 'GET', profilePath(props.id, `/events?limit=25&cursor=${encodeURIComponent(last.cursor!)}`));
+              const next = await api<TimelinePage>(
+                props.session,
+                'GET',
+                profilePath(props.id, `/events?limit=25&cursor=${encodeURIComponent(last.cursor!)}`),
+              );
               setPages([...pages, next]);
             } catch (err) {
               setError(err);

@@ -69,7 +69,10 @@ export function RulesPage(props: { session: Session }) {
 
 export function RulePage(props: { id: string; session: Session }) {
   const s = props.session;
-  const rule = useLoad(() => (s.role === 'admin' ? api<RuleDoc>(s, 'GET', `/v1/rules/${encodeURIComponent(props.id)}`) : Promise.resolve(undefined)), [props.id, s.key]);
+  const rule = useLoad(
+    () => (s.role === 'admin' ? api<RuleDoc>(s, 'GET', `/v1/rules/${encodeURIComponent(props.id)}`) : Promise.resolve(undefined)),
+    [props.id, s.key],
+  );
   const [profile, setProfile] = useState('');
   const [result, setResult] = useState<DryRun>();
   const [error, setError] = useState<unknown>();
@@ -100,7 +103,13 @@ export function RulePage(props: { id: string; session: Session }) {
         }}
       >
         <label for="dry-run-profile">Profile</label>
-        <input id="dry-run-profile" value={profile} onInput={(e) => setProfile(e.currentTarget.value)} placeholder="email:ada@example.com" required />
+        <input
+          id="dry-run-profile"
+          value={profile}
+          onInput={(e) => setProfile(e.currentTarget.value)}
+          placeholder="email:ada@example.com"
+          required
+        />
         <button type="submit">Dry run</button>
       </form>
       <p class="hint">Runs the rule on the profile's latest matching event; nothing is written or sent.</p>

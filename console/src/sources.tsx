@@ -104,7 +104,21 @@ export function SourcesPage(props: { session: Session }) {
                     <li data-key={k.id} data-status={k.status}>
                       <code>{k.id}</code> {k.status}, created <Time iso={k.createdAt} />
                       {k.status === 'active' && (
-                        <button type="button" class="danger small" data-write onClick={() => act(async () => void (await api(s, 'DELETE', `/v1/sources/${encodeURIComponent(source.id)}/keys/${encodeURIComponent(k.id)}`)))}>
+                        <button
+                          type="button"
+                          class="danger small"
+                          data-write
+                          onClick={() =>
+                            act(
+                              async () =>
+                                void (await api(
+                                  s,
+                                  'DELETE',
+                                  `/v1/sources/${encodeURIComponent(source.id)}/keys/${encodeURIComponent(k.id)}`,
+                                )),
+                            )
+                          }
+                        >
                           Revoke
                         </button>
                       )}
@@ -114,7 +128,13 @@ export function SourcesPage(props: { session: Session }) {
               </td>
               <td>
                 {source.id !== 'default' && (
-                  <button type="button" data-write onClick={() => act(async () => setIssued(await api<Issued>(s, 'POST', `/v1/sources/${encodeURIComponent(source.id)}/keys`)))}>
+                  <button
+                    type="button"
+                    data-write
+                    onClick={() =>
+                      act(async () => setIssued(await api<Issued>(s, 'POST', `/v1/sources/${encodeURIComponent(source.id)}/keys`)))
+                    }
+                  >
                     Rotate key
                   </button>
                 )}

@@ -7,13 +7,16 @@ export const BASE = '/console';
 /** The console path after `/console` (`/profiles/email:a@b.c`), decoded per segment. */
 export function currentRoute(): string[] {
   const rest = location.pathname.startsWith(BASE) ? location.pathname.slice(BASE.length) : '/';
-  return rest.split('/').filter(Boolean).map((s) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      return s;
-    }
-  });
+  return rest
+    .split('/')
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
 }
 
 export function href(...segments: string[]): string {

@@ -97,8 +97,16 @@ function identityFields(person: Person, target: Target | undefined): Record<stri
  * The explanation: every condition evaluated, the value it saw and its outcome (a `not` shows
  * its inner condition as false; an `any` stops at the first true branch).
  */
-export function explanation(trace: readonly TraceEntry[]): { path: string; op: string; expected?: unknown; actual: unknown; result: boolean }[] {
-  return trace.map((t) => ({ path: t.path, op: t.op, ...(t.expected !== undefined ? { expected: t.expected } : {}), actual: t.actual ?? null, result: t.result }));
+export function explanation(
+  trace: readonly TraceEntry[],
+): { path: string; op: string; expected?: unknown; actual: unknown; result: boolean }[] {
+  return trace.map((t) => ({
+    path: t.path,
+    op: t.op,
+    ...(t.expected !== undefined ? { expected: t.expected } : {}),
+    actual: t.actual ?? null,
+    result: t.result,
+  }));
 }
 
 export interface ActionTriggeredInput {
@@ -190,7 +198,7 @@ const common = {
   userId: z.string().optional(),
   trigger: Trigger,
   firedAt: z.string().describe('When Scherp decided (ISO-8601).'),
-  firedAtUnix: z.number().int().describe('The same in epoch seconds (what Meta\'s event_time takes).'),
+  firedAtUnix: z.number().int().describe("The same in epoch seconds (what Meta's event_time takes)."),
   explanation: Explanation,
 };
 
@@ -229,7 +237,9 @@ export const ProfileMergedDetailSchema = z.object({
 
 export const ProfileMergeRefusedDetailSchema = z.object({
   ...mergeCommon,
-  reason: z.enum(['merge_cap', 'alias_limit']).describe('merge_cap: identity.maxMergesPerProfile reached; alias_limit: identity.alias.limit reached.'),
+  reason: z
+    .enum(['merge_cap', 'alias_limit'])
+    .describe('merge_cap: identity.maxMergesPerProfile reached; alias_limit: identity.alias.limit reached.'),
   refusedIdentifierTypes: z.array(z.string()).describe('Types of the identifiers left unlinked (never their values).'),
 });
 

@@ -25,7 +25,10 @@ export { readPath };
 
 /** What a rule sees. Paths start at `event`, `profile` or `match` (history bindings). */
 export interface EvaluationContext {
-  readonly event: { readonly type: EventType; readonly event?: string; readonly messageId: string; readonly timestamp?: string } & Record<string, unknown>;
+  readonly event: { readonly type: EventType; readonly event?: string; readonly messageId: string; readonly timestamp?: string } & Record<
+    string,
+    unknown
+  >;
   readonly profile: {
     readonly id: string;
     readonly identifiers?: readonly string[];
@@ -90,8 +93,12 @@ export function parseDefinition(doc: unknown): Definition {
 /** {@link parseDefinition} with the issue paths under `prefix` (`rule` in a dry run's body). */
 export function parseDefinitionAt(doc: unknown, prefix: string): Definition {
   const deep = tooDeepAt(doc, MAX_DEFINITION_DEPTH, prefix);
-  if (deep !== undefined) throw new ValidationError(`invalid definition: ${deep} nests deeper than ${MAX_DEFINITION_DEPTH} levels`, [{ path: deep, message: `nests deeper than ${MAX_DEFINITION_DEPTH} levels` }]);
-  if (doc !== null && typeof doc === 'object' && (doc as { kind?: unknown }).kind === 'audience') return parseInput(AudienceSchema, doc, 'audience', prefix);
+  if (deep !== undefined)
+    throw new ValidationError(`invalid definition: ${deep} nests deeper than ${MAX_DEFINITION_DEPTH} levels`, [
+      { path: deep, message: `nests deeper than ${MAX_DEFINITION_DEPTH} levels` },
+    ]);
+  if (doc !== null && typeof doc === 'object' && (doc as { kind?: unknown }).kind === 'audience')
+    return parseInput(AudienceSchema, doc, 'audience', prefix);
   return parseInput(RuleSchema, doc, 'rule', prefix);
 }
 
@@ -103,7 +110,10 @@ function compare(c: Comparison, actual: unknown): boolean {
   const v = c.value;
   switch (c.op) {
     case 'exists':
-      return (actual !== undefined && actual !== null && !(Array.isArray(actual) && actual.length === 0)) === (v === undefined ? true : Boolean(v));
+      return (
+        (actual !== undefined && actual !== null && !(Array.isArray(actual) && actual.length === 0)) ===
+        (v === undefined ? true : Boolean(v))
+      );
     case 'eq':
       return actual === v;
     case 'neq':
@@ -112,7 +122,12 @@ function compare(c: Comparison, actual: unknown): boolean {
     case 'gte':
     case 'lt':
     case 'lte': {
-      const [a, b] = typeof actual === 'number' && typeof v === 'number' ? [actual, v] : typeof actual === 'string' && typeof v === 'string' ? [actual, v] : [undefined, undefined];
+      const [a, b] =
+        typeof actual === 'number' && typeof v === 'number'
+          ? [actual, v]
+          : typeof actual === 'string' && typeof v === 'string'
+            ? [actual, v]
+            : [undefined, undefined];
       if (a === undefined || b === undefined) return false;
       if (c.op === 'gt') return a > b;
       if (c.op === 'gte') return a >= b;
@@ -157,7 +172,11 @@ function evaluateHistory(h: HistoryCondition['history'], scope: Scope, ctx: Eval
   trace.push({
     path: `history(${h.event})`,
     op: 'count',
-    expected: { within: h.within, ...(h.atLeast !== undefined ? { atLeast: h.atLeast } : {}), ...(h.atMost !== undefined ? { atMost: h.atMost } : {}) },
+    expected: {
+      within: h.within,
+      ...(h.atLeast !== undefined ? { atLeast: h.atLeast } : {}),
+      ...(h.atMost !== undefined ? { atMost: h.atMost } : {}),
+    },
     actual: count,
     result,
   });
@@ -211,7 +230,14 @@ export function runRule(rule: Rule, ctx: EvaluationContext): RuleOutcome {
   const scope: Scope = { event: ctx.event, profile: ctx.profile, match: {} };
   const trace: TraceEntry[] = [];
   if (rule.condition && !evaluateCondition(rule.condition, scope, ctx, trace)) return { fired: false, trace, firings: [] };
-  const firings = rule.actions.map((action, actionIndex) => ({ ruleId: rule.id, actionIndex, actionId: actionId(action, actionIndex), action, trace, scope }));
+  const firings = rule.actions.map((action, actionIndex) => ({
+    ruleId: rule.id,
+    actionIndex,
+    actionId: actionId(action, actionIndex),
+    action,
+    trace,
+    scope,
+  }));
   return { fired: true, trace, firings };
 }
 
@@ -269,7 +295,11 @@ export class RuleSet {
   }
 
   /** Every action that fires for this context. A rule that throws is reported, never fatal. */
-  evaluate(ctx: EvaluationContext, onError: (ruleId: string, err: unknown) => void = () => undefined, rules = this.candidates(ctx.event.type, ctx.event.event)): Firing[] {
+  evaluate(
+    ctx: EvaluationContext,
+    onError: (ruleId: string, err: unknown) => void = () => undefined,
+    rules = this.candidates(ctx.event.type, ctx.event.event),
+  ): Firing[] {
     const out: Firing[] = [];
     for (const rule of rules) {
       try {

@@ -32,7 +32,7 @@ function compile(path: string): Step[] {
 }
 
 function own(v: unknown, key: string): unknown {
-  if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, key)) return undefined;
+  if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined;
   return (v as Record<string, unknown>)[key];
 }
 

@@ -52,50 +52,70 @@ export type Condition =
   | HistoryCondition;
 
 /** What a condition may be, for the error when an input has none of these shapes. */
-const CONDITION_SHAPES = 'must be a condition: {"all": [...]}, {"any": [...]}, {"not": {...}}, {"history": {...}} or {"path", "op", "value"}';
+const CONDITION_SHAPES =
+  'must be a condition: {"all": [...]}, {"any": [...]}, {"not": {...}}, {"history": {...}} or {"path", "op", "value"}';
 
 const Count = z.number().int().min(0).max(100_000);
 
 /** `meta.id`: the OpenAPI document (`core/openapi.ts`) names this recursive schema, so its `$ref` can point to itself. */
-export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    z.strictObject({ all: z.array(ConditionSchema).min(1) }),
-    z.strictObject({ any: z.array(ConditionSchema).min(1) }),
-    z.strictObject({ not: ConditionSchema }),
-    z.strictObject({
-      history: z
-        .strictObject({
-          event: z.string().min(1).max(200),
-          type: z.enum(EVENT_TYPES).optional(),
-          where: ConditionSchema.optional(),
-          within: DurationSchema,
-          atLeast: Count.optional(),
-          atMost: Count.optional(),
-          as: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, 'must be a name of letters, digits and _').optional(),
-        })
-        .refine((h) => h.atLeast !== undefined || h.atMost !== undefined, { message: 'give atLeast, atMost or both', path: ['atLeast'] }),
-    }),
-    z
-      .strictObject({ path: PathSchema, op: z.enum(OPERATORS), value: z.unknown().optional() })
-      .refine((c) => c.op === 'exists' || c.value !== undefined, { message: 'value is required for this operator', path: ['value'] })
-      .refine((c) => c.op !== 'in' || Array.isArray(c.value), { message: 'value must be an array for in', path: ['value'] }),
-  ], { error: CONDITION_SHAPES }),
-).meta({ id: 'Condition' });
+export const ConditionSchema: z.ZodType<Condition> = z
+  .lazy(() =>
+    z.union(
+      [
+        z.strictObject({ all: z.array(ConditionSchema).min(1) }),
+        z.strictObject({ any: z.array(ConditionSchema).min(1) }),
+        z.strictObject({ not: ConditionSchema }),
+        z.strictObject({
+          history: z
+            .strictObject({
+              event: z.string().min(1).max(200),
+              type: z.enum(EVENT_TYPES).optional(),
+              where: ConditionSchema.optional(),
+              within: DurationSchema,
+              atLeast: Count.optional(),
+              atMost: Count.optional(),
+              as: z
+                .string()
+                .regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, 'must be a name of letters, digits and _')
+                .optional(),
+            })
+            .refine((h) => h.atLeast !== undefined || h.atMost !== undefined, {
+              message: 'give atLeast, atMost or both',
+              path: ['atLeast'],
+            }),
+        }),
+        z
+          .strictObject({ path: PathSchema, op: z.enum(OPERATORS), value: z.unknown().optional() })
+          .refine((c) => c.op === 'exists' || c.value !== undefined, { message: 'value is required for this operator', path: ['value'] })
+          .refine((c) => c.op !== 'in' || Array.isArray(c.value), { message: 'value must be an array for in', path: ['value'] }),
+      ],
+      { error: CONDITION_SHAPES },
+    ),
+  )
+  .meta({ id: 'Condition' });
 
 /** A value for an action: a path into the context, or `{ "value": literal }`. */
-export const ValueSchema = z.union([PathSchema, z.strictObject({ value: z.unknown() })], { error: 'must be a path (event.…, profile.… or match.…) or {"value": literal}' });
+export const ValueSchema = z.union([PathSchema, z.strictObject({ value: z.unknown() })], {
+  error: 'must be a path (event.…, profile.… or match.…) or {"value": literal}',
+});
 export type ValueRef = z.infer<typeof ValueSchema>;
 
 /** Options every action takes. */
 const actionOptions = {
   /** Names this action in explanations and rule state. @default `<type>-<index>` */
-  id: z.string().regex(/^[a-z0-9][a-z0-9-_]{0,99}$/, 'must be 1-100 lowercase letters, digits, - or _').optional(),
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-_]{0,99}$/, 'must be 1-100 lowercase letters, digits, - or _')
+    .optional(),
   /** At most once per profile within this time. */
   cooldown: DurationSchema.optional(),
   /** At most this many times per profile, ever. */
   maxFires: z.number().int().min(1).max(1_000_000).optional(),
   /** Skipped (and counted) unless the profile has granted this consent purpose. */
-  consent: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be a lowercase purpose name').optional(),
+  consent: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be a lowercase purpose name')
+    .optional(),
   /** Checked again after this time; fires only if the rule's condition still holds then. */
   delay: DurationSchema.optional(),
 };

@@ -42,7 +42,10 @@ export function createAdminHandler(deps: () => AdminDeps) {
     'GET /v1/rejected': async (event, d) => json(200, { rejected: await listRejected(d.rejected, event.queryStringParameters ?? {}) }),
     'GET /v1/dlq': async (event, d) => {
       const limit = Number(event.queryStringParameters?.limit ?? 100);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit must be an integer from 1 to 1000', [{ path: 'limit', message: 'must be an integer from 1 to 1000' }]);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new ValidationError('limit must be an integer from 1 to 1000', [
+          { path: 'limit', message: 'must be an integer from 1 to 1000' },
+        ]);
       return json(200, { deadLetters: await d.deadLetters.list(limit) });
     },
     'POST /v1/dlq/redrive': async (event, d) => {

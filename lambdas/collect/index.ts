@@ -36,7 +36,11 @@ const SETTINGS_CACHE = 'public, max-age=300';
 function settingsOf(event: APIGatewayProxyEventV2): HttpResult | undefined {
   let doc: Record<string, unknown>;
   if (event.routeKey === `GET ${SETTINGS_PATHS.analyticsJs}`) {
-    doc = sdkSettings({ sdk: 'analytics.js', writeKey: event.pathParameters?.writeKey, api: apiAddress(event, SETTINGS_PATHS.analyticsJs) });
+    doc = sdkSettings({
+      sdk: 'analytics.js',
+      writeKey: event.pathParameters?.writeKey,
+      api: apiAddress(event, SETTINGS_PATHS.analyticsJs),
+    });
   } else if (event.routeKey === `GET ${SETTINGS_PATHS.rudderStack}`) {
     doc = sdkSettings({ sdk: 'rudderstack', writeKey: event.queryStringParameters?.writeKey ?? credential(event) });
   } else return undefined;
@@ -65,7 +69,13 @@ export function createCollectHandler(deps: () => CollectDeps) {
       if (result.rejected.length > 0) metrics.addMetric('EventsRejected', MetricUnit.Count, result.rejected.length);
       logger.info('collected', { route, sourceId: result.sourceId, accepted: result.accepted, rejected: result.rejected.length });
       if (result.rejected.length === 0) return json(200, { success: true });
-      if (result.accepted === 0) return json(400, { success: false, error: 'invalid_request', message: 'no event in the batch is valid', rejected: result.rejected });
+      if (result.accepted === 0)
+        return json(400, {
+          success: false,
+          error: 'invalid_request',
+          message: 'no event in the batch is valid',
+          rejected: result.rejected,
+        });
       return json(200, { success: true, accepted: result.accepted, rejected: result.rejected });
     } catch (err) {
       return errorResponse(err);
@@ -102,7 +112,10 @@ const cloudDeps = lazy((): CollectDeps => {
     // Debug copies only while a debugger session is open (the marker read cached per container).
     stats: statsStore(),
     onStatsError: (err) => logger.warn('counters not updated', { error: (err as Error).name }),
-    debug: new DebugTap(debugStore(), { onError: (err) => logger.warn('debug copy not kept', { error: (err as Error).name }), onDropped: (n) => metrics.addMetric('DebugEntriesDropped', MetricUnit.Count, n) }),
+    debug: new DebugTap(debugStore(), {
+      onError: (err) => logger.warn('debug copy not kept', { error: (err as Error).name }),
+      onDropped: (n) => metrics.addMetric('DebugEntriesDropped', MetricUnit.Count, n),
+    }),
   };
 });
 

@@ -62,9 +62,13 @@ const cloudDeps = lazy((): ContextDeps => {
     store: profileStore(),
     config: scherpConfig(),
     rateLimiter: new SourceRateLimiter(rateLimitFromEnv()),
-    userTokenSecret: cachedLoader(tokenArn ? secretLoader(new SecretsManagerClient({}), tokenArn) : envLoader(optionalEnv(ENV.USER_TOKEN_SECRET))),
+    userTokenSecret: cachedLoader(
+      tokenArn ? secretLoader(new SecretsManagerClient({}), tokenArn) : envLoader(optionalEnv(ENV.USER_TOKEN_SECRET)),
+    ),
     writeKeys: new SourceKeyStore(
-      new BootstrapKeyStore({ write: writeArn ? secretLoader(new SecretsManagerClient({}), writeArn) : envLoader(optionalEnv(ENV.WRITE_KEY)) }),
+      new BootstrapKeyStore({
+        write: writeArn ? secretLoader(new SecretsManagerClient({}), writeArn) : envLoader(optionalEnv(ENV.WRITE_KEY)),
+      }),
       (digest) => sources.findKey(digest),
     ),
   };

@@ -43,7 +43,8 @@ import type { BusEntry } from '../../app/ports';
 
 /** Counts the actions fired, by rule, into the batch's tally (the Overview). */
 function tallyActions(tally: Tally, entries: readonly BusEntry[], at: string): void {
-  for (const e of entries) if (e.detailType === DETAIL_TYPES.actionTriggered && typeof e.detail.ruleId === 'string') tallyAction(tally, at, e.detail.ruleId);
+  for (const e of entries)
+    if (e.detailType === DETAIL_TYPES.actionTriggered && typeof e.detail.ruleId === 'string') tallyAction(tally, at, e.detail.ruleId);
 }
 
 /** The stored event and its profile, if the record is a new timeline event. */
@@ -100,14 +101,22 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
   async function replay(): Promise<ReplayResult> {
     const log = failureLog?.();
     if (!log) return { replayed: 0, gone: 0, failed: 0 };
-    const result = await replayFailures(log, evaluateRecord, (f, err) => logger.warn('replayed record failed again; its note is kept', { sequenceNumber: f.sequenceNumber, ...errorFields(err) }));
+    const result = await replayFailures(log, evaluateRecord, (f, err) =>
+      logger.warn('replayed record failed again; its note is kept', { sequenceNumber: f.sequenceNumber, ...errorFields(err) }),
+    );
     logger.info('evaluation failures replayed', { ...result });
     return result;
   }
 
   function handler(event: ReplayInvocation, context?: Pick<Context, 'invokedFunctionArn'>): Promise<ReplayResult>;
-  function handler(event: DynamoDBStreamEvent | DelayedInvocation, context?: Pick<Context, 'invokedFunctionArn'>): Promise<DynamoDBBatchResponse>;
-  async function handler(event: DynamoDBStreamEvent | DelayedInvocation | ReplayInvocation, context?: Pick<Context, 'invokedFunctionArn'>): Promise<DynamoDBBatchResponse | ReplayResult> {
+  function handler(
+    event: DynamoDBStreamEvent | DelayedInvocation,
+    context?: Pick<Context, 'invokedFunctionArn'>,
+  ): Promise<DynamoDBBatchResponse>;
+  async function handler(
+    event: DynamoDBStreamEvent | DelayedInvocation | ReplayInvocation,
+    context?: Pick<Context, 'invokedFunctionArn'>,
+  ): Promise<DynamoDBBatchResponse | ReplayResult> {
     selfArn ??= context?.invokedFunctionArn;
     if (isReplayInvocation(event)) return replay();
     let actions = 0;
@@ -129,11 +138,16 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
         try {
           actions += await evaluateRecord(record, tally);
         } catch (err) {
-          logger.warn('evaluate failed; the stream retries from this record', { sequenceNumber: record.dynamodb?.SequenceNumber, ...errorFields(err) });
+          logger.warn('evaluate failed; the stream retries from this record', {
+            sequenceNumber: record.dynamodb?.SequenceNumber,
+            ...errorFields(err),
+          });
           // Noted with its key, so the record can be replayed even after the stream has let it go.
           await failureLog?.()
             .record(record, (err as Error)?.message ?? String(err))
-            .catch((e: unknown) => logger.error('could not note the failed record', { sequenceNumber: record.dynamodb?.SequenceNumber, ...errorFields(e) }));
+            .catch((e: unknown) =>
+              logger.error('could not note the failed record', { sequenceNumber: record.dynamodb?.SequenceNumber, ...errorFields(e) }),
+            );
           return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
         }
       }
@@ -160,26 +174,31 @@ export const ruleObservers: Pick<EvaluateDeps, 'onRuleError' | 'onSkipped'> = {
   },
 };
 
-const cloudDeps = lazy((): EvaluateDeps => ({
-  store: profileStore(),
-  stats: statsStore(),
-  bus: new EventBridgeBus(new EventBridgeClient({}), requireEnv(ENV.EVENT_BUS_NAME)),
-  rules: cachedRuleSet(new DynamoRuleStore(dynamo(), tableName()), {
-    onInvalid: (id, err) => logger.error('stored rule is invalid and skipped', { ruleId: String(id), ...errorFields(err) }),
+const cloudDeps = lazy(
+  (): EvaluateDeps => ({
+    store: profileStore(),
+    stats: statsStore(),
+    bus: new EventBridgeBus(new EventBridgeClient({}), requireEnv(ENV.EVENT_BUS_NAME)),
+    rules: cachedRuleSet(new DynamoRuleStore(dynamo(), tableName()), {
+      onInvalid: (id, err) => logger.error('stored rule is invalid and skipped', { ruleId: String(id), ...errorFields(err) }),
+    }),
+    parts: new DynamoPersonalizationStore(dynamo(), tableName()),
+    history: new DynamoHistoryStore(dynamo(), tableName()),
+    computed: { store: new DynamoComputedStore(dynamo(), tableName()), defs: scherpConfig().computed },
+    scheduler: new EventBridgeScheduler(new SchedulerClient({}), {
+      targetArn: () => {
+        if (!selfArn) throw new Error('the function ARN is not known yet');
+        return selfArn;
+      },
+      roleArn: requireEnv(ENV.SCHEDULER_ROLE_ARN),
+      groupName: optionalEnv(ENV.SCHEDULER_GROUP_NAME),
+      deadLetterArn: optionalEnv(ENV.SCHEDULER_DLQ_ARN),
+    }),
+    ...ruleObservers,
   }),
-  parts: new DynamoPersonalizationStore(dynamo(), tableName()),
-  history: new DynamoHistoryStore(dynamo(), tableName()),
-  computed: { store: new DynamoComputedStore(dynamo(), tableName()), defs: scherpConfig().computed },
-  scheduler: new EventBridgeScheduler(new SchedulerClient({}), {
-    targetArn: () => {
-      if (!selfArn) throw new Error('the function ARN is not known yet');
-      return selfArn;
-    },
-    roleArn: requireEnv(ENV.SCHEDULER_ROLE_ARN),
-    groupName: optionalEnv(ENV.SCHEDULER_GROUP_NAME),
-    deadLetterArn: optionalEnv(ENV.SCHEDULER_DLQ_ARN),
-  }),
-  ...ruleObservers,
-}));
+);
 
-export const handler = createEvaluateHandler(cloudDeps, lazy(() => new DynamoEvaluationFailures(dynamo(), tableName())));
+export const handler = createEvaluateHandler(
+  cloudDeps,
+  lazy(() => new DynamoEvaluationFailures(dynamo(), tableName())),
+);

@@ -38,7 +38,13 @@ export function createFileImportHandler(deps: () => FileImportHandlerDeps) {
         for (const job of jobs) {
           const r = await runImportJob(d, job, timeLeft);
           // Keys and counts only: rows and their reasons stay in the report.
-          logger.info('file import', { status: r.status, imported: r.report?.imported, errors: r.report?.errorCount, lines: r.report?.lines, reason: r.status === 'failed' ? r.report?.reason : undefined });
+          logger.info('file import', {
+            status: r.status,
+            imported: r.report?.imported,
+            errors: r.report?.errorCount,
+            lines: r.report?.lines,
+            reason: r.status === 'failed' ? r.report?.reason : undefined,
+          });
           if (r.report && r.status !== 'failed') metrics.addMetric('RowsImported', MetricUnit.Count, r.report.imported);
         }
       } catch (err) {

@@ -35,14 +35,20 @@ export function createImportHandler(deps: () => ImportHandlerDeps) {
       const key = credential(event);
       if (!key || !(await deps().keys.authenticate('admin', key))) throw new AuthenticationError('missing or invalid admin key');
       const q = event.queryStringParameters ?? {};
-      if (!q.source) throw new ValidationError('source is required: ?source=<source id or name>', [{ path: 'source', message: 'is required' }]);
+      if (!q.source)
+        throw new ValidationError('source is required: ?source=<source id or name>', [{ path: 'source', message: 'is required' }]);
       const type = (event.headers?.['content-type'] ?? '').toLowerCase();
       const format = q.format ?? (type.includes('csv') ? 'csv' : 'ndjson');
-      if (format !== 'csv' && format !== 'ndjson') throw new ValidationError('format must be ndjson or csv', [{ path: 'format', message: 'must be ndjson or csv' }]);
+      if (format !== 'csv' && format !== 'ndjson')
+        throw new ValidationError('format must be ndjson or csv', [{ path: 'format', message: 'must be ndjson or csv' }]);
       const firstLine = q.firstLine === undefined ? 1 : Number(q.firstLine);
-      if (!Number.isInteger(firstLine) || firstLine < 1) throw new ValidationError('firstLine must be a positive integer', [{ path: 'firstLine', message: 'must be a positive integer' }]);
+      if (!Number.isInteger(firstLine) || firstLine < 1)
+        throw new ValidationError('firstLine must be a positive integer', [{ path: 'firstLine', message: 'must be a positive integer' }]);
       const { queue, sources, config } = deps();
-      const r = await importRows({ queue, sources, config }, { text: bodyText(event, MAX_IMPORT_BODY), format, source: q.source, firstLine });
+      const r = await importRows(
+        { queue, sources, config },
+        { text: bodyText(event, MAX_IMPORT_BODY), format, source: q.source, firstLine },
+      );
       logger.info('import', { sourceId: r.sourceId, imported: r.imported, errors: r.errors.length });
       return json(200, r);
     } catch (err) {
@@ -54,7 +60,9 @@ export function createImportHandler(deps: () => ImportHandlerDeps) {
 const cloudDeps = lazy((): ImportHandlerDeps => {
   const adminArn = optionalEnv(ENV.ADMIN_KEY_SECRET_ARN);
   return {
-    keys: new BootstrapKeyStore({ admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)) }),
+    keys: new BootstrapKeyStore({
+      admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
+    }),
     queue: new SqsEventQueue(new SQSClient({}), requireEnv(ENV.QUEUE_URL)),
     sources: sourceStore(),
     config: scherpConfig(),

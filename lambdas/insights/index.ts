@@ -34,14 +34,16 @@ export function createInsightsHandler(deps: () => InsightsDeps) {
       const key = credential(event);
       if (!key) throw new AuthenticationError('missing read or admin key: send it as a Bearer token or the HTTP Basic auth user name');
       const d = deps();
-      if (!(await d.keys.authenticate('read', key)) && !(await d.keys.authenticate('admin', key))) throw new AuthenticationError('invalid read or admin key');
+      if (!(await d.keys.authenticate('read', key)) && !(await d.keys.authenticate('admin', key)))
+        throw new AuthenticationError('invalid read or admin key');
       const now = (d.now ?? (() => new Date()))();
       if (event.routeKey === 'POST /v1/debug/sessions') {
         const opened = await openDebugSession(d.debug, now, d.tap);
         logger.info('debugger session opened', { expiresAt: opened.session.expiresAt });
         return json(200, opened);
       }
-      if (event.routeKey === 'GET /v1/debug/events') return json(200, await listDebugEvents(d.debug, event.queryStringParameters ?? {}, now));
+      if (event.routeKey === 'GET /v1/debug/events')
+        return json(200, await listDebugEvents(d.debug, event.queryStringParameters ?? {}, now));
       if (event.routeKey === 'GET /v1/stats') return json(200, await readStats(d.stats, event.queryStringParameters ?? {}, now));
       throw new NotFoundError(`no route ${event.routeKey}`);
     } catch (err) {

@@ -54,13 +54,21 @@ export function createProfileHandler(deps: () => ProfileDeps) {
     try {
       // The API reference is public (no key): `docs/openapi.json`, bundled here rather than in
       // collect, which stays small on the hot path; the generator itself is in no bundle.
-      if (event.routeKey === `GET ${OPENAPI_PATH}`) return { ...json(200, openApiDocument), headers: { ...json(200, {}).headers, 'cache-control': 'public, max-age=300' } };
+      if (event.routeKey === `GET ${OPENAPI_PATH}`)
+        return { ...json(200, openApiDocument), headers: { ...json(200, {}).headers, 'cache-control': 'public, max-age=300' } };
       if (event.routeKey === 'GET /v1/profiles/{id}/export' || event.routeKey === 'DELETE /v1/profiles/{id}') {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
         const { store, rejected, config, copies, notReached } = deps();
-        if (event.routeKey === 'GET /v1/profiles/{id}/export') return json(200, await exportProfile(store, profileKey(event), config.identity, { rejected }));
-        const result = await eraseProfile(store, profileKey(event), { identity: config.identity, suppress: config.privacy.suppressErased, rejected, copies, notReached });
+        if (event.routeKey === 'GET /v1/profiles/{id}/export')
+          return json(200, await exportProfile(store, profileKey(event), config.identity, { rejected }));
+        const result = await eraseProfile(store, profileKey(event), {
+          identity: config.identity,
+          suppress: config.privacy.suppressErased,
+          rejected,
+          copies,
+          notReached,
+        });
         logger.info('profile erased', { ...result.erased, copies: { ...result.erased.copies } });
         return json(200, result);
       }
@@ -68,10 +76,19 @@ export function createProfileHandler(deps: () => ProfileDeps) {
       if (!key) throw new AuthenticationError('missing read key: send it as the HTTP Basic auth user name');
       // The admin key reads too (the console signs in with one key for everything).
       const keys = deps().keys;
-      if (!(await keys.authenticate('read', key)) && !(await keys.authenticate('admin', key))) throw new AuthenticationError('invalid read key');
+      if (!(await keys.authenticate('read', key)) && !(await keys.authenticate('admin', key)))
+        throw new AuthenticationError('invalid read key');
       const { store, config } = deps();
       if (event.routeKey === 'GET /v1/profiles/{id}/events') {
-        return json(200, await readProfileEvents(store, profileKey(event), { limit: limitParam(event), cursor: event.queryStringParameters?.cursor }, config.identity));
+        return json(
+          200,
+          await readProfileEvents(
+            store,
+            profileKey(event),
+            { limit: limitParam(event), cursor: event.queryStringParameters?.cursor },
+            config.identity,
+          ),
+        );
       }
       return json(200, await readProfile(store, profileKey(event), config.identity));
     } catch (err) {

@@ -5,7 +5,15 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { KeyStore } from '../../app/ports';
-import { backtest, deleteDefinition, dryRun, getDefinition, listDefinitions, putDefinition, type RuleAdminDeps } from '../../app/rule-admin';
+import {
+  backtest,
+  deleteDefinition,
+  dryRun,
+  getDefinition,
+  listDefinitions,
+  putDefinition,
+  type RuleAdminDeps,
+} from '../../app/rule-admin';
 import { ValidationError } from '../../core/errors';
 import { BacktestBodySchema, DryRunBodySchema } from '../../core/rules/schema';
 import { parseInput } from '../../core/validation';
@@ -29,7 +37,8 @@ const MAX_RULES_BODY_BYTES = 512 * 1024;
 
 function objectBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
   const body = parseJsonBody(event, MAX_RULES_BODY_BYTES);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('the body must be a JSON object', [{ path: '(body)', message: 'must be an object' }]);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new ValidationError('the body must be a JSON object', [{ path: '(body)', message: 'must be an object' }]);
   return body as Record<string, unknown>;
 }
 
@@ -56,7 +65,15 @@ export function createRulesHandler(deps: () => RulesDeps) {
     'POST /v1/rules/{id}/backtest': async (event, d) => {
       const id = pathParam(event, 'id');
       const b = parseInput(BacktestBodySchema, objectBody(event), 'backtest request');
-      return json(200, await backtest(d, id, { rule: b.rule, from: b.from as string, to: b.to as string, ...(b.maxProfiles !== undefined ? { maxProfiles: b.maxProfiles } : {}) }));
+      return json(
+        200,
+        await backtest(d, id, {
+          rule: b.rule,
+          from: b.from as string,
+          to: b.to as string,
+          ...(b.maxProfiles !== undefined ? { maxProfiles: b.maxProfiles } : {}),
+        }),
+      );
     },
   });
 }

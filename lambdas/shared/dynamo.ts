@@ -22,9 +22,13 @@ export const profileStore = lazy(
 
 export const sourceStore = lazy(() => new DynamoSourceStore(dynamo(), tableName()));
 
-export const rejectedStore = lazy(() => new DynamoRejectedStore(dynamo(), { tableName: tableName(), retentionDays: intEnv(ENV.REJECTED_RETENTION_DAYS, 7) }));
+export const rejectedStore = lazy(
+  () => new DynamoRejectedStore(dynamo(), { tableName: tableName(), retentionDays: intEnv(ENV.REJECTED_RETENTION_DAYS, 7) }),
+);
 
-export const messageLog = lazy(() => new DynamoMessageLog(dynamo(), { tableName: tableName(), windowDays: intEnv(ENV.DEDUPE_WINDOW_DAYS, 7) }));
+export const messageLog = lazy(
+  () => new DynamoMessageLog(dynamo(), { tableName: tableName(), windowDays: intEnv(ENV.DEDUPE_WINDOW_DAYS, 7) }),
+);
 
 export const debugStore = lazy(() => new DynamoDebugStore(dynamo(), { tableName: tableName() }));
 

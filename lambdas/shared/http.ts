@@ -4,7 +4,15 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { gunzipSync } from 'node:zlib';
-import { AlreadyExistsError, AuthenticationError, LimitExceededError, NotFoundError, RateLimitedError, ScherpError, ValidationError } from '../../core/errors';
+import {
+  AlreadyExistsError,
+  AuthenticationError,
+  LimitExceededError,
+  NotFoundError,
+  RateLimitedError,
+  ScherpError,
+  ValidationError,
+} from '../../core/errors';
 import { parseJson } from '../../core/numbers';
 import type { ApiAddress } from '../../core/sdk-settings';
 import { errorFields, logger } from './observability';
@@ -79,7 +87,9 @@ export function decodePathSegment(raw: string, name: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new ValidationError(`the path parameter ${name} is not valid percent-encoded UTF-8`, [{ path: name, message: 'is not valid percent-encoded UTF-8' }]);
+    throw new ValidationError(`the path parameter ${name} is not valid percent-encoded UTF-8`, [
+      { path: name, message: 'is not valid percent-encoded UTF-8' },
+    ]);
   }
 }
 
@@ -114,10 +124,14 @@ export function userAgent(event: APIGatewayProxyEventV2): string | undefined {
 export function apiAddress(event: APIGatewayProxyEventV2, routePath: string): ApiAddress {
   const proto = header(event, 'x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
   const asked = header(event, 'host');
-  const host = asked && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(asked) ? asked : event.requestContext.domainName;
+  const host = asked && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(asked) ? asked : event.requestContext.domainName;
   const segments = event.rawPath.replace(/\/+$/, '').split('/');
   const depth = routePath.split('/').length - 1;
-  return { protocol: proto === 'http' ? 'http' : 'https', host, basePath: segments.slice(0, Math.max(1, segments.length - depth)).join('/') };
+  return {
+    protocol: proto === 'http' ? 'http' : 'https',
+    host,
+    basePath: segments.slice(0, Math.max(1, segments.length - depth)).join('/'),
+  };
 }
 
 /** Maps an error to its response; unexpected ones become a 500 with no detail. */

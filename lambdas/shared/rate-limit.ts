@@ -4,7 +4,10 @@ import { ENV, intEnv } from './env';
 import { logger, metrics, MetricUnit } from './observability';
 
 export function rateLimitFromEnv(): RateLimit {
-  return { rate: intEnv(ENV.SOURCE_RATE_LIMIT, DEFAULT_SOURCE_RATE_LIMIT.rate), burst: intEnv(ENV.SOURCE_BURST_LIMIT, DEFAULT_SOURCE_RATE_LIMIT.burst) };
+  return {
+    rate: intEnv(ENV.SOURCE_RATE_LIMIT, DEFAULT_SOURCE_RATE_LIMIT.rate),
+    burst: intEnv(ENV.SOURCE_BURST_LIMIT, DEFAULT_SOURCE_RATE_LIMIT.burst),
+  };
 }
 
 /** Counts a refusal by a source's rate limit (the source id is logged, never the key). */

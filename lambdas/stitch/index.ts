@@ -44,7 +44,12 @@ function senderIds(record: SQSRecord): string[] {
   try {
     const e = JSON.parse(record.body) as Partial<ScherpEvent>;
     // An alias's previousId is a former userId or anonymousId: it groups with the events of either.
-    return [e.anonymousId && `a:${e.anonymousId}`, e.userId && `u:${e.userId}`, e.previousId && `u:${e.previousId}`, e.previousId && `a:${e.previousId}`].filter((x): x is string => !!x);
+    return [
+      e.anonymousId && `a:${e.anonymousId}`,
+      e.userId && `u:${e.userId}`,
+      e.previousId && `u:${e.previousId}`,
+      e.previousId && `a:${e.previousId}`,
+    ].filter((x): x is string => !!x);
   } catch {
     return [];
   }
@@ -64,7 +69,10 @@ export function createStitchHandler(deps: () => StitchDeps) {
       try {
         const e = JSON.parse(record.body) as ScherpEvent;
         const { store, messages, config } = deps();
-        const r = await processEvent({ store, messages, identity: config.identity, traits: config.traits, suppressErased: config.privacy.suppressErased }, e);
+        const r = await processEvent(
+          { store, messages, identity: config.identity, traits: config.traits, suppressErased: config.privacy.suppressErased },
+          e,
+        );
         if (r.duplicate) counts.duplicates++;
         else {
           counts.stored++;
@@ -73,8 +81,14 @@ export function createStitchHandler(deps: () => StitchDeps) {
         if (r.repeat) counts.repeats++;
         counts.dropped += r.dropped.length;
         counts.merged += r.merged.length;
-        if (r.merged.length > 0) logger.info('profiles merged', { profileId: r.profileId, merged: r.merged.length, messageId: e.messageId });
-        if (r.dropped.length > 0) logger.info('identifiers dropped by merge protection', { profileId: r.profileId, messageId: e.messageId, dropped: r.dropped.map((d) => `${d.id.type}:${d.reason}`) });
+        if (r.merged.length > 0)
+          logger.info('profiles merged', { profileId: r.profileId, merged: r.merged.length, messageId: e.messageId });
+        if (r.dropped.length > 0)
+          logger.info('identifiers dropped by merge protection', {
+            profileId: r.profileId,
+            messageId: e.messageId,
+            dropped: r.dropped.map((d) => `${d.id.type}:${d.reason}`),
+          });
       } catch (err) {
         if (err instanceof NoIdentifierError) {
           // Retrying cannot give it an identifier: drop it (ids only in the log).
@@ -132,7 +146,10 @@ const cloudDeps = lazy((): StitchDeps => {
     messages: messageLog(),
     stats: statsStore(),
     deadLetters: dlqUrl
-      ? { sink: new SqsDeadLetters(new SQSClient({}), { deadLetterQueueUrl: dlqUrl }), maxReceives: Number(optionalEnv(ENV.MAX_RECEIVE_COUNT) ?? 5) }
+      ? {
+          sink: new SqsDeadLetters(new SQSClient({}), { deadLetterQueueUrl: dlqUrl }),
+          maxReceives: Number(optionalEnv(ENV.MAX_RECEIVE_COUNT) ?? 5),
+        }
       : undefined,
   };
 });

@@ -6,14 +6,21 @@
  */
 import { storedVisit, useSdkHarness, type SdkPage } from '../helpers/sdk-page';
 
-const h = useSdkHarness('ajs', { write: 'ajs-write', read: 'ajs-read', admin: 'ajs-admin' }, "import { AnalyticsBrowser } from '@segment/analytics-next'; window.AnalyticsBrowser = AnalyticsBrowser;");
+const h = useSdkHarness(
+  'ajs',
+  { write: 'ajs-write', read: 'ajs-read', admin: 'ajs-admin' },
+  "import { AnalyticsBrowser } from '@segment/analytics-next'; window.AnalyticsBrowser = AnalyticsBrowser;",
+);
 
 /** Loads analytics.js as a site would with Scherp: only the write key and `cdnURL`. */
 async function load(p: SdkPage, segmentOptions?: Record<string, unknown>): Promise<string> {
   return p.page.evaluate(
     async ({ writeKey, api, segmentOptions }) => {
       const w = globalThis as any;
-      const [analytics] = await w.AnalyticsBrowser.load({ writeKey, cdnURL: api }, segmentOptions ? { integrations: { 'Segment.io': segmentOptions } } : {});
+      const [analytics] = await w.AnalyticsBrowser.load(
+        { writeKey, cdnURL: api },
+        segmentOptions ? { integrations: { 'Segment.io': segmentOptions } } : {},
+      );
       w.analytics = analytics;
       return analytics.user().anonymousId() as string;
     },
@@ -33,7 +40,9 @@ async function visit(p: SdkPage, userId: string): Promise<void> {
 }
 
 function expectVisitStored(profile: Record<string, any>, events: Record<string, any>[], userId: string, anonymousId: string) {
-  expect(profile.identifiers).toEqual(expect.arrayContaining([`user_id:${userId}`, `anonymous_id:${anonymousId}`, `email:${userId}@example.com`]));
+  expect(profile.identifiers).toEqual(
+    expect.arrayContaining([`user_id:${userId}`, `anonymous_id:${anonymousId}`, `email:${userId}@example.com`]),
+  );
   expect(profile.traits).toMatchObject({ name: { value: 'Ada' }, plan: { value: 'pro' }, email: { value: `${userId}@Example.com` } });
   const byName = new Map(events.map((e) => [e.event ?? e.name ?? e.type, e]));
   expect([...byName.keys()].sort()).toEqual(['Home', 'Order Completed', 'Product Viewed', 'identify']);
@@ -85,7 +94,9 @@ describe('analytics.js with cdnURL pointed at Scherp', () => {
   it('delivers a batch still waiting when the visitor leaves the page (keepalive, its beacon transport)', async () => {
     const p = await h.open();
     try {
-      const anonymousId = await load(p, { deliveryStrategy: { strategy: 'batching', config: { size: 100, timeout: 60_000, keepalive: true } } });
+      const anonymousId = await load(p, {
+        deliveryStrategy: { strategy: 'batching', config: { size: 100, timeout: 60_000, keepalive: true } },
+      });
       await visit(p, 'ajs-unload');
       await p.page.goto(`${h.site.url}/next.html`);
       const { profile, events } = await storedVisit(h.rt, 'ajs-unload', anonymousId, 4);

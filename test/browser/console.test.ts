@@ -17,7 +17,10 @@ const client = apiClient(() => rt);
 const XSS = '<img src=x onerror=alert(1)>';
 
 beforeAll(async () => {
-  [rt, browser] = await Promise.all([startTestRuntime('console', { keys: { write: 'console-write', read: 'console-read', admin: 'console-admin' } }), launchChromium()]);
+  [rt, browser] = await Promise.all([
+    startTestRuntime('console', { keys: { write: 'console-write', read: 'console-read', admin: 'console-admin' } }),
+    launchChromium(),
+  ]);
   await client.send(
     { type: 'identify', userId: 'ada-1', anonymousId: 'anon-ada', traits: { email: 'Ada@Example.com', name: 'Ada', bio: XSS } },
     { type: 'track', userId: 'ada-1', event: 'Order Completed', properties: { revenue: 150 } },
@@ -26,7 +29,14 @@ beforeAll(async () => {
   expect((await client.post('/v1/track', { userId: 'ada-1' })).status).toBe(400);
   await settle(rt);
   // A person with more events than one timeline page (25), and one to export and erase.
-  await client.send(...Array.from({ length: 30 }, (_, i) => ({ type: 'track', userId: 'many-1', event: `Step ${i}`, timestamp: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() })));
+  await client.send(
+    ...Array.from({ length: 30 }, (_, i) => ({
+      type: 'track',
+      userId: 'many-1',
+      event: `Step ${i}`,
+      timestamp: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
+    })),
+  );
   await client.send({ type: 'identify', userId: 'cara-1', traits: { email: 'cara@example.com', name: 'Cara' } });
   // An anonymous visit and a known user, merged when one event carries both identifiers.
   await client.send({ type: 'track', anonymousId: 'anon-bob-1', event: 'Product Viewed' });
@@ -130,7 +140,8 @@ it('draws the identity graph of a merged profile: every identifier and the merge
   await signIn(page, rt.keys.admin);
   const graph = page.locator('figure.graph');
   await graph.waitFor();
-  for (const id of ['user_id:bob-1', 'anonymous_id:anon-bob-1']) await expect(graph.locator('g.identifier text', { hasText: id }).count()).resolves.toBe(1);
+  for (const id of ['user_id:bob-1', 'anonymous_id:anon-bob-1'])
+    await expect(graph.locator('g.identifier text', { hasText: id }).count()).resolves.toBe(1);
   await expect(graph.locator('g.merged title').textContent()).resolves.toBe(profile.mergedFrom[0]);
   await expect(graph.locator('figcaption').textContent()).resolves.toContain(`merged from ${profile.mergedFrom[0]}`);
   // Both visits are on the one timeline.
@@ -251,7 +262,10 @@ it('with the read key shows no write controls (and the API refuses them anyway)'
   for (const path of ['/console/profiles/user_id:ada-1', '/console/sources', '/console/rules/high-value-order', '/console/health']) {
     await page.goto(`${rt.url}${path}`);
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    await page.locator(path.includes('/profiles/') ? 'article.profile' : 'main section').first().waitFor();
+    await page
+      .locator(path.includes('/profiles/') ? 'article.profile' : 'main section')
+      .first()
+      .waitFor();
     expect(await page.locator('[data-write]').count()).toBe(0);
     expect(await page.getByRole('button', { name: /erase|rotate|revoke|redrive|create/i }).count()).toBe(0);
   }

@@ -8,7 +8,11 @@
  */
 import { storedVisit, useSdkHarness, type SdkPage } from '../helpers/sdk-page';
 
-const h = useSdkHarness('rsjs', { write: 'rs-write', read: 'rs-read', admin: 'rs-admin' }, "import { RudderAnalytics } from '@rudderstack/analytics-js/bundled'; window.RudderAnalytics = RudderAnalytics;");
+const h = useSdkHarness(
+  'rsjs',
+  { write: 'rs-write', read: 'rs-read', admin: 'rs-admin' },
+  "import { RudderAnalytics } from '@rudderstack/analytics-js/bundled'; window.RudderAnalytics = RudderAnalytics;",
+);
 
 /**
  * Loads the SDK as a site would with Scherp: `load(writeKey, <api>, { configUrl: <api> })`,
@@ -30,17 +34,22 @@ async function load(p: SdkPage, extra: Record<string, unknown> = {}): Promise<st
 
 /** Anonymous page and track, identify with traits (email and phone), track after login. */
 async function visit(p: SdkPage, userId: string, phone: string): Promise<void> {
-  await p.page.evaluate(({ userId, phone }) => {
-    const r = (globalThis as any).rudderanalytics;
-    r.page('Shop', 'Home', { path: '/' });
-    r.track('Product Viewed', { sku: 'p-1' });
-    r.identify(userId, { email: `${userId}@Example.com`, phone, name: 'Ada', plan: 'pro' });
-    r.track('Order Completed', { revenue: 30 });
-  }, { userId, phone });
+  await p.page.evaluate(
+    ({ userId, phone }) => {
+      const r = (globalThis as any).rudderanalytics;
+      r.page('Shop', 'Home', { path: '/' });
+      r.track('Product Viewed', { sku: 'p-1' });
+      r.identify(userId, { email: `${userId}@Example.com`, phone, name: 'Ada', plan: 'pro' });
+      r.track('Order Completed', { revenue: 30 });
+    },
+    { userId, phone },
+  );
 }
 
 function expectVisitStored(profile: Record<string, any>, events: Record<string, any>[], userId: string, anonymousId: string, e164: string) {
-  expect(profile.identifiers).toEqual(expect.arrayContaining([`user_id:${userId}`, `anonymous_id:${anonymousId}`, `email:${userId}@example.com`, `phone:${e164}`]));
+  expect(profile.identifiers).toEqual(
+    expect.arrayContaining([`user_id:${userId}`, `anonymous_id:${anonymousId}`, `email:${userId}@example.com`, `phone:${e164}`]),
+  );
   expect(profile.traits).toMatchObject({ name: { value: 'Ada' }, plan: { value: 'pro' }, email: { value: `${userId}@Example.com` } });
   const byName = new Map(events.map((e) => [e.event ?? e.name ?? e.type, e]));
   expect([...byName.keys()].sort()).toEqual(['Home', 'Order Completed', 'Product Viewed', 'identify']);

@@ -8,9 +8,12 @@ import { API_ROUTES } from '../../lambdas/routes';
 import { ENV } from '../../lambdas/shared/env';
 import { synthScherp } from './synth';
 
-const stageOf = (template: ReturnType<typeof synthScherp>['template']) => Object.entries(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+const stageOf = (template: ReturnType<typeof synthScherp>['template']) =>
+  Object.entries(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
 const fnWith = (template: ReturnType<typeof synthScherp>['template'], service: string) =>
-  Object.values(template.findResources('AWS::Lambda::Function')).find((f: any) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === service) as any;
+  Object.values(template.findResources('AWS::Lambda::Function')).find(
+    (f: any) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === service,
+  ) as any;
 
 describe('per-route throttling on the HTTP API stage', () => {
   const { template } = synthScherp(undefined, { nag: false });
@@ -19,8 +22,17 @@ describe('per-route throttling on the HTTP API stage', () => {
 
   it('every route has its own settings: ingest routes the ingest budget, admin and profile routes theirs', () => {
     expect(Object.keys(settings).sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-    for (const key of ['POST /v1/batch', 'POST /v1/track', 'POST /v1/b', 'POST /v1/context']) expect(settings[key]).toEqual({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 });
-    for (const key of ['GET /v1/profiles/{id}', 'DELETE /v1/profiles/{id}', 'GET /v1/profiles/{id}/export', 'POST /v1/sources', 'PUT /v1/rules/{id}', 'POST /v1/import', 'POST /v1/dlq/redrive']) {
+    for (const key of ['POST /v1/batch', 'POST /v1/track', 'POST /v1/b', 'POST /v1/context'])
+      expect(settings[key]).toEqual({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 });
+    for (const key of [
+      'GET /v1/profiles/{id}',
+      'DELETE /v1/profiles/{id}',
+      'GET /v1/profiles/{id}/export',
+      'POST /v1/sources',
+      'PUT /v1/rules/{id}',
+      'POST /v1/import',
+      'POST /v1/dlq/redrive',
+    ]) {
       expect(settings[key]).toEqual({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
     }
   });
@@ -33,7 +45,10 @@ describe('per-route throttling on the HTTP API stage', () => {
   });
 
   it('props set both budgets; out-of-range values fail at synth', () => {
-    const { template: t } = synthScherp({ throttlingRateLimit: 300, throttlingBurstLimit: 600, adminThrottlingRateLimit: 20, adminThrottlingBurstLimit: 40 }, { nag: false });
+    const { template: t } = synthScherp(
+      { throttlingRateLimit: 300, throttlingBurstLimit: 600, adminThrottlingRateLimit: 20, adminThrottlingBurstLimit: 40 },
+      { nag: false },
+    );
     const s = (stageOf(t)[1] as any).Properties.RouteSettings;
     expect(s['POST /v1/batch']).toEqual({ ThrottlingRateLimit: 300, ThrottlingBurstLimit: 600 });
     expect(s['DELETE /v1/profiles/{id}']).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
@@ -44,9 +59,19 @@ describe('per-route throttling on the HTTP API stage', () => {
 
 describe('per-source limits and reserved concurrency', () => {
   it('collect and context get the per-source limit; collect may reserve concurrency', () => {
-    const { template } = synthScherp({ sourceRateLimit: 50, sourceBurstLimit: 80, functionSizing: { collect: { reservedConcurrency: 40, timeout: Duration.seconds(10) } } }, { nag: false });
+    const { template } = synthScherp(
+      {
+        sourceRateLimit: 50,
+        sourceBurstLimit: 80,
+        functionSizing: { collect: { reservedConcurrency: 40, timeout: Duration.seconds(10) } },
+      },
+      { nag: false },
+    );
     for (const service of ['collect', 'context']) {
-      expect(fnWith(template, service).Properties.Environment.Variables).toMatchObject({ [ENV.SOURCE_RATE_LIMIT]: '50', [ENV.SOURCE_BURST_LIMIT]: '80' });
+      expect(fnWith(template, service).Properties.Environment.Variables).toMatchObject({
+        [ENV.SOURCE_RATE_LIMIT]: '50',
+        [ENV.SOURCE_BURST_LIMIT]: '80',
+      });
     }
     expect(fnWith(template, 'collect').Properties.ReservedConcurrentExecutions).toBe(40);
     expect(fnWith(template, 'context').Properties.ReservedConcurrentExecutions).toBeUndefined();
@@ -55,7 +80,10 @@ describe('per-source limits and reserved concurrency', () => {
 
   it('defaults: 500 requests/s, burst 1000 per source; no reserved concurrency', () => {
     const { template } = synthScherp(undefined, { nag: false });
-    expect(fnWith(template, 'collect').Properties.Environment.Variables).toMatchObject({ [ENV.SOURCE_RATE_LIMIT]: '500', [ENV.SOURCE_BURST_LIMIT]: '1000' });
+    expect(fnWith(template, 'collect').Properties.Environment.Variables).toMatchObject({
+      [ENV.SOURCE_RATE_LIMIT]: '500',
+      [ENV.SOURCE_BURST_LIMIT]: '1000',
+    });
     expect(fnWith(template, 'collect').Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 });

@@ -2,16 +2,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
-import { CustomerDataPlatform, CustomerDataPlatformProps } from '../../lib/customer-data-platform';
+import { CustomerDataPlatform, type CustomerDataPlatformProps } from '../../lib/customer-data-platform';
 import { DEFAULT_RULES_DIR } from '../../lib/rules';
-import { functionCodeSource, LAMBDAS_DIR, ScherpFunctionName } from '../../lib/scherp-function';
+import { functionCodeSource, LAMBDAS_DIR, type ScherpFunctionName } from '../../lib/scherp-function';
 import { ScherpStack } from '../../lib/scherp-stack';
-import { synthScherp, Synthesized } from './synth';
+import { synthScherp, type Synthesized } from './synth';
 
 let synth: Synthesized;
 let template: Template;
@@ -93,15 +93,15 @@ describe('queues', () => {
   test('DLQ: 14-day retention, only the ingest queue may redrive into it', () => {
     const platform = synth.stack.platform;
     const dlqId = synth.stack.getLogicalId(platform.deadLetterQueue.node.defaultChild as never);
-    const queueName = template.toJSON().Resources[synth.stack.getLogicalId(platform.queue.node.defaultChild as never)]
-      .Properties.QueueName;
+    const queueName = template.toJSON().Resources[synth.stack.getLogicalId(platform.queue.node.defaultChild as never)].Properties.QueueName;
     const dlq = template.toJSON().Resources[dlqId].Properties;
     expect(dlq).toMatchObject({ MessageRetentionPeriod: 14 * 24 * 3600, SqsManagedSseEnabled: true });
     expect(dlq.RedriveAllowPolicy.redrivePermission).toBe('byQueue');
     // The name is built from the stack's id (a new one after destroy and deploy): the same parts.
     const nameParts = queueName['Fn::Join'][1];
     expect(JSON.stringify(nameParts)).toContain('AWS::StackId');
-    for (const part of nameParts) expect(JSON.stringify(dlq.RedriveAllowPolicy.sourceQueueArns)).toContain(JSON.stringify(part).replace(/^"|"$/g, ''));
+    for (const part of nameParts)
+      expect(JSON.stringify(dlq.RedriveAllowPolicy.sourceQueueArns)).toContain(JSON.stringify(part).replace(/^"|"$/g, ''));
   });
 
   test('every queue denies plain-HTTP access', () => {
@@ -117,12 +117,37 @@ describe('queues', () => {
 
 describe('functions', () => {
   const expectedEnv: Record<ScherpFunctionName, string[]> = {
-    collect: ['TABLE_NAME', 'QUEUE_URL', 'WRITE_KEY_SECRET_ARN', 'MAX_EVENT_BYTES', 'MAX_REQUEST_BYTES', 'MAX_BATCH_EVENTS', 'REJECTED_RETENTION_DAYS', 'SOURCE_RATE_LIMIT', 'SOURCE_BURST_LIMIT'],
+    collect: [
+      'TABLE_NAME',
+      'QUEUE_URL',
+      'WRITE_KEY_SECRET_ARN',
+      'MAX_EVENT_BYTES',
+      'MAX_REQUEST_BYTES',
+      'MAX_BATCH_EVENTS',
+      'REJECTED_RETENTION_DAYS',
+      'SOURCE_RATE_LIMIT',
+      'SOURCE_BURST_LIMIT',
+    ],
     stitch: ['TABLE_NAME', 'EVENT_BUS_NAME', 'EVENT_RETENTION_DAYS', 'DEDUPE_WINDOW_DAYS', 'DEAD_LETTER_QUEUE_URL', 'MAX_RECEIVE_COUNT'],
     evaluate: ['TABLE_NAME', 'EVENT_BUS_NAME', 'SCHEDULER_ROLE_ARN', 'SCHEDULER_GROUP_NAME', 'SCHEDULER_DLQ_ARN'],
-    profile: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'ARCHIVE_RETENTION_DAYS', 'IMPORT_RETENTION_DAYS'],
+    profile: [
+      'TABLE_NAME',
+      'READ_KEY_SECRET_ARN',
+      'ADMIN_KEY_SECRET_ARN',
+      'REJECTED_RETENTION_DAYS',
+      'ARCHIVE_RETENTION_DAYS',
+      'IMPORT_RETENTION_DAYS',
+    ],
     context: ['TABLE_NAME', 'WRITE_KEY_SECRET_ARN', 'USER_TOKEN_SECRET_ARN', 'SOURCE_RATE_LIMIT', 'SOURCE_BURST_LIMIT'],
-    admin: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'REJECTED_RETENTION_DAYS', 'QUEUE_URL', 'QUEUE_ARN', 'DEAD_LETTER_QUEUE_URL', 'DEAD_LETTER_QUEUE_ARN'],
+    admin: [
+      'TABLE_NAME',
+      'ADMIN_KEY_SECRET_ARN',
+      'REJECTED_RETENTION_DAYS',
+      'QUEUE_URL',
+      'QUEUE_ARN',
+      'DEAD_LETTER_QUEUE_URL',
+      'DEAD_LETTER_QUEUE_ARN',
+    ],
     rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
     fileImport: ['TABLE_NAME', 'QUEUE_URL', 'IMPORT_BUCKET', 'IMPORT_QUEUE_URL'],
@@ -155,7 +180,11 @@ describe('functions', () => {
 
   test('code source: bundled from lambdas/<name>/index.ts from the sources, the packaged bundle when compiled', () => {
     const fromSource = functionCodeSource('collect', false);
-    expect(fromSource).toMatchObject({ entry: path.join(LAMBDAS_DIR, 'collect', 'index.ts'), handler: 'handler', bundling: { externalModules: ['@aws-sdk/*'] } });
+    expect(fromSource).toMatchObject({
+      entry: path.join(LAMBDAS_DIR, 'collect', 'index.ts'),
+      handler: 'handler',
+      bundling: { externalModules: ['@aws-sdk/*'] },
+    });
     expect(fromSource.code).toBeUndefined();
     // Compiled without a package build (no dist/bundles next to it): a message that says what to do.
     expect(() => functionCodeSource('collect', true)).toThrow(/bundled code of the collect function is missing .*npm run build/);
@@ -185,31 +214,47 @@ describe('least privilege', () => {
   test('import: the sources partition only (reads), SendMessage, the admin key; no table writes, no PutEvents', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.import);
     for (const forbidden of [...writes, 'events:PutEvents']) expect(actions).not.toContain(forbidden);
-    expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['sqs:SendMessage', 'dynamodb:GetItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue']),
+    );
     expect(leadingKeysOf(synth.stack.platform.functions.import)).toEqual([['SOURCES']]);
   });
 
   test('profile: table reads, and for erasure batch writes on profile, identity, suppression, rejected-event and debugger items only; the keys', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.profile);
-    for (const forbidden of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'sqs:SendMessage', 'events:PutEvents']) expect(actions).not.toContain(forbidden);
-    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue']));
+    for (const forbidden of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'sqs:SendMessage', 'events:PutEvents'])
+      expect(actions).not.toContain(forbidden);
+    expect(actions).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue']),
+    );
     // The read statements have no leading-key limit; the only write statement is limited to the person's items.
     const fn = synth.stack.platform.functions.profile;
     const roleId = synth.stack.getLogicalId((fn.role as iam.Role).node.defaultChild as iam.CfnRole);
-    const writeStatements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }))
+    const writeStatements = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }),
+    )
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
       .filter((st: any) => [st.Action].flat().includes('dynamodb:BatchWriteItem'));
-    expect(writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']])).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*']]]);
+    expect(
+      writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']]),
+    ).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*']]]);
     expect(leadingKeysOf(fn).filter((k) => k !== undefined)).toEqual([['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*']]);
   });
 
   test('context (public write key): identity, profile and write-key reads only (leading keys), the write key and user-token secrets; no writes, no read or admin key', () => {
     const fn = synth.stack.platform.functions.context;
     const { actions, resources } = actionsOf(fn);
-    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ]);
     expect(leadingKeysOf(fn)).toEqual([['ID#*#*'], ['P#*'], ['WKEY#*']]);
     for (const forbidden of ['sqs:SendMessage', 'events:PutEvents', 's3:GetObject']) expect(actions).not.toContain(forbidden);
-    const secretRefs = resources.filter((r: any) => r && typeof r === 'object' && 'Ref' in r).map((r: any) => r.Ref).sort();
+    const secretRefs = resources
+      .filter((r: any) => r && typeof r === 'object' && 'Ref' in r)
+      .map((r: any) => r.Ref)
+      .sort();
     const { secrets } = synth.stack.platform;
     const idOf = (c: IConstruct) => synth.stack.getLogicalId(c.node.defaultChild as never);
     expect(secretRefs).toEqual([idOf(secrets.writeKey), idOf(secrets.userTokenSecret)].sort());
@@ -229,7 +274,11 @@ describe('least privilege', () => {
   test('collect: key lookups, rejected events, debugger items and rejected counters only (leading keys), SendMessage, the write key; no PutEvents', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.collect);
     expect(actions).not.toContain('events:PutEvents');
-    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:BatchWriteItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    ]);
     expect(leadingKeysOf(synth.stack.platform.functions.collect)).toEqual([['WKEY#*', 'REJ#*', 'DBG#*'], ['STATS#*']]);
     expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'secretsmanager:GetSecretValue']));
   });
@@ -237,9 +286,27 @@ describe('least privilege', () => {
   test('admin: source, key and rejected items only (leading keys), the admin key; dead letters only on the two ingest queues; no bus, no table administration', () => {
     const fn = synth.stack.platform.functions.admin;
     const { actions } = actionsOf(fn);
-    for (const forbidden of ['events:PutEvents', 'dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:BatchWriteItem', 'sqs:PurgeQueue', 'sqs:DeleteQueue', 'sqs:SetQueueAttributes', 'sqs:*']) expect(actions).not.toContain(forbidden);
+    for (const forbidden of [
+      'events:PutEvents',
+      'dynamodb:DeleteItem',
+      'dynamodb:Scan',
+      'dynamodb:BatchWriteItem',
+      'sqs:PurgeQueue',
+      'sqs:DeleteQueue',
+      'sqs:SetQueueAttributes',
+      'sqs:*',
+    ])
+      expect(actions).not.toContain(forbidden);
     expect(leadingKeysOf(fn)).toEqual([['SOURCES', 'WKEY#*', 'REJ#*']]);
-    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'secretsmanager:GetSecretValue',
+      ]),
+    );
     const adminSecret = synth.stack.getLogicalId(synth.stack.platform.secrets.adminKey.node.defaultChild as never);
     expect(actionsOf(fn).resources).toContainEqual({ Ref: adminSecret });
   });
@@ -248,17 +315,20 @@ describe('least privilege', () => {
     const fn = synth.stack.platform.functions.admin;
     const role = fn.role as iam.Role;
     const roleId = synth.stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
-    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } })).flatMap(
-      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
-    );
+    const statements = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }),
+    ).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
     const sqsStatements = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('sqs:')));
     const arnOf = (q: sqs.Queue) => ({ 'Fn::GetAtt': [synth.stack.getLogicalId(q.node.defaultChild as sqs.CfnQueue), 'Arn'] });
     const dlq = arnOf(synth.stack.platform.deadLetterQueue);
     const ingest = arnOf(synth.stack.platform.queue);
     expect(sqsStatements.map((st) => st.Resource)).toEqual(expect.arrayContaining([dlq, ingest]));
     for (const st of sqsStatements) expect([dlq, ingest]).toContainEqual(st.Resource);
-    const on = (arn: unknown) => sqsStatements.filter((st) => JSON.stringify(st.Resource) === JSON.stringify(arn)).flatMap((st) => [st.Action].flat());
-    expect(on(dlq)).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:StartMessageMoveTask']));
+    const on = (arn: unknown) =>
+      sqsStatements.filter((st) => JSON.stringify(st.Resource) === JSON.stringify(arn)).flatMap((st) => [st.Action].flat());
+    expect(on(dlq)).toEqual(
+      expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:StartMessageMoveTask']),
+    );
     expect(on(dlq)).not.toContain('sqs:SendMessage');
     expect(on(ingest)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
     expect(on(ingest)).not.toContain('sqs:ReceiveMessage');
@@ -275,9 +345,9 @@ describe('least privilege', () => {
   function sendTargets(fn: IFunction): unknown[] {
     const role = fn.role as iam.Role;
     const roleId = synth.stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
-    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } })).flatMap(
-      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
-    );
+    const statements = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }),
+    ).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
     return statements.filter((st) => [st.Action].flat().includes('sqs:SendMessage')).map((st) => st.Resource);
   }
   const queueArn = (q: sqs.Queue) => ({ 'Fn::GetAtt': [synth.stack.getLogicalId(q.node.defaultChild as sqs.CfnQueue), 'Arn'] });
@@ -287,7 +357,9 @@ describe('least privilege', () => {
     expect(sendTargets(platform.functions.stitch)).toEqual([queueArn(platform.deadLetterQueue)]);
     const evaluateTargets = sendTargets(platform.functions.evaluate);
     expect(evaluateTargets).toHaveLength(2);
-    expect(evaluateTargets).toEqual(expect.arrayContaining([queueArn(platform.streamFailureQueue), queueArn(platform.delayedActionsDeadLetterQueue)]));
+    expect(evaluateTargets).toEqual(
+      expect.arrayContaining([queueArn(platform.streamFailureQueue), queueArn(platform.delayedActionsDeadLetterQueue)]),
+    );
   });
 
   test('rules (admin API): rule items and reads, the admin key; no PutEvents, no UpdateItem', () => {
@@ -316,7 +388,9 @@ describe('least privilege', () => {
     const role = template.toJSON().Resources[roleId].Properties;
     expect(role.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
     const schedulerActions = actionsOf({ role: p.schedulerRole } as never).actions;
-    expect(schedulerActions.sort()).toEqual(['lambda:InvokeFunction', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort());
+    expect(schedulerActions.sort()).toEqual(
+      ['lambda:InvokeFunction', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort(),
+    );
     template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
     // Not retained, named after the stack's id: destroy and deploy again does not collide.
     const [group] = Object.values(template.findResources('AWS::Scheduler::ScheduleGroup'));
@@ -329,7 +403,11 @@ describe('least privilege', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: synth.stack.getLogicalId(p.functions.evaluate.node.defaultChild as never) },
       MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [synth.stack.getLogicalId(p.delayedActionsDeadLetterQueue.node.defaultChild as never), 'Arn'] } } },
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { 'Fn::GetAtt': [synth.stack.getLogicalId(p.delayedActionsDeadLetterQueue.node.defaultChild as never), 'Arn'] },
+        },
+      },
     });
   });
 
@@ -420,12 +498,26 @@ describe('HTTP API', () => {
         // Every method a route uses (the admin APIs PUT, PATCH and DELETE).
         AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
         // Besides auth and bodies: analytics.js retries (X-Retry-Count), RudderStack JS's event headers.
-        AllowHeaders: ['Content-Type', 'Authorization', 'Content-Encoding', 'X-Retry-Count', 'AnonymousId', 'SentAt', 'Rsa-Recovered', 'Rsa-Retry-Attempt', 'Rsa-Retry-Reason', 'Rsa-Since-First-Attempt', 'Rsa-Since-Last-Attempt'],
+        AllowHeaders: [
+          'Content-Type',
+          'Authorization',
+          'Content-Encoding',
+          'X-Retry-Count',
+          'AnonymousId',
+          'SentAt',
+          'Rsa-Recovered',
+          'Rsa-Retry-Attempt',
+          'Rsa-Retry-Reason',
+          'Rsa-Since-First-Attempt',
+          'Rsa-Since-Last-Attempt',
+        ],
       },
     });
     // Every method a route uses passes the preflight (the admin APIs PUT and DELETE).
     const api = Object.values(template.findResources('AWS::ApiGatewayV2::Api'))[0]!;
-    const routeMethods = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => String(r.Properties.RouteKey).split(' ')[0]);
+    const routeMethods = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => String(r.Properties.RouteKey).split(' ')[0],
+    );
     for (const m of routeMethods) expect(api.Properties.CorsConfiguration.AllowMethods).toContain(m);
   });
 
@@ -452,7 +544,12 @@ describe('file import (drop bucket)', () => {
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.Properties).toMatchObject({
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
     });
     expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
       expect.arrayContaining([
@@ -461,7 +558,9 @@ describe('file import (drop bucket)', () => {
       ]),
     );
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
     });
   });
 
@@ -471,7 +570,11 @@ describe('file import (drop bucket)', () => {
       BucketName: { Ref: id(fi.bucket) },
       NotificationConfiguration: {
         QueueConfigurations: [
-          { Events: ['s3:ObjectCreated:*'], QueueArn: { 'Fn::GetAtt': [id(fi.queue), 'Arn'] }, Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'imports/' }] } } },
+          {
+            Events: ['s3:ObjectCreated:*'],
+            QueueArn: { 'Fn::GetAtt': [id(fi.queue), 'Arn'] },
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'imports/' }] } },
+          },
         ],
       },
     });
@@ -493,7 +596,21 @@ describe('file import (drop bucket)', () => {
     const fi = synth.stack.platform.fileImport;
     const { actions, resources } = actionsOf(fi.function);
     expect([...new Set(actions)].sort()).toEqual(
-      ['dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 's3:PutObject', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'].sort(),
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:PutObject',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+      ].sort(),
     );
     expect(resources).toEqual(
       expect.arrayContaining([
@@ -512,8 +629,12 @@ describe('file import (drop bucket)', () => {
     expect(platform.fileImport.bucket).toBe(bucket);
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::S3::Bucket', 1);
-    t.hasResourceProperties('Custom::S3BucketNotifications', { BucketName: { Ref: stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket) } });
-    expect(() => new CustomerDataPlatform(new Stack(app, 'Bad'), 'P', { importRetentionDays: 0 })).toThrow(/importRetentionDays must be an integer from 1/);
+    t.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket) },
+    });
+    expect(() => new CustomerDataPlatform(new Stack(app, 'Bad'), 'P', { importRetentionDays: 0 })).toThrow(
+      /importRetentionDays must be an integer from 1/,
+    );
   });
 });
 
@@ -621,7 +742,20 @@ describe('secrets and outputs', () => {
 
   test('outputs have stable names, not hashed construct paths (as the README lists them)', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
-      ['ApiUrl', 'WriteKeySecretArn', 'ReadKeySecretArn', 'AdminKeySecretArn', 'UserTokenSecretArn', 'TableName', 'EventBusName', 'QueueUrl', 'DeadLetterQueueUrl', 'ImportBucketName', 'AlarmTopicArn', 'DashboardName'].sort(),
+      [
+        'ApiUrl',
+        'WriteKeySecretArn',
+        'ReadKeySecretArn',
+        'AdminKeySecretArn',
+        'UserTokenSecretArn',
+        'TableName',
+        'EventBusName',
+        'QueueUrl',
+        'DeadLetterQueueUrl',
+        'ImportBucketName',
+        'AlarmTopicArn',
+        'DashboardName',
+      ].sort(),
     );
     template.hasOutput('ApiUrl', { Description: 'Base URL of the Scherp API' });
     template.hasOutput('TableName', { Value: { Ref: synth.stack.getLogicalId(synth.stack.platform.table.node.defaultChild as never) } });
@@ -656,7 +790,7 @@ describe('rule seeding', () => {
     }
   });
 
-  test('the construct seeds no rules unless asked (the example rules are this repository\'s stack only)', () => {
+  test("the construct seeds no rules unless asked (the example rules are this repository's stack only)", () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
     new CustomerDataPlatform(stack, 'P');
     Template.fromStack(stack).resourceCountIs('Custom::ScherpRule', 0);
@@ -667,7 +801,9 @@ describe('rule seeding', () => {
 
   /** The policies of the role CDK's custom-resource provider runs under. */
   function providerPolicies(t: Template): any[] {
-    const [, provider] = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('AWS679f53fac002430cb0da5b7982bd2287'))!;
+    const [, provider] = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('AWS679f53fac002430cb0da5b7982bd2287'),
+    )!;
     const roleId = provider.Properties.Role['Fn::GetAtt'][0];
     return Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }));
   }
@@ -695,14 +831,19 @@ describe('rule seeding', () => {
   test('every rule is validated at synth with the rules API schema, by field path', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
     const rule = JSON.parse(fs.readFileSync(path.join(DEFAULT_RULES_DIR, 'high-value-order.json'), 'utf8'));
-    expect(() => new CustomerDataPlatform(stack, 'P', { rules: [{ ...rule, trigger: { types: ['nope'] } }] })).toThrow(/rule "high-value-order": trigger\.types/);
+    expect(() => new CustomerDataPlatform(stack, 'P', { rules: [{ ...rule, trigger: { types: ['nope'] } }] })).toThrow(
+      /rule "high-value-order": trigger\.types/,
+    );
   });
 });
 
 describe('props', () => {
   test('overrides reach the template', () => {
     const rule = JSON.parse(fs.readFileSync(path.join(DEFAULT_RULES_DIR, 'high-value-order.json'), 'utf8'));
-    const rules = [{ ...rule, id: 'a' }, { ...rule, id: 'b', enabled: false }];
+    const rules = [
+      { ...rule, id: 'a' },
+      { ...rule, id: 'b', enabled: false },
+    ];
     const { template: t } = synthScherp(
       {
         removalPolicy: RemovalPolicy.DESTROY,
@@ -745,7 +886,14 @@ describe('props', () => {
       { nag: false },
     );
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ MAX_EVENT_BYTES: '4096', MAX_REQUEST_BYTES: '65536', MAX_BATCH_EVENTS: '100', REJECTED_RETENTION_DAYS: '3' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          MAX_EVENT_BYTES: '4096',
+          MAX_REQUEST_BYTES: '65536',
+          MAX_BATCH_EVENTS: '100',
+          REJECTED_RETENTION_DAYS: '3',
+        }),
+      },
     });
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ DEDUPE_WINDOW_DAYS: '2' }) } });
   });
@@ -754,11 +902,14 @@ describe('props', () => {
     const config = { identity: { types: { user_id: { limit: 2 }, crm_id: { from: ['context.externalIds'] } }, phoneDefaultRegion: 'NL' } };
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
     const p = new CustomerDataPlatform(stack, 'P', { config });
-    const env = (fn: 'stitch' | 'profile' | 'collect') => (Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(p.functions[fn].node.defaultChild as never)].Properties.Environment.Variables as Record<string, string>);
+    const env = (fn: 'stitch' | 'profile' | 'collect') =>
+      Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(p.functions[fn].node.defaultChild as never)].Properties.Environment
+        .Variables as Record<string, string>;
     expect(JSON.parse(env('stitch').SCHERP_CONFIG!)).toEqual(config);
     expect(JSON.parse(env('profile').SCHERP_CONFIG!)).toEqual(config);
     expect(env('collect').SCHERP_CONFIG).toBeUndefined();
-    const bad = (c: unknown) => () => new CustomerDataPlatform(new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S'), 'P', { config: c as never });
+    const bad = (c: unknown) => () =>
+      new CustomerDataPlatform(new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S'), 'P', { config: c as never });
     expect(bad({ identity: { types: { crm_id: {} } } })).toThrow(/config: .*identity\.types\.crm_id\.from/s);
     expect(bad({ identity: { blockedValues: Array.from({ length: 400 }, (_, i) => `blocked-${i}`) } })).toThrow(/at most 3000 bytes/);
     // Lambda counts bytes: 1,000 characters of three UTF-8 bytes each are 3,000+ bytes.
@@ -789,7 +940,11 @@ describe('props', () => {
     ['missing rules dir', { rulesDir: '/nonexistent/rules' }, /rulesDir/],
     ['output prefix with a dash', { outputPrefix: 'eu-west' }, /outputPrefix "eu-west" must be letters and digits/],
     ['request limit over API Gateway', { maxRequestBytes: 20 * 1024 * 1024 }, /maxRequestBytes/],
-    ["request limit over Lambda's 6 MB payload once base64-encoded", { maxRequestBytes: 5 * 1024 * 1024 }, /maxRequestBytes must be an integer from 1024 to 4669440/],
+    [
+      "request limit over Lambda's 6 MB payload once base64-encoded",
+      { maxRequestBytes: 5 * 1024 * 1024 },
+      /maxRequestBytes must be an integer from 1024 to 4669440/,
+    ],
     ['stitch concurrency below the SQS minimum', { stitchMaxConcurrency: 1 }, /stitchMaxConcurrency/],
     ['zero batch', { maxBatchEvents: 0 }, /maxBatchEvents/],
     ['fractional dedupe window', { dedupeWindowDays: 0.5 }, /dedupeWindowDays/],

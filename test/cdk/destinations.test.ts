@@ -1,17 +1,20 @@
 import { Duration, SecretValue } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { nagPacks } from '../../lib/nag-packs';
-import { synthScherp, Synthesized } from './synth';
+import { synthScherp, type Synthesized } from './synth';
 
 let synth: Synthesized;
 let template: Template;
 beforeAll(() => {
   synth = synthScherp({
     destinations: {
-      email: { from: 'Shop <service@shop.example>', templates: { 'complaint-service-email': 'complaint-follow-up', 'cart-abandoned': 'cart-reminder' } },
+      email: {
+        from: 'Shop <service@shop.example>',
+        templates: { 'complaint-service-email': 'complaint-follow-up', 'cart-abandoned': 'cart-reminder' },
+      },
       apiDestinations: [
         {
           id: 'Meta',
@@ -29,10 +32,16 @@ beforeAll(() => {
             clientId: 'client-id',
             clientSecret: SecretValue.secretsManager('scherp/client-secret-for-test'),
             httpMethod: events.HttpMethod.POST,
-            bodyParameters: { grant_type: events.HttpParameter.fromString('refresh_token'), refresh_token: events.HttpParameter.fromSecret(SecretValue.secretsManager('scherp/refresh-for-test')) },
+            bodyParameters: {
+              grant_type: events.HttpParameter.fromString('refresh_token'),
+              refresh_token: events.HttpParameter.fromSecret(SecretValue.secretsManager('scherp/refresh-for-test')),
+            },
           }),
           headerParameters: { 'developer-token': events.HttpParameter.fromSecret(SecretValue.secretsManager('scherp/dev-token-for-test')) },
-          input: events.RuleTargetInput.fromObject({ conversions: [{ userIdentifiers: [{ hashedEmail: events.EventField.fromPath('$.detail.hashed.emailSha256') }] }], partialFailure: true }),
+          input: events.RuleTargetInput.fromObject({
+            conversions: [{ userIdentifiers: [{ hashedEmail: events.EventField.fromPath('$.detail.hashed.emailSha256') }] }],
+            partialFailure: true,
+          }),
           filter: { detailTypes: ['Audience Entered'], audiences: ['high-value'] },
         },
         {
@@ -60,9 +69,16 @@ test('email: SES v2 sender function with a template per action, SendEmail limite
   const id = synth.stack.getLogicalId(fn.node.defaultChild as never);
   const props = template.toJSON().Resources[id].Properties;
   expect(props.Environment.Variables).toMatchObject({ EMAIL_FROM: 'Shop <service@shop.example>', POWERTOOLS_SERVICE_NAME: 'email' });
-  expect(JSON.parse(props.Environment.Variables.EMAIL_TEMPLATES)).toEqual({ 'complaint-service-email': 'complaint-follow-up', 'cart-abandoned': 'cart-reminder' });
+  expect(JSON.parse(props.Environment.Variables.EMAIL_TEMPLATES)).toEqual({
+    'complaint-service-email': 'complaint-follow-up',
+    'cart-abandoned': 'cart-reminder',
+  });
   template.hasResourceProperties('AWS::IAM::Policy', {
-    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ses:SendEmail', Condition: { StringEquals: { 'ses:FromAddress': 'service@shop.example' } } })]) },
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Action: 'ses:SendEmail', Condition: { StringEquals: { 'ses:FromAddress': 'service@shop.example' } } }),
+      ]),
+    },
   });
   template.hasResourceProperties('AWS::Events::Rule', {
     EventPattern: { source: ['scherp'], 'detail-type': ['Action Triggered'], detail: { target: ['email'] } },
@@ -73,13 +89,25 @@ test('email: SES v2 sender function with a template per action, SendEmail limite
 test('API destinations: a connection each (secrets held by it), POST, and the filters', () => {
   template.resourceCountIs('AWS::Events::Connection', 3);
   template.resourceCountIs('AWS::Events::ApiDestination', 3);
-  template.hasResourceProperties('AWS::Events::ApiDestination', { HttpMethod: 'POST', InvocationEndpoint: 'https://graph.facebook.com/v21.0/1234567890/events', InvocationRateLimitPerSecond: 10 });
+  template.hasResourceProperties('AWS::Events::ApiDestination', {
+    HttpMethod: 'POST',
+    InvocationEndpoint: 'https://graph.facebook.com/v21.0/1234567890/events',
+    InvocationRateLimitPerSecond: 10,
+  });
   template.hasResourceProperties('AWS::Events::Connection', { AuthorizationType: 'OAUTH_CLIENT_CREDENTIALS' });
-  template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { source: ['scherp'], 'detail-type': ['Action Triggered'], detail: { action: ['High Value Order'] } } });
-  template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { source: ['scherp'], 'detail-type': ['Audience Entered'], detail: { audienceId: ['high-value'] } } });
+  template.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: { source: ['scherp'], 'detail-type': ['Action Triggered'], detail: { action: ['High Value Order'] } },
+  });
+  template.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: { source: ['scherp'], 'detail-type': ['Audience Entered'], detail: { audienceId: ['high-value'] } },
+  });
   // Meta gets a Conversions API body built from the contract's fields.
-  const meta = Object.values(template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { detail: { action: ['High Value Order'] } } } }))[0] as { Properties: { Targets: { InputTransformer: { InputPathsMap: Record<string, string> } }[] } };
-  expect(Object.values(meta.Properties.Targets[0]!.InputTransformer.InputPathsMap)).toEqual(expect.arrayContaining(['$.detail.firedAtUnix', '$.detail.hashed.emailSha256', '$.detail.dedupeId']));
+  const meta = Object.values(
+    template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { detail: { action: ['High Value Order'] } } } }),
+  )[0] as { Properties: { Targets: { InputTransformer: { InputPathsMap: Record<string, string> } }[] } };
+  expect(Object.values(meta.Properties.Targets[0]!.InputTransformer.InputPathsMap)).toEqual(
+    expect.arrayContaining(['$.detail.firedAtUnix', '$.detail.hashed.emailSha256', '$.detail.dedupeId']),
+  );
 });
 
 test('every destination target retries and dead-letters to the destinations DLQ', () => {
@@ -101,13 +129,38 @@ test('any other EventBridge target, and bad destination props fail at synth', ()
     {
       destinations: {
         maxEventAge: Duration.hours(2),
-        targets: [{ id: 'Crm', target: new targets.SqsQueue(sqs.Queue.fromQueueArn(new (require('aws-cdk-lib').Stack)(), 'Q', 'arn:aws:sqs:eu-west-1:123456789012:crm')), filter: { actions: ['complaint-service-email'] } }],
+        targets: [
+          {
+            id: 'Crm',
+            target: new targets.SqsQueue(
+              sqs.Queue.fromQueueArn(new (require('aws-cdk-lib').Stack)(), 'Q', 'arn:aws:sqs:eu-west-1:123456789012:crm'),
+            ),
+            filter: { actions: ['complaint-service-email'] },
+          },
+        ],
       },
     },
     { nag: false },
   );
-  s.template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { detail: { action: ['complaint-service-email'] } }, Targets: [Match.objectLike({ Arn: 'arn:aws:sqs:eu-west-1:123456789012:crm' })] });
+  s.template.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: { detail: { action: ['complaint-service-email'] } },
+    Targets: [Match.objectLike({ Arn: 'arn:aws:sqs:eu-west-1:123456789012:crm' })],
+  });
   expect(() =>
-    synthScherp({ destinations: { apiDestinations: [{ id: 'G', kind: 'google-ads', endpoint: 'https://x.example', authorization: events.Authorization.apiKey('k', SecretValue.secretsManager('scherp/v')) }] } }, { nag: false }),
+    synthScherp(
+      {
+        destinations: {
+          apiDestinations: [
+            {
+              id: 'G',
+              kind: 'google-ads',
+              endpoint: 'https://x.example',
+              authorization: events.Authorization.apiKey('k', SecretValue.secretsManager('scherp/v')),
+            },
+          ],
+        },
+      },
+      { nag: false },
+    ),
   ).toThrow(/google-ads needs input/);
 });

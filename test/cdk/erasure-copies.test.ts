@@ -12,15 +12,21 @@ describe('copies outside the table', () => {
   const resources = synth.template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
 
   test('the example log group gets the type, event id, profile and dedupe ids of each bus event, nothing else', () => {
-    const rule = Object.values(resources).find((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.Targets ?? []).includes('InputTransformer'));
+    const rule = Object.values(resources).find(
+      (r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.Targets ?? []).includes('InputTransformer'),
+    );
     expect(rule).toBeDefined();
     const transformer = rule!.Properties.Targets[0].InputTransformer;
-    expect(Object.values(transformer.InputPathsMap).sort()).toEqual(['$.detail-type', '$.detail.dedupeId', '$.detail.profileId', '$.id', '$.time'].sort());
+    expect(Object.values(transformer.InputPathsMap).sort()).toEqual(
+      ['$.detail-type', '$.detail.dedupeId', '$.detail.profileId', '$.id', '$.time'].sort(),
+    );
     expect(JSON.stringify(transformer)).not.toMatch(/userId|email|\$\.detail"|\$\.detail\.data|explanation/);
   });
 
   test('the profile function gets the archive and import retention; the answer names every store erasure cannot reach with its bound', () => {
-    const profile = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.ARCHIVE_RETENTION_DAYS);
+    const profile = Object.values(resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.ARCHIVE_RETENTION_DAYS,
+    );
     expect(profile?.Properties.Environment.Variables).toMatchObject({ ARCHIVE_RETENTION_DAYS: '10', IMPORT_RETENTION_DAYS: '20' });
     expect(cloudRetainedCopies({ archive: 10, imports: 20 }).map((c) => [c.store, c.expiresWithin])).toEqual([
       ['EventBridge archive', '10 days'],

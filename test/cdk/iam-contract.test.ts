@@ -14,7 +14,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { ScherpFunctionName } from '../../lib/scherp-function';
+import type { ScherpFunctionName } from '../../lib/scherp-function';
 import { RULE_SEEDING_ACTIONS } from '../../lib/rule-seeding';
 import { synthScherp, type Synthesized } from './synth';
 
@@ -42,7 +42,12 @@ function render(v: unknown): string {
 
 /** IAM's `*` and `?` wildcards. */
 function glob(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('')}$`,
+  );
   return re.test(value);
 }
 
@@ -71,7 +76,12 @@ function statementsOf(roleId: string): { actions: string[]; resources: string[];
     .map((s: any) => ({
       actions: [s.Action].flat(),
       resources: [s.Resource].flat().map(render),
-      conditions: Object.fromEntries(Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>).map(([op, kv]) => [op, Object.fromEntries(Object.entries(kv).map(([k, v]) => [k, [v].flat().map(render)]))])),
+      conditions: Object.fromEntries(
+        Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>).map(([op, kv]) => [
+          op,
+          Object.fromEntries(Object.entries(kv).map(([k, v]) => [k, [v].flat().map(render)])),
+        ]),
+      ),
     }));
 }
 
@@ -97,9 +107,18 @@ const roleOf = (fn: IFunction) => Stack.of(fn).getLogicalId(fn.role!.node.defaul
 
 // What each adapter call touches, as the service authorizes it.
 const table = () => arn(synth.stack.platform.table);
-const item = (command: string, action: string, pk: string): Call => ({ command, action, resource: table, context: { 'dynamodb:LeadingKeys': pk } });
+const item = (command: string, action: string, pk: string): Call => ({
+  command,
+  action,
+  resource: table,
+  context: { 'dynamodb:LeadingKeys': pk },
+});
 const queue = (command: string, action: string, q: () => IConstruct): Call => ({ command, action, resource: () => arn(q()) });
-const secret = (s: () => IConstruct): Call => ({ command: 'GetSecretValueCommand', action: 'secretsmanager:GetSecretValue', resource: () => ref(s()) });
+const secret = (s: () => IConstruct): Call => ({
+  command: 'GetSecretValueCommand',
+  action: 'secretsmanager:GetSecretValue',
+  resource: () => ref(s()),
+});
 const p = () => synth.stack.platform;
 /** Profile items (P#…) through the profile, personalization, history and computed stores. */
 const profileCalls = (cmds: [string, string][]) => cmds.map(([c, a]) => item(c, a, 'P#0b7c1d2e'));
@@ -156,7 +175,8 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
       command: 'CreateScheduleCommand',
       action: 'scheduler:CreateSchedule',
       // Scheduler authorizes on arn:…:schedule/<group>/<name>: a concrete schedule of the group.
-      resource: () => `arn:${partition}:scheduler:<Ref:AWS::Region>:<Ref:AWS::AccountId>:schedule/${render(Stack.of(p()).resolve(p().scheduleGroup.scheduleGroupName))}/scherp-0f3a9c`,
+      resource: () =>
+        `arn:${partition}:scheduler:<Ref:AWS::Region>:<Ref:AWS::AccountId>:schedule/${render(Stack.of(p()).resolve(p().scheduleGroup.scheduleGroupName))}/scherp-0f3a9c`,
     },
     { command: 'CreateScheduleCommand', action: 'iam:PassRole', resource: () => arn(p().schedulerRole) },
   ],
@@ -232,7 +252,12 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     { command: 'GetObjectCommand', action: 's3:GetObject', resource: () => `${arn(p().fileImport.bucket)}/imports/crm/people.csv` },
     { command: 'HeadObjectCommand', action: 's3:GetObject', resource: () => `${arn(p().fileImport.bucket)}/imports/crm/people.csv` },
     // A missing key is a 404 only with ListBucket on the prefix (else S3 answers 403).
-    { command: 'GetObjectCommand', action: 's3:ListBucket', resource: () => arn(p().fileImport.bucket), context: { 's3:prefix': 'imports/crm/people.csv' } },
+    {
+      command: 'GetObjectCommand',
+      action: 's3:ListBucket',
+      resource: () => arn(p().fileImport.bucket),
+      context: { 's3:prefix': 'imports/crm/people.csv' },
+    },
     { command: 'PutObjectCommand', action: 's3:PutObject', resource: () => `${arn(p().fileImport.bucket)}/reports/crm/people.csv.json` },
     queue('SendMessageCommand', 'sqs:SendMessage', () => p().fileImport.queue),
     queue('SendMessageBatchCommand', 'sqs:SendMessage', () => p().queue),
@@ -245,7 +270,14 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     secret(() => p().secrets.readKey),
     secret(() => p().secrets.adminKey),
   ],
-  email: [{ command: 'SendEmailCommand', action: 'ses:SendEmail', resource: () => 'arn:aws:ses:eu-west-1:123456789012:identity/shop.example', context: { 'ses:FromAddress': 'service@shop.example' } }],
+  email: [
+    {
+      command: 'SendEmailCommand',
+      action: 'ses:SendEmail',
+      resource: () => 'arn:aws:ses:eu-west-1:123456789012:identity/shop.example',
+      context: { 'ses:FromAddress': 'service@shop.example' },
+    },
+  ],
 };
 
 const fnOf = (name: ScherpFunctionName | 'email'): IFunction => (name === 'email' ? p().destinations!.emailFunction! : p().functions[name]);
@@ -261,8 +293,14 @@ describe('and nothing broader where it matters', () => {
   test('CreateSchedule is not granted on the schedule group (Scheduler would refuse it there), and on no other group', () => {
     const group = `arn:${partition}:scheduler:<Ref:AWS::Region>:<Ref:AWS::AccountId>:schedule-group/${render(Stack.of(p()).resolve(p().scheduleGroup.scheduleGroupName))}`;
     const onGroup = { command: 'CreateScheduleCommand', action: 'scheduler:CreateSchedule', resource: () => group };
-    const otherGroup = { command: 'CreateScheduleCommand', action: 'scheduler:CreateSchedule', resource: () => `arn:${partition}:scheduler:<Ref:AWS::Region>:<Ref:AWS::AccountId>:schedule/other/scherp-1` };
-    const allowsOnGroup = statementsOf(roleOf(p().functions.evaluate)).some((s) => s.actions.includes('scheduler:CreateSchedule') && s.resources.some((r) => glob(r, onGroup.resource())));
+    const otherGroup = {
+      command: 'CreateScheduleCommand',
+      action: 'scheduler:CreateSchedule',
+      resource: () => `arn:${partition}:scheduler:<Ref:AWS::Region>:<Ref:AWS::AccountId>:schedule/other/scherp-1`,
+    };
+    const allowsOnGroup = statementsOf(roleOf(p().functions.evaluate)).some(
+      (s) => s.actions.includes('scheduler:CreateSchedule') && s.resources.some((r) => glob(r, onGroup.resource())),
+    );
     expect(allowsOnGroup).toBe(false);
     expect(allows(roleOf(p().functions.evaluate), otherGroup)).toBe(false);
   });
@@ -300,20 +338,38 @@ describe('and nothing broader where it matters', () => {
   });
 
   test('profile no longer reads the write key or the user-token secret', () => {
-    expect(allows(roleOf(p().functions.profile), secret(() => p().secrets.writeKey))).toBe(false);
-    expect(allows(roleOf(p().functions.profile), secret(() => p().secrets.userTokenSecret))).toBe(false);
+    expect(
+      allows(
+        roleOf(p().functions.profile),
+        secret(() => p().secrets.writeKey),
+      ),
+    ).toBe(false);
+    expect(
+      allows(
+        roleOf(p().functions.profile),
+        secret(() => p().secrets.userTokenSecret),
+      ),
+    ).toBe(false);
   });
 
   test('fileImport may not read reports/ or write imports/, and may list only imports/', () => {
     const bucket = () => arn(p().fileImport.bucket);
     const role = roleOf(p().functions.fileImport);
-    expect(allows(role, { command: 'GetObjectCommand', action: 's3:GetObject', resource: () => `${bucket()}/reports/crm/x.json` })).toBe(false);
-    expect(allows(role, { command: 'PutObjectCommand', action: 's3:PutObject', resource: () => `${bucket()}/imports/crm/x.csv` })).toBe(false);
-    expect(allows(role, { command: 'GetObjectCommand', action: 's3:ListBucket', resource: bucket, context: { 's3:prefix': 'reports/' } })).toBe(false);
+    expect(allows(role, { command: 'GetObjectCommand', action: 's3:GetObject', resource: () => `${bucket()}/reports/crm/x.json` })).toBe(
+      false,
+    );
+    expect(allows(role, { command: 'PutObjectCommand', action: 's3:PutObject', resource: () => `${bucket()}/imports/crm/x.csv` })).toBe(
+      false,
+    );
+    expect(
+      allows(role, { command: 'GetObjectCommand', action: 's3:ListBucket', resource: bucket, context: { 's3:prefix': 'reports/' } }),
+    ).toBe(false);
   });
 
   test('rule seeding: the provider role may put and delete items on the table only', () => {
-    const [, provider] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([k]) => k.startsWith('AWS679f53fac002430cb0da5b7982bd2287'))!;
+    const [, provider] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([k]) =>
+      k.startsWith('AWS679f53fac002430cb0da5b7982bd2287'),
+    )!;
     const role = provider.Properties.Role['Fn::GetAtt'][0];
     for (const action of RULE_SEEDING_ACTIONS) expect(allows(role, { command: 'AwsCustomResource', action, resource: table })).toBe(true);
     expect(statementsOf(role).flatMap((s) => s.resources)).toEqual([table()]);
@@ -322,8 +378,13 @@ describe('and nothing broader where it matters', () => {
 
 test('the contract covers every command an adapter sends', () => {
   const adapters = path.join(__dirname, '../../adapters');
-  const files = fs.readdirSync(adapters, { recursive: true }).map(String).filter((f) => f.endsWith('.ts'));
-  const sent = new Set(files.flatMap((f) => [...fs.readFileSync(path.join(adapters, f), 'utf8').matchAll(/new ([A-Z][A-Za-z]+Command)\(/g)].map((m) => m[1]!)));
+  const files = fs
+    .readdirSync(adapters, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.ts'));
+  const sent = new Set(
+    files.flatMap((f) => [...fs.readFileSync(path.join(adapters, f), 'utf8').matchAll(/new ([A-Z][A-Za-z]+Command)\(/g)].map((m) => m[1]!)),
+  );
   const covered = new Set(Object.values(CONTRACT).flatMap((calls) => calls.map((c) => c.command)));
   expect([...sent].filter((c) => !covered.has(c)).sort()).toEqual([]);
 });

@@ -8,7 +8,7 @@ import { CustomerDataPlatform } from '../../lib/customer-data-platform';
 import { DASHBOARD_SECTIONS, DEFAULT_ALARM_THRESHOLDS } from '../../lib/monitoring';
 import { nagPacks } from '../../lib/nag-packs';
 import { ScherpStack } from '../../lib/scherp-stack';
-import { synthScherp, Synthesized } from './synth';
+import { synthScherp, type Synthesized } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 interface MetricStat {
@@ -35,7 +35,8 @@ function alarmsOn(template: Template, namespace: string, metricName: string, dim
       (m) =>
         m.Namespace === namespace &&
         m.MetricName === metricName &&
-        (dimension === undefined || (m.Dimensions ?? []).some((d) => d.Name === dimension.name && JSON.stringify(d.Value) === JSON.stringify(dimension.value))),
+        (dimension === undefined ||
+          (m.Dimensions ?? []).some((d) => d.Name === dimension.name && JSON.stringify(d.Value) === JSON.stringify(dimension.value))),
     ),
   );
 }
@@ -67,7 +68,11 @@ describe('default deployment', () => {
       EnableKeyRotation: true,
       KeyPolicy: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
         ]),
       },
     });
@@ -98,16 +103,34 @@ describe('default deployment', () => {
   test('every dead-letter queue alarms on any visible message', () => {
     const p = synth.stack.platform;
     for (const queue of [p.deadLetterQueue, p.streamFailureQueue, p.delayedActionsDeadLetterQueue, p.fileImport.deadLetterQueue]) {
-      const alarm = only(alarmsOn(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', { name: 'QueueName', value: { 'Fn::GetAtt': [logicalId(synth.stack, queue), 'QueueName'] } }), queue.node.path);
-      expect(alarm.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+      const alarm = only(
+        alarmsOn(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', {
+          name: 'QueueName',
+          value: { 'Fn::GetAtt': [logicalId(synth.stack, queue), 'QueueName'] },
+        }),
+        queue.node.path,
+      );
+      expect(alarm.Properties).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
     }
     // The ingest queue itself is not a dead-letter queue: no "any message" alarm on it.
-    expect(alarmsOn(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', { name: 'QueueName', value: { 'Fn::GetAtt': [logicalId(synth.stack, p.queue), 'QueueName'] } })).toEqual([]);
+    expect(
+      alarmsOn(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', {
+        name: 'QueueName',
+        value: { 'Fn::GetAtt': [logicalId(synth.stack, p.queue), 'QueueName'] },
+      }),
+    ).toEqual([]);
   });
 
   test("evaluate's stream mapping alarms when its iterator age passes 5 minutes", () => {
     const alarm = only(alarmsOn(template, 'AWS/Lambda', 'IteratorAge'), 'IteratorAge');
-    expect(metricsOf(alarm)[0]!.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: logicalId(synth.stack, synth.stack.platform.functions.evaluate) } }]);
+    expect(metricsOf(alarm)[0]!.Dimensions).toEqual([
+      { Name: 'FunctionName', Value: { Ref: logicalId(synth.stack, synth.stack.platform.functions.evaluate) } },
+    ]);
     expect(alarm.Properties).toMatchObject({ Threshold: 300_000, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
@@ -125,7 +148,12 @@ describe('default deployment', () => {
   test('the HTTP API alarms on a sustained 5xx rate over 1 % and p99 latency over 2 s', () => {
     const api = { name: 'ApiId', value: { Ref: logicalId(synth.stack, synth.stack.platform.httpApi) } };
     const faults = only(alarmsOn(template, 'AWS/ApiGateway', '5xx', api), '5xx');
-    expect(faults.Properties).toMatchObject({ Threshold: 0.01, EvaluationPeriods: 3, DatapointsToAlarm: 3, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(faults.Properties).toMatchObject({
+      Threshold: 0.01,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
     expect(faults.Properties.Metrics[0].MetricStat.Stat).toBe('Average');
     const latency = only(alarmsOn(template, 'AWS/ApiGateway', 'Latency', api), 'Latency');
     expect(latency.Properties).toMatchObject({ Threshold: 2000, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
@@ -135,7 +163,9 @@ describe('default deployment', () => {
 
   test("the rejected-events alarm reads collect's Powertools metrics as a percentage", () => {
     const alarm = only(alarmsOn(template, 'Scherp', 'EventsRejected', { name: 'service', value: 'collect' }), 'EventsRejected');
-    const names = metricsOf(alarm).map((m) => m.MetricName).sort();
+    const names = metricsOf(alarm)
+      .map((m) => m.MetricName)
+      .sort();
     expect(names).toEqual(['EventsAccepted', 'EventsRejected']);
     const expression = alarm.Properties.Metrics.find((m: { Expression?: string }) => m.Expression);
     expect(expression.Expression).toBe('100 * FILL(rejected, 0) / (FILL(accepted, 0) + FILL(rejected, 0))');
@@ -153,7 +183,9 @@ describe('default deployment', () => {
   test('one dashboard per deployment, named per stack and region, with the five sections in order', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Resource[];
-    expect(dashboard!.Properties.DashboardName).toEqual({ 'Fn::Join': ['', ['Scherp-Platform-Monitoring-BF44D9C1-', { Ref: 'AWS::Region' }]] });
+    expect(dashboard!.Properties.DashboardName).toEqual({
+      'Fn::Join': ['', ['Scherp-Platform-Monitoring-BF44D9C1-', { Ref: 'AWS::Region' }]],
+    });
     const text = JSON.stringify(dashboard!.Properties.DashboardBody);
     const positions = DASHBOARD_SECTIONS.map((s) => text.indexOf(`### ${s}`));
     expect(positions.every((p) => p >= 0)).toBe(true);
@@ -206,7 +238,13 @@ describe('with destinations and the example log rule', () => {
 
   test("the destinations' dead-letter queue alarms on any message", () => {
     const dlq = synth.stack.platform.destinations!.deadLetterQueue;
-    const alarm = only(alarmsOn(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', { name: 'QueueName', value: { 'Fn::GetAtt': [logicalId(synth.stack, dlq), 'QueueName'] } }), 'destinations DLQ');
+    const alarm = only(
+      alarmsOn(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', {
+        name: 'QueueName',
+        value: { 'Fn::GetAtt': [logicalId(synth.stack, dlq), 'QueueName'] },
+      }),
+      'destinations DLQ',
+    );
     expect(alarm.Properties.Threshold).toBe(0);
   });
 
@@ -215,9 +253,16 @@ describe('with destinations and the example log rule', () => {
     const rules = [...synth.stack.platform.destinations!.rules, synth.stack.platform.node.findChild('ActionsToLogsRule') as events.Rule];
     expect(rules.length).toBe(3);
     for (const rule of rules) {
-      const alarm = only(alarmsOn(template, 'AWS/Events', 'FailedInvocations', { name: 'RuleName', value: { Ref: logicalId(synth.stack, rule) } }), rule.node.path);
+      const alarm = only(
+        alarmsOn(template, 'AWS/Events', 'FailedInvocations', { name: 'RuleName', value: { Ref: logicalId(synth.stack, rule) } }),
+        rule.node.path,
+      );
       expect(metricsOf(alarm)[0]!.Dimensions).toContainEqual({ Name: 'EventBusName', Value: busName });
-      expect(alarm.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+      expect(alarm.Properties).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
     }
   });
 
@@ -228,7 +273,10 @@ describe('with destinations and the example log rule', () => {
   });
 
   test('cdk-nag packs pass with the destinations and their alarms', () => {
-    for (const pack of nagPacks()) expect(pack.validateScope(synth.stack).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`))).toEqual([]);
+    for (const pack of nagPacks())
+      expect(
+        pack.validateScope(synth.stack).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`)),
+      ).toEqual([]);
   });
 });
 
@@ -242,7 +290,14 @@ describe('alarmTopic and thresholds given', () => {
     const topic = new sns.Topic(stack, 'MyAlarms');
     platform = new CustomerDataPlatform(stack, 'Cdp', {
       alarmTopic: topic,
-      alarmThresholds: { deadLetterMessages: 9, streamIteratorAge: Duration.minutes(30), api5xxRate: 0.05, apiLatencyP99: Duration.millis(800), rejectedEventsPercent: 25, functionErrors: undefined },
+      alarmThresholds: {
+        deadLetterMessages: 9,
+        streamIteratorAge: Duration.minutes(30),
+        api5xxRate: 0.05,
+        apiLatencyP99: Duration.millis(800),
+        rejectedEventsPercent: 25,
+        functionErrors: undefined,
+      },
     });
     template = Template.fromStack(stack);
   });
@@ -258,13 +313,17 @@ describe('alarmTopic and thresholds given', () => {
   });
 
   test('the thresholds are applied; unset ones keep their defaults', () => {
-    const dlq = { name: 'QueueName', value: { 'Fn::GetAtt': [stack.getLogicalId(platform.deadLetterQueue.node.defaultChild as never), 'QueueName'] } };
+    const dlq = {
+      name: 'QueueName',
+      value: { 'Fn::GetAtt': [stack.getLogicalId(platform.deadLetterQueue.node.defaultChild as never), 'QueueName'] },
+    };
     expect(only(alarmsOn(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', dlq), 'DLQ').Properties.Threshold).toBe(9);
     expect(only(alarmsOn(template, 'AWS/Lambda', 'IteratorAge'), 'IteratorAge').Properties.Threshold).toBe(1_800_000);
     expect(only(alarmsOn(template, 'AWS/ApiGateway', '5xx'), '5xx').Properties.Threshold).toBe(0.05);
     expect(only(alarmsOn(template, 'AWS/ApiGateway', 'Latency'), 'Latency').Properties.Threshold).toBe(800);
     expect(only(alarmsOn(template, 'Scherp', 'EventsRejected'), 'rejected').Properties.Threshold).toBe(25);
-    for (const a of alarmsOn(template, 'AWS/Lambda', 'Errors')) expect(a.Properties.Threshold).toBe(DEFAULT_ALARM_THRESHOLDS.functionErrors);
+    for (const a of alarmsOn(template, 'AWS/Lambda', 'Errors'))
+      expect(a.Properties.Threshold).toBe(DEFAULT_ALARM_THRESHOLDS.functionErrors);
   });
 
   test('invalid thresholds fail the synth naming the prop', () => {
@@ -284,14 +343,19 @@ test('two platforms in one stack get alarms and dashboards of their own names', 
   const names = alarmsOf(template).map((a) => a.Properties.AlarmName as string);
   expect(names.filter((n) => n.startsWith('S-Eu-Monitoring-')).length).toBe(names.length / 2);
   expect(new Set(names).size).toBe(names.length);
-  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')).map((d) => JSON.stringify(d.Properties.DashboardName));
+  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')).map((d) =>
+    JSON.stringify(d.Properties.DashboardName),
+  );
   expect(new Set(dashboards).size).toBe(2);
 });
 
 test('with a region and account (what `cdk synth` from the CLI gives the stack) the nag packs pass too', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new ScherpStack(app, 'Scherp', { env: { region: 'eu-west-1', account: '123456789012' } });
-  for (const pack of nagPacks()) expect(pack.validateScope(stack).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`))).toEqual([]);
+  for (const pack of nagPacks())
+    expect(
+      pack.validateScope(stack).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`)),
+    ).toEqual([]);
   expect(JSON.stringify(Template.fromStack(stack).toJSON().Resources)).toContain('Scherp-Platform-Monitoring-');
 });
 
@@ -302,22 +366,26 @@ function emittedMetrics(): Set<string> {
   for (const entry of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
     if (!entry.endsWith('.ts')) continue;
     const service = entry.split(/[\\/]/)[0]!;
-    for (const line of readFileSync(join(root, entry), 'utf8').split('\n').filter((l) => l.includes('addMetric('))) {
+    for (const line of readFileSync(join(root, entry), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('addMetric('))) {
       for (const [, name] of line.matchAll(/'([A-Za-z]+)'/g)) pairs.add(`${service === 'shared' ? '*' : service}/${name}`);
     }
   }
   return pairs;
 }
 
-test("every Scherp metric the dashboard and alarms read is one a handler emits under that service", () => {
+test('every Scherp metric the dashboard and alarms read is one a handler emits under that service', () => {
   const template = synthScherp().template;
   const text = JSON.stringify(template.toJSON().Resources);
   const read = new Set<string>();
   // Dashboard bodies: ["Scherp","EventsAccepted","service","collect",…]
-  for (const [, metric, service] of text.matchAll(/\\"Scherp\\",\\"([A-Za-z]+)\\",\\"service\\",\\"([A-Za-z]+)\\"/g)) read.add(`${service}/${metric}`);
+  for (const [, metric, service] of text.matchAll(/\\"Scherp\\",\\"([A-Za-z]+)\\",\\"service\\",\\"([A-Za-z]+)\\"/g))
+    read.add(`${service}/${metric}`);
   // Alarms: MetricStat with namespace Scherp.
   for (const alarm of alarmsOf(template)) {
-    for (const m of metricsOf(alarm).filter((x) => x.Namespace === 'Scherp')) read.add(`${m.Dimensions!.find((d) => d.Name === 'service')!.Value}/${m.MetricName}`);
+    for (const m of metricsOf(alarm).filter((x) => x.Namespace === 'Scherp'))
+      read.add(`${m.Dimensions!.find((d) => d.Name === 'service')!.Value}/${m.MetricName}`);
   }
   expect(read.size).toBeGreaterThan(15);
   const emitted = emittedMetrics();

@@ -1,8 +1,8 @@
-import { App, PolicyViolation, Stack, Validations } from 'aws-cdk-lib';
+import { App, type PolicyViolation, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { addNagChecks, nagPacks } from '../../lib/nag-packs';
-import { synthScherp, Synthesized } from './synth';
+import { synthScherp, type Synthesized } from './synth';
 
 /**
  * cdk-nag 3 packs are policy-validation plugins: their findings never become annotations, so

@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { CustomerDataPlatformProps } from '../../lib/customer-data-platform';
+import type { CustomerDataPlatformProps } from '../../lib/customer-data-platform';
 import { addNagChecks } from '../../lib/nag-packs';
 import { ScherpStack } from '../../lib/scherp-stack';
 

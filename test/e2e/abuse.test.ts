@@ -50,7 +50,10 @@ describe('item 8: the browser key cannot redirect a victim’s emails', () => {
   it('a CRM-triggered password reset goes to the address the trusted CRM set, not the one sent with the public key', async () => {
     const crm = await newSource('crm', 'trusted');
     const victim = uid('victim');
-    expect((await post('/v1/identify', { userId: victim, traits: { email: `${victim}@example.com` }, timestamp: at(60_000) }, crm.writeKey)).status).toBe(200);
+    expect(
+      (await post('/v1/identify', { userId: victim, traits: { email: `${victim}@example.com` }, timestamp: at(60_000) }, crm.writeKey))
+        .status,
+    ).toBe(200);
     await eventually(async () => ((await get(`/v1/profiles/user_id:${victim}`)).status === 200 ? true : undefined));
     // The attack: the public (bootstrap) key, a newer event, the victim's user id.
     expect((await post('/v1/identify', { userId: victim, traits: { email: 'attacker@evil.example', name: 'Mallory' } })).status).toBe(200);
@@ -58,13 +61,21 @@ describe('item 8: the browser key cannot redirect a victim’s emails', () => {
       const body = (await (await get(`/v1/profiles/user_id:${victim}`)).json()) as any;
       return body.traits?.name ? body : undefined;
     });
-    expect(profile.traits.email).toEqual({ value: `${victim}@example.com`, sourceId: crm.id, party: 'first', trust: 'trusted', updatedAt: expect.any(String) });
+    expect(profile.traits.email).toEqual({
+      value: `${victim}@example.com`,
+      sourceId: crm.id,
+      party: 'first',
+      trust: 'trusted',
+      updatedAt: expect.any(String),
+    });
     // The unprotected trait the public key sent is kept as before.
     expect(profile.traits.name).toMatchObject({ value: 'Mallory', sourceId: 'default' });
 
     expect((await post('/v1/track', { userId: victim, event: 'Password Reset Requested' }, crm.writeKey)).status).toBe(200);
     const action = await eventually(() =>
-      rt.bus.delivered.find((e) => e['detail-type'] === 'Action Triggered' && e.detail.action === 'password-reset' && e.detail.userId === victim),
+      rt.bus.delivered.find(
+        (e) => e['detail-type'] === 'Action Triggered' && e.detail.action === 'password-reset' && e.detail.userId === victim,
+      ),
     );
     expect(action.detail.email).toBe(`${victim}@example.com`);
   });
@@ -77,7 +88,11 @@ describe('item 8: the browser key cannot redirect a victim’s emails', () => {
     expect(patched).toEqual({ status: 200, body: { source: expect.objectContaining({ id: legacy.id, trust: 'trusted' }) } });
     // The key cache of the runtime keeps a found key for 1 s; the next event carries the new trust.
     await eventually(async () => {
-      const r = await post('/v1/identify', { userId: victim, traits: { email: `${victim}@crm.example`, probe: Math.random() } }, legacy.writeKey);
+      const r = await post(
+        '/v1/identify',
+        { userId: victim, traits: { email: `${victim}@crm.example`, probe: Math.random() } },
+        legacy.writeKey,
+      );
       expect(r.status).toBe(200);
       const body = (await (await get(`/v1/profiles/user_id:${victim}`)).json()) as any;
       return body.traits?.email?.trust === 'trusted' ? true : undefined;
@@ -99,9 +114,14 @@ describe('item 8: the browser key cannot redirect a victim’s emails', () => {
     const crm = await newSource('crm2', 'trusted');
     const web = await newSource('web');
     const victim = uid('victim2');
-    expect((await post('/v1/identify', { userId: victim, traits: { email: `${victim}@example.com` }, timestamp: at(60_000) }, crm.writeKey)).status).toBe(200);
+    expect(
+      (await post('/v1/identify', { userId: victim, traits: { email: `${victim}@example.com` }, timestamp: at(60_000) }, crm.writeKey))
+        .status,
+    ).toBe(200);
     await eventually(async () => ((await get(`/v1/profiles/user_id:${victim}`)).status === 200 ? true : undefined));
-    expect((await post('/v1/identify', { userId: victim, traits: { email: 'attacker@evil.example', plan: 'pro' } }, web.writeKey)).status).toBe(200);
+    expect(
+      (await post('/v1/identify', { userId: victim, traits: { email: 'attacker@evil.example', plan: 'pro' } }, web.writeKey)).status,
+    ).toBe(200);
     const profile = await eventually(async () => {
       const body = (await (await get(`/v1/profiles/user_id:${victim}`)).json()) as any;
       return body.traits?.plan ? body : undefined;
@@ -136,7 +156,12 @@ describe('item 9: POST /v1/context is no existence oracle and reads a user only 
       return r.status === 200 ? ((await r.json()) as any) : undefined;
     });
     const parts = new DynamoPersonalizationStore(documentClient(localDynamoConfig(rt.dynamoEndpoint)), rt.tableName);
-    await parts.putRecommendation(p.id, 'companion', { ruleId: 'r', data: { products: ['baby-ointment'] }, createdAt: at(0), expiresAt: at(-3600_000) });
+    await parts.putRecommendation(p.id, 'companion', {
+      ruleId: 'r',
+      data: { products: ['baby-ointment'] },
+      createdAt: at(0),
+      expiresAt: at(-3600_000),
+    });
   });
 
   it('by default a guessed user id is refused (400 naming userToken), the same for a known and an unknown id', async () => {
@@ -158,7 +183,11 @@ describe('item 9: POST /v1/context is no existence oracle and reads a user only 
   });
 
   it('a token for another user, signed with another secret or expired is a 401', async () => {
-    for (const userToken of [userTokenFor(uid('eve'), rt.keys.userToken), userTokenFor(buyer, 'guessed-secret'), userTokenFor(buyer, rt.keys.userToken, -10)]) {
+    for (const userToken of [
+      userTokenFor(uid('eve'), rt.keys.userToken),
+      userTokenFor(buyer, 'guessed-secret'),
+      userTokenFor(buyer, rt.keys.userToken, -10),
+    ]) {
       const r = await context({ userId: buyer, userToken });
       expect(r.status).toBe(401);
       expect(JSON.stringify(r.body)).not.toContain('baby-ointment');
@@ -173,7 +202,10 @@ describe('item 9: POST /v1/context is no existence oracle and reads a user only 
     expect(Object.keys(known.body).sort()).toEqual(Object.keys(unknown.body).sort());
     expect(known.body.recommendations.companion).toBeDefined();
     // An id that normalises to nothing reads placeholders and answers the empty context.
-    expect(await context({ anonymousId: '   ' })).toEqual({ status: 200, body: { audiences: [], traits: {}, computed: {}, recommendations: {} } });
+    expect(await context({ anonymousId: '   ' })).toEqual({
+      status: 200,
+      body: { audiences: [], traits: {}, computed: {}, recommendations: {} },
+    });
   });
 });
 
@@ -226,7 +258,9 @@ describe('item 10: one source flooding the API', () => {
     const reset = await call('PATCH', `/v1/sources/${small.id}`, rt.keys.admin, { rateLimit: null });
     expect(reset.status).toBe(200);
     expect(reset.body.source.rateLimit).toBeUndefined();
-    expect((await call('GET', '/v1/sources', rt.keys.admin)).body.sources.find((s: any) => s.source.id === small.id).source.rateLimit).toBeUndefined();
+    expect(
+      (await call('GET', '/v1/sources', rt.keys.admin)).body.sources.find((s: any) => s.source.id === small.id).source.rateLimit,
+    ).toBeUndefined();
     const bad = await call('POST', '/v1/sources', rt.keys.admin, { name: uid('bad'), party: 'first', rateLimit: { rate: 0, burst: 1 } });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body.issues)).toContain('rateLimit.rate');

@@ -36,7 +36,12 @@ const env = (extra: Record<string, string> = {}) => {
  * Runs a command to its end (asynchronously: a blocked event loop would let `fetch` reuse a
  * connection the runtime closed meanwhile).
  */
-function run(command: string, args: string[], cwd: string, extra: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  extra: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -95,17 +100,20 @@ afterAll(async () => {
 const basic = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
 
 describe('help', () => {
-  it.each([[[]], [['--help']], [['-h']], [['help']]])('npx scherp %j prints the usage of every command and starts nothing', async (args) => {
-    const cwd = folder();
-    const r = await scherp(args, cwd);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: scherp <command>/);
-    for (const c of ['start', 'dlq', 'import']) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
-    expect(r.stdout).not.toContain('SCHERP_READY');
-    expect(readdirSync(cwd)).toEqual(['rules']);
-  });
+  it.each([[[]], [['--help']], [['-h']], [['help']]])(
+    'npx scherp %j prints the usage of every command and starts nothing',
+    async (args) => {
+      const cwd = folder();
+      const r = await scherp(args, cwd);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: scherp <command>/);
+      for (const c of ['start', 'dlq', 'import']) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+      expect(r.stdout).not.toContain('SCHERP_READY');
+      expect(readdirSync(cwd)).toEqual(['rules']);
+    },
+  );
 
-  it.each(['start', 'dlq', 'import'])('npx scherp %s --help (and -h) prints that command\'s options and does nothing', async (cmd) => {
+  it.each(['start', 'dlq', 'import'])("npx scherp %s --help (and -h) prints that command's options and does nothing", async (cmd) => {
     const cwd = folder();
     for (const flag of ['--help', '-h']) {
       const r = await scherp([cmd, flag], cwd);
@@ -151,14 +159,21 @@ describe('a runtime on the default data folder (.scherp/ in the working folder)'
   });
 
   it('a second start on the same folder is refused, naming --data-dir and --port, and the first keeps working', async () => {
-    for (const second of [await run(process.execPath, [...cli, 'start', '--port', '0'], cwd), await scherp(['start', '--port', '0', '--data-dir', join(cwd, '.scherp')], folder())]) {
+    for (const second of [
+      await run(process.execPath, [...cli, 'start', '--port', '0'], cwd),
+      await scherp(['start', '--port', '0', '--data-dir', join(cwd, '.scherp')], folder()),
+    ]) {
       expect(second.code).toBe(1);
       expect(second.stderr).toContain(`${join(cwd, '.scherp')} is in use by a running Scherp (pid ${rt.child.pid}, ${rt.url})`);
       expect(second.stderr).toMatch(/--data-dir .* --port/);
       expect(second.stdout).not.toContain('SCHERP_READY');
     }
     // The first one's DynamoDB Local was not touched: events still go in and come out.
-    const res = await fetch(`${rt.url}/v1/identify`, { method: 'POST', headers: { authorization: basic(keys.write) }, body: JSON.stringify({ userId: 'cli-second', traits: { plan: 'pro' } }) });
+    const res = await fetch(`${rt.url}/v1/identify`, {
+      method: 'POST',
+      headers: { authorization: basic(keys.write) },
+      body: JSON.stringify({ userId: 'cli-second', traits: { plan: 'pro' } }),
+    });
     expect(res.status).toBe(200);
     const profile = await eventually(async () => {
       const r = await fetch(`${rt.url}/v1/profiles/user_id:cli-second`, { headers: { authorization: basic(keys.read) } });
@@ -184,7 +199,9 @@ describe('a runtime on the default data folder (.scherp/ in the working folder)'
     const ok = await scherp(['import', 'people.csv', '--source', 'default', '--data-dir', join(cwd, '.scherp')], elsewhere);
     expect(ok.stdout).toContain('imported: 1 rows, errors: 0');
     expect(ok.code).toBe(0);
-    const bad = await scherp(['import', 'people.csv', '--source', 'default', '--data-dir', join(cwd, '.scherp')], elsewhere, { SCHERP_ADMIN_KEY: 'not-the-key' });
+    const bad = await scherp(['import', 'people.csv', '--source', 'default', '--data-dir', join(cwd, '.scherp')], elsewhere, {
+      SCHERP_ADMIN_KEY: 'not-the-key',
+    });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`${rt.url}: import refused (401)`);
     expect(bad.stderr).toContain('the admin key was taken from SCHERP_ADMIN_KEY');
@@ -193,7 +210,11 @@ describe('a runtime on the default data folder (.scherp/ in the working folder)'
   it('each source has its folder; a file dropped into the default .scherp/bucket/imports/<source>/ is imported; a link is not', async () => {
     const imports = join(cwd, '.scherp', 'bucket', 'imports');
     expect(existsSync(join(imports, 'default'))).toBe(true);
-    const created = await fetch(`${rt.url}/v1/sources`, { method: 'POST', headers: { authorization: basic(keys.admin) }, body: JSON.stringify({ name: 'crm', party: 'second' }) });
+    const created = await fetch(`${rt.url}/v1/sources`, {
+      method: 'POST',
+      headers: { authorization: basic(keys.admin) },
+      body: JSON.stringify({ name: 'crm', party: 'second' }),
+    });
     expect(created.status).toBe(201);
     expect(existsSync(join(imports, 'crm'))).toBe(true);
 
@@ -232,7 +253,8 @@ it('--in-memory leaves nothing in the working folder and removes its temporary f
   expect(existsSync(join(files!, 'bucket', 'imports', 'default'))).toBe(true);
   // Something in every file the runtime writes: the bus (an order over 100), a rejected event.
   const write = /write key:\s+(\S+)/.exec(rt.output())![1]!;
-  const post = (path: string, body: unknown) => fetch(`${rt.url}${path}`, { method: 'POST', headers: { authorization: basic(write) }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown) =>
+    fetch(`${rt.url}${path}`, { method: 'POST', headers: { authorization: basic(write) }, body: JSON.stringify(body) });
   expect((await post('/v1/track', { userId: 'mem-1', event: 'Order Completed', properties: { revenue: 500 } })).status).toBe(200);
   expect((await post('/v1/track', { userId: 'mem-1' })).status).toBe(400);
   await eventually(() => (existsSync(join(files!, 'bus.jsonl')) ? true : undefined));

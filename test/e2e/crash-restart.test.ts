@@ -71,7 +71,14 @@ it('SIGKILL mid-load and a restart lose no acknowledged event', async () => {
         const res = await fetch(`${url}/v1/batch`, {
           method: 'POST',
           headers: { authorization: auth, 'content-type': 'application/json' },
-          body: JSON.stringify({ batch: ids.map((messageId, i) => ({ type: 'track', messageId, anonymousId: `crash-anon-${c}-${i % 3}`, event: 'Product Viewed' })) }),
+          body: JSON.stringify({
+            batch: ids.map((messageId, i) => ({
+              type: 'track',
+              messageId,
+              anonymousId: `crash-anon-${c}-${i % 3}`,
+              event: 'Product Viewed',
+            })),
+          }),
         });
         if (res.status === 200) acked.push(...ids);
       } catch {
@@ -92,12 +99,20 @@ it('SIGKILL mid-load and a restart lose no acknowledged event', async () => {
   const dels = journal.filter((l) => l.startsWith('{"op":"del"')).length;
   expect(sends - dels).toBeGreaterThan(0);
 
-  restarted = await startRuntime({ port: 0, dataDir, keys: { write: keys.SCHERP_WRITE_KEY, read: keys.SCHERP_READ_KEY, admin: keys.SCHERP_ADMIN_KEY } });
-  const stored = await eventually(async () => {
-    const ids = await storedMessageIds(restarted!);
-    const have = new Set(ids);
-    return acked.every((id) => have.has(id)) && restarted!.queue.depth === 0 ? ids : undefined;
-  }, 60_000, 250);
+  restarted = await startRuntime({
+    port: 0,
+    dataDir,
+    keys: { write: keys.SCHERP_WRITE_KEY, read: keys.SCHERP_READ_KEY, admin: keys.SCHERP_ADMIN_KEY },
+  });
+  const stored = await eventually(
+    async () => {
+      const ids = await storedMessageIds(restarted!);
+      const have = new Set(ids);
+      return acked.every((id) => have.has(id)) && restarted!.queue.depth === 0 ? ids : undefined;
+    },
+    60_000,
+    250,
+  );
   // Nothing acknowledged is missing, and nothing is stored twice.
   expect(new Set(stored).size).toBe(stored.length);
   expect(stored.length).toBeGreaterThanOrEqual(acked.length);

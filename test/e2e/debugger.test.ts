@@ -64,11 +64,15 @@ describe('live events (debugger)', () => {
     // A track without its event name: rejected, with the failing field.
     expect((await post('/v1/track', { type: 'track', userId: user, properties: { note: run } })).status).toBe(400);
 
-    const seen = await eventually(async () => {
-      const r = await call('GET', '/v1/debug/events', rt.keys.read);
-      const events = DebugEventsResponseSchema.parse(r.body).events.filter((e) => e.payload.includes(user));
-      return events.length >= 2 ? { events, body: r.body } : undefined;
-    }, 2000, 50);
+    const seen = await eventually(
+      async () => {
+        const r = await call('GET', '/v1/debug/events', rt.keys.read);
+        const events = DebugEventsResponseSchema.parse(r.body).events.filter((e) => e.payload.includes(user));
+        return events.length >= 2 ? { events, body: r.body } : undefined;
+      },
+      2000,
+      50,
+    );
     const accepted = seen.events.find((e) => e.status === 'accepted')!;
     const rejected = seen.events.find((e) => e.status === 'rejected')!;
     expect(accepted).toMatchObject({ type: 'track', event: `Debugged ${run}`, sourceId: 'default', route: 'batch' });
@@ -84,9 +88,13 @@ describe('live events (debugger)', () => {
     const byStatus = DebugEventsResponseSchema.parse((await call('GET', '/v1/debug/events?status=rejected', rt.keys.read)).body).events;
     expect(byStatus.every((e) => e.status === 'rejected')).toBe(true);
     expect(byStatus.some((e) => e.payload.includes(user))).toBe(true);
-    const byName = DebugEventsResponseSchema.parse((await call('GET', `/v1/debug/events?event=${encodeURIComponent(`Debugged ${run}`)}&type=track`, rt.keys.admin)).body).events;
+    const byName = DebugEventsResponseSchema.parse(
+      (await call('GET', `/v1/debug/events?event=${encodeURIComponent(`Debugged ${run}`)}&type=track`, rt.keys.admin)).body,
+    ).events;
     expect(byName.map((e) => e.id)).toEqual([accepted.id]);
-    expect(DebugEventsResponseSchema.parse((await call('GET', '/v1/debug/events?sourceId=src_none', rt.keys.read)).body).events).toEqual([]);
+    expect(DebugEventsResponseSchema.parse((await call('GET', '/v1/debug/events?sourceId=src_none', rt.keys.read)).body).events).toEqual(
+      [],
+    );
     // A bad filter is a 400 naming the parameter.
     const bad = await call('GET', '/v1/debug/events?type=nope', rt.keys.read);
     expect(bad.status).toBe(400);
@@ -95,10 +103,16 @@ describe('live events (debugger)', () => {
     // The cursor: a later poll with it still answers what arrived after it.
     const cursor = (await call('GET', '/v1/debug/events', rt.keys.read)).body.cursor as string;
     await send({ type: 'identify', userId: user, traits: { late: run } });
-    const later = await eventually(async () => {
-      const events = DebugEventsResponseSchema.parse((await call('GET', `/v1/debug/events?since=${encodeURIComponent(cursor)}`, rt.keys.read)).body).events;
-      return events.some((e) => e.type === 'identify' && e.payload.includes(user)) ? events : undefined;
-    }, 2000, 50);
+    const later = await eventually(
+      async () => {
+        const events = DebugEventsResponseSchema.parse(
+          (await call('GET', `/v1/debug/events?since=${encodeURIComponent(cursor)}`, rt.keys.read)).body,
+        ).events;
+        return events.some((e) => e.type === 'identify' && e.payload.includes(user)) ? events : undefined;
+      },
+      2000,
+      50,
+    );
     expect(later.every((e) => e.id > cursor)).toBe(true);
   });
 
@@ -116,7 +130,10 @@ describe('live events (debugger)', () => {
       const r = await call('GET', '/v1/stats', rt.keys.read);
       expect(r.status).toBe(200);
       const b = StatsResponseSchema.parse(r.body);
-      return b.totals.events >= before.totals.events + 3 && (b.totals.actions['high-value-order'] ?? 0) >= (before.totals.actions['high-value-order'] ?? 0) + 1 ? b : undefined;
+      return b.totals.events >= before.totals.events + 3 &&
+        (b.totals.actions['high-value-order'] ?? 0) >= (before.totals.actions['high-value-order'] ?? 0) + 1
+        ? b
+        : undefined;
     });
     expect(after.totals.events - before.totals.events).toBe(3);
     expect(after.totals.rejected - before.totals.rejected).toBe(1);

@@ -46,7 +46,13 @@ describe('erasure reaches the copies outside the table', () => {
     const street = `Keizersgracht ${run}`;
     const other = `other-${run}`;
     await send(
-      { type: 'identify', userId: user, traits: { email, phone, address: { street, city: 'Amsterdam' } }, timestamp: at(9000), context: { consent: { categoryPreferences: { Email: true } } } },
+      {
+        type: 'identify',
+        userId: user,
+        traits: { email, phone, address: { street, city: 'Amsterdam' } },
+        timestamp: at(9000),
+        context: { consent: { categoryPreferences: { Email: true } } },
+      },
       // An order over 100 fires the shipped rule: an action on the bus naming her profile.
       { type: 'track', userId: user, event: 'Order Completed', timestamp: at(2 * 3_600_000), properties: { revenue: 150, shipTo: street } },
       // Checkout without an order: the shipped cart-abandonment rule schedules a delayed re-check.
@@ -60,18 +66,38 @@ describe('erasure reaches the copies outside the table', () => {
       return body && body.computed.event_count === 3 ? body : undefined;
     });
     const otherId = ((await (await get(`/v1/profiles/user_id:${other}`)).json()) as { id: string }).id;
-    await eventually(() => (rt.bus.delivered.some((e) => e.detail.profileId === profile.id) && rt.bus.delivered.some((e) => e.detail.profileId === otherId) ? true : undefined));
+    await eventually(() =>
+      rt.bus.delivered.some((e) => e.detail.profileId === profile.id) && rt.bus.delivered.some((e) => e.detail.profileId === otherId)
+        ? true
+        : undefined,
+    );
     await eventually(() => (rt.scheduler.pending > 0 ? true : undefined));
     // What the cloud's dead letters and stream failures would hold, as the local runtime writes them.
-    appendFileSync(join(rt.dataDir, 'dlq.jsonl'), JSON.stringify({ messageId: 'm-dead', body: JSON.stringify({ type: 'identify', userId: user, traits: { email } }), receiveCount: 5, reason: 'test', at: new Date().toISOString() }) + '\n');
-    appendFileSync(join(rt.dataDir, 'stream-failures.jsonl'), JSON.stringify({ reason: 'test', record: { dynamodb: { Keys: { pk: { S: `P#${profile.id}` }, sk: { S: 'EV#x' } } } } }) + '\n');
+    appendFileSync(
+      join(rt.dataDir, 'dlq.jsonl'),
+      `${JSON.stringify({
+        messageId: 'm-dead',
+        body: JSON.stringify({ type: 'identify', userId: user, traits: { email } }),
+        receiveCount: 5,
+        reason: 'test',
+        at: new Date().toISOString(),
+      })}\n`,
+    );
+    appendFileSync(
+      join(rt.dataDir, 'stream-failures.jsonl'),
+      `${JSON.stringify({ reason: 'test', record: { dynamodb: { Keys: { pk: { S: `P#${profile.id}` }, sk: { S: 'EV#x' } } } } })}\n`,
+    );
     const named = (text: string) => [user, email, street, profile.id].some((v) => text.includes(v)) || text.includes('698765432');
     const before = dataFiles();
-    for (const f of ['bus.jsonl', 'queue.jsonl', 'dlq.jsonl', 'stream-failures.jsonl']) expect([f, named(before.get(f) ?? '')]).toEqual([f, true]);
+    for (const f of ['bus.jsonl', 'queue.jsonl', 'dlq.jsonl', 'stream-failures.jsonl'])
+      expect([f, named(before.get(f) ?? '')]).toEqual([f, true]);
 
     const res = await del(`/v1/profiles/user_id:${user}`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { erased: { copies: Record<string, number> }; notReached: { store: string; expiresWithin: string }[] };
+    const body = (await res.json()) as {
+      erased: { copies: Record<string, number> };
+      notReached: { store: string; expiresWithin: string }[];
+    };
     expect(body.erased.copies['bus.jsonl']).toBeGreaterThanOrEqual(1);
     expect(body.erased.copies['dlq.jsonl']).toBe(1);
     expect(body.erased.copies['stream-failures.jsonl']).toBe(1);
@@ -90,7 +116,17 @@ describe('erasure reaches the copies outside the table', () => {
   it('the stdout line of a bus event names ids and the action, never the user id, email, data or explanation', () => {
     const line = busLine({
       detailType: 'Action Triggered',
-      detail: { version: '1', dedupeId: 'd1', ruleId: 'r1', action: 'Send', profileId: 'p1', userId: 'u-secret', email: 'secret@example.com', data: { address: 'Secret street 1' }, explanation: [{ actual: 'secret@example.com' }] },
+      detail: {
+        version: '1',
+        dedupeId: 'd1',
+        ruleId: 'r1',
+        action: 'Send',
+        profileId: 'p1',
+        userId: 'u-secret',
+        email: 'secret@example.com',
+        data: { address: 'Secret street 1' },
+        explanation: [{ actual: 'secret@example.com' }],
+      },
     });
     expect(line).toBe('[bus] Action Triggered rule="r1" action="Send" profile="p1" dedupe="d1"');
   });

@@ -56,18 +56,35 @@ describe('DELETE /v1/profiles/{type}:{value}', () => {
     // Anonymous browsing (profile 1), an order, then a login with traits by a new device (profile 2), then the link.
     await send(
       { type: 'page', anonymousId: anon, name: 'Home', timestamp: at(9000) },
-      { type: 'track', anonymousId: anon, event: 'Order Completed', timestamp: at(8000), properties: { revenue: 600, products: [{ product_id: product, category: `cat-${run}` }] } },
-      { type: 'identify', userId: user, traits: { name, email, city: `Town ${run}` }, timestamp: at(7000), context: { consent: { categoryPreferences: { Email: true } } } },
+      {
+        type: 'track',
+        anonymousId: anon,
+        event: 'Order Completed',
+        timestamp: at(8000),
+        properties: { revenue: 600, products: [{ product_id: product, category: `cat-${run}` }] },
+      },
+      {
+        type: 'identify',
+        userId: user,
+        traits: { name, email, city: `Town ${run}` },
+        timestamp: at(7000),
+        context: { consent: { categoryPreferences: { Email: true } } },
+      },
       { type: 'identify', userId: other, traits: { name: 'Someone else' }, timestamp: at(7000) },
       // Rejected (a track call without its event name), naming her by email in another case; and one of the other person's.
       { type: 'track', anonymousId: `bad-${run}`, properties: { contact: email.toUpperCase() }, timestamp: at(7000) },
       { type: 'track', userId: other, properties: { contact: `other.${run}@example.com` }, timestamp: at(7000) },
     );
-    await eventually(async () => ((await get(`/v1/profiles/user_id:${user}`)).status === 200 && (await get(`/v1/profiles/anonymous_id:${anon}`)).status === 200 ? true : undefined));
+    await eventually(async () =>
+      (await get(`/v1/profiles/user_id:${user}`)).status === 200 && (await get(`/v1/profiles/anonymous_id:${anon}`)).status === 200
+        ? true
+        : undefined,
+    );
     await send({ type: 'track', userId: user, anonymousId: anon, event: 'Signed In', timestamp: at(6000) });
     const p = await eventually(async () => {
       const r = await get(`/v1/profiles/email:${email}`);
-      const body = r.status === 200 ? ((await r.json()) as { id: string; mergedFrom: string[]; computed: Record<string, unknown> }) : undefined;
+      const body =
+        r.status === 200 ? ((await r.json()) as { id: string; mergedFrom: string[]; computed: Record<string, unknown> }) : undefined;
       return body && body.mergedFrom.length === 1 && body.computed.event_count === 4 ? body : undefined;
     });
     // The person is in the table before (a sanity check of the scan).
@@ -75,7 +92,9 @@ describe('DELETE /v1/profiles/{type}:{value}', () => {
     expect((await scanTable()).some((t) => t.includes(product))).toBe(true);
     expect((await scanTable()).some((t) => t.includes(email.toUpperCase()))).toBe(true);
     // The export has the rejected call naming her.
-    const exported = (await (await get(`/v1/profiles/user_id:${user}/export`, rt.keys.admin)).json()) as { rejected: { payload: string }[] };
+    const exported = (await (await get(`/v1/profiles/user_id:${user}/export`, rt.keys.admin)).json()) as {
+      rejected: { payload: string }[];
+    };
     expect(exported.rejected.map((r) => JSON.parse(r.payload).properties)).toEqual([{ contact: email.toUpperCase() }]);
 
     // Only the admin key erases.
@@ -96,14 +115,17 @@ describe('DELETE /v1/profiles/{type}:{value}', () => {
     }
     // Nor does the rejected-event log, in the table or in the local file; the other person's record stays.
     const rejected = (await (await get('/v1/rejected', rt.keys.admin)).json()) as { rejected: { payload: string }[] };
-    expect(rejected.rejected.filter((r) => r.payload.includes(run)).map((r) => JSON.parse(r.payload).properties.contact)).toEqual([`other.${run}@example.com`]);
+    expect(rejected.rejected.filter((r) => r.payload.includes(run)).map((r) => JSON.parse(r.payload).properties.contact)).toEqual([
+      `other.${run}@example.com`,
+    ]);
     const lines = readFileSync(join(rt.dataDir, 'rejected.jsonl'), 'utf8').split('\n').filter(Boolean);
     expect(lines.filter((l) => l.toLowerCase().includes(email))).toEqual([]);
     expect(lines.filter((l) => l.includes(`other.${run}@`))).toHaveLength(1);
     // Only digests are left to remember them; the other person is untouched.
     expect(items.filter((t) => t.startsWith('{"pk":"SUP#') || t.includes('"pk":"SUP#')).length).toBe(3);
     expect((await get(`/v1/profiles/user_id:${other}`)).status).toBe(200);
-    for (const path of [`user_id:${user}`, `anonymous_id:${anon}`, `email:${email}`]) expect((await get(`/v1/profiles/${path}`)).status).toBe(404);
+    for (const path of [`user_id:${user}`, `anonymous_id:${anon}`, `email:${email}`])
+      expect((await get(`/v1/profiles/${path}`)).status).toBe(404);
     expect((await del(`/v1/profiles/user_id:${user}`)).status).toBe(404);
 
     // A later event carrying the erased userId (and a fresh anonymousId) is dropped: no new profile.

@@ -17,15 +17,23 @@ let output = '';
 const dataDir = mkdtempSync(join(tmpdir(), 'scherp-e2e-'));
 
 beforeAll(async () => {
-  child = spawn(process.execPath, ['--import', 'tsx', join(root, 'local/cli.ts'), 'start', '--in-memory', '--port', '0', '--data-dir', dataDir], {
-    cwd: root,
-    env: { ...process.env, SCHERP_WRITE_KEY: '', SCHERP_READ_KEY: '', SCHERP_ADMIN_KEY: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'local/cli.ts'), 'start', '--in-memory', '--port', '0', '--data-dir', dataDir],
+    {
+      cwd: root,
+      env: { ...process.env, SCHERP_WRITE_KEY: '', SCHERP_READ_KEY: '', SCHERP_ADMIN_KEY: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   url = await eventually(() => /SCHERP_READY (\S+)/.exec(output)?.[1], 90_000);
-  keys = { write: /write key:\s+(\S+)/.exec(output)![1]!, read: /read key:\s+(\S+)/.exec(output)![1]!, admin: /admin key:\s+(\S+)/.exec(output)![1]! };
+  keys = {
+    write: /write key:\s+(\S+)/.exec(output)![1]!,
+    read: /read key:\s+(\S+)/.exec(output)![1]!,
+    admin: /admin key:\s+(\S+)/.exec(output)![1]!,
+  };
 }, 120_000);
 
 afterAll(async () => {
@@ -61,7 +69,9 @@ describe('npm start (end to end)', () => {
 
     const profile = await eventually(async () => {
       const r = await fetch(`${url}/v1/profiles/user_id:e2e-user`, { headers: { authorization: basic(keys.read) } });
-      return r.status === 200 ? ((await r.json()) as { id: string; identifiers: string[]; traits: Record<string, { value: unknown }> }) : undefined;
+      return r.status === 200
+        ? ((await r.json()) as { id: string; identifiers: string[]; traits: Record<string, { value: unknown }> })
+        : undefined;
     });
     expect(profile.identifiers).toEqual(['anonymous_id:e2e-anon', 'user_id:e2e-user']);
     expect(profile.traits.name!.value).toBe('Ada');
@@ -69,12 +79,18 @@ describe('npm start (end to end)', () => {
     const busFile = join(dataDir, 'bus.jsonl');
     const actions = await eventually(() => {
       if (!existsSync(busFile)) return undefined;
-      const lines = readFileSync(busFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(busFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       return lines.length > 0 ? lines : undefined;
     });
     // Let any wrongly fired action for the 20-revenue order arrive before counting.
     await new Promise((r) => setTimeout(r, 500));
-    const all = readFileSync(busFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const all = readFileSync(busFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(all).toHaveLength(1);
     // Bus contract v1: every rule action is an `Action Triggered` naming the action.
     expect(actions[0]).toMatchObject({
@@ -96,13 +112,35 @@ describe('npm start (end to end)', () => {
   });
 
   it('`scherp smoke` against it (keys from flags, the local bucket folder) passes every step', async () => {
-    const smoke = spawn(process.execPath, ['--import', 'tsx', join(root, 'local/cli.ts'), 'smoke', '--url', url, '--write-key', keys.write, '--read-key', keys.read, '--admin-key', keys.admin, '--bucket-dir', join(dataDir, 'bucket'), '--timeout', '60'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const smoke = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'local/cli.ts'),
+        'smoke',
+        '--url',
+        url,
+        '--write-key',
+        keys.write,
+        '--read-key',
+        keys.read,
+        '--admin-key',
+        keys.admin,
+        '--bucket-dir',
+        join(dataDir, 'bucket'),
+        '--timeout',
+        '60',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     smoke.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     smoke.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((r) => smoke.once('exit', r));
     expect(out).toMatch(/✓ plain event/);
-    for (const step of ['gzip event', 'beacon', 'profile read back', 'delayed action', 'file import', 'clean up']) expect(out).toContain(`✓ ${step}:`);
+    for (const step of ['gzip event', 'beacon', 'profile read back', 'delayed action', 'file import', 'clean up'])
+      expect(out).toContain(`✓ ${step}:`);
     expect(out).toContain('as application/json: 400 with the reason');
     expect(out).toContain('all 7 steps worked');
     expect(code).toBe(0);

@@ -25,7 +25,9 @@ describe('Profile Merged on the bus (local runtime)', () => {
   it('a merge is recorded and announced once, with a dedupe id and no identifier values', async () => {
     await send({ type: 'track', anonymousId: 'pm-anon', event: 'Viewed', messageId: 'pm-1' });
     await send({ type: 'identify', userId: 'pm-user', traits: { phone: '06 12345678' }, messageId: 'pm-2' });
-    await eventually(async () => ((await profile('user_id:pm-user')).status === 200 && (await profile('anonymous_id:pm-anon')).status === 200 ? true : undefined));
+    await eventually(async () =>
+      (await profile('user_id:pm-user')).status === 200 && (await profile('anonymous_id:pm-anon')).status === 200 ? true : undefined,
+    );
     await send({ type: 'identify', userId: 'pm-user', anonymousId: 'pm-anon', messageId: 'pm-3' });
     const merged = await eventually(() => rt.bus.delivered.find((e) => e['detail-type'] === 'Profile Merged'));
     expect(merged.source).toBe('scherp');
@@ -35,7 +37,13 @@ describe('Profile Merged on the bus (local runtime)', () => {
       return v.mergedFrom?.length === 1 ? v : undefined;
     });
     expect(view.identifiers).toEqual(['anonymous_id:pm-anon', 'phone:+31612345678', 'user_id:pm-user']);
-    expect(merged.detail).toMatchObject({ version: '1', profileId: view.id, messageId: 'pm-3', mergedProfileIds: view.mergedFrom, identifierTypes: ['anonymous_id', 'user_id'] });
+    expect(merged.detail).toMatchObject({
+      version: '1',
+      profileId: view.id,
+      messageId: 'pm-3',
+      mergedProfileIds: view.mergedFrom,
+      identifierTypes: ['anonymous_id', 'user_id'],
+    });
     expect(merged.detail.dedupeId).toMatch(/^[0-9a-f]{32}$/);
     expect(JSON.stringify(merged.detail)).not.toContain('pm-user');
     // The same event again: no second merge, no second announcement.

@@ -33,17 +33,35 @@ afterAll(async () => {
 
 const { send, get } = apiClient(() => rt);
 
-
 describe('GET /v1/profiles/{type}:{value}', () => {
   it('returns identifiers, traits with provenance, computed traits, audiences, consent and merged profiles', async () => {
     const user = uid('ada');
     const anon = uid('anon');
     await send(
-      { type: 'track', anonymousId: anon, event: 'Order Completed', timestamp: at(5000), properties: { revenue: 450, products: [{ product_id: 'p1', category: 'toys' }] } },
-      { type: 'identify', userId: user, traits: { name: 'Ada', email: `${user}@example.com` }, timestamp: at(4000), context: { consent: { categoryPreferences: { Email: true } } } },
+      {
+        type: 'track',
+        anonymousId: anon,
+        event: 'Order Completed',
+        timestamp: at(5000),
+        properties: { revenue: 450, products: [{ product_id: 'p1', category: 'toys' }] },
+      },
+      {
+        type: 'identify',
+        userId: user,
+        traits: { name: 'Ada', email: `${user}@example.com` },
+        timestamp: at(4000),
+        context: { consent: { categoryPreferences: { Email: true } } },
+      },
     );
     await eventually(async () => ((await get(`/v1/profiles/user_id:${user}`)).status === 200 ? true : undefined));
-    await send({ type: 'track', userId: user, anonymousId: anon, event: 'Order Completed', timestamp: at(3000), properties: { revenue: 100, products: [{ product_id: 'p2', category: 'books' }] } });
+    await send({
+      type: 'track',
+      userId: user,
+      anonymousId: anon,
+      event: 'Order Completed',
+      timestamp: at(3000),
+      properties: { revenue: 100, products: [{ product_id: 'p2', category: 'books' }] },
+    });
     const p = await eventually(async () => {
       const r = await get(`/v1/profiles/anonymous_id:${anon}`);
       const body = (await r.json()) as Record<string, any>;
@@ -51,7 +69,13 @@ describe('GET /v1/profiles/{type}:{value}', () => {
     });
     expect(p.identifiers).toEqual(expect.arrayContaining([`user_id:${user}`, `anonymous_id:${anon}`, `email:${user}@example.com`]));
     expect(p.traits.name).toEqual({ value: 'Ada', sourceId: 'default', party: 'first', updatedAt: expect.any(String) });
-    expect(p.computed).toMatchObject({ lifetime_value: 550, order_count: 2, event_count: 3, purchased_categories: ['books', 'toys'], last_order_products: [{ product_id: 'p2', category: 'books' }] });
+    expect(p.computed).toMatchObject({
+      lifetime_value: 550,
+      order_count: 2,
+      event_count: 3,
+      purchased_categories: ['books', 'toys'],
+      last_order_products: [{ product_id: 'p2', category: 'books' }],
+    });
     expect(p.audiences).toEqual([{ id: 'high-value', enteredAt: expect.any(String) }]);
     expect(Object.keys(p.consent).length).toBeGreaterThan(0);
     expect(p.mergedFrom).toHaveLength(1);
@@ -64,9 +88,15 @@ describe('GET /v1/profiles/{type}:{value}', () => {
       const r = await get(`/v1/profiles/user_id:${user}/events?limit=3`);
       return r.status === 200 && ((await r.json()) as { events: unknown[] }).events.length === 3 ? true : undefined;
     });
-    const page1 = (await (await get(`/v1/profiles/user_id:${user}/events?limit=2`)).json()) as { events: { event: { event: string } }[]; cursor: string };
+    const page1 = (await (await get(`/v1/profiles/user_id:${user}/events?limit=2`)).json()) as {
+      events: { event: { event: string } }[];
+      cursor: string;
+    };
     expect(page1.events.map((e) => e.event.event)).toEqual(['Step 3', 'Step 2']);
-    const page2 = (await (await get(`/v1/profiles/user_id:${user}/events?limit=2&cursor=${page1.cursor}`)).json()) as { events: { event: { event: string } }[]; cursor?: string };
+    const page2 = (await (await get(`/v1/profiles/user_id:${user}/events?limit=2&cursor=${page1.cursor}`)).json()) as {
+      events: { event: { event: string } }[];
+      cursor?: string;
+    };
     expect(page2.events.map((e) => e.event.event)).toEqual(['Step 1']);
     expect(page2.cursor).toBeUndefined();
     expect((await get(`/v1/profiles/user_id:${user}/events?limit=abc`)).status).toBe(400);
@@ -86,7 +116,11 @@ describe('GET /v1/profiles/{type}:{value}', () => {
 
 describe('POST /v1/context (browser, public write key)', () => {
   const context = (body: unknown, headers: Record<string, string> = { authorization: basic(rt.keys.write) }) =>
-    fetch(`${rt.url}/v1/context`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://shop.example', ...headers }, body: JSON.stringify(body) });
+    fetch(`${rt.url}/v1/context`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://shop.example', ...headers },
+      body: JSON.stringify(body),
+    });
 
   it('returns only what config marks public: chosen traits and computed traits, audiences, pending recommendations', async () => {
     const anon = uid('visitor');
@@ -100,7 +134,8 @@ describe('POST /v1/context (browser, public write key)', () => {
       return body?.audiences?.length === 1 ? body : undefined;
     });
     const parts = new DynamoPersonalizationStore(documentClient(localDynamoConfig(rt.dynamoEndpoint)), rt.tableName);
-    const rec = (slot: string, expiresAt: string) => parts.putRecommendation(p.id, slot, { ruleId: 'r', data: { products: ['p-1'] }, createdAt: at(0), expiresAt });
+    const rec = (slot: string, expiresAt: string) =>
+      parts.putRecommendation(p.id, slot, { ruleId: 'r', data: { products: ['p-1'] }, createdAt: at(0), expiresAt });
     await rec('home-hero', at(-60_000));
     await rec('expired', at(1000));
 
@@ -122,7 +157,12 @@ describe('POST /v1/context (browser, public write key)', () => {
   });
 
   it('an unknown visitor gets an empty context; a bad key 401; a request without a visitor 400', async () => {
-    expect(await (await context({ anonymousId: uid('stranger') })).json()).toEqual({ audiences: [], traits: {}, computed: {}, recommendations: {} });
+    expect(await (await context({ anonymousId: uid('stranger') })).json()).toEqual({
+      audiences: [],
+      traits: {},
+      computed: {},
+      recommendations: {},
+    });
     expect((await context({ anonymousId: 'x' }, { authorization: basic(rt.keys.read) })).status).toBe(401);
     expect((await context({ anonymousId: 'x' }, {})).status).toBe(401);
     const bad = await context({});
@@ -195,7 +235,14 @@ describe('scherp import (the CLI client)', () => {
     const rows = Array.from({ length: 7 }, (_, i) => (i === 4 ? 'bad-email,x' : `${uid(`cli-${i}`)}@example.com,gold`));
     writeFileSync(file, ['email,tier', ...rows].join('\n'));
     const progress: number[] = [];
-    const r = await importFile({ file, source: 'default', url: rt.url, adminKey: rt.keys.admin, chunkRows: 3, onProgress: (done) => progress.push(done) });
+    const r = await importFile({
+      file,
+      source: 'default',
+      url: rt.url,
+      adminKey: rt.keys.admin,
+      chunkRows: 3,
+      onProgress: (done) => progress.push(done),
+    });
     expect(r.imported).toBe(6);
     // Data row 5 is line 6 of the file (after the header), sent in the second chunk.
     expect(r.errors).toEqual([{ line: 6, reason: expect.stringContaining('not a valid email') }]);
@@ -234,10 +281,13 @@ describe('files dropped into the import bucket (local folder)', () => {
     expect(p.traits.tier).toEqual({ value: 'gold', sourceId: 'default', party: 'first', updatedAt: '2026-11-01T10:00:00.000Z' });
 
     // Written again (a new version): imported again, recognised as repeats, nothing changes.
-    const events = async () => ((await (await get(`/v1/profiles/email:${f}@example.com/events`)).json()) as { events: unknown[] }).events.length;
+    const events = async () =>
+      ((await (await get(`/v1/profiles/email:${f}@example.com/events`)).json()) as { events: unknown[] }).events.length;
     const before = await events();
     drop(`default/${f}.csv`, csv, new Date('2026-11-02T10:00:00Z'));
-    await eventually(async () => (report(`default/${f}.csv`)?.etag !== done!.etag && report(`default/${f}.csv`)?.status === 'done' ? true : undefined));
+    await eventually(async () =>
+      report(`default/${f}.csv`)?.etag !== done!.etag && report(`default/${f}.csv`)?.status === 'done' ? true : undefined,
+    );
     await new Promise((res) => setTimeout(res, 500));
     expect(await events()).toBe(before);
     expect(((await (await get(`/v1/profiles/email:${f}@example.com`)).json()) as Record<string, any>).traits).toEqual(p.traits);
@@ -247,7 +297,11 @@ describe('files dropped into the import bucket (local folder)', () => {
     const f = uid('nosource');
     drop(`nope-${run}/${f}.ndjson`, JSON.stringify({ id: `user_id:${f}`, traits: { a: 1 } }), new Date());
     const r = await eventually(async () => report(`nope-${run}/${f}.ndjson`));
-    expect(r).toMatchObject({ status: 'failed', imported: 0, reason: expect.stringContaining(`no source with the id or name "nope-${run}"`) });
+    expect(r).toMatchObject({
+      status: 'failed',
+      imported: 0,
+      reason: expect.stringContaining(`no source with the id or name "nope-${run}"`),
+    });
     expect((await get(`/v1/profiles/user_id:${f}`)).status).toBe(404);
   });
 });

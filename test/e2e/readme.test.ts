@@ -38,7 +38,12 @@ let vars: Record<string, string> = {};
 beforeAll(async () => {
   const port = await freePort();
   // A user's shell: no SCHERP_* settings of the test run, only where the tools are.
-  vars = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? project, PORT: String(port), ...(process.env.JAVA_HOME ? { JAVA_HOME: process.env.JAVA_HOME } : {}) };
+  vars = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? project,
+    PORT: String(port),
+    ...(process.env.JAVA_HOME ? { JAVA_HOME: process.env.JAVA_HOME } : {}),
+  };
   // As the README says: `npm start` in the project folder (PORT chooses the port).
   child = spawn('npm', ['start'], { cwd: project, env: { ...vars }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -88,7 +93,10 @@ async function runShell(s: Snippet): Promise<void> {
   const r = await shell(s.code);
   const where = `README.md:${s.line}`;
   if (r.code !== 0) throw new Error(`${where}: exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-  if (s.expected.length > 0 && !pattern(s.expected).test(r.stdout)) throw new Error(`${where}: the output does not match the documented one\n--- documented\n${s.expected.join('\n')}\n--- got\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  if (s.expected.length > 0 && !pattern(s.expected).test(r.stdout))
+    throw new Error(
+      `${where}: the output does not match the documented one\n--- documented\n${s.expected.join('\n')}\n--- got\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
   vars = r.vars;
 }
 
@@ -120,7 +128,10 @@ async function runBrowser(s: Snippet): Promise<void> {
     `<script>window.API = ${JSON.stringify(vars.URL)}; window.WRITE_KEY = ${JSON.stringify(vars.WRITE)};</script>`,
     '<script type="module" src="/snippet.js"></script></body></html>',
   ].join('\n');
-  const site = await serveStatic({ '/index.html': { contentType: 'text/html', body: page }, '/snippet.js': { contentType: 'text/javascript', body: Buffer.from(bundle.outputFiles[0]!.contents) } });
+  const site = await serveStatic({
+    '/index.html': { contentType: 'text/html', body: page },
+    '/snippet.js': { contentType: 'text/javascript', body: Buffer.from(bundle.outputFiles[0]!.contents) },
+  });
   browser ??= await launchChromium();
   const tab = await browser.newPage();
   try {
@@ -144,7 +155,9 @@ async function runBrowser(s: Snippet): Promise<void> {
 async function runOutput(s: Snippet): Promise<void> {
   const p = s.expected.map((l) => pattern([l]));
   await eventually(() => (p.every((x) => x.test(output)) ? true : undefined), 30_000, 100).catch(() => {
-    throw new Error(`README.md:${s.line}: npm start's output lacks\n${s.expected.filter((_, i) => !p[i]!.test(output)).join('\n')}\n--- output\n${output}`);
+    throw new Error(
+      `README.md:${s.line}: npm start's output lacks\n${s.expected.filter((_, i) => !p[i]!.test(output)).join('\n')}\n--- output\n${output}`,
+    );
   });
 }
 
@@ -161,15 +174,19 @@ describe('README.md', () => {
     it(`line ${s.line} (${s.kind}): ${first.slice(0, 70)}`, async () => {
       if (!s.eventually) return runners[s.kind](s);
       let last: unknown;
-      await eventually(async () => {
-        try {
-          await runners[s.kind](s);
-          return true;
-        } catch (err) {
-          last = err;
-          return undefined;
-        }
-      }, 30_000, 500).catch(() => {
+      await eventually(
+        async () => {
+          try {
+            await runners[s.kind](s);
+            return true;
+          } catch (err) {
+            last = err;
+            return undefined;
+          }
+        },
+        30_000,
+        500,
+      ).catch(() => {
         throw last;
       });
     }, 90_000);

@@ -44,7 +44,11 @@ let parts: DynamoPersonalizationStore;
 const basic = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
 
 async function send(...batch: Record<string, unknown>[]): Promise<void> {
-  const res = await fetch(`${rt.url}/v1/batch`, { method: 'POST', headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
+  const res = await fetch(`${rt.url}/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' },
+    body: JSON.stringify({ batch }),
+  });
   expect(res.status).toBe(200);
 }
 
@@ -61,7 +65,11 @@ const busFor = (profileId: string, detailType?: string) =>
   rt.bus.delivered.filter((e: LocalBusEvent) => e.detail.profileId === profileId && (!detailType || e['detail-type'] === detailType));
 
 function admin(method: string, path: string, body?: unknown) {
-  return fetch(`${rt.url}${path}`, { method, headers: { authorization: basic(rt.keys.admin), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return fetch(`${rt.url}${path}`, {
+    method,
+    headers: { authorization: basic(rt.keys.admin), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 }
 
 const day = 86_400_000;
@@ -72,10 +80,24 @@ const ointment = { product_id: 'p-ointment', name: 'Zinc baby ointment', categor
 describe('repeat companion product (the seed scenario)', () => {
   it('recommends the ointment from the earlier order, exactly once', async () => {
     const user = uid('parent');
-    await send({ type: 'track', userId: user, event: 'Order Completed', timestamp: at(30 * day), properties: { order_id: 'o-1', revenue: 18, products: [diapers, ointment] } });
+    await send({
+      type: 'track',
+      userId: user,
+      event: 'Order Completed',
+      timestamp: at(30 * day),
+      properties: { order_id: 'o-1', revenue: 18, products: [diapers, ointment] },
+    });
     const p = await profileOf(user);
-    await eventually(async () => ((await admin('POST', '/v1/rules/repeat-companion-product/test', { profile: `user_id:${user}` })).status === 200 ? true : undefined));
-    await send({ type: 'track', userId: user, event: 'Order Completed', timestamp: at(0), properties: { order_id: 'o-2', revenue: 12, products: [diapers] } });
+    await eventually(async () =>
+      (await admin('POST', '/v1/rules/repeat-companion-product/test', { profile: `user_id:${user}` })).status === 200 ? true : undefined,
+    );
+    await send({
+      type: 'track',
+      userId: user,
+      event: 'Order Completed',
+      timestamp: at(0),
+      properties: { order_id: 'o-2', revenue: 12, products: [diapers] },
+    });
 
     const [hit] = await eventually(() => {
       const got = busFor(p.id, 'Action Triggered');
@@ -111,9 +133,21 @@ describe('repeat companion product (the seed scenario)', () => {
 
   it('does not fire when the new order has the ointment too, or without an earlier pair', async () => {
     const user = uid('other');
-    await send({ type: 'track', userId: user, event: 'Order Completed', timestamp: at(10 * day), properties: { order_id: 'x-1', revenue: 12, products: [diapers] } });
+    await send({
+      type: 'track',
+      userId: user,
+      event: 'Order Completed',
+      timestamp: at(10 * day),
+      properties: { order_id: 'x-1', revenue: 12, products: [diapers] },
+    });
     const p = await profileOf(user);
-    await send({ type: 'track', userId: user, event: 'Order Completed', timestamp: at(0), properties: { order_id: 'x-2', revenue: 18, products: [diapers, ointment] } });
+    await send({
+      type: 'track',
+      userId: user,
+      event: 'Order Completed',
+      timestamp: at(0),
+      properties: { order_id: 'x-2', revenue: 18, products: [diapers, ointment] },
+    });
     await new Promise((r) => setTimeout(r, 1500));
     expect(busFor(p.id, 'Action Triggered')).toEqual([]);
   });
@@ -143,15 +177,34 @@ describe('audiences', () => {
     await send({ type: 'identify', userId: user, traits: { name: 'Grace' } });
     const p = await profileOf(user);
     // Orders push the computed trait lifetime_value (the sum of Order Completed revenue) over 500.
-    await send({ type: 'track', userId: user, event: 'Order Completed', timestamp: at(2 * day), properties: { order_id: 'b-1', revenue: 400, products: [diapers] } });
+    await send({
+      type: 'track',
+      userId: user,
+      event: 'Order Completed',
+      timestamp: at(2 * day),
+      properties: { order_id: 'b-1', revenue: 400, products: [diapers] },
+    });
     await eventually(async () => ((await parts.loadParts(p.id)).computed.order_count === 1 ? true : undefined));
     expect(busFor(p.id, 'Audience Entered').filter((e) => e.detail.audienceId === 'high-value')).toEqual([]);
-    await send({ type: 'track', userId: user, event: 'Order Completed', timestamp: at(0), properties: { order_id: 'b-2', revenue: 240, products: [ointment] } });
+    await send({
+      type: 'track',
+      userId: user,
+      event: 'Order Completed',
+      timestamp: at(0),
+      properties: { order_id: 'b-2', revenue: 240, products: [ointment] },
+    });
     const entered = await eventually(() => busFor(p.id, 'Audience Entered').find((e) => e.detail.audienceId === 'high-value'));
-    expect(entered.detail.explanation).toEqual([{ path: 'profile.computed.lifetime_value', op: 'gt', expected: 500, actual: 640, result: true }]);
+    expect(entered.detail.explanation).toEqual([
+      { path: 'profile.computed.lifetime_value', op: 'gt', expected: 500, actual: 640, result: true },
+    ]);
     await new Promise((r) => setTimeout(r, 700));
     expect(busFor(p.id, 'Audience Entered').filter((e) => e.detail.audienceId === 'high-value')).toHaveLength(1);
-    expect((await parts.loadParts(p.id)).computed).toMatchObject({ lifetime_value: 640, order_count: 2, event_count: 3, purchased_categories: ['baby ointment', 'diapers'] });
+    expect((await parts.loadParts(p.id)).computed).toMatchObject({
+      lifetime_value: 640,
+      order_count: 2,
+      event_count: 3,
+      purchased_categories: ['baby ointment', 'diapers'],
+    });
   });
 });
 
@@ -175,7 +228,13 @@ describe('cart abandonment (delay 3 s in this test; 1 h shipped)', () => {
     expect(busFor(pg.id, 'Action Triggered')).toEqual([]);
 
     const hit = await eventually(() => busFor(pg.id, 'Action Triggered')[0], 10_000);
-    expect(hit.detail).toMatchObject({ ruleId: 'cart-abandonment', action: 'cart-abandoned', target: 'email', email: `${gone}@example.com`, data: { checkoutId: 'c-1', value: 40 } });
+    expect(hit.detail).toMatchObject({
+      ruleId: 'cart-abandonment',
+      action: 'cart-abandoned',
+      target: 'email',
+      email: `${gone}@example.com`,
+      data: { checkoutId: 'c-1', value: 40 },
+    });
     await eventually(() => (rt.scheduler.pending === 0 ? true : undefined), 10_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(busFor(pb.id, 'Action Triggered')).toEqual([]);
@@ -197,7 +256,12 @@ describe('complaint follow-up', () => {
       { type: 'track', userId: no, event: 'Complaint Filed', context: { source: 'crm' }, properties: { case_id: 'k-2', subject: 'late' } },
     );
     const hit = await eventually(() => busFor(py.id, 'Action Triggered')[0]);
-    expect(hit.detail).toMatchObject({ ruleId: 'complaint-follow-up', action: 'complaint-service-email', email: `${yes}@example.com`, data: { caseId: 'k-1' } });
+    expect(hit.detail).toMatchObject({
+      ruleId: 'complaint-follow-up',
+      action: 'complaint-service-email',
+      email: `${yes}@example.com`,
+      data: { caseId: 'k-1' },
+    });
     await new Promise((r) => setTimeout(r, 700));
     expect(busFor(pn.id, 'Action Triggered')).toEqual([]);
   });
@@ -210,28 +274,56 @@ describe('rules admin API', () => {
   });
 
   it('refuses an invalid rule with the reason and the path', async () => {
-    const r = await admin('PUT', '/v1/rules/bad', { name: 'bad', trigger: {}, condition: { all: [{ path: 'event.x', op: 'between', value: 1 }] }, actions: [{ type: 'emit', action: 'x', cooldown: 'soon' }] });
+    const r = await admin('PUT', '/v1/rules/bad', {
+      name: 'bad',
+      trigger: {},
+      condition: { all: [{ path: 'event.x', op: 'between', value: 1 }] },
+      actions: [{ type: 'emit', action: 'x', cooldown: 'soon' }],
+    });
     expect(r.status).toBe(400);
     const body = (await r.json()) as { issues: { path: string; message: string }[] };
     expect(body.issues.map((i) => i.path)).toEqual(expect.arrayContaining([expect.stringMatching(/^condition/), 'actions[0].cooldown']));
   });
 
   it('stores, lists, dry-runs, backtests and deletes a rule', async () => {
-    const rule = { name: 'Big spender', trigger: { events: ['Order Completed'] }, condition: { path: 'event.properties.revenue', op: 'gte', value: 15 }, actions: [{ type: 'emit', action: 'big' }] };
+    const rule = {
+      name: 'Big spender',
+      trigger: { events: ['Order Completed'] },
+      condition: { path: 'event.properties.revenue', op: 'gte', value: 15 },
+      actions: [{ type: 'emit', action: 'big' }],
+    };
     const put = await admin('PUT', '/v1/rules/big-spender', rule);
     expect(put.status).toBe(200);
     expect(await (await admin('GET', '/v1/rules/big-spender')).json()).toMatchObject({ id: 'big-spender', enabled: true });
     const list = (await (await admin('GET', '/v1/rules')).json()) as { rules: { id: string }[] };
-    expect(list.rules.map((r) => r.id)).toEqual(expect.arrayContaining(['big-spender', 'high-value-order', 'repeat-companion-product', 'high-value']));
+    expect(list.rules.map((r) => r.id)).toEqual(
+      expect.arrayContaining(['big-spender', 'high-value-order', 'repeat-companion-product', 'high-value']),
+    );
 
-    const dry = (await (await admin('POST', '/v1/rules/big-spender/test', { event: { type: 'track', userId: 'nobody', event: 'Order Completed', properties: { revenue: 20 } } })).json()) as Record<string, unknown>;
-    expect(dry).toMatchObject({ wouldFire: true, profileId: null, trace: [{ path: 'event.properties.revenue', op: 'gte', expected: 15, actual: 20, result: true }] });
+    const dry = (await (
+      await admin('POST', '/v1/rules/big-spender/test', {
+        event: { type: 'track', userId: 'nobody', event: 'Order Completed', properties: { revenue: 20 } },
+      })
+    ).json()) as Record<string, unknown>;
+    expect(dry).toMatchObject({
+      wouldFire: true,
+      profileId: null,
+      trace: [{ path: 'event.properties.revenue', op: 'gte', expected: 15, actual: 20, result: true }],
+    });
     expect((dry.actions as { preview: Record<string, unknown> }[])[0]!.preview).toMatchObject({ ruleId: 'big-spender', action: 'big' });
-    const inline = (await (await admin('POST', '/v1/rules/big-spender/test', { rule: { ...rule, id: 'big-spender', condition: { path: 'event.properties.revenue', op: 'gte', value: 50 } }, event: { type: 'track', userId: 'nobody', event: 'Order Completed', properties: { revenue: 20 } } })).json()) as Record<string, unknown>;
+    const inline = (await (
+      await admin('POST', '/v1/rules/big-spender/test', {
+        rule: { ...rule, id: 'big-spender', condition: { path: 'event.properties.revenue', op: 'gte', value: 50 } },
+        event: { type: 'track', userId: 'nobody', event: 'Order Completed', properties: { revenue: 20 } },
+      })
+    ).json()) as Record<string, unknown>;
     expect(inline.wouldFire).toBe(false);
     const before = rt.bus.delivered.length;
 
-    const bt = (await (await admin('POST', '/v1/rules/big-spender/backtest', { from: at(40 * day), to: at(-day) })).json()) as Record<string, number>;
+    const bt = (await (await admin('POST', '/v1/rules/big-spender/backtest', { from: at(40 * day), to: at(-day) })).json()) as Record<
+      string,
+      number
+    >;
     // The seed scenario's parent (18, 12) and the other customer (12, 18) each have one order of 15 or more.
     expect(bt.profilesMatched).toBeGreaterThanOrEqual(2);
     expect(bt.firings).toBeGreaterThanOrEqual(bt.profilesMatched);

@@ -43,7 +43,9 @@ describe('alias of two user ids', () => {
     const p = await profileOf(`user_id:${old}`, (v) => v.identifiers.includes(`user_id:${now}`));
     expect(p.identifiers).toEqual([`anonymous_id:${uid('a1')}`, `anonymous_id:${uid('a2')}`, `user_id:${now}`, `user_id:${old}`]);
     expect((await profileOf(`user_id:${now}`)).id).toBe(p.id);
-    const merged = await eventually(() => rt.bus.delivered.find((e) => e['detail-type'] === 'Profile Merged' && e.detail.profileId === p.id));
+    const merged = await eventually(() =>
+      rt.bus.delivered.find((e) => e['detail-type'] === 'Profile Merged' && e.detail.profileId === p.id),
+    );
     expect(merged.detail).toMatchObject({ via: 'alias', mergedProfileIds: p.mergedFrom, identifierTypes: ['user_id'] });
   });
 });
@@ -59,17 +61,34 @@ describe('sources', () => {
     const p = await profileOf(`user_id:${user}`);
     await new Promise((r) => setTimeout(r, 300));
     // From the crm source, without context.source: the source's name is what matches.
-    const res = await api.post('/v1/track', { type: 'track', userId: user, event: 'Complaint Filed', properties: { case_id: 'c-1', subject: 'late' } }, crmKey);
+    const res = await api.post(
+      '/v1/track',
+      { type: 'track', userId: user, event: 'Complaint Filed', properties: { case_id: 'c-1', subject: 'late' } },
+      crmKey,
+    );
     expect(res.status).toBe(200);
-    const hit = await eventually(() => rt.bus.delivered.find((e) => e['detail-type'] === 'Action Triggered' && e.detail.profileId === p.id));
-    expect(hit.detail).toMatchObject({ ruleId: 'complaint-follow-up', action: 'complaint-service-email', email: `${user}@example.com`, data: { caseId: 'c-1' } });
-    expect(hit.detail.explanation).toContainEqual(expect.objectContaining({ path: 'event.sourceName', op: 'eq', expected: 'crm', actual: 'crm', result: true }));
+    const hit = await eventually(() =>
+      rt.bus.delivered.find((e) => e['detail-type'] === 'Action Triggered' && e.detail.profileId === p.id),
+    );
+    expect(hit.detail).toMatchObject({
+      ruleId: 'complaint-follow-up',
+      action: 'complaint-service-email',
+      email: `${user}@example.com`,
+      data: { caseId: 'c-1' },
+    });
+    expect(hit.detail.explanation).toContainEqual(
+      expect.objectContaining({ path: 'event.sourceName', op: 'eq', expected: 'crm', actual: 'crm', result: true }),
+    );
     // The same complaint from another source does not fire.
     const other = await admin('POST', '/v1/sources', { name: uid('shop'), party: 'first' });
     const user2 = uid('other');
     await api.send({ type: 'identify', userId: user2, traits: { email: `${user2}@example.com`, consent: { email: true } } });
     const p2 = await profileOf(`user_id:${user2}`);
-    await api.post('/v1/track', { type: 'track', userId: user2, event: 'Complaint Filed', properties: { case_id: 'c-2' } }, other.body.writeKey);
+    await api.post(
+      '/v1/track',
+      { type: 'track', userId: user2, event: 'Complaint Filed', properties: { case_id: 'c-2' } },
+      other.body.writeKey,
+    );
     await eventually(async () => {
       const r = await api.get(`/v1/profiles/user_id:${user2}/events`);
       return (await r.text()).includes('Complaint Filed') ? true : undefined;
@@ -103,7 +122,9 @@ describe('sources', () => {
     const list = await admin('GET', '/v1/sources');
     expect(list.body.sources.map((s: { source: { id: string } }) => s.source.id)).not.toContain(id);
     // The local key cache keeps a found key 1 s (60 s in the cloud).
-    await eventually(async () => ((await api.post('/v1/track', { type: 'track', userId: 'u', event: 'E' }, key)).status === 401 ? true : undefined));
+    await eventually(async () =>
+      (await api.post('/v1/track', { type: 'track', userId: 'u', event: 'E' }, key)).status === 401 ? true : undefined,
+    );
     expect((await api.del(`/v1/sources/${id}`)).status).toBe(404);
     expect((await admin('POST', `/v1/sources/${id}/keys`)).status).toBe(404);
     expect((await admin('POST', '/v1/sources', { name, party: 'second' })).status).toBe(201);
@@ -118,31 +139,58 @@ describe('sources', () => {
 
 describe('validation errors name the path and the allowed values', () => {
   it('rules API: an unknown operator is condition.all[0].op with the operators', async () => {
-    const r = await admin('PUT', '/v1/rules/bad-op', { name: 'Bad', trigger: { events: ['E'] }, condition: { all: [{ path: 'event.properties.x', op: 'between', value: 1 }] }, actions: [{ type: 'emit', action: 'x' }] });
+    const r = await admin('PUT', '/v1/rules/bad-op', {
+      name: 'Bad',
+      trigger: { events: ['E'] },
+      condition: { all: [{ path: 'event.properties.x', op: 'between', value: 1 }] },
+      actions: [{ type: 'emit', action: 'x' }],
+    });
     expect(r.status).toBe(400);
     expect(r.body.issues).toEqual([{ path: 'condition.all[0].op', message: ops }]);
     expect(r.body.message).toBe(`invalid rule: condition.all[0].op ${ops}`);
   });
 
   it('rules API: unknown action types, targets and shapes', async () => {
-    const r = await admin('PUT', '/v1/rules/bad-actions', { name: 'Bad', trigger: { events: ['E'] }, condition: { not: { foo: 1 } }, actions: [{ type: 'sms' }, { type: 'emit', action: 'x', target: 'fax' }] });
+    const r = await admin('PUT', '/v1/rules/bad-actions', {
+      name: 'Bad',
+      trigger: { events: ['E'] },
+      condition: { not: { foo: 1 } },
+      actions: [{ type: 'sms' }, { type: 'emit', action: 'x', target: 'fax' }],
+    });
     expect(r.status).toBe(400);
     expect(r.body.issues).toEqual([
       { path: 'condition.not', message: expect.stringMatching(/^must be a condition: /) },
       { path: 'actions[0].type', message: 'must be one of emit, trait, audience, recommend' },
       { path: 'actions[1].target', message: 'must be one of email, ads, webhook' },
     ]);
-    const aud = await admin('PUT', '/v1/rules/bad-aud', { kind: 'audience', name: 'A', condition: { path: 'profile.traits.x', op: 'is', value: 1 } });
+    const aud = await admin('PUT', '/v1/rules/bad-aud', {
+      kind: 'audience',
+      name: 'A',
+      condition: { path: 'profile.traits.x', op: 'is', value: 1 },
+    });
     expect(aud.body.issues).toEqual([{ path: 'condition.op', message: ops }]);
   });
 
   it('dry run and backtest bodies: the inline rule under rule., the fields by name', async () => {
-    const dry = await admin('POST', '/v1/rules/inline/test', { rule: { id: 'inline', name: 'I', trigger: {}, condition: { any: [{ path: 'event.x', op: 'nope', value: 1 }] }, actions: [{ type: 'emit', action: 'a' }] }, event: { type: 'track', userId: 'u', event: 'E' } });
+    const dry = await admin('POST', '/v1/rules/inline/test', {
+      rule: {
+        id: 'inline',
+        name: 'I',
+        trigger: {},
+        condition: { any: [{ path: 'event.x', op: 'nope', value: 1 }] },
+        actions: [{ type: 'emit', action: 'a' }],
+      },
+      event: { type: 'track', userId: 'u', event: 'E' },
+    });
     expect(dry.status).toBe(400);
     expect(dry.body.issues).toEqual([{ path: 'rule.condition.any[0].op', message: ops }]);
     const badEvent = await admin('POST', '/v1/rules/high-value-order/test', { event: { type: 'trak' } });
     expect(badEvent.body.issues).toEqual([{ path: 'event.type', message: 'must be one of track, identify, page, screen, group, alias' }]);
-    const bt = await admin('POST', '/v1/rules/high-value-order/backtest', { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z', maxProfiles: 'all' });
+    const bt = await admin('POST', '/v1/rules/high-value-order/backtest', {
+      from: '2026-01-01T00:00:00Z',
+      to: '2026-02-01T00:00:00Z',
+      maxProfiles: 'all',
+    });
     expect(bt.status).toBe(400);
     expect(bt.body.issues).toEqual([{ path: 'maxProfiles', message: 'must be a number (received string)' }]);
   });
@@ -151,9 +199,16 @@ describe('validation errors name the path and the allowed values', () => {
     const src = await admin('POST', '/v1/sources', { name: 'x', party: 'fourth' });
     expect(src.status).toBe(400);
     expect(src.body.issues).toEqual([{ path: 'party', message: 'must be one of first, second, third' }]);
-    const batch = await api.call('POST', '/v1/batch', rt.keys.write, { batch: [{ type: 'track', userId: 'u', event: 'E' }, { type: 'track', userId: { id: 1 }, event: 'E' }] });
+    const batch = await api.call('POST', '/v1/batch', rt.keys.write, {
+      batch: [
+        { type: 'track', userId: 'u', event: 'E' },
+        { type: 'track', userId: { id: 1 }, event: 'E' },
+      ],
+    });
     expect(batch.status).toBe(200);
-    expect(batch.body.rejected).toEqual([{ index: 1, issues: [{ path: 'batch[1].userId', message: 'must be a string or a number (received object)' }] }]);
+    expect(batch.body.rejected).toEqual([
+      { index: 1, issues: [{ path: 'batch[1].userId', message: 'must be a string or a number (received object)' }] },
+    ]);
     const redrive = await admin('POST', '/v1/dlq/redrive', { ids: [1] });
     expect(redrive.status).toBe(400);
     expect(redrive.body.issues).toEqual([{ path: 'ids[0]', message: 'must be a string (received number)' }]);

@@ -19,7 +19,10 @@ export class MemoryRejectedStore implements RejectedStore {
     this.records.push(...records);
   }
   async list(opts: { limit: number; sourceId?: string }): Promise<RejectedRecord[]> {
-    return this.records.filter((r) => !opts.sourceId || r.sourceId === opts.sourceId).slice(-opts.limit).reverse();
+    return this.records
+      .filter((r) => !opts.sourceId || r.sourceId === opts.sourceId)
+      .slice(-opts.limit)
+      .reverse();
   }
   async listMatching(matches: PayloadMatcher): Promise<RejectedRecord[]> {
     return this.records.filter((r) => matches(r.payload) || matches(JSON.stringify(r.issues))).reverse();
@@ -33,7 +36,12 @@ export class MemoryRejectedStore implements RejectedStore {
 
 export const basicAuth = (k: string) => ({ authorization: `Basic ${Buffer.from(`${k}:`).toString('base64')}` });
 
-export function apiRequest(path: string, body: string | Buffer | undefined, headers: Record<string, string>, isBase64Encoded = false): APIGatewayProxyEventV2 {
+export function apiRequest(
+  path: string,
+  body: string | Buffer | undefined,
+  headers: Record<string, string>,
+  isBase64Encoded = false,
+): APIGatewayProxyEventV2 {
   return {
     rawPath: path,
     routeKey: `POST ${path}`,

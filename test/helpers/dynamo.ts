@@ -16,7 +16,8 @@ export interface TestTable {
 
 export function testEndpoint(): string {
   const endpoint = process.env.SCHERP_TEST_DYNAMO_ENDPOINT;
-  if (!endpoint) throw new Error('SCHERP_TEST_DYNAMO_ENDPOINT is not set: run integration tests through jest (global setup starts DynamoDB Local)');
+  if (!endpoint)
+    throw new Error('SCHERP_TEST_DYNAMO_ENDPOINT is not set: run integration tests through jest (global setup starts DynamoDB Local)');
   return endpoint;
 }
 
@@ -58,7 +59,8 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     } catch (err) {
       lastErr = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -18,7 +18,10 @@ export function apiClient(runtime: () => Runtime) {
   const request = (method: string, path: string, key?: string, body?: unknown) =>
     fetch(`${runtime().url}${path}`, {
       method,
-      headers: { ...(key === undefined ? {} : { authorization: authorization(key) }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...(key === undefined ? {} : { authorization: authorization(key) }),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   /** Posts `body` as JSON, with the write key unless told. */

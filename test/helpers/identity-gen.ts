@@ -11,7 +11,10 @@ import { extractIdentifiers, identifierKey } from '../../core/identity';
 
 /** Limits high enough that the generated events never hit one. */
 export const NO_LIMITS = parseConfig({
-  identity: { types: { user_id: { limit: 50 }, email: { limit: 50 }, anonymous_id: { limit: 50 }, phone: { limit: 50 } }, maxMergesPerProfile: 1000 },
+  identity: {
+    types: { user_id: { limit: 50 }, email: { limit: 50 }, anonymous_id: { limit: 50 }, phone: { limit: 50 } },
+    maxMergesPerProfile: 1000,
+  },
 }).identity;
 
 export interface EventSpec {
@@ -38,10 +41,15 @@ export const eventSpec: fc.Arbitrary<EventSpec> = fc
 /** Events and, for each, a sort key that permutes them. */
 export const eventSetWithPermutation = fc
   .array(eventSpec, { minLength: 1, maxLength: 7 })
-  .chain((specs) => fc.tuple(fc.constant(specs), fc.array(fc.double({ noNaN: true }), { minLength: specs.length, maxLength: specs.length })));
+  .chain((specs) =>
+    fc.tuple(fc.constant(specs), fc.array(fc.double({ noNaN: true }), { minLength: specs.length, maxLength: specs.length })),
+  );
 
 export function permute<T>(xs: readonly T[], keys: readonly number[]): T[] {
-  return xs.map((x, i) => ({ x, k: keys[i]!, i })).sort((a, b) => a.k - b.k || a.i - b.i).map((p) => p.x);
+  return xs
+    .map((x, i) => ({ x, k: keys[i]!, i }))
+    .sort((a, b) => a.k - b.k || a.i - b.i)
+    .map((p) => p.x);
 }
 
 /** The ScherpEvent for a spec, its identifier values prefixed with `ns` (a run's namespace). */
@@ -82,7 +90,16 @@ export async function observe(store: ProfileStore, events: readonly ScherpEvent[
     const p = survivors.get(owners.get(keys[0]!)!)!.profile;
     expect(p.id).toBe(pid);
     const traits = Object.fromEntries(Object.entries(p.traits).map(([k, v]) => [k, [v.value, v.updatedAt]]));
-    out.push(strip(JSON.stringify({ ids: keys.sort(), traits: Object.keys(traits).sort().map((k) => [k, traits[k]]) })));
+    out.push(
+      strip(
+        JSON.stringify({
+          ids: keys.sort(),
+          traits: Object.keys(traits)
+            .sort()
+            .map((k) => [k, traits[k]]),
+        }),
+      ),
+    );
   }
   return out.sort();
 }

@@ -26,7 +26,10 @@ export class MemoryProfileStore implements ProfileStore {
   readonly suppressed = new Set<string>();
 
   async lookupIdentities(ids: readonly Identifier[], opts?: { suppression?: boolean }): Promise<IdentityLookup> {
-    return { owners: await this.getIdentityOwners(ids), suppressed: opts?.suppression ? ids.map(identifierKey).filter((k) => this.suppressed.has(k)) : [] };
+    return {
+      owners: await this.getIdentityOwners(ids),
+      suppressed: opts?.suppression ? ids.map(identifierKey).filter((k) => this.suppressed.has(k)) : [],
+    };
   }
 
   async claimIdentity(id: Identifier, profileId: string): Promise<string> {
@@ -61,9 +64,15 @@ export class MemoryProfileStore implements ProfileStore {
 
   async mergeProfiles(survivor: Profile, survivorVersion: number, losers: readonly StoredProfile[], record: MergeRecord): Promise<boolean> {
     const rk = `${record.profileId}/${record.eventTimestamp}/${record.messageId}`;
-    if (!this.canWrite(survivor.id, survivorVersion) || losers.some((l) => !this.canWrite(l.profile.id, l.version)) || this.mergeRecords.has(rk)) return false;
+    if (
+      !this.canWrite(survivor.id, survivorVersion) ||
+      losers.some((l) => !this.canWrite(l.profile.id, l.version)) ||
+      this.mergeRecords.has(rk)
+    )
+      return false;
     this.profiles.set(survivor.id, { profile: survivor, version: survivorVersion + 1 });
-    for (const l of losers) this.profiles.set(l.profile.id, { profile: { ...l.profile, mergedInto: survivor.id, updatedAt: record.at }, version: l.version + 1 });
+    for (const l of losers)
+      this.profiles.set(l.profile.id, { profile: { ...l.profile, mergedInto: survivor.id, updatedAt: record.at }, version: l.version + 1 });
     this.mergeRecords.set(rk, record);
     return true;
   }

@@ -23,11 +23,17 @@ export function openApiValidator(doc: OpenApiDoc = JSON.parse(readFileSync(OPENA
   return {
     /** The faults of `body` as the request body of `method path` (empty: valid). */
     requestErrors: (method: string, path: string, body: unknown, type = 'application/json') =>
-      errorsAt(`request schema for ${method} ${path} (${type})`, ['paths', path, method.toLowerCase(), 'requestBody', 'content', type, 'schema'], body),
+      errorsAt(
+        `request schema for ${method} ${path} (${type})`,
+        ['paths', path, method.toLowerCase(), 'requestBody', 'content', type, 'schema'],
+        body,
+      ),
     /** The faults of `body` as the `status` answer of `method path` (empty: valid); a shared response is followed. */
     responseErrors: (method: string, path: string, status: number, body: unknown) => {
       const response = doc.paths[path]?.[method.toLowerCase()]?.responses[String(status)] as { $ref?: string } | undefined;
-      const at = response?.$ref ? response.$ref.replace(/^#\//, '').split('/') : ['paths', path, method.toLowerCase(), 'responses', String(status)];
+      const at = response?.$ref
+        ? response.$ref.replace(/^#\//, '').split('/')
+        : ['paths', path, method.toLowerCase(), 'responses', String(status)];
       return errorsAt(`${status} response schema for ${method} ${path}`, [...at, 'content', 'application/json', 'schema'], body);
     },
   };

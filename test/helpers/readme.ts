@@ -57,7 +57,11 @@ export function documentedOutputs(code: string): string[] {
 
 /** A pattern for documented text: literal, with `…` standing for anything (also across lines). */
 export function pattern(parts: readonly string[]): RegExp {
-  const one = (t: string) => t.split('…').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*?');
+  const one = (t: string) =>
+    t
+      .split('…')
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[\\s\\S]*?');
   return new RegExp(parts.map(one).join('[\\s\\S]*?'));
 }
 
@@ -67,8 +71,12 @@ export function parseSnippets(markdown: string): Snippet[] {
   for (let i = 0; i < lines.length; i++) {
     const m = MARKER.exec(lines[i]!);
     if (!m) continue;
-    const options = (m[1] ?? '').split(',').map((o) => o.trim()).filter(Boolean);
-    for (const o of options) if (!OPTIONS.has(o)) throw new Error(`README.md:${i + 1}: unknown test option "${o}" (known: ${[...OPTIONS].join(', ')})`);
+    const options = (m[1] ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    for (const o of options)
+      if (!OPTIONS.has(o)) throw new Error(`README.md:${i + 1}: unknown test option "${o}" (known: ${[...OPTIONS].join(', ')})`);
     const fence = FENCE.exec(lines[i + 1] ?? '');
     if (!fence) throw new Error(`README.md:${i + 1}: a test marker must be directly followed by a fenced block`);
     const indent = fence[1]!.length;
@@ -78,9 +86,21 @@ export function parseSnippets(markdown: string): Snippet[] {
     for (; j < lines.length && !/^\s*```\s*$/.test(lines[j]!); j++) body.push(lines[j]!.slice(indent));
     if (j >= lines.length) throw new Error(`README.md:${i + 2}: the fenced block never ends`);
     const code = body.join('\n');
-    const kind: SnippetKind = options.includes('browser') ? 'browser' : options.includes('node') ? 'node' : options.includes('output') ? 'output' : 'sh';
-    const wanted: Record<SnippetKind, string[]> = { sh: ['sh', 'bash', 'shell'], browser: ['js', 'javascript'], node: ['js', 'javascript'], output: ['', 'text'] };
-    if (!wanted[kind].includes(lang)) throw new Error(`README.md:${i + 2}: a ${kind} snippet must be a \`\`\`${wanted[kind][0]} block, not \`\`\`${lang}`);
+    const kind: SnippetKind = options.includes('browser')
+      ? 'browser'
+      : options.includes('node')
+        ? 'node'
+        : options.includes('output')
+          ? 'output'
+          : 'sh';
+    const wanted: Record<SnippetKind, string[]> = {
+      sh: ['sh', 'bash', 'shell'],
+      browser: ['js', 'javascript'],
+      node: ['js', 'javascript'],
+      output: ['', 'text'],
+    };
+    if (!wanted[kind].includes(lang))
+      throw new Error(`README.md:${i + 2}: a ${kind} snippet must be a \`\`\`${wanted[kind][0]} block, not \`\`\`${lang}`);
     snippets.push({
       line: i + 2,
       kind,

@@ -29,7 +29,10 @@ export async function bundleForBrowser(source: string): Promise<string> {
 /** Serves a blank page that loads `script` as `/sdk.js`. */
 export function serveSdkPage(script: string): Promise<StaticSite> {
   return serveStatic({
-    '/index.html': { contentType: 'text/html', body: '<!doctype html><html><head><script src="/sdk.js"></script></head><body>shop</body></html>' },
+    '/index.html': {
+      contentType: 'text/html',
+      body: '<!doctype html><html><head><script src="/sdk.js"></script></head><body>shop</body></html>',
+    },
     '/next.html': { contentType: 'text/html', body: '<!doctype html><html><body>next</body></html>' },
     '/sdk.js': { contentType: 'text/javascript', body: script },
   });
@@ -94,7 +97,10 @@ export async function storedVisit(rt: Runtime, userId: string, anonymousId: stri
     if (t.status !== 200 || t.body.events.length < count) return undefined;
     const p = await call('GET', `/v1/profiles/user_id:${userId}`, rt.keys.read);
     if (p.status !== 200 || !p.body.identifiers.includes(`anonymous_id:${anonymousId}`)) return undefined;
-    return { profile: p.body as Record<string, any>, events: t.body.events.map((e: { event: Record<string, any> }) => e.event) as Record<string, any>[] };
+    return {
+      profile: p.body as Record<string, any>,
+      events: t.body.events.map((e: { event: Record<string, any> }) => e.event) as Record<string, any>[],
+    };
   }, 20_000);
 }
 

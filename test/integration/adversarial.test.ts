@@ -29,13 +29,46 @@ const NAMES = Object.getOwnPropertyNames(Object.prototype);
 const takesEvents = (r: ApiRoute) => r.fn === 'collect' && r.method === 'POST';
 
 /** Number tokens as they go on the wire: beyond 2^53, beyond DynamoDB's range, below it, odd forms. */
-const rawNumber = fc.constantFrom('9007199254740993', '12345678901234567890123', '1e200', '-1e200', '1e400', '1e-400', '1e-200', '-0', '0.1', '1E5', '9007199254740991', '123456789012345678901234567890123456789012', '5');
+const rawNumber = fc.constantFrom(
+  '9007199254740993',
+  '12345678901234567890123',
+  '1e200',
+  '-1e200',
+  '1e400',
+  '1e-400',
+  '1e-200',
+  '-0',
+  '0.1',
+  '1E5',
+  '9007199254740991',
+  '123456789012345678901234567890123456789012',
+  '5',
+);
 const hostileString = fc.oneof(
   fc.string({ maxLength: 12 }),
   fc.string({ unit: 'binary', maxLength: 12 }),
-  fc.constantFrom(...NAMES, '', ' ', '\u0000', '\u001f', '\u007f', '\ud800', '\udc00x', '%E0%A4%A', '1e200', '9007199254740993', 'anonymous', 'null', '💥'.repeat(50), 'x'.repeat(300)),
+  fc.constantFrom(
+    ...NAMES,
+    '',
+    ' ',
+    '\u0000',
+    '\u001f',
+    '\u007f',
+    '\ud800',
+    '\udc00x',
+    '%E0%A4%A',
+    '1e200',
+    '9007199254740993',
+    'anonymous',
+    'null',
+    '💥'.repeat(50),
+    'x'.repeat(300),
+  ),
 );
-const key = fc.oneof(fc.constantFrom(...NAMES, '', ' ', 'a.b', '$ref', 'ключ', '\u0000', '\ud800', 'x'.repeat(300)), fc.string({ maxLength: 6 }));
+const key = fc.oneof(
+  fc.constantFrom(...NAMES, '', ' ', 'a.b', '$ref', 'ключ', '\u0000', '\ud800', 'x'.repeat(300)),
+  fc.string({ maxLength: 6 }),
+);
 const deepText = fc.integer({ min: 30, max: 2500 }).map((n) => `${'['.repeat(n)}1${']'.repeat(n)}`);
 const deepObject = fc.integer({ min: 30, max: 1600 }).map((n) => `${'{"not":'.repeat(n)}{}${'}'.repeat(n)}`);
 const hugeArray = fc.integer({ min: 1000, max: 5000 }).map((n) => `[${Array(n).fill('1').join(',')}]`);
@@ -50,9 +83,13 @@ const { json: hostileJson } = fc.letrec<{ json: string; leaf: string; array: str
     { arbitrary: fc.oneof(deepText, deepObject, hugeArray), weight: 1 },
   ),
   array: fc.array(tie('json'), { maxLength: 4 }).map((xs) => `[${xs.join(',')}]`),
-  object: fc.array(fc.tuple(key, tie('json')), { maxLength: 4 }).map((es) => `{${es.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
+  object: fc
+    .array(fc.tuple(key, tie('json')), { maxLength: 4 })
+    .map((es) => `{${es.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
 }));
-const hostileObject = fc.array(fc.tuple(key, hostileJson), { maxLength: 5 }).map((es) => `{${es.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
+const hostileObject = fc
+  .array(fc.tuple(key, hostileJson), { maxLength: 5 })
+  .map((es) => `{${es.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
 
 /** The event types and what each needs to be valid, so that many generated events are accepted. */
 const TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
@@ -68,18 +105,33 @@ interface EventSpec {
 const eventArb = fc
   .record({
     type: fc.constantFrom(...TYPES),
-    suffix: fc.oneof({ arbitrary: fc.constant(''), weight: 2 }, { arbitrary: fc.string({ maxLength: 8 }), weight: 2 }, { arbitrary: hostileString, weight: 1 }),
+    suffix: fc.oneof(
+      { arbitrary: fc.constant(''), weight: 2 },
+      { arbitrary: fc.string({ maxLength: 8 }), weight: 2 },
+      { arbitrary: hostileString, weight: 1 },
+    ),
     properties: fc.option(hostileObject, { nil: undefined }),
     traits: fc.option(hostileObject, { nil: undefined }),
     context: fc.option(
       fc.oneof(
         hostileObject,
         // Segment's externalIds with hostile types and ids.
-        fc.array(fc.tuple(fc.oneof(fc.constantFrom(...NAMES), hostileString), hostileJson), { maxLength: 3 }).map((xs) => `{"externalIds":[${xs.map(([t, id]) => `{"type":${JSON.stringify(t)},"id":${id},"collection":"users","encoding":"none"}`).join(',')}]}`),
+        fc
+          .array(fc.tuple(fc.oneof(fc.constantFrom(...NAMES), hostileString), hostileJson), { maxLength: 3 })
+          .map(
+            (xs) =>
+              `{"externalIds":[${xs.map(([t, id]) => `{"type":${JSON.stringify(t)},"id":${id},"collection":"users","encoding":"none"}`).join(',')}]}`,
+          ),
       ),
       { nil: undefined, freq: 2 },
     ),
-    extra: fc.option(fc.tuple(fc.constantFrom('timestamp', 'sentAt', 'originalTimestamp', 'name', 'category', 'integrations', 'event', 'groupId', 'anonymousId'), hostileJson), { nil: undefined, freq: 2 }),
+    extra: fc.option(
+      fc.tuple(
+        fc.constantFrom('timestamp', 'sentAt', 'originalTimestamp', 'name', 'category', 'integrations', 'event', 'groupId', 'anonymousId'),
+        hostileJson,
+      ),
+      { nil: undefined, freq: 2 },
+    ),
   })
   .map(({ type, suffix, properties, traits, context, extra }): EventSpec => {
     const n = counter++;
@@ -99,7 +151,21 @@ const eventArb = fc
 
 /** A path segment: hostile, invalid percent-encoding, prototype-named identifier types. */
 const segment = fc.oneof(
-  fc.constantFrom('%E0%A4%A', '%', '%zz', '%00', '%ED%A0%80', 'constructor:x', '__proto__:x', 'toString:x', 'user_id:', ':x', 'user_id:adv-0-', 'email:%41da@example.com', 'x'.repeat(3000)),
+  fc.constantFrom(
+    '%E0%A4%A',
+    '%',
+    '%zz',
+    '%00',
+    '%ED%A0%80',
+    'constructor:x',
+    '__proto__:x',
+    'toString:x',
+    'user_id:',
+    ':x',
+    'user_id:adv-0-',
+    'email:%41da@example.com',
+    'x'.repeat(3000),
+  ),
   hostileString.map((s) => {
     try {
       return encodeURIComponent(s) || 'x';
@@ -115,7 +181,24 @@ const segment = fc.oneof(
     }
   }),
 );
-const query = fc.array(fc.tuple(fc.constantFrom('limit', 'cursor', 'source', 'format', 'firstLine', 'sourceId'), fc.oneof(hostileString.map((s) => { try { return encodeURIComponent(s); } catch { return '%ED%A0%80'; } }), fc.constantFrom('%E0%A4%A', '-1', '1e200', '99999999999999999999', 'default', 'csv', 'ndjson'))), { maxLength: 3 }).map((qs) => (qs.length ? `?${qs.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));
+const query = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('limit', 'cursor', 'source', 'format', 'firstLine', 'sourceId'),
+      fc.oneof(
+        hostileString.map((s) => {
+          try {
+            return encodeURIComponent(s);
+          } catch {
+            return '%ED%A0%80';
+          }
+        }),
+        fc.constantFrom('%E0%A4%A', '-1', '1e200', '99999999999999999999', 'default', 'csv', 'ndjson'),
+      ),
+    ),
+    { maxLength: 3 },
+  )
+  .map((qs) => (qs.length ? `?${qs.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));
 
 type Body = { kind: 'text'; text: string; gzip: boolean } | { kind: 'bytes'; bytes: Buffer; gzipHeader: boolean };
 const otherBody: fc.Arbitrary<Body> = fc.oneof(
@@ -149,7 +232,9 @@ const caseArb: fc.Arbitrary<Case> = fc
     key: fc.constantFrom<Case['key']>('right', 'right', 'right', 'right', 'wrong', 'none'),
     contentType: fc.constantFrom(undefined, 'application/json', 'text/plain', 'application/octet-stream', 'text/csv'),
     events: fc.array(eventArb, { minLength: 1, maxLength: 4 }),
-    batchExtras: fc.array(fc.oneof(hostileJson, fc.constantFrom('1', '[]', '{"type":"track"}', '{"type":"constructor"}')), { maxLength: 2 }),
+    batchExtras: fc.array(fc.oneof(hostileJson, fc.constantFrom('1', '[]', '{"type":"track"}', '{"type":"constructor"}')), {
+      maxLength: 2,
+    }),
     other: otherBody,
     gzip: fc.boolean(),
   })
@@ -161,7 +246,14 @@ const caseArb: fc.Arbitrary<Case> = fc
     const text = isBatch ? `{"batch":[${[...events.map((e) => e.text), ...batchExtras].join(',')}]}` : events[0]!.text;
     // Gzip goes with a binary content type, the one way HTTP APIs pass it on intact (gzip sent
     // as JSON or text is refused with a 400 saying so: the `other` bodies cover that).
-    return { route, path, key: k, contentType: gzip ? 'application/octet-stream' : contentType, body: { kind: 'text', text, gzip }, events: isBatch ? events : [events[0]!] };
+    return {
+      route,
+      path,
+      key: k,
+      contentType: gzip ? 'application/octet-stream' : contentType,
+      body: { kind: 'text', text, gzip },
+      events: isBatch ? events : [events[0]!],
+    };
   });
 
 function keyFor(route: ApiRoute): string {
@@ -207,7 +299,9 @@ test('no hostile request gets a 5xx, and every event answered 200 lands on its p
     { numRuns: 300, endOnFailure: true },
   );
   expect(failures).toEqual([]);
-  process.stderr.write(`adversarial: ${acknowledged.length} events acknowledged; statuses ${JSON.stringify(Object.fromEntries(statuses))}\n`);
+  process.stderr.write(
+    `adversarial: ${acknowledged.length} events acknowledged; statuses ${JSON.stringify(Object.fromEntries(statuses))}\n`,
+  );
   // Both kinds of outcome were exercised.
   expect(acknowledged.length).toBeGreaterThan(20);
   expect([...statuses.keys()].some((s) => s >= 400)).toBe(true);
@@ -215,9 +309,12 @@ test('no hostile request gets a 5xx, and every event answered 200 lands on its p
   await settle(rt);
   const missing: string[] = [];
   for (const e of acknowledged) {
-    const res = await fetch(`${rt.url}/v1/profiles/${encodeURIComponent(`user_id:${e.userId}`)}/events?limit=100`, { headers: { authorization: basic(rt.keys.read) } });
+    const res = await fetch(`${rt.url}/v1/profiles/${encodeURIComponent(`user_id:${e.userId}`)}/events?limit=100`, {
+      headers: { authorization: basic(rt.keys.read) },
+    });
     const page = res.status === 200 ? ((await res.json()) as { events: { event: { messageId: string } }[] }) : { events: [] };
-    if (!page.events.some((x) => x.event.messageId === e.messageId)) missing.push(`${e.messageId} (${res.status}): ${e.text.slice(0, 400)}`);
+    if (!page.events.some((x) => x.event.messageId === e.messageId))
+      missing.push(`${e.messageId} (${res.status}): ${e.text.slice(0, 400)}`);
   }
   expect(missing).toEqual([]);
   expect(await rt.deadLetters.list(100)).toEqual([]);

@@ -25,7 +25,9 @@ describe('meterCapacity (DynamoDB Local)', () => {
   test('reports the units of document-client writes and reads, and the items written', async () => {
     await doc.send(new PutCommand({ TableName: table.tableName, Item: { pk: 'm#1', sk: 'a', v: 'x'.repeat(1500) } }));
     await doc.send(new GetCommand({ TableName: table.tableName, Key: { pk: 'm#1', sk: 'a' }, ConsistentRead: true }));
-    await doc.send(new QueryCommand({ TableName: table.tableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'm#1' } }));
+    await doc.send(
+      new QueryCommand({ TableName: table.tableName, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'm#1' } }),
+    );
     expect(calls.map((c) => [c.op, c.kind, c.units, c.itemsWritten])).toEqual([
       ['PutItem', 'write', 2, 1], // 1.5 KB: two write units
       ['GetItem', 'read', 1, 0],
@@ -37,7 +39,9 @@ describe('meterCapacity (DynamoDB Local)', () => {
   test('a failed conditional write counts its billed minimum and nothing written; bodies are captured on request', async () => {
     capture = true;
     await expect(
-      doc.send(new PutCommand({ TableName: table.tableName, Item: { pk: 'm#1', sk: 'a' }, ConditionExpression: 'attribute_not_exists(pk)' })),
+      doc.send(
+        new PutCommand({ TableName: table.tableName, Item: { pk: 'm#1', sk: 'a' }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      ),
     ).rejects.toThrow();
     capture = false;
     expect(calls).toHaveLength(1);

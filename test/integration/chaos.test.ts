@@ -25,7 +25,16 @@ import { PROFILE_MERGED, PROFILE_MERGE_REFUSED } from '../../app/merges';
 jest.setTimeout(120_000);
 
 // Merges (transactions) and bus publishes are rare in this data set: higher rates make sure each kind is hit.
-const FAULTS: FaultPlan = { throttle: 0.1, serverError: 0.1, transactionConflict: 0.5, timeout: 0.1, crash: 0.1, busFailure: 0.25, duplicate: 0.1, seed: 8 };
+const FAULTS: FaultPlan = {
+  throttle: 0.1,
+  serverError: 0.1,
+  transactionConflict: 0.5,
+  timeout: 0.1,
+  crash: 0.1,
+  busFailure: 0.25,
+  duplicate: 0.1,
+  seed: 8,
+};
 const KEYS = { write: 'chaos-write', read: 'chaos-read', admin: 'chaos-admin' };
 const data = generateDataSet({ users: 12, seed: 8, userPrefix: 'chaos_' });
 
@@ -70,7 +79,11 @@ async function run(t: TestTable, faults?: FaultPlan): Promise<{ rt: Runtime; out
   const auth = { authorization: `Basic ${Buffer.from(`${KEYS.write}:`).toString('base64')}`, 'content-type': 'application/json' };
   const acknowledged: string[] = [];
   for (const wave of waves()) {
-    const res = await fetch(`${rt.url}/v1/batch`, { method: 'POST', headers: auth, body: JSON.stringify({ batch: wave.map((e) => e.body) }) });
+    const res = await fetch(`${rt.url}/v1/batch`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ batch: wave.map((e) => e.body) }),
+    });
     expect(res.status).toBe(200);
     acknowledged.push(...wave.map((e) => e.body.messageId as string));
     // Settled: the queue is empty (each message was stored, or dead-lettered: checked at the

@@ -30,7 +30,16 @@ afterAll(async () => {
 let seq = 0;
 function order(ids: Partial<ScherpEvent>, revenue: number, category = 'diapers'): ScherpEvent {
   const ts = new Date(Date.UTC(2026, 0, 1) + seq++ * 1000).toISOString();
-  return { type: 'track', event: 'Order Completed', messageId: `m-${seq}-${Math.random()}`, sourceId: 'default', timestamp: ts, receivedAt: ts, properties: { revenue, products: [{ product_id: `p-${category}`, category }] }, ...ids };
+  return {
+    type: 'track',
+    event: 'Order Completed',
+    messageId: `m-${seq}-${Math.random()}`,
+    sourceId: 'default',
+    timestamp: ts,
+    receivedAt: ts,
+    properties: { revenue, products: [{ product_id: `p-${category}`, category }] },
+    ...ids,
+  };
 }
 const uid = (n: string) => `${n}-${Math.random().toString(16).slice(2, 8)}`;
 
@@ -39,7 +48,14 @@ function setup() {
   const parts = new DynamoPersonalizationStore(table.doc, table.tableName);
   const computedStore = new DynamoComputedStore(table.doc, table.tableName);
   const bus = new RecordingBus();
-  const set = new RuleSet([parseDefinition({ kind: 'audience', id: 'high-value', name: 'High value', condition: { path: 'profile.computed.lifetime_value', op: 'gt', value: 500 } })]);
+  const set = new RuleSet([
+    parseDefinition({
+      kind: 'audience',
+      id: 'high-value',
+      name: 'High value',
+      condition: { path: 'profile.computed.lifetime_value', op: 'gt', value: 500 },
+    }),
+  ]);
   const deps: EvaluateDeps = {
     store,
     bus,
@@ -65,7 +81,13 @@ test('orders push lifetime_value over 500: the audience is entered by the same e
   await s.deliver(second);
   expect(s.bus.entries.filter((e) => e.detailType === 'Audience Entered')).toHaveLength(1);
   const before = (await s.parts.loadParts(r.profileId)).computed;
-  expect(before).toMatchObject({ lifetime_value: 550, order_count: 2, event_count: 2, purchased_categories: ['diapers', 'toys'], last_order_products: [{ product_id: 'p-toys', category: 'toys' }] });
+  expect(before).toMatchObject({
+    lifetime_value: 550,
+    order_count: 2,
+    event_count: 2,
+    purchased_categories: ['diapers', 'toys'],
+    last_order_products: [{ product_id: 'p-toys', category: 'toys' }],
+  });
   // The stream delivers the record again (a retry after a later failure): nothing changes.
   await evaluateEvent(s.deps, r.profileId, second);
   await evaluateEvent(s.deps, r.profileId, second);
@@ -99,7 +121,15 @@ test('a merge combines the computed traits into the survivor, once', async () =>
   const link: ScherpEvent = { ...order({ userId: user, anonymousId: anon }, 0), type: 'identify', event: undefined, properties: undefined };
   const m = await stitch(s.store, link);
   expect(m.merged).toHaveLength(1);
-  const record: MergeRecord = { profileId: m.profileId, at: link.timestamp, messageId: link.messageId, eventTimestamp: link.timestamp, merged: m.merged, identifiers: [], refused: [] };
+  const record: MergeRecord = {
+    profileId: m.profileId,
+    at: link.timestamp,
+    messageId: link.messageId,
+    eventTimestamp: link.timestamp,
+    merged: m.merged,
+    identifiers: [],
+    refused: [],
+  };
   // As the stream delivers it: the merge record first (same partition, written first), then the event; then a redelivery.
   await combineMerged(s.deps.computed!, s.store, record);
   await combineMergedConsent(s.parts, s.store, record);

@@ -61,7 +61,10 @@ it('events that failed on a broken store are redriven once it is healthy, and a 
   expect(letters[0]!.reason).toBe('InjectedCrash: injected crash after a write');
 
   rt.faults!.plan = {};
-  const raw = readFileSync(join(rt.dataDir, 'dlq.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { messageId: string; body: string });
+  const raw = readFileSync(join(rt.dataDir, 'dlq.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { messageId: string; body: string });
   const bodies = raw.filter((l) => letters.some((x) => x.id === l.messageId)).map((l) => l.body);
   const before = (await rt.deadLetters.list()).length;
   expect(await rt.deadLetters.redrive(letters.map((l) => l.id))).toBe(3);
@@ -74,7 +77,11 @@ it('events that failed on a broken store are redriven once it is healthy, and a 
   await rt.queue.sendBodies(bodies);
   await eventually(async () => (rt.queue.depth === 0 ? true : undefined));
   const profileEvents = await t.doc.send(
-    new QueryCommand({ TableName: t.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)', ExpressionAttributeValues: { ':pk': `P#${await profileOf('dl-2')}`, ':ev': 'EV#' } }),
+    new QueryCommand({
+      TableName: t.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)',
+      ExpressionAttributeValues: { ':pk': `P#${await profileOf('dl-2')}`, ':ev': 'EV#' },
+    }),
   );
   expect(profileEvents.Items!.map((i) => i.mid).sort()).toEqual(ids);
 });

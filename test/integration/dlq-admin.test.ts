@@ -55,7 +55,13 @@ it('lists dead letters with their reason and redrives chosen ones; admin key onl
   const list = await call('GET', '/v1/dlq', admin);
   expect(list.status).toBe(200);
   const { deadLetters } = list.body as { deadLetters: { id: string; reason: string; event: { messageId: string } }[] };
-  expect(deadLetters).toEqual([expect.objectContaining({ id, reason: 'InjectedCrash: injected crash after a write', event: expect.objectContaining({ messageId: 'dlqa-api' }) })]);
+  expect(deadLetters).toEqual([
+    expect.objectContaining({
+      id,
+      reason: 'InjectedCrash: injected crash after a write',
+      event: expect.objectContaining({ messageId: 'dlqa-api' }),
+    }),
+  ]);
   expect(JSON.stringify(deadLetters)).not.toContain('dlqa-1'); // no payload, no identifiers
 
   const bad = await call('POST', '/v1/dlq/redrive', admin, { ids: 'all' });

@@ -90,7 +90,9 @@ describe('eraseProfile (DynamoDB)', () => {
           return fail((v as (...a: unknown[]) => Promise<number>).bind(target));
         },
       });
-      const faultyRejected: RejectedStore = Object.assign(Object.create(rejected) as RejectedStore, { eraseMatching: fail(rejected.eraseMatching.bind(rejected)) });
+      const faultyRejected: RejectedStore = Object.assign(Object.create(rejected) as RejectedStore, {
+        eraseMatching: fail(rejected.eraseMatching.bind(rejected)),
+      });
       await expect(eraseProfile(faulty, `user_id:${user}`, { rejected: faultyRejected })).rejects.toThrow('injected fault');
       const result = await eraseProfile(store, `user_id:${user}`, { rejected });
       expect(result.erased.items).toBeGreaterThan(0);
@@ -108,7 +110,10 @@ describe('eraseProfile (DynamoDB)', () => {
   it('export lists the rejected events naming the person, and only those', async () => {
     const user = 'exported-user';
     await stitch(store, event({ userId: user, type: 'identify', traits: { email: 'Exported@Example.com' } }));
-    await rejected.save([rejectedEvent({ type: 'track', traits: { email: ' EXPORTED@example.com' } }, 1), rejectedEvent({ type: 'track', userId: 'someone-else' })]);
+    await rejected.save([
+      rejectedEvent({ type: 'track', traits: { email: ' EXPORTED@example.com' } }, 1),
+      rejectedEvent({ type: 'track', userId: 'someone-else' }),
+    ]);
     const doc = await exportProfile(store, `email:exported@example.com`, undefined, { rejected });
     expect(doc.rejected.map((r) => JSON.parse(r.payload))).toEqual([{ type: 'track', traits: { email: ' EXPORTED@example.com' } }]);
     expect((await exportProfile(store, `user_id:${user}`)).rejected).toEqual([]);
@@ -126,7 +131,12 @@ describe('DynamoRejectedStore: finding and erasing the records naming someone', 
       // and one older than that.
       const filler = 'z'.repeat(3500);
       const days = retentionDays + 1 + TTL_LAG_DAYS;
-      const records = Array.from({ length: 360 }, (_, i) => rejectedEvent({ type: 'track', userId: i % 9 === 0 ? 'ada-1815' : `bob-${i}`, properties: { filler } }, i % 9 === 0 ? (i / 9) % days : 0));
+      const records = Array.from({ length: 360 }, (_, i) =>
+        rejectedEvent(
+          { type: 'track', userId: i % 9 === 0 ? 'ada-1815' : `bob-${i}`, properties: { filler } },
+          i % 9 === 0 ? (i / 9) % days : 0,
+        ),
+      );
       const old = rejectedEvent({ type: 'track', userId: 'ada-1815' }, days);
       await store.save([...records, old]);
       const matches = payloadMatcher([{ type: 'user_id', value: 'ada-1815' }]);

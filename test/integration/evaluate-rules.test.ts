@@ -26,7 +26,17 @@ afterAll(async () => {
 let seq = 0;
 function ev(userId: string, event: string, props: Record<string, unknown> = {}, extra: Partial<ScherpEvent> = {}): ScherpEvent {
   const ts = new Date(Date.now() - 60_000 + seq++ * 10).toISOString();
-  return { type: 'track', event, userId, messageId: `m-${seq}-${Math.random()}`, sourceId: 'default', timestamp: ts, receivedAt: ts, properties: props, ...extra };
+  return {
+    type: 'track',
+    event,
+    userId,
+    messageId: `m-${seq}-${Math.random()}`,
+    sourceId: 'default',
+    timestamp: ts,
+    receivedAt: ts,
+    properties: props,
+    ...extra,
+  };
 }
 
 function setup(defs: unknown[]) {
@@ -45,7 +55,15 @@ function setup(defs: unknown[]) {
   const jobs: DelayedJob[] = [];
   const skipped: SkipReason[] = [];
   const set = new RuleSet(defs.map(parseDefinition));
-  const deps: EvaluateDeps = { store, bus, parts, history, rules: async () => set, scheduler: { schedule: async (j) => void jobs.push(j) }, onSkipped: (_, r) => skipped.push(r) };
+  const deps: EvaluateDeps = {
+    store,
+    bus,
+    parts,
+    history,
+    rules: async () => set,
+    scheduler: { schedule: async (j) => void jobs.push(j) },
+    onSkipped: (_, r) => skipped.push(r),
+  };
   /** Stitches and stores the event, then evaluates it as the stream would. */
   const deliver = async (e: ScherpEvent) => {
     const r = await stitch(store, e);
@@ -58,7 +76,15 @@ const uid = (n: string) => `${n}-${Math.random().toString(16).slice(2, 8)}`;
 
 test('a redelivered event never fires twice: same dedupe id, one claim, one increment', async () => {
   const s = setup([
-    { id: 'count-visits', name: 'c', trigger: { events: ['Visit'] }, actions: [{ type: 'emit', action: 'visit', maxFires: 5 }, { type: 'trait', trait: 'visits', increment: 1 }] },
+    {
+      id: 'count-visits',
+      name: 'c',
+      trigger: { events: ['Visit'] },
+      actions: [
+        { type: 'emit', action: 'visit', maxFires: 5 },
+        { type: 'trait', trait: 'visits', increment: 1 },
+      ],
+    },
   ]);
   const user = uid('redeliver');
   const e = ev(user, 'Visit');
@@ -74,12 +100,23 @@ test('a redelivered event never fires twice: same dedupe id, one claim, one incr
 });
 
 test('an event older than its delay (a late batch, an import) is scheduled the minimum lead from now, not in the past Scheduler refuses', async () => {
-  const s = setup([{ id: 'late', name: 'late', trigger: { events: ['Checkout Started'] }, actions: [{ type: 'emit', action: 'late', delay: '1h' }] }]);
+  const s = setup([
+    { id: 'late', name: 'late', trigger: { events: ['Checkout Started'] }, actions: [{ type: 'emit', action: 'late', delay: '1h' }] },
+  ]);
   const ran: DelayedJob[] = [];
   // The local scheduler refuses a past due time as EventBridge Scheduler does.
   const scheduler = new LocalScheduler(async (j) => void ran.push(j));
   const deps: EvaluateDeps = { ...s.deps, scheduler, now: () => new Date('2026-11-01T12:00:00.000Z') };
-  await expect(scheduler.schedule({ ruleId: 'x', actionIndex: 0, profileId: 'p', event: ev('u', 'x'), dueAt: new Date(Date.now() - 1000).toISOString(), dedupeId: 'past' })).rejects.toMatchObject({ name: 'ValidationException' });
+  await expect(
+    scheduler.schedule({
+      ruleId: 'x',
+      actionIndex: 0,
+      profileId: 'p',
+      event: ev('u', 'x'),
+      dueAt: new Date(Date.now() - 1000).toISOString(),
+      dedupeId: 'past',
+    }),
+  ).rejects.toMatchObject({ name: 'ValidationException' });
   const user = uid('late');
   const late = { ...ev(user, 'Checkout Started'), timestamp: '2026-11-01T09:00:00.000Z' };
   const r = await stitch(s.store, late);
@@ -97,7 +134,15 @@ test('an event older than its delay (a late batch, an import) is scheduled the m
 
 test('cooldown and maximum fires per profile', async () => {
   const s = setup([
-    { id: 'cool', name: 'c', trigger: { events: ['Ping'] }, actions: [{ type: 'emit', action: 'cool', cooldown: '1h' }, { type: 'emit', action: 'max', maxFires: 2 }] },
+    {
+      id: 'cool',
+      name: 'c',
+      trigger: { events: ['Ping'] },
+      actions: [
+        { type: 'emit', action: 'cool', cooldown: '1h' },
+        { type: 'emit', action: 'max', maxFires: 2 },
+      ],
+    },
   ]);
   const user = uid('cool');
   const out: BusEntry[][] = [];
@@ -107,7 +152,9 @@ test('cooldown and maximum fires per profile', async () => {
 });
 
 test('consent: captured from the event before rules run; actions without it are skipped and counted', async () => {
-  const s = setup([{ id: 'mail', name: 'm', trigger: { events: ['Ask'] }, actions: [{ type: 'emit', action: 'mail', target: 'email', consent: 'email' }] }]);
+  const s = setup([
+    { id: 'mail', name: 'm', trigger: { events: ['Ask'] }, actions: [{ type: 'emit', action: 'mail', target: 'email', consent: 'email' }] },
+  ]);
   const user = uid('consent');
   expect(await s.deliver(ev(user, 'Ask'))).toEqual([]);
   expect(s.skipped).toEqual(['consent']);
@@ -119,8 +166,20 @@ test('consent: captured from the event before rules run; actions without it are 
 
 test('history is read once per event, only when needed, including merged profiles; delays are scheduled', async () => {
   const s = setup([
-    { id: 'h1', name: 'h1', trigger: { events: ['Buy'] }, condition: { history: { event: 'Browse', within: '1d', atLeast: 1 } }, actions: [{ type: 'emit', action: 'h1' }] },
-    { id: 'h2', name: 'h2', trigger: { events: ['Buy'] }, condition: { history: { event: 'Browse', within: '7d', atLeast: 2 } }, actions: [{ type: 'emit', action: 'h2', delay: '1h' }] },
+    {
+      id: 'h1',
+      name: 'h1',
+      trigger: { events: ['Buy'] },
+      condition: { history: { event: 'Browse', within: '1d', atLeast: 1 } },
+      actions: [{ type: 'emit', action: 'h1' }],
+    },
+    {
+      id: 'h2',
+      name: 'h2',
+      trigger: { events: ['Buy'] },
+      condition: { history: { event: 'Browse', within: '7d', atLeast: 2 } },
+      actions: [{ type: 'emit', action: 'h2', delay: '1h' }],
+    },
     { id: 'none', name: 'n', trigger: { events: ['Other'] }, actions: [{ type: 'emit', action: 'n' }] },
   ]);
   const anon = uid('anon');

@@ -36,7 +36,12 @@ beforeAll(async () => {
 afterAll(() => rt?.stop());
 
 /** Posts raw JSON text (so numbers beyond 2^53 go on the wire as written) with the write key. */
-const postRaw = (path: string, text: string) => fetch(`${rt.url}${path}`, { method: 'POST', headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' }, body: text });
+const postRaw = (path: string, text: string) =>
+  fetch(`${rt.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' },
+    body: text,
+  });
 
 /** Every messageId on the timeline of the profile an identifier belongs to (all pages). */
 async function timeline(key: string): Promise<string[]> {
@@ -68,11 +73,29 @@ test('every Object.prototype name as trait, property, external id type, consent 
     const ids = [`m-${i}-1`, `m-${i}-2`, `m-${i}-3`, `m-${i}-4`];
     acknowledged.set(user, ids);
     batch.push(
-      { type: 'identify', messageId: ids[0], userId: user, timestamp: t(0), traits: { [n]: 'v1' }, context: { externalIds: [{ type: n, id: 'x', collection: 'users', encoding: 'none' }], consent: { categoryPreferences: { [n]: true } } } },
+      {
+        type: 'identify',
+        messageId: ids[0],
+        userId: user,
+        timestamp: t(0),
+        traits: { [n]: 'v1' },
+        context: {
+          externalIds: [{ type: n, id: 'x', collection: 'users', encoding: 'none' }],
+          consent: { categoryPreferences: { [n]: true } },
+        },
+      },
       { type: 'identify', messageId: ids[1], userId: user, timestamp: t(2), traits: { [n]: 'v2', email: `${user}@example.com` } },
       { type: 'identify', messageId: ids[2], anonymousId: anon, timestamp: t(1), traits: { [n]: 'anon' } },
       // The login that merges the anonymous profile into the user's.
-      { type: 'track', messageId: ids[3], userId: user, anonymousId: anon, timestamp: t(3), event: 'Order Completed', properties: { [n]: 1, revenue: 10, products: [{ [n]: 'p', category: n }] } },
+      {
+        type: 'track',
+        messageId: ids[3],
+        userId: user,
+        anonymousId: anon,
+        timestamp: t(3),
+        event: 'Order Completed',
+        properties: { [n]: 1, revenue: 10, products: [{ [n]: 'p', category: n }] },
+      },
     );
   });
   // One request per step, so the merges meet profiles that exist (and the batch is not one event per user).
@@ -100,7 +123,13 @@ test('every Object.prototype name as trait, property, external id type, consent 
 
 test('a batch whose first event names external id types constructor and __proto__ is accepted whole', async () => {
   const batch = Array.from({ length: 50 }, (_, i) => ({ type: 'track', event: 'Viewed', userId: `ext-${i}`, messageId: `ext-${i}` }));
-  (batch[0] as Record<string, unknown>).context = { externalIds: [{ type: 'constructor', id: 'a' }, { type: '__proto__', id: 'b' }, { type: 'valueOf', id: 'c' }] };
+  (batch[0] as Record<string, unknown>).context = {
+    externalIds: [
+      { type: 'constructor', id: 'a' },
+      { type: '__proto__', id: 'b' },
+      { type: 'valueOf', id: 'c' },
+    ],
+  };
   const res = await postRaw('/v1/batch', JSON.stringify({ batch }));
   expect(res.status).toBe(200);
   await settle(rt);
@@ -110,8 +139,13 @@ test('a batch whose first event names external id types constructor and __proto_
 
 test('numbers beyond 2^53 and DynamoDB: kept as exact strings, never fail evaluation; lifetime_value stops at 2^53 − 1', async () => {
   const orders = ['9007199254740993', '1e200', '"1e200"', '-1e200', '1e-200', '9007199254740000', '9007199254740000', '5'];
-  const items = orders.map((r, i) => `{"type":"track","userId":"big-1","messageId":"big-${i}","timestamp":"${t(10 + i)}","event":"Order Completed","properties":{"revenue":${r},"products":[{"product_id":${r},"category":"c"}]}}`);
-  items.push(`{"type":"identify","userId":"big-1","messageId":"big-traits","timestamp":"${t(30)}","traits":{"huge":1e200,"exact":12345678901234567890123,"tiny":1e-200,"fine":1.5}}`);
+  const items = orders.map(
+    (r, i) =>
+      `{"type":"track","userId":"big-1","messageId":"big-${i}","timestamp":"${t(10 + i)}","event":"Order Completed","properties":{"revenue":${r},"products":[{"product_id":${r},"category":"c"}]}}`,
+  );
+  items.push(
+    `{"type":"identify","userId":"big-1","messageId":"big-traits","timestamp":"${t(30)}","traits":{"huge":1e200,"exact":12345678901234567890123,"tiny":1e-200,"fine":1.5}}`,
+  );
   const res = await postRaw('/v1/batch', `{"batch":[${items.join(',')}]}`);
   expect(res.status).toBe(200);
   await settle(rt);
@@ -125,7 +159,9 @@ test('numbers beyond 2^53 and DynamoDB: kept as exact strings, never fail evalua
   expect(p.traits.fine.value).toBe(1.5);
   expect((await timeline('user_id:big-1')).length).toBe(orders.length + 1);
   // A later order still works.
-  expect((await postRaw('/v1/track', `{"userId":"big-1","messageId":"big-late","event":"Order Completed","properties":{"revenue":1}}`)).status).toBe(200);
+  expect(
+    (await postRaw('/v1/track', `{"userId":"big-1","messageId":"big-late","event":"Order Completed","properties":{"revenue":1}}`)).status,
+  ).toBe(200);
   await settle(rt);
   expect((await profile('user_id:big-1')).computed.order_count).toBe(orders.length + 1);
   expect(existsSync(join(rt.dataDir, 'stream-failures.jsonl'))).toBe(false);
@@ -145,19 +181,42 @@ test('numeric user ids beyond 2^53 keep every digit: two people stay two profile
 });
 
 test('profile paths: unknown (prototype-named) types and malformed percent-encoding are 400s', async () => {
-  for (const path of ['/v1/profiles/constructor:x', '/v1/profiles/__proto__:x', '/v1/profiles/toString:x', '/v1/profiles/hasOwnProperty:x/events', '/v1/profiles/user_id:%E0%A4%A', '/v1/profiles/user_id:%', '/v1/profiles/user_id:%E0%A4%A/events']) {
+  for (const path of [
+    '/v1/profiles/constructor:x',
+    '/v1/profiles/__proto__:x',
+    '/v1/profiles/toString:x',
+    '/v1/profiles/hasOwnProperty:x/events',
+    '/v1/profiles/user_id:%E0%A4%A',
+    '/v1/profiles/user_id:%',
+    '/v1/profiles/user_id:%E0%A4%A/events',
+  ]) {
     const res = await api.get(path);
     expect([path, res.status]).toEqual([path, 400]);
   }
   for (const path of ['/v1/profiles/constructor:x', '/v1/profiles/user_id:%E0%A4%A/export']) {
-    const res = await fetch(`${rt.url}${path}`, { method: path.endsWith('export') ? 'GET' : 'DELETE', headers: { authorization: basic(rt.keys.admin) } });
+    const res = await fetch(`${rt.url}${path}`, {
+      method: path.endsWith('export') ? 'GET' : 'DELETE',
+      headers: { authorization: basic(rt.keys.admin) },
+    });
     expect([path, res.status]).toEqual([path, 400]);
   }
 });
 
 test('imports with prototype-named id types and CSV columns answer 200 with row errors', async () => {
-  const post = (format: string, text: string) => fetch(`${rt.url}/v1/import?source=default&format=${format}`, { method: 'POST', headers: { authorization: basic(rt.keys.admin) }, body: text });
-  const nd = await post('ndjson', ['{"id":"constructor:x","traits":{"a":1}}', '{"id":"valueOf:x","traits":{"a":1}}', '{"id":"email:imp@example.com","traits":{"toString":"t","valueOf":2,"big":1e200}}'].join('\n'));
+  const post = (format: string, text: string) =>
+    fetch(`${rt.url}/v1/import?source=default&format=${format}`, {
+      method: 'POST',
+      headers: { authorization: basic(rt.keys.admin) },
+      body: text,
+    });
+  const nd = await post(
+    'ndjson',
+    [
+      '{"id":"constructor:x","traits":{"a":1}}',
+      '{"id":"valueOf:x","traits":{"a":1}}',
+      '{"id":"email:imp@example.com","traits":{"toString":"t","valueOf":2,"big":1e200}}',
+    ].join('\n'),
+  );
   expect(nd.status).toBe(200);
   expect(await nd.json()).toMatchObject({ imported: 1, errors: [{ line: 1 }, { line: 2 }] });
   const csv = await post('csv', 'constructor,valueOf,email,toString\n1,2,imp2@example.com,t\n');
@@ -189,7 +248,10 @@ test('a rule whose condition nests 1,500 deep is a 400 naming the path', async (
 test('after erasing a person with prototype-named traits, nothing in the table names them (the checker with --erased)', async () => {
   const i = NAMES.indexOf('toString');
   const before = await profile(`user_id:proto-${i}`);
-  const res = await fetch(`${rt.url}/v1/profiles/user_id:proto-${i}`, { method: 'DELETE', headers: { authorization: basic(rt.keys.admin) } });
+  const res = await fetch(`${rt.url}/v1/profiles/user_id:proto-${i}`, {
+    method: 'DELETE',
+    headers: { authorization: basic(rt.keys.admin) },
+  });
   expect(res.status).toBe(200);
   expect((await api.get(`/v1/profiles/user_id:proto-${i}`)).status).toBe(404);
   const report = await expectStorageInvariants(rt.dynamoEndpoint, rt.tableName, { erased: before.identifiers });
@@ -200,7 +262,11 @@ test('after erasing a person with prototype-named traits, nothing in the table n
 });
 
 test('`npx scherp check --endpoint --table` finds every invariant holding on this table', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '../../local/cli.ts'), 'check', '--endpoint', rt.dynamoEndpoint, '--table', rt.tableName, '--json'], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, '../../local/cli.ts'), 'check', '--endpoint', rt.dynamoEndpoint, '--table', rt.tableName, '--json'],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   expect(r.status).toBe(0);
   const report = JSON.parse(r.stdout);
   expect(report.ok).toBe(true);

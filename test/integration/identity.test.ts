@@ -28,7 +28,15 @@ afterAll(() => t.drop());
 
 const scan = async () => (await t.doc.send(new ScanCommand({ TableName: t.tableName, ConsistentRead: true }))).Items ?? [];
 const mergeRecords = async (profileId: string) =>
-  (await t.doc.send(new QueryCommand({ TableName: t.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :m)', ExpressionAttributeValues: { ':pk': `P#${profileId}`, ':m': 'MERGE#' } }))).Items ?? [];
+  (
+    await t.doc.send(
+      new QueryCommand({
+        TableName: t.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :m)',
+        ExpressionAttributeValues: { ':pk': `P#${profileId}`, ':m': 'MERGE#' },
+      }),
+    )
+  ).Items ?? [];
 
 describe('identity resolution (DynamoDB Local)', () => {
   it('any arrival order gives the same partition of identifiers and the same traits', async () => {
@@ -41,9 +49,25 @@ describe('identity resolution (DynamoDB Local)', () => {
         const run = async (events: ScherpEvent[]) => {
           for (const e of events) await stitch(store, e, { identity: NO_LIMITS });
         };
-        await Promise.all([run(specs.map((s, i) => toEvent(s, i, ns1))), run(permute(specs.map((s, i) => toEvent(s, i, ns2)), keys))]);
-        const a = await observe(store, specs.map((s, i) => toEvent(s, i, ns1)), ns1);
-        const b = await observe(store, specs.map((s, i) => toEvent(s, i, ns2)), ns2);
+        await Promise.all([
+          run(specs.map((s, i) => toEvent(s, i, ns1))),
+          run(
+            permute(
+              specs.map((s, i) => toEvent(s, i, ns2)),
+              keys,
+            ),
+          ),
+        ]);
+        const a = await observe(
+          store,
+          specs.map((s, i) => toEvent(s, i, ns1)),
+          ns1,
+        );
+        const b = await observe(
+          store,
+          specs.map((s, i) => toEvent(s, i, ns2)),
+          ns2,
+        );
         expect(b).toEqual(a);
       }),
       // Bounded: 20 runs take ~15 s on an idle machine; on a loaded one, fewer (at least 5)
@@ -55,12 +79,34 @@ describe('identity resolution (DynamoDB Local)', () => {
   }, 90_000);
 
   it('blocked, too long, invalid and unknown-type identifiers never link; the event is still stored', async () => {
-    const r1 = await stitch(store, event({ anonymousId: 'bad-a1', traits: {}, context: { device: { id: 'unknown' }, externalIds: [{ id: 'x', type: 'secret', collection: 'users', encoding: 'none' }] } }));
-    const r2 = await stitch(store, event({ type: 'identify', anonymousId: 'bad-a2', traits: { email: 'null', phone: '12' }, context: { device: { id: 'unknown' }, externalIds: [{ id: 'x', type: 'secret', collection: 'users', encoding: 'none' }] } }));
+    const r1 = await stitch(
+      store,
+      event({
+        anonymousId: 'bad-a1',
+        traits: {},
+        context: { device: { id: 'unknown' }, externalIds: [{ id: 'x', type: 'secret', collection: 'users', encoding: 'none' }] },
+      }),
+    );
+    const r2 = await stitch(
+      store,
+      event({
+        type: 'identify',
+        anonymousId: 'bad-a2',
+        traits: { email: 'null', phone: '12' },
+        context: { device: { id: 'unknown' }, externalIds: [{ id: 'x', type: 'secret', collection: 'users', encoding: 'none' }] },
+      }),
+    );
     const r3 = await stitch(store, event({ anonymousId: 'bad-a3', context: { device: { id: 'd'.repeat(101) } } }));
     const r4 = await stitch(store, event({ anonymousId: 'bad-a4', context: { device: { id: 'd'.repeat(101) } } }));
     expect(new Set([r1.profileId, r2.profileId, r3.profileId, r4.profileId]).size).toBe(4);
-    expect(r2.rejected).toEqual(expect.arrayContaining([{ type: 'email', reason: 'blocked' }, { type: 'phone', reason: 'invalid' }, { type: 'device_id', reason: 'blocked' }, { type: 'external', reason: 'unknown_type' }]));
+    expect(r2.rejected).toEqual(
+      expect.arrayContaining([
+        { type: 'email', reason: 'blocked' },
+        { type: 'phone', reason: 'invalid' },
+        { type: 'device_id', reason: 'blocked' },
+        { type: 'external', reason: 'unknown_type' },
+      ]),
+    );
     expect(r3.rejected).toEqual([{ type: 'device_id', reason: 'too_long' }]);
     for (const r of [r1, r2, r3, r4]) expect((await readTimeline(store, r.profileId)).events).toHaveLength(1);
     expect((await readProfile(store, 'anonymous_id:bad-a2')).identifiers).toEqual(['anonymous_id:bad-a2']);
@@ -69,10 +115,16 @@ describe('identity resolution (DynamoDB Local)', () => {
   });
 
   it('two user ids stay two people: the lowest-priority identifier is dropped from the event', async () => {
-    const u1 = await stitch(store, event({ type: 'identify', userId: 'mp-u1', anonymousId: 'mp-a1', traits: { email: 'mp1@example.com' } }));
+    const u1 = await stitch(
+      store,
+      event({ type: 'identify', userId: 'mp-u1', anonymousId: 'mp-a1', traits: { email: 'mp1@example.com' } }),
+    );
     const u2 = await stitch(store, event({ type: 'identify', userId: 'mp-u2', anonymousId: 'mp-a2' }));
     // A shared computer: u2 logs in on u1's browser and types u1's email somewhere.
-    const r = await stitch(store, event({ type: 'identify', userId: 'mp-u2', anonymousId: 'mp-a1', traits: { email: 'mp1@example.com', plan: 'pro' } }));
+    const r = await stitch(
+      store,
+      event({ type: 'identify', userId: 'mp-u2', anonymousId: 'mp-a1', traits: { email: 'mp1@example.com', plan: 'pro' } }),
+    );
     expect(r.profileId).toBe(u2.profileId);
     expect(r.merged).toEqual([]);
     expect(r.dropped.map((d) => `${d.id.type}:${d.reason}`)).toEqual(['email:limit', 'anonymous_id:limit']);
@@ -120,13 +172,19 @@ describe('identity resolution (DynamoDB Local)', () => {
   it('property: aliases and identifies of one person in any order give one profile (DynamoDB Local)', async () => {
     const out = await fc.check(
       fc.asyncProperty(
-        fc.integer({ min: 2, max: 5 }).chain((k) => fc.tuple(fc.constant(k), fc.array(fc.integer(), { minLength: 2 * k, maxLength: 2 * k }))),
+        fc
+          .integer({ min: 2, max: 5 })
+          .chain((k) => fc.tuple(fc.constant(k), fc.array(fc.integer(), { minLength: 2 * k, maxLength: 2 * k }))),
         async ([k, keys]) => {
           const ns = `al${randomBytes(4).toString('hex')}`;
           const events: ScherpEvent[] = [];
-          for (let i = 0; i < k; i++) events.push(event({ type: 'identify', userId: `${ns}-u${i}`, anonymousId: `${ns}-a${i}`, traits: { [`t${i}`]: i } }));
+          for (let i = 0; i < k; i++)
+            events.push(event({ type: 'identify', userId: `${ns}-u${i}`, anonymousId: `${ns}-a${i}`, traits: { [`t${i}`]: i } }));
           for (let i = 1; i < k; i++) events.push(event({ type: 'alias', userId: `${ns}-u${i}`, previousId: `${ns}-u${i - 1}` }));
-          const order = events.map((e, i) => ({ e, key: keys[i] ?? 0 })).sort((a, b) => a.key - b.key).map((x) => x.e);
+          const order = events
+            .map((e, i) => ({ e, key: keys[i] ?? 0 }))
+            .sort((a, b) => a.key - b.key)
+            .map((x) => x.e);
           for (const e of order) expect((await stitch(store, e)).dropped).toEqual([]);
           const views = await Promise.all(Array.from({ length: k }, (_, i) => readProfile(store, `user_id:${ns}-u${i}`)));
           expect(new Set(views.map((v) => v.id)).size).toBe(1);
@@ -168,12 +226,21 @@ describe('identity resolution (DynamoDB Local)', () => {
     expect(await scan()).toEqual(before);
     const records = await mergeRecords(survivor);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ mid: e.messageId, ets: e.timestamp, merged: m.merged, ids: ['user_id:rec-u', 'anonymous_id:rec-a'], refused: [] });
+    expect(records[0]).toMatchObject({
+      mid: e.messageId,
+      ets: e.timestamp,
+      merged: m.merged,
+      ids: ['user_id:rec-u', 'anonymous_id:rec-a'],
+      refused: [],
+    });
     expect(records[0]!.sk).toBe(`MERGE#${e.timestamp}#${e.messageId}`);
   });
 
   it('reads normalise the identifier as ingest does', async () => {
-    const r = await stitch(store, event({ type: 'identify', anonymousId: 'norm-a', traits: { email: '  Ada@Example.COM', phone: '+1 (201) 555-0199' } }));
+    const r = await stitch(
+      store,
+      event({ type: 'identify', anonymousId: 'norm-a', traits: { email: '  Ada@Example.COM', phone: '+1 (201) 555-0199' } }),
+    );
     expect((await readProfile(store, 'email:ada@example.com')).id).toBe(r.profileId);
     expect((await readProfile(store, 'email:Ada@Example.com')).id).toBe(r.profileId);
     expect((await readProfile(store, 'phone:+12015550199')).id).toBe(r.profileId);

@@ -35,7 +35,14 @@ const idle = () => eventually(() => (rt.queue.depth === 0 ? true : undefined));
 
 describe('the real @segment/analytics-node SDK', () => {
   it('sends identify and track; the profile reflects them', async () => {
-    const analytics = new Analytics({ writeKey: 'boot-write', host: rt.url, path: '/v1/batch', flushAt: 10, flushInterval: 100, maxRetries: 1 });
+    const analytics = new Analytics({
+      writeKey: 'boot-write',
+      host: rt.url,
+      path: '/v1/batch',
+      flushAt: 10,
+      flushInterval: 100,
+      maxRetries: 1,
+    });
     const errors: unknown[] = [];
     analytics.on('error', (e) => errors.push(e));
     analytics.identify({ userId: 'sdk-user', anonymousId: 'sdk-anon', traits: { name: 'Ada', plan: 'pro' } });
@@ -62,7 +69,10 @@ describe('deduplication', () => {
       { type: 'track', userId: 'dup-user', event: 'Viewed', messageId: 'dup#3:x/y', timestamp: '2026-03-01T10:00:02.000Z' },
     ];
     for (let i = 0; i < 3; i++) {
-      const r = await call('POST', '/v1/batch', 'boot-write', { batch, sentAt: new Date(Date.parse('2026-03-01T10:00:05.000Z') + i * 1500).toISOString() });
+      const r = await call('POST', '/v1/batch', 'boot-write', {
+        batch,
+        sentAt: new Date(Date.parse('2026-03-01T10:00:05.000Z') + i * 1500).toISOString(),
+      });
       expect(r).toEqual({ status: 200, body: { success: true } });
       await new Promise((res) => setTimeout(res, 30));
     }
@@ -96,7 +106,10 @@ describe('sources admin API', () => {
     expect(list.body.sources[1].keys).toEqual([{ id: key.id, sourceId: source.id, status: 'active', createdAt: expect.any(String) }]);
     expect(JSON.stringify(list.body)).not.toContain(writeKey);
 
-    expect(await call('POST', '/v1/track', writeKey, { userId: 'partner-user', event: 'Enriched', messageId: 'p-1' })).toEqual({ status: 200, body: { success: true } });
+    expect(await call('POST', '/v1/track', writeKey, { userId: 'partner-user', event: 'Enriched', messageId: 'p-1' })).toEqual({
+      status: 200,
+      body: { success: true },
+    });
     await idle();
     const ev = await eventually(async () => (await scanAll()).find((i) => i.mid === 'p-1'));
     expect(ev.src).toBe(source.id);
@@ -107,12 +120,23 @@ describe('sources admin API', () => {
     expect((await call('POST', '/v1/track', writeKey, { userId: 'partner-user', event: 'E' })).status).toBe(200);
     expect((await call('POST', '/v1/track', newKey, { userId: 'partner-user', event: 'E' })).status).toBe(200);
 
-    expect(await call('DELETE', `/v1/sources/${source.id}/keys/${key.id}`, 'Bearer boot-admin')).toEqual({ status: 200, body: { success: true } });
+    expect(await call('DELETE', `/v1/sources/${source.id}/keys/${key.id}`, 'Bearer boot-admin')).toEqual({
+      status: 200,
+      body: { success: true },
+    });
     // The runtime caches keys for a second.
-    await eventually(async () => ((await call('POST', '/v1/track', writeKey, { userId: 'partner-user', event: 'E' })).status === 401 ? true : undefined), 5000);
+    await eventually(
+      async () => ((await call('POST', '/v1/track', writeKey, { userId: 'partner-user', event: 'E' })).status === 401 ? true : undefined),
+      5000,
+    );
     expect((await call('POST', '/v1/track', newKey, { userId: 'partner-user', event: 'E' })).status).toBe(200);
     const after = await call('GET', '/v1/sources', 'Bearer boot-admin');
-    expect(after.body.sources[1].keys.map((k: any) => [k.id, k.status]).sort()).toEqual([[key.id, 'revoked'], [rotated.body.key.id, 'active']].sort());
+    expect(after.body.sources[1].keys.map((k: any) => [k.id, k.status]).sort()).toEqual(
+      [
+        [key.id, 'revoked'],
+        [rotated.body.key.id, 'active'],
+      ].sort(),
+    );
 
     expect((await call('DELETE', `/v1/sources/${source.id}/keys/key_nope`, 'Bearer boot-admin')).status).toBe(404);
     expect((await call('POST', '/v1/sources/src_nope/keys', 'Bearer boot-admin')).status).toBe(404);
@@ -122,13 +146,19 @@ describe('sources admin API', () => {
 
 describe('rejected events', () => {
   it('are listed by GET /v1/rejected and appended to rejected.jsonl', async () => {
-    const r = await call('POST', '/v1/batch', 'boot-write', { batch: [{ type: 'track', userId: 'rej-user', event: 'ok' }, { type: 'track', userId: 'rej-user' }, { type: 'nope' }] });
+    const r = await call('POST', '/v1/batch', 'boot-write', {
+      batch: [{ type: 'track', userId: 'rej-user', event: 'ok' }, { type: 'track', userId: 'rej-user' }, { type: 'nope' }],
+    });
     expect(r).toMatchObject({ status: 200, body: { accepted: 1, rejected: [{ index: 1 }, { index: 2 }] } });
     const listed = await call('GET', '/v1/rejected?limit=10&sourceId=default', 'Bearer boot-admin');
     expect(listed.status).toBe(200);
     const mine = listed.body.rejected.filter((x: any) => x.payload.includes('rej-user') || x.payload.includes('nope'));
     expect(mine.map((x: any) => x.index).sort()).toEqual([1, 2]);
-    expect(mine[0]).toMatchObject({ sourceId: 'default', route: 'batch', issues: [expect.objectContaining({ path: expect.stringMatching(/^batch\[\d\]/) })] });
+    expect(mine[0]).toMatchObject({
+      sourceId: 'default',
+      route: 'batch',
+      issues: [expect.objectContaining({ path: expect.stringMatching(/^batch\[\d\]/) })],
+    });
     expect((await call('GET', '/v1/rejected?limit=0', 'Bearer boot-admin')).status).toBe(400);
     const file = join(rt.dataDir, 'rejected.jsonl');
     expect(existsSync(file)).toBe(true);

@@ -23,7 +23,16 @@ afterAll(async () => {
 });
 
 const run = randomBytes(3).toString('hex');
-const ev = (userId: string, i: number): ScherpEvent => ({ type: 'track', event: `E${i}`, messageId: `m-${run}-${i}`, sourceId: 'default', userId, timestamp: 't', receivedAt: 't' }) as ScherpEvent;
+const ev = (userId: string, i: number): ScherpEvent =>
+  ({
+    type: 'track',
+    event: `E${i}`,
+    messageId: `m-${run}-${i}`,
+    sourceId: 'default',
+    userId,
+    timestamp: 't',
+    receivedAt: 't',
+  }) as ScherpEvent;
 
 describe('DynamoDebugStore', () => {
   it('lists newest first after a cursor, hides expired entries, erases only what names the person', async () => {
@@ -34,17 +43,31 @@ describe('DynamoDebugStore', () => {
     expect(await store.sessionExpiry()).toBe(now + 60_000);
 
     const entries = (requestId: string, at: number, userId: string) =>
-      debugEntries({ receivedAt: new Date(at).toISOString(), requestId, sourceId: 'default', route: 'batch' }, [0, 1].map((i) => ({ index: i, event: ev(userId, i) })), []).entries;
+      debugEntries(
+        { receivedAt: new Date(at).toISOString(), requestId, sourceId: 'default', route: 'batch' },
+        [0, 1].map((i) => ({ index: i, event: ev(userId, i) })),
+        [],
+      ).entries;
     const first = entries('r1', now - 1000, `ada-${run}`);
     const second = entries('r2', now, `bob-${run}`);
     await store.save(first, now + 900_000);
     await store.save(second, now + 900_000);
     const all = await store.list({ limit: 10, filter: () => true });
-    expect(all.map((e) => e.id)).toEqual([...second, ...first].map((e) => e.id).sort().reverse());
-    expect((await store.list({ since: first[1]!.id, limit: 10, filter: () => true })).map((e) => e.id)).toEqual(second.map((e) => e.id).reverse());
+    expect(all.map((e) => e.id)).toEqual(
+      [...second, ...first]
+        .map((e) => e.id)
+        .sort()
+        .reverse(),
+    );
+    expect((await store.list({ since: first[1]!.id, limit: 10, filter: () => true })).map((e) => e.id)).toEqual(
+      second.map((e) => e.id).reverse(),
+    );
     expect(await store.list({ limit: 1, filter: (e: DebugEntry) => e.event === 'E0' })).toHaveLength(1);
 
-    const erased = await store.eraseSubject({ profileIds: [], matches: payloadMatcher([{ type: 'user_id', value: `ada-${run}` }], DEFAULT_CONFIG.identity) });
+    const erased = await store.eraseSubject({
+      profileIds: [],
+      matches: payloadMatcher([{ type: 'user_id', value: `ada-${run}` }], DEFAULT_CONFIG.identity),
+    });
     expect(erased).toBe(2);
     expect((await store.list({ limit: 10, filter: () => true })).map((e) => e.id)).toEqual(second.map((e) => e.id).reverse());
 

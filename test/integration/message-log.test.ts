@@ -34,7 +34,15 @@ describe('DynamoMessageLog', () => {
   it('a repeat after a crash between marker and timeline stores the event once, at the first timestamp', async () => {
     const log = new DynamoMessageLog(t.doc, { tableName: t.tableName });
     const store = new DynamoProfileStore(t.doc, { tableName: t.tableName });
-    const first: ScherpEvent = { type: 'track', event: 'E', userId: 'crash-user', messageId: 'crash-1', sourceId: 'src_a', timestamp: '2026-01-01T00:00:00.000Z', receivedAt: '2026-01-01T00:00:00.000Z' };
+    const first: ScherpEvent = {
+      type: 'track',
+      event: 'E',
+      userId: 'crash-user',
+      messageId: 'crash-1',
+      sourceId: 'src_a',
+      timestamp: '2026-01-01T00:00:00.000Z',
+      receivedAt: '2026-01-01T00:00:00.000Z',
+    };
     await dedupe(log, first); // …and the worker dies before stitching.
     const retry = { ...first, timestamp: '2026-01-01T00:00:07.000Z', receivedAt: '2026-01-01T00:00:07.000Z' };
     const d = await dedupe(log, retry);

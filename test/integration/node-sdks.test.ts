@@ -16,7 +16,10 @@ import { storedVisit } from '../helpers/sdk-page';
 let rt: Runtime;
 
 beforeAll(async () => {
-  rt = await startTestRuntime('nodesdk', { rulesDir: mkdtempSync(join(tmpdir(), 'scherp-norules-')), keys: { write: 'node-write', read: 'node-read', admin: 'node-admin' } });
+  rt = await startTestRuntime('nodesdk', {
+    rulesDir: mkdtempSync(join(tmpdir(), 'scherp-norules-')),
+    keys: { write: 'node-write', read: 'node-read', admin: 'node-admin' },
+  });
 }, 60_000);
 afterAll(() => rt?.stop());
 
@@ -29,15 +32,27 @@ async function stored(userId: string, anonymousId: string, count: number) {
 describe('the real @rudderstack/rudder-sdk-node SDK', () => {
   it('sends page, track and identify (traits in context.traits too) with dataPlaneUrl pointed at Scherp', async () => {
     const errors: unknown[] = [];
-    const client = new RudderAnalytics(rt.keys.write, { dataPlaneUrl: rt.url, flushAt: 10, flushInterval: 100, retryCount: 0, errorHandler: (e) => errors.push(e) });
+    const client = new RudderAnalytics(rt.keys.write, {
+      dataPlaneUrl: rt.url,
+      flushAt: 10,
+      flushInterval: 100,
+      retryCount: 0,
+      errorHandler: (e) => errors.push(e),
+    });
     client.page({ anonymousId: 'rsn-anon', name: 'Home', properties: { path: '/' } });
     client.track({ anonymousId: 'rsn-anon', event: 'Product Viewed', properties: { sku: 'p-1' } });
-    client.identify({ userId: 'rsn-user', anonymousId: 'rsn-anon', traits: { email: 'Rsn@Example.com', phone: '+31 6 22345678', name: 'Ada' } });
+    client.identify({
+      userId: 'rsn-user',
+      anonymousId: 'rsn-anon',
+      traits: { email: 'Rsn@Example.com', phone: '+31 6 22345678', name: 'Ada' },
+    });
     client.track({ userId: 'rsn-user', anonymousId: 'rsn-anon', event: 'Order Completed', properties: { revenue: 5 } });
     await client.flush();
     expect(errors).toEqual([]);
     const { profile, names } = await stored('rsn-user', 'rsn-anon', 4);
-    expect(profile.identifiers).toEqual(expect.arrayContaining(['user_id:rsn-user', 'anonymous_id:rsn-anon', 'email:rsn@example.com', 'phone:+31622345678']));
+    expect(profile.identifiers).toEqual(
+      expect.arrayContaining(['user_id:rsn-user', 'anonymous_id:rsn-anon', 'email:rsn@example.com', 'phone:+31622345678']),
+    );
     expect(profile.traits).toMatchObject({ name: { value: 'Ada' } });
     expect(names).toEqual(['Home', 'Order Completed', 'Product Viewed', 'identify']);
   });
@@ -45,7 +60,13 @@ describe('the real @rudderstack/rudder-sdk-node SDK', () => {
 
 describe('the real @customerio/cdp-analytics-node SDK', () => {
   it('sends page, track and identify with host pointed at Scherp', async () => {
-    const analytics = new CustomerIoAnalytics({ writeKey: rt.keys.write, host: rt.url, maxEventsInBatch: 10, flushInterval: 100, maxRetries: 1 });
+    const analytics = new CustomerIoAnalytics({
+      writeKey: rt.keys.write,
+      host: rt.url,
+      maxEventsInBatch: 10,
+      flushInterval: 100,
+      maxRetries: 1,
+    });
     const errors: unknown[] = [];
     analytics.on('error', (e) => errors.push(e));
     analytics.page({ anonymousId: 'cio-anon', name: 'Home', properties: { path: '/' } });

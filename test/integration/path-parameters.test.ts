@@ -15,10 +15,16 @@ beforeAll(async () => {
 afterAll(() => rt.stop());
 
 test.each(['50%off', 'x%41', 'a/b c'])('the profile of user id %s is found by its percent-encoded id', async (userId) => {
-  const res = await fetch(`${rt.url}/v1/identify`, { method: 'POST', headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' }, body: JSON.stringify({ userId, traits: { tag: userId } }) });
+  const res = await fetch(`${rt.url}/v1/identify`, {
+    method: 'POST',
+    headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' },
+    body: JSON.stringify({ userId, traits: { tag: userId } }),
+  });
   expect(res.status).toBe(200);
   const profile = await eventually(async () => {
-    const r = await fetch(`${rt.url}/v1/profiles/user_id:${encodeURIComponent(userId)}`, { headers: { authorization: basic(rt.keys.read) } });
+    const r = await fetch(`${rt.url}/v1/profiles/user_id:${encodeURIComponent(userId)}`, {
+      headers: { authorization: basic(rt.keys.read) },
+    });
     expect(r.status).toBeLessThan(500);
     return r.status === 200 ? ((await r.json()) as { identifiers: string[]; traits: Record<string, { value: unknown }> }) : undefined;
   });

@@ -26,7 +26,10 @@ beforeAll(async () => {
   table = await createTestTable('profiles');
   client = new DynamoDBClient(localDynamoConfig(table.endpoint));
   meterCapacity(client, (c) => calls.push(c));
-  store = new DynamoProfileStore(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), { tableName: table.tableName, retentionDays: 30 });
+  store = new DynamoProfileStore(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), {
+    tableName: table.tableName,
+    retentionDays: 30,
+  });
 });
 afterAll(async () => {
   client.destroy();
@@ -37,7 +40,17 @@ let seq = 0;
 const uid = (n: string) => `${n}-${Math.random().toString(16).slice(2, 8)}`;
 function ev(over: Partial<ScherpEvent>): ScherpEvent {
   const ts = new Date(Date.UTC(2026, 0, 1) + seq++ * 1000).toISOString();
-  return { type: 'track', event: 'Order Completed', messageId: `m-${seq}-${Math.random()}`, sourceId: 'default', party: 'first', timestamp: ts, receivedAt: ts, properties: { revenue: 10 }, ...over };
+  return {
+    type: 'track',
+    event: 'Order Completed',
+    messageId: `m-${seq}-${Math.random()}`,
+    sourceId: 'default',
+    party: 'first',
+    timestamp: ts,
+    receivedAt: ts,
+    properties: { revenue: 10 },
+    ...over,
+  };
 }
 
 test('a profile read: traits with source and party, computed, audiences, consent, merged profiles; a fixed number of reads', async () => {
@@ -47,7 +60,15 @@ test('a profile read: traits with source and party, computed, audiences, consent
   const parts = new DynamoPersonalizationStore(table.doc, table.tableName);
   const events = [
     ev({ anonymousId: anon }),
-    ev({ type: 'identify', event: undefined, properties: undefined, userId: user, traits: { name: 'Ada' }, sourceId: 'src_crm', party: 'second' }),
+    ev({
+      type: 'identify',
+      event: undefined,
+      properties: undefined,
+      userId: user,
+      traits: { name: 'Ada' },
+      sourceId: 'src_crm',
+      party: 'second',
+    }),
     ev({ userId: user, anonymousId: anon, type: 'identify', event: undefined, properties: undefined, traits: { plan: 'pro' } }),
   ];
   let survivor = '';
@@ -102,7 +123,9 @@ test('a profile read: traits with source and party, computed, audiences, consent
 test('timeline events expire after the configured retention (TTL attribute)', async () => {
   const e = ev({ userId: uid('ttl') });
   const r = await stitch(store, e);
-  const item = (await table.doc.send(new GetCommand({ TableName: table.tableName, Key: keys.event(r.profileId, e.timestamp, e.messageId) }))).Item!;
+  const item = (
+    await table.doc.send(new GetCommand({ TableName: table.tableName, Key: keys.event(r.profileId, e.timestamp, e.messageId) }))
+  ).Item!;
   expect(item.ttl).toBe(Date.parse(e.timestamp) / 1000 + 30 * 86_400);
   // Profile roots, parts and identities never expire.
   const root = (await table.doc.send(new GetCommand({ TableName: table.tableName, Key: keys.profile(r.profileId) }))).Item!;

@@ -32,7 +32,11 @@ function counting(doc: DynamoDBDocumentClient): { doc: DynamoDBDocumentClient; r
     get(target, prop, receiver) {
       if (prop !== 'send') return Reflect.get(target, prop, receiver);
       return async (cmd: unknown) => {
-        const out = (await target.send(cmd as never)) as { Items?: unknown[]; ScannedCount?: number; Responses?: Record<string, unknown[]> };
+        const out = (await target.send(cmd as never)) as {
+          Items?: unknown[];
+          ScannedCount?: number;
+          Responses?: Record<string, unknown[]>;
+        };
         read += out.ScannedCount ?? out.Items?.length ?? 0;
         for (const items of Object.values(out.Responses ?? {})) read += items.length;
         return out;
@@ -55,10 +59,19 @@ async function send(rejected: DynamoRejectedStore, route: 'batch' | 'track', bod
 async function personErasedReads(n: number): Promise<{ erasure: number; export: number; rejected: number }> {
   const store = new DynamoProfileStore(t.doc, { tableName: t.tableName });
   const user = `amp-user-${n}`;
-  await stitch(store, event({ type: 'identify', event: undefined, userId: user, traits: { email: `${user}@example.com`, phone: `+3161234567${n}` } }));
-  await send(new DynamoRejectedStore(t.doc, { tableName: t.tableName }), 'track', { type: 'track', userId: user, properties: { phone: `06-1234567${n}` } });
+  await stitch(
+    store,
+    event({ type: 'identify', event: undefined, userId: user, traits: { email: `${user}@example.com`, phone: `+3161234567${n}` } }),
+  );
+  await send(new DynamoRejectedStore(t.doc, { tableName: t.tableName }), 'track', {
+    type: 'track',
+    userId: user,
+    properties: { phone: `06-1234567${n}` },
+  });
   const exp = counting(t.doc);
-  const exported = await exportProfile(store, `user_id:${user}`, undefined, { rejected: new DynamoRejectedStore(exp.doc, { tableName: t.tableName }) });
+  const exported = await exportProfile(store, `user_id:${user}`, undefined, {
+    rejected: new DynamoRejectedStore(exp.doc, { tableName: t.tableName }),
+  });
   expect(exported.rejected).toHaveLength(1);
   const era = counting(t.doc);
   const result = await eraseProfile(store, `user_id:${user}`, { rejected: new DynamoRejectedStore(era.doc, { tableName: t.tableName }) });
@@ -74,7 +87,14 @@ describe('rejected-event amplification (DynamoDB Local)', () => {
     const junk = { batch: Array.from({ length: 2500 }, () => 1) };
     for (let i = 0; i < 5; i++) await send(rejected, 'batch', junk);
     // Junk naming identifiers of other people, too.
-    for (let i = 0; i < 5; i++) await send(rejected, 'batch', { batch: Array.from({ length: 2500 }, (_, j) => ({ type: 'track', userId: `other-${i}-${j}`, traits: { email: `o${j}@example.com` } })) });
+    for (let i = 0; i < 5; i++)
+      await send(rejected, 'batch', {
+        batch: Array.from({ length: 2500 }, (_, j) => ({
+          type: 'track',
+          userId: `other-${i}-${j}`,
+          traits: { email: `o${j}@example.com` },
+        })),
+      });
     const kept = (await scanTable(t.doc, t.tableName)).filter((i) => /^REJ#\d/.test(i.pk as string));
     expect(kept.length).toBeLessThanOrEqual(10 * (MAX_REJECTED_RECORDS_PER_REQUEST + 1) + 2);
 

@@ -45,7 +45,9 @@ describe('source names', () => {
   });
 
   it('the default source name is taken too', async () => {
-    expect(await rejection(createSource(deps, { name: 'Default (bootstrap write key)', party: 'first' }))).toBeInstanceOf(AlreadyExistsError);
+    expect(await rejection(createSource(deps, { name: 'Default (bootstrap write key)', party: 'first' }))).toBeInstanceOf(
+      AlreadyExistsError,
+    );
   });
 
   it('of concurrent creates with one name exactly one wins; the others store nothing', async () => {
@@ -59,10 +61,18 @@ describe('source names', () => {
 
   it('the key lookup carries the source name, and collect stamps it on events', async () => {
     const crm = await createSource(deps, { name: 'crm', party: 'second' });
-    expect(await store.findKey(keyDigest(crm.writeKey))).toMatchObject({ sourceId: crm.source.id, party: 'second', sourceName: 'crm', status: 'active' });
+    expect(await store.findKey(keyDigest(crm.writeKey))).toMatchObject({
+      sourceId: crm.source.id,
+      party: 'second',
+      sourceName: 'crm',
+      status: 'active',
+    });
     const queued: ScherpEvent[] = [];
     const keys = new SourceKeyStore(new BootstrapKeyStore({}), (d) => store.findKey(d));
-    await collect({ keys, queue: { send: async (es) => void queued.push(...es) } }, { route: 'track', credential: crm.writeKey, body: { type: 'track', userId: 'u', event: 'Complaint Filed' } });
+    await collect(
+      { keys, queue: { send: async (es) => void queued.push(...es) } },
+      { route: 'track', credential: crm.writeKey, body: { type: 'track', userId: 'u', event: 'Complaint Filed' } },
+    );
     expect(queued[0]).toMatchObject({ sourceId: crm.source.id, party: 'second', sourceName: 'crm' });
   });
 });

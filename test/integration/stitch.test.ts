@@ -24,7 +24,13 @@ beforeAll(async () => {
 afterAll(() => t.drop());
 
 async function timeline(profileId: string) {
-  const r = await t.doc.send(new QueryCommand({ TableName: t.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)', ExpressionAttributeValues: { ':pk': `P#${profileId}`, ':ev': 'EV#' } }));
+  const r = await t.doc.send(
+    new QueryCommand({
+      TableName: t.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)',
+      ExpressionAttributeValues: { ':pk': `P#${profileId}`, ':ev': 'EV#' },
+    }),
+  );
   return r.Items ?? [];
 }
 
@@ -38,7 +44,10 @@ describe('stitch (DynamoDB Local)', () => {
 
   it('an identify links anonymous and user ids and stores traits', async () => {
     const anon = await stitch(store, event({ anonymousId: 'anon-2' }));
-    const id = await stitch(store, event({ type: 'identify', event: undefined, anonymousId: 'anon-2', userId: 'user-2', traits: { name: 'Ann', plan: 'pro' } }));
+    const id = await stitch(
+      store,
+      event({ type: 'identify', event: undefined, anonymousId: 'anon-2', userId: 'user-2', traits: { name: 'Ann', plan: 'pro' } }),
+    );
     expect(id.profileId).toBe(anon.profileId);
     const view = await readProfile(store, 'user_id:user-2');
     expect(view.id).toBe(anon.profileId);
@@ -93,7 +102,9 @@ describe('stitch (DynamoDB Local)', () => {
     const anons = Array.from({ length: 8 }, (_, i) => `ring-${i}`);
     await Promise.all(anons.map((a) => stitch(store, event({ anonymousId: a }))));
     const links = anons.map((a, i) => event({ anonymousId: a, context: { device: { id: `ring-dev-${i}` } }, traits: {} }));
-    const pairs = anons.map((a, i) => event({ type: 'alias', event: undefined, anonymousId: a, previousId: a, userId: 'ring-user', traits: { i } }));
+    const pairs = anons.map((a, i) =>
+      event({ type: 'alias', event: undefined, anonymousId: a, previousId: a, userId: 'ring-user', traits: { i } }),
+    );
     const results = await Promise.all([...links, ...pairs].map((e) => stitch(store, e, { identity: roomy })));
     expect(results).toHaveLength(16);
     const keys = [...anons.map((a) => `anonymous_id:${a}`), ...anons.map((_, i) => `device_id:ring-dev-${i}`), 'user_id:ring-user'];

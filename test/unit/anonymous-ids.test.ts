@@ -8,7 +8,13 @@ import { ingest, type IngestInput } from '../../core/ingest';
 import { ValidationError } from '../../core/errors';
 import { identifierIssues, unusableIdReason } from '../../core/identifiers';
 
-const input = (route: IngestInput['route'], body: unknown): IngestInput => ({ route, body, receivedAt: new Date('2026-01-01T12:00:00.000Z'), sourceId: 'web', newMessageId: () => 'generated-id' });
+const input = (route: IngestInput['route'], body: unknown): IngestInput => ({
+  route,
+  body,
+  receivedAt: new Date('2026-01-01T12:00:00.000Z'),
+  sourceId: 'web',
+  newMessageId: () => 'generated-id',
+});
 
 function issuesOf(route: IngestInput['route'], body: unknown) {
   try {
@@ -30,7 +36,10 @@ describe('null and empty ids mean absent', () => {
   });
 
   it('accepts RudderStack anonymous calls (userId "") and a logged-in call with a null anonymousId', () => {
-    expect(ingest(input('track', { userId: '', anonymousId: 'a-2', event: 'Viewed' })).accepted[0]).toMatchObject({ anonymousId: 'a-2', event: 'Viewed' });
+    expect(ingest(input('track', { userId: '', anonymousId: 'a-2', event: 'Viewed' })).accepted[0]).toMatchObject({
+      anonymousId: 'a-2',
+      event: 'Viewed',
+    });
     expect(ingest(input('track', { userId: '  ', anonymousId: 'a-2', event: 'Viewed' })).accepted[0]!.userId).toBeUndefined();
     expect(ingest(input('identify', { userId: 'u-1', anonymousId: null, traits: { a: 1 } })).accepted[0]).toMatchObject({ userId: 'u-1' });
   });
@@ -56,12 +65,24 @@ describe('null and empty ids mean absent', () => {
   });
 
   it('names both fields by index in a batch and accepts the other items', () => {
-    const r = ingest(input('batch', { batch: [{ type: 'page', userId: null, anonymousId: null }, { type: 'page', userId: null, anonymousId: 'a' }] }));
+    const r = ingest(
+      input('batch', {
+        batch: [
+          { type: 'page', userId: null, anonymousId: null },
+          { type: 'page', userId: null, anonymousId: 'a' },
+        ],
+      }),
+    );
     expect(r.accepted).toHaveLength(1);
-    expect(r.rejected).toEqual([{ index: 0, issues: [
-      { path: 'batch[0].userId', message: expect.stringMatching(/^is null; /) },
-      { path: 'batch[0].anonymousId', message: expect.stringMatching(/^is null; /) },
-    ] }]);
+    expect(r.rejected).toEqual([
+      {
+        index: 0,
+        issues: [
+          { path: 'batch[0].userId', message: expect.stringMatching(/^is null; /) },
+          { path: 'batch[0].anonymousId', message: expect.stringMatching(/^is null; /) },
+        ],
+      },
+    ]);
   });
 
   it('keeps accepting a placeholder anonymousId next to a usable email', () => {
@@ -72,7 +93,10 @@ describe('null and empty ids mean absent', () => {
 describe('identifierIssues (property)', () => {
   const absent = fc.constantFrom(undefined, null, '', ' ', '\t');
   const placeholder = fc.constantFrom('anonymous', 'null', 'undefined', '0', '-1', '000', 'Unknown', 'NaN', 0, -1);
-  const usable = fc.oneof(fc.stringMatching(/^[a-zA-Z1-9][a-zA-Z0-9_.-]{0,30}$/).filter((s) => unusableIdReason(s) === undefined), fc.integer({ min: 1 }));
+  const usable = fc.oneof(
+    fc.stringMatching(/^[a-zA-Z1-9][a-zA-Z0-9_.-]{0,30}$/).filter((s) => unusableIdReason(s) === undefined),
+    fc.integer({ min: 1 }),
+  );
   const idValue = fc.oneof(absent, placeholder, usable);
 
   it('accepts a call exactly when one id is usable; otherwise names both fields with their reason', () => {
@@ -88,14 +112,19 @@ describe('identifierIssues (property)', () => {
           const e = r.accepted[0]!;
           // What was absent is not stored; what was usable is, as a string.
           if (unusableIdReason(userId) === undefined) expect(e.userId).toBe(String(userId).trim());
-          if (userId === null || userId === undefined || (typeof userId === 'string' && userId.trim() === '')) expect(e.userId).toBeUndefined();
+          if (userId === null || userId === undefined || (typeof userId === 'string' && userId.trim() === ''))
+            expect(e.userId).toBeUndefined();
         } catch (err) {
           issues = (err as ValidationError).issues;
         }
         expect(issues.length === 0).toBe(ok);
         if (!ok) {
           expect(issues.map((i) => i.path)).toEqual(['userId', 'anonymousId']);
-          expect(issues[0]!.message.startsWith(`is ${{ missing: 'missing', null: 'null', empty: 'empty', placeholder: 'a placeholder', unusable: 'not' }[unusableIdReason(userId)!]}`)).toBe(true);
+          expect(
+            issues[0]!.message.startsWith(
+              `is ${{ missing: 'missing', null: 'null', empty: 'empty', placeholder: 'a placeholder', unusable: 'not' }[unusableIdReason(userId)!]}`,
+            ),
+          ).toBe(true);
         }
       }),
       { numRuns: 400 },

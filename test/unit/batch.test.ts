@@ -4,25 +4,34 @@ import { connectedKeys, forEachByKey } from '../../app/batch';
 describe('forEachByKey', () => {
   it('runs every item once, keeps each key in order, and never exceeds the concurrency', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.nat(3)), { maxLength: 30 }), fc.integer({ min: 1, max: 4 }), async (items, concurrency) => {
-        const seen: [string, number][] = [];
-        let running = 0;
-        let peak = 0;
-        const indexed = items.map(([k, delay], i) => ({ k, delay, i }));
-        await forEachByKey(indexed, (x) => x.k, concurrency, async (x) => {
-          running++;
-          peak = Math.max(peak, running);
-          await new Promise((r) => setTimeout(r, x.delay));
-          seen.push([x.k, x.i]);
-          running--;
-        });
-        expect(seen.map(([, i]) => i).sort((a, b) => a - b)).toEqual(indexed.map((x) => x.i));
-        for (const k of new Set(items.map(([key]) => key))) {
-          const order = seen.filter(([key]) => key === k).map(([, i]) => i);
-          expect(order).toEqual([...order].sort((a, b) => a - b));
-        }
-        expect(peak).toBeLessThanOrEqual(concurrency);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.nat(3)), { maxLength: 30 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (items, concurrency) => {
+          const seen: [string, number][] = [];
+          let running = 0;
+          let peak = 0;
+          const indexed = items.map(([k, delay], i) => ({ k, delay, i }));
+          await forEachByKey(
+            indexed,
+            (x) => x.k,
+            concurrency,
+            async (x) => {
+              running++;
+              peak = Math.max(peak, running);
+              await new Promise((r) => setTimeout(r, x.delay));
+              seen.push([x.k, x.i]);
+              running--;
+            },
+          );
+          expect(seen.map(([, i]) => i).sort((a, b) => a - b)).toEqual(indexed.map((x) => x.i));
+          for (const k of new Set(items.map(([key]) => key))) {
+            const order = seen.filter(([key]) => key === k).map(([, i]) => i);
+            expect(order).toEqual([...order].sort((a, b) => a - b));
+          }
+          expect(peak).toBeLessThanOrEqual(concurrency);
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -27,12 +27,18 @@ describe('bench data set', () => {
     expect([...kinds].sort()).toEqual(['checkout', 'complaint', 'identify', 'order', 'page', 'product_viewed', 'signed_in', 'signed_up']);
     const ids = new Set(ds.events.map((e) => e.body.messageId));
     expect(ids.size).toBe(ds.events.length);
-    const orders = ds.events.filter((e) => e.kind === 'order').map((e) => e.body.properties as { revenue: number; products: { name: string; product_id: string; category: string }[] });
+    const orders = ds.events
+      .filter((e) => e.kind === 'order')
+      .map((e) => e.body.properties as { revenue: number; products: { name: string; product_id: string; category: string }[] });
     expect(orders.every((o) => o.revenue > 0 && o.products.length > 0 && o.products.every((p) => p.product_id && p.category))).toBe(true);
-    expect(orders.some((o) => o.products.some((p) => p.name === 'diapers') && o.products.some((p) => p.name === 'baby ointment'))).toBe(true);
+    expect(orders.some((o) => o.products.some((p) => p.name === 'diapers') && o.products.some((p) => p.name === 'baby ointment'))).toBe(
+      true,
+    );
     const complaints = ds.events.filter((e) => e.kind === 'complaint');
     expect(complaints.length).toBeGreaterThan(0);
-    expect(complaints.every((e) => (e.body.context as { library: { name: string } }).library.name === 'crm-sync' && !e.body.anonymousId)).toBe(true);
+    expect(
+      complaints.every((e) => (e.body.context as { library: { name: string } }).library.name === 'crm-sync' && !e.body.anonymousId),
+    ).toBe(true);
     // Logins on a second device link a second anonymous id to the user id.
     expect(ds.users.some((u) => u.anonymousIds.length > 1)).toBe(true);
     const sizes = ds.events.filter((e) => e.kind !== 'complaint').map((e) => JSON.stringify(e.body).length);
@@ -45,7 +51,16 @@ describe('bench data set', () => {
 });
 
 describe('bench cost model', () => {
-  const base: CostInputs = { batchSize: 20, eventBytes: 1000, wruPerEvent: 1, rruPerEvent: 0, busEventsPerEvent: 0, collectCpuMs: 2, dynamoCallsPerEvent: 1, callMs: ASSUMED_CALL_MS };
+  const base: CostInputs = {
+    batchSize: 20,
+    eventBytes: 1000,
+    wruPerEvent: 1,
+    rruPerEvent: 0,
+    busEventsPerEvent: 0,
+    collectCpuMs: 2,
+    dynamoCallsPerEvent: 1,
+    callMs: ASSUMED_CALL_MS,
+  };
 
   test('prices each service per million events', () => {
     const c = costPerMillionEvents({ ...base, callMs: { dynamo: 5, sqsSendBatch: 10, eventBridgePut: 15 } });

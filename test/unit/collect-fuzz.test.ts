@@ -13,10 +13,30 @@ const types = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const
 
 const hostileString = fc.oneof(
   fc.string({ maxLength: 20 }),
-  fc.constantFrom('', ' ', 'a#b', 'a:b', 'a/b', '#', ':', '/', 'x\u0000y', '\u001f', 'anonymous', '0', '__proto__', 'constructor', '\ud800', 'é😀'),
+  fc.constantFrom(
+    '',
+    ' ',
+    'a#b',
+    'a:b',
+    'a/b',
+    '#',
+    ':',
+    '/',
+    'x\u0000y',
+    '\u001f',
+    'anonymous',
+    '0',
+    '__proto__',
+    'constructor',
+    '\ud800',
+    'é😀',
+  ),
   fc.string({ minLength: 90, maxLength: 130 }),
 );
-const hostileKey = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'));
+const hostileKey = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'),
+);
 const jsonish = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
@@ -31,7 +51,12 @@ const jsonish = fc.letrec((tie) => ({
 })).value;
 
 const idValue = fc.oneof(fc.uuid(), fc.integer({ min: 1, max: 1e9 }), hostileString, fc.constant({ nested: 'object' }), fc.constant(null));
-const dateValue = fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.integer(), hostileString, fc.constant('2099-01-01T00:00:00Z'));
+const dateValue = fc.oneof(
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+  fc.integer(),
+  hostileString,
+  fc.constant('2099-01-01T00:00:00Z'),
+);
 
 /** A Segment call, each field present or not, valid or not. */
 const call = fc.record(
@@ -54,10 +79,25 @@ const call = fc.record(
 
 /** A request body: a batch, a single call, or something that is not one. */
 const body = fc.oneof(
-  fc.record({ batch: fc.array(fc.oneof(call, jsonish), { maxLength: 8 }), context: fc.option(fc.dictionary(hostileKey, jsonish, { maxKeys: 3 }), { nil: undefined }) }).map((b) => ({ route: 'batch', text: JSON.stringify(b) })),
+  fc
+    .record({
+      batch: fc.array(fc.oneof(call, jsonish), { maxLength: 8 }),
+      context: fc.option(fc.dictionary(hostileKey, jsonish, { maxKeys: 3 }), { nil: undefined }),
+    })
+    .map((b) => ({ route: 'batch', text: JSON.stringify(b) })),
   fc.tuple(fc.constantFrom(...types), call).map(([route, c]) => ({ route, text: JSON.stringify(c) })),
-  fc.tuple(fc.constantFrom('batch', ...types), fc.oneof(fc.string({ maxLength: 40 }), jsonish.map((v) => JSON.stringify(v) ?? ''))).map(([route, text]) => ({ route, text })),
-  fc.constantFrom('{"batch":' + '['.repeat(5000) + ']'.repeat(5000) + '}', '{"__proto__":{"polluted":true},"userId":"u","event":"e"}').map((text) => ({ route: 'batch', text })),
+  fc
+    .tuple(
+      fc.constantFrom('batch', ...types),
+      fc.oneof(
+        fc.string({ maxLength: 40 }),
+        jsonish.map((v) => JSON.stringify(v) ?? ''),
+      ),
+    )
+    .map(([route, text]) => ({ route, text })),
+  fc
+    .constantFrom(`{"batch":${'['.repeat(5000)}${']'.repeat(5000)}}`, '{"__proto__":{"polluted":true},"userId":"u","event":"e"}')
+    .map((text) => ({ route: 'batch', text })),
 );
 
 describe('collect handler under fuzzing', () => {
@@ -67,7 +107,12 @@ describe('collect handler under fuzzing', () => {
         const queue = new MemoryQueue();
         const rejected = new MemoryRejectedStore();
         let n = 0;
-        const handler = createCollectHandler(() => ({ queue, rejected, keys: new BootstrapKeyStore({ write: envLoader('wk') }), newMessageId: () => `gen-${++n}` }));
+        const handler = createCollectHandler(() => ({
+          queue,
+          rejected,
+          keys: new BootstrapKeyStore({ write: envLoader('wk') }),
+          newMessageId: () => `gen-${++n}`,
+        }));
         let text = b.text;
         if (auth === 'body' && text.startsWith('{') && text.length > 2) text = `{"writeKey":"wk",${text.slice(1)}`;
         const headers: Record<string, string> = auth === 'good' ? basicAuth('wk') : auth === 'bad' ? basicAuth('nope') : {};
@@ -96,7 +141,9 @@ describe('collect handler under fuzzing', () => {
           expect(acceptedItems).toHaveLength(queue.sent.length);
           acceptedItems.forEach((item, k) => {
             const mid = item.messageId;
-            expect(queue.sent[k]!.messageId).toEqual(typeof mid === 'string' || typeof mid === 'number' ? String(mid).trim() : expect.stringMatching(/^gen-/));
+            expect(queue.sent[k]!.messageId).toEqual(
+              typeof mid === 'string' || typeof mid === 'number' ? String(mid).trim() : expect.stringMatching(/^gen-/),
+            );
           });
           expect(rejected.records.map((r) => r.index)).toEqual((out.rejected ?? []).map((r: { index: number }) => r.index));
         }
@@ -106,7 +153,7 @@ describe('collect handler under fuzzing', () => {
           expect(e.party).toBe('first');
           expect(Date.parse(e.timestamp)).toBeLessThanOrEqual(Date.now() + 3_600_000);
           for (const part of [e.properties, e.traits, e.context]) {
-            if (part) for (const k of ['__proto__', 'constructor', 'prototype']) expect(Object.prototype.hasOwnProperty.call(part, k)).toBe(false);
+            if (part) for (const k of ['__proto__', 'constructor', 'prototype']) expect(Object.hasOwn(part, k)).toBe(false);
           }
         }
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();

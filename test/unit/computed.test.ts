@@ -1,10 +1,20 @@
 import fc from 'fast-check';
-import { applyEvent, combineComputed, ComputedDefSchema, DEFAULT_COMPUTED, EMPTY_COMPUTED, RECENT_EVENTS, type ComputedDefs, type ComputedState } from '../../core/computed';
+import {
+  applyEvent,
+  combineComputed,
+  ComputedDefSchema,
+  DEFAULT_COMPUTED,
+  EMPTY_COMPUTED,
+  RECENT_EVENTS,
+  type ComputedDefs,
+  type ComputedState,
+} from '../../core/computed';
 import { parseConfig } from '../../core/config';
 import type { ScherpEvent } from '../../core/events';
 import { eventAt, eventFactory } from '../helpers/events';
 
-const apply = (defs: ComputedDefs, events: readonly ScherpEvent[], from: ComputedState = EMPTY_COMPUTED) => events.reduce((s, e) => applyEvent(defs, s, e), from);
+const apply = (defs: ComputedDefs, events: readonly ScherpEvent[], from: ComputedState = EMPTY_COMPUTED) =>
+  events.reduce((s, e) => applyEvent(defs, s, e), from);
 
 const order = (n: number, revenue: number, products: { product_id: string; category: string; name?: string }[] = []): ScherpEvent =>
   eventAt(n, { event: 'Order Completed', messageId: `o-${n}`, properties: { revenue, products } });
@@ -38,7 +48,10 @@ describe('computed traits: shipped defaults', () => {
 
   it('keeps the typical item small (< 1 KB)', () => {
     const products = Array.from({ length: 5 }, (_, i) => ({ product_id: `product-${i}`, category: `category-${i}` }));
-    const s = apply(DEFAULT_COMPUTED, Array.from({ length: 40 }, (_, i) => order(i, 20, products)));
+    const s = apply(
+      DEFAULT_COMPUTED,
+      Array.from({ length: 40 }, (_, i) => order(i, 20, products)),
+    );
     expect(JSON.stringify(s).length).toBeLessThan(1024);
   });
 
@@ -56,8 +69,21 @@ describe('computed traits: shipped defaults', () => {
       },
     }).computed;
     expect(cfg.event_count).toBeUndefined();
-    const s = apply(cfg, [order(3, 150), order(1, 50), order(2, 200), { ...order(4, 0), type: 'page', event: undefined, name: 'Home' }, { ...order(5, 0), type: 'page', event: undefined, name: 'Home' }]);
-    expect(s.values).toMatchObject({ big_orders: 2, avg_order: 133.333333, min_order: 50, max_order: 200, first_order_value: 50, fav_page: 'Home' });
+    const s = apply(cfg, [
+      order(3, 150),
+      order(1, 50),
+      order(2, 200),
+      { ...order(4, 0), type: 'page', event: undefined, name: 'Home' },
+      { ...order(5, 0), type: 'page', event: undefined, name: 'Home' },
+    ]);
+    expect(s.values).toMatchObject({
+      big_orders: 2,
+      avg_order: 133.333333,
+      min_order: 50,
+      max_order: 200,
+      first_order_value: 50,
+      fav_page: 'Home',
+    });
     expect(() => parseConfig({ computed: { 'Bad-Name': { op: 'count' } } })).toThrow(/computed.Bad-Name/);
     expect(() => parseConfig({ computed: { ver: { op: 'count' } } })).toThrow(/reserved/);
     expect(() => parseConfig({ computed: { x: { op: 'max', property: 'properties..a' } } })).toThrow(/computed.x.property/);
@@ -66,13 +92,21 @@ describe('computed traits: shipped defaults', () => {
 
   it('bounds unique lists', () => {
     const defs = { cats: ComputedDefSchema.parse({ op: 'unique', property: 'properties.products[].category', limit: 3 }) };
-    const s = apply(defs, [order(1, 1, ['d', 'c', 'b', 'a', 'e'].map((c) => ({ product_id: c, category: c })))]);
+    const s = apply(defs, [
+      order(
+        1,
+        1,
+        ['d', 'c', 'b', 'a', 'e'].map((c) => ({ product_id: c, category: c })),
+      ),
+    ]);
     expect(s.values.cats).toEqual(['a', 'b', 'c']);
   });
 });
 
 const amount = fc.integer({ min: -10_000, max: 100_000 }).map((c) => c / 100);
-const orders = fc.array(fc.tuple(amount, fc.constantFrom('a', 'b', 'c', 'd')), { minLength: 1, maxLength: 12 }).map((xs) => xs.map(([r, c], i) => order(i + 1, r, [{ product_id: c, category: c }])));
+const orders = fc
+  .array(fc.tuple(amount, fc.constantFrom('a', 'b', 'c', 'd')), { minLength: 1, maxLength: 12 })
+  .map((xs) => xs.map(([r, c], i) => order(i + 1, r, [{ product_id: c, category: c }])));
 
 describe('computed traits: properties', () => {
   it('applying the same event twice equals applying it once (redeliveries)', () => {
@@ -98,11 +132,14 @@ describe('computed traits: properties', () => {
       },
     }).computed;
     fc.assert(
-      fc.property(orders.chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length }))), ([events, shuffled]) => {
-        const a = apply(defs, events).values;
-        const b = apply(defs, shuffled).values;
-        expect(b).toEqual(a);
-      }),
+      fc.property(
+        orders.chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length }))),
+        ([events, shuffled]) => {
+          const a = apply(defs, events).values;
+          const b = apply(defs, shuffled).values;
+          expect(b).toEqual(a);
+        },
+      ),
     );
   });
 
@@ -120,7 +157,10 @@ describe('computed traits: properties', () => {
   });
 
   it('remembers a bounded number of events', () => {
-    const s = apply(DEFAULT_COMPUTED, Array.from({ length: 40 }, (_, i) => order(i, 1)));
+    const s = apply(
+      DEFAULT_COMPUTED,
+      Array.from({ length: 40 }, (_, i) => order(i, 1)),
+    );
     expect(s.recent).toHaveLength(RECENT_EVENTS);
   });
 });

@@ -15,25 +15,37 @@ import type { Source, SourceKey } from '../../core/sources';
 import { errorResponse } from '../../lambdas/shared/http';
 
 const cancelled = (...codes: (string | undefined)[]) =>
-  new TransactionCanceledException({ message: `Transaction cancelled [${codes.join(', ')}]`, $metadata: {}, CancellationReasons: codes.map((Code) => (Code === undefined ? {} : { Code })) });
+  new TransactionCanceledException({
+    message: `Transaction cancelled [${codes.join(', ')}]`,
+    $metadata: {},
+    CancellationReasons: codes.map((Code) => (Code === undefined ? {} : { Code })),
+  });
 
 describe('isConditionFailure', () => {
-  test.each(([
-    ['ConditionalCheckFailedException', new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }), true],
-    ['the same by name only (another SDK copy)', Object.assign(new Error('x'), { name: 'ConditionalCheckFailedException' }), true],
-    ['a transaction cancelled for its condition', cancelled('ConditionalCheckFailed'), true],
-    ['… with the other items fine', cancelled('None', 'ConditionalCheckFailed', undefined), true],
-    ['a transaction cancelled for throttling', cancelled('ThrottlingError'), false],
-    ['… for throttling of one item, the condition of another', cancelled('ConditionalCheckFailed', 'ThrottlingError'), false],
-    ['… for a conflicting transaction', cancelled('TransactionConflict'), false],
-    ['… for capacity', cancelled('None', 'ProvisionedThroughputExceeded'), false],
-    ['… with no reasons', cancelled(), false],
-    ['… with only None reasons', cancelled('None', 'None'), false],
-    ['TransactionConflictException', new TransactionConflictException({ message: 'conflict', $metadata: {} }), false],
-    ['a throttling error', Object.assign(new Error('slow down'), { name: 'ThrottlingException' }), false],
-    ['undefined', undefined, false],
-    ['null', null, false],
-  ] as const).map(([what, err, expected]) => [what, expected, err] as const))('%s → %s', (_what, expected, err) => {
+  test.each(
+    (
+      [
+        [
+          'ConditionalCheckFailedException',
+          new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+          true,
+        ],
+        ['the same by name only (another SDK copy)', Object.assign(new Error('x'), { name: 'ConditionalCheckFailedException' }), true],
+        ['a transaction cancelled for its condition', cancelled('ConditionalCheckFailed'), true],
+        ['… with the other items fine', cancelled('None', 'ConditionalCheckFailed', undefined), true],
+        ['a transaction cancelled for throttling', cancelled('ThrottlingError'), false],
+        ['… for throttling of one item, the condition of another', cancelled('ConditionalCheckFailed', 'ThrottlingError'), false],
+        ['… for a conflicting transaction', cancelled('TransactionConflict'), false],
+        ['… for capacity', cancelled('None', 'ProvisionedThroughputExceeded'), false],
+        ['… with no reasons', cancelled(), false],
+        ['… with only None reasons', cancelled('None', 'None'), false],
+        ['TransactionConflictException', new TransactionConflictException({ message: 'conflict', $metadata: {} }), false],
+        ['a throttling error', Object.assign(new Error('slow down'), { name: 'ThrottlingException' }), false],
+        ['undefined', undefined, false],
+        ['null', null, false],
+      ] as const
+    ).map(([what, err, expected]) => [what, expected, err] as const),
+  )('%s → %s', (_what, expected, err) => {
     expect(isConditionFailure(err)).toBe(expected);
   });
 
@@ -103,7 +115,10 @@ describe('DynamoSourceStore.createSource', () => {
   });
 
   test('a conflict with a concurrent create is sent once more; the loser then fails the condition (false → 409)', async () => {
-    const { doc, sent } = fakeClient(source, [cancelled('TransactionConflict', 'None', 'None', 'None'), cancelled('ConditionalCheckFailed', 'None', 'None', 'None')]);
+    const { doc, sent } = fakeClient(source, [
+      cancelled('TransactionConflict', 'None', 'None', 'None'),
+      cancelled('ConditionalCheckFailed', 'None', 'None', 'None'),
+    ]);
     await expect(new DynamoSourceStore(doc, 't').createSource(source, key, 'digest')).resolves.toBe(false);
     expect(sent.filter((c) => c === 'TransactWriteCommand')).toHaveLength(2);
   });
@@ -129,7 +144,10 @@ describe('DynamoSourceStore.createSource', () => {
     // The listing finds no source named so before the create; the retry then fails the name's condition.
     const { doc } = fakeClient(source, [cancelled('TransactionConflict'), cancelled('ConditionalCheckFailed', 'None', 'None', 'None')]);
     const store = new DynamoSourceStore(doc, 't');
-    const listed = jest.spyOn(store, 'listSources').mockResolvedValueOnce([]).mockResolvedValueOnce([{ source, keys: [] }]);
+    const listed = jest
+      .spyOn(store, 'listSources')
+      .mockResolvedValueOnce([])
+      .mockResolvedValueOnce([{ source, keys: [] }]);
     const err = await createSource({ sources: store }, { name: 'crm', party: 'second' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AlreadyExistsError);
     expect(errorResponse(err).statusCode).toBe(409);

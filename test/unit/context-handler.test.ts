@@ -12,8 +12,27 @@ import { createProfileHandler } from '../../lambdas/profile';
 const config = parseConfig({ context: { traits: ['plan'], audiences: ['*'] } });
 const PID = '0000000000010000000000aa';
 const profile: ProfileWithParts = {
-  stored: { version: 1, profile: { id: PID, identifiers: [], traits: { plan: { value: 'pro', updatedAt: '2026-01-01T00:00:00.000Z', sourceId: 'default' }, secret: { value: 'x', updatedAt: '2026-01-01T00:00:00.000Z', sourceId: 'default' } }, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' } },
-  parts: { computed: {}, audiences: { vip: '2026-01-01T00:00:00.000Z' }, audiencesVersion: 1, consent: {}, consentVersion: 0, recommendations: {} },
+  stored: {
+    version: 1,
+    profile: {
+      id: PID,
+      identifiers: [],
+      traits: {
+        plan: { value: 'pro', updatedAt: '2026-01-01T00:00:00.000Z', sourceId: 'default' },
+        secret: { value: 'x', updatedAt: '2026-01-01T00:00:00.000Z', sourceId: 'default' },
+      },
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    },
+  },
+  parts: {
+    computed: {},
+    audiences: { vip: '2026-01-01T00:00:00.000Z' },
+    audiencesVersion: 1,
+    consent: {},
+    consentVersion: 0,
+    recommendations: {},
+  },
 };
 /** Only the two reads the context makes. */
 const store = {
@@ -28,11 +47,20 @@ const keys = new BootstrapKeyStore({ write: envLoader('wk'), read: envLoader('rk
 const handler = createContextHandler(() => ({ store, writeKeys: keys, config }));
 
 const post = (body: unknown, authorization?: string): APIGatewayProxyEventV2 =>
-  ({ routeKey: 'POST /v1/context', rawPath: '/v1/context', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: JSON.stringify(body), isBase64Encoded: false }) as unknown as APIGatewayProxyEventV2;
+  ({
+    routeKey: 'POST /v1/context',
+    rawPath: '/v1/context',
+    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  }) as unknown as APIGatewayProxyEventV2;
 const basic = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
 
 test('the write key (HTTP Basic or in the body) reads the public context: only what config marks public', async () => {
-  for (const [body, auth] of [[{ anonymousId: 'a-1' }, basic('wk')], [{ anonymousId: 'a-1', writeKey: 'wk' }, undefined]] as const) {
+  for (const [body, auth] of [
+    [{ anonymousId: 'a-1' }, basic('wk')],
+    [{ anonymousId: 'a-1', writeKey: 'wk' }, undefined],
+  ] as const) {
     const res = await handler(post(body, auth));
     expect(res.statusCode).toBe(200);
     const ctx = JSON.parse(res.body!);

@@ -34,7 +34,14 @@ function whole(id: string, over: { mergedInto?: string; plan?: string } = {}): P
       audiencesVersion: 1,
       consent: {},
       consentVersion: 0,
-      recommendations: { shelf: { ruleId: 'r', data: { products: ['baby-ointment'] }, createdAt: '2026-06-01T00:00:00.000Z', expiresAt: '2026-07-01T00:00:00.000Z' } },
+      recommendations: {
+        shelf: {
+          ruleId: 'r',
+          data: { products: ['baby-ointment'] },
+          createdAt: '2026-06-01T00:00:00.000Z',
+          expiresAt: '2026-07-01T00:00:00.000Z',
+        },
+      },
     },
   };
 }
@@ -93,7 +100,12 @@ describe('readContext does the same work whether or not the visitor exists', () 
       expect(shape(r.answer)).toBe(shape(runs[0]!.answer));
     }
     // And the answers are what they should be: the known and the merged visitor see the profile.
-    expect(runs[0]!.answer).toEqual({ audiences: ['vip'], traits: { plan: 'pro' }, computed: {}, recommendations: { shelf: { data: { products: ['baby-ointment'] }, expiresAt: '2026-07-01T00:00:00.000Z' } } });
+    expect(runs[0]!.answer).toEqual({
+      audiences: ['vip'],
+      traits: { plan: 'pro' },
+      computed: {},
+      recommendations: { shelf: { data: { products: ['baby-ointment'] }, expiresAt: '2026-07-01T00:00:00.000Z' } },
+    });
     expect(runs[2]!.answer).toEqual(runs[0]!.answer);
     expect(runs[1]!.answer).toEqual({ audiences: [], traits: {}, computed: {}, recommendations: {} });
   });
@@ -101,9 +113,15 @@ describe('readContext does the same work whether or not the visitor exists', () 
   it('a user id with a valid token: the same calls for a known and an unknown user', async () => {
     const token = (userId: string) => mintUserToken(SECRET, userId, new Date(NOW.getTime() + 600_000));
     const a = recordingStore();
-    const known = await readContext(a.store, req({ userId: 'ada', userToken: token('ada') }), config, { now: NOW, userTokenSecret: async () => SECRET });
+    const known = await readContext(a.store, req({ userId: 'ada', userToken: token('ada') }), config, {
+      now: NOW,
+      userTokenSecret: async () => SECRET,
+    });
     const b = recordingStore();
-    const unknown = await readContext(b.store, req({ userId: 'nobody', userToken: token('nobody') }), config, { now: NOW, userTokenSecret: async () => SECRET });
+    const unknown = await readContext(b.store, req({ userId: 'nobody', userToken: token('nobody') }), config, {
+      now: NOW,
+      userTokenSecret: async () => SECRET,
+    });
     expect(a.calls).toEqual(b.calls);
     expect(shape(known)).toBe(shape(unknown));
     expect(known.recommendations.shelf).toBeDefined();
@@ -116,7 +134,9 @@ describe('user-id lookups need a user token by default', () => {
     expect(parseConfig(undefined).context.allowUserId).toBe(false);
     const { store, calls } = recordingStore();
     await expect(readContext(store, req({ userId: 'ada' }), config, { now: NOW })).rejects.toThrow(ValidationError);
-    await expect(readContext(store, req({ userId: 'ada' }), config, { now: NOW })).rejects.toMatchObject({ issues: [{ path: 'userToken' }] });
+    await expect(readContext(store, req({ userId: 'ada' }), config, { now: NOW })).rejects.toMatchObject({
+      issues: [{ path: 'userToken' }],
+    });
     expect(calls).toEqual([]);
   });
 
@@ -141,7 +161,9 @@ describe('user-id lookups need a user token by default', () => {
       expect(calls).toEqual([]);
     }
     const { store } = recordingStore();
-    await expect(readContext(store, req({ userId: 'ada', userToken: cases[0] }), config, { now: NOW })).rejects.toMatchObject({ issues: [{ path: 'userToken' }] });
+    await expect(readContext(store, req({ userId: 'ada', userToken: cases[0] }), config, { now: NOW })).rejects.toMatchObject({
+      issues: [{ path: 'userToken' }],
+    });
   });
 
   it('userToken without userId is refused by the schema, naming the field', () => {

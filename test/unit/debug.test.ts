@@ -4,7 +4,14 @@
  * per cache window; a session, one save per request within the per-second bound.
  */
 import fc from 'fast-check';
-import { acceptedIndexes, debugEntries, matchesDebugFilter, MAX_DEBUG_ENTRIES_PER_REQUEST, MAX_DEBUG_PAYLOAD_CHARS, type DebugEntry } from '../../core/debug';
+import {
+  acceptedIndexes,
+  debugEntries,
+  matchesDebugFilter,
+  MAX_DEBUG_ENTRIES_PER_REQUEST,
+  MAX_DEBUG_PAYLOAD_CHARS,
+  type DebugEntry,
+} from '../../core/debug';
 import { DebugTap, listDebugEvents, openDebugSession } from '../../app/debug';
 import type { DebugStore } from '../../app/ports';
 import type { ScherpEvent } from '../../core/events';
@@ -26,22 +33,35 @@ class MemoryDebugStore implements DebugStore {
     this.saves.push([...entries]);
   }
   async list(opts: { since?: string; limit: number; filter: (e: DebugEntry) => boolean }) {
-    return this.saves.flat().filter((e) => (opts.since === undefined || e.id > opts.since) && opts.filter(e)).sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, opts.limit);
+    return this.saves
+      .flat()
+      .filter((e) => (opts.since === undefined || e.id > opts.since) && opts.filter(e))
+      .sort((a, b) => (a.id < b.id ? 1 : -1))
+      .slice(0, opts.limit);
   }
 }
 
-const event = (i: number): ScherpEvent => ({ type: 'track', event: `E${i}`, messageId: `m${i}`, sourceId: 'default', userId: 'u', timestamp: 't', receivedAt: 't' }) as ScherpEvent;
+const event = (i: number): ScherpEvent =>
+  ({ type: 'track', event: `E${i}`, messageId: `m${i}`, sourceId: 'default', userId: 'u', timestamp: 't', receivedAt: 't' }) as ScherpEvent;
 const req = { receivedAt: '2026-12-01T10:00:00.000Z', requestId: 'r1', sourceId: 'default', route: 'batch' };
 
 describe('acceptedIndexes and debugEntries', () => {
   it('gives every accepted event its batch index and keeps batch order, bounded per request', () => {
     fc.assert(
       fc.property(fc.array(fc.boolean(), { maxLength: 80 }), (rejectedFlags) => {
-        const rejected = rejectedFlags.flatMap((r, index) => (r ? [{ index, issues: [{ path: `batch[${index}].type`, message: 'bad' }], payload: '{}', raw: { type: 'track', event: 'x' } }] : []));
+        const rejected = rejectedFlags.flatMap((r, index) =>
+          r
+            ? [{ index, issues: [{ path: `batch[${index}].type`, message: 'bad' }], payload: '{}', raw: { type: 'track', event: 'x' } }]
+            : [],
+        );
         const acceptedCount = rejectedFlags.length - rejected.length;
         const indexes = acceptedIndexes(acceptedCount, rejected);
         expect(indexes).toEqual(rejectedFlags.flatMap((r, i) => (r ? [] : [i])));
-        const { entries, dropped } = debugEntries(req, indexes.map((index) => ({ index, event: event(index) })), rejected);
+        const { entries, dropped } = debugEntries(
+          req,
+          indexes.map((index) => ({ index, event: event(index) })),
+          rejected,
+        );
         expect(entries.length + dropped).toBe(rejectedFlags.length);
         expect(entries.length).toBe(Math.min(rejectedFlags.length, MAX_DEBUG_ENTRIES_PER_REQUEST));
         entries.forEach((e, i) => {
@@ -55,12 +75,16 @@ describe('acceptedIndexes and debugEntries', () => {
     );
   });
 
-  it('cuts payloads and takes a rejected event\'s claimed type and name only when they are valid strings', () => {
+  it("cuts payloads and takes a rejected event's claimed type and name only when they are valid strings", () => {
     const big = { ...event(0), properties: { text: 'x'.repeat(5000) } } as ScherpEvent;
-    const { entries } = debugEntries(req, [{ index: 0, event: big }], [
-      { index: 1, issues: [{ path: 'userId', message: 'required' }], payload: '{"type":"nope"}', raw: { type: 'nope', event: 7 } },
-      { index: 2, issues: [], payload: '{}', raw: { type: 'page', name: 'Home' } },
-    ]);
+    const { entries } = debugEntries(
+      req,
+      [{ index: 0, event: big }],
+      [
+        { index: 1, issues: [{ path: 'userId', message: 'required' }], payload: '{"type":"nope"}', raw: { type: 'nope', event: 7 } },
+        { index: 2, issues: [], payload: '{}', raw: { type: 'page', name: 'Home' } },
+      ],
+    );
     expect(entries[0]!.payload.length).toBeLessThan(MAX_DEBUG_PAYLOAD_CHARS + 40);
     expect(entries[1]).toMatchObject({ status: 'rejected', field: 'userId', reason: 'required' });
     expect(entries[1]!.type).toBeUndefined();
@@ -93,18 +117,32 @@ describe('DebugTap: the cost', () => {
   });
 
   it('with a session: one save per request, bounded per second; a failing store never throws', async () => {
-    let now = 2_000_000;
+    const now = 2_000_000;
     const store = new MemoryDebugStore(() => now);
     const dropped: number[] = [];
     const tap = new DebugTap(store, { now: () => now, perSecond: 30, onDropped: (n) => dropped.push(n) });
     await openDebugSession(store, new Date(now), tap);
-    for (let i = 0; i < 3; i++) await tap.record({ ...req, requestId: `r${i}` }, Array.from({ length: 20 }, (_, j) => event(j)), []);
+    for (let i = 0; i < 3; i++)
+      await tap.record(
+        { ...req, requestId: `r${i}` },
+        Array.from({ length: 20 }, (_, j) => event(j)),
+        [],
+      );
     expect(store.saves.map((s) => s.length)).toEqual([20, 10]);
     expect(dropped).toEqual([10, 20]);
     expect(store.reads).toBe(0); // the session was opened through this tap
 
     const errors: unknown[] = [];
-    const failing = new DebugTap({ ...store, sessionExpiry: async () => now + 1000, save: async () => Promise.reject(new Error('throttled')), openSession: async () => {}, list: async () => [] }, { now: () => now, onError: (e) => errors.push(e) });
+    const failing = new DebugTap(
+      {
+        ...store,
+        sessionExpiry: async () => now + 1000,
+        save: async () => Promise.reject(new Error('throttled')),
+        openSession: async () => {},
+        list: async () => [],
+      },
+      { now: () => now, onError: (e) => errors.push(e) },
+    );
     await expect(failing.record(req, [event(0)], [])).resolves.toBeUndefined();
     expect(errors).toHaveLength(1);
   });

@@ -6,7 +6,11 @@ import type { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb
 import { queryAll } from '../../adapters/dynamo/query';
 
 test('follows LastEvaluatedKey to the last page', async () => {
-  const pages = [{ Items: [{ n: 1 }, { n: 2 }], LastEvaluatedKey: { k: 'a' } }, { Items: [], LastEvaluatedKey: { k: 'b' } }, { Items: [{ n: 3 }] }];
+  const pages = [
+    { Items: [{ n: 1 }, { n: 2 }], LastEvaluatedKey: { k: 'a' } },
+    { Items: [], LastEvaluatedKey: { k: 'b' } },
+    { Items: [{ n: 3 }] },
+  ];
   const sent: QueryCommand['input'][] = [];
   const doc = { send: async (cmd: QueryCommand) => pages[sent.push(cmd.input) - 1] } as unknown as DynamoDBDocumentClient;
   const input = { TableName: 't', KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'P' } };

@@ -29,7 +29,8 @@ function stubEventBridge(failRate: number, seed: number, throwRate = failRate / 
   return { client, accepted, calls: () => calls };
 }
 
-const entries = (n: number): BusEntry[] => Array.from({ length: n }, (_, i) => ({ detailType: 'Action Triggered', detail: { dedupeId: `d-${i}` } }));
+const entries = (n: number): BusEntry[] =>
+  Array.from({ length: n }, (_, i) => ({ detailType: 'Action Triggered', detail: { dedupeId: `d-${i}` } }));
 
 async function publishUntilDone(bus: EventBridgeBus, list: readonly BusEntry[]): Promise<number> {
   for (let tries = 1; ; tries++) {
@@ -44,13 +45,18 @@ async function publishUntilDone(bus: EventBridgeBus, list: readonly BusEntry[]):
 
 test('every entry is accepted at least once despite random partial failures', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 35 }), fc.double({ min: 0, max: 0.3, noNaN: true }), fc.integer(), async (n, failRate, seed) => {
-      const eb = stubEventBridge(failRate, seed);
-      const bus = new EventBridgeBus(eb.client as never, 'bus', { baseDelayMs: 0 });
-      const list = entries(n);
-      await publishUntilDone(bus, list);
-      expect(new Set(eb.accepted)).toEqual(new Set(list.map((e) => e.detail.dedupeId)));
-    }),
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 35 }),
+      fc.double({ min: 0, max: 0.3, noNaN: true }),
+      fc.integer(),
+      async (n, failRate, seed) => {
+        const eb = stubEventBridge(failRate, seed);
+        const bus = new EventBridgeBus(eb.client as never, 'bus', { baseDelayMs: 0 });
+        const list = entries(n);
+        await publishUntilDone(bus, list);
+        expect(new Set(eb.accepted)).toEqual(new Set(list.map((e) => e.detail.dedupeId)));
+      },
+    ),
     { numRuns: 100 },
   );
 });
@@ -69,7 +75,9 @@ test('a result without an EventId is not taken as delivered', async () => {
   const client = {
     send: async (cmd: PutEventsCommand) => {
       sent.push(cmd.input.Entries!.length);
-      return sent.length === 1 ? { FailedEntryCount: 1, Entries: [] } : { FailedEntryCount: 0, Entries: cmd.input.Entries!.map(() => ({ EventId: 'x' })) };
+      return sent.length === 1
+        ? { FailedEntryCount: 1, Entries: [] }
+        : { FailedEntryCount: 0, Entries: cmd.input.Entries!.map(() => ({ EventId: 'x' })) };
     },
   };
   await new EventBridgeBus(client as never, 'bus', { baseDelayMs: 0 }).publish(entries(3));

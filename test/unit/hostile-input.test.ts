@@ -33,7 +33,8 @@ const DROPPED = new Set(['__proto__', 'constructor', 'prototype']);
 /** A trait's value by name (a variable, so TypeScript does not read `toString` as the method). */
 const val = (t: Traits, name: string) => t[name]?.value;
 const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
-const ev = (over: Partial<ScherpEvent>, i = 0): ScherpEvent => ({ type: 'track', messageId: `m${i}`, sourceId: 's', timestamp: at(i), receivedAt: at(i), ...over }) as ScherpEvent;
+const ev = (over: Partial<ScherpEvent>, i = 0): ScherpEvent =>
+  ({ type: 'track', messageId: `m${i}`, sourceId: 's', timestamp: at(i), receivedAt: at(i), ...over }) as ScherpEvent;
 
 describe('trait names that are Object.prototype members', () => {
   const policy = TraitsConfigSchema.parse({ precedence: { '*': ['crm'], email: ['crm', 'web'] } });
@@ -64,7 +65,15 @@ describe('trait names that are Object.prototype members', () => {
 
   it('rule trait changes increment a trait named like a prototype member from 0', () => {
     const p = newProfile('p1', ['user_id:u1'], at(0));
-    const out = applyTraitChanges(p, [{ trait: 'valueOf', increment: 2 }, { trait: 'toString', set: 'x' }], at(1), 'rule');
+    const out = applyTraitChanges(
+      p,
+      [
+        { trait: 'valueOf', increment: 2 },
+        { trait: 'toString', set: 'x' },
+      ],
+      at(1),
+      'rule',
+    );
     expect(val(out.traits, 'valueOf')).toBe(2);
     expect(val(out.traits, 'toString')).toBe('x');
   });
@@ -72,7 +81,11 @@ describe('trait names that are Object.prototype members', () => {
   it.each(PROTO_NAMES)('%s: as identifier type, consent purpose, CSV column, computed trait name', (name) => {
     const cfg = parseConfig(undefined).identity;
     expect(normaliseIdentifier(name, 'x', cfg)).toEqual({ ok: false, reason: 'unknown_type' });
-    const e = { type: 'identify' as const, userId: 'u1', context: { externalIds: [{ type: name, id: 'x', collection: 'users', encoding: 'none' }] } };
+    const e = {
+      type: 'identify' as const,
+      userId: 'u1',
+      context: { externalIds: [{ type: name, id: 'x', collection: 'users', encoding: 'none' }] },
+    };
     expect(extractIdentifiers(e, cfg)).toEqual([{ type: 'user_id', value: 'u1' }]);
     expect(hasUsableIdentifier(e, cfg)).toBe(true);
 
@@ -83,7 +96,9 @@ describe('trait names that are Object.prototype members', () => {
     const ctx = { sourceId: 's', receivedAt: at(0), identity: cfg };
     expect(() => parseImport(`${name},email\nx,a@example.com\n`, 'csv', ctx)).not.toThrow();
     expect(() => parseImport(`email,${name},valueOf\na@example.com,1,2\n`, 'csv', ctx)).not.toThrow();
-    expect(parseImport(`{"id":"${name}:x","traits":{"a":1}}`, 'ndjson', ctx).errors).toEqual([{ line: 1, reason: `unknown identifier type "${name}"; one of user_id, email, phone, anonymous_id, device_id, advertising_id` }]);
+    expect(parseImport(`{"id":"${name}:x","traits":{"a":1}}`, 'ndjson', ctx).errors).toEqual([
+      { line: 1, reason: `unknown identifier type "${name}"; one of user_id, email, phone, anonymous_id, device_id, advertising_id` },
+    ]);
 
     if (/^[a-z][a-z0-9_]{0,39}$/.test(name)) {
       const defs = ComputedConfigSchema.parse({ [name]: { op: 'count' } });
@@ -95,7 +110,8 @@ describe('trait names that are Object.prototype members', () => {
   });
 
   it('a dropped file whose extension is a prototype name is not imported', () => {
-    for (const ext of ['constructor', 'tostring', 'valueof', 'hasownproperty']) expect(importTarget(`imports/crm/a.${ext}`)).toMatchObject({ ok: false, reason: expect.stringMatching(/must end in/) });
+    for (const ext of ['constructor', 'tostring', 'valueof', 'hasownproperty'])
+      expect(importTarget(`imports/crm/a.${ext}`)).toMatchObject({ ok: false, reason: expect.stringMatching(/must end in/) });
   });
 
   it('a CSV row whose every column is a dropped name is a row error, not a crash', () => {
@@ -107,7 +123,11 @@ describe('trait names that are Object.prototype members', () => {
 
 describe('numbers JSON cannot carry exactly', () => {
   it('parseJson keeps unsafe numbers as their digits as sent; safe numbers and strings unchanged', () => {
-    expect(parseJson('{"a":12345678901234567890123,"b":12345678901234567890124,"c":[1e200,-1e200,1e-200],"d":9007199254740993,"e":9007199254740991,"f":0.1,"g":"9007199254740993 1e200","h":1e-400}')).toEqual({
+    expect(
+      parseJson(
+        '{"a":12345678901234567890123,"b":12345678901234567890124,"c":[1e200,-1e200,1e-200],"d":9007199254740993,"e":9007199254740991,"f":0.1,"g":"9007199254740993 1e200","h":1e-400}',
+      ),
+    ).toEqual({
       a: '12345678901234567890123',
       b: '12345678901234567890124',
       c: ['1e200', '-1e200', '1e-200'],
@@ -141,9 +161,18 @@ describe('numbers JSON cannot carry exactly', () => {
   it('numeric ids beyond 2^53 are refused with "send it as a string"; as strings (or through parseJson) they stay distinct', () => {
     const now = new Date('2026-01-01T00:00:00Z');
     const run = (body: unknown) => ingest({ route: 'batch', body, receivedAt: now, sourceId: 's', newMessageId: () => 'm' });
-    const r = run({ batch: [{ type: 'identify', userId: 12345678901234567890123 }, { type: 'identify', userId: 42 }] });
-    expect(r.rejected).toEqual([{ index: 0, issues: [{ path: 'batch[0].userId', message: expect.stringMatching(/send it as a string/) }] }]);
-    const exact = run(parseJson('{"batch":[{"type":"identify","userId":12345678901234567890123},{"type":"identify","userId":12345678901234567890124}]}'));
+    const r = run({
+      batch: [
+        { type: 'identify', userId: 12345678901234567890123 },
+        { type: 'identify', userId: 42 },
+      ],
+    });
+    expect(r.rejected).toEqual([
+      { index: 0, issues: [{ path: 'batch[0].userId', message: expect.stringMatching(/send it as a string/) }] },
+    ]);
+    const exact = run(
+      parseJson('{"batch":[{"type":"identify","userId":12345678901234567890123},{"type":"identify","userId":12345678901234567890124}]}'),
+    );
     expect(exact.accepted.map((e) => e.userId)).toEqual(['12345678901234567890123', '12345678901234567890124']);
   });
 
@@ -163,7 +192,12 @@ describe('numbers JSON cannot carry exactly', () => {
   });
 
   it('storable turns every number DynamoDB cannot store into its string, at any depth', () => {
-    expect(storable({ a: 1, b: [1e200, { c: -9007199254740993 }], d: 1e-200, e: 'x' })).toEqual({ a: 1, b: ['1e+200', { c: '-9007199254740992' }], d: '1e-200', e: 'x' });
+    expect(storable({ a: 1, b: [1e200, { c: -9007199254740993 }], d: 1e-200, e: 'x' })).toEqual({
+      a: 1,
+      b: ['1e+200', { c: '-9007199254740992' }],
+      d: '1e-200',
+      e: 'x',
+    });
     const same = { a: 1, b: [2] };
     expect(storable(same)).toBe(same);
     const proto = storable(JSON.parse('{"__proto__":{"n":1e200},"toString":1e200}') as Record<string, unknown>);
@@ -205,7 +239,9 @@ describe('rule documents nested too deep (item 14)', () => {
   });
 
   it('conditions nested 20 deep are still fine', () => {
-    expect(() => parseDefinition({ id: 'ok', name: 'Ok', trigger: {}, condition: deep(20), actions: [{ type: 'emit', detailType: 'x' }] })).not.toThrow(/nests deeper/);
+    expect(() =>
+      parseDefinition({ id: 'ok', name: 'Ok', trigger: {}, condition: deep(20), actions: [{ type: 'emit', detailType: 'x' }] }),
+    ).not.toThrow(/nests deeper/);
   });
 
   it('tooDeepAt finds the first path past the limit, without recursion', () => {
@@ -220,16 +256,25 @@ describe('rule documents nested too deep (item 14)', () => {
 describe('the rules admin API decodes bodies with a cap (item 12)', () => {
   const handler = createRulesHandler(() => ({ keys: new BootstrapKeyStore({ admin: envLoader('ak') }) }) as never);
   const req = (routeKey: string, body: Buffer): APIGatewayProxyEventV2 =>
-    ({ routeKey, headers: { authorization: 'Bearer ak', 'content-encoding': 'gzip' }, pathParameters: { id: 'r1' }, body: body.toString('base64'), isBase64Encoded: true }) as unknown as APIGatewayProxyEventV2;
+    ({
+      routeKey,
+      headers: { authorization: 'Bearer ak', 'content-encoding': 'gzip' },
+      pathParameters: { id: 'r1' },
+      body: body.toString('base64'),
+      isBase64Encoded: true,
+    }) as unknown as APIGatewayProxyEventV2;
 
-  it.each(['PUT /v1/rules/{id}', 'POST /v1/rules/{id}/test', 'POST /v1/rules/{id}/backtest'])('%s: a gzip bomb is a 413, not inflated', async (routeKey) => {
-    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
-    const before = process.memoryUsage().arrayBuffers;
-    const r = await handler(req(routeKey, bomb));
-    expect(r.statusCode).toBe(413);
-    expect(JSON.parse(r.body!)).toMatchObject({ limit: 'maxRequestBytes' });
-    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
-  });
+  it.each(['PUT /v1/rules/{id}', 'POST /v1/rules/{id}/test', 'POST /v1/rules/{id}/backtest'])(
+    '%s: a gzip bomb is a 413, not inflated',
+    async (routeKey) => {
+      const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
+      const before = process.memoryUsage().arrayBuffers;
+      const r = await handler(req(routeKey, bomb));
+      expect(r.statusCode).toBe(413);
+      expect(JSON.parse(r.body!)).toMatchObject({ limit: 'maxRequestBytes' });
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
+    },
+  );
 });
 
 describe('user-keyed maps stay null-prototype through the profile model', () => {

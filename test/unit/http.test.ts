@@ -4,7 +4,8 @@ import { bodyText, credential, errorResponse, parseJsonBody } from '../../lambda
 import { AuthenticationError, LimitExceededError, NotFoundError, ValidationError } from '../../core/errors';
 import { errorFields } from '../../lambdas/shared/observability';
 
-const ev = (over: Partial<APIGatewayProxyEventV2>): APIGatewayProxyEventV2 => ({ headers: {}, rawPath: '/', ...over }) as APIGatewayProxyEventV2;
+const ev = (over: Partial<APIGatewayProxyEventV2>): APIGatewayProxyEventV2 =>
+  ({ headers: {}, rawPath: '/', ...over }) as APIGatewayProxyEventV2;
 const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
 
 describe('http helpers', () => {

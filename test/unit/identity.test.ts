@@ -5,7 +5,14 @@ import { resolveConfig } from '../../local/runtime';
 import { stitch } from '../../app/stitch';
 import { readTimeline } from '../../app/timeline';
 import { DEFAULT_CONFIG, loadConfig, parseConfig } from '../../core/config';
-import { extractEventIdentifiers, hasUsableIdentifier, normaliseIdentifier, planLinks, type Identifier, type ProfileShape } from '../../core/identity';
+import {
+  extractEventIdentifiers,
+  hasUsableIdentifier,
+  normaliseIdentifier,
+  planLinks,
+  type Identifier,
+  type ProfileShape,
+} from '../../core/identity';
 import { MemoryProfileStore } from '../helpers/memory-store';
 import { eventSetWithPermutation, NO_LIMITS, observe, permute, toEvent } from '../helpers/identity-gen';
 
@@ -20,7 +27,12 @@ describe('configuration', () => {
     expect(cfg.maxIdentifierLength).toBe(100);
   });
   it('merges types over the defaults, switches types off and adds new ones', () => {
-    const c = parseConfig({ identity: { types: { email: { limit: 2 }, advertising_id: false, crm_id: { from: ['context.externalIds'] } }, priority: ['user_id', 'crm_id'] } }).identity;
+    const c = parseConfig({
+      identity: {
+        types: { email: { limit: 2 }, advertising_id: false, crm_id: { from: ['context.externalIds'] } },
+        priority: ['user_id', 'crm_id'],
+      },
+    }).identity;
     expect(c.types.email).toEqual({ from: ['traits.email', 'context.traits.email'], format: 'email', limit: 2 });
     expect(c.types.advertising_id).toBeUndefined();
     expect(c.types.crm_id).toEqual({ from: ['context.externalIds'], format: 'text', limit: 5 });
@@ -99,9 +111,29 @@ const id = (type: string, value: string): Identifier => ({ type, value });
 const owners = (ps: ProfileShape[]) => (k: string) => ps.find((p) => p.identifiers.includes(k));
 
 describe("collect's check without phone metadata (hasUsableIdentifier)", () => {
-  const value = fc.oneof(fc.constantFrom('anonymous', '0', 'null', ' ', 'ada@example.com', 'Ada@Example.com', 'not-an-email', '(201) 555-0123', '+31 6 12345678', '12', 'abc 123', '42'), fc.string({ maxLength: 12 }));
+  const value = fc.oneof(
+    fc.constantFrom(
+      'anonymous',
+      '0',
+      'null',
+      ' ',
+      'ada@example.com',
+      'Ada@Example.com',
+      'not-an-email',
+      '(201) 555-0123',
+      '+31 6 12345678',
+      '12',
+      'abc 123',
+      '42',
+    ),
+    fc.string({ maxLength: 12 }),
+  );
   const eventArb = fc.record(
-    { userId: fc.option(value, { nil: undefined }), anonymousId: fc.option(value, { nil: undefined }), traits: fc.record({ email: fc.option(value, { nil: undefined }), phone: fc.option(value, { nil: undefined }) }) },
+    {
+      userId: fc.option(value, { nil: undefined }),
+      anonymousId: fc.option(value, { nil: undefined }),
+      traits: fc.record({ email: fc.option(value, { nil: undefined }), phone: fc.option(value, { nil: undefined }) }),
+    },
     { requiredKeys: ['traits'] },
   );
 
@@ -154,14 +186,23 @@ describe('planLinks (merge protection)', () => {
   });
   it('the highest-priority identifier always links, and a plan never exceeds a limit', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('user_id', 'email', 'anonymous_id'), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 10 }), (raw) => {
-        const ids = [...new Map(raw.map(([t, v]) => [`${t}:${v}`, id(t, String(v))])).values()];
-        const sorted = extractEventIdentifiers({ type: 'track' }, cfg).identifiers.concat(ids.sort((a, b) => cfg.priority.indexOf(a.type) - cfg.priority.indexOf(b.type)));
-        const plan = planLinks(sorted, () => undefined, cfg);
-        expect(plan.accepted[0]).toEqual(sorted[0]);
-        for (const [t, def] of Object.entries(cfg.types)) expect(plan.accepted.filter((a) => a.type === t).length).toBeLessThanOrEqual(def.limit);
-        expect(plan.accepted.length + plan.dropped.length).toBe(sorted.length);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('user_id', 'email', 'anonymous_id'), fc.integer({ min: 0, max: 7 })), {
+          minLength: 1,
+          maxLength: 10,
+        }),
+        (raw) => {
+          const ids = [...new Map(raw.map(([t, v]) => [`${t}:${v}`, id(t, String(v))])).values()];
+          const sorted = extractEventIdentifiers({ type: 'track' }, cfg).identifiers.concat(
+            ids.sort((a, b) => cfg.priority.indexOf(a.type) - cfg.priority.indexOf(b.type)),
+          );
+          const plan = planLinks(sorted, () => undefined, cfg);
+          expect(plan.accepted[0]).toEqual(sorted[0]);
+          for (const [t, def] of Object.entries(cfg.types))
+            expect(plan.accepted.filter((a) => a.type === t).length).toBeLessThanOrEqual(def.limit);
+          expect(plan.accepted.length + plan.dropped.length).toBe(sorted.length);
+        },
+      ),
     );
   });
 });
@@ -186,7 +227,13 @@ describe('stitch, order-independence (in-memory store, same conditional semantic
       fc.asyncProperty(eventSetWithPermutation, async ([specs]) => {
         const events = specs.map((s, i) => toEvent(s, i, 'ns'));
         const store = new MemoryProfileStore();
-        const snap = () => JSON.stringify([...store.identities, ...store.profiles, ...store.mergeRecords, ...[...store.events].map(([k, v]) => [k, [...v.keys()]])]);
+        const snap = () =>
+          JSON.stringify([
+            ...store.identities,
+            ...store.profiles,
+            ...store.mergeRecords,
+            ...[...store.events].map(([k, v]) => [k, [...v.keys()]]),
+          ]);
         for (const e of events) {
           await stitch(store, e, { identity: NO_LIMITS });
           const once = snap();
@@ -195,7 +242,8 @@ describe('stitch, order-independence (in-memory store, same conditional semantic
         }
         const before = await observe(store, events, 'ns');
         const profileIds = [...new Set([...store.identities.values()])];
-        const timelines = async () => Promise.all(profileIds.map(async (id) => (await readTimeline(store, id, { limit: 100 })).events.map((e) => e.event.messageId)));
+        const timelines = async () =>
+          Promise.all(profileIds.map(async (id) => (await readTimeline(store, id, { limit: 100 })).events.map((e) => e.event.messageId)));
         const beforeTimelines = await timelines();
         for (const e of events) await stitch(store, e, { identity: NO_LIMITS });
         expect(await observe(store, events, 'ns')).toEqual(before);

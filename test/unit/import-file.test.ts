@@ -11,7 +11,15 @@ import type { ImportJobQueue, ObjectInfo, ObjectStore, SourceStore } from '../..
 import { parseConfig } from '../../core/config';
 import type { ScherpEvent } from '../../core/events';
 import { parseImport } from '../../core/import';
-import { importTarget, jobMessage, jobsOfMessage, MAX_REPORTED_ERRORS, newJob, type ImportJob, type ImportReport } from '../../core/import-job';
+import {
+  importTarget,
+  jobMessage,
+  jobsOfMessage,
+  MAX_REPORTED_ERRORS,
+  newJob,
+  type ImportJob,
+  type ImportReport,
+} from '../../core/import-job';
 import { linesWithOffsets } from '../../core/lines';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,25 +49,31 @@ describe('linesWithOffsets', () => {
 
   it('gives the lines of any chunking, each ending at the byte after its line break; resuming at an end gives the rest', async () => {
     await fc.assert(
-      fc.asyncProperty(lineArb, fc.boolean(), fc.array(fc.nat({ max: 200 }), { maxLength: 6 }), fc.nat(), async (lines, crlf, cuts, pick) => {
-        const text = lines.join(crlf ? '\r\n' : '\n');
-        const bytes = enc.encode(text);
-        const got = await collect(linesWithOffsets(chunked(bytes, cuts)));
-        // The oracle: split on \n, one trailing \r off each line, no line after a final \n.
-        const parts = text.split('\n');
-        if (parts[parts.length - 1] === '') parts.pop();
-        let end = 0;
-        const expected = parts.map((p, i) => {
-          end += enc.encode(p).length + (i < parts.length - 1 || text.endsWith('\n') ? 1 : 0);
-          return { text: p.replace(/\r$/, ''), end };
-        });
-        expect(got).toEqual(expected);
-        if (got.length > 0) {
-          const from = got[pick % got.length]!.end;
-          const rest = await collect(linesWithOffsets(chunked(bytes.slice(from), cuts), from));
-          expect(rest).toEqual(got.slice((pick % got.length) + 1));
-        }
-      }),
+      fc.asyncProperty(
+        lineArb,
+        fc.boolean(),
+        fc.array(fc.nat({ max: 200 }), { maxLength: 6 }),
+        fc.nat(),
+        async (lines, crlf, cuts, pick) => {
+          const text = lines.join(crlf ? '\r\n' : '\n');
+          const bytes = enc.encode(text);
+          const got = await collect(linesWithOffsets(chunked(bytes, cuts)));
+          // The oracle: split on \n, one trailing \r off each line, no line after a final \n.
+          const parts = text.split('\n');
+          if (parts[parts.length - 1] === '') parts.pop();
+          let end = 0;
+          const expected = parts.map((p, i) => {
+            end += enc.encode(p).length + (i < parts.length - 1 || text.endsWith('\n') ? 1 : 0);
+            return { text: p.replace(/\r$/, ''), end };
+          });
+          expect(got).toEqual(expected);
+          if (got.length > 0) {
+            const from = got[pick % got.length]!.end;
+            const rest = await collect(linesWithOffsets(chunked(bytes.slice(from), cuts), from));
+            expect(rest).toEqual(got.slice((pick % got.length) + 1));
+          }
+        },
+      ),
     );
   });
 
@@ -81,9 +95,18 @@ describe('linesWithOffsets', () => {
 
 describe('bucket layout and queue messages', () => {
   it('takes the source from the first folder and the format from the extension', () => {
-    expect(importTarget('imports/crm/2026/people.CSV')).toEqual({ ok: true, source: 'crm', format: 'csv', reportKey: 'reports/crm/2026/people.CSV.json' });
+    expect(importTarget('imports/crm/2026/people.CSV')).toEqual({
+      ok: true,
+      source: 'crm',
+      format: 'csv',
+      reportKey: 'reports/crm/2026/people.CSV.json',
+    });
     expect(importTarget('imports/crm/a.jsonl')).toMatchObject({ ok: true, format: 'ndjson' });
-    expect(importTarget('imports/crm/a.xlsx')).toEqual({ ok: false, reason: expect.stringContaining('.csv, .ndjson or .jsonl'), reportKey: 'reports/crm/a.xlsx.json' });
+    expect(importTarget('imports/crm/a.xlsx')).toEqual({
+      ok: false,
+      reason: expect.stringContaining('.csv, .ndjson or .jsonl'),
+      reportKey: 'reports/crm/a.xlsx.json',
+    });
     expect(importTarget('imports/people.csv')).toMatchObject({ ok: false, reason: expect.stringContaining('imports/<source>/<file>') });
     expect(importTarget('reports/crm/a.csv.json')).toMatchObject({ ok: false });
   });
@@ -92,7 +115,10 @@ describe('bucket layout and queue messages', () => {
     const now = '2026-11-29T00:00:00.000Z';
     const notification = {
       Records: [
-        { eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key: 'imports/crm/my+file%C3%A9.csv', eTag: 'e1', size: 10 } } },
+        {
+          eventName: 'ObjectCreated:Put',
+          s3: { bucket: { name: 'b' }, object: { key: 'imports/crm/my+file%C3%A9.csv', eTag: 'e1', size: 10 } },
+        },
         { eventName: 'ObjectRemoved:Delete', s3: { bucket: { name: 'b' }, object: { key: 'imports/crm/x.csv' } } },
         { eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'other' }, object: { key: 'imports/crm/y.csv' } } },
       ],
@@ -181,9 +207,21 @@ describe('runImportJob', () => {
         expect(b.queued.map((e) => e.messageId)).toEqual(a.queued.map((e) => e.messageId));
         expect(rb.outcome.report).toEqual(ra.outcome.report);
         // The same as the HTTP import of the whole text.
-        const direct = parseImport(text, 'csv', { sourceId: CRM.id, party: CRM.party, sourceName: CRM.name, receivedAt: '2026-11-01T00:00:00.000Z', identity: parseConfig(undefined).identity });
+        const direct = parseImport(text, 'csv', {
+          sourceId: CRM.id,
+          party: CRM.party,
+          sourceName: CRM.name,
+          receivedAt: '2026-11-01T00:00:00.000Z',
+          identity: parseConfig(undefined).identity,
+        });
         expect(a.queued).toEqual(direct.events);
-        expect(ra.outcome.report).toMatchObject({ status: 'done', sourceId: CRM.id, imported: direct.events.length, errorCount: direct.errors.length, errors: direct.errors });
+        expect(ra.outcome.report).toMatchObject({
+          status: 'done',
+          sourceId: CRM.id,
+          imported: direct.events.length,
+          errorCount: direct.errors.length,
+          errors: direct.errors,
+        });
         expect(split.reports.get('reports/crm/people.csv.json')).toEqual(rb.outcome.report);
       }),
       { numRuns: 60 },
@@ -195,8 +233,20 @@ describe('runImportJob', () => {
     objects.put('imports/crm/a.ndjson', `${JSON.stringify({ id: 'user_id:1', traits: { tier: 'gold' } })}\n{bad\n`);
     const h = harness(objects);
     const { outcome } = await h.runAll('imports/crm/a.ndjson');
-    expect(outcome.report).toMatchObject({ status: 'done', imported: 1, errorCount: 1, errors: [{ line: 2, reason: 'not valid JSON' }], lines: 2 });
-    expect(h.queued[0]).toMatchObject({ type: 'identify', userId: '1', sourceId: CRM.id, party: 'second', timestamp: '2026-11-01T00:00:00.000Z' });
+    expect(outcome.report).toMatchObject({
+      status: 'done',
+      imported: 1,
+      errorCount: 1,
+      errors: [{ line: 2, reason: 'not valid JSON' }],
+      lines: 2,
+    });
+    expect(h.queued[0]).toMatchObject({
+      type: 'identify',
+      userId: '1',
+      sourceId: CRM.id,
+      party: 'second',
+      timestamp: '2026-11-01T00:00:00.000Z',
+    });
     await h.runAll('imports/crm/a.ndjson');
     expect(h.queued[1]).toEqual(h.queued[0]);
   });
@@ -207,10 +257,19 @@ describe('runImportJob', () => {
     objects.put('imports/crm/b.csv', 'colour,size\nred,1');
     objects.put('imports/crm/c.txt', 'x');
     const h = harness(objects);
-    expect((await h.runAll('imports/nope/a.csv')).outcome).toMatchObject({ status: 'failed', report: { reason: expect.stringContaining('no source with the id or name "nope"') } });
+    expect((await h.runAll('imports/nope/a.csv')).outcome).toMatchObject({
+      status: 'failed',
+      report: { reason: expect.stringContaining('no source with the id or name "nope"') },
+    });
     expect(objects.reports.get('reports/nope/a.csv.json')).toMatchObject({ status: 'failed' });
-    expect((await h.runAll('imports/crm/b.csv')).outcome.report).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^line 1: the header needs an id column/) });
-    expect((await h.runAll('imports/crm/c.txt')).outcome.report).toMatchObject({ status: 'failed', reason: expect.stringContaining('.csv') });
+    expect((await h.runAll('imports/crm/b.csv')).outcome.report).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^line 1: the header needs an id column/),
+    });
+    expect((await h.runAll('imports/crm/c.txt')).outcome.report).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('.csv'),
+    });
     objects.put('imports/crm/d.csv', 'email\nx@example.com', 'v2');
     expect((await h.runAll('imports/crm/d.csv')).outcome.status).toBe('skipped');
     expect((await h.runAll('imports/crm/missing.csv')).outcome.status).toBe('skipped');
@@ -234,7 +293,14 @@ describe('S3ObjectStore', () => {
 
   it('reads from a byte offset with a Range request and gives the version', async () => {
     const sent: Record<string, unknown>[] = [];
-    const store = new S3ObjectStore({ send: async (c: { input: Record<string, unknown> }) => (sent.push(c.input), { ETag: '"e1"', LastModified: lastModified, Body: chunked(enc.encode('b\n'), []) }) } as never, 'bkt');
+    const store = new S3ObjectStore(
+      {
+        send: async (c: { input: Record<string, unknown> }) => (
+          sent.push(c.input), { ETag: '"e1"', LastModified: lastModified, Body: chunked(enc.encode('b\n'), []) }
+        ),
+      } as never,
+      'bkt',
+    );
     const r = await store.read('imports/crm/a.csv', 10);
     expect(sent).toEqual([{ Bucket: 'bkt', Key: 'imports/crm/a.csv', Range: 'bytes=10-' }]);
     expect(r!.info).toEqual({ etag: '"e1"', lastModified: '2026-11-01T00:00:00.000Z' });
@@ -245,7 +311,16 @@ describe('S3ObjectStore', () => {
 
   it('a missing file is undefined; an offset at the end gives an empty body; other errors throw', async () => {
     const answers: (unknown | Error)[] = [];
-    const store = new S3ObjectStore({ send: async () => { const a = answers.shift(); if (a instanceof Error) throw a; return a; } } as never, 'bkt');
+    const store = new S3ObjectStore(
+      {
+        send: async () => {
+          const a = answers.shift();
+          if (a instanceof Error) throw a;
+          return a;
+        },
+      } as never,
+      'bkt',
+    );
     answers.push(s3Error(404));
     expect(await store.read('k', 0)).toBeUndefined();
     answers.push(s3Error(416), { ETag: '"e2"', LastModified: lastModified });
@@ -275,7 +350,14 @@ describe("S3's formats, as the local bucket gives them", () => {
     drop('imports/crm/a.ndjson', `${JSON.stringify({ id: 'user_id:1', traits: { tier: 'gold' } })}\n`);
     const quoted = objects.info('imports/crm/a.ndjson')!.etag;
     expect(quoted).toMatch(/^".+"$/);
-    const notification = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key: 'imports/crm/a.ndjson', eTag: quoted.slice(1, -1) } } }] };
+    const notification = {
+      Records: [
+        {
+          eventName: 'ObjectCreated:Put',
+          s3: { bucket: { name: 'b' }, object: { key: 'imports/crm/a.ndjson', eTag: quoted.slice(1, -1) } },
+        },
+      ],
+    };
     const [job] = jobsOfMessage(JSON.stringify(notification), 'b', '2026-11-29T12:00:00.000Z')!;
     const h = harness(objects as never);
     const r = await runImportJob(h.deps, job!);

@@ -16,7 +16,14 @@ describe('ingest', () => {
     expect(r.rejected).toEqual([]);
     expect(r.accepted).toHaveLength(1);
     const e = r.accepted[0]!;
-    expect(e).toMatchObject({ type: 'track', userId: '42', event: 'Signed Up', messageId: 'generated-id', sourceId: 'web', receivedAt: '2026-01-01T12:00:00.000Z' });
+    expect(e).toMatchObject({
+      type: 'track',
+      userId: '42',
+      event: 'Signed Up',
+      messageId: 'generated-id',
+      sourceId: 'web',
+      receivedAt: '2026-01-01T12:00:00.000Z',
+    });
     expect(e.timestamp).toBe('2026-01-01T12:00:00.000Z');
   });
 
@@ -92,7 +99,9 @@ describe('correctTimestamp', () => {
   const rcv = new Date('2026-01-01T12:00:00.000Z');
   it('shifts by the delay between the event and its sending', () => {
     // The sender's clock is an hour fast; the event was made 10 s before it was sent.
-    expect(correctTimestamp({ originalTimestamp: '2026-01-01T13:00:00.000Z', sentAt: '2026-01-01T13:00:10.000Z' }, rcv)).toBe('2026-01-01T11:59:50.000Z');
+    expect(correctTimestamp({ originalTimestamp: '2026-01-01T13:00:00.000Z', sentAt: '2026-01-01T13:00:10.000Z' }, rcv)).toBe(
+      '2026-01-01T11:59:50.000Z',
+    );
   });
   it('keeps the sender timestamp without sentAt, and falls back to receipt time', () => {
     expect(correctTimestamp({ timestamp: '2025-12-31T00:00:00.000Z' }, rcv)).toBe('2025-12-31T00:00:00.000Z');
@@ -107,7 +116,9 @@ describe('clock skew: timestamps in the future', () => {
     expect(correctTimestamp({ timestamp: '2026-01-01T13:00:01.000Z' }, rcv)).toBe('2026-01-01T12:00:00.000Z');
     expect(correctTimestamp({ timestamp: '2099-01-01T00:00:00.000Z' }, rcv)).toBe('2026-01-01T12:00:00.000Z');
     // originalTimestamp after sentAt: a broken sender; the corrected time would be in the future.
-    expect(correctTimestamp({ originalTimestamp: '2026-01-03T00:00:00.000Z', sentAt: '2026-01-01T00:00:00.000Z' }, rcv)).toBe('2026-01-01T12:00:00.000Z');
+    expect(correctTimestamp({ originalTimestamp: '2026-01-03T00:00:00.000Z', sentAt: '2026-01-01T00:00:00.000Z' }, rcv)).toBe(
+      '2026-01-01T12:00:00.000Z',
+    );
     const r = ingest(base({ body: { userId: 'u', event: 'e', originalTimestamp: '2099-01-01T00:00:00.000Z' } }));
     expect(r.accepted[0]).toMatchObject({ timestamp: '2026-01-01T12:00:00.000Z', originalTimestamp: '2099-01-01T00:00:00.000Z' });
   });
@@ -116,7 +127,10 @@ describe('clock skew: timestamps in the future', () => {
     const r = ingest(
       base({
         route: 'batch',
-        body: { sentAt: '2026-01-01T13:00:10.000Z', batch: [{ type: 'track', userId: 'u', event: 'e', timestamp: '2026-01-01T13:00:00.000Z' }] },
+        body: {
+          sentAt: '2026-01-01T13:00:10.000Z',
+          batch: [{ type: 'track', userId: 'u', event: 'e', timestamp: '2026-01-01T13:00:00.000Z' }],
+        },
       }),
     );
     expect(r.accepted[0]!.timestamp).toBe('2026-01-01T11:59:50.000Z');

@@ -8,7 +8,16 @@ import type { ScherpEvent } from '../../core/events';
 
 const ev = (profileId: string, i: number, over: Partial<ScherpEvent> = {}) => ({
   profileId,
-  event: { type: 'track', event: 'Viewed', messageId: `m${profileId}${i}`, sourceId: 's', timestamp: `2026-01-01T00:00:0${i}.000Z`, receivedAt: '2026-01-01T00:00:00.000Z', userId: 'u1', ...over } as ScherpEvent,
+  event: {
+    type: 'track',
+    event: 'Viewed',
+    messageId: `m${profileId}${i}`,
+    sourceId: 's',
+    timestamp: `2026-01-01T00:00:0${i}.000Z`,
+    receivedAt: '2026-01-01T00:00:00.000Z',
+    userId: 'u1',
+    ...over,
+  } as ScherpEvent,
 });
 
 /** Two profiles, b merged into a; a holds user_id:u1 and anonymous_id:x, b's anonymous_id:y points at b. */
@@ -34,7 +43,8 @@ function healthy(): StorageSnapshot {
 }
 
 const defs = ComputedConfigSchema.parse({});
-const names = (s: StorageSnapshot, opts = {}) => checkInvariants(s, { computed: defs, nowSeconds: 0, ...opts }).violations.map((v) => v.invariant);
+const names = (s: StorageSnapshot, opts = {}) =>
+  checkInvariants(s, { computed: defs, nowSeconds: 0, ...opts }).violations.map((v) => v.invariant);
 
 test('a consistent table passes every invariant', () => {
   const r = checkInvariants(healthy(), { computed: defs, nowSeconds: 0 });
@@ -56,21 +66,34 @@ test('an identity item pointing at a missing root, or at a profile that does not
 
 test('a merge chain that ends nowhere or loops', () => {
   const s = healthy();
-  const roots = [{ id: 'a', identifiers: ['anonymous_id:x', 'user_id:u1'] }, { id: 'b', identifiers: ['anonymous_id:y'], mergedInto: 'z' }];
+  const roots = [
+    { id: 'a', identifiers: ['anonymous_id:x', 'user_id:u1'] },
+    { id: 'b', identifiers: ['anonymous_id:y'], mergedInto: 'z' },
+  ];
   expect(names({ ...s, roots })).toContain('broken_merge_chain');
-  const loop = [{ id: 'a', identifiers: ['anonymous_id:x', 'anonymous_id:y', 'user_id:u1'] }, { id: 'b', identifiers: [], mergedInto: 'c' }, { id: 'c', identifiers: [], mergedInto: 'b' }];
+  const loop = [
+    { id: 'a', identifiers: ['anonymous_id:x', 'anonymous_id:y', 'user_id:u1'] },
+    { id: 'b', identifiers: [], mergedInto: 'c' },
+    { id: 'c', identifiers: [], mergedInto: 'b' },
+  ];
   expect(names({ ...s, roots: loop })).toContain('broken_merge_chain');
 });
 
 test('profile items that outlive their root', () => {
   const s = healthy();
-  expect(names({ ...s, items: [...s.items, { pk: 'P#erased', sk: 'PROFILE#C', profileId: 'erased', strings: [] }] })).toEqual(['part_without_root']);
+  expect(names({ ...s, items: [...s.items, { pk: 'P#erased', sk: 'PROFILE#C', profileId: 'erased', strings: [] }] })).toEqual([
+    'part_without_root',
+  ]);
 });
 
 test('a computed count that differs from the timelines, unless some event passed its retention', () => {
   const s = healthy();
   expect(names({ ...s, computed: new Map([['a', { event_count: 4 }]]) })).toEqual(['computed_count']);
-  const expired = { ...s, events: [...s.events.slice(0, 2), { ...s.events[2]!, expiresAt: 10 }], computed: new Map([['a', { event_count: 2 }]]) };
+  const expired = {
+    ...s,
+    events: [...s.events.slice(0, 2), { ...s.events[2]!, expiresAt: 10 }],
+    computed: new Map([['a', { event_count: 2 }]]),
+  };
   expect(names(expired, { nowSeconds: 100 })).toEqual([]);
   // order_count counts only Order Completed tracks: 0 here, absent on the item is 0.
   expect(names({ ...s, computed: new Map([['a', { event_count: 3, order_count: 1 }]]) })).toEqual(['computed_count']);

@@ -23,7 +23,12 @@ describe('SourceKeyStore', () => {
 
   it('bootstrap keys are source default, party first, with no table read', async () => {
     const s = store();
-    expect(await s.authenticate('write', 'boot')).toEqual({ kind: 'write', sourceId: 'default', party: 'first', sourceName: 'Default (bootstrap write key)' });
+    expect(await s.authenticate('write', 'boot')).toEqual({
+      kind: 'write',
+      sourceId: 'default',
+      party: 'first',
+      sourceName: 'Default (bootstrap write key)',
+    });
     expect(await s.authenticate('admin', 'adm')).toMatchObject({ kind: 'admin' });
     expect(await s.authenticate('admin', 'k1')).toBeUndefined();
     expect(reads).toEqual([]);
@@ -32,7 +37,8 @@ describe('SourceKeyStore', () => {
   it('a source key costs one read per positive TTL, an unknown key one per negative TTL', async () => {
     const s = store({ positiveTtlMs: 60_000, negativeTtlMs: 5_000 });
     await Promise.all([s.authenticate('write', 'k1'), s.authenticate('write', 'k1')]);
-    for (let i = 0; i < 100; i++) expect(await s.authenticate('write', 'k1')).toEqual({ kind: 'write', sourceId: 'src_a', party: 'second' });
+    for (let i = 0; i < 100; i++)
+      expect(await s.authenticate('write', 'k1')).toEqual({ kind: 'write', sourceId: 'src_a', party: 'second' });
     expect(reads).toHaveLength(1);
     for (let i = 0; i < 10; i++) expect(await s.authenticate('write', 'nope')).toBeUndefined();
     expect(reads).toHaveLength(2);
@@ -88,7 +94,10 @@ describe('bootstrap keys from Secrets Manager', () => {
   it('a failed refresh keeps the key it would replace (no lock-out), and is tried again soon', async () => {
     let fail = false;
     let now = 0;
-    const store = new BootstrapKeyStore({ write: async () => (fail ? Promise.reject(new Error('throttled')) : 'k1') }, { ttlMs: 60_000, now: () => now });
+    const store = new BootstrapKeyStore(
+      { write: async () => (fail ? Promise.reject(new Error('throttled')) : 'k1') },
+      { ttlMs: 60_000, now: () => now },
+    );
     expect(await store.authenticate('write', 'k1')).toBeDefined();
     fail = true;
     now = 61_000;

@@ -8,7 +8,10 @@ import { JsonlRejectedStore } from '../../local/rejected';
 import { MemoryRejectedStore } from '../helpers/collect';
 
 let n = 0;
-const record = (payload: unknown, issues: RejectedRecord['issues'] = [{ path: 'event', message: 'is required for track' }]): RejectedRecord => ({
+const record = (
+  payload: unknown,
+  issues: RejectedRecord['issues'] = [{ path: 'event', message: 'is required for track' }],
+): RejectedRecord => ({
   sourceId: 'web',
   route: 'track',
   index: 0,
@@ -43,7 +46,7 @@ describe('JsonlRejectedStore erasure', () => {
     expect(await store.eraseMatching(ada)).toBe(3);
     expect(inner.records).toEqual([bob, bob2]);
     const after = readFileSync(file, 'utf8');
-    expect(after).toBe([before[1], before[3]].join('\n') + '\n');
+    expect(after).toBe(`${[before[1], before[3]].join('\n')}\n`);
     expect(after.toLowerCase()).not.toContain('ada');
     // Only the file is left in the directory: the temporary file was renamed over it.
     expect(readdirSync(dir)).toEqual(['rejected.jsonl']);
@@ -60,7 +63,7 @@ describe('JsonlRejectedStore erasure', () => {
     const kept = JSON.stringify(record({ type: 'track', userId: 'u-bob-2' }));
     writeFileSync(file, [JSON.stringify(record({ userId: 'u-ada-1815' })), 'garbage naming ada@example.com', kept, ''].join('\n'));
     expect(await store.eraseMatching(ada)).toBe(0);
-    expect(readFileSync(file, 'utf8')).toBe(kept + '\n');
+    expect(readFileSync(file, 'utf8')).toBe(`${kept}\n`);
   });
 
   it('without a file, or when nothing matches, leaves the file system alone', async () => {

@@ -29,14 +29,22 @@ beforeAll(async () => {
   const keys = new BootstrapKeyStore({ write: envLoader('wk'), read: envLoader('rk'), admin: envLoader('ak') });
   const queue = new MemoryQueue();
   const collect = createCollectHandler(() => ({ keys, queue }));
-  server = await startServer({ collect, profile: echo, context: echo, admin: echo, rules: echo, import: echo, insights: echo }, 0, '127.0.0.1', { maxBodyBytes: 1024 * 1024, maxEventBytes: 512 * 1024, requestTimeoutMs: 500 });
+  server = await startServer(
+    { collect, profile: echo, context: echo, admin: echo, rules: echo, import: echo, insights: echo },
+    0,
+    '127.0.0.1',
+    { maxBodyBytes: 1024 * 1024, maxEventBytes: 512 * 1024, requestTimeoutMs: 500 },
+  );
   port = (server.address() as AddressInfo).port;
   url = `http://127.0.0.1:${port}`;
 });
-afterAll(() => new Promise<void>((r) => {
-  server.closeAllConnections();
-  server.close(() => r());
-}));
+afterAll(
+  () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+);
 beforeEach(() => void (seen.length = 0));
 
 /** Writes raw bytes on a socket; resolves with what the server answered once it closes the socket. */
@@ -89,21 +97,39 @@ describe('bodies: text or base64 as an HTTP API decides, by content type only', 
 
   it('gzip sent as application/json reaches the handler as text, as in the cloud, and collect says why it cannot read it', async () => {
     const gz = gzipSync('{"userId":"u1","event":"Gzip Test"}');
-    const res = await fetch(`${url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Basic ${Buffer.from('wk:').toString('base64')}` }, body: gz });
+    const res = await fetch(`${url}/v1/track`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        authorization: `Basic ${Buffer.from('wk:').toString('base64')}`,
+      },
+      body: gz,
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { message: string }).message).toBe(GZIP_AS_TEXT);
   });
 
   it('gzip sent as application/octet-stream is base64-encoded and accepted', async () => {
     const gz = gzipSync('{"userId":"u1","event":"Gzip Test"}');
-    const res = await fetch(`${url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip', authorization: `Basic ${Buffer.from('wk:').toString('base64')}` }, body: gz });
+    const res = await fetch(`${url}/v1/track`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-encoding': 'gzip',
+        authorization: `Basic ${Buffer.from('wk:').toString('base64')}`,
+      },
+      body: gz,
+    });
     expect(res.status).toBe(200);
   });
 });
 
 describe('limits', () => {
   it('a declared Content-Length over the limit is a 413 before any of the body is sent; the connection is closed', async () => {
-    const answer = await raw(`POST /v1/import HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n`);
+    const answer = await raw(
+      `POST /v1/import HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n`,
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 413/);
     expect(answer).toContain('HTTP content length exceeded 1048576 bytes.');
     expect(seen).toHaveLength(0);
@@ -138,7 +164,11 @@ describe('limits', () => {
 
   it("an event over Lambda's synchronous payload limit is a 413 Request Too Long; the handler is not invoked", async () => {
     // 400 KB of binary, base64-encoded in the event: over the 512 KB event limit of this server.
-    const res = await fetch(`${url}/v1/import`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(400 * 1024, 1) });
+    const res = await fetch(`${url}/v1/import`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(400 * 1024, 1),
+    });
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({ message: 'Request Too Long' });
     expect(seen).toHaveLength(0);
@@ -148,7 +178,10 @@ describe('limits', () => {
   });
 
   it('a client that declares a body and never sends it is answered 408 and disconnected, not held', async () => {
-    const answer = await raw(`POST /v1/import HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`, '{"a":');
+    const answer = await raw(
+      `POST /v1/import HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`,
+      '{"a":',
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
     expect(seen).toHaveLength(0);
   });

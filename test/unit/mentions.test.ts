@@ -10,7 +10,8 @@ const ada: Identifier[] = [
   { type: 'email', value: 'ada@example.com' },
   { type: 'phone', value: '+31612345678' },
 ];
-const names = (payload: unknown, ids = ada, c = nl) => payloadMentions(typeof payload === 'string' ? payload : JSON.stringify(payload), ids, c);
+const names = (payload: unknown, ids = ada, c = nl) =>
+  payloadMentions(typeof payload === 'string' ? payload : JSON.stringify(payload), ids, c);
 
 /** How collect cuts a long payload (`payloadPreview`). */
 const cut = (text: string, at: number) => `${text.slice(0, at)}…(truncated from ${text.length})`;
@@ -51,7 +52,13 @@ describe('payloadMentions', () => {
 
   it('does not search short values as substrings: `user_id:42` does not name every timestamp with a 42', () => {
     expect(MIN_SUBSTRING_CHARS).toBe(4);
-    expect(names({ userId: 'someone', timestamp: '2024-05-06T10:42:00.000Z', properties: { revenue: 1421 } }, [{ type: 'user_id', value: '42' }], cfg)).toBe(false);
+    expect(
+      names(
+        { userId: 'someone', timestamp: '2024-05-06T10:42:00.000Z', properties: { revenue: 1421 } },
+        [{ type: 'user_id', value: '42' }],
+        cfg,
+      ),
+    ).toBe(false);
   });
 
   it('finds values with characters JSON escapes', () => {
@@ -61,7 +68,9 @@ describe('payloadMentions', () => {
   });
 
   it('leaves another person alone, and matches nothing without identifiers', () => {
-    expect(names({ type: 'identify', userId: 'u-bob-1', traits: { email: 'bob@example.com', phone: '06 87654321', note: 'ada' } })).toBe(false);
+    expect(names({ type: 'identify', userId: 'u-bob-1', traits: { email: 'bob@example.com', phone: '06 87654321', note: 'ada' } })).toBe(
+      false,
+    );
     expect(names('not json at all, and not about ada')).toBe(false);
     expect(names({ userId: 'u-ada-1815' }, [])).toBe(false);
     // Each value is compared under its own type: an email-shaped user id is not the email.
@@ -79,7 +88,15 @@ describe('payloadMatcher (properties)', () => {
   /** Strings that cannot hold a value of `low`'s letters, in any case. */
   const otherText = fc.string({ unit: fc.constantFrom(...'nopqrstuvwxyz0123456789 .-_'), maxLength: 20 });
   const otherJson = fc.letrec((tie) => ({
-    value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, otherText, fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(otherText, tie('value'), { maxKeys: 4 })),
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      otherText,
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 4 }),
+      fc.dictionary(otherText, tie('value'), { maxKeys: 4 }),
+    ),
   })).value;
   const randomCase = (s: string, flips: boolean[]) => [...s].map((ch, i) => (flips[i % flips.length] ? ch.toUpperCase() : ch)).join('');
   const identifier = fc.oneof(
@@ -97,13 +114,21 @@ describe('payloadMatcher (properties)', () => {
 
   it('any JSON payload holding the value in some string, cut anywhere after it, is matched', () => {
     fc.assert(
-      fc.property(identifier, otherJson, otherText, otherText, fc.array(fc.boolean(), { minLength: 1 }), fc.nat(), (id, rest, before, after, flips, extra) => {
-        const text = JSON.stringify({ rest, here: [rest, { note: before + randomCase(id.value, flips) + after }] });
-        const end = text.indexOf(JSON.stringify(before + randomCase(id.value, flips) + after)) + before.length + id.value.length + 1;
-        const at = Math.min(text.length, end + (extra % (text.length - end + 1)));
-        expect(payloadMentions(text, [id], cfg)).toBe(true);
-        expect(payloadMentions(cut(text, at), [id], cfg)).toBe(true);
-      }),
+      fc.property(
+        identifier,
+        otherJson,
+        otherText,
+        otherText,
+        fc.array(fc.boolean(), { minLength: 1 }),
+        fc.nat(),
+        (id, rest, before, after, flips, extra) => {
+          const text = JSON.stringify({ rest, here: [rest, { note: before + randomCase(id.value, flips) + after }] });
+          const end = text.indexOf(JSON.stringify(before + randomCase(id.value, flips) + after)) + before.length + id.value.length + 1;
+          const at = Math.min(text.length, end + (extra % (text.length - end + 1)));
+          expect(payloadMentions(text, [id], cfg)).toBe(true);
+          expect(payloadMentions(cut(text, at), [id], cfg)).toBe(true);
+        },
+      ),
     );
   });
 
@@ -123,27 +148,59 @@ describe('payloadMatcher (properties)', () => {
   it("the matcher's shortcut holds: normalising text only trims it, an email only trims and lowercases it", () => {
     // payloadMatcher skips normalising a string unless its trimmed (lowercased) form is wanted.
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.emailAddress().map((e) => ` ${e.toUpperCase()} `)), (s) => {
-        const text = normaliseIdentifier('user_id', s, cfg);
-        if (text.ok) expect(text.value).toBe(s.trim());
-        const email = normaliseIdentifier('email', s, cfg);
-        if (email.ok) expect(email.value).toBe(s.trim().toLowerCase());
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.emailAddress().map((e) => ` ${e.toUpperCase()} `),
+        ),
+        (s) => {
+          const text = normaliseIdentifier('user_id', s, cfg);
+          if (text.ok) expect(text.value).toBe(s.trim());
+          const email = normaliseIdentifier('email', s, cfg);
+          if (email.ok) expect(email.value).toBe(s.trim().toLowerCase());
+        },
+      ),
     );
   });
 
   it('a phone number written any way the region allows is matched', () => {
-    const written = ['0612345678', '06-12345678', '06 1234 5678', '(06) 12 34 56 78', '+31612345678', '+31 (0)6 1234 5678', '0031 6 12345678', 'tel: 06 12345678'];
-    for (const w of written) expect([w, payloadMentions(JSON.stringify({ traits: { phone: w } }), [{ type: 'phone', value: '+31612345678' }], nl)]).toEqual([w, true]);
+    const written = [
+      '0612345678',
+      '06-12345678',
+      '06 1234 5678',
+      '(06) 12 34 56 78',
+      '+31612345678',
+      '+31 (0)6 1234 5678',
+      '0031 6 12345678',
+      'tel: 06 12345678',
+    ];
+    for (const w of written)
+      expect([w, payloadMentions(JSON.stringify({ traits: { phone: w } }), [{ type: 'phone', value: '+31612345678' }], nl)]).toEqual([
+        w,
+        true,
+      ]);
   });
 
   it("a phone number in another country's national or international format is matched with the default region (issue 18 item 7)", () => {
     // The default region is US: `06-98765432` does not parse as a Dutch number there.
     const ids = [{ type: 'phone', value: '+31698765432' }];
-    const written = ['06-98765432', '0698765432', '06 98 76 54 32', '(06) 98765432', '0031698765432', '00 31 6 98765432', '+31 6 98765432', '011 31 6 98765432', '698765432'];
-    for (const w of written) expect([w, payloadMentions(JSON.stringify({ type: 'track', properties: { contact: w } }), ids)]).toEqual([w, true]);
+    const written = [
+      '06-98765432',
+      '0698765432',
+      '06 98 76 54 32',
+      '(06) 98765432',
+      '0031698765432',
+      '00 31 6 98765432',
+      '+31 6 98765432',
+      '011 31 6 98765432',
+      '698765432',
+    ];
+    for (const w of written)
+      expect([w, payloadMentions(JSON.stringify({ type: 'track', properties: { contact: w } }), ids)]).toEqual([w, true]);
     // Not another number, nor the digits inside other text.
-    for (const w of ['06-98765433', '0031698765431', 'order 0698765432x1']) expect([w, payloadMentions(JSON.stringify({ properties: { contact: w } }), ids)]).toEqual([w, false]);
+    for (const w of ['06-98765433', '0031698765431', 'order 0698765432x1'])
+      expect([w, payloadMentions(JSON.stringify({ properties: { contact: w } }), ids)]).toEqual([w, false]);
   });
 
   it('payloads built from other values are not matched', () => {

@@ -10,7 +10,14 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Analytics } from '@segment/analytics-node';
 import { ERROR_BODIES, openApiDocument, OpenApiRoutesError } from '../../core/openapi';
-import { AlreadyExistsError, AuthenticationError, LimitExceededError, NotFoundError, RateLimitedError, ValidationError } from '../../core/errors';
+import {
+  AlreadyExistsError,
+  AuthenticationError,
+  LimitExceededError,
+  NotFoundError,
+  RateLimitedError,
+  ValidationError,
+} from '../../core/errors';
 import { API_ROUTES, OPENAPI_PATH } from '../../lambdas/routes';
 import { errorResponse } from '../../lambdas/shared/http';
 import { createProfileHandler } from '../../lambdas/profile';
@@ -34,7 +41,12 @@ test('the document passes an OpenAPI 3.1 validator', () => {
     const v = new Validator();
     const r = await v.validate(JSON.parse(readFileSync(process.argv[1], 'utf8')));
     process.stdout.write(JSON.stringify({ valid: r.valid, version: v.version, errors: r.errors ?? null }));`;
-  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script, OPENAPI_FILE], { cwd: join(__dirname, '../..'), encoding: 'utf8' })) as { valid: boolean; version: string; errors: unknown };
+  const out = JSON.parse(
+    execFileSync(process.execPath, ['--input-type=module', '-e', script, OPENAPI_FILE], {
+      cwd: join(__dirname, '../..'),
+      encoding: 'utf8',
+    }),
+  ) as { valid: boolean; version: string; errors: unknown };
   expect(out).toEqual({ valid: true, version: '3.1', errors: null });
 });
 
@@ -45,12 +57,17 @@ test('every route of lambdas/routes.ts is in the document, and nothing else', ()
 
 test('a route without an entry, or an entry without a route, fails naming it', () => {
   expect(() => openApiDocument([...API_ROUTES, { method: 'GET', path: '/v1/nowhere' }])).toThrow(OpenApiRoutesError);
-  expect(() => openApiDocument([...API_ROUTES, { method: 'GET', path: '/v1/nowhere' }])).toThrow('route GET /v1/nowhere (lambdas/routes.ts) has no entry in ROUTE_DOCS (core/openapi.ts)');
-  expect(() => openApiDocument(API_ROUTES.filter((r) => r.path !== '/v1/rules'))).toThrow('ROUTE_DOCS (core/openapi.ts) documents GET /v1/rules, which is not a route of lambdas/routes.ts');
+  expect(() => openApiDocument([...API_ROUTES, { method: 'GET', path: '/v1/nowhere' }])).toThrow(
+    'route GET /v1/nowhere (lambdas/routes.ts) has no entry in ROUTE_DOCS (core/openapi.ts)',
+  );
+  expect(() => openApiDocument(API_ROUTES.filter((r) => r.path !== '/v1/rules'))).toThrow(
+    'ROUTE_DOCS (core/openapi.ts) documents GET /v1/rules, which is not a route of lambdas/routes.ts',
+  );
 });
 
 test('each route names its key: write for tracking and context, read for profiles, admin for the rest, none for public documents', () => {
-  const schemes = (method: string, path: string) => (doc.paths[path]![method]!.security ?? []).flatMap((s) => Object.keys(s as object)).sort();
+  const schemes = (method: string, path: string) =>
+    (doc.paths[path]![method]!.security ?? []).flatMap((s) => Object.keys(s as object)).sort();
   expect(schemes('post', '/v1/batch')).toEqual(['writeKeyBasic', 'writeKeyBearer']);
   expect(schemes('post', '/v1/context')).toEqual(['writeKeyBasic', 'writeKeyBearer']);
   // The console signs in with one key: the admin key reads profiles too.
@@ -94,19 +111,44 @@ describe('sample requests validate against the request schemas', () => {
 
   it('an analytics.js batch (writeKey in the body, as its beacon and batching send)', () => {
     const item = {
-      type: 'page', messageId: 'ajs-next-1733040000000-6f1c', anonymousId: 'b7e4c2a0-1d2f-4c3b-9a8e-2f6b3c4d5e6f', timestamp: '2026-12-01T10:00:00.000Z',
+      type: 'page',
+      messageId: 'ajs-next-1733040000000-6f1c',
+      anonymousId: 'b7e4c2a0-1d2f-4c3b-9a8e-2f6b3c4d5e6f',
+      timestamp: '2026-12-01T10:00:00.000Z',
       properties: { path: '/', url: 'https://shop.example/', title: 'Shop', referrer: '', search: '' },
-      context: { page: { path: '/', url: 'https://shop.example/' }, userAgent: 'Mozilla/5.0', locale: 'nl-NL', library: { name: 'analytics.js', version: 'npm:next-1.84.3' } },
-      integrations: {}, writeKey: 'wk', sentAt: '2026-12-01T10:00:01.000Z', _metadata: { bundled: ['Segment.io'], unbundled: [], bundledIds: [] },
+      context: {
+        page: { path: '/', url: 'https://shop.example/' },
+        userAgent: 'Mozilla/5.0',
+        locale: 'nl-NL',
+        library: { name: 'analytics.js', version: 'npm:next-1.84.3' },
+      },
+      integrations: {},
+      writeKey: 'wk',
+      sentAt: '2026-12-01T10:00:01.000Z',
+      _metadata: { bundled: ['Segment.io'], unbundled: [], bundledIds: [] },
     };
-    expect(requestErrors('POST', '/v1/batch', { batch: [item, { ...item, type: 'track', event: 'Product Viewed' }], sentAt: '2026-12-01T10:00:01.000Z', writeKey: 'wk' }, 'text/plain')).toEqual([]);
+    expect(
+      requestErrors(
+        'POST',
+        '/v1/batch',
+        { batch: [item, { ...item, type: 'track', event: 'Product Viewed' }], sentAt: '2026-12-01T10:00:01.000Z', writeKey: 'wk' },
+        'text/plain',
+      ),
+    ).toEqual([]);
     expect(requestErrors('POST', '/v1/b', { batch: [item] })).toEqual([]);
     expect(requestErrors('POST', '/v1/p', item)).toEqual([]);
   });
 
   it('single calls, as the README and the e2e tests send them', () => {
     expect(requestErrors('POST', '/v1/identify', { userId: 'u-1', traits: { email: 'ada@example.com' } })).toEqual([]);
-    expect(requestErrors('POST', '/v1/track', { userId: 42, event: 'Order Completed', properties: { revenue: 1e200 }, timestamp: 1733040000000 })).toEqual([]);
+    expect(
+      requestErrors('POST', '/v1/track', {
+        userId: 42,
+        event: 'Order Completed',
+        properties: { revenue: 1e200 },
+        timestamp: 1733040000000,
+      }),
+    ).toEqual([]);
     expect(requestErrors('POST', '/v1/alias', { previousId: 'a-1', userId: 'u-1' })).toEqual([]);
     expect(requestErrors('POST', '/v1/context', { anonymousId: 'a-1' })).toEqual([]);
     expect(requestErrors('POST', '/v1/context', { userId: 'u-1', userToken: 't' })).toEqual([]);
@@ -120,11 +162,27 @@ describe('sample requests validate against the request schemas', () => {
     for (const f of readdirSync(rulesDir).filter((n) => n.endsWith('.json'))) {
       expect([f, requestErrors('PUT', '/v1/rules/{id}', JSON.parse(readFileSync(join(rulesDir, f), 'utf8')))]).toEqual([f, []]);
     }
-    const rule = { name: 'Big spender', trigger: { events: ['Order Completed'] }, condition: { path: 'event.properties.revenue', op: 'gte', value: 15 }, actions: [{ type: 'emit', action: 'big' }] };
+    const rule = {
+      name: 'Big spender',
+      trigger: { events: ['Order Completed'] },
+      condition: { path: 'event.properties.revenue', op: 'gte', value: 15 },
+      actions: [{ type: 'emit', action: 'big' }],
+    };
     expect(requestErrors('PUT', '/v1/rules/{id}', rule)).toEqual([]);
-    expect(requestErrors('POST', '/v1/rules/{id}/test', { rule: { ...rule, id: 'big-spender' }, event: { type: 'track', userId: 'nobody', event: 'Order Completed', properties: { revenue: 20 } } })).toEqual([]);
+    expect(
+      requestErrors('POST', '/v1/rules/{id}/test', {
+        rule: { ...rule, id: 'big-spender' },
+        event: { type: 'track', userId: 'nobody', event: 'Order Completed', properties: { revenue: 20 } },
+      }),
+    ).toEqual([]);
     expect(requestErrors('POST', '/v1/rules/{id}/test', { profile: 'user_id:u-1' })).toEqual([]);
-    expect(requestErrors('POST', '/v1/rules/{id}/backtest', { from: '2026-11-01T00:00:00.000Z', to: '2026-11-30T00:00:00.000Z', maxProfiles: 1000 })).toEqual([]);
+    expect(
+      requestErrors('POST', '/v1/rules/{id}/backtest', {
+        from: '2026-11-01T00:00:00.000Z',
+        to: '2026-11-30T00:00:00.000Z',
+        maxProfiles: 1000,
+      }),
+    ).toEqual([]);
     expect(requestErrors('POST', '/v1/dlq/redrive', { ids: ['m-1'] })).toEqual([]);
   });
 
@@ -134,8 +192,22 @@ describe('sample requests validate against the request schemas', () => {
     expect(requestErrors('POST', '/v1/batch', { batch: [{ type: 'constructor', userId: 'u' }] })).not.toEqual([]);
     expect(requestErrors('POST', '/v1/batch', { batch: 'nope' })).not.toEqual([]);
     // The invalid rule of the e2e test: an unknown operator, a bad cooldown.
-    expect(requestErrors('PUT', '/v1/rules/{id}', { name: 'bad', trigger: {}, condition: { all: [{ path: 'event.x', op: 'between', value: 1 }] }, actions: [{ type: 'emit', action: 'x', cooldown: 'soon' }] })).not.toEqual([]);
-    expect(requestErrors('PUT', '/v1/rules/{id}', { name: 'bad', trigger: {}, condition: { path: 'event.x', op: 'between', value: 1 }, actions: [{ type: 'emit', action: 'x' }] })).not.toEqual([]);
+    expect(
+      requestErrors('PUT', '/v1/rules/{id}', {
+        name: 'bad',
+        trigger: {},
+        condition: { all: [{ path: 'event.x', op: 'between', value: 1 }] },
+        actions: [{ type: 'emit', action: 'x', cooldown: 'soon' }],
+      }),
+    ).not.toEqual([]);
+    expect(
+      requestErrors('PUT', '/v1/rules/{id}', {
+        name: 'bad',
+        trigger: {},
+        condition: { path: 'event.x', op: 'between', value: 1 },
+        actions: [{ type: 'emit', action: 'x' }],
+      }),
+    ).not.toEqual([]);
     expect(requestErrors('POST', '/v1/dlq/redrive', { ids: [] })).not.toEqual([]);
     expect(requestErrors('POST', '/v1/context', { anonymousId: 'a-1', extra: 1 })).not.toEqual([]);
   });
@@ -164,7 +236,12 @@ test('the profile function serves the document at GET /v1/openapi.json without a
   const handler = createProfileHandler(() => {
     throw new Error('the document needs no dependencies');
   });
-  const res = await handler({ routeKey: `GET ${OPENAPI_PATH}`, rawPath: OPENAPI_PATH, headers: {}, requestContext: { requestId: 'r' } } as never);
+  const res = await handler({
+    routeKey: `GET ${OPENAPI_PATH}`,
+    rawPath: OPENAPI_PATH,
+    headers: {},
+    requestContext: { requestId: 'r' },
+  } as never);
   expect(res.statusCode).toBe(200);
   expect(JSON.parse(res.body!)).toEqual(doc);
 });

@@ -5,12 +5,15 @@ import { LocalQueue } from '../../local/queue';
 import type { ScherpEvent } from '../../core/events';
 
 const ev = (id: string) => ({ messageId: id }) as ScherpEvent;
-const ids = (q: LocalQueue) => new Promise<string[]>((resolve) => {
-  const seen: string[] = [];
-  void q.drainOnce(async (e) => {
-    seen.push(...e.Records.map((r) => (JSON.parse(r.body) as ScherpEvent).messageId));
-  }).then(() => resolve(seen));
-});
+const ids = (q: LocalQueue) =>
+  new Promise<string[]>((resolve) => {
+    const seen: string[] = [];
+    void q
+      .drainOnce(async (e) => {
+        seen.push(...e.Records.map((r) => (JSON.parse(r.body) as ScherpEvent).messageId));
+      })
+      .then(() => resolve(seen));
+  });
 
 describe('journaled local queue', () => {
   it('a new queue on the same journal gets back every undeleted message, once', async () => {

@@ -26,16 +26,21 @@ describe('SourceRateLimiter', () => {
 
   it('never allows more than burst + rate × elapsed, whatever the arrival times (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 50 }), fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 300 }), (rate, burst, gaps) => {
-        const l = new SourceRateLimiter({ rate, burst });
-        let now = 0;
-        let allowed = 0;
-        for (const g of gaps) {
-          now += g;
-          if (l.take('s', now).allowed) allowed++;
-        }
-        expect(allowed).toBeLessThanOrEqual(burst + Math.floor((rate * now) / 1000));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 300 }),
+        (rate, burst, gaps) => {
+          const l = new SourceRateLimiter({ rate, burst });
+          let now = 0;
+          let allowed = 0;
+          for (const g of gaps) {
+            now += g;
+            if (l.take('s', now).allowed) allowed++;
+          }
+          expect(allowed).toBeLessThanOrEqual(burst + Math.floor((rate * now) / 1000));
+        },
+      ),
     );
   });
 
@@ -65,18 +70,32 @@ describe('SourceRateLimiter', () => {
 
 describe('collect with per-source limits', () => {
   const req = (key: string): APIGatewayProxyEventV2 =>
-    ({ rawPath: '/v1/batch', headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` }, body: JSON.stringify({ batch: [{ type: 'track', userId: 'u', event: 'E' }, 1] }), requestContext: {} }) as unknown as APIGatewayProxyEventV2;
+    ({
+      rawPath: '/v1/batch',
+      headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` },
+      body: JSON.stringify({ batch: [{ type: 'track', userId: 'u', event: 'E' }, 1] }),
+      requestContext: {},
+    }) as unknown as APIGatewayProxyEventV2;
 
   it('a flooding source gets 429 with Retry-After and nothing of it is queued or kept; another source still gets 200', async () => {
     const queue = new MemoryQueue();
     const rejected = new MemoryRejectedStore();
-    const records = new Map<string, KeyRecord>([[keyDigest('crm-key'), { keyId: 'k', sourceId: 'src_crm', party: 'first', trust: 'trusted', status: 'active' }]]);
+    const records = new Map<string, KeyRecord>([
+      [keyDigest('crm-key'), { keyId: 'k', sourceId: 'src_crm', party: 'first', trust: 'trusted', status: 'active' }],
+    ]);
     const keys = new SourceKeyStore(new BootstrapKeyStore({ write: envLoader('browser-key') }), async (d) => records.get(d));
     const throttled: string[] = [];
     let now = 0;
     // One limiter per container, shared by every request it serves.
     const rateLimiter = new SourceRateLimiter({ rate: 1, burst: 5 });
-    const handler = createCollectHandler(() => ({ queue, keys, rejected, now: () => new Date(now), rateLimiter, onThrottled: (s) => throttled.push(s) }));
+    const handler = createCollectHandler(() => ({
+      queue,
+      keys,
+      rejected,
+      now: () => new Date(now),
+      rateLimiter,
+      onThrottled: (s) => throttled.push(s),
+    }));
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) statuses.push((await handler(req('browser-key'))).statusCode!);
     expect(statuses.filter((s) => s === 200)).toHaveLength(5);

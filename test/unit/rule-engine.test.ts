@@ -11,14 +11,36 @@ import { applyTraitChanges } from '../../core/rules/traits';
 const T0 = Date.parse('2026-06-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 const order = (id: string, ms: number, products: { category: string; product_id: string }[]): ScherpEvent => ({
-  type: 'track', event: 'Order Completed', messageId: id, sourceId: 's', timestamp: iso(ms), receivedAt: iso(ms), properties: { order_id: id, products },
+  type: 'track',
+  event: 'Order Completed',
+  messageId: id,
+  sourceId: 's',
+  timestamp: iso(ms),
+  receivedAt: iso(ms),
+  properties: { order_id: id, products },
 });
-const ctxOf = (event: ScherpEvent, history: ScherpEvent[] = [], profile: Partial<EvaluationContext['profile']> = {}): EvaluationContext => ({
-  event: { ...event }, profile: { id: 'p', traits: {}, ...profile }, history,
+const ctxOf = (
+  event: ScherpEvent,
+  history: ScherpEvent[] = [],
+  profile: Partial<EvaluationContext['profile']> = {},
+): EvaluationContext => ({
+  event: { ...event },
+  profile: { id: 'p', traits: {}, ...profile },
+  history,
 });
 
 describe('paths', () => {
-  const root = { event: { properties: { products: [{ c: 'a', id: 1 }, { c: 'b', id: 2 }, { c: 'a', id: 3 }] } } };
+  const root = {
+    event: {
+      properties: {
+        products: [
+          { c: 'a', id: 1 },
+          { c: 'b', id: 2 },
+          { c: 'a', id: 3 },
+        ],
+      },
+    },
+  };
   it('fans out over arrays and filters by a field', () => {
     expect(readPath(root, 'event.properties.products[].c')).toEqual(['a', 'b', 'a']);
     expect(readPath(root, 'event.properties.products[c=a].id')).toEqual([1, 3]);
@@ -30,8 +52,13 @@ describe('paths', () => {
 });
 
 describe('history conditions', () => {
-  const rule = parseRule(JSON.parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '../../rules/repeat-companion-product.json'), 'utf8')));
-  const pair = [{ category: 'diapers', product_id: 'd' }, { category: 'baby ointment', product_id: 'o' }];
+  const rule = parseRule(
+    JSON.parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '../../rules/repeat-companion-product.json'), 'utf8')),
+  );
+  const pair = [
+    { category: 'diapers', product_id: 'd' },
+    { category: 'baby ointment', product_id: 'o' },
+  ];
   const now = order('now', T0, [{ category: 'diapers', product_id: 'd' }]);
 
   it('fires with an earlier pair in the window, binding the matched order', () => {
@@ -47,7 +74,14 @@ describe('history conditions', () => {
   });
 
   it('counts at least / at most and "did not do"', () => {
-    const mk = (h: Record<string, unknown>) => parseRule({ id: 'h', name: 'h', trigger: {}, condition: { history: { event: 'Order Completed', within: '7d', ...h } }, actions: [{ type: 'emit', action: 'x' }] });
+    const mk = (h: Record<string, unknown>) =>
+      parseRule({
+        id: 'h',
+        name: 'h',
+        trigger: {},
+        condition: { history: { event: 'Order Completed', within: '7d', ...h } },
+        actions: [{ type: 'emit', action: 'x' }],
+      });
     const hist = [1, 2, 3].map((d) => order(`o${d}`, T0 - d * 86_400_000, []));
     const trigger = { ...now, event: 'Page', messageId: 't' } as ScherpEvent;
     expect(runRule(mk({ atLeast: 3 }), ctxOf(trigger, hist)).fired).toBe(true);
@@ -58,7 +92,10 @@ describe('history conditions', () => {
   });
 
   it('the rule set asks for history only when a candidate needs it, for the longest window', () => {
-    const set = new RuleSet([rule, parseRule({ id: 'plain', name: 'p', trigger: { events: ['Signed Up'] }, actions: [{ type: 'emit', action: 'x' }] })]);
+    const set = new RuleSet([
+      rule,
+      parseRule({ id: 'plain', name: 'p', trigger: { events: ['Signed Up'] }, actions: [{ type: 'emit', action: 'x' }] }),
+    ]);
     expect(set.historyWindow(set.candidates('track', 'Signed Up'))).toBe(0);
     expect(set.historyWindow(set.candidates('track', 'Order Completed'))).toBe(durationMs('365d'));
   });
@@ -67,26 +104,51 @@ describe('history conditions', () => {
 describe('isolation and validation', () => {
   it('a rule that throws is reported and the others still fire', () => {
     const ok = parseRule({ id: 'ok', name: 'ok', trigger: {}, actions: [{ type: 'emit', action: 'ok' }] });
-    const bad = parseRule({ id: 'bad', name: 'bad', trigger: {}, condition: { path: 'event.x', op: 'eq', value: 1 }, actions: [{ type: 'emit', action: 'bad' }] });
+    const bad = parseRule({
+      id: 'bad',
+      name: 'bad',
+      trigger: {},
+      condition: { path: 'event.x', op: 'eq', value: 1 },
+      actions: [{ type: 'emit', action: 'bad' }],
+    });
     const errors: string[] = [];
     const ctx = ctxOf(order('m', T0, []));
-    Object.defineProperty(ctx.event, 'x', { get: () => { throw new Error('boom'); }, enumerable: true });
+    Object.defineProperty(ctx.event, 'x', {
+      get: () => {
+        throw new Error('boom');
+      },
+      enumerable: true,
+    });
     const fired = new RuleSet([bad, ok]).evaluate(ctx, (id) => errors.push(id));
     expect(fired.map((f) => f.ruleId)).toEqual(['ok']);
     expect(errors).toEqual(['bad']);
   });
 
   it('names the path of faults in actions, options and audiences', () => {
-    expect(() => parseRule({ id: 'x', name: 'x', trigger: {}, actions: [{ type: 'trait', trait: 't', set: 'event.a', increment: 1 }] })).toThrow(/actions\[0\]/);
-    expect(() => parseRule({ id: 'x', name: 'x', trigger: {}, actions: [{ type: 'emit', action: 'a', delay: '2 weeks' }] })).toThrow(/actions\[0\]\.delay/);
-    expect(() => parseRule({ id: 'x', name: 'x', trigger: {}, condition: { history: { event: 'E', within: '1d' } }, actions: [{ type: 'emit', action: 'a' }] })).toThrow(/atLeast/);
+    expect(() =>
+      parseRule({ id: 'x', name: 'x', trigger: {}, actions: [{ type: 'trait', trait: 't', set: 'event.a', increment: 1 }] }),
+    ).toThrow(/actions\[0\]/);
+    expect(() => parseRule({ id: 'x', name: 'x', trigger: {}, actions: [{ type: 'emit', action: 'a', delay: '2 weeks' }] })).toThrow(
+      /actions\[0\]\.delay/,
+    );
+    expect(() =>
+      parseRule({
+        id: 'x',
+        name: 'x',
+        trigger: {},
+        condition: { history: { event: 'E', within: '1d' } },
+        actions: [{ type: 'emit', action: 'a' }],
+      }),
+    ).toThrow(/atLeast/);
     expect(() => parseDefinition({ kind: 'audience', id: 'a', name: 'a' })).toThrow(/invalid audience: condition/);
   });
 });
 
 describe('consent', () => {
   it('reads Segment categoryPreferences and identify traits', () => {
-    expect(consentFromEvent({ type: 'track', context: { consent: { categoryPreferences: { Email: true, 'Advertising Cookies': false } } } })).toEqual({ email: 'granted', advertising_cookies: 'denied' });
+    expect(
+      consentFromEvent({ type: 'track', context: { consent: { categoryPreferences: { Email: true, 'Advertising Cookies': false } } } }),
+    ).toEqual({ email: 'granted', advertising_cookies: 'denied' });
     expect(consentFromEvent({ type: 'identify', traits: { consent: { email: 'granted' } } })).toEqual({ email: 'granted' });
     expect(consentFromEvent({ type: 'track', traits: { consent: { email: true } } })).toBeUndefined();
   });
@@ -95,7 +157,8 @@ describe('consent', () => {
     const st = fc.record({ purpose: fc.constantFrom('email', 'ads'), granted: fc.boolean(), at: fc.integer({ min: 0, max: 20 }) });
     fc.assert(
       fc.property(fc.array(st, { maxLength: 8 }), (statements) => {
-        const apply = (list: typeof statements) => list.reduce<Consent>((c, s) => applyConsent(c, { [s.purpose]: s.granted ? 'granted' : 'denied' }, iso(T0 + s.at * 1000)), {});
+        const apply = (list: typeof statements) =>
+          list.reduce<Consent>((c, s) => applyConsent(c, { [s.purpose]: s.granted ? 'granted' : 'denied' }, iso(T0 + s.at * 1000)), {});
         expect(apply([...statements].reverse())).toEqual(apply(statements));
       }),
     );
@@ -108,8 +171,22 @@ describe('bus contract', () => {
     expect(person).toEqual({ userId: 'u1', email: 'ada@example.com', phone: '+31612345678' });
     expect(normalisePhone('0612345678')).toBeUndefined();
     const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-    expect(hashedIdentity(person)).toEqual({ emailSha256: sha('ada@example.com'), phoneSha256: sha('+31612345678'), phoneDigitsSha256: sha('31612345678') });
-    const base = { ruleId: 'r', action: 'a', profileId: 'p', trigger: { messageId: 'm', timestamp: iso(T0) }, dedupeId: 'd', person, data: {}, trace: [], at: iso(T0) };
+    expect(hashedIdentity(person)).toEqual({
+      emailSha256: sha('ada@example.com'),
+      phoneSha256: sha('+31612345678'),
+      phoneDigitsSha256: sha('31612345678'),
+    });
+    const base = {
+      ruleId: 'r',
+      action: 'a',
+      profileId: 'p',
+      trigger: { messageId: 'm', timestamp: iso(T0) },
+      dedupeId: 'd',
+      person,
+      data: {},
+      trace: [],
+      at: iso(T0),
+    };
     expect(actionTriggered({ ...base, target: 'email' }).detail).toMatchObject({ email: 'ada@example.com' });
     expect(actionTriggered({ ...base, target: 'email' }).detail.hashed).toBeUndefined();
     expect(actionTriggered({ ...base, target: 'ads' }).detail).toMatchObject({ hashed: { emailSha256: sha('ada@example.com') } });
@@ -120,7 +197,15 @@ describe('bus contract', () => {
 describe('trait actions', () => {
   it('sets and increments through newest-wins traits', () => {
     const p = newProfile('p', [], iso(T0));
-    const once = applyTraitChanges(p, [{ trait: 'visits', increment: 2 }, { trait: 'tier', set: 'gold' }], iso(T0 + 1), 'rules');
+    const once = applyTraitChanges(
+      p,
+      [
+        { trait: 'visits', increment: 2 },
+        { trait: 'tier', set: 'gold' },
+      ],
+      iso(T0 + 1),
+      'rules',
+    );
     const twice = applyTraitChanges(once, [{ trait: 'visits', increment: 1 }], iso(T0 + 2), 'rules');
     expect(twice.traits.visits!.value).toBe(3);
     expect(twice.traits.tier).toEqual({ value: 'gold', updatedAt: iso(T0 + 1), sourceId: 'rules' });

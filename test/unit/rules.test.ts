@@ -30,7 +30,13 @@ describe('rules', () => {
 
   it('names the path of a fault', () => {
     try {
-      parseRule({ id: 'x', name: 'x', trigger: {}, condition: { all: [{ path: 'event.a', op: 'bogus', value: 1 }] }, actions: [{ type: 'emit', action: 'X' }] });
+      parseRule({
+        id: 'x',
+        name: 'x',
+        trigger: {},
+        condition: { all: [{ path: 'event.a', op: 'bogus', value: 1 }] },
+        actions: [{ type: 'emit', action: 'X' }],
+      });
       fail('expected a ValidationError');
     } catch (err) {
       expect(err).toBeInstanceOf(ValidationError);
@@ -46,7 +52,12 @@ describe('rules', () => {
       trigger: { types: ['track'] },
       condition: {
         all: [
-          { any: [{ path: 'profile.traits.plan', op: 'eq', value: 'free' }, { path: 'profile.traits.plan', op: 'in', value: ['pro', 'team'] }] },
+          {
+            any: [
+              { path: 'profile.traits.plan', op: 'eq', value: 'free' },
+              { path: 'profile.traits.plan', op: 'in', value: ['pro', 'team'] },
+            ],
+          },
           { not: { path: 'event.properties.coupon', op: 'exists' } },
           { path: 'profile.traits.tags', op: 'contains', value: 'b' },
           { path: 'event.event', op: 'startsWith', value: 'Order' },
@@ -64,12 +75,19 @@ describe('rules', () => {
   });
 
   it('does not read through the prototype', () => {
-    const rule = parseRule({ id: 'p', name: 'p', trigger: {}, condition: { path: 'event.constructor', op: 'exists' }, actions: [{ type: 'emit', action: 'X' }] });
+    const rule = parseRule({
+      id: 'p',
+      name: 'p',
+      trigger: {},
+      condition: { path: 'event.constructor', op: 'exists' },
+      actions: [{ type: 'emit', action: 'X' }],
+    });
     expect(new RuleSet([rule]).evaluate(ctx({}))).toEqual([]);
   });
 
   it('indexes by trigger and skips disabled rules', () => {
-    const mk = (id: string, events: string[], enabled = true) => parseRule({ id, name: id, enabled, trigger: { events }, actions: [{ type: 'emit', action: id }] });
+    const mk = (id: string, events: string[], enabled = true) =>
+      parseRule({ id, name: id, enabled, trigger: { events }, actions: [{ type: 'emit', action: id }] });
     const set = new RuleSet([mk('a', ['A']), mk('b', ['B']), mk('c', ['A'], false)]);
     expect(set.candidates('track', 'A').map((r) => r.id)).toEqual(['a']);
   });

@@ -13,19 +13,39 @@ import { DEFAULT_SOURCE, keyDigest, sourceNameKey } from '../../core/sources';
 
 describe('source names on events', () => {
   it('ingest stamps the name with the id and party', () => {
-    const out = ingest({ route: 'track', body: { type: 'track', userId: 'u', event: 'E' }, receivedAt: new Date(), sourceId: 'src_1', party: 'second', sourceName: 'crm', newMessageId: () => 'm' });
+    const out = ingest({
+      route: 'track',
+      body: { type: 'track', userId: 'u', event: 'E' },
+      receivedAt: new Date(),
+      sourceId: 'src_1',
+      party: 'second',
+      sourceName: 'crm',
+      newMessageId: () => 'm',
+    });
     expect(out.accepted[0]).toMatchObject({ sourceId: 'src_1', party: 'second', sourceName: 'crm' });
   });
 
   it('import rows carry it', () => {
-    const { events } = parseImport('{"id":"email:a@b.io","traits":{"x":1}}', 'ndjson', { sourceId: 'src_1', sourceName: 'crm', receivedAt: '2026-01-01T00:00:00.000Z', identity: parseConfig(undefined).identity });
+    const { events } = parseImport('{"id":"email:a@b.io","traits":{"x":1}}', 'ndjson', {
+      sourceId: 'src_1',
+      sourceName: 'crm',
+      receivedAt: '2026-01-01T00:00:00.000Z',
+      identity: parseConfig(undefined).identity,
+    });
     expect(events[0]).toMatchObject({ sourceId: 'src_1', sourceName: 'crm' });
   });
 
   it('keys resolve to it: source keys from their lookup item, bootstrap keys to the default source', async () => {
-    const keys = new SourceKeyStore(new BootstrapKeyStore({ write: async () => 'boot' }), async (d) => (d === keyDigest('k') ? { keyId: 'key_1', sourceId: 'src_1', party: 'second', sourceName: 'crm', status: 'active' } : undefined));
+    const keys = new SourceKeyStore(new BootstrapKeyStore({ write: async () => 'boot' }), async (d) =>
+      d === keyDigest('k') ? { keyId: 'key_1', sourceId: 'src_1', party: 'second', sourceName: 'crm', status: 'active' } : undefined,
+    );
     expect(await keys.authenticate('write', 'k')).toEqual({ kind: 'write', sourceId: 'src_1', party: 'second', sourceName: 'crm' });
-    expect(await keys.authenticate('write', 'boot')).toEqual({ kind: 'write', sourceId: 'default', party: 'first', sourceName: DEFAULT_SOURCE.name });
+    expect(await keys.authenticate('write', 'boot')).toEqual({
+      kind: 'write',
+      sourceId: 'default',
+      party: 'first',
+      sourceName: DEFAULT_SOURCE.name,
+    });
   });
 
   it('names compare trimmed and case-insensitively', () => {

@@ -20,19 +20,33 @@ interface Stored {
  */
 function fakeSqs(count: number, servers = 3) {
   let now = 0;
-  const messages: Stored[] = Array.from({ length: count }, (_, i) => ({ id: `m${i}`, body: JSON.stringify({ type: 'track', event: 'x', messageId: `m${i}` }), server: i % servers, visibleAt: 0 }));
+  const messages: Stored[] = Array.from({ length: count }, (_, i) => ({
+    id: `m${i}`,
+    body: JSON.stringify({ type: 'track', event: 'x', messageId: `m${i}` }),
+    server: i % servers,
+    visibleAt: 0,
+  }));
   const client = {
     send: async (cmd: { constructor: { name: string }; input: any }) => {
       const input = cmd.input;
       switch (cmd.constructor.name) {
         case 'ReceiveMessageCommand': {
           const sampled = input.WaitTimeSeconds > 0 ? undefined : 0;
-          const ready = messages.filter((m) => m.visibleAt <= now && (sampled === undefined || m.server === sampled)).slice(0, input.MaxNumberOfMessages);
+          const ready = messages
+            .filter((m) => m.visibleAt <= now && (sampled === undefined || m.server === sampled))
+            .slice(0, input.MaxNumberOfMessages);
           for (const m of ready) {
             m.visibleAt = now + input.VisibilityTimeout * 1000;
             m.handle = `${m.id}-${Math.random()}`;
           }
-          return { Messages: ready.map((m) => ({ MessageId: m.id, Body: m.body, ReceiptHandle: m.handle, MessageAttributes: { reason: { StringValue: 'boom' } } })) };
+          return {
+            Messages: ready.map((m) => ({
+              MessageId: m.id,
+              Body: m.body,
+              ReceiptHandle: m.handle,
+              MessageAttributes: { reason: { StringValue: 'boom' } },
+            })),
+          };
         }
         case 'ChangeMessageVisibilityBatchCommand':
           for (const e of input.Entries) {

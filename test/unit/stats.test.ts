@@ -4,7 +4,17 @@
  * as hours (last 48 h), days and totals.
  */
 import fc from 'fast-check';
-import { hourOf, sumTallies, tallyAction, tallyEvent, tallyRejected, topNames, type HourCounts, type HourTally, type Tally } from '../../core/stats';
+import {
+  hourOf,
+  sumTallies,
+  tallyAction,
+  tallyEvent,
+  tallyRejected,
+  topNames,
+  type HourCounts,
+  type HourTally,
+  type Tally,
+} from '../../core/stats';
 import { readStats } from '../../app/stats';
 import type { StatsStore } from '../../app/ports';
 import { EVENT_TYPES } from '../../core/events';
@@ -65,11 +75,28 @@ describe('aggregating per batch equals counting per event', () => {
     tallyEvent(t, { type: 'track', event: 'Mail ada@example.com', receivedAt: '2026-12-01T10:00:00Z' });
     tallyEvent(t, { type: 'track', event: 'Call +31612345678', receivedAt: '2026-12-01T10:00:00Z' });
     tallyEvent(t, { type: 'track', event: 'Order Completed', receivedAt: '2026-12-01T10:00:00Z' });
-    expect([...t.get('2026-12-01T10')!.names]).toEqual([['(other)', 2], ['Order Completed', 1]]);
+    expect([...t.get('2026-12-01T10')!.names]).toEqual([
+      ['(other)', 2],
+      ['Order Completed', 1],
+    ]);
   });
 
   it('topNames: most frequent first, ties by name, bounded', () => {
-    expect(topNames(new Map([['b', 2], ['a', 2], ['c', 5], ['d', 1]]), 3)).toEqual([['c', 5], ['a', 2], ['b', 2]]);
+    expect(
+      topNames(
+        new Map([
+          ['b', 2],
+          ['a', 2],
+          ['c', 5],
+          ['d', 1],
+        ]),
+        3,
+      ),
+    ).toEqual([
+      ['c', 5],
+      ['a', 2],
+      ['b', 2],
+    ]);
   });
 });
 
@@ -108,6 +135,8 @@ describe('readStats', () => {
   it('refuses a bad range naming the parameter', async () => {
     const store = new MemoryStats();
     await expect(readStats(store, { from: 'yesterday' }, new Date())).rejects.toMatchObject({ issues: [{ path: 'from' }] });
-    await expect(readStats(store, { from: '2026-01-01', to: '2026-12-01' }, new Date())).rejects.toMatchObject({ issues: [{ path: 'from' }] });
+    await expect(readStats(store, { from: '2026-01-01', to: '2026-12-01' }, new Date())).rejects.toMatchObject({
+      issues: [{ path: 'from' }],
+    });
   });
 });

@@ -62,7 +62,9 @@ describe('stitch cost', () => {
     expect(s.log.calls).toEqual(['lookupIdentities']);
     expect(s.log.items).toBe(0);
     // Switched off in config: the event is stored as usual.
-    await expect(stitch(s.store, event({ anonymousId: 'a2', userId: 'gone' }), { suppressErased: false })).resolves.toMatchObject({ duplicate: false });
+    await expect(stitch(s.store, event({ anonymousId: 'a2', userId: 'gone' }), { suppressErased: false })).resolves.toMatchObject({
+      duplicate: false,
+    });
   });
 
   it.each([10, 1000])('a merge of profiles with %i past events writes the same items', async (history) => {

@@ -37,7 +37,9 @@ describe('traits with provenance', () => {
     fc.assert(
       fc.property(traits, traits, traits, (a, b, c) => {
         expect(mergeTraitsWith(policy, a, b)).toEqual(mergeTraitsWith(policy, b, a));
-        expect(mergeTraitsWith(policy, mergeTraitsWith(policy, a, b), c)).toEqual(mergeTraitsWith(policy, a, mergeTraitsWith(policy, b, c)));
+        expect(mergeTraitsWith(policy, mergeTraitsWith(policy, a, b), c)).toEqual(
+          mergeTraitsWith(policy, a, mergeTraitsWith(policy, b, c)),
+        );
         expect(mergeTraitsWith(policy, a, a)).toEqual(mergeTraitsWith(policy, a));
       }),
     );
@@ -50,7 +52,13 @@ describe('traits with provenance', () => {
 
 describe('at most 300 traits per call', () => {
   const traits = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`t${i}`, i]));
-  const input = (body: unknown) => ({ route: 'identify' as const, body, receivedAt: new Date('2026-01-01T00:00:00.000Z'), sourceId: 'web', newMessageId: () => 'm' });
+  const input = (body: unknown) => ({
+    route: 'identify' as const,
+    body,
+    receivedAt: new Date('2026-01-01T00:00:00.000Z'),
+    sourceId: 'web',
+    newMessageId: () => 'm',
+  });
 
   it('accepts 300, refuses 301 naming the field (single call: nothing stored)', () => {
     expect(ingest(input({ userId: 'u', traits: traits(300) })).accepted).toHaveLength(1);
@@ -63,7 +71,15 @@ describe('at most 300 traits per call', () => {
   });
 
   it('rejects the batch item by index, the rest is accepted', () => {
-    const r = ingest({ ...input({ batch: [{ type: 'identify', userId: 'a', traits: traits(301) }, { type: 'identify', userId: 'b', traits: traits(2) }] }), route: 'batch' });
+    const r = ingest({
+      ...input({
+        batch: [
+          { type: 'identify', userId: 'a', traits: traits(301) },
+          { type: 'identify', userId: 'b', traits: traits(2) },
+        ],
+      }),
+      route: 'batch',
+    });
     expect(r.accepted).toHaveLength(1);
     expect(r.rejected[0]!.issues).toEqual([{ path: 'batch[0].traits', message: 'has 301 traits; at most 300 per call' }]);
   });

@@ -45,7 +45,9 @@ describe('protected traits under source trust', () => {
   it('a public value never beats a trusted one for email and phone, whatever the order, times and precedence', () => {
     fc.assert(
       fc.property(fc.array(write, { minLength: 1, maxLength: 8 }), policies, fc.nat(), (writes, policy, seed) => {
-        const shuffled = [...writes].sort((a, b) => ((JSON.stringify(a).length * 31 + seed) % 7) - ((JSON.stringify(b).length * 17 + seed) % 7));
+        const shuffled = [...writes].sort(
+          (a, b) => ((JSON.stringify(a).length * 31 + seed) % 7) - ((JSON.stringify(b).length * 17 + seed) % 7),
+        );
         for (const order of [writes, [...writes].reverse(), shuffled]) {
           const t = applyAll(order, policy);
           for (const trait of ['email', 'phone']) {
@@ -66,8 +68,22 @@ describe('protected traits under source trust', () => {
 
   it('the attack: the browser key cannot replace the email a trusted CRM set, even with a newer event', () => {
     let t: Traits = applyTraits({}, { email: 'victim@example.com' }, '2026-01-01T00:00:00.000Z', 'src_crm', 'first', undefined, 'trusted');
-    t = applyTraits(t, { email: 'attacker@evil.example', name: 'Mallory' }, '2026-06-01T00:00:00.000Z', 'default', 'first', undefined, 'public');
-    expect(t.email).toEqual({ value: 'victim@example.com', updatedAt: '2026-01-01T00:00:00.000Z', sourceId: 'src_crm', party: 'first', trust: 'trusted' });
+    t = applyTraits(
+      t,
+      { email: 'attacker@evil.example', name: 'Mallory' },
+      '2026-06-01T00:00:00.000Z',
+      'default',
+      'first',
+      undefined,
+      'public',
+    );
+    expect(t.email).toEqual({
+      value: 'victim@example.com',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      sourceId: 'src_crm',
+      party: 'first',
+      trust: 'trusted',
+    });
     // Unprotected traits rank as before: the newer event wins.
     expect(t.name!.value).toBe('Mallory');
     // A trusted source still updates it, also over an older-dated public value.
@@ -98,7 +114,13 @@ describe('protected traits under source trust', () => {
 
 describe('where trust comes from', () => {
   it('collect stamps trust only for trusted sources', () => {
-    const input = { route: 'identify' as const, body: { userId: 'u', traits: { email: 'a@example.com' }, trust: 'trusted' }, receivedAt: new Date('2026-01-01T00:00:00.000Z'), sourceId: 's', newMessageId: () => 'm' };
+    const input = {
+      route: 'identify' as const,
+      body: { userId: 'u', traits: { email: 'a@example.com' }, trust: 'trusted' },
+      receivedAt: new Date('2026-01-01T00:00:00.000Z'),
+      sourceId: 's',
+      newMessageId: () => 'm',
+    };
     // A `trust` field in the payload is not taken from the sender.
     expect(ingest(input).accepted[0]!.trust).toBeUndefined();
     expect(ingest({ ...input, trust: 'public' }).accepted[0]!.trust).toBeUndefined();
@@ -106,7 +128,12 @@ describe('where trust comes from', () => {
   });
 
   it('imported rows carry their source’s trust', () => {
-    const ctx = { sourceId: 'src_crm', party: 'first' as const, receivedAt: '2026-01-01T00:00:00.000Z', identity: parseConfig(undefined).identity };
+    const ctx = {
+      sourceId: 'src_crm',
+      party: 'first' as const,
+      receivedAt: '2026-01-01T00:00:00.000Z',
+      identity: parseConfig(undefined).identity,
+    };
     const row = '{"id":"user_id:u1","traits":{"email":"a@example.com"}}';
     expect(parseImport(row, 'ndjson', { ...ctx, trust: 'trusted' }).events[0]!.trust).toBe('trusted');
     expect(parseImport(row, 'ndjson', ctx).events[0]!.trust).toBeUndefined();
@@ -140,7 +167,9 @@ describe('where trust comes from', () => {
     expect((await createSource({ sources: store }, { name: 'web', party: 'first' })).source.trust).toBe('public');
     expect((await createSource({ sources: store }, { name: 'crm', party: 'first', trust: 'trusted' })).source.trust).toBe('trusted');
     await expect(createSource({ sources: store }, { name: 'x', party: 'first', trust: 'high' })).rejects.toThrow(ValidationError);
-    await expect(createSource({ sources: store }, { name: 'x', party: 'first', trust: 'high' })).rejects.toMatchObject({ issues: [{ path: 'trust', message: 'must be one of public, trusted' }] });
+    await expect(createSource({ sources: store }, { name: 'x', party: 'first', trust: 'high' })).rejects.toMatchObject({
+      issues: [{ path: 'trust', message: 'must be one of public, trusted' }],
+    });
     const listed = await listSources({ sources: store });
     expect(listed.map((s) => [s.source.id === 'default' ? 'default' : s.source.name, s.source.trust])).toEqual([
       ['default', 'public'],

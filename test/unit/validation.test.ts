@@ -15,7 +15,13 @@ import { RedriveRequestSchema } from '../../core/dead-letters';
 import { ContextRequestSchema } from '../../core/context';
 import { parseInput } from '../../core/validation';
 
-const rule = (over: Record<string, unknown>) => ({ id: 'r', name: 'R', trigger: { events: ['E'] }, actions: [{ type: 'emit', action: 'a' }], ...over });
+const rule = (over: Record<string, unknown>) => ({
+  id: 'r',
+  name: 'R',
+  trigger: { events: ['E'] },
+  actions: [{ type: 'emit', action: 'a' }],
+  ...over,
+});
 
 function issuesOf(f: () => unknown): { path: string; message: string }[] {
   try {
@@ -34,7 +40,9 @@ describe('rules and audiences', () => {
   });
 
   it('the message of the error names them too', () => {
-    expect(() => parseDefinition(rule({ condition: { all: [{ path: 'event.x', op: 'bogus', value: 1 }] } }))).toThrow(/invalid rule: condition\.all\[0\]\.op must be one of eq, neq/);
+    expect(() => parseDefinition(rule({ condition: { all: [{ path: 'event.x', op: 'bogus', value: 1 }] } }))).toThrow(
+      /invalid rule: condition\.all\[0\]\.op must be one of eq, neq/,
+    );
   });
 
   it('follows nested any / not / history down to the fault', () => {
@@ -65,7 +73,11 @@ describe('rules and audiences', () => {
   });
 
   it('an unknown action type lists the action types; a known one reports its own field', () => {
-    const issues = issuesOf(() => parseDefinition(rule({ actions: [{ type: 'sms' }, { type: 'emit', action: 'a', target: 'fax' }, { type: 'emit', action: 'a', data: { x: 5 } }] })));
+    const issues = issuesOf(() =>
+      parseDefinition(
+        rule({ actions: [{ type: 'sms' }, { type: 'emit', action: 'a', target: 'fax' }, { type: 'emit', action: 'a', data: { x: 5 } }] }),
+      ),
+    );
     expect(issues).toEqual([
       { path: 'actions[0].type', message: 'must be one of emit, trait, audience, recommend' },
       { path: 'actions[1].target', message: 'must be one of email, ads, webhook' },
@@ -74,10 +86,12 @@ describe('rules and audiences', () => {
   });
 
   it('audiences and trigger types name their paths and values', () => {
-    expect(issuesOf(() => parseDefinition({ kind: 'audience', id: 'a', name: 'A', condition: { path: 'profile.x', op: 'is', value: 1 } }))).toEqual([
-      { path: 'condition.op', message: `must be one of ${OPERATORS.join(', ')}` },
+    expect(
+      issuesOf(() => parseDefinition({ kind: 'audience', id: 'a', name: 'A', condition: { path: 'profile.x', op: 'is', value: 1 } })),
+    ).toEqual([{ path: 'condition.op', message: `must be one of ${OPERATORS.join(', ')}` }]);
+    expect(issuesOf(() => parseDefinition(rule({ trigger: { types: ['trak'] } })))).toEqual([
+      { path: 'trigger.types[0]', message: 'must be one of track, identify, page, screen, group, alias' },
     ]);
-    expect(issuesOf(() => parseDefinition(rule({ trigger: { types: ['trak'] } })))).toEqual([{ path: 'trigger.types[0]', message: 'must be one of track, identify, page, screen, group, alias' }]);
     expect(issuesOf(() => parseDefinition(rule({ colour: 'red' })))).toEqual([{ path: 'colour', message: 'is not a known field' }]);
   });
 
@@ -100,7 +114,7 @@ describe('rules and audiences', () => {
             cond = i % 2 === 0 ? { all: [{ path: 'event.a', op: 'exists' }, cond] } : { not: cond };
             wrap.unshift(i % 2 === 0 ? '.all[1]' : '.not');
           }
-          path += wrap.join('') + '.op';
+          path += `${wrap.join('')}.op`;
           const issues = issuesOf(() => parseDefinition(rule({ condition: cond })));
           expect(issues).toEqual([{ path, message: `must be one of ${OPERATORS.join(', ')}` }]);
         },
@@ -121,8 +135,21 @@ describe('events', () => {
   });
 
   it('batch items are named by index', () => {
-    const out = ingest({ route: 'batch', body: { batch: [{ type: 'track', userId: 'u', event: 'E' }, { type: 'identify', userId: ['x'] }] }, receivedAt: new Date(), sourceId: 's', newMessageId: () => 'm' });
-    expect(out.rejected).toEqual([{ index: 1, issues: [{ path: 'batch[1].userId', message: 'must be a string or a number (received array)' }] }]);
+    const out = ingest({
+      route: 'batch',
+      body: {
+        batch: [
+          { type: 'track', userId: 'u', event: 'E' },
+          { type: 'identify', userId: ['x'] },
+        ],
+      },
+      receivedAt: new Date(),
+      sourceId: 's',
+      newMessageId: () => 'm',
+    });
+    expect(out.rejected).toEqual([
+      { index: 1, issues: [{ path: 'batch[1].userId', message: 'must be a string or a number (received array)' }] },
+    ]);
   });
 });
 
@@ -138,7 +165,11 @@ describe('configuration', () => {
   };
 
   it('names the path and the allowed values of unions and enums', () => {
-    const m = configError({ identity: { types: { email: { format: 'mail' }, crm: 3, Bad: { from: ['x'] } } }, computed: { a: 'x', b: { op: 'median', property: 'properties.x' } }, typo: 1 });
+    const m = configError({
+      identity: { types: { email: { format: 'mail' }, crm: 3, Bad: { from: ['x'] } } },
+      computed: { a: 'x', b: { op: 'median', property: 'properties.x' } },
+      typo: 1,
+    });
     expect(m).toContain('identity.types.email.format: must be one of text, email, phone');
     expect(m).toContain('identity.types.crm: must be an object or false (received number)');
     expect(m).toContain('identity.types.Bad: (the key) identifier types are 1-40 characters');
@@ -148,13 +179,17 @@ describe('configuration', () => {
   });
 
   it('an unknown priority type lists the known types', () => {
-    expect(configError({ identity: { priority: ['nope'] } })).toContain('identity.priority[0]: unknown identifier type "nope"; one of user_id, email, phone');
+    expect(configError({ identity: { priority: ['nope'] } })).toContain(
+      'identity.priority[0]: unknown identifier type "nope"; one of user_id, email, phone',
+    );
   });
 });
 
 describe('admin bodies', () => {
   it('sources: the party lists the parties', () => {
-    expect(issuesOf(() => parseInput(NewSourceSchema, { name: 'POS', party: 'fourth' }, 'source'))).toEqual([{ path: 'party', message: 'must be one of first, second, third' }]);
+    expect(issuesOf(() => parseInput(NewSourceSchema, { name: 'POS', party: 'fourth' }, 'source'))).toEqual([
+      { path: 'party', message: 'must be one of first, second, third' },
+    ]);
   });
 
   it('dry run and backtest bodies name their fields', () => {
@@ -162,16 +197,28 @@ describe('admin bodies', () => {
       { path: 'event', message: 'must be an object (received string)' },
       { path: 'profile', message: 'must be a string (received number)' },
     ]);
-    expect(issuesOf(() => parseInput(BacktestBodySchema, { from: 'a', to: 'b', maxProfiles: 0.5 }, 'backtest request'))).toEqual([{ path: 'maxProfiles', message: 'must be an integer (received number)' }]);
+    expect(issuesOf(() => parseInput(BacktestBodySchema, { from: 'a', to: 'b', maxProfiles: 0.5 }, 'backtest request'))).toEqual([
+      { path: 'maxProfiles', message: 'must be an integer (received number)' },
+    ]);
   });
 
   it('redrive and context requests name their fields', () => {
-    expect(zodIssues(RedriveRequestSchema.safeParse({ ids: [1] }).error!)).toEqual([{ path: 'ids[0]', message: 'must be a string (received number)' }]);
-    expect(zodIssues(ContextRequestSchema.safeParse({ anonymousId: 7 }).error!)).toEqual([{ path: 'anonymousId', message: 'must be a string (received number)' }]);
+    expect(zodIssues(RedriveRequestSchema.safeParse({ ids: [1] }).error!)).toEqual([
+      { path: 'ids[0]', message: 'must be a string (received number)' },
+    ]);
+    expect(zodIssues(ContextRequestSchema.safeParse({ anonymousId: 7 }).error!)).toEqual([
+      { path: 'anonymousId', message: 'must be a string (received number)' },
+    ]);
   });
 
   it('import rows of an unknown identifier type list the known types', () => {
-    const { errors } = parseImport(JSON.stringify({ id: 'shoe:42', traits: { a: 1 } }), 'ndjson', { sourceId: 's', receivedAt: '2026-01-01T00:00:00.000Z', identity: parseConfig(undefined).identity });
-    expect(errors).toEqual([{ line: 1, reason: 'unknown identifier type "shoe"; one of user_id, email, phone, anonymous_id, device_id, advertising_id' }]);
+    const { errors } = parseImport(JSON.stringify({ id: 'shoe:42', traits: { a: 1 } }), 'ndjson', {
+      sourceId: 's',
+      receivedAt: '2026-01-01T00:00:00.000Z',
+      identity: parseConfig(undefined).identity,
+    });
+    expect(errors).toEqual([
+      { line: 1, reason: 'unknown identifier type "shoe"; one of user_id, email, phone, anonymous_id, device_id, advertising_id' },
+    ]);
   });
 });
