@@ -177,6 +177,7 @@ export const ruleObservers: Pick<EvaluateDeps, 'onRuleError' | 'onSkipped'> = {
 const cloudDeps = lazy(
   (): EvaluateDeps => ({
     store: profileStore(),
+    reader: profileStore(),
     stats: statsStore(),
     bus: new EventBridgeBus(new EventBridgeClient({}), requireEnv(ENV.EVENT_BUS_NAME)),
     rules: cachedRuleSet(new DynamoRuleStore(dynamo(), tableName()), {
