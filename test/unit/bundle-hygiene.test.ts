@@ -34,3 +34,11 @@ it('the collect bundle leaves out libphonenumber', async () => {
   expect(bundled.some((f) => f.includes('core/ingest'))).toBe(true);
   expect(bundled.filter((f) => f.includes('libphonenumber'))).toEqual([]);
 });
+
+it('no bundle carries Powertools: the functions log and publish metrics with lambdas/shared/observability.ts (31 KB less each)', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'scherp-bundle-')), 'index.js');
+  const r = await build({ ...esbuildOptions(join(root, 'lambdas/stitch/index.ts'), out), metafile: true });
+  const bundled = Object.keys(r.metafile.inputs);
+  expect(bundled.some((f) => f.includes('lambdas/shared/observability'))).toBe(true);
+  expect(bundled.filter((f) => f.includes('@aws-lambda-powertools'))).toEqual([]);
+});
