@@ -1,6 +1,7 @@
 /**
  * Deduplication by (source, message id) within the dedupe window, run by `stitch` before an
- * event is stitched. The marker is written only after SQS accepted the event (collect never
+ * event without a stated time is stitched (`app/process-event.ts`; an event with one is
+ * deduplicated by its timeline key alone). The marker is written only after SQS accepted the event (collect never
  * marks anything), so a request that failed and is retried is never dropped.
  *
  * A message seen before keeps the timestamp of its first delivery: its timeline key

@@ -34,6 +34,7 @@ import type {
   HistoryStore,
   PersonalizationStore,
   ProfileParts,
+  ProfileReader,
   ProfileStore,
   Recommendation,
   Scheduler,
@@ -49,6 +50,8 @@ export interface EvaluateDeps {
   /** The Overview's counters: actions fired per rule, one update per stream batch (`core/stats.ts`). */
   readonly stats?: StatsStore;
   readonly store: ProfileStore;
+  /** Reads a live profile's root and parts in one Query (absent: a root read, then the parts). */
+  readonly reader?: ProfileReader;
   readonly bus: Bus;
   readonly rules: () => Promise<RuleSet>;
   readonly parts: PersonalizationStore;
@@ -249,6 +252,20 @@ async function saveTraits(store: ProfileStore, profileId: string, changes: reado
   throw new PartConflictError('profile traits');
 }
 
+/**
+ * The profile an event's partition resolves to, with its parts. With a `reader`, the root and
+ * the parts of a live profile come in one strongly consistent Query (one read unit for a
+ * profile under 4 KB, instead of a root read and a parts Query); a merged-away root is followed.
+ */
+async function loadProfileAndParts(deps: EvaluateDeps, profileId: string): Promise<{ profile: Profile; parts: ProfileParts } | undefined> {
+  const whole = deps.reader ? await deps.reader.loadProfileWithParts(profileId) : undefined;
+  if (whole && whole.stored.profile.mergedInto === undefined) return { profile: whole.stored.profile, parts: whole.parts };
+  if (deps.reader && !whole) return undefined;
+  const resolved = (await resolveSurvivors(deps.store, [profileId])).get(profileId);
+  if (!resolved) return undefined;
+  return { profile: resolved.profile, parts: await deps.parts.loadParts(resolved.profile.id) };
+}
+
 /** Evaluates the audiences and rules for one stored event; returns what was published. */
 export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event: ScherpEvent): Promise<BusEntry[]> {
   const set = await deps.rules();
@@ -256,10 +273,10 @@ export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event
   const statements = consentFromEvent(event);
   const computes = deps.computed !== undefined && Object.values(deps.computed.defs).some((d) => matches(d, event));
   if (candidates.length === 0 && set.audiences.length === 0 && !statements && !computes) return [];
-  const resolved = (await resolveSurvivors(deps.store, [profileId])).get(profileId);
-  if (!resolved) return [];
-  const profile = resolved.profile;
-  let parts = await deps.parts.loadParts(profile.id);
+  const loaded = await loadProfileAndParts(deps, profileId);
+  if (!loaded) return [];
+  const profile = loaded.profile;
+  let parts = loaded.parts;
   if (computes) parts = await updateComputed(deps.computed!, profile.id, parts, event);
   if (statements) parts = await recordConsent(deps.parts, profile.id, parts, statements, event.timestamp);
   if (candidates.length === 0 && set.audiences.length === 0) return [];

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_CONFIG, type IdentityConfig } from '../core/config';
-import type { ScherpEvent } from '../core/events';
+import { timelineTime, type ScherpEvent } from '../core/events';
 import {
   aliasedIdentifier,
   chooseSurvivor,
@@ -76,12 +76,12 @@ const MAX_ATTEMPTS = 8;
 
 /**
  * The id of the profile an event creates: the same on every attempt and redelivery of that event
- * (its first timestamp, its source and message id), so a retry after a lost answer or a crash
+ * (its timeline time, its source and message id), so a retry after a lost answer or a crash
  * finds the profile the first attempt wrote instead of creating a second one.
  */
-export function profileIdFor(event: Pick<ScherpEvent, 'timestamp' | 'sourceId' | 'messageId'>): string {
+export function profileIdFor(event: Pick<ScherpEvent, 'timestamp' | 'originalTimestamp' | 'sourceId' | 'messageId'>): string {
   const digest = createHash('sha256').update(`${event.sourceId}\u0000${event.messageId}`).digest('hex');
-  return newProfileId(Math.max(0, Date.parse(event.timestamp) || 0), () => digest.slice(0, 12));
+  return newProfileId(Math.max(0, Date.parse(timelineTime(event)) || 0), () => digest.slice(0, 12));
 }
 
 export async function stitch(store: ProfileStore, event: ScherpEvent, opts: StitchOptions = {}): Promise<StitchResult> {

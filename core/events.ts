@@ -158,4 +158,27 @@ export interface ScherpEvent {
   readonly receivedAt: string;
 }
 
+/**
+ * Where an event sits on its timeline (the time in its key `EV#<time>#<messageId>`): the time
+ * the sender stated (`originalTimestamp`, which collect keeps from the sender's `timestamp`),
+ * the same on every retry of the request, so a retried request lands on the same key and the
+ * conditional put of the timeline item is the dedupe. Without a stated time: the corrected
+ * `timestamp` (then stitch keeps a dedupe marker, see `hasStatedTime`).
+ */
+export function timelineTime(e: Pick<ScherpEvent, 'timestamp' | 'originalTimestamp'>): string {
+  return statedTime(e) ?? e.timestamp;
+}
+
+/** The sender's stated time, normalised to ISO-8601 UTC; undefined when it stated none (or none readable). */
+function statedTime(e: Pick<ScherpEvent, 'originalTimestamp'>): string | undefined {
+  if (e.originalTimestamp === undefined) return undefined;
+  const ms = Date.parse(e.originalTimestamp);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** The event's timeline key is the same on every retry of its request (the sender stated a time). */
+export function hasStatedTime(e: Pick<ScherpEvent, 'originalTimestamp'>): boolean {
+  return statedTime(e) !== undefined;
+}
+
 export { formatPath, zodIssues, type FieldIssue } from './validation';

@@ -2,7 +2,7 @@
  * Which identifiers an event carries, how their values are normalised, and which of them may
  * link profiles together without breaking the merge protection: pure.
  */
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { parsePhone, type CountryCode } from './phone';
 import { DEFAULT_CONFIG, type IdentityConfig } from './config';
 import { own } from './dict';
 import {
@@ -21,7 +21,7 @@ import {
 export * from './identifiers';
 
 const libphonenumber: PhoneParser = (text, region) => {
-  const phone = parsePhoneNumberFromString(text, region as CountryCode);
+  const phone = parsePhone(text, region as CountryCode);
   return phone?.isValid() ? phone.number : undefined;
 };
 

@@ -141,8 +141,12 @@ function stamp(e: IncomingEvent, input: IngestInput): ScherpEvent {
   const context = { ...(e.context ?? {}) };
   if (context.ip === undefined && input.request?.ip) context.ip = input.request.ip;
   if (context.userAgent === undefined && input.request?.userAgent) context.userAgent = input.request.userAgent;
+  // The sender's own time is kept as `originalTimestamp` (as Segment does): it is the same on
+  // every retry of the request, so it places the event on its timeline (`timelineTime`).
+  const stated = e.originalTimestamp ?? e.timestamp;
   return {
     ...rest,
+    ...(stated !== undefined ? { originalTimestamp: stated } : {}),
     context,
     messageId: e.messageId ?? input.newMessageId(),
     sourceId: input.sourceId,

@@ -18,7 +18,7 @@
  * holds. The matcher errs on the side of matching: a false match deletes a debugging record of
  * someone else, a missed one keeps personal data after an erasure.
  */
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { parsePhone } from './phone';
 import { DEFAULT_CONFIG, type IdentifierTypeConfig, type IdentityConfig } from './config';
 import { normaliseIdentifier, type Identifier } from './identity';
 import { identifierTerms } from './mention-terms';
@@ -99,7 +99,7 @@ const PHONE_SHAPE = /^[\d\s+().\-/]+$/;
  * (the national number alone).
  */
 export function phoneWritings(e164: string): string[] {
-  const p = parsePhoneNumberFromString(e164);
+  const p = parsePhone(e164);
   if (!p) return [e164.replace(/\D/g, '')];
   const international = `${p.countryCallingCode}${p.nationalNumber}`;
   return [

@@ -321,7 +321,18 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const computed = { store: new DynamoComputedStore(doc, tableName), defs: config.computed };
     const evaluationFailures = new DynamoEvaluationFailures(doc, tableName);
     const evaluate = createEvaluateHandler(
-      () => ({ store, stats, bus: faults ? faults.bus(bus) : bus, rules, parts, history, scheduler, computed, ...ruleObservers }),
+      () => ({
+        store,
+        reader: store,
+        stats,
+        bus: faults ? faults.bus(bus) : bus,
+        rules,
+        parts,
+        history,
+        scheduler,
+        computed,
+        ...ruleObservers,
+      }),
       () => evaluationFailures,
     );
     const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history }));

@@ -4,7 +4,7 @@
  * full Segment `context` under 1 KB (one write unit).
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import type { ScherpEvent } from '../../core/events';
+import { timelineTime, type ScherpEvent } from '../../core/events';
 import { keys, TTL_ATTRIBUTE } from './keys';
 
 export interface EventItem {
@@ -22,7 +22,7 @@ export interface EventItem {
 export function encodeEvent(profileId: string, e: ScherpEvent, retentionDays: number): EventItem {
   const ttl = Math.floor(Date.parse(e.timestamp) / 1000) + retentionDays * 86400;
   return {
-    ...keys.event(profileId, e.timestamp, e.messageId),
+    ...keys.event(profileId, timelineTime(e), e.messageId),
     mid: e.messageId,
     type: e.type,
     name: e.event ?? e.name,

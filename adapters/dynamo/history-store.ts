@@ -9,6 +9,12 @@ import { decodeEvent } from './event-codec';
 import { keys, PROFILE_SK_PREFIX } from './keys';
 import { queryAll } from './query';
 
+/**
+ * How far before a window a history read starts: a sender whose clock is off by more than this
+ * has events near the window's start placed outside the range read.
+ */
+export const POSITION_SKEW_MARGIN_MS = 86_400_000;
+
 export class DynamoHistoryStore implements HistoryStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -21,14 +27,18 @@ export class DynamoHistoryStore implements HistoryStore {
   }
 
   private async loadOne(profileId: string, sinceIso: string): Promise<ScherpEvent[]> {
-    const range = keys.eventsSince(profileId, sinceIso);
+    // Timeline keys carry the sender's stated time (`timelineTime`), which can be off its
+    // corrected timestamp by the sender's clock skew: read a margin earlier, keep by timestamp.
+    const since = Date.parse(sinceIso);
+    const from = Number.isNaN(since) ? sinceIso : new Date(since - POSITION_SKEW_MARGIN_MS).toISOString();
+    const range = keys.eventsSince(profileId, from);
     const items = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
       ExpressionAttributeValues: { ':pk': range.pk, ':from': range.from, ':to': range.to },
       ProjectionExpression: 'd',
     });
-    return items.map((it) => decodeEvent(it as { d: Uint8Array }));
+    return items.map((it) => decodeEvent(it as { d: Uint8Array })).filter((e) => !(Date.parse(e.timestamp) < since));
   }
 
   async listProfileIds(cursor?: string): Promise<{ ids: string[]; cursor?: string }> {

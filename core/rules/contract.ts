@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { parsePhone } from '../phone';
 import type { TraceEntry } from './engine';
 
 export const CONTRACT_VERSION = '1';
@@ -39,7 +39,7 @@ export function normaliseEmail(email: unknown): string | undefined {
 /** E.164 (`+31612345678`); undefined unless the number carries a valid country code. */
 export function normalisePhone(phone: unknown): string | undefined {
   if (typeof phone !== 'string' && typeof phone !== 'number') return undefined;
-  const p = parsePhoneNumberFromString(String(phone).trim());
+  const p = parsePhone(String(phone).trim());
   return p?.isValid() ? p.number : undefined;
 }
 

@@ -9,27 +9,27 @@ import { ENV, intEnv, optionalEnv, requireEnv } from './env';
 import { lazy } from './lazy';
 
 /** The document client for this container: DynamoDB Local when DYNAMODB_ENDPOINT is set. */
-export const dynamo = lazy(() => {
+export const dynamo = /* @__PURE__ */ lazy(() => {
   const endpoint = optionalEnv(ENV.DYNAMODB_ENDPOINT);
   return documentClient(endpoint ? localDynamoConfig(endpoint) : {});
 });
 
-export const tableName = lazy(() => requireEnv(ENV.TABLE_NAME));
+export const tableName = /* @__PURE__ */ lazy(() => requireEnv(ENV.TABLE_NAME));
 
-export const profileStore = lazy(
+export const profileStore = /* @__PURE__ */ lazy(
   () => new DynamoProfileStore(dynamo(), { tableName: tableName(), retentionDays: Number(optionalEnv(ENV.EVENT_RETENTION_DAYS) ?? 400) }),
 );
 
-export const sourceStore = lazy(() => new DynamoSourceStore(dynamo(), tableName()));
+export const sourceStore = /* @__PURE__ */ lazy(() => new DynamoSourceStore(dynamo(), tableName()));
 
-export const rejectedStore = lazy(
+export const rejectedStore = /* @__PURE__ */ lazy(
   () => new DynamoRejectedStore(dynamo(), { tableName: tableName(), retentionDays: intEnv(ENV.REJECTED_RETENTION_DAYS, 7) }),
 );
 
-export const messageLog = lazy(
+export const messageLog = /* @__PURE__ */ lazy(
   () => new DynamoMessageLog(dynamo(), { tableName: tableName(), windowDays: intEnv(ENV.DEDUPE_WINDOW_DAYS, 7) }),
 );
 
-export const debugStore = lazy(() => new DynamoDebugStore(dynamo(), { tableName: tableName() }));
+export const debugStore = /* @__PURE__ */ lazy(() => new DynamoDebugStore(dynamo(), { tableName: tableName() }));
 
-export const statsStore = lazy(() => new DynamoStatsStore(dynamo(), tableName()));
+export const statsStore = /* @__PURE__ */ lazy(() => new DynamoStatsStore(dynamo(), tableName()));

@@ -3,7 +3,7 @@
  * property tests of the stitch use case (integration tests use the real DynamoDB Local).
  */
 import type { IdentityLookup, ProfileStore, StoredProfile, TimelineEntry } from '../../app/ports';
-import type { ScherpEvent } from '../../core/events';
+import { timelineTime, type ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
 import type { MergeRecord, Profile } from '../../core/profile';
 
@@ -87,7 +87,7 @@ export class MemoryProfileStore implements ProfileStore {
   async putEvent(profileId: string, event: ScherpEvent): Promise<boolean> {
     const p = this.events.get(profileId) ?? new Map<string, ScherpEvent>();
     this.events.set(profileId, p);
-    const k = `EV#${event.timestamp}#${event.messageId}`;
+    const k = `EV#${timelineTime(event)}#${event.messageId}`;
     if (p.has(k)) return false;
     p.set(k, event);
     return true;

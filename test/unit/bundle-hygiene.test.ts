@@ -34,3 +34,28 @@ it('the collect bundle leaves out libphonenumber', async () => {
   expect(bundled.some((f) => f.includes('core/ingest'))).toBe(true);
   expect(bundled.filter((f) => f.includes('libphonenumber'))).toEqual([]);
 });
+
+it('no bundle carries Powertools: the functions log and publish metrics with lambdas/shared/observability.ts (31 KB less each)', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'scherp-bundle-')), 'index.js');
+  const r = await build({ ...esbuildOptions(join(root, 'lambdas/stitch/index.ts'), out), metafile: true });
+  const bundled = Object.keys(r.metafile.inputs);
+  expect(bundled.some((f) => f.includes('lambdas/shared/observability'))).toBe(true);
+  expect(bundled.filter((f) => f.includes('@aws-lambda-powertools'))).toEqual([]);
+});
+
+it.each(['collect', 'stitch'])(
+  'the %s bundle is at most 200 KB (issue 15; evaluate and profile are not there yet, docs/benchmarks.md)',
+  async (fn) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'scherp-bundle-')), 'index.js');
+    await build(esbuildOptions(join(root, `lambdas/${fn}/index.ts`), out));
+    expect(statSync(out).size).toBeLessThanOrEqual(200 * 1024);
+  },
+);
+
+it('phone metadata is bundled compressed (core/phone.ts), never as the 82 KB JSON', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'scherp-bundle-')), 'index.js');
+  const r = await build({ ...esbuildOptions(join(root, 'lambdas/stitch/index.ts'), out), metafile: true });
+  const bundled = Object.keys(r.metafile.inputs);
+  expect(bundled.some((f) => f.includes('core/phone-metadata'))).toBe(true);
+  expect(bundled.filter((f) => /libphonenumber-js\/metadata\.\w+\.json/.test(f))).toEqual([]);
+});
