@@ -2,6 +2,7 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { loadSession, roleOf, saveSession, type Session } from './api';
+import { LiveEventsPage } from './events';
 import { HealthPage } from './health';
 import { ProfilePage, ProfileSearch } from './profiles';
 import { RulePage, RulesPage } from './rules';
@@ -79,15 +80,6 @@ function Overview() {
   );
 }
 
-function Placeholder(props: { title: string }) {
-  return (
-    <section>
-      <h1>{props.title}</h1>
-      <p class="hint">This page comes with the live-events API.</p>
-    </section>
-  );
-}
-
 function Page(props: { route: string[]; session: Session }) {
   const [first, second] = props.route;
   const s = props.session;
@@ -96,7 +88,7 @@ function Page(props: { route: string[]; session: Session }) {
   if (first === 'rules') return second ? <RulePage id={second} session={s} /> : <RulesPage session={s} />;
   if (first === 'sources') return <SourcesPage session={s} />;
   if (first === 'health') return <HealthPage session={s} />;
-  if (first === 'events') return <Placeholder title="Live events" />;
+  if (first === 'events') return <LiveEventsPage session={s} />;
   return (
     <section>
       <h1>Not found</h1>

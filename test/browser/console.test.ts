@@ -253,6 +253,53 @@ it('shows rejected events with their reasons on the health page', async () => {
   await page.context().close();
 });
 
+it('shows a newly sent event and a rejected one in the live view within 2 s, with the reason, the field and the JSON', async () => {
+  const { page, problems } = await open('/console/events');
+  await signIn(page, rt.keys.admin);
+  await page.locator('[data-session="open"]').waitFor();
+  const name = `Live Checkout ${Date.now()}`;
+  expect((await client.post('/v1/track', { userId: 'live-1', event: name, properties: { step: 2 } })).status).toBe(200);
+  expect((await client.post('/v1/track', { userId: 'live-1', event: `${name} bad`, properties: 'not an object' })).status).toBe(400);
+  const accepted = page.locator('li[data-status="accepted"]', { hasText: name });
+  const rejected = page.locator('li[data-status="rejected"]', { hasText: `${name} bad` });
+  await accepted.waitFor({ timeout: 2000 });
+  await rejected.waitFor({ timeout: 2000 });
+  await expect(rejected.locator('code.field').textContent()).resolves.toBe('properties');
+  await expect(rejected.locator('.reason').textContent()).resolves.toMatch(/properties: \S/);
+  // Click for the JSON (as text).
+  await accepted.locator('summary').click();
+  await expect(accepted.locator('pre.json').textContent()).resolves.toContain('"step": 2');
+  // Filters: by status, by name, by type; the same entry once (entries are kept by id).
+  await page.getByLabel('Status').selectOption('rejected');
+  expect(await accepted.count()).toBe(0);
+  await expect(rejected.count()).resolves.toBe(1);
+  await page.getByLabel('Status').selectOption('');
+  await page.getByLabel('Event name').fill(name);
+  await expect(page.locator('li[data-entry]').count()).resolves.toBe(2);
+  await page.getByLabel('Type').selectOption('identify');
+  await expect(page.locator('li[data-entry]').count()).resolves.toBe(0);
+  await page.getByLabel('Type').selectOption('track');
+  await expect(accepted.count()).resolves.toBe(1);
+  // Paused: nothing new arrives; resumed: it does.
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByLabel('Event name').fill('');
+  await page.getByLabel('Type').selectOption('');
+  const later = `Live Later ${Date.now()}`;
+  expect((await client.post('/v1/track', { userId: 'live-1', event: later })).status).toBe(200);
+  await page.waitForTimeout(1500);
+  expect(await page.locator('li[data-entry]', { hasText: later }).count()).toBe(0);
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await page.locator('li[data-entry]', { hasText: later }).waitFor({ timeout: 2000 });
+  // Hostile event names are text.
+  expect((await client.post('/v1/track', { userId: 'live-1', event: XSS })).status).toBe(200);
+  const hostile = page.locator('li[data-entry] .event-name', { hasText: XSS });
+  await hostile.waitFor({ timeout: 2000 });
+  await expect(hostile.textContent()).resolves.toBe(XSS);
+  expect(await page.locator('section.live img').count()).toBe(0);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it('with the read key shows no write controls (and the API refuses them anyway)', async () => {
   const { page, problems } = await open();
   await signIn(page, rt.keys.read);
