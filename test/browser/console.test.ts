@@ -253,6 +253,46 @@ it('shows rejected events with their reasons on the health page', async () => {
   await page.context().close();
 });
 
+it('opens on the overview: the counts of the events sent, per hour and per day (charts), actions per rule, top names, rejected', async () => {
+  await client.send(...Array.from({ length: 3 }, () => ({ type: 'track', userId: 'overview-1', event: 'Overview Ping' })));
+  expect((await client.post('/v1/track', { userId: 'overview-1' })).status).toBe(400);
+  await settle(rt);
+  const stats = (await client.call('GET', '/v1/stats', rt.keys.read)).body;
+  // What the test sent is counted: the 3 pings, the rejected events (2 so far), the rule that fired on Ada's order.
+  expect(stats.topEvents).toContainEqual({ event: 'Overview Ping', count: 3 });
+  expect(stats.totals.rejected).toBeGreaterThanOrEqual(2);
+  expect(stats.totals.actions['high-value-order']).toBeGreaterThanOrEqual(1);
+  const { page, problems } = await open();
+  const csp: string[] = [];
+  page.on('console', (m) => /Content Security Policy/i.test(m.text()) && csp.push(m.text()));
+  await signIn(page, rt.keys.read);
+  await expect(page.locator('h1').textContent()).resolves.toBe('Overview');
+  await expect(page.locator('tr[data-event="Overview Ping"] td').nth(1).textContent()).resolves.toBe('3');
+  await expect(page.locator('[data-figure="events"] .figure-value').textContent()).resolves.toBe(
+    stats.totals.events.toLocaleString('en-US'),
+  );
+  await expect(page.locator('[data-figure="rejected"] .figure-value').textContent()).resolves.toBe(String(stats.totals.rejected));
+  await expect(page.locator('tr[data-rule="high-value-order"] td').nth(1).textContent()).resolves.toBe(
+    String(stats.totals.actions['high-value-order']),
+  );
+  // Two uPlot charts drawn on canvases, with their numbers as text.
+  await expect(page.locator('figure.chart canvas').count()).resolves.toBe(2);
+  const hourly = page.locator('figure[data-chart="Events per hour, last 48 hours"]');
+  await expect(hourly.locator('table.chart-numbers tbody tr').count()).resolves.toBe(48);
+  const thisHour = stats.hours.at(-1);
+  await expect(hourly.locator('table.chart-numbers tbody tr').last().locator('td').nth(1).textContent()).resolves.toBe(
+    String(thisHour.events),
+  );
+  await expect(page.locator('figure[data-chart="Events per day, last 30 days"] table.chart-numbers tbody tr').count()).resolves.toBe(
+    stats.days.length,
+  );
+  await page.goto(`${rt.url}/console/overview`);
+  await page.locator('tr[data-event="Overview Ping"]').waitFor();
+  expect(csp).toEqual([]);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it('shows a newly sent event and a rejected one in the live view within 2 s, with the reason, the field and the JSON', async () => {
   const { page, problems } = await open('/console/events');
   await signIn(page, rt.keys.admin);
