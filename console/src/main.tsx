@@ -2,6 +2,7 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { loadSession, roleOf, saveSession, type Session } from './api';
+import { AudiencePage, AudiencesPage } from './audiences';
 import { LiveEventsPage } from './events';
 import { HealthPage } from './health';
 import { Overview } from './overview';
@@ -63,6 +64,7 @@ const NAV: [string, string][] = [
   ['', 'Overview'],
   ['profiles', 'Profiles'],
   ['events', 'Live events'],
+  ['audiences', 'Audiences'],
   ['rules', 'Rules'],
   ['sources', 'Sources and keys'],
   ['health', 'Health'],
@@ -74,6 +76,7 @@ function Page(props: { route: string[]; session: Session }) {
   if (!first || first === 'overview') return <Overview session={s} />;
   if (first === 'profiles') return second ? <ProfilePage id={second} session={s} /> : <ProfileSearch session={s} />;
   if (first === 'rules') return second ? <RulePage id={second} session={s} /> : <RulesPage session={s} />;
+  if (first === 'audiences') return second ? <AudiencePage id={second} session={s} /> : <AudiencesPage session={s} />;
   if (first === 'sources') return <SourcesPage session={s} />;
   if (first === 'health') return <HealthPage session={s} />;
   if (first === 'events') return <LiveEventsPage session={s} />;

@@ -340,6 +340,64 @@ it('shows a newly sent event and a rejected one in the live view within 2 s, wit
   await page.context().close();
 });
 
+it("creates an audience in the UI and lists it; a bad definition shows the API's issue at the field", async () => {
+  const { page, problems } = await open('/console/audiences');
+  await signIn(page, rt.keys.admin);
+  await page.locator('tr[data-audience="high-value"]').waitFor();
+  const hasMembership = (await client.call('GET', '/v1/audiences', rt.keys.admin)).status !== 404;
+  if (!hasMembership) await page.locator('[data-membership="not-available"]').waitFor();
+  await page.getByRole('button', { name: 'New audience' }).click();
+  await page.getByLabel('Id').fill('console-vip');
+  await page.getByLabel('Name').fill('Console VIPs');
+  // A bad operator: the 400 names the path, shown under the editor.
+  const json = page.getByLabel(/^Definition \(JSON/);
+  await json.fill(JSON.stringify({ condition: { path: 'profile.traits.plan', op: 'equals', value: 'pro' } }));
+  await page.getByRole('button', { name: 'Create audience' }).click();
+  const issue = page.locator('#audience-editor-json-issues li').first();
+  await expect(issue.getAttribute('data-issue-path')).resolves.toMatch(/^condition/);
+  await expect(issue.textContent()).resolves.toMatch(/condition/);
+  expect((await client.call('GET', '/v1/rules/console-vip', rt.keys.admin)).status).toBe(404);
+  // An empty name: shown at the name field.
+  await page.getByLabel('Name').fill('');
+  await json.fill(JSON.stringify({ condition: { path: 'profile.traits.plan', op: 'eq', value: 'pro' } }));
+  await page.getByRole('button', { name: 'Create audience' }).click();
+  await expect(page.locator('#audience-editor-name-issues li').first().getAttribute('data-issue-path')).resolves.toBe('name');
+  expect(await page.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
+  // Not JSON at all: said under the editor, nothing sent.
+  await json.fill('{ condition: ');
+  await page.getByRole('button', { name: 'Create audience' }).click();
+  await expect(page.locator('#audience-editor-json-issues').textContent()).resolves.toContain('not valid JSON');
+  // A good one: stored, its page opens, and it is listed.
+  await page.getByLabel('Name').fill('Console VIPs');
+  await json.fill(JSON.stringify({ enabled: true, condition: { path: 'profile.traits.plan', op: 'eq', value: 'pro' } }));
+  await page.getByRole('button', { name: 'Create audience' }).click();
+  await page.waitForURL(`${rt.url}/console/audiences/console-vip`);
+  await expect(page.locator('pre.json').textContent()).resolves.toContain('"op": "eq"');
+  const stored = (await client.call('GET', '/v1/rules/console-vip', rt.keys.admin)).body;
+  expect(stored).toMatchObject({ kind: 'audience', id: 'console-vip', name: 'Console VIPs' });
+  if (!hasMembership) await page.locator('[data-membership="not-available"]').waitFor();
+  else await page.locator('[data-membership="available"]').waitFor();
+  // Edit it: a field error at the field, then saved.
+  await page.getByRole('button', { name: 'Edit definition' }).click();
+  await page.getByLabel(/^Definition \(JSON/).fill(JSON.stringify({ condition: { path: 'traits.plan', op: 'eq', value: 'pro' } }));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#audience-editor-json-issues li').first().textContent()).resolves.toContain('condition');
+  await page.getByLabel(/^Definition \(JSON/).fill(JSON.stringify({ condition: { path: 'profile.traits.plan', op: 'eq', value: 'team' } }));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status').textContent()).resolves.toContain('Saved');
+  expect((await client.call('GET', '/v1/rules/console-vip', rt.keys.admin)).body.condition.value).toBe('team');
+  await page.getByRole('link', { name: '← Audiences' }).click();
+  await expect(page.locator('tr[data-audience="console-vip"]').textContent()).resolves.toContain('Console VIPs');
+  // Creating one with a taken id is refused at the id field.
+  await page.getByRole('button', { name: 'New audience' }).click();
+  await page.getByLabel('Id').fill('console-vip');
+  await page.getByLabel('Name').fill('Again');
+  await page.getByRole('button', { name: 'Create audience' }).click();
+  await expect(page.locator('#audience-editor-id-issues').textContent()).resolves.toContain('exists already');
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it('with the read key shows no write controls (and the API refuses them anyway)', async () => {
   const { page, problems } = await open();
   await signIn(page, rt.keys.read);
