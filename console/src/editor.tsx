@@ -6,12 +6,8 @@
  */
 import { useState } from 'preact/hooks';
 import { api, ApiError, type Session } from './api';
+import { type Issue, placeIssues } from './issues';
 import { ErrorBox } from './ui';
-
-export interface Issue {
-  readonly path: string;
-  readonly message: string;
-}
 
 export type DefinitionKind = 'rule' | 'audience';
 
@@ -30,16 +26,6 @@ export interface EditorProps {
 export function editableRest(def: Record<string, unknown>): Record<string, unknown> {
   const { id: _id, name: _name, kind: _kind, ...rest } = def;
   return rest;
-}
-
-/** The issues of a 400 answer, split by where they are shown. */
-export function placeIssues(issues: readonly Issue[]): { id: Issue[]; name: Issue[]; body: Issue[] } {
-  const at = (i: Issue, f: string) => i.path === f || i.path.startsWith(`${f}.`) || i.path.startsWith(`${f}[`);
-  return {
-    id: issues.filter((i) => at(i, 'id')),
-    name: issues.filter((i) => at(i, 'name')),
-    body: issues.filter((i) => !at(i, 'id') && !at(i, 'name')),
-  };
 }
 
 function FieldIssues(props: { issues: readonly Issue[]; id: string }) {

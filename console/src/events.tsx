@@ -5,25 +5,8 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, type Session } from './api';
+import { type DebugEntry, EVENT_TYPES, mergeEntries } from './live';
 import { ErrorBox, Json, Time } from './ui';
-
-export const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
-
-export interface DebugEntry {
-  id: string;
-  receivedAt: string;
-  status: 'accepted' | 'rejected';
-  sourceId: string;
-  route: string;
-  index: number;
-  type?: string;
-  event?: string;
-  messageId?: string;
-  reason?: string;
-  field?: string;
-  issues?: { path: string; message: string }[];
-  payload: string;
-}
 
 interface DebugAnswer {
   events: DebugEntry[];
@@ -38,17 +21,6 @@ interface SessionAnswer {
 
 /** How often the page asks for new entries. */
 const POLL_MS = 1000;
-/** Entries kept in the page (the newest). */
-const KEEP = 500;
-
-/** Merges new entries into the kept ones by id, newest first, at most {@link KEEP}. */
-export function mergeEntries(kept: readonly DebugEntry[], fresh: readonly DebugEntry[]): DebugEntry[] {
-  const byId = new Map<string, DebugEntry>();
-  for (const e of kept) byId.set(e.id, e);
-  for (const e of fresh) byId.set(e.id, e);
-  return [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, KEEP);
-}
-
 function parsed(payload: string): unknown {
   try {
     return JSON.parse(payload);

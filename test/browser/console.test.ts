@@ -240,6 +240,59 @@ it('lists the rules and dry-runs one against a profile, with the per-condition t
   const traceRows = page.locator('table.trace tbody tr');
   expect(await traceRows.count()).toBeGreaterThan(0);
   await expect(page.locator('table.trace').textContent()).resolves.toContain('150');
+  // Readable: what was compared, with which value, and the outcome.
+  const check = page.locator('.trace-tree .trace-node[data-result="true"]', { hasText: 'event.properties.revenue' });
+  await expect(check.locator('.check').textContent()).resolves.toBe('event.properties.revenue was 150; is greater than 100?');
+  await expect(check.locator('.outcome').textContent()).resolves.toBe('✓ true');
+  // The fires of the last 14 days (Ada's order fired it).
+  await page.locator('figure[data-chart="Fires per day, last 14 days"] canvas').waitFor();
+  await expect(page.locator('figure[data-chart="Fires per day, last 14 days"] table.chart-numbers tbody tr').count()).resolves.toBe(14);
+  const fired = (await client.call('GET', '/v1/stats', rt.keys.read)).body.totals.actions['high-value-order'];
+  await expect(page.locator('p.hint', { hasText: 'actions fired in the last 14 days' }).textContent()).resolves.toContain(
+    `${fired} actions`,
+  );
+  // Backtest over the last 7 days: the order of 150 fires it for Ada.
+  await page.getByRole('button', { name: 'Backtest' }).click();
+  await expect(page.locator('[data-backtest] [data-firings]').textContent()).resolves.toMatch(/^[1-9]/);
+  await expect(page.locator('[data-backtest] [data-matched]').textContent()).resolves.toMatch(/^[1-9]/);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("enables and disables a rule (a round trip through the API), and edits it with the API's issues at the field", async () => {
+  const rule = {
+    id: 'console-toggle',
+    name: 'Console toggle',
+    enabled: true,
+    trigger: { types: ['track'], events: ['Toggle Me'] },
+    actions: [{ type: 'emit', action: 'toggled' }],
+  };
+  expect((await client.call('PUT', '/v1/rules/console-toggle', rt.keys.admin, rule)).status).toBe(200);
+  const { page, problems } = await open('/console/rules');
+  await signIn(page, rt.keys.admin);
+  const row = page.locator('tr[data-rule="console-toggle"]');
+  await row.getByRole('button', { name: 'Disable console-toggle' }).click();
+  await row.locator('td[data-enabled="false"]').waitFor();
+  expect((await client.call('GET', '/v1/rules/console-toggle', rt.keys.admin)).body.enabled).toBe(false);
+  await row.getByRole('button', { name: 'Enable console-toggle' }).click();
+  await row.locator('td[data-enabled="true"]').waitFor();
+  expect((await client.call('GET', '/v1/rules/console-toggle', rt.keys.admin)).body).toMatchObject({ ...rule, enabled: true });
+  // On its page: disable, edit with a bad action type (the issue under the editor), then a good edit.
+  await row.getByRole('link', { name: 'console-toggle' }).click();
+  await page.getByRole('button', { name: 'Disable console-toggle' }).click();
+  await page.locator('p[data-enabled="false"]').waitFor();
+  await expect(page.getByRole('status').first().textContent()).resolves.toContain('Disabled');
+  expect((await client.call('GET', '/v1/rules/console-toggle', rt.keys.admin)).body.enabled).toBe(false);
+  await page.getByRole('button', { name: 'Edit definition' }).click();
+  const json = page.getByLabel('Definition (JSON)');
+  const { id: _id, name: _name, ...rest } = rule;
+  await json.fill(JSON.stringify({ ...rest, actions: [] }));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#rule-editor-json-issues li').first().getAttribute('data-issue-path')).resolves.toBe('actions');
+  await json.fill(JSON.stringify({ ...rest, enabled: true, trigger: { types: ['track'], events: ['Toggle Me', 'Toggle You'] } }));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('p[data-enabled="true"]').waitFor();
+  expect((await client.call('GET', '/v1/rules/console-toggle', rt.keys.admin)).body.trigger.events).toEqual(['Toggle Me', 'Toggle You']);
   expect(problems).toEqual([]);
   await page.context().close();
 });
