@@ -302,6 +302,43 @@ it('shows rejected events with their reasons on the health page', async () => {
   await signIn(page, rt.keys.admin);
   await expect(page.locator('li[data-rejected]').first().textContent()).resolves.toContain('event');
   await expect(page.locator('section').textContent()).resolves.toContain('No dead letters.');
+  // Queue depths (GET /v1/health): the ingest queue, drained, and no failures to show.
+  const health = (await client.call('GET', '/v1/health', rt.keys.admin)).body;
+  expect(health.queues.map((q: { name: string }) => q.name)).toEqual(['ingest', 'evaluate-stream-failures']);
+  await expect(page.locator('tr[data-queue="ingest"] td[data-dead-letters]').textContent()).resolves.toBe('0');
+  await expect(page.locator('tr[data-queue="evaluate-stream-failures"]').count()).resolves.toBe(1);
+  await page.locator('[data-recent-errors="none"]').waitFor();
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('lists a dead letter on the health page, counts it on the ingest queue, and redrives it', async () => {
+  expect((await client.call('GET', '/v1/health', rt.keys.read)).status).toBe(401);
+  const at = new Date().toISOString();
+  const body = {
+    type: 'track',
+    userId: 'health-1',
+    event: 'Redriven Order',
+    messageId: 'health-dl-1',
+    timestamp: at,
+    receivedAt: at,
+    sourceId: 'default',
+  };
+  await rt.deadLetters.put({ queueMessageId: 'q-health-1', body: JSON.stringify(body), reason: 'handler threw: test', receiveCount: 5 });
+  const { page, problems } = await open('/console/health');
+  await signIn(page, rt.keys.admin);
+  const letter = page.locator('tr[data-dead-letter="q-health-1"]');
+  await expect(letter.textContent()).resolves.toContain('handler threw: test');
+  await expect(page.locator('tr[data-queue="ingest"] td[data-dead-letters]').textContent()).resolves.toBe('1');
+  await letter.getByRole('button', { name: 'Redrive' }).click();
+  await expect(page.getByRole('status').textContent()).resolves.toBe('Redriven: 1');
+  await page.locator('tr[data-dead-letter="q-health-1"]').waitFor({ state: 'detached' });
+  await settle(rt);
+  const events = (await client.call('GET', '/v1/profiles/user_id:health-1/events', rt.keys.read)).body.events;
+  expect(events).toHaveLength(1);
+  expect(JSON.stringify(events[0])).toContain('Redriven Order');
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await expect(page.locator('tr[data-queue="ingest"] td[data-dead-letters]').textContent()).resolves.toBe('0');
   expect(problems).toEqual([]);
   await page.context().close();
 });
@@ -457,7 +494,17 @@ it('with the read key shows no write controls (and the API refuses them anyway)'
   await expect(page.locator('.role').textContent()).resolves.toBe('read key (read-only)');
   await findProfile(page, 'user_id:ada-1');
   await expect(page.locator('tr[data-trait="name"] td.value').textContent()).resolves.toBe('Ada');
-  for (const path of ['/console/profiles/user_id:ada-1', '/console/sources', '/console/rules/high-value-order', '/console/health']) {
+  for (const path of [
+    '/console/profiles/user_id:ada-1',
+    '/console/sources',
+    '/console/rules',
+    '/console/rules/high-value-order',
+    '/console/health',
+    '/console/overview',
+    '/console/events',
+    '/console/audiences',
+    '/console/audiences/high-value',
+  ]) {
     await page.goto(`${rt.url}${path}`);
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
     await page
@@ -465,8 +512,16 @@ it('with the read key shows no write controls (and the API refuses them anyway)'
       .first()
       .waitFor();
     expect(await page.locator('[data-write]').count()).toBe(0);
-    expect(await page.getByRole('button', { name: /erase|rotate|revoke|redrive|create/i }).count()).toBe(0);
+    expect(
+      await page.getByRole('button', { name: /erase|rotate|revoke|redrive|create|new|edit|save|enable|disable|backtest/i }).count(),
+    ).toBe(0);
+    expect(await page.locator('form.editor, textarea').count()).toBe(0);
   }
+  // The pages that work with the read key show their data: the overview's counters, the live view's session.
+  await page.goto(`${rt.url}/console/overview`);
+  await page.locator('[data-figure="events"]').waitFor();
+  await page.goto(`${rt.url}/console/events`);
+  await page.locator('[data-session="open"]').waitFor();
   expect((await client.call('GET', '/v1/sources', rt.keys.read)).status).toBe(401);
   expect(problems).toEqual([]);
   await page.context().close();
