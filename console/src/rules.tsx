@@ -302,7 +302,8 @@ function localInput(ms: number): string {
 
 function BacktestForm(props: { session: Session; id: string }) {
   const [from, setFrom] = useState(() => localInput(Date.now() - 7 * DAY_MS));
-  const [to, setTo] = useState(() => localInput(Date.now()));
+  // The input holds whole minutes: the next one, so events of this minute are inside the window.
+  const [to, setTo] = useState(() => localInput(Date.now() + 60_000));
   const [result, setResult] = useState<Backtest>();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
