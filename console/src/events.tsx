@@ -40,6 +40,9 @@ export function LiveEventsPage(props: { session: Session }) {
   const [source, setSource] = useState('');
   const [status, setStatus] = useState('');
   const cursor = useRef<string | undefined>(undefined);
+  // Bumped when an answer says no session is open (it ran out, or the runtime restarted): opens one again.
+  const [reopen, setReopen] = useState(0);
+  const openedAt = useRef(0);
 
   // The session: opened at once, renewed at half its TTL while the page is open and not paused.
   useEffect(() => {
@@ -48,6 +51,7 @@ export function LiveEventsPage(props: { session: Session }) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const open = async () => {
       try {
+        openedAt.current = Date.now();
         const r = await api<SessionAnswer>(s, 'POST', '/v1/debug/sessions');
         if (!live) return;
         setExpiresAt(r.session.expiresAt);
@@ -63,7 +67,7 @@ export function LiveEventsPage(props: { session: Session }) {
       live = false;
       if (timer) clearTimeout(timer);
     };
-  }, [s.key, paused]);
+  }, [s.key, paused, reopen]);
 
   // Polling, one request at a time, about every second.
   useEffect(() => {
@@ -76,6 +80,8 @@ export function LiveEventsPage(props: { session: Session }) {
         const r = await api<DebugAnswer>(s, 'GET', `/v1/debug/events${q}`);
         if (!live) return;
         cursor.current = r.cursor ?? cursor.current;
+        // (not just after opening one: the marker's read may lag its write by a moment)
+        if (!r.active && Date.now() - openedAt.current > 5000) setReopen((n) => n + 1);
         if (r.events.length > 0) setEntries((kept) => mergeEntries(kept, r.events));
         setError(undefined);
       } catch (err) {
