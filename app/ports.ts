@@ -14,6 +14,7 @@ import type { StorageSnapshot } from '../core/invariants';
 import type { PayloadMatcher } from '../core/mentions';
 import type { DebugEntry } from '../core/debug';
 import type { HourCounts, HourTally } from '../core/stats';
+import type { QueueHealth } from '../core/health';
 
 /** Accepted events on their way to `stitch`. */
 export interface EventQueue {
@@ -400,4 +401,14 @@ export interface StatsStore {
   add(tally: HourTally): Promise<void>;
   /** The stored hours of these days (`yyyy-mm-dd`). */
   readDays(days: readonly string[]): Promise<HourCounts[]>;
+}
+
+/** Depths of the pipeline's queues and their dead-letter queues (`GET /v1/health`). */
+export interface QueueMonitor {
+  depths(): Promise<QueueHealth[]>;
+}
+
+/** Stream records evaluate failed on and not yet replayed (`adapters/dynamo/evaluation-failures.ts`). */
+export interface EvaluationFailureLog {
+  list(): Promise<readonly { readonly at: string; readonly reason: string; readonly sequenceNumber: string }[]>;
 }

@@ -18,6 +18,7 @@ import * as z from 'zod';
 import { ContextRequestSchema } from './context';
 import { DebugEventsQuerySchema, DebugEventsResponseSchema, DebugSessionResponseSchema } from './debug';
 import { StatsQuerySchema, StatsResponseSchema } from './stats';
+import { HealthResponseSchema } from './health';
 import { RedriveRequestSchema } from './dead-letters';
 import { EVENT_TYPES, EventFieldsSchema, PARTIES, TRUST_LEVELS } from './events';
 import { ROUTE_ALIASES, ROUTES, type Route } from './ingest';
@@ -476,6 +477,14 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     body: { schema: RedriveRequestSchema.meta({ id: 'RedriveRequest' }), required: false },
     ok: { 200: { schema: z.object({ redriven: z.number().int().min(0) }) } },
     errors: [413],
+  },
+  'GET /v1/health': {
+    summary: 'Queue depths and the evaluation failures not yet replayed',
+    description:
+      'One GetQueueAttributes per queue (approximate counts); the evaluation-failure markers are read only when a failure or dead-letter queue holds messages.',
+    auth: 'admin',
+    tag: 'Operations',
+    ok: { 200: { schema: HealthResponseSchema.meta({ id: 'Health' }) } },
   },
   'POST /v1/debug/sessions': {
     summary: 'Open (or renew) the live-events debugger for 10 minutes',

@@ -71,6 +71,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'DELETE', path: '/v1/rules/{id}', fn: 'rules' },
   { method: 'POST', path: '/v1/rules/{id}/test', fn: 'rules' },
   { method: 'POST', path: '/v1/rules/{id}/backtest', fn: 'rules' },
+  // The console's Health page: queue depths and evaluation failures (rules already scans the table for backtests).
+  { method: 'GET', path: '/v1/health', fn: 'rules' },
   // The console's live events (debugger) and overview: read or admin key.
   { method: 'POST', path: '/v1/debug/sessions', fn: 'insights' },
   { method: 'GET', path: '/v1/debug/events', fn: 'insights' },

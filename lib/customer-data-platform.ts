@@ -614,7 +614,15 @@ export class CustomerDataPlatform extends Construct {
         [ENV.DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.queueUrl,
         [ENV.DEAD_LETTER_QUEUE_ARN]: this.deadLetterQueue.queueArn,
       }),
-      rules: make('rules', 'RulesAdmin', { [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn }),
+      rules: make('rules', 'RulesAdmin', {
+        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
+        // GET /v1/health: the queues it reports (console Health page).
+        [ENV.HEALTH_QUEUES]: Stack.of(this).toJsonString([
+          { name: 'ingest', url: this.queue.queueUrl, deadLetterUrl: this.deadLetterQueue.queueUrl },
+          { name: 'evaluate-stream-failures', deadLetterUrl: this.streamFailureQueue.queueUrl },
+          { name: 'delayed-actions', deadLetterUrl: this.delayedActionsDeadLetterQueue.queueUrl },
+        ]),
+      }),
       insights: make('insights', 'Insights', {
         [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
@@ -709,6 +717,9 @@ export class CustomerDataPlatform extends Construct {
       'dynamodb:DeleteItem',
     );
     this.secrets.adminKey.grantRead(rules);
+    // rules, GET /v1/health: queue depths (the evaluation-failure markers are read with the Scan above).
+    for (const q of [this.queue, this.deadLetterQueue, this.streamFailureQueue, this.delayedActionsDeadLetterQueue])
+      q.grant(rules, 'sqs:GetQueueAttributes');
     // insights (console): the debugger session marker and entries (DBG#…); the read and admin keys.
     this.grantTableItems(this.functions.insights, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [`${DEBUG_PK_PREFIX}*`]);
     this.grantTableItems(this.functions.insights, ['dynamodb:Query'], [`${STATS_PK_PREFIX}*`]);

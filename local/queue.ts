@@ -84,6 +84,12 @@ export class LocalQueue implements EventQueue, CopyStore {
     return this.messages.length;
   }
 
+  /** Messages waiting and messages being processed (as SQS's approximate counts). */
+  counts(): { visible: number; inFlight: number } {
+    const inFlight = this.messages.filter((m) => m.visibleAt === Number.POSITIVE_INFINITY).length;
+    return { visible: this.messages.length - inFlight, inFlight };
+  }
+
   /** Starts delivering batches to the handler. */
   start(handler: SqsHandler): void {
     this.loop.start(() => this.drainOnce(handler));

@@ -43,6 +43,7 @@ import { createStitchHandler } from '../lambdas/stitch';
 import { LocalBus } from './bus';
 import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb-local';
 import { DEFAULT_MAX_RECEIVES, LocalQueue, type LocalQueueOptions } from './queue';
+import { LocalQueueMonitor } from './queue-monitor';
 import { LocalScheduler } from './scheduler';
 import { startServer } from './server';
 import { consoleBundle } from './console-assets';
@@ -281,6 +282,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       stats,
     }));
     const insights = createInsightsHandler(() => ({ keys: keyStore, debug: debugStore, tap: debugTap, stats }));
+    const evaluationFailures = new DynamoEvaluationFailures(doc, tableName);
+    const health = { queues: new LocalQueueMonitor(queue, deadLetters, evaluationFailures), failures: evaluationFailures };
     const admin = createAdminHandler(() => ({ keys: keyStore, sources, rejected, deadLetters }));
     // Erasure reaches the local files holding copies (the scheduler is created below).
     const copies = () => [
@@ -319,7 +322,6 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));
     stoppers.push(() => scheduler.stop());
     const computed = { store: new DynamoComputedStore(doc, tableName), defs: config.computed };
-    const evaluationFailures = new DynamoEvaluationFailures(doc, tableName);
     const evaluate = createEvaluateHandler(
       () => ({
         store,
@@ -335,7 +337,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       }),
       () => evaluationFailures,
     );
-    const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history }));
+    const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history, health }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const streamArn = table.Table?.LatestStreamArn;

@@ -72,6 +72,36 @@ async function main(): Promise<void> {
     await page.getByLabel('Admin key or read key').fill(rt.keys.admin);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    // The landing page: the overview's counters and charts.
+    await page.locator('figure.chart canvas').nth(1).waitFor();
+    await shoot(page, 'overview');
+    // Live events: the page opens the debugger session; events sent now show within a second.
+    await page.goto(`${rt.url}/console/events`);
+    await page.locator('[data-session="open"]').waitFor();
+    await send(rt, [
+      { type: 'page', anonymousId: 'visitor-2', name: 'Pricing', properties: { path: '/pricing' } },
+      { type: 'track', anonymousId: 'visitor-2', event: 'Signup Started', properties: { plan: 'team' } },
+      { type: 'identify', userId: 'grace-7', anonymousId: 'visitor-2', traits: { email: 'grace@example.com', name: 'Grace' } },
+    ]);
+    await send(rt, [{ type: 'track', userId: 'grace-7', event: 'Signup Completed', properties: 'team' }]).catch(() => undefined);
+    await page.locator('li[data-status="rejected"]').first().waitFor();
+    await page.locator('li[data-entry]').nth(3).waitFor();
+    await page.locator('li[data-status="rejected"] summary').first().click();
+    await shoot(page, 'live-events');
+    await page.goto(`${rt.url}/console/audiences`);
+    await page.locator('tr[data-audience]').first().waitFor();
+    await page.getByRole('button', { name: 'New audience' }).click();
+    await page.getByLabel('Id').fill('pro-plan');
+    await page.getByLabel('Name').fill('Pro plan');
+    await page
+      .getByLabel('Definition (JSON)')
+      .fill(JSON.stringify({ condition: { path: 'profile.traits.plan', op: 'equals', value: 'pro' } }, null, 2));
+    await page.getByRole('button', { name: 'Create audience' }).click();
+    await page.locator('#audience-editor-json-issues li').first().waitFor();
+    await shoot(page, 'audiences');
+    await page.goto(`${rt.url}/console/audiences/high-value`);
+    await page.locator('pre.json').waitFor();
+    await shoot(page, 'audience');
     await page.goto(`${rt.url}/console/profiles/email:ada@example.com`);
     await page.locator('.timeline li').first().waitFor();
     await shoot(page, 'profile');
@@ -83,15 +113,20 @@ async function main(): Promise<void> {
     await shoot(page, 'sources');
     await page.goto(`${rt.url}/console/rules`);
     await page.locator('tr[data-rule]').first().waitFor();
+    await page.locator('figure.chart canvas').waitFor();
     await shoot(page, 'rules');
     await page.goto(`${rt.url}/console/rules/high-value-order`);
     await page.getByLabel('Profile').fill('email:ada@example.com');
     await page.getByRole('button', { name: 'Dry run' }).click();
-    await page.locator('table.trace').waitFor();
-    await page.locator('table.trace').scrollIntoViewIfNeeded();
+    await page.locator('.trace-tree').waitFor();
+    await page.locator('h2', { hasText: 'Dry run' }).evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await shoot(page, 'rule-dry-run');
+    await page.getByRole('button', { name: 'Backtest' }).click();
+    await page.locator('[data-backtest]').waitFor();
+    await page.locator('[data-backtest]').scrollIntoViewIfNeeded();
+    await shoot(page, 'rule-backtest');
     await page.goto(`${rt.url}/console/health`);
-    await page.locator('h2', { hasText: 'Rejected events' }).waitFor();
+    await page.locator('tr[data-queue="ingest"]').waitFor();
     await page.locator('li[data-rejected]').first().waitFor();
     await shoot(page, 'health');
   } finally {

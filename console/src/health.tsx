@@ -1,4 +1,4 @@
-/** Health: dead letters of the ingest queue (list, redrive) and rejected events with their reasons. */
+/** Health: queue depths and recent errors (`GET /v1/health`), dead letters of the ingest queue (list, redrive) and rejected events with their reasons. */
 import { useState } from 'preact/hooks';
 import { api, type Session } from './api';
 import { ErrorBox, Json, show, Time, useLoad } from './ui';
@@ -10,6 +10,17 @@ interface DeadLetter {
   at: string;
   event: { type?: string; messageId?: string; sourceId?: string };
 }
+
+interface Health {
+  queues: { name: string; visible: number; inFlight: number; deadLetters: number }[];
+  recentErrors: { at: string; stage: string; reason: string; sequenceNumber?: string }[];
+}
+
+const QUEUE_NAMES: Readonly<Record<string, string>> = {
+  ingest: 'Ingest (collect → stitch)',
+  'evaluate-stream-failures': 'Evaluate: stream batches given up on',
+  'delayed-actions': 'Delayed actions (scheduler)',
+};
 
 interface Rejected {
   sourceId: string;
@@ -32,6 +43,7 @@ export function HealthPage(props: { session: Session }) {
     () => (admin ? api<{ rejected: Rejected[] }>(s, 'GET', '/v1/rejected?limit=100') : Promise.resolve(undefined)),
     [s.key],
   );
+  const health = useLoad(() => (admin ? api<Health>(s, 'GET', '/v1/health') : Promise.resolve(undefined)), [s.key]);
   const [note, setNote] = useState<string>();
   const [error, setError] = useState<unknown>();
   if (!admin) {
@@ -48,6 +60,7 @@ export function HealthPage(props: { session: Session }) {
       const r = await api<{ redriven: number }>(s, 'POST', '/v1/dlq/redrive', ids ? { ids } : {});
       setNote(`Redriven: ${r.redriven}`);
       dlq.reload();
+      health.reload();
     } catch (err) {
       setError(err);
     }
@@ -56,6 +69,77 @@ export function HealthPage(props: { session: Session }) {
   return (
     <section>
       <h1>Health</h1>
+      <div class="row">
+        <button
+          type="button"
+          onClick={() => {
+            health.reload();
+            dlq.reload();
+            rejected.reload();
+          }}
+        >
+          Refresh
+        </button>
+      </div>
+      <h2>Queues</h2>
+      <ErrorBox error={health.error} />
+      {health.data && (
+        <table class="queues">
+          <thead>
+            <tr>
+              <th>queue</th>
+              <th>waiting</th>
+              <th>in flight</th>
+              <th>dead letters / failures</th>
+            </tr>
+          </thead>
+          <tbody>
+            {health.data.queues.map((q) => (
+              <tr data-queue={q.name} class={q.deadLetters > 0 ? 'fail' : undefined}>
+                <td>
+                  {QUEUE_NAMES[q.name] ?? q.name} <code class="hint">{q.name}</code>
+                </td>
+                <td data-visible>{q.visible}</td>
+                <td data-in-flight>{q.inFlight}</td>
+                <td data-dead-letters>{q.deadLetters}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p class="hint">Approximate counts (SQS's, within about a minute in the cloud).</p>
+      <h2>Recent errors</h2>
+      {health.data &&
+        (health.data.recentErrors.length === 0 ? (
+          <p class="hint" data-recent-errors="none">
+            No evaluation failures waiting for a replay.
+          </p>
+        ) : (
+          <table class="recent-errors">
+            <thead>
+              <tr>
+                <th>at</th>
+                <th>stage</th>
+                <th>reason</th>
+                <th>sequence number</th>
+              </tr>
+            </thead>
+            <tbody>
+              {health.data.recentErrors.map((e) => (
+                <tr data-recent-error>
+                  <td>
+                    <Time iso={e.at} />
+                  </td>
+                  <td>{e.stage}</td>
+                  <td class="value">{e.reason}</td>
+                  <td>
+                    <code>{e.sequenceNumber ?? '—'}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ))}
       <h2>Dead letters</h2>
       <ErrorBox error={error ?? dlq.error} />
       {note && <p role="status">{note}</p>}

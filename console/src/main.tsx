@@ -2,7 +2,10 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { loadSession, roleOf, saveSession, type Session } from './api';
+import { AudiencePage, AudiencesPage } from './audiences';
+import { LiveEventsPage } from './events';
 import { HealthPage } from './health';
+import { Overview } from './overview';
 import { ProfilePage, ProfileSearch } from './profiles';
 import { RulePage, RulesPage } from './rules';
 import { SourcesPage } from './sources';
@@ -61,42 +64,22 @@ const NAV: [string, string][] = [
   ['', 'Overview'],
   ['profiles', 'Profiles'],
   ['events', 'Live events'],
+  ['audiences', 'Audiences'],
   ['rules', 'Rules'],
   ['sources', 'Sources and keys'],
   ['health', 'Health'],
 ];
 
-function Overview() {
-  return (
-    <section>
-      <h1>Overview</h1>
-      <p>
-        Find a person under Profiles, manage write keys under Sources and keys, read and dry-run rules under Rules, and look at what went
-        wrong under Health.
-      </p>
-      <p class="hint">Charts of events, merges and actions come with the stats API.</p>
-    </section>
-  );
-}
-
-function Placeholder(props: { title: string }) {
-  return (
-    <section>
-      <h1>{props.title}</h1>
-      <p class="hint">This page comes with the live-events API.</p>
-    </section>
-  );
-}
-
 function Page(props: { route: string[]; session: Session }) {
   const [first, second] = props.route;
   const s = props.session;
-  if (!first) return <Overview />;
+  if (!first || first === 'overview') return <Overview session={s} />;
   if (first === 'profiles') return second ? <ProfilePage id={second} session={s} /> : <ProfileSearch session={s} />;
   if (first === 'rules') return second ? <RulePage id={second} session={s} /> : <RulesPage session={s} />;
+  if (first === 'audiences') return second ? <AudiencePage id={second} session={s} /> : <AudiencesPage session={s} />;
   if (first === 'sources') return <SourcesPage session={s} />;
   if (first === 'health') return <HealthPage session={s} />;
-  if (first === 'events') return <Placeholder title="Live events" />;
+  if (first === 'events') return <LiveEventsPage session={s} />;
   return (
     <section>
       <h1>Not found</h1>
@@ -117,7 +100,10 @@ function App() {
         <span class="brand">Scherp</span>
         <nav aria-label="Pages">
           {NAV.map(([path, label]) => (
-            <Link href={path ? href(path) : `${href()}`} class={(route[0] ?? '') === path ? 'current' : undefined}>
+            <Link
+              href={path ? href(path) : `${href()}`}
+              class={(route[0] === 'overview' ? '' : (route[0] ?? '')) === path ? 'current' : undefined}
+            >
               {label}
             </Link>
           ))}

@@ -1,9 +1,12 @@
 /**
  * rules: the admin API for rules and audiences, authenticated with the admin key.
  *   GET /v1/rules · GET|PUT|DELETE /v1/rules/{id} · POST /v1/rules/{id}/test · POST /v1/rules/{id}/backtest
+ *   GET /v1/health → 200 { queues: [{ name, visible, inFlight, deadLetters }], recentErrors } (the console's Health page)
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { readHealth, type HealthDeps } from '../../app/health';
 import type { KeyStore } from '../../app/ports';
 import {
   backtest,
@@ -17,10 +20,12 @@ import {
 import { ValidationError } from '../../core/errors';
 import { BacktestBodySchema, DryRunBodySchema } from '../../core/rules/schema';
 import { parseInput } from '../../core/validation';
+import { DynamoEvaluationFailures } from '../../adapters/dynamo/evaluation-failures';
 import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
 import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
+import { parseMonitoredQueues, SqsQueueMonitor } from '../../adapters/sqs-queue-monitor';
 import { dynamo, profileStore, tableName } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { adminApiHandler, pathParam } from '../shared/admin-api';
@@ -30,6 +35,8 @@ import { logger } from '../shared/observability';
 
 export interface RulesDeps extends RuleAdminDeps {
   readonly keys: KeyStore;
+  /** Queue depths and evaluation failures (`GET /v1/health`). */
+  readonly health: HealthDeps;
 }
 
 /** Largest rules request body after decompression (a rule, or a rule and an event). */
@@ -45,6 +52,7 @@ function objectBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
 export function createRulesHandler(deps: () => RulesDeps) {
   return adminApiHandler(deps, {
     'GET /v1/rules': async (_event, d) => json(200, await listDefinitions(d)),
+    'GET /v1/health': async (_event, d) => json(200, await readHealth(d.health)),
     'GET /v1/rules/{id}': async (event, d) => json(200, await getDefinition(d, pathParam(event, 'id'))),
     'PUT /v1/rules/{id}': async (event, d) => {
       const def = await putDefinition(d, pathParam(event, 'id'), parseJsonBody(event, MAX_RULES_BODY_BYTES));
@@ -88,6 +96,10 @@ const cloudDeps = lazy((): RulesDeps => {
     keys: new BootstrapKeyStore({
       admin: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
     }),
+    health: {
+      queues: new SqsQueueMonitor(new SQSClient({}), parseMonitoredQueues(optionalEnv(ENV.HEALTH_QUEUES))),
+      failures: new DynamoEvaluationFailures(dynamo(), tableName()),
+    },
   };
 });
 

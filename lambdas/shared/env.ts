@@ -57,6 +57,8 @@ export const ENV = {
   /** File import: the bucket files are dropped into, and the queue of its notifications and jobs. */
   IMPORT_BUCKET: 'IMPORT_BUCKET',
   IMPORT_QUEUE_URL: 'IMPORT_QUEUE_URL',
+  /** The queues `GET /v1/health` reports (admin): JSON `[{ name, url?, deadLetterUrl? }]`. */
+  HEALTH_QUEUES: 'HEALTH_QUEUES',
   /** Days rejected events are kept: collect's TTL, the days `GET /v1/rejected`, erasure and export read. */
   REJECTED_RETENTION_DAYS: 'REJECTED_RETENTION_DAYS',
   /** Days the bus archive and the import bucket keep what they hold (the erasure answer names them). */

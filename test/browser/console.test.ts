@@ -240,6 +240,59 @@ it('lists the rules and dry-runs one against a profile, with the per-condition t
   const traceRows = page.locator('table.trace tbody tr');
   expect(await traceRows.count()).toBeGreaterThan(0);
   await expect(page.locator('table.trace').textContent()).resolves.toContain('150');
+  // Readable: what was compared, with which value, and the outcome.
+  const check = page.locator('.trace-tree .trace-node[data-result="true"]', { hasText: 'event.properties.revenue' });
+  await expect(check.locator('.check').textContent()).resolves.toBe('event.properties.revenue was 150; is greater than 100?');
+  await expect(check.locator('.outcome').textContent()).resolves.toBe('✓ true');
+  // The fires of the last 14 days (Ada's order fired it).
+  await page.locator('figure[data-chart="Fires per day, last 14 days"] canvas').waitFor();
+  await expect(page.locator('figure[data-chart="Fires per day, last 14 days"] table.chart-numbers tbody tr').count()).resolves.toBe(14);
+  const fired = (await client.call('GET', '/v1/stats', rt.keys.read)).body.totals.actions['high-value-order'];
+  await expect(page.locator('p.hint', { hasText: 'actions fired in the last 14 days' }).textContent()).resolves.toContain(
+    `${fired} actions`,
+  );
+  // Backtest over the last 7 days: the order of 150 fires it for Ada.
+  await page.getByRole('button', { name: 'Backtest' }).click();
+  await expect(page.locator('[data-backtest] [data-firings]').textContent()).resolves.toMatch(/^[1-9]/);
+  await expect(page.locator('[data-backtest] [data-matched]').textContent()).resolves.toMatch(/^[1-9]/);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("enables and disables a rule (a round trip through the API), and edits it with the API's issues at the field", async () => {
+  const rule = {
+    id: 'console-toggle',
+    name: 'Console toggle',
+    enabled: true,
+    trigger: { types: ['track'], events: ['Toggle Me'] },
+    actions: [{ type: 'emit', action: 'toggled' }],
+  };
+  expect((await client.call('PUT', '/v1/rules/console-toggle', rt.keys.admin, rule)).status).toBe(200);
+  const { page, problems } = await open('/console/rules');
+  await signIn(page, rt.keys.admin);
+  const row = page.locator('tr[data-rule="console-toggle"]');
+  await row.getByRole('button', { name: 'Disable console-toggle' }).click();
+  await row.locator('td[data-enabled="false"]').waitFor();
+  expect((await client.call('GET', '/v1/rules/console-toggle', rt.keys.admin)).body.enabled).toBe(false);
+  await row.getByRole('button', { name: 'Enable console-toggle' }).click();
+  await row.locator('td[data-enabled="true"]').waitFor();
+  expect((await client.call('GET', '/v1/rules/console-toggle', rt.keys.admin)).body).toMatchObject({ ...rule, enabled: true });
+  // On its page: disable, edit with a bad action type (the issue under the editor), then a good edit.
+  await row.getByRole('link', { name: 'console-toggle' }).click();
+  await page.getByRole('button', { name: 'Disable console-toggle' }).click();
+  await page.locator('p[data-enabled="false"]').waitFor();
+  await expect(page.getByRole('status').first().textContent()).resolves.toContain('Disabled');
+  expect((await client.call('GET', '/v1/rules/console-toggle', rt.keys.admin)).body.enabled).toBe(false);
+  await page.getByRole('button', { name: 'Edit definition' }).click();
+  const json = page.getByLabel('Definition (JSON)');
+  const { id: _id, name: _name, ...rest } = rule;
+  await json.fill(JSON.stringify({ ...rest, actions: [] }));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#rule-editor-json-issues li').first().getAttribute('data-issue-path')).resolves.toBe('actions');
+  await json.fill(JSON.stringify({ ...rest, enabled: true, trigger: { types: ['track'], events: ['Toggle Me', 'Toggle You'] } }));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('p[data-enabled="true"]').waitFor();
+  expect((await client.call('GET', '/v1/rules/console-toggle', rt.keys.admin)).body.trigger.events).toEqual(['Toggle Me', 'Toggle You']);
   expect(problems).toEqual([]);
   await page.context().close();
 });
@@ -249,6 +302,188 @@ it('shows rejected events with their reasons on the health page', async () => {
   await signIn(page, rt.keys.admin);
   await expect(page.locator('li[data-rejected]').first().textContent()).resolves.toContain('event');
   await expect(page.locator('section').textContent()).resolves.toContain('No dead letters.');
+  // Queue depths (GET /v1/health): the ingest queue, drained, and no failures to show.
+  const health = (await client.call('GET', '/v1/health', rt.keys.admin)).body;
+  expect(health.queues.map((q: { name: string }) => q.name)).toEqual(['ingest', 'evaluate-stream-failures']);
+  await expect(page.locator('tr[data-queue="ingest"] td[data-dead-letters]').textContent()).resolves.toBe('0');
+  await expect(page.locator('tr[data-queue="evaluate-stream-failures"]').count()).resolves.toBe(1);
+  await page.locator('[data-recent-errors="none"]').waitFor();
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('lists a dead letter on the health page, counts it on the ingest queue, and redrives it', async () => {
+  expect((await client.call('GET', '/v1/health', rt.keys.read)).status).toBe(401);
+  const at = new Date().toISOString();
+  const body = {
+    type: 'track',
+    userId: 'health-1',
+    event: 'Redriven Order',
+    messageId: 'health-dl-1',
+    timestamp: at,
+    receivedAt: at,
+    sourceId: 'default',
+  };
+  await rt.deadLetters.put({ queueMessageId: 'q-health-1', body: JSON.stringify(body), reason: 'handler threw: test', receiveCount: 5 });
+  const { page, problems } = await open('/console/health');
+  await signIn(page, rt.keys.admin);
+  const letter = page.locator('tr[data-dead-letter="q-health-1"]');
+  await expect(letter.textContent()).resolves.toContain('handler threw: test');
+  await expect(page.locator('tr[data-queue="ingest"] td[data-dead-letters]').textContent()).resolves.toBe('1');
+  await letter.getByRole('button', { name: 'Redrive' }).click();
+  await expect(page.getByRole('status').textContent()).resolves.toBe('Redriven: 1');
+  await page.locator('tr[data-dead-letter="q-health-1"]').waitFor({ state: 'detached' });
+  await settle(rt);
+  const events = (await client.call('GET', '/v1/profiles/user_id:health-1/events', rt.keys.read)).body.events;
+  expect(events).toHaveLength(1);
+  expect(JSON.stringify(events[0])).toContain('Redriven Order');
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await expect(page.locator('tr[data-queue="ingest"] td[data-dead-letters]').textContent()).resolves.toBe('0');
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('opens on the overview: the counts of the events sent, per hour and per day (charts), actions per rule, top names, rejected', async () => {
+  await client.send(...Array.from({ length: 3 }, () => ({ type: 'track', userId: 'overview-1', event: 'Overview Ping' })));
+  expect((await client.post('/v1/track', { userId: 'overview-1' })).status).toBe(400);
+  await settle(rt);
+  const stats = (await client.call('GET', '/v1/stats', rt.keys.read)).body;
+  // What the test sent is counted: the 3 pings, the rejected events (2 so far), the rule that fired on Ada's order.
+  expect(stats.topEvents).toContainEqual({ event: 'Overview Ping', count: 3 });
+  expect(stats.totals.rejected).toBeGreaterThanOrEqual(2);
+  expect(stats.totals.actions['high-value-order']).toBeGreaterThanOrEqual(1);
+  const { page, problems } = await open();
+  const csp: string[] = [];
+  page.on('console', (m) => /Content Security Policy/i.test(m.text()) && csp.push(m.text()));
+  await signIn(page, rt.keys.read);
+  await expect(page.locator('h1').textContent()).resolves.toBe('Overview');
+  await expect(page.locator('tr[data-event="Overview Ping"] td').nth(1).textContent()).resolves.toBe('3');
+  await expect(page.locator('[data-figure="events"] .figure-value').textContent()).resolves.toBe(
+    stats.totals.events.toLocaleString('en-US'),
+  );
+  await expect(page.locator('[data-figure="rejected"] .figure-value').textContent()).resolves.toBe(String(stats.totals.rejected));
+  await expect(page.locator('tr[data-rule="high-value-order"] td').nth(1).textContent()).resolves.toBe(
+    String(stats.totals.actions['high-value-order']),
+  );
+  // Two uPlot charts drawn on canvases, with their numbers as text.
+  await expect(page.locator('figure.chart canvas').count()).resolves.toBe(2);
+  const hourly = page.locator('figure[data-chart="Events per hour, last 48 hours"]');
+  await expect(hourly.locator('table.chart-numbers tbody tr').count()).resolves.toBe(48);
+  const thisHour = stats.hours.at(-1);
+  await expect(hourly.locator('table.chart-numbers tbody tr').last().locator('td').nth(1).textContent()).resolves.toBe(
+    String(thisHour.events),
+  );
+  await expect(page.locator('figure[data-chart="Events per day, last 30 days"] table.chart-numbers tbody tr').count()).resolves.toBe(
+    stats.days.length,
+  );
+  await page.goto(`${rt.url}/console/overview`);
+  await page.locator('tr[data-event="Overview Ping"]').waitFor();
+  expect(csp).toEqual([]);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it('shows a newly sent event and a rejected one in the live view within 2 s, with the reason, the field and the JSON', async () => {
+  const { page, problems } = await open('/console/events');
+  await signIn(page, rt.keys.admin);
+  await page.locator('[data-session="open"]').waitFor();
+  const name = `Live Checkout ${Date.now()}`;
+  expect((await client.post('/v1/track', { userId: 'live-1', event: name, properties: { step: 2 } })).status).toBe(200);
+  expect((await client.post('/v1/track', { userId: 'live-1', event: `${name} bad`, properties: 'not an object' })).status).toBe(400);
+  const accepted = page.locator('li[data-status="accepted"]', { hasText: name });
+  const rejected = page.locator('li[data-status="rejected"]', { hasText: `${name} bad` });
+  await accepted.waitFor({ timeout: 2000 });
+  await rejected.waitFor({ timeout: 2000 });
+  await expect(rejected.locator('code.field').textContent()).resolves.toBe('properties');
+  await expect(rejected.locator('.reason').textContent()).resolves.toMatch(/properties: \S/);
+  // Click for the JSON (as text).
+  await accepted.locator('summary').click();
+  await expect(accepted.locator('pre.json').textContent()).resolves.toContain('"step": 2');
+  // Filters: by status, by name, by type; the same entry once (entries are kept by id).
+  await page.getByLabel('Status').selectOption('rejected');
+  expect(await accepted.count()).toBe(0);
+  await expect(rejected.count()).resolves.toBe(1);
+  await page.getByLabel('Status').selectOption('');
+  await page.getByLabel('Event name').fill(name);
+  await expect(page.locator('li[data-entry]').count()).resolves.toBe(2);
+  await page.getByLabel('Type').selectOption('identify');
+  await expect(page.locator('li[data-entry]').count()).resolves.toBe(0);
+  await page.getByLabel('Type').selectOption('track');
+  await expect(accepted.count()).resolves.toBe(1);
+  // Paused: nothing new arrives; resumed: it does.
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByLabel('Event name').fill('');
+  await page.getByLabel('Type').selectOption('');
+  const later = `Live Later ${Date.now()}`;
+  expect((await client.post('/v1/track', { userId: 'live-1', event: later })).status).toBe(200);
+  await page.waitForTimeout(1500);
+  expect(await page.locator('li[data-entry]', { hasText: later }).count()).toBe(0);
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await page.locator('li[data-entry]', { hasText: later }).waitFor({ timeout: 2000 });
+  // Hostile event names are text.
+  expect((await client.post('/v1/track', { userId: 'live-1', event: XSS })).status).toBe(200);
+  const hostile = page.locator('li[data-entry] .event-name', { hasText: XSS });
+  await hostile.waitFor({ timeout: 2000 });
+  await expect(hostile.textContent()).resolves.toBe(XSS);
+  expect(await page.locator('section.live img').count()).toBe(0);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("creates an audience in the UI and lists it; a bad definition shows the API's issue at the field", async () => {
+  const { page, problems } = await open('/console/audiences');
+  await signIn(page, rt.keys.admin);
+  await page.locator('tr[data-audience="high-value"]').waitFor();
+  const hasMembership = (await client.call('GET', '/v1/audiences', rt.keys.admin)).status !== 404;
+  if (!hasMembership) await page.locator('[data-membership="not-available"]').waitFor();
+  await page.getByRole('button', { name: 'New audience' }).click();
+  await page.getByLabel('Id').fill('console-vip');
+  await page.getByLabel('Name').fill('Console VIPs');
+  // A bad operator: the 400 names the path, shown under the editor.
+  const json = page.getByLabel(/^Definition \(JSON/);
+  await json.fill(JSON.stringify({ condition: { path: 'profile.traits.plan', op: 'equals', value: 'pro' } }));
+  await page.getByRole('button', { name: 'Create audience' }).click();
+  const issue = page.locator('#audience-editor-json-issues li').first();
+  await expect(issue.getAttribute('data-issue-path')).resolves.toMatch(/^condition/);
+  await expect(issue.textContent()).resolves.toMatch(/condition/);
+  expect((await client.call('GET', '/v1/rules/console-vip', rt.keys.admin)).status).toBe(404);
+  // An empty name: shown at the name field.
+  await page.getByLabel('Name').fill('');
+  await json.fill(JSON.stringify({ condition: { path: 'profile.traits.plan', op: 'eq', value: 'pro' } }));
+  await page.getByRole('button', { name: 'Create audience' }).click();
+  await expect(page.locator('#audience-editor-name-issues li').first().getAttribute('data-issue-path')).resolves.toBe('name');
+  expect(await page.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
+  // Not JSON at all: said under the editor, nothing sent.
+  await json.fill('{ condition: ');
+  await page.getByRole('button', { name: 'Create audience' }).click();
+  await expect(page.locator('#audience-editor-json-issues').textContent()).resolves.toContain('not valid JSON');
+  // A good one: stored, its page opens, and it is listed.
+  await page.getByLabel('Name').fill('Console VIPs');
+  await json.fill(JSON.stringify({ enabled: true, condition: { path: 'profile.traits.plan', op: 'eq', value: 'pro' } }));
+  await page.getByRole('button', { name: 'Create audience' }).click();
+  await page.waitForURL(`${rt.url}/console/audiences/console-vip`);
+  await expect(page.locator('pre.json').textContent()).resolves.toContain('"op": "eq"');
+  const stored = (await client.call('GET', '/v1/rules/console-vip', rt.keys.admin)).body;
+  expect(stored).toMatchObject({ kind: 'audience', id: 'console-vip', name: 'Console VIPs' });
+  if (!hasMembership) await page.locator('[data-membership="not-available"]').waitFor();
+  else await page.locator('[data-membership="available"]').waitFor();
+  // Edit it: a field error at the field, then saved.
+  await page.getByRole('button', { name: 'Edit definition' }).click();
+  await page.getByLabel(/^Definition \(JSON/).fill(JSON.stringify({ condition: { path: 'traits.plan', op: 'eq', value: 'pro' } }));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#audience-editor-json-issues li').first().textContent()).resolves.toContain('condition');
+  await page.getByLabel(/^Definition \(JSON/).fill(JSON.stringify({ condition: { path: 'profile.traits.plan', op: 'eq', value: 'team' } }));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status').textContent()).resolves.toContain('Saved');
+  expect((await client.call('GET', '/v1/rules/console-vip', rt.keys.admin)).body.condition.value).toBe('team');
+  await page.getByRole('link', { name: '← Audiences' }).click();
+  await expect(page.locator('tr[data-audience="console-vip"]').textContent()).resolves.toContain('Console VIPs');
+  // Creating one with a taken id is refused at the id field.
+  await page.getByRole('button', { name: 'New audience' }).click();
+  await page.getByLabel('Id').fill('console-vip');
+  await page.getByLabel('Name').fill('Again');
+  await page.getByRole('button', { name: 'Create audience' }).click();
+  await expect(page.locator('#audience-editor-id-issues').textContent()).resolves.toContain('exists already');
   expect(problems).toEqual([]);
   await page.context().close();
 });
@@ -259,7 +494,17 @@ it('with the read key shows no write controls (and the API refuses them anyway)'
   await expect(page.locator('.role').textContent()).resolves.toBe('read key (read-only)');
   await findProfile(page, 'user_id:ada-1');
   await expect(page.locator('tr[data-trait="name"] td.value').textContent()).resolves.toBe('Ada');
-  for (const path of ['/console/profiles/user_id:ada-1', '/console/sources', '/console/rules/high-value-order', '/console/health']) {
+  for (const path of [
+    '/console/profiles/user_id:ada-1',
+    '/console/sources',
+    '/console/rules',
+    '/console/rules/high-value-order',
+    '/console/health',
+    '/console/overview',
+    '/console/events',
+    '/console/audiences',
+    '/console/audiences/high-value',
+  ]) {
     await page.goto(`${rt.url}${path}`);
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
     await page
@@ -267,8 +512,16 @@ it('with the read key shows no write controls (and the API refuses them anyway)'
       .first()
       .waitFor();
     expect(await page.locator('[data-write]').count()).toBe(0);
-    expect(await page.getByRole('button', { name: /erase|rotate|revoke|redrive|create/i }).count()).toBe(0);
+    expect(
+      await page.getByRole('button', { name: /erase|rotate|revoke|redrive|create|new|edit|save|enable|disable|backtest/i }).count(),
+    ).toBe(0);
+    expect(await page.locator('form.editor, textarea').count()).toBe(0);
   }
+  // The pages that work with the read key show their data: the overview's counters, the live view's session.
+  await page.goto(`${rt.url}/console/overview`);
+  await page.locator('[data-figure="events"]').waitFor();
+  await page.goto(`${rt.url}/console/events`);
+  await page.locator('[data-session="open"]').waitFor();
   expect((await client.call('GET', '/v1/sources', rt.keys.read)).status).toBe(401);
   expect(problems).toEqual([]);
   await page.context().close();

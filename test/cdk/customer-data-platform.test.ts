@@ -148,7 +148,7 @@ describe('functions', () => {
       'DEAD_LETTER_QUEUE_URL',
       'DEAD_LETTER_QUEUE_ARN',
     ],
-    rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
+    rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'HEALTH_QUEUES'],
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
     fileImport: ['TABLE_NAME', 'QUEUE_URL', 'IMPORT_BUCKET', 'IMPORT_QUEUE_URL'],
     insights: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN'],
@@ -362,6 +362,22 @@ describe('least privilege', () => {
     );
   });
 
+  test('rules, GET /v1/health: the depth of the ingest queue, its DLQ and the failure queues (GetQueueAttributes only), named in HEALTH_QUEUES', () => {
+    const p = synth.stack.platform;
+    const env = functionProps(p.functions.rules).Environment.Variables;
+    const rendered = JSON.stringify(env.HEALTH_QUEUES);
+    for (const q of [p.queue, p.deadLetterQueue, p.streamFailureQueue, p.delayedActionsDeadLetterQueue])
+      expect(rendered).toContain(synth.stack.getLogicalId(q.node.defaultChild as never));
+    for (const name of ['ingest', 'evaluate-stream-failures', 'delayed-actions']) expect(rendered).toContain(`\\"name\\":\\"${name}\\"`);
+    const { actions } = actionsOf(p.functions.rules);
+    expect(actions.filter((a) => a.startsWith('sqs:'))).toEqual([
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueAttributes',
+    ]);
+  });
+
   test('rules (admin API): rule items and reads, the admin key; no PutEvents, no UpdateItem', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.rules);
     expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
@@ -459,6 +475,7 @@ describe('HTTP API', () => {
         'DELETE /v1/rules/{id}',
         'POST /v1/rules/{id}/test',
         'POST /v1/rules/{id}/backtest',
+        'GET /v1/health',
         'POST /v1/debug/sessions',
         'GET /v1/debug/events',
         'GET /v1/stats',

@@ -238,6 +238,11 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('GetCommand', 'dynamodb:GetItem', 'ID#user_id#42'),
     // Backtests list profile ids with a scan.
     { command: 'ScanCommand', action: 'dynamodb:Scan', resource: table },
+    // GET /v1/health: the depth of every queue it reports (and the evaluation-failure markers: the scan above).
+    queue('GetQueueAttributesCommand', 'sqs:GetQueueAttributes', () => p().queue),
+    queue('GetQueueAttributesCommand', 'sqs:GetQueueAttributes', () => p().deadLetterQueue),
+    queue('GetQueueAttributesCommand', 'sqs:GetQueueAttributes', () => p().streamFailureQueue),
+    queue('GetQueueAttributesCommand', 'sqs:GetQueueAttributes', () => p().delayedActionsDeadLetterQueue),
     secret(() => p().secrets.adminKey),
   ],
   import: [
