@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, Duration, Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -15,7 +15,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import {
@@ -41,6 +41,7 @@ import { ScherpFileImport } from './file-import';
 import { monitoredResources, ScherpMonitoring, type ScherpAlarmThresholds } from './monitoring';
 import { seedRuleDocuments } from './rule-seeding';
 import { ack } from './nag';
+import { deadLetterQueue, queueWithDeadLetters } from './queues';
 import {
   createScherpFunction,
   DEFAULT_FUNCTION_SIZING,
@@ -427,11 +428,8 @@ export class CustomerDataPlatform extends Construct {
     });
 
     ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = this.createIngestQueues(config));
-    this.streamFailureQueue = new sqs.Queue(this, 'StreamFailureQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    this.streamFailureQueue = deadLetterQueue(this, 'StreamFailureQueue', {
+      receivesFrom: 'This queue is the on-failure destination of the DynamoDB stream mapping, i.e. a dead-letter queue itself.',
     });
 
     this.bus = new events.EventBus(this, 'Bus', {
@@ -463,11 +461,9 @@ export class CustomerDataPlatform extends Construct {
       }),
       description: 'EventBridge Scheduler invoking Scherp evaluate for delayed actions',
     });
-    this.delayedActionsDeadLetterQueue = new sqs.Queue(this, 'DelayedActionsDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    this.delayedActionsDeadLetterQueue = deadLetterQueue(this, 'DelayedActionsDeadLetterQueue', {
+      receivesFrom:
+        "This queue is the dead-letter queue of the delayed-action schedules and the on-failure destination of evaluate's asynchronous invocations.",
     });
 
     this.fileImport = new ScherpFileImport(this, 'FileImport', {
@@ -510,29 +506,14 @@ export class CustomerDataPlatform extends Construct {
 
   private createIngestQueues(config: ResolvedProps): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
     // The ingest queue gets a name known before it exists so the DLQ's redrive allow policy can
-    // name it (a GetAtt in both directions would be a circular dependency). The name ends with
-    // the stack's id, so a stack destroyed and deployed again within SQS's 60 s of name
-    // reservation gets another name.
-    const queueName = `${Names.uniqueResourceName(this, { separator: '-', maxLength: 36 })}-${stackGuid(this)}`;
-    const queueArn = Stack.of(this).formatArn({ service: 'sqs', resource: queueName, arnFormat: ArnFormat.NO_RESOURCE_NAME });
-
-    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { sourceQueues: [sqs.Queue.fromQueueArn(this, 'IngestQueueRef', queueArn)] },
+    // name it. The name ends with the stack's id, so a stack destroyed and deployed again within
+    // SQS's 60 s of name reservation gets another name.
+    return queueWithDeadLetters(this, 'Queue', {
+      queueName: `${Names.uniqueResourceName(this, { separator: '-', maxLength: 36 })}-${stackGuid(this)}`,
+      consumerTimeout: config.functionSizing.stitch.timeout,
+      batchingWindow: STITCH_BATCHING_WINDOW,
+      maxReceiveCount: config.maxReceiveCount,
     });
-    const stitch = config.functionSizing.stitch;
-    const queue = new sqs.Queue(this, 'Queue', {
-      queueName,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // AWS guidance for Lambda consumers: at least 6x the function timeout plus the batching window.
-      visibilityTimeout: Duration.seconds(stitch.timeout.toSeconds() * 6 + STITCH_BATCHING_WINDOW.toSeconds()),
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: config.maxReceiveCount },
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
-    });
-    return { queue, deadLetterQueue };
   }
 
   private createKeySecret(id: string, role: string): secretsmanager.Secret {
@@ -905,21 +886,6 @@ export class CustomerDataPlatform extends Construct {
       'Serverless-LambdaEventSourceMappingDestination',
       "SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue's dead-letter queue through its redrive policy.",
     );
-
-    // (cdk-nag recognises the ingest DLQ as a DLQ for AwsSolutions-SQS3, not the stream one.)
-    ack(
-      this.streamFailureQueue,
-      'AwsSolutions-SQS3',
-      'This queue is the on-failure destination of the DynamoDB stream mapping, i.e. a dead-letter queue itself.',
-    );
-    ack(
-      this.delayedActionsDeadLetterQueue,
-      'AwsSolutions-SQS3',
-      "This queue is the dead-letter queue of the delayed-action schedules and the on-failure destination of evaluate's asynchronous invocations.",
-    );
-    for (const q of [this.deadLetterQueue, this.streamFailureQueue, this.delayedActionsDeadLetterQueue]) {
-      ack(q, 'Serverless-SQSRedrivePolicy', 'This queue is itself a dead-letter destination; it has nowhere further to redrive to.');
-    }
 
     // cdk-nag names a resource by its template text, intrinsic functions as JSON.
     const resolved = Stack.of(this).resolve(this.scheduleGroup.scheduleGroupName) as { 'Fn::Join': [string, unknown[]] };
