@@ -143,6 +143,9 @@ export class ScherpDestinations extends Construct {
           [ENV.EMAIL_TEMPLATES]: JSON.stringify(props.email.templates),
           ...(props.email.configurationSetName ? { [ENV.EMAIL_CONFIGURATION_SET]: props.email.configurationSetName } : {}),
         },
+        invocation: {
+          asyncFailures: 'Invoked by an EventBridge rule whose target has a retry policy and the destinations dead-letter queue.',
+        },
       });
       fn.addToRolePolicy(
         new iam.PolicyStatement({
@@ -156,20 +159,6 @@ export class ScherpDestinations extends Construct {
         reason:
           'SES identities and templates are owned outside the stack; the permission is limited to ses:SendEmail with the configured From address as a condition.',
       });
-      for (const [rule, reason] of [
-        ['AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22.'],
-        [
-          'Serverless-LambdaLatestVersion',
-          'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22.',
-        ],
-        [
-          'Serverless-LambdaTracing',
-          'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools logs and metrics.',
-        ],
-        ['Serverless-LambdaDLQ', 'Invoked by an EventBridge rule whose target has a retry policy and the destinations dead-letter queue.'],
-      ] as const) {
-        Validations.of(fn).acknowledge({ id: rule, reason });
-      }
       this.addRule(
         'Email',
         pattern(props.source, undefined, { action: true }),

@@ -87,6 +87,7 @@ export class ScherpFileImport extends Construct {
 
     this.function = createScherpFunction(this, 'Function', {
       name: 'fileImport',
+      invocation: 'queue',
       sizing: props.sizing,
       logRetention: props.logRetention,
       logLevel: props.logLevel,
