@@ -10,7 +10,13 @@ module.exports = {
   // Type checking runs once in `npm test` (tsc --noEmit); ts-jest only transpiles.
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'cdk', testMatch: ['<rootDir>/test/cdk/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'cdk',
+      testMatch: ['<rootDir>/test/cdk/**/*.test.ts'],
+      // One temporary cdk.out per test file, removed after it.
+      setupFilesAfterEnv: ['<rootDir>/test/cdk/outdir.ts'],
+    },
     // npm pack, a fresh `cdk init` app, npm install and cdk synth there: slow, one run.
     { ...common, displayName: 'package', testMatch: ['<rootDir>/test/package/**/*.test.ts'] },
     {

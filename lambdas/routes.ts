@@ -79,6 +79,17 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/v1/stats', fn: 'insights' },
 ];
 
+/**
+ * The console's routes on the HTTP API (cloud), served by the `console` function, from the same
+ * origin as the API. Locally the server hands the same paths (`isConsolePath`) to the same
+ * `serveConsole` (`lambdas/console/serve.ts`) before API routing. Not API routes: not in the
+ * OpenAPI document.
+ */
+export const CONSOLE_ROUTES: readonly { readonly method: 'GET'; readonly path: string; readonly fn: 'console' }[] = [
+  { method: 'GET', path: '/console', fn: 'console' },
+  { method: 'GET', path: '/console/{proxy+}', fn: 'console' },
+];
+
 /** Methods a browser may use cross-origin (CORS preflight, cloud and local): every route's, and OPTIONS. */
 export const CORS_ALLOW_METHODS: readonly ('GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS')[] = [
   ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter((m) => API_ROUTES.some((r) => r.method === m)),

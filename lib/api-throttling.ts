@@ -12,6 +12,9 @@ import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IConstruct } from 'constructs';
 import type { ApiRoute } from '../lambdas/routes';
 
+/** A route of `API_ROUTES` or `CONSOLE_ROUTES` (`lambdas/routes.ts`). */
+export type ThrottledRoute = Pick<ApiRoute, 'method' | 'path'> & { readonly fn: ApiRoute['fn'] | 'console' };
+
 export interface RouteThrottle {
   /** Steady-state requests per second of each route. */
   readonly rateLimit: number;
@@ -20,7 +23,7 @@ export interface RouteThrottle {
 }
 
 /** Whether a route is reached with the public write key (its key is in page source). */
-export function isPublicRoute(r: ApiRoute): boolean {
+export function isPublicRoute(r: Pick<ThrottledRoute, 'fn'>): boolean {
   return r.fn === 'collect' || r.fn === 'context';
 }
 
@@ -32,7 +35,7 @@ export interface RouteSettingsEntry {
 
 /** `RouteSettings` of the stage: every route by its route key, ingest or admin budget. */
 export function routeSettings(
-  routes: readonly ApiRoute[],
+  routes: readonly ThrottledRoute[],
   ingest: RouteThrottle,
   admin: RouteThrottle,
 ): Record<string, RouteSettingsEntry> {
@@ -50,7 +53,7 @@ export function routeSettings(
  */
 export function throttleRoutes(
   stage: apigwv2.HttpStage,
-  routes: readonly ApiRoute[],
+  routes: readonly ThrottledRoute[],
   routeConstructs: readonly IConstruct[],
   ingest: RouteThrottle,
   admin: RouteThrottle,

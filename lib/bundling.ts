@@ -8,6 +8,7 @@
  * Everything else (zod, Powertools, our code) is bundled, minified and tree-shaken, preferring
  * packages' ES module builds (`module` before `main`) because those tree-shake.
  */
+import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 
 export const LAMBDA_BUNDLING = {
@@ -36,5 +37,28 @@ export function esbuildOptions(entry: string, outfile: string): BuildOptions {
     external: [...LAMBDA_BUNDLING.externalModules],
     mainFields: [...LAMBDA_BUNDLING.mainFields],
     logLevel: 'silent',
+  };
+}
+
+/** The console's sources (`console/`: `index.html`, `src/`). */
+export const CONSOLE_DIR = join(__dirname, '..', 'console');
+
+/**
+ * How the console is bundled, for `npm start` (in memory), the package build and the stack's
+ * `console` function (at synth from the sources): `app.js` and `app.css`, next to `index.html`.
+ */
+export function esbuildConsoleOptions(): BuildOptions {
+  return {
+    entryPoints: { app: join(CONSOLE_DIR, 'src', 'main.tsx') },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    minify: true,
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    legalComments: 'none',
+    logLevel: 'silent',
+    loader: { '.css': 'css' },
   };
 }

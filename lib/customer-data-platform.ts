@@ -1,55 +1,41 @@
-import { ArnFormat, CfnOutput, Duration, Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import {
-  DEBUG_PK_PREFIX,
-  EVENT_SK_PREFIX,
-  keys,
-  MERGE_SK_PREFIX,
-  REJECTED_PK_PREFIX,
-  SOURCES_PK,
-  STATS_PK_PREFIX,
-  TTL_ATTRIBUTE,
-} from '../adapters/dynamo/keys';
+import { TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
+import { parseConfig, type ScherpConfigInput } from '../core/config';
 import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
 import { DEFAULT_SOURCE_RATE_LIMIT } from '../core/rate-limit';
-import { throttleRoutes } from './api-throttling';
-import { parseConfig, type ScherpConfigInput } from '../core/config';
-import { ENV } from '../lambdas/shared/env';
 import { MAX_API_BODY_BYTES } from '../lambdas/shared/aws-limits';
-import { API_ROUTES, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type ApiFunction } from '../lambdas/routes';
-import { isRuleDocument, loadRules, type RuleDocument, ruleDocumentErrors } from './rules';
-import { ScherpDestinations, type DestinationsProps } from './destinations';
+import { ENV } from '../lambdas/shared/env';
+import { SOURCES_READ, ScherpAdmin } from './admin';
+import { ScherpApi } from './api';
+import { ScherpConsole } from './console';
+import { bindTable } from './bind';
+import { type DestinationsProps, ScherpDestinations } from './destinations';
+import { EVENT_SOURCE, ScherpEvaluation } from './evaluation';
 import { ScherpFileImport } from './file-import';
-import { monitoredResources, ScherpMonitoring, type ScherpAlarmThresholds } from './monitoring';
-import { seedRuleDocuments } from './rule-seeding';
+import { ScherpIngest } from './ingest';
+import { type ScherpSecrets, ScherpKeys } from './keys';
+import { monitoredResources, type ScherpAlarmThresholds, ScherpMonitoring } from './monitoring';
 import { ack } from './nag';
-import {
-  createScherpFunction,
-  DEFAULT_FUNCTION_SIZING,
-  type FunctionSizing,
-  type ScherpFunctionName,
-  type ScherpLogLevel,
-} from './scherp-function';
+import { keepPlatformLogicalIds } from './naming';
+import { ScherpProfiles } from './profiles';
+import { seedRuleDocuments } from './rule-seeding';
+import { isRuleDocument, loadRules, type RuleDocument, ruleDocumentErrors } from './rules';
+import { DEFAULT_FUNCTION_SIZING, type FunctionSizing, type ScherpFunctionName, type ScherpLogLevel } from './scherp-function';
+import { STITCH_BATCHING_WINDOW, ScherpStitch } from './stitch';
 
-/** Properties of {@link CustomerDataPlatform}. Every property is optional. */
 /** What the example rule logs of a bus event: its type, event id, profile and dedupe ids. */
 const ACTIONS_LOG_EVENT = targets.LogGroupTargetInput.fromObjectV2({
   timestamp: events.EventField.time,
@@ -91,7 +77,7 @@ export interface CustomerDataPlatformProps {
   /**
    * Memory and timeout per function; unspecified values keep their defaults. The ingest
    * queue's visibility timeout follows the `stitch` timeout (six times it plus the batching window).
-   * @default - collect, profile and context 512 MB / 10 s, stitch and evaluate 512 MB / 30 s, admin 256 MB / 10 s
+   * @default - collect, profile and context 512 MB / 10 s, stitch and evaluate 512 MB / 30 s, admin, insights and console 256 MB / 10 s
    */
   readonly functionSizing?: { readonly [name in ScherpFunctionName]?: Partial<FunctionSizing> };
 
@@ -288,23 +274,12 @@ export interface CustomerDataPlatformProps {
 /** Lambda allows 4 KB of environment per function; the rest is left for the other variables. */
 const MAX_CONFIG_JSON = 3000;
 
-/** The three bootstrap keys, each a Secrets Manager secret holding a plain 32-char string. */
-export interface ScherpSecrets {
-  /** Write key: HTTP Basic user of the collect API. */
-  readonly writeKey: secretsmanager.Secret;
-  /** Read key: bearer of the profile API. */
-  readonly readKey: secretsmanager.Secret;
-  /** Admin key: bearer of the admin APIs (sources, keys, rejected events, rules and audiences). */
-  readonly adminKey: secretsmanager.Secret;
-  /** Signs `POST /v1/context` user tokens: your back end reads it and mints them (README "Personalising a page"). */
-  readonly userTokenSecret: secretsmanager.Secret;
-}
-
 /** The handlers, by name. */
 export type ScherpFunctions = Readonly<Record<ScherpFunctionName, NodejsFunction>>;
 
-/** EventBridge `source` of every action Scherp emits. */
-export const EVENT_SOURCE = 'scherp';
+/** The bootstrap keys' type and the bus events' source, where they were before the per-stage split. */
+export type { ScherpSecrets } from './keys';
+export { EVENT_SOURCE } from './evaluation';
 
 type ResolvedProps = Required<
   Omit<
@@ -358,18 +333,18 @@ const DEFAULTS: Omit<ResolvedProps, 'functionSizing'> = {
   exampleLogTarget: false,
 };
 
-/** SQS batches are cut after this long even when `stitchBatchSize` is not reached. */
-const STITCH_BATCHING_WINDOW = Duration.seconds(1);
 /** API Gateway HTTP APIs give up on an integration after 30 s. */
 const API_INTEGRATION_LIMIT = Duration.seconds(30);
 
 /**
- * Scherp's whole serverless Customer Data Platform:
+ * Scherp's whole serverless Customer Data Platform, composed of one construct per stage:
  *
- * `HTTP API → collect → SQS → stitch → DynamoDB (stream) → evaluate → EventBridge`, plus
- * `GET /v1/profiles/{id} → profile`, `POST /v1/context → context` (the public write key's read,
- * with a role of its own), three bootstrap-key secrets and the rules seeded from
- * `rules` or `rulesDir` (none by default).
+ * `HTTP API (ScherpApi) → collect (ScherpIngest) → SQS → stitch (ScherpStitch) → DynamoDB
+ * (stream) → evaluate (ScherpEvaluation) → EventBridge`, plus the read side (`ScherpProfiles`:
+ * profile, context, insights), the admin key's functions (`ScherpAdmin`), the bootstrap keys
+ * (`ScherpKeys`), file import, destinations, monitoring, and the rules seeded from `rules` or
+ * `rulesDir` (none by default). Each stage owns its functions, their environment and grants
+ * (set together, `lib/bind.ts`), event sources and cdk-nag acknowledgments.
  */
 export class CustomerDataPlatform extends Construct {
   /** The single table (see `adapters/dynamo/keys.ts` for its layout). */
@@ -414,6 +389,9 @@ export class CustomerDataPlatform extends Construct {
     validateProps(config);
     const rules = config.rules ?? (config.rulesDir === undefined ? [] : loadRules(config.rulesDir));
     validateRules(rules);
+    const { functionSizing: sizing, logRetention, logLevel } = config;
+    const logging = { logRetention, logLevel };
+    const configEnv = configEnvironment(config);
 
     this.table = new dynamodb.TableV2(this, 'Table', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -425,49 +403,84 @@ export class CustomerDataPlatform extends Construct {
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       removalPolicy: config.removalPolicy,
     });
+    const table = this.table;
 
-    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = this.createIngestQueues(config));
-    this.streamFailureQueue = new sqs.Queue(this, 'StreamFailureQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    // The stages whose resources were the platform's own children before the split keep those
+    // logical IDs (keepPlatformLogicalIds at the end), so a deployed stack updates in place.
+    const keysStage = new ScherpKeys(this, 'Keys');
+    this.secrets = keysStage.secrets;
+
+    const ingest = new ScherpIngest(this, 'Ingest', {
+      table,
+      writeKey: this.secrets.writeKey,
+      collectSizing: sizing.collect,
+      consumer: { timeout: sizing.stitch.timeout, batchingWindow: STITCH_BATCHING_WINDOW },
+      maxReceiveCount: config.maxReceiveCount,
+      limits: config,
+      ...logging,
+    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = ingest);
+
+    const evaluation = new ScherpEvaluation(this, 'Evaluation', {
+      table,
+      sizing: sizing.evaluate,
+      eventBusName: config.eventBusName,
+      archiveRetention: config.archiveRetention,
+      retryAttempts: config.evaluateRetryAttempts,
+      maxRecordAge: config.evaluateMaxRecordAge,
+      configEnvironment: configEnv,
+      ...logging,
+    });
+    ({
+      bus: this.bus,
+      streamFailureQueue: this.streamFailureQueue,
+      scheduleGroup: this.scheduleGroup,
+      schedulerRole: this.schedulerRole,
+      delayedActionsDeadLetterQueue: this.delayedActionsDeadLetterQueue,
+    } = evaluation);
+
+    const stitch = new ScherpStitch(this, 'Stitch', {
+      table,
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      bus: this.bus,
+      sizing: sizing.stitch,
+      maxReceiveCount: config.maxReceiveCount,
+      batchSize: config.stitchBatchSize,
+      maxConcurrency: config.stitchMaxConcurrency,
+      eventRetentionDays: config.eventRetentionDays,
+      dedupeWindowDays: config.dedupeWindowDays,
+      configEnvironment: configEnv,
+      ...logging,
     });
 
-    this.bus = new events.EventBus(this, 'Bus', {
-      eventBusName: config.eventBusName ?? Names.uniqueResourceName(this, { separator: '-', maxLength: 200 }),
-    });
-    this.bus.archive('Archive', {
-      description: `Every ${EVENT_SOURCE} event`,
-      eventPattern: { source: [EVENT_SOURCE] },
-      retention: config.archiveRetention,
+    const profiles = new ScherpProfiles(this, 'Profiles', {
+      table,
+      secrets: this.secrets,
+      sizing,
+      rejectedRetentionDays: config.rejectedRetentionDays,
+      archiveRetentionDays: config.archiveRetention.toDays(),
+      importRetentionDays: config.importRetentionDays,
+      sourceRateLimit: config.sourceRateLimit,
+      sourceBurstLimit: config.sourceBurstLimit,
+      configEnvironment: configEnv,
+      ...logging,
     });
 
-    this.secrets = {
-      writeKey: this.createKeySecret('WriteKey', 'write'),
-      readKey: this.createKeySecret('ReadKey', 'read'),
-      adminKey: this.createKeySecret('AdminKey', 'admin'),
-      userTokenSecret: this.createKeySecret('UserTokenSecret', 'user-token signing'),
-    };
-
-    // Not retained, and named after the stack's id: a stack destroyed and deployed again gets a
-    // new group, even while the old one is still being deleted (a group only holds the pending
-    // one-time schedules, which die with the stack's function).
-    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'DelayedActions', {
-      scheduleGroupName: `${Names.uniqueResourceName(this, { separator: '-', maxLength: 27 })}-${stackGuid(this)}`,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-      description: 'EventBridge Scheduler invoking Scherp evaluate for delayed actions',
-    });
-    this.delayedActionsDeadLetterQueue = new sqs.Queue(this, 'DelayedActionsDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    const admin = new ScherpAdmin(this, 'Admin', {
+      table,
+      adminKey: this.secrets.adminKey,
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      healthQueues: [
+        { name: 'ingest', queue: this.queue, deadLetterQueue: this.deadLetterQueue },
+        { name: 'evaluate-stream-failures', deadLetterQueue: this.streamFailureQueue },
+        { name: 'delayed-actions', deadLetterQueue: this.delayedActionsDeadLetterQueue },
+      ],
+      sizing,
+      rejectedRetentionDays: config.rejectedRetentionDays,
+      configEnvironment: configEnv,
+      ...logging,
     });
 
     this.fileImport = new ScherpFileImport(this, 'FileImport', {
@@ -475,18 +488,40 @@ export class CustomerDataPlatform extends Construct {
       retentionDays: config.importRetentionDays,
       removalPolicy: config.removalPolicy,
       ingestQueue: this.queue,
-      sizing: config.functionSizing.fileImport,
-      logRetention: config.logRetention,
-      logLevel: config.logLevel,
-      environment: { [ENV.TABLE_NAME]: this.table.tableName, ...configEnvironment(config) },
+      sizing: sizing.fileImport,
+      ...logging,
+      environment: configEnv,
     });
-    this.functions = { ...this.createFunctions(config), fileImport: this.fileImport.function };
-    this.grantLeastPrivilege();
-    this.connectEventSources(config);
+    // fileImport reads the sources too (its bucket and queues are granted by ScherpFileImport).
+    bindTable(this.fileImport.function, table, SOURCES_READ);
 
-    const { api, stage } = this.createApi(config);
-    this.httpApi = api;
-    this.apiUrl = stage.url;
+    // The console, from the same origin as the API (docs/architecture.md "Console").
+    const consoleStage = new ScherpConsole(this, 'Console', { sizing: sizing.console, ...logging });
+
+    this.functions = {
+      collect: ingest.collect,
+      stitch: stitch.stitch,
+      evaluate: evaluation.evaluate,
+      profile: profiles.profile,
+      context: profiles.context,
+      import: admin.import,
+      admin: admin.admin,
+      rules: admin.rules,
+      insights: profiles.insights,
+      fileImport: this.fileImport.function,
+      console: consoleStage.function,
+    };
+
+    const api = new ScherpApi(this, 'Api', {
+      functions: this.functions,
+      consoleFunction: consoleStage.function,
+      corsAllowedOrigins: config.corsAllowedOrigins,
+      ingestThrottle: { rateLimit: config.throttlingRateLimit, burstLimit: config.throttlingBurstLimit },
+      adminThrottle: { rateLimit: config.adminThrottlingRateLimit, burstLimit: config.adminThrottlingBurstLimit },
+      logRetention,
+    });
+    this.httpApi = api.httpApi;
+    this.apiUrl = api.url;
 
     if (config.exampleLogTarget) this.actionsLogGroup = this.createExampleRule(config);
     if (config.destinations) {
@@ -494,8 +529,7 @@ export class CustomerDataPlatform extends Construct {
         ...config.destinations,
         bus: this.bus,
         source: EVENT_SOURCE,
-        logRetention: config.logRetention,
-        logLevel: config.logLevel,
+        ...logging,
       });
     }
     this.monitoring = new ScherpMonitoring(this, 'Monitoring', {
@@ -506,341 +540,27 @@ export class CustomerDataPlatform extends Construct {
     this.seedRules(rules);
     this.createOutputs(config.outputPrefix);
     this.acknowledgeNagFindings();
+    keepPlatformLogicalIds([keysStage, ingest, evaluation, stitch, profiles, admin, api]);
   }
 
-  private createIngestQueues(config: ResolvedProps): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
-    // The ingest queue gets a name known before it exists so the DLQ's redrive allow policy can
-    // name it (a GetAtt in both directions would be a circular dependency). The name ends with
-    // the stack's id, so a stack destroyed and deployed again within SQS's 60 s of name
-    // reservation gets another name.
-    const queueName = `${Names.uniqueResourceName(this, { separator: '-', maxLength: 36 })}-${stackGuid(this)}`;
-    const queueArn = Stack.of(this).formatArn({ service: 'sqs', resource: queueName, arnFormat: ArnFormat.NO_RESOURCE_NAME });
-
-    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { sourceQueues: [sqs.Queue.fromQueueArn(this, 'IngestQueueRef', queueArn)] },
-    });
-    const stitch = config.functionSizing.stitch;
-    const queue = new sqs.Queue(this, 'Queue', {
-      queueName,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // AWS guidance for Lambda consumers: at least 6x the function timeout plus the batching window.
-      visibilityTimeout: Duration.seconds(stitch.timeout.toSeconds() * 6 + STITCH_BATCHING_WINDOW.toSeconds()),
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: config.maxReceiveCount },
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
-    });
-    return { queue, deadLetterQueue };
-  }
-
-  private createKeySecret(id: string, role: string): secretsmanager.Secret {
-    return new secretsmanager.Secret(this, id, {
-      description: `Scherp ${role} key (plain string)`,
-      generateSecretString: { passwordLength: 32, excludePunctuation: true, includeSpace: false },
-    });
-  }
-
-  private createFunctions(config: ResolvedProps): Omit<ScherpFunctions, 'fileImport'> {
-    const scherpConfig = configEnvironment(config);
-    const sourceLimitEnv = {
-      [ENV.SOURCE_RATE_LIMIT]: String(config.sourceRateLimit),
-      [ENV.SOURCE_BURST_LIMIT]: String(config.sourceBurstLimit),
-    };
-    const make = (name: ScherpFunctionName, id: string, environment: Record<string, string>) =>
-      createScherpFunction(this, id, {
-        name,
-        sizing: config.functionSizing[name],
-        logRetention: config.logRetention,
-        logLevel: config.logLevel,
-        environment: { [ENV.TABLE_NAME]: this.table.tableName, ...environment },
-      });
-    return {
-      collect: make('collect', 'Collect', {
-        [ENV.QUEUE_URL]: this.queue.queueUrl,
-        [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
-        [ENV.MAX_EVENT_BYTES]: String(config.maxEventBytes),
-        [ENV.MAX_REQUEST_BYTES]: String(config.maxRequestBytes),
-        [ENV.MAX_BATCH_EVENTS]: String(config.maxBatchEvents),
-        [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
-        ...sourceLimitEnv,
-      }),
-      stitch: make('stitch', 'Stitch', {
-        [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
-        [ENV.EVENT_RETENTION_DAYS]: String(config.eventRetentionDays),
-        // On the last receive stitch moves a failing message to the DLQ itself, with the reason.
-        [ENV.DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.queueUrl,
-        [ENV.MAX_RECEIVE_COUNT]: String(config.maxReceiveCount),
-        [ENV.DEDUPE_WINDOW_DAYS]: String(config.dedupeWindowDays),
-        ...scherpConfig,
-      }),
-      evaluate: make('evaluate', 'Evaluate', {
-        [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
-        [ENV.SCHEDULER_ROLE_ARN]: this.schedulerRole.roleArn,
-        [ENV.SCHEDULER_GROUP_NAME]: this.scheduleGroup.scheduleGroupName,
-        [ENV.SCHEDULER_DLQ_ARN]: this.delayedActionsDeadLetterQueue.queueArn,
-        // Computed trait definitions (`computed`) are applied by evaluate.
-        ...scherpConfig,
-      }),
-      // The read key authenticates profile reads; the admin key the export and erasure.
-      profile: make('profile', 'Profile', {
-        [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
-        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
-        // Erasure and export search the retained days of rejected events.
-        [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
-        // The erasure answer names the stores it cannot reach with their bounds.
-        [ENV.ARCHIVE_RETENTION_DAYS]: String(config.archiveRetention.toDays()),
-        [ENV.IMPORT_RETENTION_DAYS]: String(config.importRetentionDays),
-        ...scherpConfig,
-      }),
-      // The browser-safe POST /v1/context: the write key, user tokens, per-source limits.
-      context: make('context', 'Context', {
-        [ENV.WRITE_KEY_SECRET_ARN]: this.secrets.writeKey.secretArn,
-        [ENV.USER_TOKEN_SECRET_ARN]: this.secrets.userTokenSecret.secretArn,
-        ...sourceLimitEnv,
-        ...scherpConfig,
-      }),
-      import: make('import', 'Import', {
-        [ENV.QUEUE_URL]: this.queue.queueUrl,
-        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
-        ...scherpConfig,
-      }),
-      admin: make('admin', 'Admin', {
-        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
-        [ENV.REJECTED_RETENTION_DAYS]: String(config.rejectedRetentionDays),
-        [ENV.QUEUE_URL]: this.queue.queueUrl,
-        [ENV.QUEUE_ARN]: this.queue.queueArn,
-        [ENV.DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.queueUrl,
-        [ENV.DEAD_LETTER_QUEUE_ARN]: this.deadLetterQueue.queueArn,
-      }),
-      rules: make('rules', 'RulesAdmin', {
-        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
-        // GET /v1/health: the queues it reports (console Health page).
-        [ENV.HEALTH_QUEUES]: Stack.of(this).toJsonString([
-          { name: 'ingest', url: this.queue.queueUrl, deadLetterUrl: this.deadLetterQueue.queueUrl },
-          { name: 'evaluate-stream-failures', deadLetterUrl: this.streamFailureQueue.queueUrl },
-          { name: 'delayed-actions', deadLetterUrl: this.delayedActionsDeadLetterQueue.queueUrl },
-        ]),
-      }),
-      insights: make('insights', 'Insights', {
-        [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
-        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
-      }),
-    };
-  }
-
-  private grantLeastPrivilege(): void {
-    const { collect, stitch, evaluate, profile, context, admin, rules } = this.functions;
-    // collect: look up write keys and keep rejected events (only those items), enqueue, read
-    // the write key. Nothing else.
-    // collect also reads the debugger session marker (cached) and, while one is open, keeps debug entries (DBG#…).
-    this.grantTableItems(
-      collect,
-      ['dynamodb:GetItem', 'dynamodb:BatchWriteItem'],
-      [keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`],
-    );
-    // collect: one ADD per request with rejected events to the hour's counters (the Overview).
-    this.grantTableItems(collect, ['dynamodb:UpdateItem'], [`${STATS_PK_PREFIX}*`]);
-    this.queue.grantSendMessages(collect);
-    this.secrets.writeKey.grantRead(collect);
-    // admin: sources, key listings and lookups (transactions of puts, updates and condition
-    // checks), the rejected-event log; the admin key.
-    this.grantTableItems(
-      admin,
-      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-      [SOURCES_PK, keys.writeKey('*').pk, `${REJECTED_PK_PREFIX}*`],
-    );
-    this.secrets.adminKey.grantRead(admin);
-    // admin, dead letters: peek, copy back and delete chosen letters, or move all of them with a
-    // message-move task (which reads and deletes on the DLQ and sends to the ingest queue).
-    this.deadLetterQueue.grant(
-      admin,
-      'sqs:ReceiveMessage',
-      'sqs:DeleteMessage',
-      'sqs:GetQueueAttributes',
-      'sqs:ChangeMessageVisibility',
-      'sqs:StartMessageMoveTask',
-      'sqs:ListMessageMoveTasks',
-    );
-    this.queue.grantSendMessages(admin);
-    // stitch and evaluate: item reads and writes (no table administration), put actions.
-    for (const fn of [stitch, evaluate]) {
-      this.table.grantReadWriteData(fn);
-      this.bus.grantPutEventsTo(fn);
-    }
-    // stitch dead-letters messages itself (with the reason) on their last receive.
-    this.deadLetterQueue.grantSendMessages(stitch);
-    // profile: reads, and erasure (DELETE /v1/profiles/…): batch deletes of the person's profile
-    // partitions, identity items and rejected events naming them, and batch puts of suppression
-    // markers, on those items only.
-    this.table.grantReadData(profile);
-    this.grantTableItems(
-      profile,
-      ['dynamodb:BatchWriteItem'],
-      [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`],
-    );
-    this.secrets.readKey.grantRead(profile);
-    this.secrets.adminKey.grantRead(profile);
-    // context (public write key): reads only, of what it serves: the visitor's identity item
-    // (BatchGetItem), profile partitions (Query), write-key lookups (GetItem); the write key and
-    // user-token secrets. No writes, no read or admin key.
-    this.grantTableItems(context, ['dynamodb:BatchGetItem'], [keys.identity('*', '*').pk]);
-    this.grantTableItems(context, ['dynamodb:Query'], [keys.profile('*').pk]);
-    this.grantTableItems(context, ['dynamodb:GetItem'], [keys.writeKey('*').pk]);
-    this.secrets.writeKey.grantRead(context);
-    this.secrets.userTokenSecret.grantRead(context);
-    // import: the sources (to find the named one), enqueue rows as identify events, the admin key.
-    this.grantTableItems(this.functions.import, ['dynamodb:GetItem', 'dynamodb:Query'], [SOURCES_PK]);
-    this.queue.grantSendMessages(this.functions.import);
-    this.secrets.adminKey.grantRead(this.functions.import);
-    // fileImport: the sources too (its bucket and queues are granted by ScherpFileImport).
-    this.grantTableItems(this.functions.fileImport, ['dynamodb:GetItem', 'dynamodb:Query'], [SOURCES_PK]);
-    // evaluate's stream read is granted by its event source.
-    // evaluate: one-time schedules for delayed actions, run by the scheduler role, which may
-    // invoke evaluate and dead-letter into the delayed-actions queue; nothing else.
-    // Scheduler authorizes CreateSchedule on the schedule (`schedule/<group>/<name>`), not the group.
-    this.scheduleGroup.grantWriteSchedules(evaluate);
-    this.schedulerRole.grantPassRole(evaluate.grantPrincipal);
-    this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [evaluate.functionArn] }));
-    this.delayedActionsDeadLetterQueue.grantSendMessages(this.schedulerRole);
-    // A delayed check that fails in the function itself (async invoke) also lands in that queue.
-    evaluate.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.delayedActionsDeadLetterQueue) });
-    // rules (admin API): the rule items, profile and timeline reads for dry runs and backtests.
-    this.table.grant(
-      rules,
-      'dynamodb:GetItem',
-      'dynamodb:BatchGetItem',
-      'dynamodb:Query',
-      'dynamodb:Scan',
-      'dynamodb:PutItem',
-      'dynamodb:DeleteItem',
-    );
-    this.secrets.adminKey.grantRead(rules);
-    // rules, GET /v1/health: queue depths (the evaluation-failure markers are read with the Scan above).
-    for (const q of [this.queue, this.deadLetterQueue, this.streamFailureQueue, this.delayedActionsDeadLetterQueue])
-      q.grant(rules, 'sqs:GetQueueAttributes');
-    // insights (console): the debugger session marker and entries (DBG#…); the read and admin keys.
-    this.grantTableItems(this.functions.insights, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [`${DEBUG_PK_PREFIX}*`]);
-    this.grantTableItems(this.functions.insights, ['dynamodb:Query'], [`${STATS_PK_PREFIX}*`]);
-    this.secrets.readKey.grantRead(this.functions.insights);
-    this.secrets.adminKey.grantRead(this.functions.insights);
-  }
-
-  /** Item actions on the table, limited to partition keys matching `leadingKeys` (`*` wildcards). */
-  private grantTableItems(fn: NodejsFunction, actions: string[], leadingKeys: string[]): void {
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions,
-        resources: [this.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeys } },
-      }),
-    );
-  }
-
-  private connectEventSources(config: ResolvedProps): void {
-    this.functions.stitch.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: config.stitchBatchSize,
-        maxBatchingWindow: STITCH_BATCHING_WINDOW,
-        maxConcurrency: config.stitchMaxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
-    this.functions.evaluate.addEventSource(
-      new DynamoEventSource(this.table, {
-        startingPosition: lambda.StartingPosition.LATEST,
-        batchSize: 100,
-        bisectBatchOnError: true,
-        retryAttempts: config.evaluateRetryAttempts,
-        // Unset: no record is dropped for its age (-1); poison records go to the failure queue after the retries.
-        maxRecordAge: config.evaluateMaxRecordAge,
-        reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.streamFailureQueue),
-        // Only newly written timeline events and merge records (the outbox of `Profile Merged`):
-        // profile, identity and rule writes are not evaluated.
-        filters: [EVENT_SK_PREFIX, MERGE_SK_PREFIX].map((prefix) =>
-          lambda.FilterCriteria.filter({
-            eventName: lambda.FilterRule.isEqual('INSERT'),
-            dynamodb: { Keys: { sk: { S: lambda.FilterRule.beginsWith(prefix) } } },
-          }),
-        ),
-      }),
-    );
-  }
-
-  private createApi(config: ResolvedProps): { api: apigwv2.HttpApi; stage: apigwv2.HttpStage } {
-    const api = new apigwv2.HttpApi(this, 'HttpApi', {
-      apiName: Names.uniqueResourceName(this, { separator: '-', maxLength: 120 }),
-      description: 'Scherp collect, profile and admin API',
-      createDefaultStage: false,
-      corsPreflight: {
-        allowOrigins: config.corsAllowedOrigins,
-        // Every method a route uses (the admin APIs PUT, PATCH and DELETE), as the local server allows.
-        allowMethods: CORS_ALLOW_METHODS.map((m) => apigwv2.CorsHttpMethod[m]),
-        allowHeaders: [...CORS_ALLOW_HEADERS],
-      },
-    });
-    // One integration per function; the routes come from the list the local server serves too.
-    const integrations = new Map<ApiFunction, HttpLambdaIntegration>();
-    const integrationFor = (fn: ApiFunction) => {
-      let i = integrations.get(fn);
-      if (!i) {
-        const id = `${fn[0]!.toUpperCase()}${fn.slice(1)}Integration`;
-        i = new HttpLambdaIntegration(id, this.functions[fn], { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 });
-        integrations.set(fn, i);
-      }
-      return i;
-    };
-    const routes = API_ROUTES.flatMap((r) =>
-      api.addRoutes({ path: r.path, methods: [apigwv2.HttpMethod[r.method]], integration: integrationFor(r.fn) }),
-    );
-
-    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: config.logRetention });
-    const stage = api.addStage('DefaultStage', {
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit: config.throttlingRateLimit, burstLimit: config.throttlingBurstLimit },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            protocol: '$context.protocol',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationLatency: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-          }),
-        ),
-      },
-    });
-    throttleRoutes(
-      stage,
-      API_ROUTES,
-      routes,
-      { rateLimit: config.throttlingRateLimit, burstLimit: config.throttlingBurstLimit },
-      { rateLimit: config.adminThrottlingRateLimit, burstLimit: config.adminThrottlingBurstLimit },
-    );
-    return { api, stage };
-  }
-
-  /** One rule on the bus so a deployer can watch actions arrive in CloudWatch Logs. */
   /**
-   * The example log group keeps a month of every bus event: only its type and ids (fields every
-   * bus event has), never the user id, email, data or explanation, so erasure leaves nothing there.
+   * One rule on the bus so a deployer can watch actions arrive in CloudWatch Logs. The example
+   * log group keeps a month of every bus event: only its type and ids (fields every bus event
+   * has), never the user id, email, data or explanation, so erasure leaves nothing there.
    */
   private createExampleRule(config: ResolvedProps): logs.LogGroup {
     const logGroup = new logs.LogGroup(this, 'ActionsLogs', { retention: config.logRetention });
-    new events.Rule(this, 'ActionsToLogsRule', {
+    const rule = new events.Rule(this, 'ActionsToLogsRule', {
       eventBus: this.bus,
       description: `Copies every ${EVENT_SOURCE} action into a log group (example; add your own rules)`,
       eventPattern: { source: [EVENT_SOURCE] },
       targets: [new targets.CloudWatchLogGroup(logGroup, { installLatestAwsSdk: false, logEvent: ACTIONS_LOG_EVENT })],
     });
+    ack(
+      rule,
+      'Serverless-EventBusDLQ',
+      'Example rule writing actions to a log group for visibility only; a lost log line is acceptable and not worth a queue.',
+    );
     return logGroup;
   }
 
@@ -864,6 +584,7 @@ export class CustomerDataPlatform extends Construct {
       DeadLetterQueueUrl: [this.deadLetterQueue.queueUrl, 'Ingest dead-letter queue'],
       AlarmTopicArn: [this.monitoring.alarmTopic.topicArn, 'SNS topic every alarm notifies (docs/operations.md)'],
       DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this deployment'],
+      ConsoleUrl: [`${this.apiUrl}console/`, 'The console (sign in with the admin or the read key)'],
     };
     if (this.actionsLogGroup)
       outputs.ActionsLogGroupName = [this.actionsLogGroup.logGroupName, 'Log group receiving every action (example rule)'];
@@ -872,95 +593,10 @@ export class CustomerDataPlatform extends Construct {
   }
 
   /**
-   * Justified acknowledgments of cdk-nag (AwsSolutions, Serverless) findings, each on the
-   * narrowest construct and, for IAM5, the exact finding.
+   * Acknowledgments of cdk-nag findings on what CDK adds at stack level for this construct's
+   * custom resources; each stage acknowledges its own findings.
    */
   private acknowledgeNagFindings(): void {
-    const { stitch, evaluate } = this.functions;
-    const allFunctions = Object.values(this.functions);
-
-    for (const route of this.httpApi.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
-      ack(
-        route,
-        'AwsSolutions-APIG4',
-        'Authentication is done in the handlers: collect and context check the write key (HTTP Basic, Segment-compatible SDKs; context also in the body), profile checks the read key (the admin key for export and erasure), admin and rules check the admin key. API Gateway authorizers cannot verify these keys without a Lambda authorizer that would add latency and cost to every event.',
-      );
-    }
-
-    for (const fn of allFunctions) {
-      ack(
-        fn,
-        'AwsSolutions-L1',
-        'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.',
-      );
-      ack(
-        fn,
-        'Serverless-LambdaLatestVersion',
-        'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.',
-      );
-      ack(
-        fn,
-        'Serverless-LambdaTracing',
-        'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.',
-      );
-      ack(
-        fn,
-        'Serverless-LambdaDLQ',
-        fn === evaluate
-          ? 'evaluate is invoked asynchronously only by the delayed-action schedules; its failed asynchronous invocations go to the delayed-actions queue through an on-failure destination (EventInvokeConfig), which supersedes a Lambda DLQ.'
-          : 'Not invoked asynchronously: collect, profile, context, admin, rules and import are synchronous (API), stitch and fileImport are event-source mappings whose failures go to the dead-letter queue of their queue.',
-      );
-    }
-    ack(
-      stitch.node.findAll().find((c) => c instanceof lambda.CfnEventSourceMapping)!,
-      'Serverless-LambdaEventSourceMappingDestination',
-      "SQS event-source mappings do not support on-failure destinations; failed messages go to the ingest queue's dead-letter queue through its redrive policy.",
-    );
-
-    // (cdk-nag recognises the ingest DLQ as a DLQ for AwsSolutions-SQS3, not the stream one.)
-    ack(
-      this.streamFailureQueue,
-      'AwsSolutions-SQS3',
-      'This queue is the on-failure destination of the DynamoDB stream mapping, i.e. a dead-letter queue itself.',
-    );
-    ack(
-      this.delayedActionsDeadLetterQueue,
-      'AwsSolutions-SQS3',
-      "This queue is the dead-letter queue of the delayed-action schedules and the on-failure destination of evaluate's asynchronous invocations.",
-    );
-    for (const q of [this.deadLetterQueue, this.streamFailureQueue, this.delayedActionsDeadLetterQueue]) {
-      ack(q, 'Serverless-SQSRedrivePolicy', 'This queue is itself a dead-letter destination; it has nowhere further to redrive to.');
-    }
-
-    // cdk-nag names a resource by its template text, intrinsic functions as JSON.
-    const resolved = Stack.of(this).resolve(this.scheduleGroup.scheduleGroupName) as { 'Fn::Join': [string, unknown[]] };
-    const groupName = resolved['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join('');
-    // A stack with an environment (the CLI sets CDK_DEFAULT_REGION) has its region and account in the ARN.
-    const { region, account } = Stack.of(this);
-    const arnEnv = `${Token.isUnresolved(region) ? '<AWS::Region>' : region}:${Token.isUnresolved(account) ? '<AWS::AccountId>' : account}`;
-    ack(
-      evaluate.role!.node.findChild('DefaultPolicy'),
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${arnEnv}:schedule/${groupName}/*]`,
-      'EventBridge Scheduler authorizes CreateSchedule on the schedule ARN, and the names of delayed actions are made at run time (one per action, from its dedupe id): schedules of the delayed-actions group only.',
-    );
-
-    for (const secret of Object.values(this.secrets)) {
-      ack(
-        secret,
-        'AwsSolutions-SMG4',
-        'Bootstrap API keys are distributed to SDKs and clients; automatic rotation would break them without coordination. Rotate by updating the secret value deliberately.',
-      );
-    }
-
-    const exampleRule = this.node.tryFindChild('ActionsToLogsRule');
-    if (exampleRule)
-      ack(
-        exampleRule,
-        'Serverless-EventBusDLQ',
-        'Example rule writing actions to a log group for visibility only; a lost log line is acceptable and not worth a queue.',
-      );
-
-    // Helpers CDK adds at stack level for the custom resources of this construct.
     const stack = Stack.of(this);
     const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
     if (provider) {
@@ -983,11 +619,6 @@ export class CustomerDataPlatform extends Construct {
       );
     }
   }
-}
-
-/** The GUID of the stack's id (`arn:…:stack/<name>/<guid>`): new for every creation of the stack. */
-function stackGuid(scope: Construct): string {
-  return Fn.select(2, Fn.split('/', Stack.of(scope).stackId));
 }
 
 /** The configuration as the user gave it (small); each function fills in the defaults. */
@@ -1016,6 +647,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
       import: sizing('import'),
       fileImport: sizing('fileImport'),
       insights: sizing('insights'),
+      console: sizing('console'),
     },
   };
 }
@@ -1069,7 +701,13 @@ function validateProps(p: ResolvedProps): void {
     intIn(`functionSizing.${name}.memorySize`, memorySize, 128, 10240);
     const seconds = timeout.toSeconds();
     const max =
-      name === 'collect' || name === 'profile' || name === 'context' || name === 'admin' || name === 'rules' || name === 'import'
+      name === 'collect' ||
+      name === 'profile' ||
+      name === 'context' ||
+      name === 'admin' ||
+      name === 'rules' ||
+      name === 'import' ||
+      name === 'console'
         ? API_INTEGRATION_LIMIT.toSeconds()
         : 900;
     if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);

@@ -8,9 +8,10 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/env';
+import { deadLetterQueue } from './queues';
 import { createScherpFunction, DEFAULT_FUNCTION_SIZING, type ScherpLogLevel } from './scherp-function';
 
 /** Which bus events a destination receives. */
@@ -122,22 +123,9 @@ export class ScherpDestinations extends Construct {
 
   constructor(scope: Construct, id: string, props: ScherpDestinationsProps) {
     super(scope, id);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', {
+      receivesFrom: 'This queue is the dead-letter queue of every destination target; it has no further queue behind it.',
     });
-    Validations.of(this.deadLetterQueue).acknowledge(
-      {
-        id: 'AwsSolutions-SQS3',
-        reason: 'This queue is the dead-letter queue of every destination target; it has no further queue behind it.',
-      },
-      {
-        id: 'Serverless-SQSRedrivePolicy',
-        reason: 'This queue is itself a dead-letter destination; it has nowhere further to redrive to.',
-      },
-    );
     const retry = {
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: props.retryAttempts ?? 185,
@@ -155,6 +143,9 @@ export class ScherpDestinations extends Construct {
           [ENV.EMAIL_TEMPLATES]: JSON.stringify(props.email.templates),
           ...(props.email.configurationSetName ? { [ENV.EMAIL_CONFIGURATION_SET]: props.email.configurationSetName } : {}),
         },
+        invocation: {
+          asyncFailures: 'Invoked by an EventBridge rule whose target has a retry policy and the destinations dead-letter queue.',
+        },
       });
       fn.addToRolePolicy(
         new iam.PolicyStatement({
@@ -168,20 +159,6 @@ export class ScherpDestinations extends Construct {
         reason:
           'SES identities and templates are owned outside the stack; the permission is limited to ses:SendEmail with the configured From address as a condition.',
       });
-      for (const [rule, reason] of [
-        ['AwsSolutions-L1', 'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22.'],
-        [
-          'Serverless-LambdaLatestVersion',
-          'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22.',
-        ],
-        [
-          'Serverless-LambdaTracing',
-          'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools logs and metrics.',
-        ],
-        ['Serverless-LambdaDLQ', 'Invoked by an EventBridge rule whose target has a retry policy and the destinations dead-letter queue.'],
-      ] as const) {
-        Validations.of(fn).acknowledge({ id: rule, reason });
-      }
       this.addRule(
         'Email',
         pattern(props.source, undefined, { action: true }),

@@ -5,11 +5,12 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IMPORT_BUCKET_ACCESS, IMPORTS_PREFIX, REPORTS_PREFIX } from '../core/import-job';
 import { ENV } from '../lambdas/shared/env';
 import { ack } from './nag';
+import { queueWithDeadLetters } from './queues';
 import { createScherpFunction, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
 
 /** Properties of {@link ScherpFileImport}. */
@@ -77,22 +78,16 @@ export class ScherpFileImport extends Construct {
         ],
       });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // AWS guidance for Lambda consumers: at least 6x the function timeout (at most 12 hours).
-      visibilityTimeout: Duration.seconds(Math.min(props.sizing.timeout.toSeconds() * 6, 43200)),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 3 },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = queueWithDeadLetters(this, 'Queue', {
+      consumerTimeout: props.sizing.timeout,
+      maxReceiveCount: props.maxReceiveCount ?? 3,
+      deadLetterReason: 'This queue is itself the dead-letter queue of the import queue; it has nowhere further to redrive to.',
+    }));
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.queue), { prefix: IMPORTS_PREFIX });
 
     this.function = createScherpFunction(this, 'Function', {
       name: 'fileImport',
+      invocation: 'queue',
       sizing: props.sizing,
       logRetention: props.logRetention,
       logLevel: props.logLevel,
@@ -145,11 +140,6 @@ export class ScherpFileImport extends Construct {
     } else {
       ack(policy, 'AwsSolutions-IAM5', why);
     }
-    ack(
-      this.deadLetterQueue,
-      'Serverless-SQSRedrivePolicy',
-      'This queue is itself the dead-letter queue of the import queue; it has nowhere further to redrive to.',
-    );
     const mapping = this.function.node.findAll().find((c) => c.node.id.startsWith('SqsEventSource'))!.node.defaultChild!;
     ack(
       mapping,

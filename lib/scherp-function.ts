@@ -7,6 +7,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { LAMBDA_BUNDLING } from './bundling';
+import { ack } from './nag';
 
 /** The Scherp handlers; each lives in `lambdas/<name>/index.ts` and exports `handler`. */
 export type ScherpFunctionName =
@@ -19,7 +20,8 @@ export type ScherpFunctionName =
   | 'rules'
   | 'import'
   | 'fileImport'
-  | 'insights';
+  | 'insights'
+  | 'console';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -57,6 +59,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   fileImport: { memorySize: 512, timeout: Duration.minutes(15) },
   // The console's debugger and overview: a few small queries per request.
   insights: { memorySize: 256, timeout: Duration.seconds(10) },
+  // The console's page and assets (read once per container, from the function's own code).
+  console: { memorySize: 256, timeout: Duration.seconds(10) },
 };
 
 /** CloudWatch metrics namespace shared by every handler. */
@@ -117,16 +121,41 @@ export interface ScherpFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** `POWERTOOLS_LOG_LEVEL`. */
   readonly logLevel: ScherpLogLevel;
-  /** Handler-specific variables (names from `lambdas/shared/env.ts`). */
-  readonly environment: Record<string, string>;
+  /**
+   * Handler-specific variables (names from `lambdas/shared/env.ts`); those of a table, queue,
+   * secret or bus are better added with their grant by `lib/bind.ts`.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * How the function is invoked, which says where a failed invocation goes (the reason of the
+   * cdk-nag Serverless-LambdaDLQ acknowledgment): `api` (an HTTP API route, synchronously: the
+   * failure is the answer), `queue` (an SQS event-source mapping: failed messages go to the
+   * queue's dead-letter queue), or asynchronously, with where its failures go.
+   */
+  readonly invocation: 'api' | 'queue' | { readonly asyncFailures: string };
+  /** Where the code comes from. @default functionCodeSource(name) */
+  readonly code?: FunctionCodeSource;
 }
+
+/** Why a function of each `invocation` has no Lambda dead-letter queue. */
+const NO_LAMBDA_DLQ = {
+  api: 'Not invoked asynchronously: an HTTP API route invokes it synchronously, and a failure is the HTTP answer.',
+  queue:
+    'Not invoked asynchronously: an SQS event-source mapping invokes it, and failed messages go to the dead-letter queue of its queue.',
+} as const;
+
+/** The runtime is pinned on purpose (cdk-nag AwsSolutions-L1, Serverless-LambdaLatestVersion). */
+const PINNED_RUNTIME =
+  'Node.js 22 is pinned deliberately: the handlers and their bundle are built and tested for node22; moving to a newer runtime is a reviewed change.';
 
 /**
  * Creates a Scherp handler: Node.js 22 on arm64, bundled by esbuild with the shared
  * `LAMBDA_BUNDLING` options (the runtime's own AWS SDK v3 stays external; at synth or at pack
  * time, see {@link functionCodeSource}), its own log group
  * with retention, and its own role that may only write to that log group. Everything else must
- * be granted explicitly by the caller.
+ * be granted explicitly by the caller. The cdk-nag findings of these choices (pinned runtime, no
+ * X-Ray, no Lambda DLQ for its `invocation`) are acknowledged here, once.
  */
 export function createScherpFunction(scope: Construct, id: string, props: ScherpFunctionProps): nodejs.NodejsFunction {
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention });
@@ -138,8 +167,8 @@ export function createScherpFunction(scope: Construct, id: string, props: Scherp
   });
   logGroup.grantWrite(role);
 
-  return new nodejs.NodejsFunction(scope, id, {
-    ...functionCodeSource(props.name),
+  const fn = new nodejs.NodejsFunction(scope, id, {
+    ...(props.code ?? functionCodeSource(props.name)),
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.sizing.memorySize,
@@ -156,4 +185,14 @@ export function createScherpFunction(scope: Construct, id: string, props: Scherp
       NODE_OPTIONS: '--enable-source-maps',
     },
   });
+  ack(fn, 'AwsSolutions-L1', PINNED_RUNTIME);
+  ack(fn, 'Serverless-LambdaLatestVersion', PINNED_RUNTIME);
+  ack(
+    fn,
+    'Serverless-LambdaTracing',
+    'X-Ray is off to keep the per-event cost at zero; observability comes from Powertools structured logs and metrics.',
+  );
+  const inv = props.invocation;
+  ack(fn, 'Serverless-LambdaDLQ', typeof inv === 'string' ? NO_LAMBDA_DLQ[inv] : inv.asyncFailures);
+  return fn;
 }

@@ -7,8 +7,9 @@
  *   by esbuild with the deployed options (`lib/bundling.ts`). The compiled construct deploys these
  *   as they are (`functionCodeSource` in `lib/scherp-function.ts`), so a user's `cdk synth` runs
  *   neither esbuild nor Docker.
- * - `dist/console/`: the console (`console/`, Preact, bundled by esbuild: `index.html`, `app.js`,
- *   `app.css`), for the stack to serve later (`local/console-assets.ts` serves it at `npm start`).
+ * - `dist/bundles/console/console/`: the console (`console/`, Preact, bundled by esbuild:
+ *   `index.html`, `app.js`, `app.css`) next to the `console` function that serves it in the cloud
+ *   (`lambdas/console/`; `local/console-assets.ts` serves the same at `npm start`).
  * - `dist/rules/`: the example rules, where `DEFAULT_RULES_DIR` (`lib/rules.ts`, `../rules` from
  *   `dist/lib/`) finds them in the package.
  */
@@ -16,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { CONSOLE_ASSETS_FOLDER } from '../lambdas/console/serve';
 import { esbuildOptions } from '../lib/bundling';
 import { writeConsole } from '../local/console-assets';
 
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
   for (const name of handlerNames()) {
     await build(esbuildOptions(join(root, 'lambdas', name, 'index.ts'), join(dist, 'bundles', name, 'index.js')));
   }
-  await writeConsole(join(dist, 'console'));
+  await writeConsole(join(dist, 'bundles', 'console', CONSOLE_ASSETS_FOLDER));
   console.error(`built dist/: the console, the construct and ${handlerNames().length} function bundles (${handlerNames().join(', ')})`);
 }
 

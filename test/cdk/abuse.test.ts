@@ -4,7 +4,7 @@
  * per-source limits in the functions, reserved concurrency, the user-token secret.
  */
 import { Duration } from 'aws-cdk-lib';
-import { API_ROUTES } from '../../lambdas/routes';
+import { API_ROUTES, CONSOLE_ROUTES } from '../../lambdas/routes';
 import { ENV } from '../../lambdas/shared/env';
 import { synthScherp } from './synth';
 
@@ -21,7 +21,7 @@ describe('per-route throttling on the HTTP API stage', () => {
   const settings = (stage as any).Properties.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>;
 
   it('every route has its own settings: ingest routes the ingest budget, admin and profile routes theirs', () => {
-    expect(Object.keys(settings).sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    expect(Object.keys(settings).sort()).toEqual([...API_ROUTES, ...CONSOLE_ROUTES].map((r) => `${r.method} ${r.path}`).sort());
     for (const key of ['POST /v1/batch', 'POST /v1/track', 'POST /v1/b', 'POST /v1/context'])
       expect(settings[key]).toEqual({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 });
     for (const key of [
@@ -39,7 +39,7 @@ describe('per-route throttling on the HTTP API stage', () => {
 
   it('the stage is created after the routes it names', () => {
     const routeIds = Object.keys(template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routeIds).toHaveLength(API_ROUTES.length);
+    expect(routeIds).toHaveLength(API_ROUTES.length + CONSOLE_ROUTES.length);
     expect((stage as any).DependsOn).toEqual(expect.arrayContaining(routeIds));
     expect(stageId).toBeDefined();
   });

@@ -124,6 +124,8 @@ const p = () => synth.stack.platform;
 const profileCalls = (cmds: [string, string][]) => cmds.map(([c, a]) => item(c, a, 'P#0b7c1d2e'));
 
 const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
+  // The console's page and assets come from its own code: no SDK call at all.
+  console: [],
   collect: [
     item('GetCommand', 'dynamodb:GetItem', 'WKEY#ab12'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'REJ#2026-11-29'),

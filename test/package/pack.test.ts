@@ -166,6 +166,8 @@ test('every function deploys the bundle from the package, as it is (no bundling 
       sha256: sha256(join(app, 'node_modules/scherp/dist/bundles', name, 'index.js')),
     });
     expect(existsSync(join(asset, 'index.js.map'))).toBe(true);
+    // The console function serves the built console next to its handler.
+    if (name === 'console') for (const f of ['index.html', 'app.js', 'app.css']) expect(existsSync(join(asset, 'console', f))).toBe(true);
   }
 });
 
@@ -184,6 +186,7 @@ test('stable output names, no example rules, and the snippet reached the templat
       'ImportBucketName',
       'AlarmTopicArn',
       'DashboardName',
+      'ConsoleUrl',
     ].sort(),
   );
   expect(Object.values(template.Resources).filter((r) => r.Type === 'Custom::ScherpRule')).toEqual([]);
