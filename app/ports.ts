@@ -7,10 +7,11 @@ import type { ImportJob } from '../core/import-job';
 import type { Source, SourceChange, SourceKey } from '../core/sources';
 import type { RateLimit } from '../core/rate-limit';
 import type { Identifier } from '../core/identity';
-import type { MergeRecord, Profile } from '../core/profile';
+import type { LinkEvidence, MergeRecord, Profile } from '../core/profile';
 import type { Consent } from '../core/consent';
 import type { ComputedState } from '../core/computed';
 import type { StorageSnapshot } from '../core/invariants';
+import type { IdentityItemView, SplitRecord } from '../core/identity-graph';
 import type { PayloadMatcher } from '../core/mentions';
 import type { DebugEntry } from '../core/debug';
 import type { HourCounts, HourTally } from '../core/stats';
@@ -185,8 +186,8 @@ export interface ProfileStore {
   getIdentityOwners(ids: readonly Identifier[], opts?: ReadOptions): Promise<Map<string, string>>;
   /** {@link getIdentityOwners}, with the suppression markers of the same identifiers in the same batch read when `suppression` is set. */
   lookupIdentities(ids: readonly Identifier[], opts?: ReadOptions & { readonly suppression?: boolean }): Promise<IdentityLookup>;
-  /** Points an identifier at a profile unless it already points somewhere; returns the owner. */
-  claimIdentity(id: Identifier, profileId: string, at: string): Promise<string>;
+  /** Points an identifier at a profile unless it already points somewhere; returns the owner. `by`: the linking event (explain). */
+  claimIdentity(id: Identifier, profileId: string, at: string, by?: LinkEvidence): Promise<string>;
   getProfiles(profileIds: readonly string[], opts?: ReadOptions): Promise<Map<string, StoredProfile>>;
   /**
    * Writes a profile root if its stored version is still `expectedVersion` (0: not yet stored)
@@ -198,7 +199,7 @@ export interface ProfileStore {
    * transaction), so a root is never stored without an identity item leading to it. False when
    * the root exists already or the identifier points somewhere already (nothing is written then).
    */
-  createProfile(profile: Profile, first: Identifier, at: string): Promise<boolean>;
+  createProfile(profile: Profile, first: Identifier, at: string, by?: LinkEvidence): Promise<boolean>;
   /**
    * One merge, all or nothing: the survivor (expected at `survivorVersion`), every loser turned
    * into a pointer (`mergedInto` set; each expected at its version and not merged yet) and the
@@ -214,6 +215,14 @@ export interface ProfileStore {
    * strictly older than `before` (a `position` this method returned).
    */
   listEvents(profileId: string, limit: number, before?: string): Promise<TimelineEntry[]>;
+}
+
+/** The identity graph's evidence (explain): identity items as stored and a profile's merge and split records. */
+export interface IdentityGraphStore {
+  /** The identity items of these identifiers, by `identifierKey` (one BatchGetItem per 100). */
+  readIdentities(ids: readonly Identifier[]): Promise<Map<string, IdentityItemView>>;
+  /** Every merge, refusal and split record kept in one profile partition (one Query of `MERGE#`). */
+  listGraphRecords(profileId: string): Promise<{ merges: MergeRecord[]; splits: SplitRecord[] }>;
 }
 
 /** A profile root with its parts, as one read returns them. */

@@ -93,6 +93,8 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
   // An explicit alias may take the profile over its previousId type's limit (config `identity.alias`).
   const alias = aliasedIdentifier(event, cfg);
   const aliasKey = alias && identifierKey(alias);
+  // What explain shows for every identifier this event links and every merge it makes.
+  const evidence = { messageId: event.messageId, sourceId: event.sourceId, timestamp: event.timestamp };
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const at = now().toISOString();
@@ -143,7 +145,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
       // False: another event claimed the identifier first, or an earlier attempt of this event
       // (its answer lost) created the profile with it. The retry reads consistently and finds
       // the owner either way.
-      if (!(await store.createProfile(target, plan.accepted[0]!, at))) continue;
+      if (!(await store.createProfile(target, plan.accepted[0]!, at, evidence))) continue;
       claimedFirst = acceptedKeys[0];
     } else {
       const survivorId = chooseSurvivor(plan.profiles);
@@ -171,6 +173,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
           at,
           messageId: event.messageId,
           eventTimestamp: event.timestamp,
+          sourceId: event.sourceId,
           merged,
           identifiers: acceptedKeys.filter((k) => ownerOf(k) !== undefined),
           ...refusals,
@@ -189,6 +192,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
         at,
         messageId: event.messageId,
         eventTimestamp: event.timestamp,
+        sourceId: event.sourceId,
         merged: [],
         identifiers: acceptedKeys,
         ...refusals,
@@ -200,7 +204,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     let raced = false;
     for (const id of plan.accepted) {
       if (ownerOf(identifierKey(id)) !== undefined || identifierKey(id) === claimedFirst) continue;
-      const claimed = await store.claimIdentity(id, target.id, at);
+      const claimed = await store.claimIdentity(id, target.id, at, evidence);
       if (claimed !== target.id && claimed !== owners.get(identifierKey(id))) {
         raced = true;
         break;

@@ -16,6 +16,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
 import { ContextRequestSchema } from './context';
+import { IdentityGraphSchema } from './identity-graph';
 import { DebugEventsQuerySchema, DebugEventsResponseSchema, DebugSessionResponseSchema } from './debug';
 import { StatsQuerySchema, StatsResponseSchema } from './stats';
 import { RedriveRequestSchema } from './dead-letters';
@@ -300,6 +301,14 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
           .meta({ id: 'TimelinePage' }),
       },
     },
+  },
+  'GET /v1/profiles/{id}/identity': {
+    summary: 'Explain the identity graph',
+    description:
+      'Each identifier with when and by which event (message id, source, timestamp) it was linked, each merge with the identifiers and event that caused it (its `id` is what `POST …/split` takes as `undoMerge`), the links the limits and the circuit breaker refused, the splits, and the quarantine if any.',
+    auth: ['read', 'admin'],
+    tag: 'Profiles',
+    ok: { 200: { schema: IdentityGraphSchema } },
   },
   'POST /v1/context': {
     summary: 'Browser-safe context of the visitor',

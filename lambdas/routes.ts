@@ -51,6 +51,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: OPENAPI_PATH, fn: 'profile' },
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
   { method: 'GET', path: '/v1/profiles/{id}/events', fn: 'profile' },
+  // Identity graph: explain (read key), split, release a quarantine (admin key); `app/identity-graph.ts`, `app/split.ts`.
+  { method: 'GET', path: '/v1/profiles/{id}/identity', fn: 'profile' },
   // The public write key's profile read: its own function, whose role reads only what it serves.
   { method: 'POST', path: '/v1/context', fn: 'context' },
   { method: 'POST', path: '/v1/import', fn: 'import' },

@@ -13,10 +13,11 @@ import {
 import { createHash } from 'node:crypto';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
-import type { MergeRecord, Profile, Traits } from '../../core/profile';
+import type { BreakerWindow, IdentityAnomaly, LinkEvidence, MergeRecord, Profile, Quarantine, Traits } from '../../core/profile';
 import { dict } from '../../core/dict';
 import type {
   ErasureStore,
+  IdentityGraphStore,
   IdentityLookup,
   PartitionExport,
   ProfileReader,
@@ -28,7 +29,8 @@ import type {
 } from '../../app/ports';
 import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
-import { EVENT_SK_PREFIX, keys, PROFILE_SK_PREFIX } from './keys';
+import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, PROFILE_SK_PREFIX } from './keys';
+import type { IdentityItemView, SplitRecord } from '../../core/identity-graph';
 import { queryAll } from './query';
 import { isConditionFailure, isConditionOrConflict } from './conditions';
 
@@ -51,6 +53,11 @@ interface RootItem {
   ver: number;
   mergedInto?: string;
   mergedFrom?: string[];
+  /** Quarantine (JSON), breaker window (JSON), blocked identifiers, split origin: absent on most profiles. */
+  q?: string;
+  bw?: string;
+  blk?: string[];
+  sf?: string;
 }
 
 function toItem(p: Profile, ver: number): RootItem {
@@ -64,6 +71,10 @@ function toItem(p: Profile, ver: number): RootItem {
     ver,
     mergedInto: p.mergedInto,
     mergedFrom: p.mergedFrom && p.mergedFrom.length > 0 ? [...p.mergedFrom] : undefined,
+    ...(p.quarantine ? { q: JSON.stringify(p.quarantine) } : {}),
+    ...(p.breaker ? { bw: JSON.stringify(p.breaker) } : {}),
+    ...(p.blocked && p.blocked.length > 0 ? { blk: [...p.blocked] } : {}),
+    ...(p.splitFrom ? { sf: p.splitFrom } : {}),
   };
 }
 
@@ -76,6 +87,10 @@ function fromItem(i: RootItem): StoredProfile {
     updatedAt: i.updatedAt,
     ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}),
     ...(i.mergedFrom ? { mergedFrom: i.mergedFrom } : {}),
+    ...(i.q ? { quarantine: JSON.parse(i.q) as Quarantine } : {}),
+    ...(i.bw ? { breaker: JSON.parse(i.bw) as BreakerWindow } : {}),
+    ...(i.blk ? { blocked: i.blk } : {}),
+    ...(i.sf ? { splitFrom: i.sf } : {}),
   };
   return { profile, version: i.ver };
 }
@@ -92,6 +107,11 @@ export interface MergeRecordItem {
   readonly refused: string[];
   readonly aref?: string[];
   readonly via?: 'alias';
+  readonly src?: string;
+  /** Links refused because the profile is quarantined (`core/breaker.ts`). */
+  readonly qref?: string[];
+  /** This event tripped the circuit breaker: why (`Identity Anomaly`). */
+  readonly anomaly?: string;
 }
 
 export function mergeRecordItem(r: MergeRecord): MergeRecordItem {
@@ -105,6 +125,9 @@ export function mergeRecordItem(r: MergeRecord): MergeRecordItem {
     refused: [...r.refused],
     ...(r.aliasRefused && r.aliasRefused.length > 0 ? { aref: [...r.aliasRefused] } : {}),
     ...(r.via ? { via: r.via } : {}),
+    ...(r.sourceId ? { src: r.sourceId } : {}),
+    ...(r.quarantineRefused && r.quarantineRefused.length > 0 ? { qref: [...r.quarantineRefused] } : {}),
+    ...(r.anomaly ? { anomaly: JSON.stringify(r.anomaly) } : {}),
   };
 }
 
@@ -119,6 +142,23 @@ export function fromMergeRecordItem(i: MergeRecordItem): MergeRecord {
     refused: i.refused ?? [],
     ...(i.aref ? { aliasRefused: i.aref } : {}),
     ...(i.via ? { via: i.via } : {}),
+    ...(i.src ? { sourceId: i.src } : {}),
+    ...(i.qref ? { quarantineRefused: i.qref } : {}),
+    ...(i.anomaly ? { anomaly: JSON.parse(i.anomaly) as IdentityAnomaly } : {}),
+  };
+}
+
+/**
+ * An identity item: the profile it points to, when it was linked and (since explain) the event
+ * that linked it (`mid`, `src`, `ets`: a few dozen bytes in the same write, no extra write unit
+ * for a usual identifier).
+ */
+export function identityItem(id: Identifier, profileId: string, at: string, by?: LinkEvidence): Record<string, unknown> {
+  return {
+    ...keys.identity(id.type, id.value),
+    pid: profileId,
+    at,
+    ...(by ? { mid: by.messageId, src: by.sourceId, ets: by.timestamp } : {}),
   };
 }
 
@@ -129,7 +169,7 @@ export function suppressionKey(id: Identifier): { pk: string; sk: string } {
   return keys.suppressed(createHash('sha256').update(identifierKey(id)).digest('hex'));
 }
 
-export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureStore {
+export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureStore, IdentityGraphStore {
   private readonly retentionDays: number;
   private readonly consistentRead: boolean;
 
@@ -216,12 +256,12 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     return pks.size;
   }
 
-  async claimIdentity(id: Identifier, profileId: string, at: string): Promise<string> {
+  async claimIdentity(id: Identifier, profileId: string, at: string, by?: LinkEvidence): Promise<string> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.opts.tableName,
-          Item: { ...keys.identity(id.type, id.value), pid: profileId, at },
+          Item: identityItem(id, profileId, at, by),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -264,7 +304,7 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     }
   }
 
-  async createProfile(profile: Profile, first: Identifier, at: string): Promise<boolean> {
+  async createProfile(profile: Profile, first: Identifier, at: string, by?: LinkEvidence): Promise<boolean> {
     const t = this.opts.tableName;
     try {
       await this.doc.send(
@@ -274,7 +314,7 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
             {
               Put: {
                 TableName: t,
-                Item: { ...keys.identity(first.type, first.value), pid: profile.id, at },
+                Item: identityItem(first, profile.id, at, by),
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
@@ -313,6 +353,36 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
       if (isConditionOrConflict(err)) return false;
       throw err;
     }
+  }
+
+  async readIdentities(ids: readonly Identifier[]): Promise<Map<string, IdentityItemView>> {
+    const byPk = new Map(ids.map((id) => [keys.identity(id.type, id.value).pk, identifierKey(id)]));
+    const items = await this.batchGet([...byPk.keys()].map((pk) => ({ pk, sk: 'ID' })));
+    const out = new Map<string, IdentityItemView>();
+    for (const it of items) {
+      const key = byPk.get(it.pk as string);
+      if (key === undefined) continue;
+      out.set(key, {
+        profileId: it.pid as string,
+        at: it.at as string,
+        ...(typeof it.mid === 'string'
+          ? { by: { messageId: it.mid, sourceId: (it.src as string) ?? '', timestamp: (it.ets as string) ?? '' } }
+          : {}),
+        ...(it.blk === 'global' ? { blocked: 'global' as const } : {}),
+      });
+    }
+    return out;
+  }
+
+  async listGraphRecords(profileId: string): Promise<{ merges: MergeRecord[]; splits: SplitRecord[] }> {
+    const items = await this.queryPartition(profileId, MERGE_SK_PREFIX);
+    const merges: MergeRecord[] = [];
+    const splits: SplitRecord[] = [];
+    for (const i of items) {
+      if (i.kind === undefined) merges.push(fromMergeRecordItem(i as unknown as MergeRecordItem));
+      else if (i.kind === 'split') splits.push(JSON.parse(i.rec as string) as SplitRecord);
+    }
+    return { merges, splits };
   }
 
   async putMergeRecord(record: MergeRecord): Promise<boolean> {

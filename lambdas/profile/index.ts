@@ -1,14 +1,25 @@
 /**
  * profile: reads, and erasure (the browser-safe `POST /v1/context` is the `context` function).
- * - read key: `GET /v1/profiles/{type}:{value}` (the whole profile) and
- *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`);
+ * - read key: `GET /v1/profiles/{type}:{value}` (the whole profile),
+ *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`) and
+ *   `GET /v1/profiles/{type}:{value}/identity` (its identity graph explained, `app/identity-graph.ts`);
  * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person, and
  *   `DELETE /v1/profiles/{type}:{value}`, erasing the person (`app/erase.ts`); both include the
  *   retained rejected events naming them.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { CopyStore, ErasureStore, KeyStore, ProfileReader, ProfileStore, RejectedStore, RetainedCopy } from '../../app/ports';
+import type {
+  CopyStore,
+  ErasureStore,
+  IdentityGraphStore,
+  KeyStore,
+  ProfileReader,
+  ProfileStore,
+  RejectedStore,
+  RetainedCopy,
+} from '../../app/ports';
+import { explainIdentity } from '../../app/identity-graph';
 import { cloudRetainedCopies } from './retained';
 import { eraseProfile } from '../../app/erase';
 import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
@@ -26,7 +37,7 @@ import { OPENAPI_PATH } from '../routes';
 import openApiDocument from '../../docs/openapi.json';
 
 export interface ProfileDeps {
-  readonly store: ProfileStore & ProfileReader & ErasureStore;
+  readonly store: ProfileStore & ProfileReader & ErasureStore & IdentityGraphStore;
   /** Rejected events: export lists and erasure deletes those naming the person. */
   readonly rejected: RejectedStore;
   readonly keys: KeyStore;
@@ -79,6 +90,8 @@ export function createProfileHandler(deps: () => ProfileDeps) {
       if (!(await keys.authenticate('read', key)) && !(await keys.authenticate('admin', key)))
         throw new AuthenticationError('invalid read key');
       const { store, config } = deps();
+      if (event.routeKey === 'GET /v1/profiles/{id}/identity')
+        return json(200, await explainIdentity(store, profileKey(event), config.identity));
       if (event.routeKey === 'GET /v1/profiles/{id}/events') {
         return json(
           200,
