@@ -179,6 +179,8 @@ export interface IdentityLookup {
   readonly owners: Map<string, string>;
   /** `identifierKey`s carrying a suppression marker (only looked up when asked). */
   readonly suppressed: readonly string[];
+  /** `identifierKey`s whose identity item an admin blocked globally (`app/split.ts`). */
+  readonly blocked?: readonly string[];
 }
 
 export interface ProfileStore {

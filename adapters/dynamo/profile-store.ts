@@ -212,12 +212,15 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     );
     const owners = new Map<string, string>();
     const suppressed: string[] = [];
+    const blocked: string[] = [];
     for (const it of items) {
       const pk = it.pk as string;
-      if (byPk.has(pk)) owners.set(byPk.get(pk)!, it.pid as string);
-      else if (supByPk.has(pk)) suppressed.push(supByPk.get(pk)!);
+      if (byPk.has(pk)) {
+        owners.set(byPk.get(pk)!, it.pid as string);
+        if (it.blk === 'global') blocked.push(byPk.get(pk)!);
+      } else if (supByPk.has(pk)) suppressed.push(supByPk.get(pk)!);
     }
-    return { owners, suppressed };
+    return { owners, suppressed, ...(blocked.length > 0 ? { blocked } : {}) };
   }
 
   async suppress(ids: readonly Identifier[]): Promise<void> {
