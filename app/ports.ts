@@ -227,6 +227,36 @@ export interface IdentityGraphStore {
   listGraphRecords(profileId: string): Promise<{ merges: MergeRecord[]; splits: SplitRecord[] }>;
 }
 
+/** A timeline event as stored, with its sort key (for moving it to another partition). */
+export interface StoredEvent {
+  readonly profileId: string;
+  readonly sk: string;
+  readonly event: ScherpEvent;
+}
+
+/** One write of a split, all or nothing. */
+export interface SplitWrite {
+  /** Profile roots, each expected at its version (0: must not exist yet). */
+  readonly roots: readonly { readonly profile: Profile; readonly expectedVersion: number }[];
+  /** Identity items pointed at another profile (each expected to point at `from`); `block`: blocked globally. */
+  readonly repoints: readonly { readonly id: Identifier; readonly from: string; readonly to: string; readonly block?: 'global' }[];
+  readonly record: SplitRecord;
+}
+
+/** What a split (`app/split.ts`) writes besides what explain reads. */
+export interface SplitStore {
+  /** Every timeline event of one partition, oldest first (one paginated Query). */
+  listPartitionEvents(profileId: string): Promise<StoredEvent[]>;
+  /** The roots, identity items and split record in one transaction; false on any failed condition (nothing written). */
+  applySplit(write: SplitWrite): Promise<boolean>;
+  /** Moves events to another partition (copied, marked as moved so rules do not run on them again, then deleted). */
+  moveEvents(moves: readonly { readonly event: StoredEvent; readonly to: string }[]): Promise<void>;
+  /** The newest record of a split with this id kept in a profile's partition. */
+  findSplit(profileId: string, splitId: string): Promise<SplitRecord | undefined>;
+  /** The announcement of a settled split (the outbox of `Profile Split`); false when it was there already. */
+  putSplitDone(record: SplitRecord): Promise<boolean>;
+}
+
 /** A profile root with its parts, as one read returns them. */
 export interface ProfileWithParts {
   readonly stored: StoredProfile;
@@ -274,6 +304,11 @@ export interface ErasureStore {
   erasePartition(profileId: string): Promise<number>;
   /** Deletes identity items; returns how many. */
   eraseIdentities(ids: readonly Identifier[]): Promise<number>;
+  /**
+   * Lifts an identifier's suppression marker and keeps an audit item next to it (when, by which
+   * key kind; the marker's digest only), in one transaction; false when there is no marker.
+   */
+  liftSuppression(id: Identifier, audit: { readonly at: string; readonly by: string }): Promise<boolean>;
 }
 
 export interface PartitionExport {

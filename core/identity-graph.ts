@@ -107,7 +107,7 @@ export const SplitResultSchema = z
     /** The profile that keeps the rest. */
     kept: z.object({ profileId: z.string(), identifiers: z.array(z.string()) }),
     separated: z.array(z.object({ profileId: z.string(), identifiers: z.array(z.string()) })),
-    /** Timeline events moved to the partition of the side they belong to. */
+    /** Timeline events moved to the partition of the side they belong to (events arriving meanwhile are moved too, not counted). */
     moved: z.number().int(),
     block: z.enum(BLOCK_SCOPES).optional(),
   })

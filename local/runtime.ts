@@ -298,7 +298,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         expiresWithin: opts.importRetentionDays === undefined ? 'until you delete them' : `${opts.importRetentionDays} days`,
       },
     ];
-    const profile = createProfileHandler(() => ({ keys: keyStore, store, rejected, config, copies: copies(), notReached }));
+    const profile = createProfileHandler(() => ({ keys: keyStore, store, rejected, config, copies: copies(), notReached, computed }));
     const context = createContextHandler(() => ({
       writeKeys,
       store,

@@ -24,12 +24,15 @@ import type {
   ProfileStore,
   ProfileWithParts,
   ReadOptions,
+  SplitStore,
+  SplitWrite,
+  StoredEvent,
   StoredProfile,
   TimelineEntry,
 } from '../../app/ports';
 import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
-import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, PROFILE_SK_PREFIX } from './keys';
+import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, PROFILE_SK_PREFIX, SPLIT_SK_PREFIX } from './keys';
 import type { IdentityItemView, SplitRecord } from '../../core/identity-graph';
 import { queryAll } from './query';
 import { isConditionFailure, isConditionOrConflict } from './conditions';
@@ -169,7 +172,7 @@ export function suppressionKey(id: Identifier): { pk: string; sk: string } {
   return keys.suppressed(createHash('sha256').update(identifierKey(id)).digest('hex'));
 }
 
-export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureStore, IdentityGraphStore {
+export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureStore, IdentityGraphStore, SplitStore {
   private readonly retentionDays: number;
   private readonly consistentRead: boolean;
 
@@ -232,6 +235,24 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
       [...pks.values()].map((k) => ({ PutRequest: { Item: { ...k, at } } })),
       'profile writes',
     );
+  }
+
+  async liftSuppression(id: Identifier, audit: { readonly at: string; readonly by: string }): Promise<boolean> {
+    const marker = suppressionKey(id);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Delete: { TableName: this.opts.tableName, Key: marker, ConditionExpression: 'attribute_exists(pk)' } },
+            { Put: { TableName: this.opts.tableName, Item: { pk: marker.pk, sk: `LIFTED#${audit.at}`, at: audit.at, by: audit.by } } },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionOrConflict(err)) return false;
+      throw err;
+    }
   }
 
   async erasePartition(profileId: string): Promise<number> {
@@ -386,6 +407,95 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
       else if (i.kind === 'split') splits.push(JSON.parse(i.rec as string) as SplitRecord);
     }
     return { merges, splits };
+  }
+
+  async listPartitionEvents(profileId: string): Promise<StoredEvent[]> {
+    const items = await this.queryPartition(profileId, EVENT_SK_PREFIX);
+    return items.map((i) => ({ profileId, sk: i.sk as string, event: decodeEvent(i as unknown as EventItem) }));
+  }
+
+  async applySplit(w: SplitWrite): Promise<boolean> {
+    const t = this.opts.tableName;
+    const rootPut = (p: Profile, expected: number) => ({
+      Put: {
+        TableName: t,
+        Item: toItem(p, expected + 1),
+        ...(expected === 0
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': expected } }),
+      },
+    });
+    const repoint = (r: SplitWrite['repoints'][number]) => ({
+      Update: {
+        TableName: t,
+        Key: keys.identity(r.id.type, r.id.value),
+        UpdateExpression: r.block ? 'SET pid = :to, blk = :b' : 'SET pid = :to',
+        ConditionExpression: 'pid = :from',
+        ExpressionAttributeValues: { ':to': r.to, ':from': r.from, ...(r.block ? { ':b': r.block } : {}) },
+      },
+    });
+    const rec = w.record;
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...w.roots.map((r) => rootPut(r.profile, r.expectedVersion)),
+            ...w.repoints.map(repoint),
+            {
+              Put: {
+                TableName: t,
+                Item: { ...keys.splitRecord(rec.profiles[0]!, rec.splitId, rec.at), kind: 'split', rec: JSON.stringify(rec) },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionOrConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  async moveEvents(moves: readonly { readonly event: StoredEvent; readonly to: string }[]): Promise<void> {
+    if (moves.length === 0) return;
+    // Copies first (marked `mv`: evaluate does not run rules on them again), then the originals:
+    // an interruption leaves an event in both partitions, shown once (same sort key), and the
+    // repeated split finishes the move.
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      moves.map((m) => ({
+        PutRequest: { Item: { ...encodeEvent(m.to, m.event.event, this.retentionDays), sk: m.event.sk, mv: 1 } },
+      })),
+      'profile writes',
+    );
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      moves.map((m) => ({ DeleteRequest: { Key: { pk: keys.profile(m.event.profileId).pk, sk: m.event.sk } } })),
+      'profile writes',
+    );
+  }
+
+  async findSplit(profileId: string, splitId: string): Promise<SplitRecord | undefined> {
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.opts.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ':p': `${SPLIT_SK_PREFIX}${splitId}#` },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const it = res.Items?.[0];
+    return it ? (JSON.parse(it.rec as string) as SplitRecord) : undefined;
+  }
+
+  async putSplitDone(rec: SplitRecord): Promise<boolean> {
+    return this.putIfAbsent({ ...keys.splitDone(rec.profiles[0]!, rec.splitId, rec.at), kind: 'split-done', rec: JSON.stringify(rec) });
   }
 
   async putMergeRecord(record: MergeRecord): Promise<boolean> {
