@@ -133,10 +133,14 @@ export function splitSides(input: {
   for (const l of m.merged) for (const id of subtree(input.group, l)) absorbed.add(id);
   const dRoots = new Set<string>();
   for (const l of m.merged) for (const k of input.group.get(l)?.profile.identifiers ?? []) if (all.has(k)) dRoots.add(uf.find(k));
-  // The survivor's own: identifiers linked, before the merge, to a profile it did not absorb.
+  // The absorbing profile's own: identifiers linked before the merge to it or to a profile it had
+  // absorbed before (a merged profile's root was last written when it was absorbed).
+  const absorber = new Set(
+    [...subtree(input.group, m.profileId)].filter((id) => id === m.profileId || (input.group.get(id)?.profile.updatedAt ?? '') < m.at),
+  );
   for (const k of all) {
     const it = input.items.get(k);
-    if (!it || absorbed.has(it.profileId) || it.at >= m.at) continue;
+    if (!it || !absorber.has(it.profileId) || absorbed.has(it.profileId) || it.at >= m.at) continue;
     if (dRoots.has(uf.find(k)))
       throw new SplitNotPossible(
         'other events still link the merged profiles to the rest of the profile: detach the identifiers one by one instead',

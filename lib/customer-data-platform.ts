@@ -672,6 +672,13 @@ export class CustomerDataPlatform extends Construct {
       ['dynamodb:BatchWriteItem'],
       [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`],
     );
+    // profile, identity admin (split, release, lifting a suppression; `app/split.ts`): conditional
+    // puts, updates and deletes in transactions on profile partitions, identity items and markers.
+    this.grantTableItems(
+      profile,
+      ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+      [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk],
+    );
     this.secrets.readKey.grantRead(profile);
     this.secrets.adminKey.grantRead(profile);
     // context (public write key): reads only, of what it serves: the visitor's identity item

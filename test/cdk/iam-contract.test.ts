@@ -187,6 +187,15 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
       ['QueryCommand', 'dynamodb:Query'],
       ['BatchWriteCommand', 'dynamodb:BatchWriteItem'],
     ]),
+    // Identity admin: a split's transaction (roots, repointed identity items, its record), the
+    // settled announcement and computed traits, a release; lifting a suppression (marker and audit item).
+    ...profileCalls([
+      ['PutCommand', 'dynamodb:PutItem'],
+      ['TransactWriteCommand', 'dynamodb:PutItem'],
+    ]),
+    item('TransactWriteCommand', 'dynamodb:UpdateItem', 'ID#email#x'),
+    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'SUP#ab12'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'SUP#ab12'),
     item('GetCommand', 'dynamodb:GetItem', 'ID#email#x'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'ID#email#x'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'SUP#ab12'),
