@@ -121,7 +121,7 @@ export async function splitProfile(deps: SplitDeps, key: string, body: unknown):
     } else {
       const mergeId = (req as { undoMerge: string }).undoMerge;
       const record = records.merges.find((r) => r.merged.length > 0 && mergeIdOf(r) === mergeId);
-      const inEffect = record !== undefined && record.merged.every((l) => group.get(l)?.profile.mergedInto !== undefined);
+      const inEffect = record?.merged.every((l) => group.get(l)?.profile.mergedInto !== undefined) ?? false;
       if (!inEffect) {
         const done = await repeat();
         if (done) return done;

@@ -65,7 +65,10 @@ function unionFind() {
   const union = (a: string, b: string) => {
     const ra = find(a);
     const rb = find(b);
-    if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+    if (ra === rb) return;
+    // The smaller root wins.
+    const [lo, hi] = [ra, rb].sort() as [string, string];
+    parent.set(hi, lo);
   };
   return { find, union };
 }
