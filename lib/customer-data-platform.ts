@@ -615,6 +615,8 @@ export class CustomerDataPlatform extends Construct {
         [ENV.DEAD_LETTER_QUEUE_ARN]: this.deadLetterQueue.queueArn,
       }),
       rules: make('rules', 'RulesAdmin', { [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn }),
+      // Identity admin (split, release, lifting a suppression; `lambdas/identity`): the admin key.
+      identity: make('identity', 'Identity', { [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn, ...scherpConfig }),
       insights: make('insights', 'Insights', {
         [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
@@ -672,15 +674,26 @@ export class CustomerDataPlatform extends Construct {
       ['dynamodb:BatchWriteItem'],
       [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk, `${REJECTED_PK_PREFIX}*`, `${DEBUG_PK_PREFIX}*`],
     );
-    // profile, identity admin (split, release, lifting a suppression; `app/split.ts`): conditional
-    // puts, updates and deletes in transactions on profile partitions, identity items and markers.
-    this.grantTableItems(
-      profile,
-      ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk],
-    );
     this.secrets.readKey.grantRead(profile);
     this.secrets.adminKey.grantRead(profile);
+    // identity (split, release, lifting a suppression; `app/split.ts`): reads of a person's items,
+    // conditional puts, updates and deletes (transactions, batch moves of events) on profile
+    // partitions, identity items and suppression markers only; the admin key.
+    this.grantTableItems(
+      this.functions.identity,
+      [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+      ],
+      [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk],
+    );
+    this.secrets.adminKey.grantRead(this.functions.identity);
     // context (public write key): reads only, of what it serves: the visitor's identity item
     // (BatchGetItem), profile partitions (Query), write-key lookups (GetItem); the write key and
     // user-token secrets. No writes, no read or admin key.
@@ -1012,6 +1025,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
       import: sizing('import'),
       fileImport: sizing('fileImport'),
       insights: sizing('insights'),
+      identity: sizing('identity'),
     },
   };
 }
@@ -1065,7 +1079,13 @@ function validateProps(p: ResolvedProps): void {
     intIn(`functionSizing.${name}.memorySize`, memorySize, 128, 10240);
     const seconds = timeout.toSeconds();
     const max =
-      name === 'collect' || name === 'profile' || name === 'context' || name === 'admin' || name === 'rules' || name === 'import'
+      name === 'collect' ||
+      name === 'profile' ||
+      name === 'context' ||
+      name === 'admin' ||
+      name === 'rules' ||
+      name === 'import' ||
+      name === 'identity'
         ? API_INTEGRATION_LIMIT.toSeconds()
         : 900;
     if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);

@@ -19,7 +19,8 @@ export type ScherpFunctionName =
   | 'rules'
   | 'import'
   | 'fileImport'
-  | 'insights';
+  | 'insights'
+  | 'identity';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -57,6 +58,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   fileImport: { memorySize: 512, timeout: Duration.minutes(15) },
   // The console's debugger and overview: a few small queries per request.
   insights: { memorySize: 256, timeout: Duration.seconds(10) },
+  // Identity admin (split, release, lifting a suppression): reads a person's partitions, one transaction.
+  identity: { memorySize: 512, timeout: Duration.seconds(29) },
 };
 
 /** CloudWatch metrics namespace shared by every handler. */

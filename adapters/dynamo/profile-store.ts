@@ -153,7 +153,7 @@ export function fromMergeRecordItem(i: MergeRecordItem): MergeRecord {
 
 /**
  * An identity item: the profile it points to, when it was linked and (since explain) the event
- * that linked it (`mid`, `src`, `ets`: a few dozen bytes in the same write, no extra write unit
+ * that linked it (`lm`, `ls`, `lt`: its message id, source and timestamp, a few dozen bytes in the same write, no extra write unit
  * for a usual identifier).
  */
 export function identityItem(id: Identifier, profileId: string, at: string, by?: LinkEvidence): Record<string, unknown> {
@@ -161,7 +161,7 @@ export function identityItem(id: Identifier, profileId: string, at: string, by?:
     ...keys.identity(id.type, id.value),
     pid: profileId,
     at,
-    ...(by ? { mid: by.messageId, src: by.sourceId, ets: by.timestamp } : {}),
+    ...(by ? { lm: by.messageId, ls: by.sourceId, lt: by.timestamp } : {}),
   };
 }
 
@@ -389,8 +389,8 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
       out.set(key, {
         profileId: it.pid as string,
         at: it.at as string,
-        ...(typeof it.mid === 'string'
-          ? { by: { messageId: it.mid, sourceId: (it.src as string) ?? '', timestamp: (it.ets as string) ?? '' } }
+        ...(typeof it.lm === 'string'
+          ? { by: { messageId: it.lm, sourceId: (it.ls as string) ?? '', timestamp: (it.lt as string) ?? '' } }
           : {}),
         ...(it.blk === 'global' ? { blocked: 'global' as const } : {}),
       });

@@ -5,9 +5,8 @@
  *   `GET /v1/profiles/{type}:{value}/identity` (its identity graph explained, `app/identity-graph.ts`);
  * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person, and
  *   `DELETE /v1/profiles/{type}:{value}`, erasing the person (`app/erase.ts`); both include the
- *   retained rejected events naming them; `POST /v1/profiles/{type}:{value}/split` (`app/split.ts`),
- *   `POST /v1/profiles/{type}:{value}/release` (`app/quarantine.ts`) and
- *   `DELETE /v1/suppressions/{type}:{value}` (`app/suppressions.ts`).
+ *   retained rejected events naming them. (Split, release and lifting a suppression write: the
+ *   `identity` function.)
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -20,13 +19,7 @@ import type {
   ProfileStore,
   RejectedStore,
   RetainedCopy,
-  SplitStore,
 } from '../../app/ports';
-import type { ComputedDeps } from '../../app/computed';
-import { releaseQuarantine } from '../../app/quarantine';
-import { splitProfile } from '../../app/split';
-import { liftSuppression } from '../../app/suppressions';
-import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { explainIdentity } from '../../app/identity-graph';
 import { cloudRetainedCopies } from './retained';
 import { eraseProfile } from '../../app/erase';
@@ -35,9 +28,9 @@ import type { ScherpConfig } from '../../core/config';
 import { AuthenticationError, ValidationError } from '../../core/errors';
 import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
 import { scherpConfig } from '../shared/config';
-import { debugStore, dynamo, profileStore, rejectedStore, tableName } from '../shared/dynamo';
+import { debugStore, profileStore, rejectedStore } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
-import { credential, errorResponse, json, parseJsonBody, type HttpResult } from '../shared/http';
+import { credential, errorResponse, json, type HttpResult } from '../shared/http';
 import { lazy } from '../shared/lazy';
 import { pathParam } from '../shared/admin-api';
 import { logger } from '../shared/observability';
@@ -45,7 +38,7 @@ import { OPENAPI_PATH } from '../routes';
 import openApiDocument from '../../docs/openapi.json';
 
 export interface ProfileDeps {
-  readonly store: ProfileStore & ProfileReader & ErasureStore & IdentityGraphStore & SplitStore;
+  readonly store: ProfileStore & ProfileReader & ErasureStore & IdentityGraphStore;
   /** Rejected events: export lists and erasure deletes those naming the person. */
   readonly rejected: RejectedStore;
   readonly keys: KeyStore;
@@ -54,8 +47,6 @@ export interface ProfileDeps {
   readonly copies?: readonly CopyStore[];
   /** Stores erasure cannot reach, named in its answer with when their copies expire. */
   readonly notReached?: readonly RetainedCopy[];
-  /** Computed traits, recomputed per side by a split (`app/split.ts`). */
-  readonly computed?: ComputedDeps;
 }
 
 /** The `{id}` path parameter, already percent-decoded by API Gateway (see `pathParam`). */
@@ -64,16 +55,7 @@ function profileKey(event: APIGatewayProxyEventV2): string {
 }
 
 /** The routes that take the admin key. */
-const ADMIN_ROUTES = new Set([
-  'GET /v1/profiles/{id}/export',
-  'DELETE /v1/profiles/{id}',
-  'POST /v1/profiles/{id}/split',
-  'POST /v1/profiles/{id}/release',
-  'DELETE /v1/suppressions/{id}',
-]);
-
-/** A split or release body is a few hundred bytes. */
-const MAX_ADMIN_BODY_BYTES = 16 * 1024;
+const ADMIN_ROUTES = new Set(['GET /v1/profiles/{id}/export', 'DELETE /v1/profiles/{id}']);
 
 function limitParam(event: APIGatewayProxyEventV2): number | undefined {
   const raw = event.queryStringParameters?.limit;
@@ -92,33 +74,7 @@ export function createProfileHandler(deps: () => ProfileDeps) {
       if (ADMIN_ROUTES.has(event.routeKey)) {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
-        const { store, rejected, config, copies, notReached, computed } = deps();
-        const identity = config.identity;
-        if (event.routeKey === 'POST /v1/profiles/{id}/split') {
-          const result = await splitProfile(
-            { store, identity, traits: config.traits, computed },
-            profileKey(event),
-            parseJsonBody(event, MAX_ADMIN_BODY_BYTES),
-          );
-          logger.info('profile split', {
-            splitId: result.splitId,
-            kind: result.kind,
-            moved: result.moved,
-            separated: result.separated.length,
-          });
-          return json(200, result);
-        }
-        if (event.routeKey === 'POST /v1/profiles/{id}/release') {
-          const result = await releaseQuarantine(store, profileKey(event), identity);
-          logger.info('quarantine released', { ...result });
-          return json(200, result);
-        }
-        if (event.routeKey === 'DELETE /v1/suppressions/{id}') {
-          const result = await liftSuppression(store, profileKey(event), 'admin', identity);
-          // Who (the admin key) and when; never the identifier.
-          logger.info('suppression lifted', { at: result.at, by: 'admin' });
-          return json(200, result);
-        }
+        const { store, rejected, config, copies, notReached } = deps();
         if (event.routeKey === 'GET /v1/profiles/{id}/export')
           return json(200, await exportProfile(store, profileKey(event), config.identity, { rejected }));
         const result = await eraseProfile(store, profileKey(event), {
@@ -165,7 +121,6 @@ const cloudDeps = lazy((): ProfileDeps => {
     store: profileStore(),
     rejected: rejectedStore(),
     config: scherpConfig(),
-    computed: { store: new DynamoComputedStore(dynamo(), tableName()), defs: scherpConfig().computed },
     notReached: cloudRetainedCopies(),
     // The debugger's entries (minutes-lived copies of events) are erased too.
     copies: [debugStore()],

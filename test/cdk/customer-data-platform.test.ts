@@ -152,6 +152,7 @@ describe('functions', () => {
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
     fileImport: ['TABLE_NAME', 'QUEUE_URL', 'IMPORT_BUCKET', 'IMPORT_QUEUE_URL'],
     insights: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN'],
+    identity: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
   };
   const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
 
@@ -434,12 +435,17 @@ describe('least privilege', () => {
 });
 
 describe('HTTP API', () => {
-  test('routes are exactly the collect, profile, context, admin, rules and insights endpoints, with Lambda doing auth', () => {
+  test('routes are exactly the collect, profile, context, admin, rules, insights and identity endpoints, with Lambda doing auth', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
       [
         'GET /v1/profiles/{id}',
         'GET /v1/profiles/{id}/events',
+        // Explain (profile, read key); split, release and lifting a suppression (identity, admin key).
+        'GET /v1/profiles/{id}/identity',
+        'POST /v1/profiles/{id}/split',
+        'POST /v1/profiles/{id}/release',
+        'DELETE /v1/suppressions/{id}',
         'POST /v1/context',
         'POST /v1/import',
         'GET /v1/profiles/{id}/export',
@@ -482,8 +488,8 @@ describe('HTTP API', () => {
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('NONE');
   });
 
-  test('seven payload 2.0 Lambda proxy integrations: collect, profile, context, admin, rules, import and insights', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 7);
+  test('eight payload 2.0 Lambda proxy integrations: collect, profile, context, admin, rules, import, insights and identity', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 8);
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',

@@ -187,15 +187,6 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
       ['QueryCommand', 'dynamodb:Query'],
       ['BatchWriteCommand', 'dynamodb:BatchWriteItem'],
     ]),
-    // Identity admin: a split's transaction (roots, repointed identity items, its record), the
-    // settled announcement and computed traits, a release; lifting a suppression (marker and audit item).
-    ...profileCalls([
-      ['PutCommand', 'dynamodb:PutItem'],
-      ['TransactWriteCommand', 'dynamodb:PutItem'],
-    ]),
-    item('TransactWriteCommand', 'dynamodb:UpdateItem', 'ID#email#x'),
-    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'SUP#ab12'),
-    item('TransactWriteCommand', 'dynamodb:PutItem', 'SUP#ab12'),
     item('GetCommand', 'dynamodb:GetItem', 'ID#email#x'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'ID#email#x'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'SUP#ab12'),
@@ -270,6 +261,24 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     { command: 'PutObjectCommand', action: 's3:PutObject', resource: () => `${arn(p().fileImport.bucket)}/reports/crm/people.csv.json` },
     queue('SendMessageCommand', 'sqs:SendMessage', () => p().fileImport.queue),
     queue('SendMessageBatchCommand', 'sqs:SendMessage', () => p().queue),
+  ],
+  // Identity admin: a split's reads, transaction (roots, repointed identity items, its record), event
+  // moves, the settled announcement and computed traits, a release; lifting a suppression.
+  identity: [
+    ...profileCalls([
+      ['GetCommand', 'dynamodb:GetItem'],
+      ['BatchGetCommand', 'dynamodb:BatchGetItem'],
+      ['QueryCommand', 'dynamodb:Query'],
+      ['PutCommand', 'dynamodb:PutItem'],
+      ['TransactWriteCommand', 'dynamodb:PutItem'],
+      ['BatchWriteCommand', 'dynamodb:BatchWriteItem'],
+    ]),
+    item('BatchGetCommand', 'dynamodb:BatchGetItem', 'ID#email#x'),
+    item('GetCommand', 'dynamodb:GetItem', 'ID#email#x'),
+    item('TransactWriteCommand', 'dynamodb:UpdateItem', 'ID#email#x'),
+    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'SUP#ab12'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'SUP#ab12'),
+    secret(() => p().secrets.adminKey),
   ],
   insights: [
     item('GetCommand', 'dynamodb:GetItem', 'DBG#SESSION'),
