@@ -5,7 +5,6 @@
  * Identifier values stay in the table: the detail names their types only.
  */
 import { createHash } from 'node:crypto';
-import { parseIdentifierKey } from '../core/identity';
 import type { SplitRecord } from '../core/identity-graph';
 import { CONTRACT_VERSION, DETAIL_TYPES, type ProfileSplitDetail } from '../core/rules/contract';
 import type { ScherpEvent } from '../core/events';
@@ -13,9 +12,6 @@ import { reevaluateAudiences, type EvaluateDeps } from './evaluate';
 import type { BusEntry } from './ports';
 
 export function splitBusEntry(rec: SplitRecord): BusEntry {
-  const types = [
-    ...new Set(rec.result.separated.flatMap((s) => s.identifiers).map((k) => parseIdentifierKey(k)?.type ?? 'unknown')),
-  ].sort();
   const detail: ProfileSplitDetail = {
     version: CONTRACT_VERSION,
     dedupeId: createHash('sha256').update(`split\u0000${rec.splitId}\u0000${rec.at}`).digest('hex').slice(0, 32),
@@ -23,7 +19,7 @@ export function splitBusEntry(rec: SplitRecord): BusEntry {
     kind: rec.kind,
     profileId: rec.profiles[0]!,
     separatedProfileIds: rec.profiles.slice(1),
-    identifierTypes: types,
+    identifierTypes: [...rec.identifierTypes],
     ...(rec.result.block ? { block: rec.result.block } : {}),
     at: rec.at,
   };

@@ -92,7 +92,13 @@ export async function splitProfile(deps: SplitDeps, key: string, body: unknown):
         const rec = await store.findSplit(c, splitIdOf(c, kind, targetName));
         if (rec) {
           await settleAndAnnounce(deps, rec, identity);
-          return rec.result;
+          const now = await store.getProfiles(rec.profiles);
+          const ids = (id: string) => [...(now.get(id)?.profile.identifiers ?? [])].sort();
+          return {
+            ...rec.result,
+            kept: { ...rec.result.kept, identifiers: ids(rec.result.kept.profileId) },
+            separated: rec.result.separated.map((s) => ({ ...s, identifiers: ids(s.profileId) })),
+          };
         }
       }
       return undefined;
@@ -194,7 +200,18 @@ export async function splitProfile(deps: SplitDeps, key: string, body: unknown):
       moved: moving,
       ...(block ? { block } : {}),
     };
-    const rec: SplitRecord = { splitId, at, kind, profiles: sides.map((s) => s.rootId), result };
+    const rec: SplitRecord = {
+      splitId,
+      at,
+      kind,
+      profiles: sides.map((s) => s.rootId),
+      identifierTypes: [...new Set(sides.slice(1).flatMap((s) => s.identifiers.map((k) => k.split(':')[0]!)))].sort(),
+      result: {
+        ...result,
+        kept: { ...result.kept, identifiers: [] },
+        separated: result.separated.map((s) => ({ ...s, identifiers: [] })),
+      },
+    };
     if (rootWrites.length + repoints.length + 1 > MAX_TRANSACTION_ITEMS)
       throw new SplitConflictError(`the split would change more than ${MAX_TRANSACTION_ITEMS - 1} items at once`, [
         { path: kind, message: 'changes too many profiles at once' },

@@ -130,6 +130,12 @@ export interface SplitRecord {
   readonly kind: SplitKind;
   /** Kept first. */
   readonly profiles: readonly string[];
+  /** Types of the identifiers that left (for the announcement). */
+  readonly identifierTypes: readonly string[];
+  /**
+   * The answer without identifier values (`identifiers` empty): the record outlives an erasure of
+   * either side, so it names no identifier; a repeat fills them in from the profiles.
+   */
   readonly result: SplitResult;
 }
 
