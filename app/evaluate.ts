@@ -285,17 +285,52 @@ export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event
   const history = await loadHistory(deps.history, profile, set.historyWindow(candidates), nowMs);
   const fx = effectsFor(deps, profile, parts, event);
   const base: EvaluationContext = { event: { ...event }, profile: contextProfile(profile, parts), history, now: nowMs };
-  for (const o of set.evaluateAudiences(base, deps.onRuleError)) {
+  evaluateAudiences(deps, set, fx, base, event.messageId);
+  const ctx: EvaluationContext = { ...base, profile: { ...base.profile, audiences: Object.keys(fx.members).sort() } };
+  for (const f of set.evaluate(ctx, deps.onRuleError, candidates)) await fire(deps, set, fx, f, event, false);
+  return apply(deps, fx);
+}
+
+function evaluateAudiences(
+  deps: EvaluateDeps,
+  set: RuleSet,
+  fx: Effects,
+  base: EvaluationContext,
+  messageId: string,
+  ...scope: string[]
+): void {
+  for (const o of set.evaluateAudiences(base, deps.onRuleError))
     fx.audience(
       o.audience.id,
       o.audience.name,
       o.member,
       o.trace,
-      dedupeId(event.messageId, 'audience', o.audience.id, o.member ? 'entered' : 'exited'),
+      dedupeId(messageId, 'audience', o.audience.id, o.member ? 'entered' : 'exited', ...scope),
     );
-  }
-  const ctx: EvaluationContext = { ...base, profile: { ...base.profile, audiences: Object.keys(fx.members).sort() } };
-  for (const f of set.evaluate(ctx, deps.onRuleError, candidates)) await fire(deps, set, fx, f, event, false);
+}
+
+/**
+ * The audiences of a profile evaluated again without a new event of its own (after a split,
+ * `app/split.ts`): `trigger` stands for what changed the profile; its dedupe ids name the profile.
+ */
+export async function reevaluateAudiences(deps: EvaluateDeps, profileId: string, trigger: ScherpEvent): Promise<BusEntry[]> {
+  const set = await deps.rules();
+  if (set.audiences.length === 0) return [];
+  const resolved = (await resolveSurvivors(deps.store, [profileId])).get(profileId);
+  if (!resolved) return [];
+  const profile = resolved.profile;
+  const parts = await deps.parts.loadParts(profile.id);
+  const nowMs = Date.parse(trigger.timestamp);
+  const history = await loadHistory(deps.history, profile, set.audienceWindow, nowMs);
+  const fx = effectsFor(deps, profile, parts, trigger);
+  evaluateAudiences(
+    deps,
+    set,
+    fx,
+    { event: { ...trigger }, profile: contextProfile(profile, parts), history, now: nowMs },
+    trigger.messageId,
+    profile.id,
+  );
   return apply(deps, fx);
 }
 

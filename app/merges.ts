@@ -6,7 +6,13 @@
 import { createHash } from 'node:crypto';
 import { parseIdentifierKey } from '../core/identity';
 import type { MergeRecord } from '../core/profile';
-import { CONTRACT_VERSION, DETAIL_TYPES, type ProfileMergeRefusedDetail, type ProfileMergedDetail } from '../core/rules/contract';
+import {
+  CONTRACT_VERSION,
+  DETAIL_TYPES,
+  type IdentityAnomalyDetail,
+  type ProfileMergeRefusedDetail,
+  type ProfileMergedDetail,
+} from '../core/rules/contract';
 import type { Bus, BusEntry } from './ports';
 
 export const PROFILE_MERGED = DETAIL_TYPES.profileMerged;
@@ -38,6 +44,22 @@ export function mergeBusEntries(r: MergeRecord): BusEntry[] {
   };
   if (r.refused.length > 0) refused('merge_cap', r.refused, 'refused');
   if (r.aliasRefused && r.aliasRefused.length > 0) refused('alias_limit', r.aliasRefused, 'alias-refused');
+  // The circuit breaker tripped: announced once (later links refused by the quarantine are only recorded).
+  if (r.anomaly) {
+    const detail: IdentityAnomalyDetail = {
+      version: CONTRACT_VERSION,
+      profileId: r.profileId,
+      messageId: r.messageId,
+      reason: r.anomaly.reason,
+      ...(r.anomaly.identifierType ? { identifierType: r.anomaly.identifierType } : {}),
+      count: r.anomaly.count,
+      limit: r.anomaly.limit,
+      windowSeconds: r.anomaly.windowSeconds,
+      at: r.at,
+      dedupeId: dedupeId('anomaly'),
+    };
+    out.push({ detailType: DETAIL_TYPES.identityAnomaly, detail });
+  }
   return out;
 }
 

@@ -7,10 +7,11 @@ import type { ImportJob } from '../core/import-job';
 import type { Source, SourceChange, SourceKey } from '../core/sources';
 import type { RateLimit } from '../core/rate-limit';
 import type { Identifier } from '../core/identity';
-import type { MergeRecord, Profile } from '../core/profile';
+import type { LinkEvidence, MergeRecord, Profile } from '../core/profile';
 import type { Consent } from '../core/consent';
 import type { ComputedState } from '../core/computed';
 import type { StorageSnapshot } from '../core/invariants';
+import type { IdentityItemView, SplitRecord } from '../core/identity-graph';
 import type { PayloadMatcher } from '../core/mentions';
 import type { DebugEntry } from '../core/debug';
 import type { HourCounts, HourTally } from '../core/stats';
@@ -179,6 +180,8 @@ export interface IdentityLookup {
   readonly owners: Map<string, string>;
   /** `identifierKey`s carrying a suppression marker (only looked up when asked). */
   readonly suppressed: readonly string[];
+  /** `identifierKey`s whose identity item an admin blocked globally (`app/split.ts`). */
+  readonly blocked?: readonly string[];
 }
 
 export interface ProfileStore {
@@ -186,8 +189,8 @@ export interface ProfileStore {
   getIdentityOwners(ids: readonly Identifier[], opts?: ReadOptions): Promise<Map<string, string>>;
   /** {@link getIdentityOwners}, with the suppression markers of the same identifiers in the same batch read when `suppression` is set. */
   lookupIdentities(ids: readonly Identifier[], opts?: ReadOptions & { readonly suppression?: boolean }): Promise<IdentityLookup>;
-  /** Points an identifier at a profile unless it already points somewhere; returns the owner. */
-  claimIdentity(id: Identifier, profileId: string, at: string): Promise<string>;
+  /** Points an identifier at a profile unless it already points somewhere; returns the owner. `by`: the linking event (explain). */
+  claimIdentity(id: Identifier, profileId: string, at: string, by?: LinkEvidence): Promise<string>;
   getProfiles(profileIds: readonly string[], opts?: ReadOptions): Promise<Map<string, StoredProfile>>;
   /**
    * Writes a profile root if its stored version is still `expectedVersion` (0: not yet stored)
@@ -199,7 +202,7 @@ export interface ProfileStore {
    * transaction), so a root is never stored without an identity item leading to it. False when
    * the root exists already or the identifier points somewhere already (nothing is written then).
    */
-  createProfile(profile: Profile, first: Identifier, at: string): Promise<boolean>;
+  createProfile(profile: Profile, first: Identifier, at: string, by?: LinkEvidence): Promise<boolean>;
   /**
    * One merge, all or nothing: the survivor (expected at `survivorVersion`), every loser turned
    * into a pointer (`mergedInto` set; each expected at its version and not merged yet) and the
@@ -215,6 +218,44 @@ export interface ProfileStore {
    * strictly older than `before` (a `position` this method returned).
    */
   listEvents(profileId: string, limit: number, before?: string): Promise<TimelineEntry[]>;
+}
+
+/** The identity graph's evidence (explain): identity items as stored and a profile's merge and split records. */
+export interface IdentityGraphStore {
+  /** The identity items of these identifiers, by `identifierKey` (one BatchGetItem per 100). */
+  readIdentities(ids: readonly Identifier[]): Promise<Map<string, IdentityItemView>>;
+  /** Every merge, refusal and split record kept in one profile partition (one Query of `MERGE#`). */
+  listGraphRecords(profileId: string): Promise<{ merges: MergeRecord[]; splits: SplitRecord[] }>;
+}
+
+/** A timeline event as stored, with its sort key (for moving it to another partition). */
+export interface StoredEvent {
+  readonly profileId: string;
+  readonly sk: string;
+  readonly event: ScherpEvent;
+}
+
+/** One write of a split, all or nothing. */
+export interface SplitWrite {
+  /** Profile roots, each expected at its version (0: must not exist yet). */
+  readonly roots: readonly { readonly profile: Profile; readonly expectedVersion: number }[];
+  /** Identity items pointed at another profile (each expected to point at `from`); `block`: blocked globally. */
+  readonly repoints: readonly { readonly id: Identifier; readonly from: string; readonly to: string; readonly block?: 'global' }[];
+  readonly record: SplitRecord;
+}
+
+/** What a split (`app/split.ts`) writes besides what explain reads. */
+export interface SplitStore {
+  /** Every timeline event of one partition, oldest first (one paginated Query). */
+  listPartitionEvents(profileId: string): Promise<StoredEvent[]>;
+  /** The roots, identity items and split record in one transaction; false on any failed condition (nothing written). */
+  applySplit(write: SplitWrite): Promise<boolean>;
+  /** Moves events to another partition (copied, marked as moved so rules do not run on them again, then deleted). */
+  moveEvents(moves: readonly { readonly event: StoredEvent; readonly to: string }[]): Promise<void>;
+  /** The newest record of a split with this id kept in a profile's partition. */
+  findSplit(profileId: string, splitId: string): Promise<SplitRecord | undefined>;
+  /** The announcement of a settled split (the outbox of `Profile Split`); false when it was there already. */
+  putSplitDone(record: SplitRecord): Promise<boolean>;
 }
 
 /** A profile root with its parts, as one read returns them. */
@@ -264,6 +305,11 @@ export interface ErasureStore {
   erasePartition(profileId: string): Promise<number>;
   /** Deletes identity items; returns how many. */
   eraseIdentities(ids: readonly Identifier[]): Promise<number>;
+  /**
+   * Lifts an identifier's suppression marker and keeps an audit item next to it (when, by which
+   * key kind; the marker's digest only), in one transaction; false when there is no marker.
+   */
+  liftSuppression(id: Identifier, audit: { readonly at: string; readonly by: string }): Promise<boolean>;
 }
 
 export interface PartitionExport {

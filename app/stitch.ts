@@ -29,6 +29,7 @@ import {
 import { ScherpError } from '../core/errors';
 import type { ProfileStore, StoredProfile } from './ports';
 import { resolveSurvivors } from './resolve';
+import { countBreaker, quarantineOthers, quarantineRecords } from './quarantine';
 
 export interface StitchResult {
   readonly profileId: string;
@@ -93,6 +94,8 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
   // An explicit alias may take the profile over its previousId type's limit (config `identity.alias`).
   const alias = aliasedIdentifier(event, cfg);
   const aliasKey = alias && identifierKey(alias);
+  // What explain shows for every identifier this event links and every merge it makes.
+  const evidence = { messageId: event.messageId, sourceId: event.sourceId, timestamp: event.timestamp };
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const at = now().toISOString();
@@ -101,14 +104,18 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     // conditional, so a stale read only fails a condition, and the retry reads consistently.
     // The suppression markers of erased identifiers come in the same batch read.
     const read = { consistent: attempt > 0 };
-    const { owners, suppressed } = await store.lookupIdentities(ids, { ...read, suppression: opts.suppressErased ?? true });
+    const { owners, suppressed, blocked } = await store.lookupIdentities(ids, { ...read, suppression: opts.suppressErased ?? true });
     if (suppressed.length > 0) throw new SuppressedIdentifierError();
+    // Identifiers an admin blocked globally (`app/split.ts`) link nothing, like blocked values.
+    const usable = blocked && blocked.length > 0 ? ids.filter((id) => !blocked.includes(identifierKey(id))) : ids;
+    if (usable.length === 0) throw new NoIdentifierError();
     const survivors = await resolveSurvivors(store, [...owners.values()], read);
     const ownerOf = (key: string): StoredProfile | undefined => {
       const o = owners.get(key);
       return o === undefined ? undefined : survivors.get(o);
     };
-    const plan = planLinks(ids, (k) => ownerOf(k)?.profile, cfg, alias);
+    const plan = planLinks(usable, (k) => ownerOf(k)?.profile, cfg, alias, at);
+    const quarantine = quarantineRecords(plan, at);
     const acceptedKeys = plan.accepted.map(identifierKey);
     const involved = plan.profiles.map((id) => [...survivors.values()].find((sp) => sp.profile.id === id)!);
     // An identifier dropped now that a target lists from an earlier, lost attempt of this event
@@ -129,6 +136,11 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     // identifier, or a crash, leaves nothing behind, and a root that lost a race for a later
     // identifier is reachable and merged by the retry.
     let claimedFirst: string | undefined;
+    // Links refused into other profiles that are (or by this event become) quarantined: recorded
+    // there (the outbox of `Identity Anomaly`) before such a profile is marked, so a retry re-marks
+    // it and never announces twice (`app/quarantine.ts`).
+    const targetId = involved.length === 0 ? profileIdFor(event) : chooseSurvivor(plan.profiles);
+    if (!(await quarantineOthers(store, quarantine, targetId, [...survivors.values()], event, at))) continue;
     if (involved.length === 0) {
       target = withEvent(
         newProfile(profileIdFor(event), [], at),
@@ -143,7 +155,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
       // False: another event claimed the identifier first, or an earlier attempt of this event
       // (its answer lost) created the profile with it. The retry reads consistently and finds
       // the owner either way.
-      if (!(await store.createProfile(target, plan.accepted[0]!, at))) continue;
+      if (!(await store.createProfile(target, plan.accepted[0]!, at, evidence))) continue;
       claimedFirst = acceptedKeys[0];
     } else {
       const survivorId = chooseSurvivor(plan.profiles);
@@ -160,10 +172,17 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
           : survivor.profile;
       // The profile lists its new identifiers and traits before the identifiers point at it, so
       // a reader who finds the profile through an identifier always sees that identifier on it.
-      target = withoutIdentifiers(
-        withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits, event.trust),
-        foreign,
+      target = countBreaker(
+        withoutIdentifiers(
+          withEvent(base, acceptedKeys, traits, event.timestamp, event.sourceId, event.party, opts.traits, event.trust),
+          foreign,
+        ),
+        survivor.profile,
+        losers.length,
+        at,
+        cfg,
       );
+      if (plan.trip?.profileId === target.id) target = { ...target, quarantine: { ...plan.trip.anomaly, at } };
       if (losers.length > 0) {
         merged = losers.map((l) => l.profile.id);
         const record: MergeRecord = {
@@ -171,9 +190,11 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
           at,
           messageId: event.messageId,
           eventTimestamp: event.timestamp,
+          sourceId: event.sourceId,
           merged,
           identifiers: acceptedKeys.filter((k) => ownerOf(k) !== undefined),
           ...refusals,
+          ...quarantine.extra(survivorId),
           ...(aliasKey !== undefined && acceptedKeys.includes(aliasKey) ? { via: 'alias' as const } : {}),
         };
         if (!(await store.mergeProfiles(target, survivor.version, losers, record))) continue;
@@ -183,15 +204,17 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     }
 
     // Links refused by the merge cap or the alias limit are recorded (once per event).
-    if ((capRefused.length > 0 || aliasRefused.length > 0) && merged.length === 0) {
+    if ((capRefused.length > 0 || aliasRefused.length > 0 || quarantine.has(target.id)) && merged.length === 0) {
       await store.putMergeRecord({
         profileId: target.id,
         at,
         messageId: event.messageId,
         eventTimestamp: event.timestamp,
+        sourceId: event.sourceId,
         merged: [],
         identifiers: acceptedKeys,
         ...refusals,
+        ...quarantine.extra(target.id),
       });
     }
 
@@ -200,7 +223,7 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     let raced = false;
     for (const id of plan.accepted) {
       if (ownerOf(identifierKey(id)) !== undefined || identifierKey(id) === claimedFirst) continue;
-      const claimed = await store.claimIdentity(id, target.id, at);
+      const claimed = await store.claimIdentity(id, target.id, at, evidence);
       if (claimed !== target.id && claimed !== owners.get(identifierKey(id))) {
         raced = true;
         break;

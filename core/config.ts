@@ -87,6 +87,23 @@ export const IdentityConfigSchema = z
         limit: z.number().int().min(1).max(1000).default(5),
       })
       .prefault({}),
+    /**
+     * The circuit breaker (`core/breaker.ts`): a profile that within `windowSeconds` would absorb
+     * more than `merges` profiles, or gain more than `identifiers` identifiers of one type, is
+     * quarantined: that link and every later merge into it are refused and recorded,
+     * `Identity Anomaly` goes on the bus, until an admin releases it. `enabled: false` switches it off.
+     */
+    quarantine: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** @default 25 */
+        merges: z.number().int().min(1).max(10_000).default(25),
+        /** @default 25 */
+        identifiers: z.number().int().min(1).max(10_000).default(25),
+        /** @default 86400 (a day) */
+        windowSeconds: z.number().int().min(1).max(31_536_000).default(86_400),
+      })
+      .prefault({}),
   })
   .strict()
   .transform((c, ctx) => {

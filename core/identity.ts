@@ -3,7 +3,9 @@
  * link profiles together without breaking the merge protection: pure.
  */
 import { parsePhone, type CountryCode } from './phone';
+import { addedByType, wouldTrip } from './breaker';
 import { DEFAULT_CONFIG, type IdentityConfig } from './config';
+import type { BreakerWindow, IdentityAnomaly } from './profile';
 import { own } from './dict';
 import {
   extractWith,
@@ -70,13 +72,20 @@ export interface ProfileShape {
   /** `type:value` strings. */
   readonly identifiers: readonly string[];
   readonly mergedFrom?: readonly string[];
+  /** Set while the circuit breaker holds it (`core/breaker.ts`). */
+  readonly quarantine?: unknown;
+  readonly breaker?: BreakerWindow;
+  /** Identifiers an admin blocked from linking to it. */
+  readonly blocked?: readonly string[];
 }
 
-export type DropReason = 'limit' | 'merge_cap';
+export type DropReason = 'limit' | 'merge_cap' | 'blocked' | 'quarantine';
 
 export interface DroppedIdentifier {
   readonly id: Identifier;
   readonly reason: DropReason;
+  /** For `quarantine`: the quarantined (or now tripped) profile the link was refused into. */
+  readonly into?: string;
 }
 
 export interface LinkPlan {
@@ -86,6 +95,8 @@ export interface LinkPlan {
   readonly dropped: DroppedIdentifier[];
   /** The surviving profiles the accepted identifiers lead to, distinct, smallest id first. */
   readonly profiles: string[];
+  /** A link of this event tripped the circuit breaker on this profile. */
+  readonly trip?: { readonly profileId: string; readonly anomaly: IdentityAnomaly };
 }
 
 function typeCounts(keys: Iterable<string>): Map<string, number> {
@@ -113,7 +124,10 @@ export function planLinks(
   ownerOf: (key: string) => ProfileShape | undefined,
   cfg: IdentityConfig = DEFAULT_CONFIG.identity,
   alias?: Identifier,
+  /** Now (ISO-8601), for the circuit breaker's window; without it the breaker is not checked. */
+  now?: string,
 ): LinkPlan {
+  let trip: LinkPlan['trip'];
   const aliasKey = alias === undefined ? undefined : identifierKey(alias);
   const accepted: Identifier[] = [];
   const dropped: DroppedIdentifier[] = [];
@@ -156,8 +170,35 @@ export function planLinks(
       dropped.push({ id, reason: 'merge_cap' });
       continue;
     }
+    const combined = keysOf(nextProfiles, [...accepted, id]);
+    // An identifier an admin detached from a profile and blocked never joins it again.
+    if (nextProfiles.some((p) => p.blocked?.some((b) => combined.has(b)))) {
+      dropped.push({ id, reason: 'blocked' });
+      continue;
+    }
+    // A quarantined profile gains nothing: no profile, no identifier.
+    const held = nextProfiles.find((p) => p.quarantine !== undefined && [...combined].some((k) => !p.identifiers.includes(k)));
+    if (held) {
+      dropped.push({ id, reason: 'quarantine', into: held.id });
+      continue;
+    }
+    if (now !== undefined && nextProfiles.length > 0) {
+      const survivor = nextProfiles.find((p) => p.id === chooseSurvivor(nextProfiles.map((q) => q.id)))!;
+      const anomaly = wouldTrip(
+        survivor.breaker,
+        nextProfiles.length - 1,
+        addedByType(survivor.identifiers, combined),
+        now,
+        cfg.quarantine,
+      );
+      if (anomaly) {
+        dropped.push({ id, reason: 'quarantine', into: survivor.id });
+        trip ??= { profileId: survivor.id, anomaly };
+        continue;
+      }
+    }
     accepted.push(id);
     if (owner) profiles.set(owner.id, owner);
   }
-  return { accepted, dropped, profiles: [...profiles.keys()].sort() };
+  return { accepted, dropped, profiles: [...profiles.keys()].sort(), ...(trip ? { trip } : {}) };
 }

@@ -16,6 +16,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
 import { ContextRequestSchema } from './context';
+import { IdentityGraphSchema, SplitRequestSchema, SplitResultSchema } from './identity-graph';
 import { DebugEventsQuerySchema, DebugEventsResponseSchema, DebugSessionResponseSchema } from './debug';
 import { StatsQuerySchema, StatsResponseSchema } from './stats';
 import { HealthResponseSchema } from './health';
@@ -301,6 +302,40 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
           .meta({ id: 'TimelinePage' }),
       },
     },
+  },
+  'GET /v1/profiles/{id}/identity': {
+    summary: 'Explain the identity graph',
+    description:
+      'Each identifier with when and by which event (message id, source, timestamp) it was linked, each merge with the identifiers and event that caused it (its `id` is what `POST …/split` takes as `undoMerge`), the links the limits and the circuit breaker refused, the splits, and the quarantine if any.',
+    auth: ['read', 'admin'],
+    tag: 'Profiles',
+    ok: { 200: { schema: IdentityGraphSchema } },
+  },
+  'POST /v1/profiles/{id}/split': {
+    summary: 'Undo identity: detach an identifier or undo a merge',
+    description:
+      '`{"detach": "type:value"}` takes one identifier off the profile onto a new one (`block`: `profile` keeps it from linking to this profile again, `global` from linking anything again); `{"undoMerge": "<merge id>"}` separates what a merge joined (merge ids from `GET …/identity`). Each side keeps its identifiers and timeline (events of the other side are moved to it), traits and computed traits are recomputed from its events, audiences re-evaluated; `Profile Split` goes on the bus. A repeated request answers the same. 409 when the merge cannot be undone that way (other events still link the profiles).',
+    auth: 'admin',
+    tag: 'Profiles',
+    body: { schema: SplitRequestSchema, required: true },
+    ok: { 200: { schema: SplitResultSchema } },
+    errors: [409],
+  },
+  'POST /v1/profiles/{id}/release': {
+    summary: 'Release a quarantined profile',
+    description:
+      'Lifts the circuit breaker (`identity.quarantine`) and restarts its window; `released: false` when it was not quarantined.',
+    auth: 'admin',
+    tag: 'Profiles',
+    ok: { 200: { schema: z.object({ profileId: Id, released: z.boolean() }).meta({ id: 'ReleaseResult' }) } },
+  },
+  'DELETE /v1/suppressions/{id}': {
+    summary: 'Lift the suppression of an erased identifier',
+    description:
+      'Events with the identifier are stored again; what was erased stays erased. Recorded (an audit item with when and by which key kind, no identifier value) and logged. 404 when it is not suppressed.',
+    auth: 'admin',
+    tag: 'Profiles',
+    ok: { 200: { schema: z.object({ lifted: z.literal(true), at: IsoTime }).meta({ id: 'SuppressionLifted' }) } },
   },
   'POST /v1/context': {
     summary: 'Browser-safe context of the visitor',
@@ -643,7 +678,7 @@ function routeConfig(method: HttpMethod, path: string, doc: RouteDoc): RouteConf
       z
         .string()
         .min(1)
-        .meta({ description: p === 'id' && path.startsWith('/v1/profiles') ? ProfileIdParam : `The ${p}` }),
+        .meta({ description: p === 'id' && /^\/v1\/(profiles|suppressions)\//.test(path) ? ProfileIdParam : `The ${p}` }),
     ]),
   );
   const responses: RouteConfig['responses'] = {};

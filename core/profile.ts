@@ -60,6 +60,45 @@ export interface Profile {
   readonly mergedInto?: string;
   /** Profiles merged into this one. */
   readonly mergedFrom?: readonly string[];
+  /** Set while the circuit breaker holds the profile: no merge into it (`core/breaker.ts`). */
+  readonly quarantine?: Quarantine;
+  /** What the circuit breaker counted in its current window (`core/breaker.ts`). */
+  readonly breaker?: BreakerWindow;
+  /** Identifiers (`type:value`) an admin detached and blocked from linking to this profile again. */
+  readonly blocked?: readonly string[];
+  /** The profile a split separated this one from (`app/split.ts`). */
+  readonly splitFrom?: string;
+}
+
+/** The event that linked an identifier or caused a merge (explain). */
+export interface LinkEvidence {
+  readonly messageId: string;
+  readonly sourceId: string;
+  /** The event's own timestamp (ISO-8601). */
+  readonly timestamp: string;
+}
+
+/** Why the circuit breaker tripped. */
+export interface IdentityAnomaly {
+  readonly reason: 'merges' | 'identifiers';
+  /** For `identifiers`: the type that grew too fast. */
+  readonly identifierType?: string;
+  /** What was counted in the window (including the refused link). */
+  readonly count: number;
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
+export interface Quarantine extends IdentityAnomaly {
+  /** When the breaker tripped (ISO-8601). */
+  readonly at: string;
+}
+
+/** A fixed window of the circuit breaker: merges and new identifiers per type since `since`. */
+export interface BreakerWindow {
+  readonly since: string;
+  readonly merges: number;
+  readonly ids: Readonly<Record<string, number>>;
 }
 
 /**
@@ -84,6 +123,12 @@ export interface MergeRecord {
   readonly aliasRefused?: readonly string[];
   /** `alias`: an explicit alias call linked the profiles. */
   readonly via?: 'alias';
+  /** The triggering event's source (absent on records from before explain). */
+  readonly sourceId?: string;
+  /** Identifiers whose link was refused because `profileId` is quarantined (or was by this event). */
+  readonly quarantineRefused?: readonly string[];
+  /** This event tripped the circuit breaker on `profileId` (`Identity Anomaly`). */
+  readonly anomaly?: IdentityAnomaly;
 }
 
 /** Keys that must never become object properties (prototype pollution). */
@@ -208,13 +253,16 @@ export function newProfile(id: string, identifiers: readonly string[], at: strin
 export function absorb(survivor: Profile, losers: readonly Profile[], at: string, policy?: TraitPolicy): Profile {
   let identifiers = survivor.identifiers;
   let mergedFrom = survivor.mergedFrom ?? [];
+  let blocked = survivor.blocked ?? [];
   for (const l of losers) {
     identifiers = union(identifiers, l.identifiers);
     mergedFrom = union(mergedFrom, [l.id, ...(l.mergedFrom ?? [])]);
+    if (l.blocked) blocked = union(blocked, l.blocked);
   }
   return {
     ...survivor,
     identifiers,
+    ...(blocked.length > 0 ? { blocked } : {}),
     traits: mergeTraitsWith(policy, survivor.traits, ...losers.map((l) => l.traits)),
     mergedFrom,
     updatedAt: at,

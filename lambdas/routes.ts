@@ -4,7 +4,7 @@
  */
 import { ROUTE_ALIASES, ROUTES } from '../core/ingest';
 
-export type ApiFunction = 'collect' | 'profile' | 'context' | 'admin' | 'rules' | 'import' | 'insights';
+export type ApiFunction = 'collect' | 'profile' | 'context' | 'admin' | 'rules' | 'import' | 'insights' | 'identity';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -51,6 +51,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: OPENAPI_PATH, fn: 'profile' },
   { method: 'GET', path: '/v1/profiles/{id}', fn: 'profile' },
   { method: 'GET', path: '/v1/profiles/{id}/events', fn: 'profile' },
+  // Identity graph: explain (read key), split, release a quarantine (admin key); `app/identity-graph.ts`, `app/split.ts`.
+  { method: 'GET', path: '/v1/profiles/{id}/identity', fn: 'profile' },
+  { method: 'POST', path: '/v1/profiles/{id}/split', fn: 'identity' },
+  { method: 'POST', path: '/v1/profiles/{id}/release', fn: 'identity' },
+  { method: 'DELETE', path: '/v1/suppressions/{id}', fn: 'identity' },
   // The public write key's profile read: its own function, whose role reads only what it serves.
   { method: 'POST', path: '/v1/context', fn: 'context' },
   { method: 'POST', path: '/v1/import', fn: 'import' },

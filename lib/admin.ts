@@ -29,7 +29,12 @@ export interface ScherpAdminProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** The queues `GET /v1/health` reports the depth of (rules function, console Health page). */
   readonly healthQueues: readonly HealthQueue[];
-  readonly sizing: { readonly admin: FunctionSizing; readonly rules: FunctionSizing; readonly import: FunctionSizing };
+  readonly sizing: {
+    readonly admin: FunctionSizing;
+    readonly rules: FunctionSizing;
+    readonly import: FunctionSizing;
+    readonly identity: FunctionSizing;
+  };
   readonly rejectedRetentionDays: number;
   /** `SCHERP_CONFIG`, when given. */
   readonly configEnvironment: Record<string, string>;
@@ -40,17 +45,19 @@ export interface ScherpAdminProps {
 /**
  * The admin key's functions: `admin` (sources and their keys, rejected events, dead letters),
  * `rules` (rules and audiences, dry runs, backtests) and `import` (enrichment rows queued as
- * identify events).
+ * identify events) and `identity` (split, release, lifting a suppression).
  */
 export class ScherpAdmin extends Construct {
   public readonly admin: NodejsFunction;
   public readonly rules: NodejsFunction;
   public readonly import: NodejsFunction;
+  /** Identity admin: split, release, lifting a suppression (`lambdas/identity`, `app/split.ts`). */
+  public readonly identity: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: ScherpAdminProps) {
     super(scope, id);
     const { table, adminKey } = props;
-    const make = (name: 'admin' | 'rules' | 'import', fnId: string, environment: Record<string, string> = {}) =>
+    const make = (name: 'admin' | 'rules' | 'import' | 'identity', fnId: string, environment: Record<string, string> = {}) =>
       createScherpFunction(this, fnId, {
         name,
         sizing: props.sizing[name],
@@ -93,6 +100,25 @@ export class ScherpAdmin extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
     });
     bindSecret(this.rules, ENV.ADMIN_KEY_SECRET_ARN, adminKey);
+    // identity (split, release, lifting a suppression; `app/split.ts`): reads of a person's items,
+    // conditional puts, updates and deletes (transactions, batch moves of events) on profile
+    // partitions, identity items and suppression markers only; the admin key.
+    this.identity = make('identity', 'Identity', props.configEnvironment);
+    bindTable(this.identity, table, {
+      actions: [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+      ],
+      leadingKeys: [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk],
+    });
+    bindSecret(this.identity, ENV.ADMIN_KEY_SECRET_ARN, adminKey);
+
     // rules, GET /v1/health: the depth of each reported queue (GetQueueAttributes only; the
     // evaluation-failure markers are read with the Scan above), named in HEALTH_QUEUES.
     this.rules.addEnvironment(

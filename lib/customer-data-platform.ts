@@ -507,6 +507,7 @@ export class CustomerDataPlatform extends Construct {
       import: admin.import,
       admin: admin.admin,
       rules: admin.rules,
+      identity: admin.identity,
       insights: profiles.insights,
       fileImport: this.fileImport.function,
       console: consoleStage.function,
@@ -648,6 +649,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
       fileImport: sizing('fileImport'),
       insights: sizing('insights'),
       console: sizing('console'),
+      identity: sizing('identity'),
     },
   };
 }
@@ -707,7 +709,8 @@ function validateProps(p: ResolvedProps): void {
       name === 'admin' ||
       name === 'rules' ||
       name === 'import' ||
-      name === 'console'
+      name === 'console' ||
+      name === 'identity'
         ? API_INTEGRATION_LIMIT.toSeconds()
         : 900;
     if (seconds < 1 || seconds > max) errors.push(`functionSizing.${name}.timeout must be from 1 to ${max} seconds`);

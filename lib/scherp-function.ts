@@ -21,7 +21,8 @@ export type ScherpFunctionName =
   | 'import'
   | 'fileImport'
   | 'insights'
-  | 'console';
+  | 'console'
+  | 'identity';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -61,6 +62,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   insights: { memorySize: 256, timeout: Duration.seconds(10) },
   // The console's page and assets (read once per container, from the function's own code).
   console: { memorySize: 256, timeout: Duration.seconds(10) },
+  // Identity admin (split, release, lifting a suppression): reads a person's partitions, one transaction.
+  identity: { memorySize: 512, timeout: Duration.seconds(29) },
 };
 
 /** CloudWatch metrics namespace shared by every handler. */

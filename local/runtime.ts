@@ -35,6 +35,7 @@ import { createCollectHandler } from '../lambdas/collect';
 import { createEvaluateHandler, ruleObservers } from '../lambdas/evaluate';
 import type { ReplayResult } from '../app/replay-failures';
 import { createProfileHandler } from '../lambdas/profile';
+import { createIdentityHandler } from '../lambdas/identity';
 import { createContextHandler } from '../lambdas/context';
 import { createImportHandler } from '../lambdas/import';
 import { DynamoComputedStore } from '../adapters/dynamo/computed-store';
@@ -302,6 +303,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       },
     ];
     const profile = createProfileHandler(() => ({ keys: keyStore, store, rejected, config, copies: copies(), notReached }));
+    const identity = createIdentityHandler(() => ({ keys: keyStore, store, config, computed }));
     const context = createContextHandler(() => ({
       writeKeys,
       store,
@@ -379,7 +381,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     stoppers.push(() => imports.stop());
 
     const server: Server = await startServer(
-      { collect, profile, context, admin, rules: rulesApi, import: importer, insights },
+      { collect, profile, context, admin, rules: rulesApi, import: importer, insights, identity },
       opts.port ?? 8080,
       opts.host ?? '127.0.0.1',
       {

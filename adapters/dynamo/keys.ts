@@ -12,6 +12,8 @@
  * | rule state      | `P#<profileId>`       | `RS#<ruleId>`          |
  * | timeline event  | `P#<profileId>`       | `EV#<isoTime>#<msgId>` |
  * | merge record    | `P#<survivorId>`      | `MERGE#<isoTime>#<msgId>` (event time and id) |
+ * | split record    | `P#<keptId>`          | `MERGE#~split#<splitId>#<isoTime>` |
+ * | split announcement | `P#<keptId>`       | `MERGE#~splitdone#<splitId>#<isoTime>` |
  * | rule            | `RULES`               | `<ruleId>`             |
  * | source          | `SOURCES`             | `S#<sourceId>`         |
  * | source key      | `SOURCES`             | `S#<sourceId>#K#<keyId>` |
@@ -58,6 +60,19 @@ export const keys = {
     pk: `P#${profileId}`,
     sk: `MERGE#${eventIsoTime}#${messageId}`,
   }),
+  /**
+   * A split made on a profile (`app/split.ts`) and, once it has settled, its announcement (the
+   * outbox of `Profile Split`): under `MERGE#~` so the stream's filter and the graph query
+   * (`MERGE#`) carry them, after every merge record (`~` sorts after digits).
+   */
+  splitRecord: (profileId: string, splitId: string, isoTime: string) => ({
+    pk: `P#${profileId}`,
+    sk: `${SPLIT_SK_PREFIX}${splitId}#${isoTime}`,
+  }),
+  splitDone: (profileId: string, splitId: string, isoTime: string) => ({
+    pk: `P#${profileId}`,
+    sk: `${SPLIT_DONE_SK_PREFIX}${splitId}#${isoTime}`,
+  }),
   rule: (ruleId: string) => ({ pk: 'RULES', sk: ruleId }),
   // Source ids are generated (`src_<hex>` or `default`) and never contain `#`.
   source: (sourceId: string) => ({ pk: SOURCES_PK, sk: `S#${sourceId}` }),
@@ -101,6 +116,8 @@ export const PROFILE_PK_PREFIX = 'P#';
 export const PROFILE_SK_PREFIX = 'PROFILE';
 export const EVENT_SK_PREFIX = 'EV#';
 export const MERGE_SK_PREFIX = 'MERGE#';
+export const SPLIT_SK_PREFIX = 'MERGE#~split#';
+export const SPLIT_DONE_SK_PREFIX = 'MERGE#~splitdone#';
 export const EVAL_FAILURE_SK_PREFIX = 'EVALFAIL#';
 export const RULES_PK = 'RULES';
 

@@ -13,22 +13,27 @@ import {
 import { createHash } from 'node:crypto';
 import type { ScherpEvent } from '../../core/events';
 import { identifierKey, type Identifier } from '../../core/identity';
-import type { MergeRecord, Profile, Traits } from '../../core/profile';
+import type { BreakerWindow, IdentityAnomaly, LinkEvidence, MergeRecord, Profile, Quarantine, Traits } from '../../core/profile';
 import { dict } from '../../core/dict';
 import type {
   ErasureStore,
+  IdentityGraphStore,
   IdentityLookup,
   PartitionExport,
   ProfileReader,
   ProfileStore,
   ProfileWithParts,
   ReadOptions,
+  SplitStore,
+  SplitWrite,
+  StoredEvent,
   StoredProfile,
   TimelineEntry,
 } from '../../app/ports';
 import { decodeParts } from './personalization-store';
 import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
-import { EVENT_SK_PREFIX, keys, PROFILE_SK_PREFIX } from './keys';
+import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, PROFILE_SK_PREFIX, SPLIT_SK_PREFIX } from './keys';
+import type { IdentityItemView, SplitRecord } from '../../core/identity-graph';
 import { queryAll } from './query';
 import { isConditionFailure, isConditionOrConflict } from './conditions';
 
@@ -51,6 +56,11 @@ interface RootItem {
   ver: number;
   mergedInto?: string;
   mergedFrom?: string[];
+  /** Quarantine (JSON), breaker window (JSON), blocked identifiers, split origin: absent on most profiles. */
+  q?: string;
+  bw?: string;
+  blk?: string[];
+  sf?: string;
 }
 
 function toItem(p: Profile, ver: number): RootItem {
@@ -64,6 +74,10 @@ function toItem(p: Profile, ver: number): RootItem {
     ver,
     mergedInto: p.mergedInto,
     mergedFrom: p.mergedFrom && p.mergedFrom.length > 0 ? [...p.mergedFrom] : undefined,
+    ...(p.quarantine ? { q: JSON.stringify(p.quarantine) } : {}),
+    ...(p.breaker ? { bw: JSON.stringify(p.breaker) } : {}),
+    ...(p.blocked && p.blocked.length > 0 ? { blk: [...p.blocked] } : {}),
+    ...(p.splitFrom ? { sf: p.splitFrom } : {}),
   };
 }
 
@@ -76,6 +90,10 @@ function fromItem(i: RootItem): StoredProfile {
     updatedAt: i.updatedAt,
     ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}),
     ...(i.mergedFrom ? { mergedFrom: i.mergedFrom } : {}),
+    ...(i.q ? { quarantine: JSON.parse(i.q) as Quarantine } : {}),
+    ...(i.bw ? { breaker: JSON.parse(i.bw) as BreakerWindow } : {}),
+    ...(i.blk ? { blocked: i.blk } : {}),
+    ...(i.sf ? { splitFrom: i.sf } : {}),
   };
   return { profile, version: i.ver };
 }
@@ -92,6 +110,11 @@ export interface MergeRecordItem {
   readonly refused: string[];
   readonly aref?: string[];
   readonly via?: 'alias';
+  readonly src?: string;
+  /** Links refused because the profile is quarantined (`core/breaker.ts`). */
+  readonly qref?: string[];
+  /** This event tripped the circuit breaker: why (`Identity Anomaly`). */
+  readonly anomaly?: string;
 }
 
 export function mergeRecordItem(r: MergeRecord): MergeRecordItem {
@@ -105,6 +128,9 @@ export function mergeRecordItem(r: MergeRecord): MergeRecordItem {
     refused: [...r.refused],
     ...(r.aliasRefused && r.aliasRefused.length > 0 ? { aref: [...r.aliasRefused] } : {}),
     ...(r.via ? { via: r.via } : {}),
+    ...(r.sourceId ? { src: r.sourceId } : {}),
+    ...(r.quarantineRefused && r.quarantineRefused.length > 0 ? { qref: [...r.quarantineRefused] } : {}),
+    ...(r.anomaly ? { anomaly: JSON.stringify(r.anomaly) } : {}),
   };
 }
 
@@ -119,6 +145,23 @@ export function fromMergeRecordItem(i: MergeRecordItem): MergeRecord {
     refused: i.refused ?? [],
     ...(i.aref ? { aliasRefused: i.aref } : {}),
     ...(i.via ? { via: i.via } : {}),
+    ...(i.src ? { sourceId: i.src } : {}),
+    ...(i.qref ? { quarantineRefused: i.qref } : {}),
+    ...(i.anomaly ? { anomaly: JSON.parse(i.anomaly) as IdentityAnomaly } : {}),
+  };
+}
+
+/**
+ * An identity item: the profile it points to, when it was linked and (since explain) the event
+ * that linked it (`lm`, `ls`, `lt`: its message id, source and timestamp, a few dozen bytes in the same write, no extra write unit
+ * for a usual identifier).
+ */
+export function identityItem(id: Identifier, profileId: string, at: string, by?: LinkEvidence): Record<string, unknown> {
+  return {
+    ...keys.identity(id.type, id.value),
+    pid: profileId,
+    at,
+    ...(by ? { lm: by.messageId, ls: by.sourceId, lt: by.timestamp } : {}),
   };
 }
 
@@ -129,7 +172,7 @@ export function suppressionKey(id: Identifier): { pk: string; sk: string } {
   return keys.suppressed(createHash('sha256').update(identifierKey(id)).digest('hex'));
 }
 
-export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureStore {
+export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureStore, IdentityGraphStore, SplitStore {
   private readonly retentionDays: number;
   private readonly consistentRead: boolean;
 
@@ -172,12 +215,15 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     );
     const owners = new Map<string, string>();
     const suppressed: string[] = [];
+    const blocked: string[] = [];
     for (const it of items) {
       const pk = it.pk as string;
-      if (byPk.has(pk)) owners.set(byPk.get(pk)!, it.pid as string);
-      else if (supByPk.has(pk)) suppressed.push(supByPk.get(pk)!);
+      if (byPk.has(pk)) {
+        owners.set(byPk.get(pk)!, it.pid as string);
+        if (it.blk === 'global') blocked.push(byPk.get(pk)!);
+      } else if (supByPk.has(pk)) suppressed.push(supByPk.get(pk)!);
     }
-    return { owners, suppressed };
+    return { owners, suppressed, ...(blocked.length > 0 ? { blocked } : {}) };
   }
 
   async suppress(ids: readonly Identifier[]): Promise<void> {
@@ -189,6 +235,24 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
       [...pks.values()].map((k) => ({ PutRequest: { Item: { ...k, at } } })),
       'profile writes',
     );
+  }
+
+  async liftSuppression(id: Identifier, audit: { readonly at: string; readonly by: string }): Promise<boolean> {
+    const marker = suppressionKey(id);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Delete: { TableName: this.opts.tableName, Key: marker, ConditionExpression: 'attribute_exists(pk)' } },
+            { Put: { TableName: this.opts.tableName, Item: { pk: marker.pk, sk: `LIFTED#${audit.at}`, at: audit.at, by: audit.by } } },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionOrConflict(err)) return false;
+      throw err;
+    }
   }
 
   async erasePartition(profileId: string): Promise<number> {
@@ -216,12 +280,12 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     return pks.size;
   }
 
-  async claimIdentity(id: Identifier, profileId: string, at: string): Promise<string> {
+  async claimIdentity(id: Identifier, profileId: string, at: string, by?: LinkEvidence): Promise<string> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.opts.tableName,
-          Item: { ...keys.identity(id.type, id.value), pid: profileId, at },
+          Item: identityItem(id, profileId, at, by),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -264,7 +328,7 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     }
   }
 
-  async createProfile(profile: Profile, first: Identifier, at: string): Promise<boolean> {
+  async createProfile(profile: Profile, first: Identifier, at: string, by?: LinkEvidence): Promise<boolean> {
     const t = this.opts.tableName;
     try {
       await this.doc.send(
@@ -274,7 +338,7 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
             {
               Put: {
                 TableName: t,
-                Item: { ...keys.identity(first.type, first.value), pid: profile.id, at },
+                Item: identityItem(first, profile.id, at, by),
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
@@ -313,6 +377,125 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
       if (isConditionOrConflict(err)) return false;
       throw err;
     }
+  }
+
+  async readIdentities(ids: readonly Identifier[]): Promise<Map<string, IdentityItemView>> {
+    const byPk = new Map(ids.map((id) => [keys.identity(id.type, id.value).pk, identifierKey(id)]));
+    const items = await this.batchGet([...byPk.keys()].map((pk) => ({ pk, sk: 'ID' })));
+    const out = new Map<string, IdentityItemView>();
+    for (const it of items) {
+      const key = byPk.get(it.pk as string);
+      if (key === undefined) continue;
+      out.set(key, {
+        profileId: it.pid as string,
+        at: it.at as string,
+        ...(typeof it.lm === 'string'
+          ? { by: { messageId: it.lm, sourceId: (it.ls as string) ?? '', timestamp: (it.lt as string) ?? '' } }
+          : {}),
+        ...(it.blk === 'global' ? { blocked: 'global' as const } : {}),
+      });
+    }
+    return out;
+  }
+
+  async listGraphRecords(profileId: string): Promise<{ merges: MergeRecord[]; splits: SplitRecord[] }> {
+    const items = await this.queryPartition(profileId, MERGE_SK_PREFIX);
+    const merges: MergeRecord[] = [];
+    const splits: SplitRecord[] = [];
+    for (const i of items) {
+      if (i.kind === undefined) merges.push(fromMergeRecordItem(i as unknown as MergeRecordItem));
+      else if (i.kind === 'split') splits.push(JSON.parse(i.rec as string) as SplitRecord);
+    }
+    return { merges, splits };
+  }
+
+  async listPartitionEvents(profileId: string): Promise<StoredEvent[]> {
+    const items = await this.queryPartition(profileId, EVENT_SK_PREFIX);
+    return items.map((i) => ({ profileId, sk: i.sk as string, event: decodeEvent(i as unknown as EventItem) }));
+  }
+
+  async applySplit(w: SplitWrite): Promise<boolean> {
+    const t = this.opts.tableName;
+    const rootPut = (p: Profile, expected: number) => ({
+      Put: {
+        TableName: t,
+        Item: toItem(p, expected + 1),
+        ...(expected === 0
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': expected } }),
+      },
+    });
+    const repoint = (r: SplitWrite['repoints'][number]) => ({
+      Update: {
+        TableName: t,
+        Key: keys.identity(r.id.type, r.id.value),
+        UpdateExpression: r.block ? 'SET pid = :to, blk = :b' : 'SET pid = :to',
+        ConditionExpression: 'pid = :from',
+        ExpressionAttributeValues: { ':to': r.to, ':from': r.from, ...(r.block ? { ':b': r.block } : {}) },
+      },
+    });
+    const rec = w.record;
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...w.roots.map((r) => rootPut(r.profile, r.expectedVersion)),
+            ...w.repoints.map(repoint),
+            {
+              Put: {
+                TableName: t,
+                Item: { ...keys.splitRecord(rec.profiles[0]!, rec.splitId, rec.at), kind: 'split', rec: JSON.stringify(rec) },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionOrConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  async moveEvents(moves: readonly { readonly event: StoredEvent; readonly to: string }[]): Promise<void> {
+    if (moves.length === 0) return;
+    // Copies first (marked `mv`: evaluate does not run rules on them again), then the originals:
+    // an interruption leaves an event in both partitions, shown once (same sort key), and the
+    // repeated split finishes the move.
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      moves.map((m) => ({
+        PutRequest: { Item: { ...encodeEvent(m.to, m.event.event, this.retentionDays), sk: m.event.sk, mv: 1 } },
+      })),
+      'profile writes',
+    );
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      moves.map((m) => ({ DeleteRequest: { Key: { pk: keys.profile(m.event.profileId).pk, sk: m.event.sk } } })),
+      'profile writes',
+    );
+  }
+
+  async findSplit(profileId: string, splitId: string): Promise<SplitRecord | undefined> {
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.opts.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ':p': `${SPLIT_SK_PREFIX}${splitId}#` },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const it = res.Items?.[0];
+    return it ? (JSON.parse(it.rec as string) as SplitRecord) : undefined;
+  }
+
+  async putSplitDone(rec: SplitRecord): Promise<boolean> {
+    return this.putIfAbsent({ ...keys.splitDone(rec.profiles[0]!, rec.splitId, rec.at), kind: 'split-done', rec: JSON.stringify(rec) });
   }
 
   async putMergeRecord(record: MergeRecord): Promise<boolean> {

@@ -136,7 +136,7 @@ function ProfileView(props: { profile: Profile; id: string; session: Session }) 
       <h3>Consent</h3>
       <KeyValues value={p.consent} />
       <h3>Identity graph</h3>
-      <IdentityGraph profile={p} />
+      <IdentityGraph profile={p} id={props.id} session={props.session} />
       <h3>Timeline</h3>
       <Timeline key={props.id} id={props.id} session={props.session} />
     </article>
@@ -160,9 +160,31 @@ function KeyValues(props: { value: Record<string, unknown> }) {
   );
 }
 
-/** Identifiers (left) → the profile (middle) ← profiles merged into it (right). */
-function IdentityGraph(props: { profile: Profile }) {
-  const p = props.profile;
+/** What `GET …/identity` explains (the parts drawn here). */
+interface Explained {
+  profileId: string;
+  identifiers: { id: string; linkedAt: string | null; linkedBy: { messageId: string; sourceId: string; timestamp: string } | null }[];
+  merges: { id: string; at: string; profiles: string[] }[];
+  quarantine?: { at: string; reason: string; count: number; limit: number };
+}
+
+/**
+ * Identifiers (left) → the profile (middle) ← profiles merged into it (right), from the explain
+ * route (each identifier with the event that linked it); the profile itself until it answers.
+ * A quarantined profile shows a badge, and admins a release button.
+ */
+function IdentityGraph(props: { profile: Profile; id: string; session: Session }) {
+  const graph = useLoad(() => api<Explained>(props.session, 'GET', profilePath(props.id, '/identity')), [props.id, props.session.key]);
+  const [error, setError] = useState<unknown>();
+  const g = graph.data;
+  const linked = new Map((g?.identifiers ?? []).map((i) => [i.id, i]));
+  const p = g
+    ? {
+        ...props.profile,
+        identifiers: g.identifiers.map((i) => i.id),
+        mergedFrom: [...new Set(g.merges.flatMap((m) => m.profiles))].filter((x) => x !== g.profileId).sort(),
+      }
+    : props.profile;
   const rowH = 28;
   const rows = Math.max(p.identifiers.length, p.mergedFrom.length, 1);
   const height = rows * rowH + 20;
@@ -178,7 +200,12 @@ function IdentityGraph(props: { profile: Profile }) {
               <line x1="300" y1={y} x2="380" y2={mid} />
               <rect x="4" y={y - 11} width="296" height="22" rx="4" />
               <text x="12" y={y + 5}>
-                <title>{idf}</title>
+                <title>
+                  {idf}
+                  {linked.get(idf)?.linkedBy
+                    ? ` (linked by ${linked.get(idf)!.linkedBy!.messageId} from ${linked.get(idf)!.linkedBy!.sourceId})`
+                    : ''}
+                </title>
                 {clip(idf)}
               </text>
             </g>
@@ -207,7 +234,32 @@ function IdentityGraph(props: { profile: Profile }) {
       </svg>
       <figcaption>
         {p.identifiers.length} identifiers; {p.mergedFrom.length === 0 ? 'no merged profiles' : `merged from ${p.mergedFrom.join(', ')}`}
+        {g?.quarantine && (
+          <>
+            {' '}
+            <span class="badge quarantined" title={`${g.quarantine.reason}: ${g.quarantine.count} > ${g.quarantine.limit}`}>
+              quarantined
+            </span>
+            {props.session.role === 'admin' && (
+              <button
+                type="button"
+                data-write
+                onClick={async () => {
+                  try {
+                    await api(props.session, 'POST', profilePath(props.id, '/release'));
+                    graph.reload();
+                  } catch (err) {
+                    setError(err);
+                  }
+                }}
+              >
+                Release
+              </button>
+            )}
+          </>
+        )}
       </figcaption>
+      <ErrorBox error={error} />
     </figure>
   );
 }

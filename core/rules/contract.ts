@@ -15,6 +15,8 @@ export const DETAIL_TYPES = {
   audienceExited: 'Audience Exited',
   profileMerged: 'Profile Merged',
   profileMergeRefused: 'Profile Merge Refused',
+  profileSplit: 'Profile Split',
+  identityAnomaly: 'Identity Anomaly',
 } as const;
 
 export interface BusEvent {
@@ -243,6 +245,33 @@ export const ProfileMergeRefusedDetailSchema = z.object({
   refusedIdentifierTypes: z.array(z.string()).describe('Types of the identifiers left unlinked (never their values).'),
 });
 
+export const ProfileSplitDetailSchema = z.object({
+  version: z.literal(CONTRACT_VERSION),
+  dedupeId: z.string().describe('Stable per split: drop repeats.'),
+  splitId: z.string(),
+  kind: z.enum(['detach', 'undoMerge']).describe('detach: one identifier taken off; undoMerge: a merge undone.'),
+  profileId: z.string().describe('The profile that kept the rest.'),
+  separatedProfileIds: z.array(z.string()).describe('The profiles separated from it (revived merged profiles, or a new one).'),
+  identifierTypes: z.array(z.string()).describe('Types of the identifiers that left (never their values).'),
+  block: z.enum(['profile', 'global']).optional().describe('The detached identifier may not link to this profile / anything again.'),
+  at: z.string().describe('When the split was made (ISO-8601).'),
+});
+
+export const IdentityAnomalyDetailSchema = z.object({
+  version: z.literal(CONTRACT_VERSION),
+  dedupeId: z.string().describe('Stable per anomaly: drop repeats.'),
+  profileId: z.string().describe('The profile the circuit breaker quarantined.'),
+  messageId: z.string().describe('The event whose link tripped it (refused).'),
+  reason: z.enum(['merges', 'identifiers']).describe('merges: too many profiles absorbed; identifiers: too many of one type gained.'),
+  identifierType: z.string().optional().describe('For identifiers: the type.'),
+  count: z.number().int().describe('What the window would have held with the refused link.'),
+  limit: z.number().int(),
+  windowSeconds: z.number().int(),
+  at: z.string().describe('When the profile was quarantined (ISO-8601).'),
+});
+
+export type ProfileSplitDetail = z.infer<typeof ProfileSplitDetailSchema>;
+export type IdentityAnomalyDetail = z.infer<typeof IdentityAnomalyDetailSchema>;
 export type ProfileMergedDetail = z.infer<typeof ProfileMergedDetailSchema>;
 export type ProfileMergeRefusedDetail = z.infer<typeof ProfileMergeRefusedDetailSchema>;
 
@@ -252,6 +281,8 @@ export const DETAIL_SCHEMAS = {
   [DETAIL_TYPES.audienceExited]: AudienceChangedDetailSchema,
   [DETAIL_TYPES.profileMerged]: ProfileMergedDetailSchema,
   [DETAIL_TYPES.profileMergeRefused]: ProfileMergeRefusedDetailSchema,
+  [DETAIL_TYPES.profileSplit]: ProfileSplitDetailSchema,
+  [DETAIL_TYPES.identityAnomaly]: IdentityAnomalyDetailSchema,
 } as const;
 
 /** The JSON Schema documents of `schemas/bus/`, by file name: the EventBridge envelope per detail-type. */

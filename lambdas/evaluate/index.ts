@@ -24,7 +24,9 @@ import { ComputedBatch, ComputedFlushError } from '../../app/computed-batch';
 import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { scherpConfig } from '../shared/config';
 import type { MergeRecord } from '../../core/profile';
-import { EVENT_SK_PREFIX, MERGE_SK_PREFIX } from '../../adapters/dynamo/keys';
+import { EVENT_SK_PREFIX, MERGE_SK_PREFIX, SPLIT_DONE_SK_PREFIX } from '../../adapters/dynamo/keys';
+import { announceSplit } from '../../app/split-announce';
+import type { SplitRecord } from '../../core/identity-graph';
 import { fromMergeRecordItem, type MergeRecordItem } from '../../adapters/dynamo/profile-store';
 import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
@@ -53,6 +55,8 @@ export function timelineInsert(record: DynamoDBRecord): { profileId: string; ite
   if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return undefined;
   const item = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>);
   if (typeof item.sk !== 'string' || !item.sk.startsWith(EVENT_SK_PREFIX)) return undefined;
+  // An event a split moved to the partition of its side (`app/split.ts`): its rules ran when it arrived.
+  if (item.mv !== undefined) return undefined;
   return { profileId: profileIdOf(item.pk as string), item: item as { d: Uint8Array | string } };
 }
 
@@ -60,8 +64,16 @@ export function timelineInsert(record: DynamoDBRecord): { profileId: string; ite
 export function mergeRecordInsert(record: DynamoDBRecord): MergeRecord | undefined {
   if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return undefined;
   const item = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>);
-  if (typeof item.sk !== 'string' || !item.sk.startsWith(MERGE_SK_PREFIX)) return undefined;
+  if (typeof item.sk !== 'string' || !item.sk.startsWith(MERGE_SK_PREFIX) || item.kind !== undefined) return undefined;
   return fromMergeRecordItem(item as MergeRecordItem);
+}
+
+/** A settled split's announcement record (the outbox of `Profile Split`, `app/split-announce.ts`). */
+export function splitDoneInsert(record: DynamoDBRecord): SplitRecord | undefined {
+  if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return undefined;
+  const item = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>);
+  if (typeof item.sk !== 'string' || !item.sk.startsWith(SPLIT_DONE_SK_PREFIX) || item.kind !== 'split-done') return undefined;
+  return JSON.parse(item.rec as string) as SplitRecord;
 }
 
 /** Where failed stream records are noted, and read back for a replay. */
@@ -90,6 +102,8 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
       await combineMergedConsent(d.parts, d.store, merge);
       actions += await announceMerge(d.bus, merge);
     }
+    const split = splitDoneInsert(record);
+    if (split) actions += (await announceSplit(deps(), split)).length;
     const insert = timelineInsert(record);
     if (insert) {
       const fired = await evaluateEvent(batchDeps ?? deps(), insert.profileId, decodeEvent(insert.item));

@@ -1,14 +1,26 @@
 /**
  * profile: reads, and erasure (the browser-safe `POST /v1/context` is the `context` function).
- * - read key: `GET /v1/profiles/{type}:{value}` (the whole profile) and
- *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`);
+ * - read key: `GET /v1/profiles/{type}:{value}` (the whole profile),
+ *   `GET /v1/profiles/{type}:{value}/events` (its timeline, newest first, `limit`, `cursor`) and
+ *   `GET /v1/profiles/{type}:{value}/identity` (its identity graph explained, `app/identity-graph.ts`);
  * - admin key: `GET /v1/profiles/{type}:{value}/export`, everything stored about the person, and
  *   `DELETE /v1/profiles/{type}:{value}`, erasing the person (`app/erase.ts`); both include the
- *   retained rejected events naming them.
+ *   retained rejected events naming them. (Split, release and lifting a suppression write: the
+ *   `identity` function.)
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { CopyStore, ErasureStore, KeyStore, ProfileReader, ProfileStore, RejectedStore, RetainedCopy } from '../../app/ports';
+import type {
+  CopyStore,
+  ErasureStore,
+  IdentityGraphStore,
+  KeyStore,
+  ProfileReader,
+  ProfileStore,
+  RejectedStore,
+  RetainedCopy,
+} from '../../app/ports';
+import { explainIdentity } from '../../app/identity-graph';
 import { cloudRetainedCopies } from './retained';
 import { eraseProfile } from '../../app/erase';
 import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
@@ -26,7 +38,7 @@ import { OPENAPI_PATH } from '../routes';
 import openApiDocument from '../../docs/openapi.json';
 
 export interface ProfileDeps {
-  readonly store: ProfileStore & ProfileReader & ErasureStore;
+  readonly store: ProfileStore & ProfileReader & ErasureStore & IdentityGraphStore;
   /** Rejected events: export lists and erasure deletes those naming the person. */
   readonly rejected: RejectedStore;
   readonly keys: KeyStore;
@@ -42,6 +54,9 @@ function profileKey(event: APIGatewayProxyEventV2): string {
   return pathParam(event, 'id');
 }
 
+/** The routes that take the admin key. */
+const ADMIN_ROUTES = new Set(['GET /v1/profiles/{id}/export', 'DELETE /v1/profiles/{id}']);
+
 function limitParam(event: APIGatewayProxyEventV2): number | undefined {
   const raw = event.queryStringParameters?.limit;
   if (raw === undefined) return undefined;
@@ -56,7 +71,7 @@ export function createProfileHandler(deps: () => ProfileDeps) {
       // collect, which stays small on the hot path; the generator itself is in no bundle.
       if (event.routeKey === `GET ${OPENAPI_PATH}`)
         return { ...json(200, openApiDocument), headers: { ...json(200, {}).headers, 'cache-control': 'public, max-age=300' } };
-      if (event.routeKey === 'GET /v1/profiles/{id}/export' || event.routeKey === 'DELETE /v1/profiles/{id}') {
+      if (ADMIN_ROUTES.has(event.routeKey)) {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
         const { store, rejected, config, copies, notReached } = deps();
@@ -79,6 +94,8 @@ export function createProfileHandler(deps: () => ProfileDeps) {
       if (!(await keys.authenticate('read', key)) && !(await keys.authenticate('admin', key)))
         throw new AuthenticationError('invalid read key');
       const { store, config } = deps();
+      if (event.routeKey === 'GET /v1/profiles/{id}/identity')
+        return json(200, await explainIdentity(store, profileKey(event), config.identity));
       if (event.routeKey === 'GET /v1/profiles/{id}/events') {
         return json(
           200,

@@ -18,7 +18,11 @@ const XSS = '<img src=x onerror=alert(1)>';
 
 beforeAll(async () => {
   [rt, browser] = await Promise.all([
-    startTestRuntime('console', { keys: { write: 'console-write', read: 'console-read', admin: 'console-admin' } }),
+    startTestRuntime('console', {
+      keys: { write: 'console-write', read: 'console-read', admin: 'console-admin' },
+      // A breaker that trips on the second merge within the window (the kiosk below; Bob merges once).
+      config: { identity: { quarantine: { merges: 1 } } },
+    }),
     launchChromium(),
   ]);
   await client.send(
@@ -131,6 +135,29 @@ it('opens a shareable profile URL after sign-in, and says when nobody has the id
   await expect(page.getByRole('alert').textContent()).resolves.toContain('No profile has the identifier user_id:nobody-here');
   expect(problems).toEqual([]);
   await page.context().close();
+});
+
+it('draws the identity graph from the explain route; a quarantined profile has a badge an admin releases', async () => {
+  for (const v of ['kv1', 'kv2', 'kv3']) {
+    await client.send({ type: 'track', anonymousId: v, event: 'Viewed' });
+    await settle(rt);
+    await client.send({ type: 'track', anonymousId: v, event: 'Viewed', context: { device: { id: 'console-kiosk' } } });
+    await settle(rt);
+  }
+  const explained = (await client.call('GET', '/v1/profiles/device_id:console-kiosk/identity', rt.keys.read)).body;
+  expect(explained.quarantine).toMatchObject({ reason: 'merges' });
+  const { page, problems } = await open('/console/profiles/device_id:console-kiosk');
+  await signIn(page, rt.keys.admin);
+  const graph = page.locator('figure.graph');
+  await graph.locator('.badge.quarantined').waitFor();
+  const kiosk = explained.identifiers.find((i: { id: string }) => i.id === 'device_id:console-kiosk');
+  await expect(graph.locator('g.identifier title', { hasText: 'device_id:console-kiosk' }).textContent()).resolves.toContain(
+    `linked by ${kiosk.linkedBy.messageId}`,
+  );
+  await graph.getByRole('button', { name: 'Release' }).click();
+  await graph.locator('.badge.quarantined').waitFor({ state: 'detached' });
+  expect((await client.call('GET', '/v1/profiles/device_id:console-kiosk/identity', rt.keys.read)).body.quarantine).toBeUndefined();
+  expect(problems).toEqual([]);
 });
 
 it('draws the identity graph of a merged profile: every identifier and the merged profile', async () => {

@@ -9,12 +9,17 @@ beforeAll(() => {
 });
 
 describe('HTTP API', () => {
-  test('routes are exactly the collect, profile, context, admin, rules, insights and console endpoints, with Lambda doing auth', () => {
+  test('routes are exactly the collect, profile, context, admin, rules, insights, identity and console endpoints, with Lambda doing auth', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
       [
         'GET /v1/profiles/{id}',
         'GET /v1/profiles/{id}/events',
+        // Explain (profile, read key); split, release and lifting a suppression (identity, admin key).
+        'GET /v1/profiles/{id}/identity',
+        'POST /v1/profiles/{id}/split',
+        'POST /v1/profiles/{id}/release',
+        'DELETE /v1/suppressions/{id}',
         'POST /v1/context',
         'POST /v1/import',
         'GET /v1/profiles/{id}/export',
@@ -61,8 +66,8 @@ describe('HTTP API', () => {
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('NONE');
   });
 
-  test('eight payload 2.0 Lambda proxy integrations: collect, profile, context, admin, rules, import, insights and console', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 8);
+  test('nine payload 2.0 Lambda proxy integrations: collect, profile, context, admin, rules, import, insights, identity and console', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 9);
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',

@@ -269,6 +269,24 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     queue('SendMessageCommand', 'sqs:SendMessage', () => p().fileImport.queue),
     queue('SendMessageBatchCommand', 'sqs:SendMessage', () => p().queue),
   ],
+  // Identity admin: a split's reads, transaction (roots, repointed identity items, its record), event
+  // moves, the settled announcement and computed traits, a release; lifting a suppression.
+  identity: [
+    ...profileCalls([
+      ['GetCommand', 'dynamodb:GetItem'],
+      ['BatchGetCommand', 'dynamodb:BatchGetItem'],
+      ['QueryCommand', 'dynamodb:Query'],
+      ['PutCommand', 'dynamodb:PutItem'],
+      ['TransactWriteCommand', 'dynamodb:PutItem'],
+      ['BatchWriteCommand', 'dynamodb:BatchWriteItem'],
+    ]),
+    item('BatchGetCommand', 'dynamodb:BatchGetItem', 'ID#email#x'),
+    item('GetCommand', 'dynamodb:GetItem', 'ID#email#x'),
+    item('TransactWriteCommand', 'dynamodb:UpdateItem', 'ID#email#x'),
+    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'SUP#ab12'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'SUP#ab12'),
+    secret(() => p().secrets.adminKey),
+  ],
   insights: [
     item('GetCommand', 'dynamodb:GetItem', 'DBG#SESSION'),
     item('PutCommand', 'dynamodb:PutItem', 'DBG#SESSION'),

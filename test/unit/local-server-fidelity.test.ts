@@ -30,7 +30,7 @@ beforeAll(async () => {
   const queue = new MemoryQueue();
   const collect = createCollectHandler(() => ({ keys, queue }));
   server = await startServer(
-    { collect, profile: echo, context: echo, admin: echo, rules: echo, import: echo, insights: echo },
+    { collect, profile: echo, context: echo, admin: echo, rules: echo, import: echo, insights: echo, identity: echo },
     0,
     '127.0.0.1',
     { maxBodyBytes: 1024 * 1024, maxEventBytes: 512 * 1024, requestTimeoutMs: 500 },

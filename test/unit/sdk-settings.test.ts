@@ -22,7 +22,7 @@ beforeAll(async () => {
   const collect = createCollectHandler(() => ({ queue, keys: new BootstrapKeyStore({ write: envLoader('site-key') }) }));
   const none: HttpHandler = async () => ({ statusCode: 404, body: '{}' });
   server = await startServer(
-    { collect, profile: none, context: none, admin: none, rules: none, import: none, insights: none },
+    { collect, profile: none, context: none, admin: none, rules: none, import: none, insights: none, identity: none },
     0,
     '127.0.0.1',
     { corsAllowedOrigins: ['http://shop.example'] },
