@@ -46,6 +46,12 @@ export interface EvaluationContext {
    * everything since its trigger event, however late the check runs.
    */
   readonly historyFrom?: number;
+  /**
+   * The event being evaluated counts toward history conditions (once, whether or not the
+   * loaded timeline holds it). Audiences: membership is the state *after* the event. Rules
+   * leave it out: "before this event" (`last time you bought…`). @default false (audiences: true)
+   */
+  readonly eventInHistory?: boolean;
 }
 
 /** One condition as evaluated, so a marketer can see why a rule fired. */
@@ -154,13 +160,24 @@ function eventTime(ts: string | undefined): number {
   return Number.isNaN(t) ? Date.now() : t;
 }
 
+/**
+ * The events history conditions count: the timeline without the event being evaluated, or
+ * (`eventInHistory`) with it exactly once.
+ */
+function historyOf(ctx: EvaluationContext): readonly ScherpEvent[] {
+  const id = ctx.event.messageId;
+  const others = (ctx.history ?? []).filter((e) => e.messageId !== id);
+  if (!ctx.eventInHistory || typeof ctx.event.timestamp !== 'string') return others;
+  return [...others, ctx.event as unknown as ScherpEvent];
+}
+
 function evaluateHistory(h: HistoryCondition['history'], scope: Scope, ctx: EvaluationContext, trace: TraceEntry[]): boolean {
   const now = ctx.now ?? eventTime(ctx.event.timestamp);
   const since = Math.min(now - durationMs(h.within), ctx.historyFrom ?? Infinity);
   let count = 0;
   let newest: ScherpEvent | undefined;
-  for (const e of ctx.history ?? []) {
-    if (e.messageId === ctx.event.messageId || eventName(e) !== h.event || (h.type && e.type !== h.type)) continue;
+  for (const e of historyOf(ctx)) {
+    if (eventName(e) !== h.event || (h.type && e.type !== h.type)) continue;
     const at = Date.parse(e.timestamp);
     if (at < since || at > now) continue;
     if (h.where && !evaluateCondition(h.where, { ...scope, event: e as unknown as Scope['event'] }, ctx, [])) continue;
@@ -311,10 +328,19 @@ export class RuleSet {
     return out;
   }
 
-  /** Membership of every audience for this context; one that throws is reported and left as it was. */
-  evaluateAudiences(ctx: EvaluationContext, onError: (audienceId: string, err: unknown) => void = () => undefined): AudienceOutcome[] {
+  /**
+   * Membership of every audience for this context; one that throws is reported and left as it
+   * was. Membership is the state after the event: history conditions count it (unless the
+   * context says `eventInHistory: false`, as a backfill over the stored timeline does).
+   */
+  evaluateAudiences(
+    context: EvaluationContext,
+    onError: (audienceId: string, err: unknown) => void = () => undefined,
+    audiences: readonly Audience[] = this.audiences,
+  ): AudienceOutcome[] {
+    const ctx: EvaluationContext = { ...context, eventInHistory: context.eventInHistory ?? true };
     const out: AudienceOutcome[] = [];
-    for (const audience of this.audiences) {
+    for (const audience of audiences) {
       try {
         const trace: TraceEntry[] = [];
         const member = evaluateCondition(audience.condition, { event: ctx.event, profile: ctx.profile, match: {} }, ctx, trace);
