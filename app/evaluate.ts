@@ -233,7 +233,10 @@ async function fire(deps: EvaluateDeps, set: RuleSet, fx: Effects, f: Firing, ev
 async function apply(deps: EvaluateDeps, fx: Effects): Promise<BusEntry[]> {
   if (fx.bus.length > 0) await deps.bus.publish(fx.bus);
   const id = fx.profile.id;
-  if (fx.membersChanged && !(await deps.parts.saveAudiences(id, fx.members, fx.parts.audiencesVersion)))
+  if (
+    fx.membersChanged &&
+    !(await deps.parts.saveAudiences(id, fx.members, fx.parts.audiencesVersion, { previous: fx.parts.audiences, at: fx.at }))
+  )
     throw new PartConflictError('audiences');
   for (const [slot, rec] of fx.recommendations) await deps.parts.putRecommendation(id, slot, rec);
   if (fx.traits.length > 0) await saveTraits(deps.store, id, fx.traits, fx.at);

@@ -7,6 +7,7 @@ import type { Consent } from '../../core/consent';
 import type { ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Recommendation } from '../../app/ports';
 import { isConditionFailure, putVersioned } from './conditions';
 import { decodeComputed } from './computed-store';
+import { saveMembership } from './membership-store';
 import { keys, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
 import { dict } from '../../core/dict';
 
@@ -62,8 +63,15 @@ export class DynamoPersonalizationStore implements PersonalizationStore {
     return putVersioned(this.doc, this.tableName, keys.consent(profileId), { c: JSON.stringify(consent) }, expectedVersion);
   }
 
-  saveAudiences(profileId: string, members: Readonly<Record<string, string>>, expectedVersion: number): Promise<boolean> {
-    return putVersioned(this.doc, this.tableName, keys.audiences(profileId), { m: members }, expectedVersion);
+  saveAudiences(
+    profileId: string,
+    members: Readonly<Record<string, string>>,
+    expectedVersion: number,
+    change?: { readonly previous: Readonly<Record<string, string>>; readonly at: string },
+  ): Promise<boolean> {
+    const previous = change?.previous ?? {};
+    const at = change?.at ?? new Date().toISOString();
+    return saveMembership(this.doc, this.tableName, profileId, previous, members, expectedVersion, at);
   }
 
   async putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void> {

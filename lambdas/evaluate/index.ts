@@ -20,6 +20,7 @@ import { cachedRuleSet } from '../../app/rules';
 import { decodeEvent, profileIdOf } from '../../adapters/dynamo/event-codec';
 import { announceMerge } from '../../app/merges';
 import { combineMerged, combineMergedConsent } from '../../app/computed';
+import { leaveMergedAudiences } from '../../app/audiences';
 import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { scherpConfig } from '../shared/config';
 import type { MergeRecord } from '../../core/profile';
@@ -87,6 +88,7 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
       const d = deps();
       if (d.computed) await combineMerged(d.computed, d.store, merge);
       await combineMergedConsent(d.parts, d.store, merge);
+      await leaveMergedAudiences(d.parts, merge);
       actions += await announceMerge(d.bus, merge);
     }
     const insert = timelineInsert(record);
