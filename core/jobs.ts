@@ -94,13 +94,6 @@ export function throttleDelayMs(units: number, elapsedMs: number, unitsPerSecond
   return Math.max(0, Math.ceil((units / unitsPerSecond) * 1000 - elapsedMs));
 }
 
-/** A progress bar for the CLI: `[#####-----] 5/10`. */
-export function progressBar(done: number, total: number, width = 30): string {
-  const f = total === 0 ? 1 : Math.min(1, done / total);
-  const full = Math.round(f * width);
-  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${done}/${total}`;
-}
-
 export const JobViewSchema = z
   .object({
     id: z.string(),

@@ -9,6 +9,7 @@ import { startTestRuntime } from '../helpers/runtime';
 import { eventually } from '../helpers/dynamo';
 import { apiClient } from '../helpers/http';
 import { expectStorageInvariants, settle } from '../helpers/check';
+import { jobsCommand } from '../../local/jobs-command';
 
 let rt: Runtime;
 const api = apiClient(() => rt);
@@ -162,4 +163,13 @@ test('a new audience over existing data has exactly the qualifying members, with
   expect((await api.call('GET', `/v1/audiences/${id}`, rt.keys.read)).body.count).toBe(gold.length);
   const list = await api.call('GET', '/v1/jobs', rt.keys.read);
   expect(list.body.jobs.map((j: { id: string }) => j.id)).toEqual(expect.arrayContaining([jobId, second.id]));
+  // The CLI's `scherp jobs list|show`: a line per job with its progress bar.
+  let printed = '';
+  const ctx = { url: rt.url, adminKey: admin, watch: false, out: (t: string) => void (printed += t) };
+  await jobsCommand(ctx, ['show', jobId!]);
+  expect(printed).toMatch(new RegExp(`^${jobId}  ${id}  succeeded .*\\[#{20}\\] 100%  8/8 segments  \\d+ profiles`));
+  printed = '';
+  await jobsCommand(ctx, ['list']);
+  expect(printed).toContain(second.id);
+  await expect(jobsCommand(ctx, ['show'])).rejects.toThrow(/scherp jobs list/);
 }, 90_000);
