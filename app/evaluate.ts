@@ -41,6 +41,7 @@ import type {
 import type { StatsStore } from './ports';
 import { resolveSurvivors } from './resolve';
 import { matches } from '../core/computed';
+import { nextAgingAt } from '../core/expiry';
 import { updateComputed, type ComputedDeps } from './computed';
 
 export type SkipReason = 'consent' | 'cooldown' | 'max-fires' | 'duplicate';
@@ -116,6 +117,8 @@ class Effects {
   readonly recommendations: [string, Recommendation][] = [];
   readonly members: Record<string, string>;
   membersChanged = false;
+  /** Entered audiences with a history window: when to re-check them (time-based exits, `app/expiry.ts`). */
+  readonly dueAt: Record<string, string> = dict();
 
   constructor(
     readonly parts: ProfileParts,
@@ -235,7 +238,11 @@ async function apply(deps: EvaluateDeps, fx: Effects): Promise<BusEntry[]> {
   const id = fx.profile.id;
   if (
     fx.membersChanged &&
-    !(await deps.parts.saveAudiences(id, fx.members, fx.parts.audiencesVersion, { previous: fx.parts.audiences, at: fx.at }))
+    !(await deps.parts.saveAudiences(id, fx.members, fx.parts.audiencesVersion, {
+      previous: fx.parts.audiences,
+      at: fx.at,
+      dueAt: fx.dueAt,
+    }))
   )
     throw new PartConflictError('audiences');
   for (const [slot, rec] of fx.recommendations) await deps.parts.putRecommendation(id, slot, rec);
@@ -272,6 +279,9 @@ export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event
   const fx = effectsFor(deps, profile, parts, event);
   const base: EvaluationContext = { event: { ...event }, profile: contextProfile(profile, parts), history, now: nowMs };
   for (const o of set.evaluateAudiences(base, deps.onRuleError)) {
+    const due =
+      o.member && !has(fx.members, o.audience.id) ? nextAgingAt(o.audience.condition, { ...base, eventInHistory: true }) : undefined;
+    if (due !== undefined) fx.dueAt[o.audience.id] = new Date(due).toISOString();
     fx.audience(
       o.audience.id,
       o.audience.name,

@@ -12,6 +12,7 @@ import { has } from '../core/dict';
 import { ConflictError, NotFoundError } from '../core/errors';
 import { DEFAULT_SEGMENTS, type Job, jobView, type JobView, newSegment, subjectOf, throttleDelayMs } from '../core/jobs';
 import { traitValues } from '../core/profile';
+import { nextAgingAt } from '../core/expiry';
 import { audienceChanged, dedupeId, personOf } from '../core/rules/contract';
 import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, RuleSet } from '../core/rules/engine';
 import type { Audience } from '../core/rules/schema';
@@ -39,6 +40,8 @@ export interface WorkerDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Called after each profile (tests kill a worker midway with it). */
   readonly onProfile?: (profileId: string) => void;
+  /** True when the worker must hand over (a Lambda near its timeout): it returns `paused` after its checkpoint. */
+  readonly timeUp?: () => boolean;
 }
 
 export interface BackfillOptions {
@@ -173,12 +176,19 @@ export async function backfillProfile(
           backfill: true,
         }),
       ]);
-    if (await d.parts.saveAudiences(profile.id, next, parts.audiencesVersion, { previous: parts.audiences, at })) return change;
+    // Entering a windowed audience files its re-check (time-based exits).
+    const due = outcome.member ? nextAgingAt(audience.condition, ctx) : undefined;
+    const dueAt = due !== undefined ? { [audience.id]: new Date(due).toISOString() } : undefined;
+    if (
+      await d.parts.saveAudiences(profile.id, next, parts.audiencesVersion, { previous: parts.audiences, at, ...(dueAt ? { dueAt } : {}) })
+    )
+      return change;
   }
   throw new Error('audience membership changed concurrently');
 }
 
-export type SegmentOutcome = 'done' | 'stopped';
+/** `done`: the segment is finished; `stopped`: the job no longer runs; `paused`: time is up, run it again to go on. */
+export type SegmentOutcome = 'done' | 'stopped' | 'paused';
 
 /**
  * Works through one segment from its checkpoint: a page of roots, each profile backfilled, the
@@ -222,6 +232,7 @@ export async function runSegment(d: WorkerDeps, jobId: string, segment: number):
     };
     await d.jobs.checkpoint(jobId, state);
     if (state.done) return 'done';
+    if (d.timeUp?.()) return 'paused';
     // Reads of the page, and about three reads and a transactional write per profile looked at.
     const units = page.units + page.profileIds.length * 3 + (entered + exited) * 8;
     const wait = throttleDelayMs(units, Date.now() - started, share);

@@ -338,7 +338,7 @@ export interface PersonalizationStore {
     profileId: string,
     members: Readonly<Record<string, string>>,
     expectedVersion: number,
-    change?: { readonly previous: Readonly<Record<string, string>>; readonly at: string },
+    change?: AudienceChange,
   ): Promise<boolean>;
   putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void>;
   /**
@@ -346,6 +346,32 @@ export interface PersonalizationStore {
    * when the same dedupe id was recorded already, within the cooldown, or past the maximum.
    */
   claimFiring(profileId: string, ruleId: string, actionId: string, claim: FiringClaim): Promise<ClaimResult>;
+}
+
+/** What a membership write changes: the state it read, when, and for entered audiences when to re-check them. */
+export interface AudienceChange {
+  readonly previous: Readonly<Record<string, string>>;
+  readonly at: string;
+  /** Audience id → when its history window can age the membership out (`core/expiry.ts`): a due item is filed. */
+  readonly dueAt?: Readonly<Record<string, string>>;
+}
+
+/** A membership to re-check at its due time (time-based exits). */
+export interface DueItem {
+  readonly audienceId: string;
+  readonly profileId: string;
+  readonly dueAt: string;
+}
+
+/** The due index: membership re-checks filed by minute, swept every minute (`app/expiry.ts`). */
+export interface DueStore {
+  /** Items due at or before `nowMs`, from the minute after the last sweep (at most a day back). */
+  listDue(nowMs: number): Promise<DueItem[]>;
+  /** Files a re-check (outside a membership write: the sweeper re-filing a member still in). */
+  file(item: DueItem): Promise<void>;
+  remove(item: DueItem): Promise<void>;
+  /** Remembers that everything due up to `nowMs` was swept. */
+  markSwept(nowMs: number): Promise<void>;
 }
 
 /** One page of an audience's members. */

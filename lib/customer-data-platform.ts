@@ -19,6 +19,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import {
+  AUDIENCE_PK_PREFIX,
   DEBUG_PK_PREFIX,
   EVENT_SK_PREFIX,
   keys,
@@ -38,6 +39,7 @@ import { API_ROUTES, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type ApiFunction } 
 import { isRuleDocument, loadRules, type RuleDocument, ruleDocumentErrors } from './rules';
 import { ScherpDestinations, type DestinationsProps } from './destinations';
 import { ScherpFileImport } from './file-import';
+import { ScherpJobs } from './jobs';
 import { monitoredResources, ScherpMonitoring, type ScherpAlarmThresholds } from './monitoring';
 import { seedRuleDocuments } from './rule-seeding';
 import { ack } from './nag';
@@ -397,6 +399,8 @@ export class CustomerDataPlatform extends Construct {
   public readonly schedulerRole: iam.Role;
   /** Where delayed-action invocations go when they keep failing (scheduler delivery or the function). */
   public readonly delayedActionsDeadLetterQueue: sqs.Queue;
+  /** The jobs state machine and its worker (`functions.jobs`). */
+  public readonly jobs: ScherpJobs;
   /** The import bucket, its queue and the importer (`functions.fileImport`). */
   public readonly fileImport: ScherpFileImport;
   /** The destinations, when `destinations` is given. */
@@ -480,7 +484,16 @@ export class CustomerDataPlatform extends Construct {
       logLevel: config.logLevel,
       environment: { [ENV.TABLE_NAME]: this.table.tableName, ...configEnvironment(config) },
     });
-    this.functions = { ...this.createFunctions(config), fileImport: this.fileImport.function };
+    // Jobs (audience backfills): Step Functions Map over parallel-scan segments (lib/jobs.ts).
+    this.jobs = new ScherpJobs(this, 'Jobs', {
+      table: this.table,
+      bus: this.bus,
+      sizing: config.functionSizing.jobs,
+      logRetention: config.logRetention,
+      logLevel: config.logLevel,
+      environment: { [ENV.TABLE_NAME]: this.table.tableName },
+    });
+    this.functions = { ...this.createFunctions(config), fileImport: this.fileImport.function, jobs: this.jobs.worker };
     this.grantLeastPrivilege();
     this.connectEventSources(config);
 
@@ -542,7 +555,7 @@ export class CustomerDataPlatform extends Construct {
     });
   }
 
-  private createFunctions(config: ResolvedProps): Omit<ScherpFunctions, 'fileImport'> {
+  private createFunctions(config: ResolvedProps): Omit<ScherpFunctions, 'fileImport' | 'jobs'> {
     const scherpConfig = configEnvironment(config);
     const sourceLimitEnv = {
       [ENV.SOURCE_RATE_LIMIT]: String(config.sourceRateLimit),
@@ -614,7 +627,11 @@ export class CustomerDataPlatform extends Construct {
         [ENV.DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.queueUrl,
         [ENV.DEAD_LETTER_QUEUE_ARN]: this.deadLetterQueue.queueArn,
       }),
-      rules: make('rules', 'RulesAdmin', { [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn }),
+      rules: make('rules', 'RulesAdmin', {
+        [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
+        // The audience and job reads take the read key too.
+        [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
+      }),
       insights: make('insights', 'Insights', {
         [ENV.READ_KEY_SECRET_ARN]: this.secrets.readKey.secretArn,
         [ENV.ADMIN_KEY_SECRET_ARN]: this.secrets.adminKey.secretArn,
@@ -709,6 +726,12 @@ export class CustomerDataPlatform extends Construct {
       'dynamodb:DeleteItem',
     );
     this.secrets.adminKey.grantRead(rules);
+    // rules: the audience reads take the read key; storing an audience starts its backfill job.
+    this.secrets.readKey.grantRead(rules);
+    this.jobs.grantStart(rules);
+    // profile: erasure takes the person out of every audience (PROFILE#AUD, member items, counts).
+    this.grantTableItems(profile, ['dynamodb:PutItem'], [keys.profile('*').pk]);
+    this.grantTableItems(profile, ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], [`${AUDIENCE_PK_PREFIX}*`]);
     // insights (console): the debugger session marker and entries (DBG#…); the read and admin keys.
     this.grantTableItems(this.functions.insights, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [`${DEBUG_PK_PREFIX}*`]);
     this.grantTableItems(this.functions.insights, ['dynamodb:Query'], [`${STATS_PK_PREFIX}*`]);
@@ -1005,6 +1028,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
       import: sizing('import'),
       fileImport: sizing('fileImport'),
       insights: sizing('insights'),
+      jobs: sizing('jobs'),
     },
   };
 }

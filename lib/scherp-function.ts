@@ -19,7 +19,8 @@ export type ScherpFunctionName =
   | 'rules'
   | 'import'
   | 'fileImport'
-  | 'insights';
+  | 'insights'
+  | 'jobs';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -57,6 +58,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   fileImport: { memorySize: 512, timeout: Duration.minutes(15) },
   // The console's debugger and overview: a few small queries per request.
   insights: { memorySize: 256, timeout: Duration.seconds(10) },
+  // The jobs state machine's segment worker: hands a segment over a minute before its timeout.
+  jobs: { memorySize: 1024, timeout: Duration.minutes(15) },
 };
 
 /** CloudWatch metrics namespace shared by every handler. */

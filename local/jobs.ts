@@ -4,6 +4,7 @@
  * running when the runtime stopped are resumed from their checkpoints at the next start.
  */
 import { completeIfDone, runSegment, type WorkerDeps } from '../app/jobs';
+import { type SweepDeps, sweepDue } from '../app/expiry';
 import type { JobLauncher } from '../app/ports';
 import type { Job } from '../core/jobs';
 
@@ -78,4 +79,29 @@ export class LocalJobRunner implements JobLauncher {
     this.stopped = true;
     await Promise.allSettled([...this.running.values()]);
   }
+}
+
+/** The local every-minute sweep of due memberships (time-based exits); one sweep at a time. */
+export function startSweeper(deps: SweepDeps, intervalMs: number): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    running = sweepDue({
+      ...deps,
+      onError: (_item, err) => process.stderr.write(`scherp: due membership not re-checked: ${(err as Error).message}\n`),
+    })
+      .catch((err: unknown) => process.stderr.write(`scherp: sweep failed: ${(err as Error).message}\n`))
+      .finally(() => {
+        busy = false;
+      });
+  }, intervalMs);
+  timer.unref?.();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

@@ -20,7 +20,8 @@ import { DynamoRuleStore } from '../adapters/dynamo/rule-store';
 import { DynamoMembershipStore } from '../adapters/dynamo/membership-store';
 import { DynamoJobStore } from '../adapters/dynamo/job-store';
 import { DynamoProfileScanner } from '../adapters/dynamo/profile-scanner';
-import { LocalJobRunner } from './jobs';
+import { LocalJobRunner, startSweeper } from './jobs';
+import { DynamoDueStore } from '../adapters/dynamo/due-store';
 import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
 import { DynamoMessageLog } from '../adapters/dynamo/message-log';
@@ -121,6 +122,8 @@ export interface RuntimeOptions {
   readonly importPollMs?: number;
   /** Days dropped import files and reports are kept (`npm start`: 30, as the stack's bucket). @default - until deleted */
   readonly importRetentionDays?: number;
+  /** How often memberships due for a re-check are swept (time-based exits), ms. @default 60000 */
+  readonly sweepIntervalMs?: number;
   /** Segments of a job worked on at once (the local job pool). @default 4 */
   readonly jobWorkers?: number;
   /** Called with the runtime's DynamoDB client before first use (the bench attaches its capacity meter). */
@@ -348,6 +351,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       { workers: opts.jobWorkers, onError: (id, err) => process.stderr.write(`scherp: job ${id}: ${(err as Error).message}\n`) },
     );
     stoppers.push(() => jobs.stop());
+    // Time-based exits: the due memberships swept every minute (as the cloud's schedule).
+    const sweeper = startSweeper(
+      { due: new DynamoDueStore(doc, tableName), rules: ruleStore, store, parts, history, bus },
+      opts.sweepIntervalMs ?? 60_000,
+    );
+    stoppers.push(() => sweeper.stop());
     const backfills = { jobs: jobStore, launcher: jobs };
     const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history, members, backfills }));
 

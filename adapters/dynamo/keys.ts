@@ -32,6 +32,8 @@
  * | job segment     | `JOB#<jobId>`         | `SEG#<segment>`        |
  * | job lock        | `JOBLOCK#<subject>`   | `JOBLOCK` (one running job per audience) |
  * | job listing     | `JOBS`                | `<createdAt>#<jobId>`  |
+ * | membership due  | `DUE#<yyyy-mm-ddThh:mm>` | `<audienceId>#<profileId>` (re-checked then: time-based exits) |
+ * | sweep watermark | `DUE#SWEEP`           | `DUE#SWEEP`            |
  *
  * Values are used verbatim after the fixed prefix, so a `#` or `:` inside an identifier
  * cannot collide with another item: the type names never contain `#`, and nothing parses
@@ -110,6 +112,10 @@ export const keys = {
   job: (jobId: string) => ({ pk: `${JOB_PK_PREFIX}${jobId}`, sk: 'JOB' }),
   jobSegment: (jobId: string, segment: number) => ({ pk: `${JOB_PK_PREFIX}${jobId}`, sk: `SEG#${String(segment).padStart(4, '0')}` }),
   jobLock: (subject: string) => ({ pk: `${JOB_LOCK_PK_PREFIX}${subject}`, sk: 'JOBLOCK' }),
+  /** A membership to re-check at its due time (`core/expiry.ts`), in the partition of its minute. */
+  due: (minute: string, audienceId: string, profileId: string) => ({ pk: `${DUE_PK_PREFIX}${minute}`, sk: `${audienceId}#${profileId}` }),
+  dueMinute: (minute: string) => `${DUE_PK_PREFIX}${minute}`,
+  sweepMark: () => ({ pk: `${DUE_PK_PREFIX}SWEEP`, sk: `${DUE_PK_PREFIX}SWEEP` }),
   jobListing: (createdAt: string, jobId: string) => ({ pk: JOBS_PK, sk: `${createdAt}#${jobId}` }),
 } as const;
 
@@ -118,6 +124,7 @@ export const AUDIENCE_PK_PREFIX = 'AUD#';
 export const JOB_PK_PREFIX = 'JOB#';
 export const JOB_LOCK_PK_PREFIX = 'JOBLOCK#';
 export const JOBS_PK = 'JOBS';
+export const DUE_PK_PREFIX = 'DUE#';
 export const DEBUG_PK_PREFIX = 'DBG#';
 export const DEBUG_SESSION_PK = `${DEBUG_PK_PREFIX}SESSION`;
 

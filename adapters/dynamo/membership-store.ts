@@ -21,13 +21,33 @@ import {
   shardOf,
 } from '../../core/audiences';
 import { dict } from '../../core/dict';
+import { minuteOf } from '../../core/expiry';
 import { ValidationError } from '../../core/errors';
 import type { MemberPage, MembershipReader } from '../../app/ports';
 import { isConditionOrConflict } from './conditions';
 import { keys, TTL_ATTRIBUTE } from './keys';
 
-/** Changes per transaction: the part, and a member item, a count and an hour bucket per change (≤ 100 items). */
-export const MAX_CHANGES_PER_TRANSACTION = 30;
+/** Changes per transaction: the part, and a member item, a count, an hour bucket and a due item per change (≤ 100 items). */
+export const MAX_CHANGES_PER_TRANSACTION = 24;
+
+/** Due items outlive their time by this much at most (the sweeper deletes them when it gets there). */
+const DUE_TTL_SECONDS = 2 * 86_400;
+
+/** The item that has a membership re-checked at `dueAt` (time-based exits). */
+export function dueItem(tableName: string, audienceId: string, profileId: string, dueAt: string): TransactItem {
+  return {
+    Put: {
+      TableName: tableName,
+      Item: {
+        ...keys.due(minuteOf(Date.parse(dueAt)), audienceId, profileId),
+        aud: audienceId,
+        pid: profileId,
+        at: dueAt,
+        [TTL_ATTRIBUTE]: Math.floor(Date.parse(dueAt) / 1000) + DUE_TTL_SECONDS,
+      },
+    },
+  };
+}
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -70,6 +90,7 @@ export async function saveMembership(
   next: Readonly<Record<string, string>>,
   expectedVersion: number,
   at: string,
+  dueAt: Readonly<Record<string, string>> = {},
 ): Promise<boolean> {
   const changes = membershipChanges(previous, next);
   const state = dict(previous);
@@ -83,6 +104,8 @@ export async function saveMembership(
       if (c.entered) state[c.audienceId] = next[c.audienceId]!;
       else delete state[c.audienceId];
       items.push(...changeItems(tableName, profileId, c, at, next[c.audienceId] ?? at));
+      const due = c.entered ? dueAt[c.audienceId] : undefined;
+      if (due) items.push(dueItem(tableName, c.audienceId, profileId, due));
     }
     items.unshift({
       Put: {

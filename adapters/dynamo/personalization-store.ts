@@ -4,7 +4,7 @@
  */
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Consent } from '../../core/consent';
-import type { ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Recommendation } from '../../app/ports';
+import type { AudienceChange, ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Recommendation } from '../../app/ports';
 import { isConditionFailure, putVersioned } from './conditions';
 import { decodeComputed } from './computed-store';
 import { saveMembership } from './membership-store';
@@ -67,11 +67,11 @@ export class DynamoPersonalizationStore implements PersonalizationStore {
     profileId: string,
     members: Readonly<Record<string, string>>,
     expectedVersion: number,
-    change?: { readonly previous: Readonly<Record<string, string>>; readonly at: string },
+    change?: AudienceChange,
   ): Promise<boolean> {
     const previous = change?.previous ?? {};
     const at = change?.at ?? new Date().toISOString();
-    return saveMembership(this.doc, this.tableName, profileId, previous, members, expectedVersion, at);
+    return saveMembership(this.doc, this.tableName, profileId, previous, members, expectedVersion, at, change?.dueAt);
   }
 
   async putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void> {

@@ -171,19 +171,26 @@ function historyOf(ctx: EvaluationContext): readonly ScherpEvent[] {
   return [...others, ctx.event as unknown as ScherpEvent];
 }
 
-function evaluateHistory(h: HistoryCondition['history'], scope: Scope, ctx: EvaluationContext, trace: TraceEntry[]): boolean {
+/** The events a history condition counts now: its event (and type), in its window, passing its `where`. */
+export function historyMatches(h: HistoryCondition['history'], scope: Scope, ctx: EvaluationContext): ScherpEvent[] {
   const now = ctx.now ?? eventTime(ctx.event.timestamp);
   const since = Math.min(now - durationMs(h.within), ctx.historyFrom ?? Infinity);
-  let count = 0;
-  let newest: ScherpEvent | undefined;
+  const out: ScherpEvent[] = [];
   for (const e of historyOf(ctx)) {
     if (eventName(e) !== h.event || (h.type && e.type !== h.type)) continue;
     const at = Date.parse(e.timestamp);
     if (at < since || at > now) continue;
     if (h.where && !evaluateCondition(h.where, { ...scope, event: e as unknown as Scope['event'] }, ctx, [])) continue;
-    count++;
-    if (!newest || e.timestamp > newest.timestamp) newest = e;
+    out.push(e);
   }
+  return out;
+}
+
+function evaluateHistory(h: HistoryCondition['history'], scope: Scope, ctx: EvaluationContext, trace: TraceEntry[]): boolean {
+  const matched = historyMatches(h, scope, ctx);
+  const count = matched.length;
+  let newest: ScherpEvent | undefined;
+  for (const e of matched) if (!newest || e.timestamp > newest.timestamp) newest = e;
   const result = (h.atLeast === undefined || count >= h.atLeast) && (h.atMost === undefined || count <= h.atMost);
   if (result && h.as && newest) scope.match[h.as] = newest;
   trace.push({

@@ -30,6 +30,10 @@ import { lazy } from '../shared/lazy';
 import { logger } from '../shared/observability';
 import type { AudienceDeps } from '../../app/audiences';
 import { DynamoMembershipStore } from '../../adapters/dynamo/membership-store';
+import { DynamoJobStore } from '../../adapters/dynamo/job-store';
+import { BusJobLauncher } from '../../adapters/bus-job-launcher';
+import { EventBridgeBus } from '../../adapters/eventbridge-bus';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { audienceRoutes } from './audiences';
 import { READ_ROUTE_KEYS } from './audience-routes';
 
@@ -95,12 +99,22 @@ export function createRulesHandler(deps: () => RulesDeps) {
 const cloudDeps = lazy((): RulesDeps => {
   const secretArn = optionalEnv(ENV.ADMIN_KEY_SECRET_ARN);
   const readArn = optionalEnv(ENV.READ_KEY_SECRET_ARN);
+  const jobsBus = optionalEnv(ENV.JOBS_BUS_NAME);
   return {
     rules: new DynamoRuleStore(dynamo(), tableName()),
     store: profileStore(),
     parts: new DynamoPersonalizationStore(dynamo(), tableName()),
     history: new DynamoHistoryStore(dynamo(), tableName()),
     members: new DynamoMembershipStore(dynamo(), tableName()),
+    // Storing an audience starts its backfill: a `Job Started` on the jobs bus starts the state machine.
+    ...(jobsBus
+      ? {
+          backfills: {
+            jobs: new DynamoJobStore(dynamo(), tableName()),
+            launcher: new BusJobLauncher(new EventBridgeBus(new EventBridgeClient({}), jobsBus)),
+          },
+        }
+      : {}),
     keys: new BootstrapKeyStore({
       admin: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
       // The audience reads take the read key too.

@@ -105,8 +105,9 @@ describe('queues', () => {
   });
 
   test('every queue denies plain-HTTP access', () => {
-    template.resourceCountIs('AWS::SQS::Queue', 6);
-    template.resourceCountIs('AWS::SQS::QueuePolicy', 6);
+    // Six, and the jobs construct's queue of undeliverable Job Started events (lib/jobs.ts).
+    template.resourceCountIs('AWS::SQS::Queue', 7);
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 7);
     for (const policy of Object.values(template.findResources('AWS::SQS::QueuePolicy'))) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -148,10 +149,11 @@ describe('functions', () => {
       'DEAD_LETTER_QUEUE_URL',
       'DEAD_LETTER_QUEUE_ARN',
     ],
-    rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
+    rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'READ_KEY_SECRET_ARN', 'JOBS_BUS_NAME'],
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
     fileImport: ['TABLE_NAME', 'QUEUE_URL', 'IMPORT_BUCKET', 'IMPORT_QUEUE_URL'],
     insights: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN'],
+    jobs: ['TABLE_NAME', 'EVENT_BUS_NAME'],
   };
   const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
 
@@ -222,8 +224,25 @@ describe('least privilege', () => {
 
   test('profile: table reads, and for erasure batch writes on profile, identity, suppression, rejected-event and debugger items only; the keys', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.profile);
-    for (const forbidden of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'sqs:SendMessage', 'events:PutEvents'])
-      expect(actions).not.toContain(forbidden);
+    for (const forbidden of ['sqs:SendMessage', 'events:PutEvents']) expect(actions).not.toContain(forbidden);
+    // Single-item writes only where erasure takes the person out of every audience: PutItem on
+    // profile items (PROFILE#AUD), UpdateItem and DeleteItem on audience items (members, counts).
+    const profileRole = synth.stack.getLogicalId(
+      (synth.stack.platform.functions.profile.role as iam.Role).node.defaultChild as iam.CfnRole,
+    );
+    const single = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: profileRole }]) } }),
+    )
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) =>
+        [st.Action].flat().some((a: string) => ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'].includes(a)),
+      );
+    expect(
+      single.map((st: any) => [[st.Action].flat().sort(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']]),
+    ).toEqual([
+      [['dynamodb:PutItem'], ['P#*']],
+      [['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], ['AUD#*']],
+    ]);
     expect(actions).toEqual(
       expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue']),
     );
@@ -238,7 +257,7 @@ describe('least privilege', () => {
     expect(
       writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']]),
     ).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*']]]);
-    expect(leadingKeysOf(fn).filter((k) => k !== undefined)).toEqual([['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*']]);
+    expect(leadingKeysOf(fn).filter((k) => k !== undefined)).toEqual([['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*'], ['P#*'], ['AUD#*']]);
   });
 
   test('context (public write key): identity, profile and write-key reads only (leading keys), the write key and user-token secrets; no writes, no read or admin key', () => {
@@ -362,13 +381,20 @@ describe('least privilege', () => {
     );
   });
 
-  test('rules (admin API): rule items and reads, the admin key; no PutEvents, no UpdateItem', () => {
+  test('rules (admin API): rule items and reads, the admin key; PutEvents only on the jobs bus, no UpdateItem', () => {
     const { actions } = actionsOf(synth.stack.platform.functions.rules);
     expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
       ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'].sort(),
     );
     expect(actions).toContain('secretsmanager:GetSecretValue');
-    for (const forbidden of ['events:PutEvents', 'dynamodb:UpdateItem', 'sqs:SendMessage']) expect(actions).not.toContain(forbidden);
+    for (const forbidden of ['dynamodb:UpdateItem', 'sqs:SendMessage']) expect(actions).not.toContain(forbidden);
+    // Storing an audience starts its backfill: PutEvents on the jobs construct's own bus, never Scherp's.
+    const rulesRole = synth.stack.getLogicalId((synth.stack.platform.functions.rules.role as iam.Role).node.defaultChild as iam.CfnRole);
+    const puts = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: rulesRole }]) } }))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().includes('events:PutEvents'));
+    const jobsBusId = synth.stack.getLogicalId(synth.stack.platform.jobs.jobsBus.node.defaultChild as never);
+    expect(puts.map((st: any) => st.Resource)).toEqual([{ 'Fn::GetAtt': [jobsBusId, 'Arn'] }]);
   });
 
   test('delayed actions: evaluate creates schedules in its group and passes only the scheduler role', () => {
@@ -459,6 +485,13 @@ describe('HTTP API', () => {
         'DELETE /v1/rules/{id}',
         'POST /v1/rules/{id}/test',
         'POST /v1/rules/{id}/backtest',
+        'GET /v1/audiences',
+        'GET /v1/audiences/{id}',
+        'GET /v1/audiences/{id}/members',
+        'GET /v1/audiences/{id}/export',
+        'GET /v1/jobs',
+        'GET /v1/jobs/{id}',
+        'POST /v1/jobs/{id}/cancel',
         'POST /v1/debug/sessions',
         'GET /v1/debug/events',
         'GET /v1/stats',
@@ -688,14 +721,21 @@ describe('event source mappings', () => {
 describe('EventBridge', () => {
   test('the example log-group rule (a CloudWatch Logs resource policy, 10 per account and region) is opt-in', () => {
     template.resourceCountIs('Custom::CloudwatchLogResourcePolicy', 0);
-    template.resourceCountIs('AWS::Events::Rule', 0);
+    // No rule on Scherp's bus (the jobs construct's rules are on its own bus and the schedule).
+    const busRef = { Ref: synth.stack.getLogicalId(synth.stack.platform.bus.node.defaultChild as never) };
+    expect(
+      Object.values(template.findResources('AWS::Events::Rule')).filter(
+        (r) => JSON.stringify(r.Properties.EventBusName) === JSON.stringify(busRef),
+      ),
+    ).toEqual([]);
     expect(synth.stack.platform.actionsLogGroup).toBeUndefined();
   });
 
   test('custom bus, archive of scherp events for 30 days, example rule to a log group', () => {
     const synth = synthScherp({ exampleLogTarget: true });
     const template = synth.template;
-    template.resourceCountIs('AWS::Events::EventBus', 1);
+    // Scherp's bus, and the jobs construct's internal one (Job Started events only).
+    template.resourceCountIs('AWS::Events::EventBus', 2);
     const busId = synth.stack.getLogicalId(synth.stack.platform.bus.node.defaultChild as never);
     template.hasResourceProperties('AWS::Events::Archive', {
       SourceArn: { 'Fn::GetAtt': [busId, 'Arn'] },

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { ScherpEvent } from '../../core/events';
 import { parseDefinition, RuleSet, type EvaluationContext } from '../../core/rules/engine';
+import { nextAgingAt } from '../../core/expiry';
 
 const T0 = Date.parse('2026-06-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -118,6 +119,56 @@ describe('audience membership is the state after the event', () => {
         });
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('time-based exits: when ageing can change membership (core/expiry.ts)', () => {
+  const ctxAt = (history: ScherpEvent[], now: number): EvaluationContext => ({
+    event: { type: 'identify', messageId: 'x', timestamp: iso(now) },
+    profile: { id: 'p', traits: {} },
+    history,
+    now,
+    eventInHistory: false,
+  });
+
+  it('atLeast N: when the N-th newest matching event leaves the window', () => {
+    const cond = { history: { event: 'App Opened', within: '30s', atLeast: 2 } } as const;
+    const h = [opened('a', T0), opened('b', T0 + 10_000), opened('c', T0 + 20_000)];
+    expect(nextAgingAt(cond, ctxAt(h, T0 + 25_000))).toBe(T0 + 10_000 + 30_000 + 1);
+    expect(nextAgingAt(cond, ctxAt(h.slice(0, 1), T0 + 5000))).toBeUndefined();
+  });
+
+  it('atMost: when the oldest matching event leaves the window', () => {
+    const cond = { not: { history: { event: 'App Opened', within: '30s', atMost: 0 } } } as const;
+    const h = [opened('a', T0), opened('b', T0 + 10_000)];
+    expect(nextAgingAt(cond, ctxAt(h, T0 + 15_000))).toBe(T0 + 30_001);
+  });
+
+  it('property: membership is constant until the computed moment, for random timelines', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 0, maxLength: 12 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        (offsets, atLeast, nowOffset) => {
+          const def = parseDefinition({
+            kind: 'audience',
+            id: 'a',
+            name: 'A',
+            condition: { history: { event: 'App Opened', within: '30s', atLeast } },
+          });
+          const rs = new RuleSet([def]);
+          const now = T0 + nowOffset;
+          const h = offsets.filter((o) => T0 + o <= now).map((o, i) => opened(`m${i}`, T0 + o));
+          const member = (t: number) => rs.evaluateAudiences(ctxAt(h, t))[0]!.member;
+          const next = nextAgingAt(rs.audiences[0]!.condition, ctxAt(h, now));
+          const until = next ?? now + 120_000;
+          for (let t = now; t < until; t += 997) expect(member(t)).toBe(member(now));
+          if (next !== undefined) expect(member(next)).not.toBe(member(now));
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 });
