@@ -37,6 +37,8 @@ export interface WorkerDeps {
   readonly now?: () => Date;
   /** Roots read per scan page. @default 200 */
   readonly pageSize?: number;
+  /** Profiles of a page backfilled at once. @default 16 */
+  readonly concurrency?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   /** Called after each profile (tests kill a worker midway with it). */
   readonly onProfile?: (profileId: string) => void;
@@ -214,12 +216,18 @@ export async function runSegment(d: WorkerDeps, jobId: string, segment: number):
     let entered = 0;
     let exited = 0;
     const nowMs = nowOf(d).getTime();
-    for (const id of page.profileIds) {
-      const change = await backfillProfile(d, first.job, audience, id, nowMs);
-      if (change === 'entered') entered++;
-      if (change === 'exited') exited++;
-      d.onProfile?.(id);
-    }
+    // The profiles of a page are independent (each change is conditional on its own part): a few at once.
+    const ids = [...page.profileIds];
+    await Promise.all(
+      Array.from({ length: Math.min(d.concurrency ?? 16, ids.length) }, async () => {
+        for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
+          const change = await backfillProfile(d, first.job, audience, id, nowMs);
+          if (change === 'entered') entered++;
+          if (change === 'exited') exited++;
+          d.onProfile?.(id);
+        }
+      }),
+    );
     state = {
       segment,
       ...(page.cursor ? { cursor: page.cursor } : {}),

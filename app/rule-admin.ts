@@ -20,6 +20,7 @@ import {
   RuleSet,
   runRule,
   type TraceEntry,
+  windowBeyond,
   resolveValue,
   resolveValues,
 } from '../core/rules/engine';
@@ -37,6 +38,8 @@ export interface RuleAdminDeps {
   readonly parts: PersonalizationStore;
   readonly history: HistoryStore;
   readonly now?: () => Date;
+  /** Days timeline events are kept: a history window longer than this is refused at PUT (absent: not checked). */
+  readonly retentionDays?: number;
   /** Jobs: storing an audience starts its backfill (absent: no backfill). */
   readonly backfills?: JobDeps;
 }
@@ -68,6 +71,11 @@ export async function putDefinition(deps: RuleAdminDeps, id: string, body: unkno
   if (given !== undefined && given !== id)
     throw new ValidationError(`the body's id must be ${id}`, [{ path: 'id', message: `must equal the path id ${id}` }]);
   const def = parseDefinition({ ...body, id });
+  const tooLong = deps.retentionDays !== undefined ? windowBeyond(def.condition, deps.retentionDays * 86_400_000) : undefined;
+  if (tooLong)
+    throw new ValidationError(`${tooLong} is longer than the ${deps.retentionDays}-day event retention`, [
+      { path: tooLong, message: `must be at most ${deps.retentionDays}d (events are kept ${deps.retentionDays} days)` },
+    ]);
   // An audience's change must not interleave with a backfill of it still running (409).
   if (isAudience(def) && deps.backfills) await assertNoRunningJob(deps.backfills.jobs, def.id);
   await deps.rules.putRuleDoc(def);

@@ -87,12 +87,9 @@ export async function benchAudiences(
         }),
       );
     }
-    // Let the stream drain (evaluate reads every new event) before timing anything.
-    for (let idle = 0; idle < 10; ) {
-      const before = meter.lastCallAt;
-      await sleep(200);
-      idle = meter.lastCallAt === before ? idle + 1 : 0;
-    }
+    // Let the stream catch up (evaluate reads every new event) before timing anything.
+    const at = Date.now();
+    while (rt.stream.idleSince <= at) await sleep(50);
 
     log('audiences: raw parallel scan of the same table…');
     const scanner = new DynamoProfileScanner(doc, rt.tableName);
@@ -162,7 +159,7 @@ export async function benchAudiences(
       });
       const seen = await new Promise<number>((done) => {
         const on = (e: { 'detail-type': string; detail: Record<string, unknown> }) => {
-          if (e['detail-type'] === 'Audience Exited' && e.detail.audienceId === 'bench-active') {
+          if (e['detail-type'] === 'Audience Exited' && e.detail.audienceId === 'bench-active' && e.detail.userId === userId) {
             rt.bus.events.off('event', on);
             done(Date.now());
           }

@@ -358,7 +358,16 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     );
     stoppers.push(() => sweeper.stop());
     const backfills = { jobs: jobStore, launcher: jobs };
-    const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history, members, backfills }));
+    const rulesApi = createRulesHandler(() => ({
+      keys: keyStore,
+      rules: ruleStore,
+      store,
+      parts,
+      history,
+      members,
+      backfills,
+      retentionDays: opts.eventRetentionDays ?? 400,
+    }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const streamArn = table.Table?.LatestStreamArn;

@@ -239,6 +239,29 @@ export function historyWindowMs(cond: Condition | undefined): number {
   return 0;
 }
 
+/**
+ * The path (under `prefix`) of the first history window longer than `maxMs`, if any: such a
+ * condition could never see the events it needs (they are gone after the retention).
+ */
+export function windowBeyond(cond: Condition | undefined, maxMs: number, prefix = 'condition'): string | undefined {
+  if (!cond) return undefined;
+  const first = (list: readonly Condition[], key: string) => {
+    for (let i = 0; i < list.length; i++) {
+      const hit = windowBeyond(list[i], maxMs, `${prefix}.${key}[${i}]`);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+  if ('all' in cond) return first(cond.all, 'all');
+  if ('any' in cond) return first(cond.any, 'any');
+  if ('not' in cond) return windowBeyond(cond.not, maxMs, `${prefix}.not`);
+  if ('history' in cond) {
+    if (durationMs(cond.history.within) > maxMs) return `${prefix}.history.within`;
+    return windowBeyond(cond.history.where, maxMs, `${prefix}.history.where`);
+  }
+  return undefined;
+}
+
 export function actionId(action: Action, index: number): string {
   return action.id ?? `${action.type}-${index}`;
 }

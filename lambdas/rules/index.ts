@@ -106,6 +106,7 @@ const cloudDeps = lazy((): RulesDeps => {
     parts: new DynamoPersonalizationStore(dynamo(), tableName()),
     history: new DynamoHistoryStore(dynamo(), tableName()),
     members: new DynamoMembershipStore(dynamo(), tableName()),
+    ...(optionalEnv(ENV.EVENT_RETENTION_DAYS) ? { retentionDays: Number(optionalEnv(ENV.EVENT_RETENTION_DAYS)) } : {}),
     // Storing an audience starts its backfill: a `Job Started` on the jobs bus starts the state machine.
     ...(jobsBus
       ? {

@@ -97,6 +97,14 @@ test('exact counts, members and exports follow membership; erasure empties them'
   expect(badCursor.status).toBe(400);
   expect(JSON.stringify(badCursor.body)).toContain('cursor');
   expect((await api.call('GET', `/v1/audiences/none-${run}`, rt.keys.read)).status).toBe(404);
+  // A window longer than the event retention (400 days) could never be evaluated: refused at PUT, naming its path.
+  const tooLong = await api.call('PUT', `/v1/rules/long-${run}`, admin, {
+    kind: 'audience',
+    name: 'Long',
+    condition: { all: [{ path: 'profile.traits.plan', op: 'exists' }, { history: { event: 'App Opened', within: '500d', atLeast: 1 } }] },
+  });
+  expect(tooLong.status).toBe(400);
+  expect(tooLong.body.issues).toEqual([{ path: 'condition.all[1].history.within', message: expect.stringContaining('400d') }]);
   expect((await api.call('GET', `/v1/audiences/${vip}`, rt.keys.write)).status).toBe(401);
 
   // Erasure: Ada leaves every audience; nothing of her is left in members, counts or exports.
