@@ -17,7 +17,17 @@ import { audienceChanged, dedupeId, personOf } from '../core/rules/contract';
 import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, RuleSet } from '../core/rules/engine';
 import type { Audience } from '../core/rules/schema';
 import { contextProfile, loadHistory } from './evaluate';
-import type { Bus, HistoryStore, JobLauncher, JobStore, PersonalizationStore, ProfileScanner, ProfileStore, RuleStore } from './ports';
+import type {
+  Bus,
+  HistoryStore,
+  ProfileWithParts,
+  JobLauncher,
+  JobStore,
+  PersonalizationStore,
+  ProfileScanner,
+  ProfileStore,
+  RuleStore,
+} from './ports';
 import { resolveSurvivors } from './resolve';
 
 export interface JobDeps {
@@ -136,13 +146,16 @@ export async function backfillProfile(
   audience: Audience,
   profileId: string,
   nowMs: number,
+  /** The root and parts as the scan read them (used for the first attempt; a retry reads again). */
+  preloaded?: ProfileWithParts,
 ): Promise<'entered' | 'exited' | undefined> {
   const set = new RuleSet([audience]);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const resolved = (await resolveSurvivors(d.store, [profileId])).get(profileId);
+    const first = attempt === 0 ? preloaded : undefined;
+    const resolved = first ? { profile: first.stored.profile } : (await resolveSurvivors(d.store, [profileId])).get(profileId);
     if (!resolved || resolved.profile.id !== profileId) return undefined; // gone, or merged away
     const profile = resolved.profile;
-    const parts = await d.parts.loadParts(profile.id);
+    const parts = first ? first.parts : await d.parts.loadParts(profile.id);
     const history = await loadHistory(d.history, profile, historyWindowMs(audience.condition), nowMs);
     const at = new Date(nowMs).toISOString();
     const trigger = { messageId: `backfill:${job.id}`, timestamp: at };
@@ -221,7 +234,7 @@ export async function runSegment(d: WorkerDeps, jobId: string, segment: number):
     await Promise.all(
       Array.from({ length: Math.min(d.concurrency ?? 16, ids.length) }, async () => {
         for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
-          const change = await backfillProfile(d, first.job, audience, id, nowMs);
+          const change = await backfillProfile(d, first.job, audience, id, nowMs, page.loaded?.get(id));
           if (change === 'entered') entered++;
           if (change === 'exited') exited++;
           d.onProfile?.(id);

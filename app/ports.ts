@@ -479,6 +479,11 @@ export interface ScanPage {
   readonly units: number;
   /** Keys of root items that could not be read. */
   readonly corrupt: readonly string[];
+  /**
+   * Profiles whose root and parts the page held whole (the scan reads `PROFILE*` items), by id:
+   * a backfill needs no further read for them. The last profile of a page may be cut; it is absent.
+   */
+  readonly loaded?: ReadonlyMap<string, ProfileWithParts>;
 }
 
 /** The table's profile roots, segment by segment (DynamoDB parallel scan). */

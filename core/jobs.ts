@@ -109,7 +109,12 @@ export const JobViewSchema = z
       done: z.number().int().describe('Segments finished.'),
       total: z.number().int().describe('Segments of the parallel scan.'),
       profilesScanned: z.number().int(),
-      entered: z.number().int(),
+      entered: z
+        .number()
+        .int()
+        .describe(
+          "Membership changes made (after a worker was killed, its last page's changes are not counted again; the audience's count is exact).",
+        ),
       exited: z.number().int(),
       rate: z.number().describe('Profiles per second.'),
       etaSeconds: z.number().nullable(),
