@@ -4,9 +4,7 @@
  * segments (`lib/jobs.ts`). Locally the in-process pool (`local/jobs.ts`) launches instead.
  */
 import type { Bus, JobLauncher } from '../app/ports';
-import type { Job } from '../core/jobs';
-
-export const JOB_STARTED = 'Job Started';
+import { type Job, JOB_STARTED } from '../core/jobs';
 
 export class BusJobLauncher implements JobLauncher {
   constructor(private readonly bus: Bus) {}

@@ -7,6 +7,11 @@
  */
 import * as z from 'zod';
 
+/** The event that starts a job's state machine in the cloud (`lib/jobs.ts`), on the jobs bus. */
+export const JOB_STARTED = 'Job Started';
+/** Its source: what `adapters/eventbridge-bus.ts` puts on every entry (`BUS_SOURCE`). */
+export const JOB_EVENT_SOURCE = 'scherp';
+
 export const JOB_KINDS = ['audience-backfill'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export const JOB_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;

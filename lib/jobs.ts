@@ -9,8 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { JOB_STARTED } from '../adapters/bus-job-launcher';
-import { BUS_SOURCE } from '../adapters/eventbridge-bus';
+import { JOB_EVENT_SOURCE, JOB_STARTED } from '../core/jobs';
 import { ENV } from '../lambdas/shared/env';
 import { ack } from './nag';
 import { createScherpFunction, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
@@ -106,7 +105,7 @@ export class ScherpJobs extends Construct {
     });
     new events.Rule(this, 'JobStarted', {
       eventBus: this.jobsBus,
-      eventPattern: { source: [BUS_SOURCE], detailType: [JOB_STARTED] },
+      eventPattern: { source: [JOB_EVENT_SOURCE], detailType: [JOB_STARTED] },
       targets: [
         new targets.SfnStateMachine(this.stateMachine, {
           input: events.RuleTargetInput.fromEventPath('$.detail'),
