@@ -5,7 +5,7 @@
  * every identifier listed on them, and the retained rejected events naming any of those
  * identifiers (`core/mentions.ts`), and the copies in stores outside the table it can reach
  * (`CopyStore`: locally the bus log, queue journal, dead letters, stream failures, pending delayed
- * actions). Before anything is deleted the identifiers go on the suppression list (when
+ * actions) and its audience membership (member items and counts). Before anything is deleted the identifiers go on the suppression list (when
  * configured), so an event racing the erasure cannot recreate the person. The answer names the
  * stores it cannot reach and when their copies expire (`notReached`).
  */
@@ -14,7 +14,8 @@ import { NotFoundError } from '../core/errors';
 import type { Profile } from '../core/profile';
 import { identifierKey, parseIdentifierKey, type Identifier } from '../core/identity';
 import { payloadMatcher } from '../core/mentions';
-import type { CopyStore, ErasureStore, ProfileReader, ProfileStore, RejectedStore, RetainedCopy } from './ports';
+import type { CopyStore, ErasureStore, PersonalizationStore, ProfileReader, ProfileStore, RejectedStore, RetainedCopy } from './ports';
+import { clearMemberships } from './audiences';
 import { parseProfileKey } from './profiles';
 
 export interface ErasureResult {
@@ -42,6 +43,9 @@ export interface EraseOptions {
   readonly copies?: readonly CopyStore[];
   /** Stores erasure cannot reach, listed in the answer with their bound. */
   readonly notReached?: readonly RetainedCopy[];
+  /** Audience membership: each erased profile leaves every audience (member items, counts) before its partition goes. */
+  readonly memberships?: Pick<PersonalizationStore, 'loadParts' | 'saveAudiences'>;
+  readonly now?: () => Date;
 }
 
 /** Most profiles one erasure follows through `mergedFrom` (the merge cap keeps real chains far below). */
@@ -115,7 +119,11 @@ export async function eraseProfile(
   // finally the requested identity item.
   let items = await store.eraseIdentities(owned);
   const rest = [...profileIds].filter((id) => id !== owner && id !== survivor.id);
-  for (const id of [...rest, ...(survivor.id === owner ? [] : [survivor.id]), owner]) items += await store.erasePartition(id);
+  const order = [...rest, ...(survivor.id === owner ? [] : [survivor.id]), owner];
+  // Out of every audience first (member items live outside the partitions; the counts drop).
+  const at = (opts.now?.() ?? new Date()).toISOString();
+  if (opts.memberships) for (const id of order) await clearMemberships(opts.memberships, id, at);
+  for (const id of order) items += await store.erasePartition(id);
   items += await store.eraseIdentities([requested]);
   return { erased: { profiles: profileIds.size, items, identifiers: ids.length, rejected, copies }, notReached: opts.notReached ?? [] };
 }

@@ -42,6 +42,7 @@ import type {
 import type { StatsStore } from './ports';
 import { resolveSurvivors } from './resolve';
 import { matches } from '../core/computed';
+import { nextAgingAt } from '../core/expiry';
 import { updateComputed, type ComputedDeps } from './computed';
 
 export type SkipReason = 'consent' | 'cooldown' | 'max-fires' | 'duplicate';
@@ -119,6 +120,8 @@ class Effects {
   readonly recommendations: [string, Recommendation][] = [];
   readonly members: Record<string, string>;
   membersChanged = false;
+  /** Entered audiences with a history window: when to re-check them (time-based exits, `app/expiry.ts`). */
+  readonly dueAt: Record<string, string> = dict();
 
   constructor(
     readonly parts: ProfileParts,
@@ -236,7 +239,14 @@ async function fire(deps: EvaluateDeps, set: RuleSet, fx: Effects, f: Firing, ev
 async function apply(deps: EvaluateDeps, fx: Effects): Promise<BusEntry[]> {
   if (fx.bus.length > 0) await deps.bus.publish(fx.bus);
   const id = fx.profile.id;
-  if (fx.membersChanged && !(await deps.parts.saveAudiences(id, fx.members, fx.parts.audiencesVersion)))
+  if (
+    fx.membersChanged &&
+    !(await deps.parts.saveAudiences(id, fx.members, fx.parts.audiencesVersion, {
+      previous: fx.parts.audiences,
+      at: fx.at,
+      dueAt: fx.dueAt,
+    }))
+  )
     throw new PartConflictError('audiences');
   for (const [slot, rec] of fx.recommendations) await deps.parts.putRecommendation(id, slot, rec);
   if (fx.traits.length > 0) await saveTraits(deps.store, id, fx.traits, fx.at);
@@ -299,7 +309,11 @@ function evaluateAudiences(
   messageId: string,
   ...scope: string[]
 ): void {
-  for (const o of set.evaluateAudiences(base, deps.onRuleError))
+  for (const o of set.evaluateAudiences(base, deps.onRuleError)) {
+    // An entry into a windowed audience files when its history ages out (time-based exits).
+    const due =
+      o.member && !has(fx.members, o.audience.id) ? nextAgingAt(o.audience.condition, { ...base, eventInHistory: true }) : undefined;
+    if (due !== undefined) fx.dueAt[o.audience.id] = new Date(due).toISOString();
     fx.audience(
       o.audience.id,
       o.audience.name,
@@ -307,6 +321,7 @@ function evaluateAudiences(
       o.trace,
       dedupeId(messageId, 'audience', o.audience.id, o.member ? 'entered' : 'exited', ...scope),
     );
+  }
 }
 
 /**

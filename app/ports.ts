@@ -16,6 +16,8 @@ import type { PayloadMatcher } from '../core/mentions';
 import type { DebugEntry } from '../core/debug';
 import type { HourCounts, HourTally } from '../core/stats';
 import type { QueueHealth } from '../core/health';
+import type { AudienceCounters } from '../core/audiences';
+import type { Job, JobStatus, SegmentState } from '../core/jobs';
 
 /** Accepted events on their way to `stitch`. */
 export interface EventQueue {
@@ -374,13 +376,64 @@ export interface PersonalizationStore {
   loadParts(profileId: string): Promise<ProfileParts>;
   /** Conditional on the version read; false on a conflict. */
   saveConsent(profileId: string, consent: Consent, expectedVersion: number): Promise<boolean>;
-  saveAudiences(profileId: string, members: Readonly<Record<string, string>>, expectedVersion: number): Promise<boolean>;
+  /**
+   * Stores the profile's audiences (`PROFILE#AUD`) and, for the difference from `change.previous`
+   * (the state read at `expectedVersion`; absent: none), the member items and counters of each
+   * audience in the same transaction (`adapters/dynamo/membership-store.ts`); false on a conflict.
+   */
+  saveAudiences(
+    profileId: string,
+    members: Readonly<Record<string, string>>,
+    expectedVersion: number,
+    change?: AudienceChange,
+  ): Promise<boolean>;
   putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void>;
   /**
    * Records a firing of one action of one rule for a profile, in one conditional write: refused
    * when the same dedupe id was recorded already, within the cooldown, or past the maximum.
    */
   claimFiring(profileId: string, ruleId: string, actionId: string, claim: FiringClaim): Promise<ClaimResult>;
+}
+
+/** What a membership write changes: the state it read, when, and for entered audiences when to re-check them. */
+export interface AudienceChange {
+  readonly previous: Readonly<Record<string, string>>;
+  readonly at: string;
+  /** Audience id → when its history window can age the membership out (`core/expiry.ts`): a due item is filed. */
+  readonly dueAt?: Readonly<Record<string, string>>;
+}
+
+/** A membership to re-check at its due time (time-based exits). */
+export interface DueItem {
+  readonly audienceId: string;
+  readonly profileId: string;
+  readonly dueAt: string;
+}
+
+/** The due index: membership re-checks filed by minute, swept every minute (`app/expiry.ts`). */
+export interface DueStore {
+  /** Items due at or before `nowMs`, from the minute after the last sweep (at most a day back). */
+  listDue(nowMs: number): Promise<DueItem[]>;
+  /** Files a re-check (outside a membership write: the sweeper re-filing a member still in). */
+  file(item: DueItem): Promise<void>;
+  remove(item: DueItem): Promise<void>;
+  /** Remembers that everything due up to `nowMs` was swept. */
+  markSwept(nowMs: number): Promise<void>;
+}
+
+/** One page of an audience's members. */
+export interface MemberPage {
+  readonly members: readonly { readonly profileId: string; readonly enteredAt: string }[];
+  /** Opaque; absent on the last page. */
+  readonly cursor?: string;
+}
+
+/** An audience's members and counters as stored (written by `PersonalizationStore.saveAudiences`). */
+export interface MembershipReader {
+  /** The per-shard counts and the last 24 hour buckets: a fixed number of small items, whatever the audience's size. */
+  counters(audienceId: string, nowIso: string): Promise<AudienceCounters>;
+  /** At most `limit` members from `cursor` on (throws a ValidationError naming `cursor` for one it did not return). */
+  listMembers(audienceId: string, limit: number, cursor?: string): Promise<MemberPage>;
 }
 
 /** Computed traits of a profile as stored, with the version used for optimistic concurrency. */
@@ -457,4 +510,45 @@ export interface QueueMonitor {
 /** Stream records evaluate failed on and not yet replayed (`adapters/dynamo/evaluation-failures.ts`). */
 export interface EvaluationFailureLog {
   list(): Promise<readonly { readonly at: string; readonly reason: string; readonly sequenceNumber: string }[]>;
+}
+
+/** Jobs and their segments (`core/jobs.ts`): the job item, one item per segment, one lock per subject. */
+export interface JobStore {
+  /** Stores a new job with its segments and takes its subject's lock, all or nothing; false when another job holds the lock. */
+  create(job: Job): Promise<boolean>;
+  get(jobId: string): Promise<{ job: Job; segments: SegmentState[] } | undefined>;
+  /** Newest first. */
+  list(limit: number): Promise<Job[]>;
+  /** The job currently holding a subject's lock, if any. */
+  lockHolder(subject: string): Promise<string | undefined>;
+  /** Saves a segment's progress (its cursor after a page). */
+  checkpoint(jobId: string, state: SegmentState): Promise<void>;
+  /** Ends a job (`succeeded`, `failed`, `cancelled`) and frees its subject; false when it had ended already. */
+  finish(job: Job, status: Exclude<JobStatus, 'running'>, at: string, error?: string): Promise<boolean>;
+}
+
+/** One page of a parallel-scan segment: the live profile roots in it. */
+export interface ScanPage {
+  readonly profileIds: readonly string[];
+  /** Where the next page starts; absent when the segment is done. */
+  readonly cursor?: string;
+  /** Capacity units the page used (read). */
+  readonly units: number;
+  /** Keys of root items that could not be read. */
+  readonly corrupt: readonly string[];
+  /**
+   * Profiles whose root and parts the page held whole (the scan reads `PROFILE*` items), by id:
+   * a backfill needs no further read for them. The last profile of a page may be cut; it is absent.
+   */
+  readonly loaded?: ReadonlyMap<string, ProfileWithParts>;
+}
+
+/** The table's profile roots, segment by segment (DynamoDB parallel scan). */
+export interface ProfileScanner {
+  scanSegment(segment: number, totalSegments: number, cursor: string | undefined, limit: number): Promise<ScanPage>;
+}
+
+/** Starts the workers of a job: an in-process pool locally, a Step Functions execution in the cloud. */
+export interface JobLauncher {
+  launch(job: Job): Promise<void>;
 }

@@ -20,6 +20,7 @@ import {
   RuleSet,
   runRule,
   type TraceEntry,
+  windowBeyond,
   resolveValue,
   resolveValues,
 } from '../core/rules/engine';
@@ -28,6 +29,8 @@ import { parseInput } from '../core/validation';
 import { contextProfile, loadHistory } from './evaluate';
 import type { HistoryStore, PersonalizationStore, ProfileParts, ProfileStore, RuleStore } from './ports';
 import { findProfile } from './profiles';
+import { assertNoRunningJob, type BackfillOptions, type JobDeps, startBackfill } from './jobs';
+import type { JobView } from '../core/jobs';
 
 export interface RuleAdminDeps {
   readonly rules: RuleStore;
@@ -35,6 +38,10 @@ export interface RuleAdminDeps {
   readonly parts: PersonalizationStore;
   readonly history: HistoryStore;
   readonly now?: () => Date;
+  /** Days timeline events are kept: a history window longer than this is refused at PUT (absent: not checked). */
+  readonly retentionDays?: number;
+  /** Jobs: storing an audience starts its backfill (absent: no backfill). */
+  readonly backfills?: JobDeps;
 }
 
 const EMPTY_PARTS: ProfileParts = { computed: {}, audiences: {}, audiencesVersion: 0, consent: {}, consentVersion: 0, recommendations: {} };
@@ -64,8 +71,30 @@ export async function putDefinition(deps: RuleAdminDeps, id: string, body: unkno
   if (given !== undefined && given !== id)
     throw new ValidationError(`the body's id must be ${id}`, [{ path: 'id', message: `must equal the path id ${id}` }]);
   const def = parseDefinition({ ...body, id });
+  const tooLong = deps.retentionDays !== undefined ? windowBeyond(def.condition, deps.retentionDays * 86_400_000) : undefined;
+  if (tooLong)
+    throw new ValidationError(`${tooLong} is longer than the ${deps.retentionDays}-day event retention`, [
+      { path: tooLong, message: `must be at most ${deps.retentionDays}d (events are kept ${deps.retentionDays} days)` },
+    ]);
+  // An audience's change must not interleave with a backfill of it still running (409).
+  if (isAudience(def) && deps.backfills) await assertNoRunningJob(deps.backfills.jobs, def.id);
   await deps.rules.putRuleDoc(def);
   return def;
+}
+
+/**
+ * {@link putDefinition}, then (for an enabled audience) a backfill job that computes its
+ * membership for every existing profile; the job is returned with the definition.
+ */
+export async function putDefinitionAndBackfill(
+  deps: RuleAdminDeps,
+  id: string,
+  body: unknown,
+  opts: BackfillOptions = {},
+): Promise<{ definition: Definition; job?: JobView }> {
+  const definition = await putDefinition(deps, id, body);
+  if (!isAudience(definition) || !definition.enabled || !deps.backfills) return { definition };
+  return { definition, job: await startBackfill(deps.backfills, definition.id, opts) };
 }
 
 export async function deleteDefinition(deps: RuleAdminDeps, id: string): Promise<void> {

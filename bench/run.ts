@@ -7,6 +7,7 @@
  * Everything it starts (DynamoDB Local via the runtime, HTTP servers on port 0) it stops again.
  * A missed goal is reported, not an error: the exit code is non-zero only when something failed.
  */
+import { audienceRows, benchAudiences } from './audiences';
 import '../local/quiet';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -855,6 +856,9 @@ async function main(): Promise<void> {
       goal: 'no write per event',
       met: consoleCost.counters.wruPerEvent < 1,
     });
+    log('audiences: backfill vs a raw parallel scan, its cost per million profiles, exit delay…');
+    const audiences = await benchAudiences({ log, dynamoEndpoint: rt.dynamoEndpoint });
+    rows.push(...audienceRows(audiences));
     printTable(rows);
     const results = {
       date: new Date().toISOString(),
@@ -908,6 +912,7 @@ async function main(): Promise<void> {
       },
       eventToActionMs: { p50: r2(e2a.p50), p95: r2(e2a.p95), samples: e2a.n },
       console: consoleCost,
+      audiences,
       rows,
     };
     writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

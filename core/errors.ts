@@ -45,6 +45,9 @@ export class AlreadyExistsError extends ScherpError {
   }
 }
 
+/** The request conflicts with work in progress (a job running for the same audience). → 409 */
+export class ConflictError extends AlreadyExistsError {}
+
 /** A size or count limit was exceeded; `limit` names it. → 413 */
 export class LimitExceededError extends ScherpError {
   constructor(

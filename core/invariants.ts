@@ -16,6 +16,9 @@
  *    none of those events has passed its retention).
  * 8. `erased_named`: after an erasure, no item names an erased identifier (a string equal to
  *    its value, or to `type:value`, in any attribute, event payloads included).
+ * 9. `membership_mismatch`: the audience member items are exactly the memberships the live
+ *    profiles' `PROFILE#AUD` parts list (no member item of an erased or merged-away profile), and
+ *    each audience's count equals its member items.
  */
 import { matches, type ComputedDefs } from './computed';
 import type { ScherpEvent } from './events';
@@ -56,6 +59,15 @@ export interface StorageSnapshot {
   /** Computed values per profile (the `PROFILE#C` items). */
   readonly computed: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
   readonly items: readonly SnapshotItem[];
+  /** Audience membership as stored (absent: not checked). */
+  readonly audiences?: {
+    /** The member items. */
+    readonly members: readonly { readonly audienceId: string; readonly profileId: string }[];
+    /** Audience ids of each profile's `PROFILE#AUD` part. */
+    readonly parts: ReadonlyMap<string, readonly string[]>;
+    /** The sum of each audience's count shards. */
+    readonly counts: ReadonlyMap<string, number>;
+  };
 }
 
 export type InvariantName =
@@ -66,7 +78,8 @@ export type InvariantName =
   | 'broken_merge_chain'
   | 'part_without_root'
   | 'computed_count'
-  | 'erased_named';
+  | 'erased_named'
+  | 'membership_mismatch';
 
 export interface Violation {
   readonly invariant: InvariantName;
@@ -211,6 +224,28 @@ export function checkInvariants(s: StorageSnapshot, opts: CheckOptions = {}): Ch
             it.profileId ? [it.profileId] : [],
           );
       }
+    }
+  }
+
+  // 9.
+  if (s.audiences) {
+    const a = s.audiences;
+    const expected = new Set<string>();
+    for (const r of live) for (const id of a.parts.get(r.id) ?? []) expected.add(`${id}\u0000${r.id}`);
+    const stored = new Set(a.members.map((m) => `${m.audienceId}\u0000${m.profileId}`));
+    for (const m of a.members)
+      if (!expected.has(`${m.audienceId}\u0000${m.profileId}`))
+        add('membership_mismatch', `audience ${m.audienceId} lists profile ${m.profileId}, which is not a live member`, [m.profileId]);
+    for (const e of expected) {
+      const [audienceId, profileId] = e.split('\u0000') as [string, string];
+      if (!stored.has(e)) add('membership_mismatch', `profile ${profileId} is in ${audienceId} without a member item`, [profileId]);
+    }
+    const perAudience = new Map<string, number>();
+    for (const m of a.members) perAudience.set(m.audienceId, (perAudience.get(m.audienceId) ?? 0) + 1);
+    for (const id of new Set([...perAudience.keys(), ...a.counts.keys()])) {
+      const n = perAudience.get(id) ?? 0;
+      const c = a.counts.get(id) ?? 0;
+      if (n !== c) add('membership_mismatch', `audience ${id} counts ${c} members, ${n} member items are stored`, []);
     }
   }
 

@@ -20,6 +20,15 @@ import { IdentityGraphSchema, SplitRequestSchema, SplitResultSchema } from './id
 import { DebugEventsQuerySchema, DebugEventsResponseSchema, DebugSessionResponseSchema } from './debug';
 import { StatsQuerySchema, StatsResponseSchema } from './stats';
 import { HealthResponseSchema } from './health';
+import {
+  AudienceListSchema,
+  AudienceSummarySchema,
+  ExportQuerySchema,
+  ExportRowSchema,
+  MemberPageSchema,
+  MembersQuerySchema,
+} from './audiences';
+import { JobListSchema, JobViewSchema } from './jobs';
 import { RedriveRequestSchema } from './dead-letters';
 import { EVENT_TYPES, EventFieldsSchema, PARTIES, TRUST_LEVELS } from './events';
 import { ROUTE_ALIASES, ROUTES, type Route } from './ingest';
@@ -558,11 +567,13 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   },
   'PUT /v1/rules/{id}': {
     summary: 'Store a rule or audience (400 names the path of every fault)',
+    description:
+      'Storing an enabled audience starts a backfill job over every existing profile (its id in the `scherp-job-id` header, progress at `GET /v1/jobs/{id}`); its membership changes go on the bus with `backfill: true` unless `?announce=false`. 409 while a backfill of the same audience runs.',
     auth: 'admin',
     tag: 'Rules',
     body: { schema: DefinitionInputSchema, required: true },
     ok: { 200: { schema: DefinitionSchema } },
-    errors: [413],
+    errors: [409, 413],
   },
   'DELETE /v1/rules/{id}': {
     summary: 'Delete a rule or audience',
@@ -615,6 +626,52 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       },
     },
     errors: [413],
+  },
+  'GET /v1/audiences': {
+    summary: 'Every audience with its exact member count and entries and exits over 24 hours',
+    auth: ['read', 'admin'],
+    tag: 'Rules',
+    ok: { 200: { schema: AudienceListSchema.meta({ id: 'AudienceList' }) } },
+  },
+  'GET /v1/audiences/{id}': {
+    summary: 'One audience: exact count (an O(1) read), entered and exited in the last 24 hours',
+    auth: ['read', 'admin'],
+    tag: 'Rules',
+    ok: { 200: { schema: AudienceSummarySchema.meta({ id: 'AudienceSummary' }) } },
+  },
+  'GET /v1/audiences/{id}/members': {
+    summary: 'The members of an audience, a page at a time',
+    auth: ['read', 'admin'],
+    tag: 'Rules',
+    query: MembersQuerySchema,
+    ok: { 200: { schema: MemberPageSchema.meta({ id: 'MemberPage' }) } },
+  },
+  'GET /v1/audiences/{id}/export': {
+    summary: 'The members for an ad platform: user id, SHA-256 of the normalised email and of the E.164 phone',
+    description:
+      'ndjson: one object per member; csv: the header `profile_id,user_id,email_sha256,phone_sha256,phone_digits_sha256` and one row per member. Erased people never appear.',
+    auth: ['read', 'admin'],
+    tag: 'Rules',
+    query: ExportQuerySchema,
+    ok: { 200: { schema: ExportRowSchema.meta({ id: 'AudienceExportRow' }), types: ['application/x-ndjson', 'text/csv'] } },
+  },
+  'GET /v1/jobs': {
+    summary: 'Recent jobs (audience backfills), newest first, with their progress',
+    auth: ['read', 'admin'],
+    tag: 'Rules',
+    ok: { 200: { schema: JobListSchema.meta({ id: 'JobList' }) } },
+  },
+  'GET /v1/jobs/{id}': {
+    summary: "A job's progress: segments done / total, profiles scanned, rate, ETA, corrupt items skipped",
+    auth: ['read', 'admin'],
+    tag: 'Rules',
+    ok: { 200: { schema: JobViewSchema } },
+  },
+  'POST /v1/jobs/{id}/cancel': {
+    summary: 'Cancel a running job (its workers stop after their current page; the audience is free for a new job)',
+    auth: 'admin',
+    tag: 'Rules',
+    ok: { 200: { schema: JobViewSchema } },
   },
 };
 

@@ -3,6 +3,7 @@
  * routes) and the local runtime (its HTTP server).
  */
 import { ROUTE_ALIASES, ROUTES } from '../core/ingest';
+import { AUDIENCE_ROUTES } from './rules/audience-routes';
 
 export type ApiFunction = 'collect' | 'profile' | 'context' | 'admin' | 'rules' | 'import' | 'insights' | 'identity';
 
@@ -78,6 +79,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: '/v1/rules/{id}/backtest', fn: 'rules' },
   // The console's Health page: queue depths and evaluation failures (rules already scans the table for backtests).
   { method: 'GET', path: '/v1/health', fn: 'rules' },
+  // Audiences with exact counts, their members and exports (read or admin key); jobs (backfills).
+  ...AUDIENCE_ROUTES.map((r): ApiRoute => ({ ...r, fn: 'rules' })),
   // The console's live events (debugger) and overview: read or admin key.
   { method: 'POST', path: '/v1/debug/sessions', fn: 'insights' },
   { method: 'GET', path: '/v1/debug/events', fn: 'insights' },

@@ -24,6 +24,8 @@ export interface HealthQueue {
 export interface ScherpAdminProps {
   readonly table: dynamodb.ITableV2;
   readonly adminKey: secretsmanager.ISecret;
+  /** The read key: the audience and job reads of `rules` take it too. */
+  readonly readKey: secretsmanager.ISecret;
   /** The ingest queue and its dead-letter queue (`ScherpIngest`): imports enqueue, dead letters are redriven. */
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
@@ -100,6 +102,8 @@ export class ScherpAdmin extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
     });
     bindSecret(this.rules, ENV.ADMIN_KEY_SECRET_ARN, adminKey);
+    // The audience and job reads take the read key too.
+    bindSecret(this.rules, ENV.READ_KEY_SECRET_ARN, props.readKey);
     // identity (split, release, lifting a suppression; `app/split.ts`): reads of a person's items,
     // conditional puts, updates and deletes (transactions, batch moves of events) on profile
     // partitions, identity items and suppression markers only; the admin key.

@@ -107,6 +107,10 @@ export class ScherpApi extends Construct {
     if (!i) {
       i = new HttpLambdaIntegration(`${name[0]!.toUpperCase()}${name.slice(1)}Integration`, fn, {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+        // One invoke permission per function for this API (`*/*/*`), not one per route: 57 routes
+        // made 57 permissions, and two platforms in one stack passed CloudFormation's 500
+        // resources. Each handler answers only its own route keys (404 otherwise).
+        scopePermissionToRoute: false,
       });
       this.integrations.set(fn, i);
     }

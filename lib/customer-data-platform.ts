@@ -21,6 +21,7 @@ import { ENV } from '../lambdas/shared/env';
 import { SOURCES_READ, ScherpAdmin } from './admin';
 import { ScherpApi } from './api';
 import { ScherpConsole } from './console';
+import { ScherpJobs } from './jobs';
 import { bindTable } from './bind';
 import { type DestinationsProps, ScherpDestinations } from './destinations';
 import { EVENT_SOURCE, ScherpEvaluation } from './evaluation';
@@ -374,6 +375,8 @@ export class CustomerDataPlatform extends Construct {
   public readonly delayedActionsDeadLetterQueue: sqs.Queue;
   /** The import bucket, its queue and the importer (`functions.fileImport`). */
   public readonly fileImport: ScherpFileImport;
+  /** The jobs state machine and its worker (`functions.jobs`): audience backfills, time-based exits. */
+  public readonly jobs: ScherpJobs;
   /** The destinations, when `destinations` is given. */
   public readonly destinations?: ScherpDestinations;
   /** The bootstrap keys. */
@@ -470,6 +473,7 @@ export class CustomerDataPlatform extends Construct {
     const admin = new ScherpAdmin(this, 'Admin', {
       table,
       adminKey: this.secrets.adminKey,
+      readKey: this.secrets.readKey,
       queue: this.queue,
       deadLetterQueue: this.deadLetterQueue,
       healthQueues: [
@@ -495,6 +499,17 @@ export class CustomerDataPlatform extends Construct {
     // fileImport reads the sources too (its bucket and queues are granted by ScherpFileImport).
     bindTable(this.fileImport.function, table, SOURCES_READ);
 
+    // Jobs (audience backfills) on Step Functions over parallel-scan segments, and the
+    // every-minute sweep of time-based exits (lib/jobs.ts); storing an audience starts one.
+    this.jobs = new ScherpJobs(this, 'Jobs', {
+      table,
+      bus: this.bus,
+      sizing: sizing.jobs,
+      ...logging,
+      environment: { [ENV.TABLE_NAME]: table.tableName, ...configEnv },
+    });
+    this.jobs.grantStart(admin.rules);
+
     // The console, from the same origin as the API (docs/architecture.md "Console").
     const consoleStage = new ScherpConsole(this, 'Console', { sizing: sizing.console, ...logging });
 
@@ -511,6 +526,7 @@ export class CustomerDataPlatform extends Construct {
       insights: profiles.insights,
       fileImport: this.fileImport.function,
       console: consoleStage.function,
+      jobs: this.jobs.worker,
     };
 
     const api = new ScherpApi(this, 'Api', {
@@ -650,6 +666,7 @@ function resolveProps(props: CustomerDataPlatformProps): ResolvedProps {
       insights: sizing('insights'),
       console: sizing('console'),
       identity: sizing('identity'),
+      jobs: sizing('jobs'),
     },
   };
 }

@@ -2,7 +2,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEBUG_PK_PREFIX, keys, REJECTED_PK_PREFIX, STATS_PK_PREFIX } from '../adapters/dynamo/keys';
+import { AUDIENCE_PK_PREFIX, DEBUG_PK_PREFIX, keys, REJECTED_PK_PREFIX, STATS_PK_PREFIX } from '../adapters/dynamo/keys';
 import { ENV } from '../lambdas/shared/env';
 import { bindSecret, bindSettings, bindTable } from './bind';
 import type { ScherpSecrets } from './keys';
@@ -63,6 +63,13 @@ export class ScherpProfiles extends Construct {
         `${DEBUG_PK_PREFIX}*`,
       ],
     });
+    // Erasure takes the person out of every audience (PROFILE#AUD, member items, counts).
+    bindTable(
+      this.profile,
+      table,
+      { actions: ['dynamodb:PutItem'], leadingKeys: [keys.profile('*').pk] },
+      { actions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], leadingKeys: [`${AUDIENCE_PK_PREFIX}*`] },
+    );
     bindSecret(this.profile, ENV.READ_KEY_SECRET_ARN, secrets.readKey);
     bindSecret(this.profile, ENV.ADMIN_KEY_SECRET_ARN, secrets.adminKey);
     bindSettings(this.profile, {

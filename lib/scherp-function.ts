@@ -22,7 +22,8 @@ export type ScherpFunctionName =
   | 'fileImport'
   | 'insights'
   | 'console'
-  | 'identity';
+  | 'identity'
+  | 'jobs';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type ScherpLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -64,6 +65,8 @@ export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, Functi
   console: { memorySize: 256, timeout: Duration.seconds(10) },
   // Identity admin (split, release, lifting a suppression): reads a person's partitions, one transaction.
   identity: { memorySize: 512, timeout: Duration.seconds(29) },
+  // The jobs state machine's segment worker: hands a segment over a minute before its timeout.
+  jobs: { memorySize: 1024, timeout: Duration.minutes(15) },
 };
 
 /** CloudWatch metrics namespace shared by every handler. */

@@ -4,6 +4,7 @@
  *   start    runs the whole CDP locally (what `npm start` runs)
  *   dlq      lists or redrives dead letters (through the runtime owning the data folder, or offline)
  *   import   sends a NDJSON or CSV file of identifiers and traits to `POST /v1/import`
+ *   jobs     lists, shows (with a progress bar) or cancels jobs such as audience backfills
  */
 import './quiet';
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { rateLimitFromEnv } from '../lambdas/shared/rate-limit';
 import { importFile, progressBar } from './import-client';
 import { CHECK_OPTIONS, checkCommand } from './check-command';
 import { SMOKE_OPTIONS, smokeCommand } from './smoke';
+import { jobsCommand } from './jobs-command';
 
 const str = optionValue;
 
@@ -231,6 +233,18 @@ const COMMANDS: readonly CliCommand[] = [
       },
     ],
     run: importCommand,
+  },
+  {
+    name: 'jobs',
+    args: 'list|show ID|cancel ID',
+    summary: 'list jobs (audience backfills) with a progress bar, rate and ETA; show one (--watch: until it ends); cancel one',
+    options: [DATA_DIR, URL_OPTION, { name: 'watch', help: 'show: redraw every second until the job ends' }],
+    run: async (o, positionals) => {
+      const dataDir = dataDirOf(o);
+      const url = runtimeUrl(o, dataDir, process.env.SCHERP_URL ?? 'http://127.0.0.1:8080')!;
+      const out = (t: string) => process.stdout.write(t);
+      await jobsCommand({ url, adminKey: adminKeyOf(dataDir).key, watch: o.watch === true, out }, positionals);
+    },
   },
   {
     name: 'check',

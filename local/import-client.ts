@@ -79,8 +79,8 @@ async function send(url: string, key: string, text: string, format: ImportFormat
 }
 
 /** `[#####-----]  50%  500/1000 rows` */
-export function progressBar(done: number, total: number, width = 30): string {
+export function progressBar(done: number, total: number, width = 30, unit = 'rows'): string {
   const f = total === 0 ? 1 : done / total;
   const filled = Math.round(f * width);
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${done}/${total} rows`;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${done}/${total} ${unit}`;
 }

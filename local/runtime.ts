@@ -17,6 +17,11 @@ import { DynamoProfileStore } from '../adapters/dynamo/profile-store';
 import { DynamoHistoryStore } from '../adapters/dynamo/history-store';
 import { DynamoPersonalizationStore } from '../adapters/dynamo/personalization-store';
 import { DynamoRuleStore } from '../adapters/dynamo/rule-store';
+import { DynamoMembershipStore } from '../adapters/dynamo/membership-store';
+import { DynamoJobStore } from '../adapters/dynamo/job-store';
+import { DynamoProfileScanner } from '../adapters/dynamo/profile-scanner';
+import { LocalJobRunner, startSweeper } from './jobs';
+import { DynamoDueStore } from '../adapters/dynamo/due-store';
 import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
 import { DynamoMessageLog } from '../adapters/dynamo/message-log';
@@ -119,6 +124,10 @@ export interface RuntimeOptions {
   readonly importPollMs?: number;
   /** Days dropped import files and reports are kept (`npm start`: 30, as the stack's bucket). @default - until deleted */
   readonly importRetentionDays?: number;
+  /** How often memberships due for a re-check are swept (time-based exits), ms. @default 60000 */
+  readonly sweepIntervalMs?: number;
+  /** Segments of a job worked on at once (the local job pool). @default 4 */
+  readonly jobWorkers?: number;
   /** Called with the runtime's DynamoDB client before first use (the bench attaches its capacity meter). */
   readonly onDynamoClient?: (client: DynamoDBClient) => void;
 }
@@ -152,6 +161,8 @@ export interface Runtime {
   readonly faults?: FaultInjector;
   /** Timers of delayed actions. */
   readonly scheduler: LocalScheduler;
+  /** The local job engine (audience backfills). */
+  readonly jobs: LocalJobRunner;
   /** The import bucket's folder (`<dataDir>/bucket`) and its poller. */
   readonly bucketDir: string;
   readonly imports: FolderImporter;
@@ -302,7 +313,16 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         expiresWithin: opts.importRetentionDays === undefined ? 'until you delete them' : `${opts.importRetentionDays} days`,
       },
     ];
-    const profile = createProfileHandler(() => ({ keys: keyStore, store, rejected, config, copies: copies(), notReached }));
+    const parts = new DynamoPersonalizationStore(doc, tableName);
+    const profile = createProfileHandler(() => ({
+      keys: keyStore,
+      store,
+      rejected,
+      config,
+      copies: copies(),
+      notReached,
+      memberships: parts,
+    }));
     const identity = createIdentityHandler(() => ({ keys: keyStore, store, config, computed }));
     const context = createContextHandler(() => ({
       writeKeys,
@@ -319,7 +339,6 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       stats,
       deadLetters: { sink: deadLetters, maxReceives: opts.queue?.maxReceives ?? DEFAULT_MAX_RECEIVES },
     }));
-    const parts = new DynamoPersonalizationStore(doc, tableName);
     const history = new DynamoHistoryStore(doc, tableName);
     const scheduler = new LocalScheduler((job) => evaluate({ scherpDelayed: job }));
     stoppers.push(() => scheduler.stop());
@@ -339,7 +358,32 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       }),
       () => evaluationFailures,
     );
-    const rulesApi = createRulesHandler(() => ({ keys: keyStore, rules: ruleStore, store, parts, history, health }));
+    const members = new DynamoMembershipStore(doc, tableName);
+    // Jobs (audience backfills): the same segment worker as the cloud, in an in-process pool.
+    const jobStore = new DynamoJobStore(doc, tableName);
+    const jobs = new LocalJobRunner(
+      () => ({ jobs: jobStore, rules: ruleStore, scanner: new DynamoProfileScanner(doc, tableName), store, parts, history, bus }),
+      { workers: opts.jobWorkers, onError: (id, err) => process.stderr.write(`scherp: job ${id}: ${(err as Error).message}\n`) },
+    );
+    stoppers.push(() => jobs.stop());
+    // Time-based exits: the due memberships swept every minute (as the cloud's schedule).
+    const sweeper = startSweeper(
+      { due: new DynamoDueStore(doc, tableName), rules: ruleStore, store, parts, history, bus },
+      opts.sweepIntervalMs ?? 60_000,
+    );
+    stoppers.push(() => sweeper.stop());
+    const backfills = { jobs: jobStore, launcher: jobs };
+    const rulesApi = createRulesHandler(() => ({
+      keys: keyStore,
+      rules: ruleStore,
+      store,
+      parts,
+      history,
+      health,
+      members,
+      backfills,
+      retentionDays: opts.eventRetentionDays ?? 400,
+    }));
 
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const streamArn = table.Table?.LatestStreamArn;
@@ -370,6 +414,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     );
     queue.start(stitch);
     stoppers.push(() => queue.stop());
+    await jobs.resume();
     const imports = new FolderImporter({
       objects,
       pollMs: opts.importPollMs,
@@ -413,6 +458,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       deadLetters,
       faults,
       scheduler,
+      jobs,
       bucketDir,
       imports,
       replayStreamFailures: () => evaluate({ scherpReplayFailures: {} }),

@@ -27,6 +27,15 @@
  * | debugger session | `DBG#SESSION`        | `DBG#SESSION`          |
  * | debugger entry  | `DBG#<yyyy-mm-ddThh>` | `<receivedAt>#<requestId>#<index>` (`core/debug.ts`) |
  * | hourly counters | `STATS#<yyyy-mm-dd>`  | `H#<hh>` (`core/stats.ts`) |
+ * | audience member | `AUD#<audienceId>#M#<shard>` | `<profileId>` (`core/audiences.ts`) |
+ * | audience count  | `AUD#<audienceId>`    | `N#<shard>`            |
+ * | audience hour   | `AUD#<audienceId>`    | `H#<yyyy-mm-ddThh>#<shard>` (entered/exited that hour) |
+ * | job             | `JOB#<jobId>`         | `JOB` (`core/jobs.ts`) |
+ * | job segment     | `JOB#<jobId>`         | `SEG#<segment>`        |
+ * | job lock        | `JOBLOCK#<subject>`   | `JOBLOCK` (one running job per audience) |
+ * | job listing     | `JOBS`                | `<createdAt>#<jobId>`  |
+ * | membership due  | `DUE#<yyyy-mm-ddThh:mm>` | `<audienceId>#<profileId>` (re-checked then: time-based exits) |
+ * | sweep watermark | `DUE#SWEEP`           | `DUE#SWEEP`            |
  *
  * Values are used verbatim after the fixed prefix, so a `#` or `:` inside an identifier
  * cannot collide with another item: the type names never contain `#`, and nothing parses
@@ -101,9 +110,36 @@ export const keys = {
   debugHour: (isoTime: string) => `${DEBUG_PK_PREFIX}${isoTime.slice(0, 13)}`,
   /** The Overview's counters of one hour (`yyyy-mm-ddThh`). */
   statsHour: (hour: string) => ({ pk: `${STATS_PK_PREFIX}${hour.slice(0, 10)}`, sk: `H#${hour.slice(11, 13)}` }),
+  /** One member of an audience (in its shard's partition); `pid` and `at` (entered) ride along. */
+  audienceMember: (audienceId: string, shard: number, profileId: string) => ({
+    pk: `${AUDIENCE_PK_PREFIX}${audienceId}#M#${shard}`,
+    sk: profileId,
+  }),
+  audienceMembers: (audienceId: string, shard: number) => `${AUDIENCE_PK_PREFIX}${audienceId}#M#${shard}`,
+  /** The member count of one shard of an audience (`n`). */
+  audienceCount: (audienceId: string, shard: number) => ({ pk: `${AUDIENCE_PK_PREFIX}${audienceId}`, sk: `N#${shard}` }),
+  /** Entries (`e`) and exits (`x`) of one shard of an audience in one hour (`yyyy-mm-ddThh`), kept a few days. */
+  audienceHour: (audienceId: string, hour: string, shard: number) => ({
+    pk: `${AUDIENCE_PK_PREFIX}${audienceId}`,
+    sk: `H#${hour}#${shard}`,
+  }),
+  audienceCounters: (audienceId: string) => `${AUDIENCE_PK_PREFIX}${audienceId}`,
+  job: (jobId: string) => ({ pk: `${JOB_PK_PREFIX}${jobId}`, sk: 'JOB' }),
+  jobSegment: (jobId: string, segment: number) => ({ pk: `${JOB_PK_PREFIX}${jobId}`, sk: `SEG#${String(segment).padStart(4, '0')}` }),
+  jobLock: (subject: string) => ({ pk: `${JOB_LOCK_PK_PREFIX}${subject}`, sk: 'JOBLOCK' }),
+  /** A membership to re-check at its due time (`core/expiry.ts`), in the partition of its minute. */
+  due: (minute: string, audienceId: string, profileId: string) => ({ pk: `${DUE_PK_PREFIX}${minute}`, sk: `${audienceId}#${profileId}` }),
+  dueMinute: (minute: string) => `${DUE_PK_PREFIX}${minute}`,
+  sweepMark: () => ({ pk: `${DUE_PK_PREFIX}SWEEP`, sk: `${DUE_PK_PREFIX}SWEEP` }),
+  jobListing: (createdAt: string, jobId: string) => ({ pk: JOBS_PK, sk: `${createdAt}#${jobId}` }),
 } as const;
 
 export const STATS_PK_PREFIX = 'STATS#';
+export const AUDIENCE_PK_PREFIX = 'AUD#';
+export const JOB_PK_PREFIX = 'JOB#';
+export const JOB_LOCK_PK_PREFIX = 'JOBLOCK#';
+export const JOBS_PK = 'JOBS';
+export const DUE_PK_PREFIX = 'DUE#';
 export const DEBUG_PK_PREFIX = 'DBG#';
 export const DEBUG_SESSION_PK = `${DEBUG_PK_PREFIX}SESSION`;
 

@@ -4,9 +4,10 @@
  */
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Consent } from '../../core/consent';
-import type { ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Recommendation } from '../../app/ports';
+import type { AudienceChange, ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Recommendation } from '../../app/ports';
 import { isConditionFailure, putVersioned } from './conditions';
 import { decodeComputed } from './computed-store';
+import { saveMembership } from './membership-store';
 import { keys, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
 import { dict } from '../../core/dict';
 
@@ -62,8 +63,15 @@ export class DynamoPersonalizationStore implements PersonalizationStore {
     return putVersioned(this.doc, this.tableName, keys.consent(profileId), { c: JSON.stringify(consent) }, expectedVersion);
   }
 
-  saveAudiences(profileId: string, members: Readonly<Record<string, string>>, expectedVersion: number): Promise<boolean> {
-    return putVersioned(this.doc, this.tableName, keys.audiences(profileId), { m: members }, expectedVersion);
+  saveAudiences(
+    profileId: string,
+    members: Readonly<Record<string, string>>,
+    expectedVersion: number,
+    change?: AudienceChange,
+  ): Promise<boolean> {
+    const previous = change?.previous ?? {};
+    const at = change?.at ?? new Date().toISOString();
+    return saveMembership(this.doc, this.tableName, profileId, previous, members, expectedVersion, at, change?.dueAt);
   }
 
   async putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void> {

@@ -81,6 +81,11 @@ function toItem(p: Profile, ver: number): RootItem {
   };
 }
 
+/** A profile root item as stored → the profile and its version (the job scanner decodes scanned roots with it). */
+export function profileFromItem(item: Record<string, unknown>): StoredProfile {
+  return fromItem(item as unknown as RootItem);
+}
+
 function fromItem(i: RootItem): StoredProfile {
   const profile: Profile = {
     id: i.id,

@@ -9,7 +9,7 @@ import type { StorageScanner } from '../../app/ports';
 import type { SnapshotEvent, SnapshotIdentity, SnapshotItem, SnapshotRoot, StorageSnapshot } from '../../core/invariants';
 import { decodeComputed } from './computed-store';
 import { decodeEvent, profileIdOf } from './event-codec';
-import { EVENT_SK_PREFIX, PART_SK, PROFILE_PK_PREFIX, TTL_ATTRIBUTE, keys } from './keys';
+import { AUDIENCE_PK_PREFIX, EVENT_SK_PREFIX, PART_SK, PROFILE_PK_PREFIX, TTL_ATTRIBUTE, keys } from './keys';
 
 const IDENTITY_PK_PREFIX = 'ID#';
 const ROOT_SK = keys.profile('x').sk;
@@ -44,6 +44,9 @@ export class DynamoStorageScanner implements StorageScanner {
     const events: SnapshotEvent[] = [];
     const computed = new Map<string, Readonly<Record<string, unknown>>>();
     const items: SnapshotItem[] = [];
+    const members: { audienceId: string; profileId: string }[] = [];
+    const audienceParts = new Map<string, string[]>();
+    const counts = new Map<string, number>();
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: start, ConsistentRead: true }));
@@ -69,12 +72,18 @@ export class DynamoStorageScanner implements StorageScanner {
           strings(event, texts);
         } else if (profileId !== undefined && sk === PART_SK.computed) {
           computed.set(profileId, decodeComputed(it).state.values);
+        } else if (profileId !== undefined && sk === PART_SK.audiences) {
+          audienceParts.set(profileId, Object.keys((it.m as Record<string, string> | undefined) ?? {}));
+        } else if (pk.startsWith(AUDIENCE_PK_PREFIX)) {
+          const [audienceId, kind] = pk.slice(AUDIENCE_PK_PREFIX.length).split('#');
+          if (kind === 'M') members.push({ audienceId: audienceId!, profileId: String(it.pid) });
+          else if (sk.startsWith('N#')) counts.set(audienceId!, (counts.get(audienceId!) ?? 0) + Number(it.n ?? 0));
         }
         // Roots are the partition's anchor; every other item of a partition must have one.
         items.push({ pk, sk, ...(profileId !== undefined && sk !== ROOT_SK ? { profileId } : {}), strings: texts });
       }
       start = page.LastEvaluatedKey;
     } while (start);
-    return { identities, roots, events, computed, items };
+    return { identities, roots, events, computed, items, audiences: { members, parts: audienceParts, counts } };
   }
 }

@@ -157,6 +157,8 @@ export interface AudienceChangeInput {
   readonly ruleId?: string;
   readonly trace: readonly TraceEntry[];
   readonly at: string;
+  /** Set when a backfill (creating or changing the audience), not an event, changed the membership. */
+  readonly backfill?: boolean;
 }
 
 /** `Audience Entered` / `Exited`: carries the hashes ad platforms match on. */
@@ -169,6 +171,7 @@ export function audienceChanged(i: AudienceChangeInput): BusEvent {
       audienceId: i.audienceId,
       audienceName: i.audienceName,
       ...(i.ruleId ? { ruleId: i.ruleId } : {}),
+      ...(i.backfill ? { backfill: true } : {}),
       profileId: i.profileId,
       ...identityFields(i.person, 'ads'),
       trigger: i.trigger,
@@ -219,6 +222,10 @@ export const AudienceChangedDetailSchema = z.object({
   audienceId: z.string(),
   audienceName: z.string(),
   ruleId: z.string().optional().describe('Set when a rule action, not the audience condition, changed the membership.'),
+  backfill: z
+    .literal(true)
+    .optional()
+    .describe('Set when a backfill (the audience was created or changed), not an event of the person, changed the membership.'),
   hashed: Hashed.optional(),
 });
 

@@ -46,6 +46,12 @@ export interface EvaluationContext {
    * everything since its trigger event, however late the check runs.
    */
   readonly historyFrom?: number;
+  /**
+   * The event being evaluated counts toward history conditions (once, whether or not the
+   * loaded timeline holds it). Audiences: membership is the state *after* the event. Rules
+   * leave it out: "before this event" (`last time you bought…`). @default false (audiences: true)
+   */
+  readonly eventInHistory?: boolean;
 }
 
 /** One condition as evaluated, so a marketer can see why a rule fired. */
@@ -154,19 +160,37 @@ function eventTime(ts: string | undefined): number {
   return Number.isNaN(t) ? Date.now() : t;
 }
 
-function evaluateHistory(h: HistoryCondition['history'], scope: Scope, ctx: EvaluationContext, trace: TraceEntry[]): boolean {
+/**
+ * The events history conditions count: the timeline without the event being evaluated, or
+ * (`eventInHistory`) with it exactly once.
+ */
+function historyOf(ctx: EvaluationContext): readonly ScherpEvent[] {
+  const id = ctx.event.messageId;
+  const others = (ctx.history ?? []).filter((e) => e.messageId !== id);
+  if (!ctx.eventInHistory || typeof ctx.event.timestamp !== 'string') return others;
+  return [...others, ctx.event as unknown as ScherpEvent];
+}
+
+/** The events a history condition counts now: its event (and type), in its window, passing its `where`. */
+export function historyMatches(h: HistoryCondition['history'], scope: Scope, ctx: EvaluationContext): ScherpEvent[] {
   const now = ctx.now ?? eventTime(ctx.event.timestamp);
   const since = Math.min(now - durationMs(h.within), ctx.historyFrom ?? Infinity);
-  let count = 0;
-  let newest: ScherpEvent | undefined;
-  for (const e of ctx.history ?? []) {
-    if (e.messageId === ctx.event.messageId || eventName(e) !== h.event || (h.type && e.type !== h.type)) continue;
+  const out: ScherpEvent[] = [];
+  for (const e of historyOf(ctx)) {
+    if (eventName(e) !== h.event || (h.type && e.type !== h.type)) continue;
     const at = Date.parse(e.timestamp);
     if (at < since || at > now) continue;
     if (h.where && !evaluateCondition(h.where, { ...scope, event: e as unknown as Scope['event'] }, ctx, [])) continue;
-    count++;
-    if (!newest || e.timestamp > newest.timestamp) newest = e;
+    out.push(e);
   }
+  return out;
+}
+
+function evaluateHistory(h: HistoryCondition['history'], scope: Scope, ctx: EvaluationContext, trace: TraceEntry[]): boolean {
+  const matched = historyMatches(h, scope, ctx);
+  const count = matched.length;
+  let newest: ScherpEvent | undefined;
+  for (const e of matched) if (!newest || e.timestamp > newest.timestamp) newest = e;
   const result = (h.atLeast === undefined || count >= h.atLeast) && (h.atMost === undefined || count <= h.atMost);
   if (result && h.as && newest) scope.match[h.as] = newest;
   trace.push({
@@ -213,6 +237,29 @@ export function historyWindowMs(cond: Condition | undefined): number {
   if ('not' in cond) return historyWindowMs(cond.not);
   if ('history' in cond) return Math.max(durationMs(cond.history.within), historyWindowMs(cond.history.where));
   return 0;
+}
+
+/**
+ * The path (under `prefix`) of the first history window longer than `maxMs`, if any: such a
+ * condition could never see the events it needs (they are gone after the retention).
+ */
+export function windowBeyond(cond: Condition | undefined, maxMs: number, prefix = 'condition'): string | undefined {
+  if (!cond) return undefined;
+  const first = (list: readonly Condition[], key: string) => {
+    for (let i = 0; i < list.length; i++) {
+      const hit = windowBeyond(list[i], maxMs, `${prefix}.${key}[${i}]`);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+  if ('all' in cond) return first(cond.all, 'all');
+  if ('any' in cond) return first(cond.any, 'any');
+  if ('not' in cond) return windowBeyond(cond.not, maxMs, `${prefix}.not`);
+  if ('history' in cond) {
+    if (durationMs(cond.history.within) > maxMs) return `${prefix}.history.within`;
+    return windowBeyond(cond.history.where, maxMs, `${prefix}.history.where`);
+  }
+  return undefined;
 }
 
 export function actionId(action: Action, index: number): string {
@@ -311,10 +358,19 @@ export class RuleSet {
     return out;
   }
 
-  /** Membership of every audience for this context; one that throws is reported and left as it was. */
-  evaluateAudiences(ctx: EvaluationContext, onError: (audienceId: string, err: unknown) => void = () => undefined): AudienceOutcome[] {
+  /**
+   * Membership of every audience for this context; one that throws is reported and left as it
+   * was. Membership is the state after the event: history conditions count it (unless the
+   * context says `eventInHistory: false`, as a backfill over the stored timeline does).
+   */
+  evaluateAudiences(
+    context: EvaluationContext,
+    onError: (audienceId: string, err: unknown) => void = () => undefined,
+    audiences: readonly Audience[] = this.audiences,
+  ): AudienceOutcome[] {
+    const ctx: EvaluationContext = { ...context, eventInHistory: context.eventInHistory ?? true };
     const out: AudienceOutcome[] = [];
-    for (const audience of this.audiences) {
+    for (const audience of audiences) {
       try {
         const trace: TraceEntry[] = [];
         const member = evaluateCondition(audience.condition, { event: ctx.event, profile: ctx.profile, match: {} }, ctx, trace);

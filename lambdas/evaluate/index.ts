@@ -21,6 +21,7 @@ import { decodeEvent, profileIdOf } from '../../adapters/dynamo/event-codec';
 import { announceMerge } from '../../app/merges';
 import { combineMerged, combineMergedConsent } from '../../app/computed';
 import { ComputedBatch, ComputedFlushError } from '../../app/computed-batch';
+import { leaveMergedAudiences } from '../../app/audiences';
 import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { scherpConfig } from '../shared/config';
 import type { MergeRecord } from '../../core/profile';
@@ -100,6 +101,7 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
       const d = batchDeps ?? deps();
       if (d.computed) await combineMerged(d.computed, d.store, merge);
       await combineMergedConsent(d.parts, d.store, merge);
+      await leaveMergedAudiences(d.parts, merge);
       actions += await announceMerge(d.bus, merge);
     }
     const split = splitDoneInsert(record);

@@ -15,12 +15,14 @@ import type {
   ErasureStore,
   IdentityGraphStore,
   KeyStore,
+  PersonalizationStore,
   ProfileReader,
   ProfileStore,
   RejectedStore,
   RetainedCopy,
 } from '../../app/ports';
 import { explainIdentity } from '../../app/identity-graph';
+import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { cloudRetainedCopies } from './retained';
 import { eraseProfile } from '../../app/erase';
 import { exportProfile, readProfile, readProfileEvents } from '../../app/profiles';
@@ -28,7 +30,7 @@ import type { ScherpConfig } from '../../core/config';
 import { AuthenticationError, ValidationError } from '../../core/errors';
 import { BootstrapKeyStore, envLoader, secretLoader } from '../../adapters/keys';
 import { scherpConfig } from '../shared/config';
-import { debugStore, profileStore, rejectedStore } from '../shared/dynamo';
+import { debugStore, dynamo, profileStore, rejectedStore, tableName } from '../shared/dynamo';
 import { ENV, optionalEnv } from '../shared/env';
 import { credential, errorResponse, json, type HttpResult } from '../shared/http';
 import { lazy } from '../shared/lazy';
@@ -47,6 +49,8 @@ export interface ProfileDeps {
   readonly copies?: readonly CopyStore[];
   /** Stores erasure cannot reach, named in its answer with when their copies expire. */
   readonly notReached?: readonly RetainedCopy[];
+  /** Audience membership, which erasure empties (member items and counts). */
+  readonly memberships?: Pick<PersonalizationStore, 'loadParts' | 'saveAudiences'>;
 }
 
 /** The `{id}` path parameter, already percent-decoded by API Gateway (see `pathParam`). */
@@ -74,7 +78,7 @@ export function createProfileHandler(deps: () => ProfileDeps) {
       if (ADMIN_ROUTES.has(event.routeKey)) {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
-        const { store, rejected, config, copies, notReached } = deps();
+        const { store, rejected, config, copies, notReached, memberships } = deps();
         if (event.routeKey === 'GET /v1/profiles/{id}/export')
           return json(200, await exportProfile(store, profileKey(event), config.identity, { rejected }));
         const result = await eraseProfile(store, profileKey(event), {
@@ -83,6 +87,7 @@ export function createProfileHandler(deps: () => ProfileDeps) {
           rejected,
           copies,
           notReached,
+          memberships,
         });
         logger.info('profile erased', { ...result.erased, copies: { ...result.erased.copies } });
         return json(200, result);
@@ -124,6 +129,7 @@ const cloudDeps = lazy((): ProfileDeps => {
     notReached: cloudRetainedCopies(),
     // The debugger's entries (minutes-lived copies of events) are erased too.
     copies: [debugStore()],
+    memberships: new DynamoPersonalizationStore(dynamo(), tableName()),
     keys: new BootstrapKeyStore({
       read: secretArn ? secretLoader(new SecretsManagerClient({}), secretArn) : envLoader(optionalEnv(ENV.READ_KEY)),
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),

@@ -15,13 +15,21 @@ export type AdminRoute<D> = (event: APIGatewayProxyEventV2, deps: D) => Promise<
  * calls the route for the event's route key (`METHOD /path/{param}`, as in lambdas/routes.ts);
  * any other route key is a 404.
  */
-export function adminApiHandler<D extends { readonly keys: KeyStore }>(deps: () => D, routes: Readonly<Record<string, AdminRoute<D>>>) {
+export function adminApiHandler<D extends { readonly keys: KeyStore }>(
+  deps: () => D,
+  routes: Readonly<Record<string, AdminRoute<D>>>,
+  /** Routes the read key may call as well as the admin key (reads only). */
+  readRoutes: ReadonlySet<string> = new Set(),
+) {
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
+      const readable = readRoutes.has(event.routeKey);
+      const what = readable ? 'read or admin key' : 'admin key';
       const key = credential(event);
-      if (!key) throw new AuthenticationError('missing admin key: send it as a Bearer token or the HTTP Basic auth user name');
+      if (!key) throw new AuthenticationError(`missing ${what}: send it as a Bearer token or the HTTP Basic auth user name`);
       const d = deps();
-      if (!(await d.keys.authenticate('admin', key))) throw new AuthenticationError('invalid admin key');
+      if (!(await d.keys.authenticate('admin', key)) && !(readable && (await d.keys.authenticate('read', key))))
+        throw new AuthenticationError(`invalid ${what}`);
       const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
       if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
       return await route(event, d);

@@ -90,12 +90,19 @@ describe('least privilege', () => {
     ]);
   });
 
-  test('rules (admin API): rule items and reads, the admin key; no PutEvents, no UpdateItem', () => {
+  test('rules (admin API): rule items and reads, the admin key; PutEvents only on the jobs bus, no UpdateItem', () => {
     const { actions } = actionsOf(synth, synth.stack.platform.functions.rules);
     expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
       ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'].sort(),
     );
     expect(actions).toContain('secretsmanager:GetSecretValue');
-    for (const forbidden of ['events:PutEvents', 'dynamodb:UpdateItem', 'sqs:SendMessage']) expect(actions).not.toContain(forbidden);
+    for (const forbidden of ['dynamodb:UpdateItem', 'sqs:SendMessage']) expect(actions).not.toContain(forbidden);
+    // Storing an audience starts its backfill: PutEvents on the jobs construct's own bus, never Scherp's.
+    const rulesRole = synth.stack.getLogicalId((synth.stack.platform.functions.rules.role as iam.Role).node.defaultChild as iam.CfnRole);
+    const puts = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: rulesRole }]) } }))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().includes('events:PutEvents'));
+    const jobsBusId = synth.stack.getLogicalId(synth.stack.platform.jobs.jobsBus.node.defaultChild as never);
+    expect(puts.map((st: any) => st.Resource)).toEqual([{ 'Fn::GetAtt': [jobsBusId, 'Arn'] }]);
   });
 });

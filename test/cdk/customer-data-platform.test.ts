@@ -43,8 +43,9 @@ describe('table', () => {
 
 describe('queues', () => {
   test('every queue denies plain-HTTP access', () => {
-    template.resourceCountIs('AWS::SQS::Queue', 6);
-    template.resourceCountIs('AWS::SQS::QueuePolicy', 6);
+    // Six, and the jobs construct's queue of undeliverable Job Started events (lib/jobs.ts).
+    template.resourceCountIs('AWS::SQS::Queue', 7);
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 7);
     for (const policy of Object.values(template.findResources('AWS::SQS::QueuePolicy'))) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -86,11 +87,12 @@ describe('functions', () => {
       'DEAD_LETTER_QUEUE_URL',
       'DEAD_LETTER_QUEUE_ARN',
     ],
-    rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'HEALTH_QUEUES'],
+    rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'READ_KEY_SECRET_ARN', 'HEALTH_QUEUES', 'JOBS_BUS_NAME'],
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
     fileImport: ['TABLE_NAME', 'QUEUE_URL', 'IMPORT_BUCKET', 'IMPORT_QUEUE_URL'],
     insights: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN'],
     identity: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
+    jobs: ['TABLE_NAME', 'EVENT_BUS_NAME'],
     // The console's page and assets: no table, no secret.
     console: [],
   };

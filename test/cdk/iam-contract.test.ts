@@ -168,6 +168,12 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
       ['DeleteCommand', 'dynamodb:DeleteItem'],
     ]),
     item('QueryCommand', 'dynamodb:Query', 'RULES'),
+    // Audience membership: PROFILE#AUD, member items and counters in one transaction.
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'AUD#vip#M#3'),
+    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'AUD#vip#M#3'),
+    item('TransactWriteCommand', 'dynamodb:UpdateItem', 'AUD#vip'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'DUE#2026-11-29T10:01'),
     // Actions fired per rule: one ADD per stream batch per hour.
     item('UpdateCommand', 'dynamodb:UpdateItem', 'STATS#2026-11-29'),
     // Evaluation failures: noted next to the item, listed by a scan for a replay.
@@ -194,6 +200,10 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'SUP#ab12'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'REJ#2026-11-29'),
     item('QueryCommand', 'dynamodb:Query', 'REJ#2026-11-29'),
+    // Erasure takes the person out of every audience: PROFILE#AUD, member items, counts.
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
+    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'AUD#vip#M#3'),
+    item('TransactWriteCommand', 'dynamodb:UpdateItem', 'AUD#vip'),
     // Erasure deletes the debugger entries naming the person.
     item('QueryCommand', 'dynamodb:Query', 'DBG#2026-11-29T10'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'DBG#2026-11-29T10'),
@@ -246,6 +256,45 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     queue('GetQueueAttributesCommand', 'sqs:GetQueueAttributes', () => p().streamFailureQueue),
     queue('GetQueueAttributesCommand', 'sqs:GetQueueAttributes', () => p().delayedActionsDeadLetterQueue),
     secret(() => p().secrets.adminKey),
+    // Audiences: counters, members, exports (read key too); jobs: listing, items, the lock.
+    item('QueryCommand', 'dynamodb:Query', 'AUD#vip'),
+    item('QueryCommand', 'dynamodb:Query', 'AUD#vip#M#3'),
+    item('QueryCommand', 'dynamodb:Query', 'JOB#job_1'),
+    item('QueryCommand', 'dynamodb:Query', 'JOBS'),
+    item('GetCommand', 'dynamodb:GetItem', 'JOBLOCK#audience:vip'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'JOBLOCK#audience:vip'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'JOB#job_1'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'JOBS'),
+    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'JOBLOCK#audience:vip'),
+    secret(() => p().secrets.readKey),
+    // Storing an audience starts its backfill: `Job Started` on the jobs bus.
+    { command: 'PutEventsCommand', action: 'events:PutEvents', resource: () => arn(p().jobs.jobsBus) },
+  ],
+  // The jobs state machine's worker: scans segments, backfills membership, checkpoints, publishes.
+  jobs: [
+    { command: 'ScanCommand', action: 'dynamodb:Scan', resource: table },
+    ...profileCalls([
+      ['GetCommand', 'dynamodb:GetItem'],
+      ['BatchGetCommand', 'dynamodb:BatchGetItem'],
+      ['QueryCommand', 'dynamodb:Query'],
+      ['TransactWriteCommand', 'dynamodb:PutItem'],
+    ]),
+    item('QueryCommand', 'dynamodb:Query', 'RULES'),
+    item('GetCommand', 'dynamodb:GetItem', 'RULES'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'AUD#vip#M#3'),
+    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'AUD#vip#M#3'),
+    item('TransactWriteCommand', 'dynamodb:UpdateItem', 'AUD#vip'),
+    item('PutCommand', 'dynamodb:PutItem', 'JOB#job_1'),
+    item('QueryCommand', 'dynamodb:Query', 'JOB#job_1'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'JOB#job_1'),
+    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'JOBLOCK#audience:vip'),
+    { command: 'PutEventsCommand', action: 'events:PutEvents', resource: () => arn(p().bus) },
+    // The every-minute sweep of due memberships (time-based exits).
+    item('GetCommand', 'dynamodb:GetItem', 'DUE#SWEEP'),
+    item('PutCommand', 'dynamodb:PutItem', 'DUE#SWEEP'),
+    item('QueryCommand', 'dynamodb:Query', 'DUE#2026-11-29T10:01'),
+    item('PutCommand', 'dynamodb:PutItem', 'DUE#2026-11-29T10:01'),
+    item('DeleteCommand', 'dynamodb:DeleteItem', 'DUE#2026-11-29T10:01'),
   ],
   import: [
     item('GetCommand', 'dynamodb:GetItem', 'SOURCES'),

@@ -13,8 +13,25 @@ beforeAll(() => {
 describe('least privilege', () => {
   test('profile: table reads, and for erasure batch writes on profile, identity, suppression, rejected-event and debugger items only; the keys', () => {
     const { actions } = actionsOf(synth, synth.stack.platform.functions.profile);
-    for (const forbidden of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'sqs:SendMessage', 'events:PutEvents'])
-      expect(actions).not.toContain(forbidden);
+    for (const forbidden of ['sqs:SendMessage', 'events:PutEvents']) expect(actions).not.toContain(forbidden);
+    // Single-item writes only where erasure takes the person out of every audience: PutItem on
+    // profile items (PROFILE#AUD), UpdateItem and DeleteItem on audience items (members, counts).
+    const profileRole = synth.stack.getLogicalId(
+      (synth.stack.platform.functions.profile.role as iam.Role).node.defaultChild as iam.CfnRole,
+    );
+    const single = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: profileRole }]) } }),
+    )
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) =>
+        [st.Action].flat().some((a: string) => ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'].includes(a)),
+      );
+    expect(
+      single.map((st: any) => [[st.Action].flat().sort(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']]),
+    ).toEqual([
+      [['dynamodb:PutItem'], ['P#*']],
+      [['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], ['AUD#*']],
+    ]);
     expect(actions).toEqual(
       expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue']),
     );
@@ -29,7 +46,11 @@ describe('least privilege', () => {
     expect(
       writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']]),
     ).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*']]]);
-    expect(leadingKeysOf(synth, fn).filter((k) => k !== undefined)).toEqual([['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*']]);
+    expect(leadingKeysOf(synth, fn).filter((k) => k !== undefined)).toEqual([
+      ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*'],
+      ['P#*'],
+      ['AUD#*'],
+    ]);
   });
 
   test('context (public write key): identity, profile and write-key reads only (leading keys), the write key and user-token secrets; no writes, no read or admin key', () => {

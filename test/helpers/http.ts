@@ -33,6 +33,8 @@ export function apiClient(runtime: () => Runtime) {
       return { status: res.status, body: await res.json() };
     },
     post,
+    /** A request as it is (headers and all). */
+    request,
     /** Posts a batch with the write key and expects it accepted. */
     async send(...batch: Record<string, unknown>[]): Promise<void> {
       const res = await post('/v1/batch', { batch });

@@ -76,6 +76,7 @@ it('serves GET /v1/health to the admin key only', async () => {
     store: {} as never,
     parts: {} as never,
     history: {} as never,
+    members: {} as never,
     health: {
       queues: { depths: async () => [{ name: 'ingest', visible: 1, inFlight: 0, deadLetters: 0 }] },
       failures: { list: async () => [] },

@@ -1,0 +1,85 @@
+/**
+ * The jobs state machine (lib/jobs.ts): a Map over parallel-scan segments running the worker
+ * Lambda (again while a segment is not done), retried with backoff, then completion; started by
+ * `Job Started` on its own bus; the worker's and the state machine's least-privilege grants.
+ */
+import { Stack } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { synthScherp, type Synthesized } from './synth';
+
+let synth: Synthesized;
+let template: Template;
+beforeAll(() => {
+  synth = synthScherp({}, { nag: false });
+  template = synth.template;
+});
+
+const logicalId = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as never);
+
+function definition(): any {
+  const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  const body = sm!.Properties.DefinitionString;
+  // A Fn::Join of strings and ARNs: the ARNs rendered as placeholders.
+  const text = (body['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : '"ARN"'.slice(1, -1))).join('');
+  return JSON.parse(text);
+}
+
+test('a Map over the segments runs the worker until each segment is done, with retries, then completes the job', () => {
+  const d = definition();
+  expect(d.StartAt).toBe('Segments');
+  const map = d.States.Segments;
+  expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.segments', MaxConcurrency: 8, Next: 'Complete' });
+  expect(map.ItemSelector).toEqual({ 'jobId.$': '$.jobId', 'segment.$': '$$.Map.Item.Value' });
+  const inner = map.ItemProcessor.States;
+  expect(inner.WorkSegment).toMatchObject({ Type: 'Task', Next: 'SegmentDone' });
+  expect(inner.WorkSegment.Retry).toEqual(
+    expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 4, BackoffRate: 2 })]),
+  );
+  expect(inner.SegmentDone.Choices).toEqual([{ Variable: '$.done', BooleanEquals: true, Next: 'SegmentFinished' }]);
+  expect(inner.SegmentDone.Default).toBe('WorkSegment');
+  expect(map.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'MarkFailed' })]);
+  expect(d.States.Complete.Parameters).toEqual({ 'jobId.$': '$.jobId', complete: 'true' });
+});
+
+test('the state machine logs and traces, and may invoke only the worker', () => {
+  template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+    TracingConfiguration: { Enabled: true },
+    LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+  });
+  const smRole = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0]!.Properties.RoleArn['Fn::GetAtt'][0];
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: smRole }] } });
+  const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+  const invoke = statements.filter((s: any) => [s.Action].flat().includes('lambda:InvokeFunction'));
+  const worker = logicalId(synth.stack.platform.jobs.worker);
+  for (const s of invoke) for (const r of [s.Resource].flat()) expect(JSON.stringify(r)).toContain(worker);
+  expect(statements.flatMap((s: any) => [s.Action].flat()).some((a: string) => a.startsWith('dynamodb:'))).toBe(false);
+});
+
+test('Job Started on the jobs bus (not Scherp bus) starts it with the event detail', () => {
+  const jobs = synth.stack.platform.jobs;
+  template.hasResourceProperties('AWS::Events::Rule', {
+    EventBusName: { Ref: logicalId(jobs.jobsBus) },
+    EventPattern: { source: ['scherp'], 'detail-type': ['Job Started'] },
+    Targets: [Match.objectLike({ Arn: { Ref: logicalId(jobs.stateMachine) }, InputPath: '$.detail' })],
+  });
+});
+
+test('the worker: item reads and writes on the table, PutEvents on Scherp bus; no table administration', () => {
+  const role = logicalId(synth.stack.platform.jobs.worker.role!);
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: role }]) } });
+  const actions = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
+  expect(actions).toEqual(
+    expect.arrayContaining(['dynamodb:Scan', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'events:PutEvents']),
+  );
+  for (const a of ['dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:*', 'states:StartExecution', 'lambda:InvokeFunction'])
+    expect(actions).not.toContain(a);
+});
+
+test('time-based exits: an every-minute schedule invokes the worker with { sweep: true }', () => {
+  const worker = logicalId(synth.stack.platform.jobs.worker);
+  template.hasResourceProperties('AWS::Events::Rule', {
+    ScheduleExpression: 'rate(1 minute)',
+    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [worker, 'Arn'] }, Input: JSON.stringify({ sweep: true }) })],
+  });
+});
