@@ -37,6 +37,8 @@ export interface StitchResult {
   readonly duplicate: boolean;
   /** Profiles merged into `profileId` by this event. */
   readonly merged: readonly string[];
+  /** This event created `profileId` (its first event; counted by the Overview). */
+  readonly created?: boolean;
   /** Identifiers of the event left out by the merge protection (limit or merge cap). */
   readonly dropped: readonly DroppedIdentifier[];
   /** Values of the event that are no identifiers (blocked, too long, invalid, unknown type). */
@@ -232,7 +234,14 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     if (raced) continue;
 
     const stored = await store.putEvent(target.id, event);
-    return { profileId: target.id, duplicate: !stored, merged, dropped: plan.dropped, rejected };
+    return {
+      profileId: target.id,
+      duplicate: !stored,
+      merged,
+      dropped: plan.dropped,
+      rejected,
+      ...(claimedFirst !== undefined ? { created: true } : {}),
+    };
   }
   throw new ConflictError('profile kept changing under concurrent writers');
 }

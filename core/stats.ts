@@ -1,5 +1,5 @@
 /**
- * The Overview's counters, aggregated in memory per batch (stitch: events and merges; evaluate:
+ * The Overview's counters, aggregated in memory per batch (stitch: events, new profiles and merges; evaluate:
  * actions per rule; collect: rejected events per request) and added to one small item per hour
  * with one `ADD` update per batch per hour bucket, never a write per event. Pure: the tallies,
  * their merging, the bounds, and the shapes of `GET /v1/stats` (zod, for the OpenAPI document).
@@ -21,6 +21,8 @@ export interface HourTally {
   readonly byType: Map<EventType, number>;
   readonly names: Map<string, number>;
   merges: number;
+  /** Profiles created (a first event with no known identifier). */
+  profiles: number;
   rejected: number;
   readonly actions: Map<string, number>;
 }
@@ -32,7 +34,8 @@ export const hourOf = (iso: string): string => iso.slice(0, 13);
 function bucket(t: Tally, iso: string): HourTally {
   const hour = hourOf(iso);
   let b = t.get(hour);
-  if (!b) t.set(hour, (b = { hour, events: 0, byType: new Map(), names: new Map(), merges: 0, rejected: 0, actions: new Map() }));
+  if (!b)
+    t.set(hour, (b = { hour, events: 0, byType: new Map(), names: new Map(), merges: 0, profiles: 0, rejected: 0, actions: new Map() }));
   return b;
 }
 
@@ -44,17 +47,19 @@ export function statsName(event: string): string {
   return /@|\d{6,}/.test(event) ? OTHER_NAME : event.slice(0, STATS_NAME_CHARS);
 }
 
-/** Counts one stored event (and the merges it caused) into the tally, by its receipt hour. */
+/** Counts one stored event (the merges it caused, whether it created its profile) into the tally, by its receipt hour. */
 export function tallyEvent(
   t: Tally,
   e: { readonly type: EventType; readonly event?: string; readonly receivedAt: string },
   merges = 0,
+  createdProfile = false,
 ): void {
   const b = bucket(t, e.receivedAt);
   b.events++;
   inc(b.byType, e.type);
   if (e.type === 'track' && e.event !== undefined) inc(b.names, statsName(e.event));
   b.merges += merges;
+  if (createdProfile) b.profiles++;
 }
 
 export function tallyRejected(t: Tally, receivedAt: string, n: number): void {
@@ -77,6 +82,7 @@ export interface HourCounts {
   readonly byType: Readonly<Record<string, number>>;
   readonly names: Readonly<Record<string, number>>;
   readonly merges: number;
+  readonly profiles: number;
   readonly rejected: number;
   readonly actions: Readonly<Record<string, number>>;
 }
@@ -90,6 +96,7 @@ export function sumTallies(tallies: readonly Tally[]): Map<string, HourCounts> {
       byType: Record<string, number>;
       names: Record<string, number>;
       merges: number;
+      profiles: number;
       rejected: number;
       actions: Record<string, number>;
     }
@@ -106,12 +113,14 @@ export function sumTallies(tallies: readonly Tally[]): Map<string, HourCounts> {
             byType: Object.create(null),
             names: Object.create(null),
             merges: 0,
+            profiles: 0,
             rejected: 0,
             actions: Object.create(null),
           }),
         );
       o.events += b.events;
       o.merges += b.merges;
+      o.profiles += b.profiles;
       o.rejected += b.rejected;
       for (const [k, n] of b.byType) add(o.byType, k, n);
       for (const [k, n] of b.names) add(o.names, k, n);
@@ -146,6 +155,8 @@ const SeriesPointSchema = z.object({
   events: z.number(),
   byType: counts,
   merges: z.number(),
+  /** Profiles created. */
+  profiles: z.number(),
   rejected: z.number(),
   /** Actions fired, by rule id. */
   actions: counts,
@@ -169,6 +180,7 @@ export type SeriesPoint = z.output<typeof SeriesPointSchema>;
 export function addInto(p: SeriesPoint, h: HourCounts): void {
   p.events += h.events;
   p.merges += h.merges;
+  p.profiles += h.profiles;
   p.rejected += h.rejected;
   for (const [k, n] of Object.entries(h.byType)) p.byType[k] = (Object.hasOwn(p.byType, k) ? p.byType[k]! : 0) + n;
   for (const [k, n] of Object.entries(h.actions)) p.actions[k] = (Object.hasOwn(p.actions, k) ? p.actions[k]! : 0) + n;
@@ -179,6 +191,7 @@ export const emptyPoint = (at: string): SeriesPoint => ({
   events: 0,
   byType: Object.create(null),
   merges: 0,
+  profiles: 0,
   rejected: 0,
   actions: Object.create(null),
 });

@@ -1,7 +1,7 @@
 /**
  * The Overview's counters (`core/stats.ts`): one item per hour, `STATS#<yyyy-mm-dd>` / `H#<hh>`,
  * counters as plain number attributes added with `ADD` (one UpdateItem per batch per hour):
- * `ev` events stored, `mg` merges, `rj` rejected, `t#<type>` per event type, `a#<ruleId>` actions
+ * `ev` events stored, `mg` merges, `pf` profiles created, `rj` rejected, `t#<type>` per event type, `a#<ruleId>` actions
  * per rule, `n#<name>` per track event name. Names are bounded per hour: a batch's names are added
  * in one try when they are all there already, else while the hour holds fewer than
  * {@link STATS_NAMES_PER_HOUR} names (`nn` counts the additions), else (a full hour and a new
@@ -28,6 +28,7 @@ export class DynamoStatsStore implements StatsStore {
       [
         ['ev', t.events],
         ['mg', t.merges],
+        ['pf', t.profiles],
         ['rj', t.rejected],
         ...[...t.byType].map(([k, n]): [string, number] => [`t#${k}`, n]),
         ...[...t.actions].map(([k, n]): [string, number] => [`a#${k}`, n]),
@@ -110,5 +111,14 @@ function decode(day: string, item: Record<string, unknown>): HourCounts {
     else if (k.startsWith('a#')) actions[k.slice(2)] = v;
   }
   const num = (k: string) => (typeof item[k] === 'number' ? (item[k] as number) : 0);
-  return { hour: `${day}T${String(item.sk).slice(2)}`, events: num('ev'), byType, names, merges: num('mg'), rejected: num('rj'), actions };
+  return {
+    hour: `${day}T${String(item.sk).slice(2)}`,
+    events: num('ev'),
+    byType,
+    names,
+    merges: num('mg'),
+    profiles: num('pf'),
+    rejected: num('rj'),
+    actions,
+  };
 }

@@ -8,6 +8,8 @@ export interface StatsPoint {
   events: number;
   byType: Record<string, number>;
   merges: number;
+  /** Profiles created. */
+  profiles: number;
   rejected: number;
   actions: Record<string, number>;
 }
@@ -51,7 +53,8 @@ export function Overview(props: { session: Session }) {
           <div class="figures">
             <Figure name="events-48h" label="events, last 48 h" value={last48} />
             <Figure name="events" label="events, 30 days" value={d.totals.events} />
-            <Figure name="identify" label="identify calls (profiles identified), 30 days" value={d.totals.byType.identify ?? 0} />
+            <Figure name="profiles" label="new profiles, 30 days" value={d.totals.profiles} />
+            <Figure name="identify" label="identify calls, 30 days" value={d.totals.byType.identify ?? 0} />
             <Figure name="merges" label="profile merges, 30 days" value={d.totals.merges} />
             <Figure name="actions" label="actions fired, 30 days" value={sum(d.totals.actions)} />
             <Figure name="rejected" label="rejected events, 30 days" value={d.totals.rejected} />

@@ -76,7 +76,7 @@ export function createStitchHandler(deps: () => StitchDeps) {
         if (r.duplicate) counts.duplicates++;
         else {
           counts.stored++;
-          tallyEvent(tally, e, r.merged.length);
+          tallyEvent(tally, e, r.merged.length, r.created === true);
         }
         if (r.repeat) counts.repeats++;
         counts.dropped += r.dropped.length;

@@ -379,6 +379,8 @@ it('opens on the overview: the counts of the events sent, per hour and per day (
   expect(stats.topEvents).toContainEqual({ event: 'Overview Ping', count: 3 });
   expect(stats.totals.rejected).toBeGreaterThanOrEqual(2);
   expect(stats.totals.actions['high-value-order']).toBeGreaterThanOrEqual(1);
+  // Profiles created: at least Ada, Cara, Bob and overview-1 (the file's other tests add more).
+  expect(stats.totals.profiles).toBeGreaterThanOrEqual(4);
   const { page, problems } = await open();
   const csp: string[] = [];
   page.on('console', (m) => /Content Security Policy/i.test(m.text()) && csp.push(m.text()));
@@ -389,6 +391,9 @@ it('opens on the overview: the counts of the events sent, per hour and per day (
     stats.totals.events.toLocaleString('en-US'),
   );
   await expect(page.locator('[data-figure="rejected"] .figure-value').textContent()).resolves.toBe(String(stats.totals.rejected));
+  await expect(page.locator('[data-figure="profiles"] .figure-value').textContent()).resolves.toBe(
+    stats.totals.profiles.toLocaleString('en-US'),
+  );
   await expect(page.locator('tr[data-rule="high-value-order"] td').nth(1).textContent()).resolves.toBe(
     String(stats.totals.actions['high-value-order']),
   );

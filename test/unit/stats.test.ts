@@ -24,6 +24,7 @@ const eventArb = fc.record({
   event: fc.option(fc.constantFrom('Order Completed', 'Viewed', 'toString', '__proto__'), { nil: undefined }),
   receivedAt: fc.integer({ min: 0, max: 5 * 3_600_000 }).map((ms) => new Date(Date.UTC(2026, 11, 1) + ms).toISOString()),
   merges: fc.nat(2),
+  created: fc.boolean(),
   rejected: fc.nat(3),
   actions: fc.array(fc.constantFrom('high-value-order', 'welcome', 'constructor'), { maxLength: 2 }),
 });
@@ -33,6 +34,7 @@ interface Ev {
   readonly event?: string;
   readonly receivedAt: string;
   readonly merges: number;
+  readonly created: boolean;
   readonly rejected: number;
   readonly actions: readonly string[];
 }
@@ -40,7 +42,7 @@ interface Ev {
 function tallyOf(events: readonly Ev[]): Tally {
   const t: Tally = new Map();
   for (const e of events) {
-    tallyEvent(t, e, e.merges);
+    tallyEvent(t, e, e.merges, e.created);
     tallyRejected(t, e.receivedAt, e.rejected);
     for (const a of e.actions) tallyAction(t, e.receivedAt, a);
   }
@@ -61,6 +63,7 @@ describe('aggregating per batch equals counting per event', () => {
           const mine = events.filter((e) => hourOf(e.receivedAt) === hour);
           expect(h.events).toBe(mine.length);
           expect(h.merges).toBe(mine.reduce((n, e) => n + e.merges, 0));
+          expect(h.profiles).toBe(mine.filter((e) => e.created).length);
           expect(h.rejected).toBe(mine.reduce((n, e) => n + e.rejected, 0));
           expect(Object.values(h.byType).reduce((a, b) => a + b, 0)).toBe(mine.length);
           expect(Object.values(h.actions).reduce((a, b) => a + b, 0)).toBe(mine.reduce((n, e) => n + e.actions.length, 0));
@@ -116,9 +119,9 @@ describe('readStats', () => {
     const store = new MemoryStats();
     const now = new Date('2026-12-01T10:30:00Z');
     const t = tallyOf([
-      { type: 'track', event: 'Viewed', receivedAt: '2026-12-01T10:05:00Z', merges: 1, rejected: 0, actions: ['welcome'] },
-      { type: 'identify', receivedAt: '2026-11-30T12:00:00Z', merges: 0, rejected: 2, actions: [] },
-      { type: 'track', event: 'Viewed', receivedAt: '2026-11-10T12:00:00Z', merges: 0, rejected: 0, actions: [] },
+      { type: 'track', event: 'Viewed', receivedAt: '2026-12-01T10:05:00Z', merges: 1, created: true, rejected: 0, actions: ['welcome'] },
+      { type: 'identify', receivedAt: '2026-11-30T12:00:00Z', merges: 0, created: false, rejected: 2, actions: [] },
+      { type: 'track', event: 'Viewed', receivedAt: '2026-11-10T12:00:00Z', merges: 0, created: false, rejected: 0, actions: [] },
     ]);
     for (const h of t.values()) await store.add(h);
     const r = await readStats(store, {}, now);
@@ -128,7 +131,7 @@ describe('readStats', () => {
     expect(r.hours[47]).toMatchObject({ at: '2026-12-01T10', events: 1, merges: 1, actions: { welcome: 1 } });
     expect(r.hours.find((h) => h.at === '2026-11-30T12')).toMatchObject({ events: 1, rejected: 2 });
     expect(r.days.find((d) => d.at === '2026-11-10')).toMatchObject({ events: 1, byType: { track: 1 } });
-    expect(r.totals).toMatchObject({ events: 3, merges: 1, rejected: 2, byType: { track: 2, identify: 1 } });
+    expect(r.totals).toMatchObject({ events: 3, merges: 1, profiles: 1, rejected: 2, byType: { track: 2, identify: 1 } });
     expect(r.topEvents).toEqual([{ event: 'Viewed', count: 2 }]);
   });
 
