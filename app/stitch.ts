@@ -116,6 +116,11 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
       const o = owners.get(key);
       return o === undefined ? undefined : survivors.get(o);
     };
+    // A profile lists every identifier that leads to it (it lists them before they point at it).
+    // One that leads to a profile not listing it means the identity read and the root read
+    // straddle a split (`app/split.ts`): read again, consistently, rather than link the
+    // identifier back onto the side it was split from. (Not on the last attempt: never a retry loop.)
+    if (attempt < MAX_ATTEMPTS - 1 && [...owners.keys()].some((k) => ownerOf(k)?.profile.identifiers.includes(k) === false)) continue;
     const plan = planLinks(usable, (k) => ownerOf(k)?.profile, cfg, alias, at);
     const quarantine = quarantineRecords(plan, at);
     const acceptedKeys = plan.accepted.map(identifierKey);
