@@ -20,7 +20,6 @@ import { cachedRuleSet } from '../../app/rules';
 import { decodeEvent, profileIdOf } from '../../adapters/dynamo/event-codec';
 import { announceMerge } from '../../app/merges';
 import { combineMerged, combineMergedConsent } from '../../app/computed';
-import { ComputedBatch, ComputedFlushError } from '../../app/computed-batch';
 import { leaveMergedAudiences } from '../../app/audiences';
 import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { scherpConfig } from '../shared/config';
@@ -94,11 +93,11 @@ let selfArn: string | undefined;
 
 export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () => EvaluationFailureLog) {
   /** Evaluates one stream record (a merge record, a timeline event, or nothing to do); the number of actions published. */
-  const evaluateRecord = async (record: DynamoDBRecord, tally?: Tally, batchDeps?: EvaluateDeps): Promise<number> => {
+  const evaluateRecord = async (record: DynamoDBRecord, tally?: Tally): Promise<number> => {
     let actions = 0;
     const merge = mergeRecordInsert(record);
     if (merge) {
-      const d = batchDeps ?? deps();
+      const d = deps();
       if (d.computed) await combineMerged(d.computed, d.store, merge);
       await combineMergedConsent(d.parts, d.store, merge);
       await leaveMergedAudiences(d.parts, merge);
@@ -108,7 +107,7 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
     if (split) actions += (await announceSplit(deps(), split)).length;
     const insert = timelineInsert(record);
     if (insert) {
-      const fired = await evaluateEvent(batchDeps ?? deps(), insert.profileId, decodeEvent(insert.item));
+      const fired = await evaluateEvent(deps(), insert.profileId, decodeEvent(insert.item));
       if (tally) tallyActions(tally, fired, new Date().toISOString());
       actions += fired.length;
     }
@@ -150,46 +149,25 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
       }
     }
     const tally: Tally = new Map();
-    // Computed traits: one write per profile per batch (app/computed-batch.ts).
-    const base = deps();
-    const batch = base.computed ? new ComputedBatch(base.computed.store) : undefined;
-    const batchDeps = batch ? batch.deps(base) : base;
-    /** Writes the batch's computed traits; the index of the first record to retry when that fails. */
-    const flush = async (): Promise<{ index: number; err: unknown } | undefined> => {
-      try {
-        await batch?.flush();
-        return undefined;
-      } catch (err) {
-        return { index: err instanceof ComputedFlushError ? err.firstRecord : 0, err };
-      }
-    };
-    const fail = async (index: number, err: unknown): Promise<DynamoDBBatchResponse> => {
-      const record = event.Records[index]!;
-      logger.warn('evaluate failed; the stream retries from this record', {
-        sequenceNumber: record.dynamodb?.SequenceNumber,
-        ...errorFields(err),
-      });
-      // Noted with its key, so the record can be replayed even after the stream has let it go.
-      await failureLog?.()
-        .record(record, (err as Error)?.message ?? String(err))
-        .catch((e: unknown) =>
-          logger.error('could not note the failed record', { sequenceNumber: record.dynamodb?.SequenceNumber, ...errorFields(e) }),
-        );
-      return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
-    };
     try {
-      for (const [i, record] of event.Records.entries()) {
-        if (batch) batch.record = i;
+      for (const record of event.Records) {
         try {
-          actions += await evaluateRecord(record, tally, batchDeps);
+          actions += await evaluateRecord(record, tally);
         } catch (err) {
-          // What the records before it changed is written first; a failed write retries from its record.
-          const f = await flush();
-          return f && f.index < i ? fail(f.index, f.err) : fail(i, err);
+          logger.warn('evaluate failed; the stream retries from this record', {
+            sequenceNumber: record.dynamodb?.SequenceNumber,
+            ...errorFields(err),
+          });
+          // Noted with its key, so the record can be replayed even after the stream has let it go.
+          await failureLog?.()
+            .record(record, (err as Error)?.message ?? String(err))
+            .catch((e: unknown) =>
+              logger.error('could not note the failed record', { sequenceNumber: record.dynamodb?.SequenceNumber, ...errorFields(e) }),
+            );
+          return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
         }
       }
-      const f = await flush();
-      return f ? fail(f.index, f.err) : { batchItemFailures: [] };
+      return { batchItemFailures: [] };
     } finally {
       // One counter update per batch (per hour it spans), best effort; also for a batch cut short.
       await recordTally(deps().stats, tally, (err) => logger.warn('counters not updated', errorFields(err)));
