@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { keys, REJECTED_PK_PREFIX, SOURCES_PK } from '../adapters/dynamo/keys';
 import { ENV } from '../lambdas/shared/env';
 import { bindQueue, bindSecret, bindSettings, bindTable, type TableAccess } from './bind';
-import { createScherpFunction, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
+import { apiFunctionMaker, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
 
 /** Reading the sources (to find a named one): import and file import. */
 export const SOURCES_READ: TableAccess = { actions: ['dynamodb:GetItem', 'dynamodb:Query'], leadingKeys: [SOURCES_PK] };
@@ -59,15 +59,7 @@ export class ScherpAdmin extends Construct {
   constructor(scope: Construct, id: string, props: ScherpAdminProps) {
     super(scope, id);
     const { table, adminKey } = props;
-    const make = (name: 'admin' | 'rules' | 'import' | 'identity', fnId: string, environment: Record<string, string> = {}) =>
-      createScherpFunction(this, fnId, {
-        name,
-        sizing: props.sizing[name],
-        logRetention: props.logRetention,
-        logLevel: props.logLevel,
-        environment,
-        invocation: 'api',
-      });
+    const make = apiFunctionMaker<'admin' | 'rules' | 'import' | 'identity'>(this, props);
 
     // import: the sources (to find the named one), enqueue rows as identify events, the admin key.
     this.import = make('import', 'Import', props.configEnvironment);

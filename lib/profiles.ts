@@ -6,7 +6,7 @@ import { AUDIENCE_PK_PREFIX, DEBUG_PK_PREFIX, keys, REJECTED_PK_PREFIX, STATS_PK
 import { ENV } from '../lambdas/shared/env';
 import { bindSecret, bindSettings, bindTable } from './bind';
 import type { ScherpSecrets } from './keys';
-import { createScherpFunction, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
+import { apiFunctionMaker, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
 
 /** Properties of {@link ScherpProfiles}. */
 export interface ScherpProfilesProps {
@@ -39,15 +39,7 @@ export class ScherpProfiles extends Construct {
   constructor(scope: Construct, id: string, props: ScherpProfilesProps) {
     super(scope, id);
     const { table, secrets } = props;
-    const make = (name: 'profile' | 'context' | 'insights', fnId: string, environment: Record<string, string> = {}) =>
-      createScherpFunction(this, fnId, {
-        name,
-        sizing: props.sizing[name],
-        logRetention: props.logRetention,
-        logLevel: props.logLevel,
-        environment,
-        invocation: 'api',
-      });
+    const make = apiFunctionMaker<'profile' | 'context' | 'insights'>(this, props);
 
     // profile: reads, and erasure (DELETE /v1/profiles/…): batch deletes of the person's profile
     // partitions, identity items and rejected events naming them, and batch puts of suppression

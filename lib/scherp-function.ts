@@ -202,3 +202,26 @@ export function createScherpFunction(scope: Construct, id: string, props: Scherp
   ack(fn, 'Serverless-LambdaDLQ', typeof inv === 'string' ? NO_LAMBDA_DLQ[inv] : inv.asyncFailures);
   return fn;
 }
+
+/**
+ * The maker of a stage's API functions (invoked synchronously by HTTP API routes), with the
+ * stage's sizing and logging: `make(name, id, environment)`.
+ */
+export function apiFunctionMaker<N extends ScherpFunctionName>(
+  scope: Construct,
+  props: {
+    readonly sizing: Readonly<Record<N, FunctionSizing>>;
+    readonly logRetention: logs.RetentionDays;
+    readonly logLevel: ScherpLogLevel;
+  },
+): (name: N, id: string, environment?: Record<string, string>) => nodejs.NodejsFunction {
+  return (name, id, environment = {}) =>
+    createScherpFunction(scope, id, {
+      name,
+      sizing: props.sizing[name],
+      logRetention: props.logRetention,
+      logLevel: props.logLevel,
+      environment,
+      invocation: 'api',
+    });
+}
