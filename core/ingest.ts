@@ -65,7 +65,8 @@ function cleanValue(v: unknown, depth: number): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (depth >= MAX_NESTING_DEPTH) throw new TooDeepError();
   if (Array.isArray(v)) return v.map((x) => cleanValue(x, depth + 1));
-  const out: Record<string, unknown> = {};
+  // Null prototype: keys come from the sender (`toString` is an ordinary key).
+  const out = Object.create(null) as Record<string, unknown>;
   for (const k of Object.keys(v)) {
     if (!UNSAFE_KEYS.has(k)) out[k] = cleanValue((v as Record<string, unknown>)[k], depth + 1);
   }
@@ -228,9 +229,10 @@ export function ingest(input: IngestInput): IngestResult {
   }
   // Batch-level context and integrations are merged into each item; a batch-level sentAt
   // (analytics-node sends one per request) applies to items without their own.
-  const shared: Record<string, unknown> = {};
-  if (isObject(body.context)) shared.context = body.context;
-  if (isObject(body.integrations)) shared.integrations = body.integrations;
+  const shared: Record<string, unknown> = {
+    ...(isObject(body.context) ? { context: body.context } : {}),
+    ...(isObject(body.integrations) ? { integrations: body.integrations } : {}),
+  };
 
   const accepted: ScherpEvent[] = [];
   const rejected: RejectedEvent[] = [];

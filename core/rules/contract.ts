@@ -73,13 +73,11 @@ export function personOf(identifiers: readonly string[] | undefined, traits: Rec
  * (Google) and of its digits only (Meta).
  */
 export function hashedIdentity(p: Person): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  if (p.email) out.emailSha256 = sha256(p.email);
-  if (p.phone) {
-    out.phoneSha256 = sha256(p.phone);
-    out.phoneDigitsSha256 = sha256(p.phone.slice(1));
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
+  if (!p.email && !p.phone) return undefined;
+  return {
+    ...(p.email ? { emailSha256: sha256(p.email) } : {}),
+    ...(p.phone ? { phoneSha256: sha256(p.phone), phoneDigitsSha256: sha256(p.phone.slice(1)) } : {}),
+  };
 }
 
 export type Target = 'email' | 'ads' | 'webhook';
