@@ -434,6 +434,8 @@ export interface MembershipReader {
   counters(audienceId: string, nowIso: string): Promise<AudienceCounters>;
   /** At most `limit` members from `cursor` on (throws a ValidationError naming `cursor` for one it did not return). */
   listMembers(audienceId: string, limit: number, cursor?: string): Promise<MemberPage>;
+  /** At most `limit` members of one shard (`0 … MEMBER_SHARDS − 1`) from `cursor` on (exports, a shard per job segment). */
+  listShard(audienceId: string, shard: number, limit: number, cursor?: string): Promise<MemberPage>;
 }
 
 /** Computed traits of a profile as stored, with the version used for optimistic concurrency. */
@@ -521,6 +523,8 @@ export interface JobStore {
   list(limit: number): Promise<Job[]>;
   /** The job currently holding a subject's lock, if any. */
   lockHolder(subject: string): Promise<string | undefined>;
+  /** The job's status alone (one small read: workers check it before each page). */
+  status(jobId: string): Promise<JobStatus | undefined>;
   /** Saves a segment's progress (its cursor after a page). */
   checkpoint(jobId: string, state: SegmentState): Promise<void>;
   /** Ends a job (`succeeded`, `failed`, `cancelled`) and frees its subject; false when it had ended already. */
@@ -546,6 +550,13 @@ export interface ScanPage {
 /** The table's profile roots, segment by segment (DynamoDB parallel scan). */
 export interface ProfileScanner {
   scanSegment(segment: number, totalSegments: number, cursor: string | undefined, limit: number): Promise<ScanPage>;
+}
+
+/** Files jobs write (export parts): an S3 bucket in the cloud, a folder under `.scherp/` locally. */
+export interface JobFileStore {
+  put(key: string, body: string, contentType: string): Promise<void>;
+  /** Absent: no such file (expired, or never written). */
+  get(key: string): Promise<{ readonly body: string; readonly contentType: string } | undefined>;
 }
 
 /** Starts the workers of a job: an in-process pool locally, a Step Functions execution in the cloud. */

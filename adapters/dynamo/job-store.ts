@@ -5,7 +5,7 @@
  * transaction and freed when it ends: never two running jobs for one audience.
  */
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type Job, type JobStatus, newSegment, type SegmentState } from '../../core/jobs';
+import { type Job, type JobStatus, newSegment, type SegmentState, upgradeJob, upgradeSegment } from '../../core/jobs';
 import type { JobStore } from '../../app/ports';
 import { isConditionOrConflict } from './conditions';
 import { JOBS_PK, keys } from './keys';
@@ -56,11 +56,11 @@ export class DynamoJobStore implements JobStore {
     });
     const root = items.find((i) => i.sk === 'JOB');
     if (!root) return undefined;
-    const job = JSON.parse(String(root.doc)) as Job;
+    const job = upgradeJob(JSON.parse(String(root.doc)));
     const stored = new Map<number, SegmentState>();
     for (const it of items) {
       if (!String(it.sk).startsWith('SEG#')) continue;
-      const s = JSON.parse(String(it.doc)) as SegmentState;
+      const s = upgradeSegment(JSON.parse(String(it.doc)));
       stored.set(s.segment, s);
     }
     return { job, segments: Array.from({ length: job.segments }, (_, i) => stored.get(i) ?? newSegment(i)) };
@@ -79,7 +79,7 @@ export class DynamoJobStore implements JobStore {
     const out: Job[] = [];
     for (const it of res.Items ?? []) {
       const got = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.job(String(it.jobId)) }));
-      if (got.Item) out.push(JSON.parse(String(got.Item.doc)) as Job);
+      if (got.Item) out.push(upgradeJob(JSON.parse(String(got.Item.doc))));
     }
     return out;
   }
@@ -87,6 +87,13 @@ export class DynamoJobStore implements JobStore {
   async lockHolder(subject: string): Promise<string | undefined> {
     const got = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.jobLock(subject), ConsistentRead: true }));
     return got.Item ? String(got.Item.jobId) : undefined;
+  }
+
+  async status(jobId: string): Promise<JobStatus | undefined> {
+    const got = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.job(jobId), ProjectionExpression: 'st', ConsistentRead: true }),
+    );
+    return got.Item ? (String(got.Item.st) as JobStatus) : undefined;
   }
 
   async checkpoint(jobId: string, state: SegmentState): Promise<void> {

@@ -206,4 +206,18 @@ export class DynamoMembershipStore implements MembershipReader {
     }
     return { members, ...(c ? { cursor: encodeCursor(c) } : {}) };
   }
+
+  async listShard(audienceId: string, shard: number, limit: number, cursor?: string): Promise<MemberPage> {
+    const res: QueryCommandOutput = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.audienceMembers(audienceId, shard) },
+        ...(cursor ? { ExclusiveStartKey: decodeCursor(cursor).k } : {}),
+        Limit: limit,
+      }),
+    );
+    const members = (res.Items ?? []).map((it) => ({ profileId: String(it.pid), enteredAt: String(it.at) }));
+    return { members, ...(res.LastEvaluatedKey ? { cursor: encodeCursor({ s: shard, k: res.LastEvaluatedKey }) } : {}) };
+  }
 }

@@ -1,0 +1,149 @@
+/**
+ * The `audience-backfill` job kind: creating or changing an audience computes its membership
+ * for every existing profile, segment by segment of a parallel scan of the profile roots (which
+ * bring their parts along, so most profiles need no further read). Idempotent: a profile whose
+ * membership is already right writes nothing, and a change is conditional on the `PROFILE#AUD`
+ * version (`saveAudiences`), so re-running a page changes nothing.
+ */
+import { has } from '../core/dict';
+import { DEFAULT_SEGMENTS, type Job, subjectOf } from '../core/jobs';
+import { traitValues } from '../core/profile';
+import { nextAgingAt } from '../core/expiry';
+import { audienceChanged, dedupeId, personOf } from '../core/rules/contract';
+import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, RuleSet } from '../core/rules/engine';
+import type { Audience } from '../core/rules/schema';
+import { contextProfile, loadHistory } from './evaluate';
+import { DEFAULT_PAGE_ITEMS, eachConcurrently, type JobSpec, type JobWorker, segmentWork, type WorkerDeps } from './job-work';
+import type { ProfileWithParts, RuleStore } from './ports';
+import { resolveSurvivors } from './resolve';
+
+export interface BackfillOptions {
+  /** Put the changes on the bus (flagged `backfill: true`). @default true */
+  readonly announce?: boolean;
+  /** @default DEFAULT_SEGMENTS */
+  readonly segments?: number;
+  /** Capacity units per second the job may use (0: unthrottled). @default 0 */
+  readonly capacityPerSecond?: number;
+}
+
+/** The job that backfills an audience: one running per audience (its subject). */
+export function backfillJob(audienceId: string, opts: BackfillOptions = {}): JobSpec {
+  return {
+    kind: 'audience-backfill',
+    subject: subjectOf(audienceId),
+    params: { audienceId, announce: opts.announce ?? true },
+    segments: opts.segments ?? DEFAULT_SEGMENTS,
+    ...(opts.capacityPerSecond !== undefined ? { capacityPerSecond: opts.capacityPerSecond } : {}),
+  };
+}
+
+export async function audienceOf(rules: RuleStore, id: string): Promise<Audience | undefined> {
+  const doc = await rules.getRuleDoc(id);
+  if (doc === undefined) return undefined;
+  const def = parseDefinition(doc);
+  return isAudience(def) ? def : undefined;
+}
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Brings one profile's membership of one audience up to date from everything stored (its
+ * traits, computed traits and timeline, merged-in profiles included), as of `nowMs`. Returns
+ * the change made, if any.
+ */
+export async function backfillProfile(
+  d: Pick<WorkerDeps, 'store' | 'parts' | 'history' | 'bus'>,
+  job: { readonly id: string; readonly announce: boolean },
+  audience: Audience,
+  profileId: string,
+  nowMs: number,
+  /** The root and parts as the scan read them (used for the first attempt; a retry reads again). */
+  preloaded?: ProfileWithParts,
+  set: RuleSet = new RuleSet([audience]),
+): Promise<'entered' | 'exited' | undefined> {
+  const windowMs = historyWindowMs(audience.condition);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const first = attempt === 0 ? preloaded : undefined;
+    const resolved = first ? { profile: first.stored.profile } : (await resolveSurvivors(d.store, [profileId])).get(profileId);
+    if (!resolved || resolved.profile.id !== profileId) return undefined; // gone, or merged away
+    const profile = resolved.profile;
+    const parts = first ? first.parts : await d.parts.loadParts(profile.id);
+    const history = await loadHistory(d.history, profile, windowMs, nowMs);
+    const at = new Date(nowMs).toISOString();
+    const trigger = { messageId: `backfill:${job.id}`, timestamp: at };
+    const ctx: EvaluationContext = {
+      event: { type: 'identify', ...trigger },
+      profile: contextProfile(profile, parts),
+      history: history ?? [],
+      now: nowMs,
+      // Everything stored counts; the synthetic event is no event of the person's.
+      eventInHistory: false,
+    };
+    const outcome = set.evaluateAudiences(ctx)[0];
+    if (!outcome) return undefined;
+    const was = has(parts.audiences, audience.id);
+    if (outcome.member === was) return undefined;
+    const next = { ...parts.audiences };
+    if (outcome.member) next[audience.id] = at;
+    else delete next[audience.id];
+    const change = outcome.member ? 'entered' : 'exited';
+    // As evaluate: publish first (same dedupe id on a retry), then write the membership.
+    if (job.announce)
+      await d.bus.publish([
+        audienceChanged({
+          audienceId: audience.id,
+          audienceName: audience.name,
+          entered: outcome.member,
+          profileId: profile.id,
+          trigger,
+          dedupeId: dedupeId(job.id, 'audience', audience.id, change, profile.id),
+          person: personOf(profile.identifiers, traitValues(profile.traits)),
+          trace: outcome.trace,
+          at,
+          backfill: true,
+        }),
+      ]);
+    // Entering a windowed audience files its re-check (time-based exits).
+    const due = outcome.member ? nextAgingAt(audience.condition, ctx) : undefined;
+    const dueAt = due !== undefined ? { [audience.id]: new Date(due).toISOString() } : undefined;
+    if (
+      await d.parts.saveAudiences(profile.id, next, parts.audiencesVersion, { previous: parts.audiences, at, ...(dueAt ? { dueAt } : {}) })
+    )
+      return change;
+  }
+  throw new Error('audience membership changed concurrently');
+}
+
+export const backfillWorker: JobWorker = {
+  async prepare(d: WorkerDeps, job: Job) {
+    const audienceId = String(job.params.audienceId);
+    const audience = await audienceOf(d.rules, audienceId);
+    if (!audience) return `audience ${audienceId} no longer exists`;
+    const set = new RuleSet([audience]);
+    const announce = job.params.announce !== false;
+    const historyReads = historyWindowMs(audience.condition) > 0 ? 1 : 0;
+    return segmentWork({
+      read: (state, cursor, totalSegments) => d.scanner.scanSegment(state.segment, totalSegments, cursor, d.pageSize ?? DEFAULT_PAGE_ITEMS),
+      async work(page, _state, nowMs) {
+        let entered = 0;
+        let exited = 0;
+        let reads = 0;
+        await eachConcurrently(page.profileIds, d.concurrency ?? 16, async (id) => {
+          const loaded = page.loaded?.get(id);
+          if (!loaded) reads += 2;
+          const change = await backfillProfile(d, { id: job.id, announce }, audience, id, nowMs, loaded, set);
+          if (change === 'entered') entered++;
+          if (change === 'exited') exited++;
+          d.onProfile?.(id);
+        });
+        return {
+          scanned: page.profileIds.length,
+          counts: { entered, exited },
+          corrupt: page.corrupt,
+          // The reads of profiles the page cut and of timelines, and a transactional write per change.
+          units: reads + page.profileIds.length * historyReads + (entered + exited) * 8,
+        };
+      },
+    });
+  },
+};
