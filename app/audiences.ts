@@ -3,18 +3,10 @@
  * for ad platforms (user id, hashed email and phone), and take a profile out of every audience
  * (erasure, a profile merged away). Reads are a fixed number of small items per audience.
  */
-import {
-  type AudienceSummary,
-  csvLine,
-  CSV_COLUMNS,
-  ExportQuerySchema,
-  exportRow,
-  type ExportFormat,
-  MembersQuerySchema,
-  summarise,
-} from '../core/audiences';
-import { NotFoundError } from '../core/errors';
-import { traitValues } from '../core/profile';
+import { type AudienceSummary, ExportQuerySchema, type ExportFormat, MembersQuerySchema, summarise } from '../core/audiences';
+import { LimitExceededError, NotFoundError } from '../core/errors';
+import { contentTypeOf, exportBody, exportJob, exportLines } from './job-export';
+import { type JobDeps, startJob } from './jobs';
 import { isAudience, parseDefinition } from '../core/rules/engine';
 import { RuleIdSchema, type Audience } from '../core/rules/schema';
 import { parseInput } from '../core/validation';
@@ -64,8 +56,9 @@ export async function listMembers(d: AudienceDeps, id: string, query: Record<str
   return d.members.listMembers(a.id, q.limit, q.cursor);
 }
 
-/** Members read per page of an export. */
-const EXPORT_PAGE = 500;
+/** Largest synchronous export: members, and bytes (one API response; Lambda answers at most 6 MB). */
+export const SYNC_EXPORT_MAX_MEMBERS = 10_000;
+export const SYNC_EXPORT_MAX_BYTES = 5 * 1024 * 1024;
 
 export interface AudienceExport {
   readonly format: ExportFormat;
@@ -74,34 +67,39 @@ export interface AudienceExport {
   readonly rows: number;
 }
 
+function tooLargeToAnswer(id: string): LimitExceededError {
+  return new LimitExceededError(
+    `audience ${id} is too large for one response (more than ${SYNC_EXPORT_MAX_MEMBERS} members or ${SYNC_EXPORT_MAX_BYTES} bytes): start an export job with POST /v1/audiences/${id}/export`,
+    'syncExportMembers',
+  );
+}
+
 /**
- * Every member as a row: user id and the hashes ad platforms match on. A member whose profile
- * no longer exists (erased) or was merged away is left out.
+ * Every member as a row: user id and the hashes ad platforms match on, in one response. A
+ * member whose profile no longer exists (erased) or was merged away is left out. An audience
+ * over `SYNC_EXPORT_MAX_MEMBERS` (an O(1) count) or whose rows pass `SYNC_EXPORT_MAX_BYTES` is
+ * refused (413) naming the export job, which has no limit.
  */
 export async function exportAudience(d: AudienceDeps, id: string, query: Record<string, string | undefined>): Promise<AudienceExport> {
   const a = await audienceById(d, id);
   const { format } = parseInput(ExportQuerySchema, query, 'export query');
-  const lines: string[] = format === 'csv' ? [CSV_COLUMNS.join(',')] : [];
-  let rows = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await d.members.listMembers(a.id, EXPORT_PAGE, cursor);
-    cursor = page.cursor;
-    const profiles = await d.store.getProfiles(page.members.map((m) => m.profileId));
-    for (const m of page.members) {
-      const p = profiles.get(m.profileId)?.profile;
-      if (!p || p.mergedInto) continue;
-      const row = exportRow(p.id, p.identifiers, traitValues(p.traits));
-      lines.push(format === 'csv' ? csvLine(row) : JSON.stringify(row));
-      rows++;
-    }
-  } while (cursor);
-  return {
-    format,
-    contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
-    body: lines.length > 0 ? `${lines.join('\n')}\n` : '',
-    rows,
-  };
+  const counted = await d.members.counters(a.id, nowIso(d));
+  if (counted.shardCounts.reduce((x, y) => x + y, 0) > SYNC_EXPORT_MAX_MEMBERS) throw tooLargeToAnswer(a.id);
+  const out = await exportLines(d, format, (limit, c) => d.members.listMembers(a.id, limit, c), undefined, SYNC_EXPORT_MAX_BYTES + 1);
+  if (out.cursor !== undefined || out.bytes > SYNC_EXPORT_MAX_BYTES) throw tooLargeToAnswer(a.id);
+  return { format, contentType: contentTypeOf(format), body: exportBody(format, out.lines), rows: out.lines.length };
+}
+
+/** Starts an export job of an audience's members (`audience-export`, `app/job-export.ts`): files of at most 4 MB. */
+export async function startExport(
+  d: AudienceDeps & { readonly backfills?: JobDeps },
+  id: string,
+  query: Record<string, string | undefined>,
+) {
+  const a = await audienceById(d, id);
+  const { format } = parseInput(ExportQuerySchema, query, 'export query');
+  if (!d.backfills) throw new NotFoundError('jobs are not configured here');
+  return startJob(d.backfills, exportJob(a.id, format));
 }
 
 const MAX_CLEAR_ATTEMPTS = 5;

@@ -29,7 +29,8 @@ import { parseInput } from '../core/validation';
 import { contextProfile, loadHistory } from './evaluate';
 import type { HistoryStore, PersonalizationStore, ProfileParts, ProfileStore, RuleStore } from './ports';
 import { findProfile } from './profiles';
-import { assertNoRunningJob, type BackfillOptions, type JobDeps, startBackfill } from './jobs';
+import { assertNoRunningJob, type BackfillOptions, type JobDeps, startBackfill, startJob } from './jobs';
+import { backtestJob } from './job-backtest';
 import type { JobView } from '../core/jobs';
 
 export interface RuleAdminDeps {
@@ -40,7 +41,7 @@ export interface RuleAdminDeps {
   readonly now?: () => Date;
   /** Days timeline events are kept: a history window longer than this is refused at PUT (absent: not checked). */
   readonly retentionDays?: number;
-  /** Jobs: storing an audience starts its backfill (absent: no backfill). */
+  /** Jobs: storing an audience starts its backfill, a backtest is a job (absent: no backfill, no backtest). */
   readonly backfills?: JobDeps;
 }
 
@@ -241,21 +242,8 @@ export interface BacktestRequest {
   /** ISO-8601 start and end of the window. */
   readonly from: string;
   readonly to: string;
-  /** Stop after this many profiles. @default 10000 */
-  readonly maxProfiles?: number;
-}
-
-export interface BacktestResult {
-  readonly id: string;
-  readonly from: string;
-  readonly to: string;
-  readonly profilesScanned: number;
-  /** People the rule would have fired for at least once (audiences: members at the end of the window). */
-  readonly profilesMatched: number;
-  /** Trigger events it would have fired on (0 for audiences). */
-  readonly firings: number;
-  /** True when `maxProfiles` stopped the scan early. */
-  readonly truncated: boolean;
+  /** Parallel-scan segments of the job. @default DEFAULT_SEGMENTS */
+  readonly segments?: number;
 }
 
 function isoParam(v: unknown, path: string): string {
@@ -264,59 +252,25 @@ function isoParam(v: unknown, path: string): string {
   return new Date(t).toISOString();
 }
 
+/** An inline rule travels in the job's item (at most 400 KB with everything else). */
+const MAX_BACKTEST_RULE_BYTES = 300 * 1024;
+
 /**
- * Replays the window's trigger events of every stored profile through the rule, each with the
- * timeline as it stood then; profile traits, consent and audiences are today's. Fires nothing.
+ * Starts a backtest job (`rule-backtest`, `app/job-backtest.ts`): the window's trigger events
+ * of every stored profile replayed through the rule (stored, or inline under `rule`), each with
+ * the timeline as it stood then; profile traits, consent and audiences are today's. Fires
+ * nothing. Every profile is looked at (no cap): the answer is the job's `result` once it
+ * succeeded (`GET /v1/jobs/{id}`).
  */
-export async function backtest(deps: RuleAdminDeps, id: string, req: BacktestRequest): Promise<BacktestResult> {
+export async function startBacktest(deps: RuleAdminDeps, id: string, req: BacktestRequest): Promise<JobView> {
   const def = await definitionFor(deps, id, req.rule);
   const from = isoParam(req.from, 'from');
   const to = isoParam(req.to, 'to');
   if (from > to) throw new ValidationError('from must not be after to', [{ path: 'from', message: 'must not be after to' }]);
-  const max = req.maxProfiles ?? 10_000;
-  const set = new RuleSet([def]);
-  const windowMs = historyWindowMs(def.condition);
-  const since = new Date(Date.parse(from) - windowMs).toISOString();
-  let scanned = 0;
-  let matched = 0;
-  let firings = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await deps.history.listProfileIds(cursor);
-    cursor = page.cursor;
-    const profiles = await deps.store.getProfiles(page.ids);
-    for (const pid of page.ids) {
-      if (scanned >= max) return { id, from, to, profilesScanned: scanned, profilesMatched: matched, firings, truncated: true };
-      const sp = profiles.get(pid);
-      if (!sp) continue;
-      scanned++;
-      const p = sp.profile;
-      const parts = await deps.parts.loadParts(p.id);
-      const timeline = await deps.history.load([p.id, ...(p.mergedFrom ?? [])], since);
-      const base = contextProfile(p, parts);
-      if (isAudience(def)) {
-        const ctx: EvaluationContext = {
-          event: { type: 'identify', messageId: 'backtest' },
-          profile: base,
-          history: timeline,
-          now: Date.parse(to),
-        };
-        if (set.evaluateAudiences(ctx)[0]?.member) matched++;
-        continue;
-      }
-      let fired = 0;
-      for (const e of timeline) {
-        if (e.timestamp < from || e.timestamp > to || set.candidates(e.type, e.event).length === 0) continue;
-        const ctx: EvaluationContext = { event: { ...e }, profile: base, history: timeline, now: Date.parse(e.timestamp) };
-        try {
-          if (runRule(def, ctx).fired) fired++;
-        } catch {
-          // A rule that throws on this event does not fire on it.
-        }
-      }
-      firings += fired;
-      if (fired > 0) matched++;
-    }
-  } while (cursor);
-  return { id, from, to, profilesScanned: scanned, profilesMatched: matched, firings, truncated: false };
+  if (Buffer.byteLength(JSON.stringify(def)) > MAX_BACKTEST_RULE_BYTES)
+    throw new ValidationError('the rule is too large to backtest', [
+      { path: 'rule', message: `must be at most ${MAX_BACKTEST_RULE_BYTES} bytes as JSON` },
+    ]);
+  if (!deps.backfills) throw new NotFoundError('jobs are not configured here');
+  return startJob(deps.backfills, backtestJob(def, from, to, req.segments));
 }

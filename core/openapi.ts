@@ -229,6 +229,8 @@ export interface RouteDoc {
 }
 
 const JSON_TYPES = ['application/json'];
+/** A row of an audience export (the synchronous export and an export job's files). */
+const ExportRows = ExportRowSchema.meta({ id: 'AudienceExportRow' });
 /** Bodies are JSON whatever the content type (beacons send text/plain); gzip goes as octet-stream. */
 const TRACKING_TYPES = ['application/json', 'text/plain'];
 
@@ -606,25 +608,13 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     errors: [413],
   },
   'POST /v1/rules/{id}/backtest': {
-    summary: 'How many people it would have fired for over a past window',
+    summary: 'Start a backtest job: how many people it would have fired for over a past window',
+    description:
+      'Every stored profile is looked at (no cap), in parallel-scan segments: 202 with the job (its id in `scherp-job-id`, `Location: /v1/jobs/{id}`); once it succeeded, `GET /v1/jobs/{id}` has the answer under `result` (`BacktestResult`). Fires nothing.',
     auth: 'admin',
     tag: 'Rules',
     body: { schema: BacktestBodySchema.meta({ id: 'BacktestRequest' }), required: true },
-    ok: {
-      200: {
-        schema: z
-          .object({
-            id: Id,
-            from: IsoTime,
-            to: IsoTime,
-            profilesScanned: z.number().int(),
-            profilesMatched: z.number().int(),
-            firings: z.number().int(),
-            truncated: z.boolean(),
-          })
-          .meta({ id: 'BacktestResult' }),
-      },
-    },
+    ok: { 202: { schema: JobViewSchema } },
     errors: [413],
   },
   'GET /v1/audiences': {
@@ -649,20 +639,37 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'GET /v1/audiences/{id}/export': {
     summary: 'The members for an ad platform: user id, SHA-256 of the normalised email and of the E.164 phone',
     description:
-      'ndjson: one object per member; csv: the header `profile_id,user_id,email_sha256,phone_sha256,phone_digits_sha256` and one row per member. Erased people never appear.',
+      'ndjson: one object per member; csv: the header `profile_id,user_id,email_sha256,phone_sha256,phone_digits_sha256` and one row per member. Erased people never appear. One response, for audiences of at most 10,000 members (and 5 MB): a larger one answers 413 naming `POST /v1/audiences/{id}/export`, the export job.',
     auth: ['read', 'admin'],
     tag: 'Rules',
     query: ExportQuerySchema,
-    ok: { 200: { schema: ExportRowSchema.meta({ id: 'AudienceExportRow' }), types: ['application/x-ndjson', 'text/csv'] } },
+    ok: { 200: { schema: ExportRows, types: ['application/x-ndjson', 'text/csv'] } },
+    errors: [413],
+  },
+  'POST /v1/audiences/{id}/export': {
+    summary: 'Start an export job: the members in files of at most 4 MB, for audiences too large for one response',
+    description:
+      '202 with the job (`Location: /v1/jobs/{id}`); once it succeeded, its `result.files` lists the files in order (each CSV file with its header), each at `GET /v1/jobs/{id}/files/{n}`. Files expire after 7 days.',
+    auth: ['read', 'admin'],
+    tag: 'Rules',
+    query: ExportQuerySchema,
+    ok: { 202: { schema: JobViewSchema } },
+  },
+  'GET /v1/jobs/{id}/files/{n}': {
+    summary: 'File n of a finished export job',
+    auth: ['read', 'admin'],
+    tag: 'Rules',
+    ok: { 200: { schema: ExportRows, types: ['application/x-ndjson', 'text/csv'] } },
   },
   'GET /v1/jobs': {
-    summary: 'Recent jobs (audience backfills), newest first, with their progress',
+    summary: 'Recent jobs (audience backfills, backtests, exports), newest first, with their progress',
     auth: ['read', 'admin'],
     tag: 'Rules',
     ok: { 200: { schema: JobListSchema.meta({ id: 'JobList' }) } },
   },
   'GET /v1/jobs/{id}': {
-    summary: "A job's progress: segments done / total, profiles scanned, rate, ETA, corrupt items skipped",
+    summary:
+      "A job's progress (segments done / total, profiles scanned, rate, ETA, corrupt items skipped) and, once it succeeded, its result",
     auth: ['read', 'admin'],
     tag: 'Rules',
     ok: { 200: { schema: JobViewSchema } },

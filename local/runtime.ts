@@ -21,6 +21,7 @@ import { DynamoMembershipStore } from '../adapters/dynamo/membership-store';
 import { DynamoJobStore } from '../adapters/dynamo/job-store';
 import { DynamoProfileScanner } from '../adapters/dynamo/profile-scanner';
 import { LocalJobRunner, startSweeper } from './jobs';
+import { LocalJobFiles } from './job-files';
 import { DynamoDueStore } from '../adapters/dynamo/due-store';
 import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
@@ -361,8 +362,20 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const members = new DynamoMembershipStore(doc, tableName);
     // Jobs (audience backfills): the same segment worker as the cloud, in an in-process pool.
     const jobStore = new DynamoJobStore(doc, tableName);
+    // Export parts go to a folder in the data folder (the cloud: the jobs bucket).
+    const jobFiles = new LocalJobFiles(join(dataDir, 'job-files'));
     const jobs = new LocalJobRunner(
-      () => ({ jobs: jobStore, rules: ruleStore, scanner: new DynamoProfileScanner(doc, tableName), store, parts, history, bus }),
+      () => ({
+        jobs: jobStore,
+        rules: ruleStore,
+        scanner: new DynamoProfileScanner(doc, tableName),
+        store,
+        parts,
+        history,
+        bus,
+        members,
+        files: jobFiles,
+      }),
       { workers: opts.jobWorkers, onError: (id, err) => process.stderr.write(`scherp: job ${id}: ${(err as Error).message}\n`) },
     );
     stoppers.push(() => jobs.stop());
@@ -382,6 +395,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       health,
       members,
       backfills,
+      files: jobFiles,
       retentionDays: opts.eventRetentionDays ?? 400,
     }));
 

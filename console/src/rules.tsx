@@ -1,9 +1,10 @@
 /**
  * Rules and audiences: the list with enabled state and fires per day over 14 days, one
- * definition (edit, enable/disable), a dry run with its trace as a tree, and a backtest.
+ * definition (edit, enable/disable), a dry run with its trace as a tree, and a backtest (a job
+ * over every profile: started, then polled until it answers).
  */
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, identifierOf, type Session } from './api';
 import { Chart } from './chart';
 import { DefinitionEditor } from './editor';
@@ -38,8 +39,19 @@ interface Backtest {
   profilesScanned: number;
   profilesMatched: number;
   firings: number;
-  truncated: boolean;
 }
+
+/** A backtest job as `GET /v1/jobs/{id}` shows it (`result` once it succeeded). */
+interface BacktestJob {
+  id: string;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  error?: string;
+  progress: { done: number; total: number; profilesScanned: number };
+  result?: Backtest;
+}
+
+/** How often a running backtest job is asked for its progress. */
+const POLL_MS = 500;
 
 const DAY_MS = 86_400_000;
 const FIRE_DAYS = 14;
@@ -304,9 +316,18 @@ function BacktestForm(props: { session: Session; id: string }) {
   const [from, setFrom] = useState(() => localInput(Date.now() - 7 * DAY_MS));
   // The input holds whole minutes: the next one, so events of this minute are inside the window.
   const [to, setTo] = useState(() => localInput(Date.now() + 60_000));
-  const [result, setResult] = useState<Backtest>();
+  const [job, setJob] = useState<BacktestJob>();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  // The run whose job is polled: a new run (or leaving the page) stops polling the previous one.
+  const run = useRef(0);
+  useEffect(
+    () => () => {
+      run.current++;
+    },
+    [],
+  );
+  const result = job?.status === 'succeeded' ? job.result : undefined;
   return (
     <>
       <h2>Backtest</h2>
@@ -314,20 +335,27 @@ function BacktestForm(props: { session: Session; id: string }) {
         class="row"
         onSubmit={async (e) => {
           e.preventDefault();
+          const mine = ++run.current;
           setError(undefined);
+          setJob(undefined);
           setBusy(true);
           try {
-            setResult(
-              await api<Backtest>(props.session, 'POST', `/v1/rules/${encodeURIComponent(props.id)}/backtest`, {
-                from: new Date(from).toISOString(),
-                to: new Date(to).toISOString(),
-              }),
-            );
+            let j = await api<BacktestJob>(props.session, 'POST', `/v1/rules/${encodeURIComponent(props.id)}/backtest`, {
+              from: new Date(from).toISOString(),
+              to: new Date(to).toISOString(),
+            });
+            while (run.current === mine) {
+              setJob(j);
+              if (j.status !== 'running') break;
+              await new Promise((r) => setTimeout(r, POLL_MS));
+              j = await api<BacktestJob>(props.session, 'GET', `/v1/jobs/${encodeURIComponent(j.id)}`);
+            }
+            if (run.current === mine && j.status !== 'succeeded')
+              setError(new Error(`the backtest job ${j.status}${j.error ? `: ${j.error}` : ''}`));
           } catch (err) {
-            setResult(undefined);
-            setError(err);
+            if (run.current === mine) setError(err);
           } finally {
-            setBusy(false);
+            if (run.current === mine) setBusy(false);
           }
         }}
       >
@@ -339,14 +367,21 @@ function BacktestForm(props: { session: Session; id: string }) {
           Backtest
         </button>
       </form>
-      <p class="hint">Replays the stored timelines of that window through the rule (your time zone); fires nothing.</p>
+      <p class="hint">
+        Replays the stored timelines of that window through the rule (your time zone), for every profile, as a job; fires nothing.
+      </p>
       <ErrorBox error={error} />
+      {job?.status === 'running' && (
+        <p class="hint" role="status" data-backtest-progress>
+          Backtest job <code>{job.id}</code> running: {job.progress.done} of {job.progress.total} segments, {job.progress.profilesScanned}{' '}
+          profiles so far…
+        </p>
+      )}
       {result && (
         <div class="backtest" role="status" data-backtest>
           <p>
             From <Time iso={result.from} /> to <Time iso={result.to} />: would have fired <strong data-firings>{result.firings}</strong>{' '}
-            times for <strong data-matched>{result.profilesMatched}</strong> of <span data-scanned>{result.profilesScanned}</span> profiles
-            {result.truncated ? ' (stopped early at the profile limit)' : ''}.
+            times for <strong data-matched>{result.profilesMatched}</strong> of <span data-scanned>{result.profilesScanned}</span> profiles.
           </p>
         </div>
       )}

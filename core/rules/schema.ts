@@ -209,5 +209,11 @@ export const BacktestBodySchema = z.object({
   rule: z.unknown().optional(),
   from: z.unknown(),
   to: z.unknown(),
-  maxProfiles: z.number().int().min(1).max(1_000_000).optional(),
+  segments: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('Parallel-scan segments of the backtest job (default 8). Every profile is looked at: there is no cap.'),
 });

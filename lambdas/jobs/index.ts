@@ -8,6 +8,9 @@
  */
 import type { Context } from 'aws-lambda';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3JobFiles } from '../../adapters/s3-job-files';
+import { DynamoMembershipStore } from '../../adapters/dynamo/membership-store';
 import { completeIfDone, runSegment, type WorkerDeps } from '../../app/jobs';
 import { EventBridgeBus } from '../../adapters/eventbridge-bus';
 import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
@@ -76,6 +79,8 @@ const cloudDeps = lazy((): WorkerDeps & { readonly due: DueStore } => ({
   parts: new DynamoPersonalizationStore(dynamo(), tableName()),
   history: new DynamoHistoryStore(dynamo(), tableName()),
   bus: new EventBridgeBus(new EventBridgeClient({}), requireEnv(ENV.EVENT_BUS_NAME)),
+  members: new DynamoMembershipStore(dynamo(), tableName()),
+  files: new S3JobFiles(new S3Client({}), requireEnv(ENV.JOBS_BUCKET)),
 }));
 
 export const handler = createJobsHandler(cloudDeps);

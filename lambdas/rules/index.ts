@@ -1,22 +1,25 @@
 /**
  * rules: the admin API for rules and audiences, authenticated with the admin key.
- *   GET /v1/rules · GET|PUT|DELETE /v1/rules/{id} · POST /v1/rules/{id}/test · POST /v1/rules/{id}/backtest
+ *   GET /v1/rules · GET|PUT|DELETE /v1/rules/{id} · POST /v1/rules/{id}/test
+ *   POST /v1/rules/{id}/backtest → 202 a backtest job (Location: /v1/jobs/{id}; its answer there once it succeeded)
  *   GET /v1/health → 200 { queues: [{ name, visible, inFlight, deadLetters }], recentErrors } (the console's Health page)
  * and the audience and job routes (`./audiences.ts`; reads with the read key too).
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3JobFiles } from '../../adapters/s3-job-files';
 import { readHealth, type HealthDeps } from '../../app/health';
-import type { KeyStore } from '../../app/ports';
+import type { JobFileStore, KeyStore } from '../../app/ports';
 import {
-  backtest,
   deleteDefinition,
   dryRun,
   getDefinition,
   listDefinitions,
   putDefinitionAndBackfill,
   type RuleAdminDeps,
+  startBacktest,
 } from '../../app/rule-admin';
 import { ValidationError } from '../../core/errors';
 import { BacktestBodySchema, DryRunBodySchema } from '../../core/rules/schema';
@@ -46,6 +49,8 @@ export interface RulesDeps extends RuleAdminDeps, AudienceDeps {
   readonly keys: KeyStore;
   /** Queue depths and evaluation failures (`GET /v1/health`). */
   readonly health: HealthDeps;
+  /** The files export jobs wrote (`GET /v1/jobs/{id}/files/{n}`). */
+  readonly files?: JobFileStore;
 }
 
 /** Largest rules request body after decompression (a rule, or a rule and an event). */
@@ -87,17 +92,18 @@ export function createRulesHandler(deps: () => RulesDeps) {
         return json(200, await dryRun(d, id, b));
       },
       'POST /v1/rules/{id}/backtest': async (event, d) => {
+        // A job over every profile (no cap): 202, its progress and then its answer at Location.
         const id = pathParam(event, 'id');
         const b = parseInput(BacktestBodySchema, objectBody(event), 'backtest request');
-        return json(
-          200,
-          await backtest(d, id, {
-            rule: b.rule,
-            from: b.from as string,
-            to: b.to as string,
-            ...(b.maxProfiles !== undefined ? { maxProfiles: b.maxProfiles } : {}),
-          }),
-        );
+        const job = await startBacktest(d, id, {
+          rule: b.rule,
+          from: b.from as string,
+          to: b.to as string,
+          ...(b.segments !== undefined ? { segments: b.segments } : {}),
+        });
+        logger.info('backtest started', { ruleId: id, jobId: job.id });
+        const res = json(202, job);
+        return { ...res, headers: { ...res.headers, 'scherp-job-id': job.id, location: `/v1/jobs/${job.id}` } };
       },
     },
     READ_ROUTE_KEYS,
@@ -108,7 +114,9 @@ const cloudDeps = lazy((): RulesDeps => {
   const secretArn = optionalEnv(ENV.ADMIN_KEY_SECRET_ARN);
   const readArn = optionalEnv(ENV.READ_KEY_SECRET_ARN);
   const jobsBus = optionalEnv(ENV.JOBS_BUS_NAME);
+  const jobsBucket = optionalEnv(ENV.JOBS_BUCKET);
   return {
+    ...(jobsBucket ? { files: new S3JobFiles(new S3Client({}), jobsBucket) } : {}),
     rules: new DynamoRuleStore(dynamo(), tableName()),
     store: profileStore(),
     parts: new DynamoPersonalizationStore(dynamo(), tableName()),

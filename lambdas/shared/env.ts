@@ -15,6 +15,8 @@ export const ENV = {
   MAX_RECEIVE_COUNT: 'MAX_RECEIVE_COUNT',
   /** The construct's internal bus whose `Job Started` events start the jobs state machine (`lib/jobs.ts`). */
   JOBS_BUS_NAME: 'JOBS_BUS_NAME',
+  /** The jobs bucket (export parts; `lib/jobs.ts`). */
+  JOBS_BUCKET: 'JOBS_BUCKET',
   /** Name of the EventBridge bus that `evaluate` puts actions on. */
   EVENT_BUS_NAME: 'EVENT_BUS_NAME',
   /** Secrets Manager ARNs holding the bootstrap keys (cloud). Each secret is a plain string. */

@@ -150,14 +150,25 @@ test("the runtime's answers follow the document", async () => {
   await expectDocumented('GET', '/v1/rules', '/v1/rules', admin, undefined, 200);
   await expectDocumented('GET', '/v1/rules/{id}', '/v1/rules/openapi-spender', admin, undefined, 200);
   await expectDocumented('POST', '/v1/rules/{id}/test', '/v1/rules/openapi-spender/test', admin, { profile: 'user_id:oa-1' }, 200);
-  await expectDocumented(
+  const backtest = (await expectDocumented(
     'POST',
     '/v1/rules/{id}/backtest',
     '/v1/rules/openapi-spender/backtest',
     admin,
     { from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() },
-    200,
-  );
+    202,
+  )) as { id: string };
+  // The backtest job, once it answered: its result documented too.
+  for (let i = 0; i < 300; i++) {
+    const job = await call('GET', `/v1/jobs/${backtest.id}`, admin, undefined);
+    if ((job.body as { status: string }).status !== 'running') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const done = (await expectDocumented('GET', '/v1/jobs/{id}', `/v1/jobs/${backtest.id}`, admin, undefined, 200)) as Record<
+    string,
+    unknown
+  >;
+  expect(done).toMatchObject({ status: 'succeeded', result: { id: 'openapi-spender', truncated: false } });
   await expectDocumented('GET', '/v1/rules', '/v1/rules', read, undefined, 401);
   await expectDocumented('DELETE', '/v1/profiles/{id}', '/v1/profiles/user_id:oa-1', admin, undefined, 200);
   expect(faults).toEqual([]);

@@ -320,10 +320,17 @@ describe('rules admin API', () => {
     expect(inline.wouldFire).toBe(false);
     const before = rt.bus.delivered.length;
 
-    const bt = (await (await admin('POST', '/v1/rules/big-spender/backtest', { from: at(40 * day), to: at(-day) })).json()) as Record<
-      string,
-      number
-    >;
+    // A backtest is a job over every profile: 202 with its Location, its answer there once it succeeded.
+    const started = await admin('POST', '/v1/rules/big-spender/backtest', { from: at(40 * day), to: at(-day) });
+    expect(started.status).toBe(202);
+    const location = started.headers.get('location');
+    expect(location).toMatch(/^\/v1\/jobs\/job_/);
+    const job = await eventually(async () => {
+      const j = (await (await admin('GET', location!)).json()) as { status: string; kind: string; result?: Record<string, number> };
+      return j.status === 'succeeded' ? j : undefined;
+    }, 30_000);
+    expect(job.kind).toBe('rule-backtest');
+    const bt = job.result!;
     // The seed scenario's parent (18, 12) and the other customer (12, 18) each have one order of 15 or more.
     expect(bt.profilesMatched).toBeGreaterThanOrEqual(2);
     expect(bt.firings).toBeGreaterThanOrEqual(bt.profilesMatched);

@@ -189,10 +189,10 @@ describe('validation errors name the path and the allowed values', () => {
     const bt = await admin('POST', '/v1/rules/high-value-order/backtest', {
       from: '2026-01-01T00:00:00Z',
       to: '2026-02-01T00:00:00Z',
-      maxProfiles: 'all',
+      segments: 'all',
     });
     expect(bt.status).toBe(400);
-    expect(bt.body.issues).toEqual([{ path: 'maxProfiles', message: 'must be a number (received string)' }]);
+    expect(bt.body.issues).toEqual([{ path: 'segments', message: 'must be a number (received string)' }]);
   });
 
   it('sources, events, redrive and context name theirs', async () => {

@@ -180,7 +180,7 @@ describe('sample requests validate against the request schemas', () => {
       requestErrors('POST', '/v1/rules/{id}/backtest', {
         from: '2026-11-01T00:00:00.000Z',
         to: '2026-11-30T00:00:00.000Z',
-        maxProfiles: 1000,
+        segments: 16,
       }),
     ).toEqual([]);
     expect(requestErrors('POST', '/v1/dlq/redrive', { ids: ['m-1'] })).toEqual([]);

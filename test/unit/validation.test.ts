@@ -197,8 +197,8 @@ describe('admin bodies', () => {
       { path: 'event', message: 'must be an object (received string)' },
       { path: 'profile', message: 'must be a string (received number)' },
     ]);
-    expect(issuesOf(() => parseInput(BacktestBodySchema, { from: 'a', to: 'b', maxProfiles: 0.5 }, 'backtest request'))).toEqual([
-      { path: 'maxProfiles', message: 'must be an integer (received number)' },
+    expect(issuesOf(() => parseInput(BacktestBodySchema, { from: 'a', to: 'b', segments: 0.5 }, 'backtest request'))).toEqual([
+      { path: 'segments', message: 'must be an integer (received number)' },
     ]);
   });
 
