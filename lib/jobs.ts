@@ -2,7 +2,8 @@ import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -11,6 +12,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { JOB_EVENT_SOURCE, JOB_STARTED } from '../core/jobs';
 import { ENV } from '../lambdas/shared/env';
+import { AUDIENCE_PK_PREFIX, DUE_PK_PREFIX, JOB_LOCK_PK_PREFIX, JOB_PK_PREFIX, keys } from '../adapters/dynamo/keys';
 import { ack } from './nag';
 import { deadLetterQueue } from './queues';
 import { createScherpFunction, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
@@ -28,7 +30,32 @@ export interface ScherpJobsProps {
   readonly environment: Record<string, string>;
   /** Segments worked on at once (the Map state's concurrency). @default 8 */
   readonly maxConcurrency?: number;
+  /** Days an export job's files stay in the jobs bucket. @default 7 */
+  readonly fileRetentionDays?: number;
 }
+
+/** Where export jobs write their files in the jobs bucket (`app/job-export.ts`). */
+export const EXPORTS_PREFIX = 'exports/';
+
+/**
+ * What the worker may do on the table, by partition (`dynamodb:LeadingKeys`): profiles (`P#`,
+ * read, and `PROFILE#AUD` put in the membership transaction), audience members and counters
+ * (`AUD#`), jobs and their segments (`JOB#`), the job locks it frees (`JOBLOCK#`), the rules it
+ * reads (`RULES`) and the due memberships it sweeps (`DUE#`). Scan (the parallel scan of the
+ * segments) has no partition key to condition on: its own statement, Scan only.
+ */
+export const WORKER_TABLE_ACCESS: readonly { readonly actions: readonly string[]; readonly leadingKeys: readonly string[] }[] = [
+  {
+    actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+    leadingKeys: [keys.profile('*').pk, keys.rule('*').pk, `${AUDIENCE_PK_PREFIX}*`, `${JOB_PK_PREFIX}*`, `${DUE_PK_PREFIX}*`],
+  },
+  {
+    actions: ['dynamodb:PutItem'],
+    leadingKeys: [keys.profile('*').pk, `${AUDIENCE_PK_PREFIX}*`, `${JOB_PK_PREFIX}*`, `${DUE_PK_PREFIX}*`],
+  },
+  { actions: ['dynamodb:UpdateItem'], leadingKeys: [`${AUDIENCE_PK_PREFIX}*`] },
+  { actions: ['dynamodb:DeleteItem'], leadingKeys: [`${AUDIENCE_PK_PREFIX}*`, `${JOB_LOCK_PK_PREFIX}*`, `${DUE_PK_PREFIX}*`] },
+];
 
 /**
  * Jobs over the whole table (audience backfills) on Step Functions: a `Job Started` event on an
@@ -48,6 +75,8 @@ export class ScherpJobs extends Construct {
   public readonly sweepRule: events.Rule;
   /** `Job Started` events EventBridge could not deliver to the state machine (and sweeps it could not invoke). */
   public readonly startFailures: sqs.Queue;
+  /** Files jobs write (export parts under `exports/`), expired after `fileRetentionDays`. */
+  public readonly bucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: ScherpJobsProps) {
     super(scope, id);
@@ -62,9 +91,34 @@ export class ScherpJobs extends Construct {
           'Step Functions invokes it synchronously (retries, then the job is marked failed); the every-minute sweep comes from an EventBridge rule whose target has retries and a dead-letter queue (StartFailures).',
       },
     });
-    // Item reads and writes (scan, queries, transactional membership writes); no table administration.
-    props.table.grantReadWriteData(this.worker);
+    // Least privilege on the table: per partition prefix, and the segments' Scan apart.
+    for (const a of WORKER_TABLE_ACCESS)
+      this.worker.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: [...a.actions],
+          resources: [props.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...a.leadingKeys] } },
+        }),
+      );
+    this.worker.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [props.table.tableArn] }));
     props.bus.grantPutEventsTo(this.worker);
+
+    // Export files: private, encrypted, SSL only, gone after a few days.
+    const retentionDays = props.fileRetentionDays ?? 7;
+    this.bucket = new s3.Bucket(this, 'Files', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        { prefix: EXPORTS_PREFIX, expiration: Duration.days(retentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+    this.worker.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${EXPORTS_PREFIX}*`)] }),
+    );
+    this.worker.addEnvironment(ENV.JOBS_BUCKET, this.bucket.bucketName);
 
     const invoke = (name: string, payload: Record<string, string>) =>
       new tasks.LambdaInvoke(this, name, {
@@ -132,13 +186,48 @@ export class ScherpJobs extends Construct {
     this.acknowledgeNagFindings();
   }
 
-  /** Lets a function start jobs: PutEvents on the jobs bus, and its name in `JOBS_BUS_NAME`. */
+  /**
+   * Lets a function start jobs and serve their files: PutEvents on the jobs bus (its name in
+   * `JOBS_BUS_NAME`), GetObject under `exports/` of the jobs bucket (`JOBS_BUCKET`; ListBucket
+   * on that prefix, so a file gone is a 404, not a 403).
+   */
   grantStart(fn: NodejsFunction): void {
     this.jobsBus.grantPutEventsTo(fn as iam.IGrantable);
     fn.addEnvironment(ENV.JOBS_BUS_NAME, this.jobsBus.eventBusName);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${EXPORTS_PREFIX}*`)] }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${EXPORTS_PREFIX}*`] } },
+      }),
+    );
+    fn.addEnvironment(ENV.JOBS_BUCKET, this.bucket.bucketName);
+    const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+    if (policy)
+      ack(
+        policy,
+        `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${EXPORTS_PREFIX}*]`,
+        'GetObject on the export files of the jobs bucket only (exports/*): the files of GET /v1/jobs/{id}/files/{n}.',
+      );
   }
 
   private acknowledgeNagFindings(): void {
+    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    const workerPolicy = this.worker.role?.node.tryFindChild('DefaultPolicy');
+    if (workerPolicy)
+      ack(
+        workerPolicy,
+        `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${EXPORTS_PREFIX}*]`,
+        'PutObject on the export files of the jobs bucket only (exports/<jobId>/…, one file per page of an export job).',
+      );
+    ack(
+      this.bucket,
+      'AwsSolutions-S1',
+      'Export files stay a few days (lifecycle expiry), written by the jobs worker and read by the rules function alone; object access can be audited with CloudTrail data events.',
+    );
     const smPolicy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     const workerId = Stack.of(this).getLogicalId(this.worker.node.defaultChild as CfnElement);
     if (smPolicy) {

@@ -248,7 +248,7 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
       ['QueryCommand', 'dynamodb:Query'],
     ]),
     item('GetCommand', 'dynamodb:GetItem', 'ID#user_id#42'),
-    // Backtests list profile ids with a scan.
+    // The evaluation-failure markers of GET /v1/health are found with a scan.
     { command: 'ScanCommand', action: 'dynamodb:Scan', resource: table },
     // GET /v1/health: the depth of every queue it reports (and the evaluation-failure markers: the scan above).
     queue('GetQueueAttributesCommand', 'sqs:GetQueueAttributes', () => p().queue),
@@ -267,8 +267,16 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('TransactWriteCommand', 'dynamodb:PutItem', 'JOBS'),
     item('TransactWriteCommand', 'dynamodb:DeleteItem', 'JOBLOCK#audience:vip'),
     secret(() => p().secrets.readKey),
-    // Storing an audience starts its backfill: `Job Started` on the jobs bus.
+    // Storing an audience starts its backfill, a backtest or an export is a job: `Job Started` on the jobs bus.
     { command: 'PutEventsCommand', action: 'events:PutEvents', resource: () => arn(p().jobs.jobsBus) },
+    // GET /v1/jobs/{id}/files/{n}: an export job's file (a missing one is a 404 with ListBucket on the prefix).
+    { command: 'GetObjectCommand', action: 's3:GetObject', resource: () => `${arn(p().jobs.bucket)}/exports/job_1/0003-00000.csv` },
+    {
+      command: 'GetObjectCommand',
+      action: 's3:ListBucket',
+      resource: () => arn(p().jobs.bucket),
+      context: { 's3:prefix': 'exports/job_1/0003-00000.csv' },
+    },
   ],
   // The jobs state machine's worker: scans segments, backfills membership, checkpoints, publishes.
   jobs: [
@@ -288,7 +296,12 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('QueryCommand', 'dynamodb:Query', 'JOB#job_1'),
     item('TransactWriteCommand', 'dynamodb:PutItem', 'JOB#job_1'),
     item('TransactWriteCommand', 'dynamodb:DeleteItem', 'JOBLOCK#audience:vip'),
+    // Before each page: is the job still running (its status alone).
+    item('GetCommand', 'dynamodb:GetItem', 'JOB#job_1'),
     { command: 'PutEventsCommand', action: 'events:PutEvents', resource: () => arn(p().bus) },
+    // Exports: a shard of an audience's members, their roots, one file per page under exports/.
+    item('QueryCommand', 'dynamodb:Query', 'AUD#vip#M#3'),
+    { command: 'PutObjectCommand', action: 's3:PutObject', resource: () => `${arn(p().jobs.bucket)}/exports/job_1/0003-00000.csv` },
     // The every-minute sweep of due memberships (time-based exits).
     item('GetCommand', 'dynamodb:GetItem', 'DUE#SWEEP'),
     item('PutCommand', 'dynamodb:PutItem', 'DUE#SWEEP'),
@@ -438,6 +451,33 @@ describe('and nothing broader where it matters', () => {
     expect(
       allows(role, { command: 'GetObjectCommand', action: 's3:ListBucket', resource: bucket, context: { 's3:prefix': 'reports/' } }),
     ).toBe(false);
+  });
+
+  // The jobs worker: its partitions only (no identity items, sources, keys, suppressions, rules written), no batch writes.
+  test.each([
+    item('GetCommand', 'dynamodb:GetItem', 'ID#email#x'),
+    item('QueryCommand', 'dynamodb:Query', 'SOURCES'),
+    item('GetCommand', 'dynamodb:GetItem', 'WKEY#ab12'),
+    item('PutCommand', 'dynamodb:PutItem', 'RULES'),
+    item('DeleteCommand', 'dynamodb:DeleteItem', 'P#0b7c1d2e'),
+    item('UpdateCommand', 'dynamodb:UpdateItem', 'P#0b7c1d2e'),
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'P#0b7c1d2e'),
+    item('PutCommand', 'dynamodb:PutItem', 'SUP#ab12'),
+    item('PutCommand', 'dynamodb:PutItem', 'JOBLOCK#audience:vip'),
+    item('QueryCommand', 'dynamodb:Query', 'REJ#2026-11-29'),
+    { command: 'GetObjectCommand', action: 's3:GetObject', resource: () => `${arn(p().jobs.bucket)}/exports/job_1/0003-00000.csv` },
+    { command: 'PutObjectCommand', action: 's3:PutObject', resource: () => `${arn(p().jobs.bucket)}/other/x` },
+  ])('jobs may not make $command with $action on $context', (call) => {
+    expect(allows(roleOf(p().functions.jobs), call)).toBe(false);
+  });
+
+  test('the rules function reads export files only, and writes none', () => {
+    const role = roleOf(p().functions.rules);
+    const bucket = () => arn(p().jobs.bucket);
+    expect(allows(role, { command: 'PutObjectCommand', action: 's3:PutObject', resource: () => `${bucket()}/exports/job_1/x.csv` })).toBe(
+      false,
+    );
+    expect(allows(role, { command: 'GetObjectCommand', action: 's3:GetObject', resource: () => `${bucket()}/other/x` })).toBe(false);
   });
 
   test('rule seeding: the provider role may put and delete items on the table only', () => {

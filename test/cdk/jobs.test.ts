@@ -65,15 +65,68 @@ test('Job Started on the jobs bus (not Scherp bus) starts it with the event deta
   });
 });
 
-test('the worker: item reads and writes on the table, PutEvents on Scherp bus; no table administration', () => {
+test('the worker: item reads and writes on its partitions only (LeadingKeys), Scan apart, PutEvents on Scherp bus; no table administration', () => {
   const role = logicalId(synth.stack.platform.jobs.worker.role!);
+  const table = logicalId(synth.stack.platform.table);
   const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: role }]) } });
-  const actions = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
+  const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement) as any[];
+  const actions = statements.flatMap((s) => [s.Action].flat());
   expect(actions).toEqual(
-    expect.arrayContaining(['dynamodb:Scan', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'events:PutEvents']),
+    expect.arrayContaining([
+      'dynamodb:Scan',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      'events:PutEvents',
+      's3:PutObject',
+    ]),
   );
-  for (const a of ['dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:*', 'states:StartExecution', 'lambda:InvokeFunction'])
+  for (const a of [
+    'dynamodb:DeleteTable',
+    'dynamodb:UpdateTable',
+    'dynamodb:*',
+    'dynamodb:BatchWriteItem',
+    'states:StartExecution',
+    'lambda:InvokeFunction',
+  ])
     expect(actions).not.toContain(a);
+  const onTable = statements.filter((s) => JSON.stringify(s.Resource).includes(table));
+  expect(onTable.length).toBeGreaterThan(0);
+  for (const s of onTable) {
+    const acts = [s.Action].flat();
+    if (acts.includes('dynamodb:Scan')) {
+      // The parallel scan has no partition key to condition on: its own statement, Scan alone.
+      expect(acts).toEqual(['dynamodb:Scan']);
+      continue;
+    }
+    // Every item action is conditioned on the partitions the kinds touch.
+    const leading = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+    expect([acts, leading]).toEqual([acts, expect.any(Array)]);
+    for (const k of leading) expect(['P#*', 'RULES', 'AUD#*', 'JOB#*', 'JOBLOCK#*', 'DUE#*']).toContain(k);
+  }
+  const writes = (a: string) =>
+    onTable.filter((s) => [s.Action].flat().includes(a)).flatMap((s) => s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']);
+  expect(writes('dynamodb:PutItem').sort()).toEqual(['AUD#*', 'DUE#*', 'JOB#*', 'P#*']);
+  expect(writes('dynamodb:UpdateItem')).toEqual(['AUD#*']);
+  expect(writes('dynamodb:DeleteItem').sort()).toEqual(['AUD#*', 'DUE#*', 'JOBLOCK#*']);
+});
+
+test('the jobs bucket: private, encrypted, SSL only, export files expire; the worker writes exports/*, the rules function reads them', () => {
+  const jobs = synth.stack.platform.jobs;
+  const bucket = logicalId(jobs.bucket);
+  template.hasResourceProperties('AWS::S3::Bucket', {
+    BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'exports/', ExpirationInDays: 7, Status: 'Enabled' })]) },
+  });
+  const policy = Object.values(template.findResources('AWS::S3::BucketPolicy')).find((p) =>
+    JSON.stringify(p.Properties.Bucket).includes(bucket),
+  );
+  expect(JSON.stringify(policy!.Properties.PolicyDocument)).toContain('aws:SecureTransport');
+  expect(jobs.worker.node.tryFindChild('Resource')).toBeDefined();
+  const env = (fn: IConstruct) => template.findResources('AWS::Lambda::Function')[logicalId(fn)]!.Properties.Environment.Variables;
+  expect(env(jobs.worker).JOBS_BUCKET).toEqual({ Ref: bucket });
+  expect(env(synth.stack.platform.functions.rules).JOBS_BUCKET).toEqual({ Ref: bucket });
 });
 
 test('time-based exits: an every-minute schedule invokes the worker with { sweep: true }', () => {
