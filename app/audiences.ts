@@ -17,6 +17,8 @@ export interface AudienceDeps {
   readonly members: MembershipReader;
   readonly store: ProfileStore;
   readonly now?: () => Date;
+  /** Largest synchronous export in members. @default SYNC_EXPORT_MAX_MEMBERS */
+  readonly syncExportMaxMembers?: number;
 }
 
 const nowIso = (d: AudienceDeps) => (d.now?.() ?? new Date()).toISOString();
@@ -67,9 +69,9 @@ export interface AudienceExport {
   readonly rows: number;
 }
 
-function tooLargeToAnswer(id: string): LimitExceededError {
+function tooLargeToAnswer(id: string, maxMembers: number): LimitExceededError {
   return new LimitExceededError(
-    `audience ${id} is too large for one response (more than ${SYNC_EXPORT_MAX_MEMBERS} members or ${SYNC_EXPORT_MAX_BYTES} bytes): start an export job with POST /v1/audiences/${id}/export`,
+    `audience ${id} is too large for one response (more than ${maxMembers} members or ${SYNC_EXPORT_MAX_BYTES} bytes): start an export job with POST /v1/audiences/${id}/export`,
     'syncExportMembers',
   );
 }
@@ -83,10 +85,11 @@ function tooLargeToAnswer(id: string): LimitExceededError {
 export async function exportAudience(d: AudienceDeps, id: string, query: Record<string, string | undefined>): Promise<AudienceExport> {
   const a = await audienceById(d, id);
   const { format } = parseInput(ExportQuerySchema, query, 'export query');
+  const maxMembers = d.syncExportMaxMembers ?? SYNC_EXPORT_MAX_MEMBERS;
   const counted = await d.members.counters(a.id, nowIso(d));
-  if (counted.shardCounts.reduce((x, y) => x + y, 0) > SYNC_EXPORT_MAX_MEMBERS) throw tooLargeToAnswer(a.id);
+  if (counted.shardCounts.reduce((x, y) => x + y, 0) > maxMembers) throw tooLargeToAnswer(a.id, maxMembers);
   const out = await exportLines(d, format, (limit, c) => d.members.listMembers(a.id, limit, c), undefined, SYNC_EXPORT_MAX_BYTES + 1);
-  if (out.cursor !== undefined || out.bytes > SYNC_EXPORT_MAX_BYTES) throw tooLargeToAnswer(a.id);
+  if (out.cursor !== undefined || out.bytes > SYNC_EXPORT_MAX_BYTES) throw tooLargeToAnswer(a.id, maxMembers);
   return { format, contentType: contentTypeOf(format), body: exportBody(format, out.lines), rows: out.lines.length };
 }
 

@@ -36,8 +36,9 @@ export async function exportLines(
   next: (limit: number, cursor: string | undefined) => ReturnType<MembershipReader['listShard']>,
   cursor: string | undefined,
   maxBytes: number,
-): Promise<{ lines: string[]; bytes: number; members: number; cursor?: string }> {
+): Promise<{ lines: string[]; profileIds: string[]; bytes: number; members: number; cursor?: string }> {
   const lines: string[] = [];
+  const profileIds: string[] = [];
   let bytes = 0;
   let members = 0;
   let c = cursor;
@@ -53,10 +54,11 @@ export async function exportLines(
       const row = exportRow(p.id, p.identifiers, traitValues(p.traits));
       const line = format === 'csv' ? csvLine(row) : JSON.stringify(row);
       lines.push(line);
+      profileIds.push(p.id);
       bytes += Buffer.byteLength(line) + 1;
     }
   } while (c && bytes < maxBytes - ROW_BYTES_ESTIMATE);
-  return { lines, bytes, members, ...(c ? { cursor: c } : {}) };
+  return { lines, profileIds, bytes, members, ...(c ? { cursor: c } : {}) };
 }
 
 /** The body of a file of export lines (a CSV file starts with its header). */
@@ -89,6 +91,7 @@ export const exportWorker: JobWorker = {
           await files.put(key, body, contentTypeOf(format));
           written.push({ key, rows: out.lines.length, bytes: Buffer.byteLength(body) });
         }
+        for (const id of out.profileIds) d.onProfile?.(id);
         return { scanned: out.members, counts: { rows: out.lines.length }, files: written, units: 0 };
       },
     });
