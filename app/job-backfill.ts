@@ -7,14 +7,14 @@
  */
 import { has } from '../core/dict';
 import { DEFAULT_SEGMENTS, type Job, subjectOf } from '../core/jobs';
-import { traitValues } from '../core/profile';
+import { type Profile, traitValues } from '../core/profile';
 import { nextAgingAt } from '../core/expiry';
 import { audienceChanged, dedupeId, personOf } from '../core/rules/contract';
 import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, RuleSet } from '../core/rules/engine';
 import type { Audience } from '../core/rules/schema';
 import { contextProfile, loadHistory } from './evaluate';
 import { DEFAULT_PAGE_ITEMS, eachConcurrently, type JobSpec, type JobWorker, segmentWork, type WorkerDeps } from './job-work';
-import type { ProfileWithParts, RuleStore } from './ports';
+import type { BusEntry, ProfileParts, ProfileWithParts, RuleStore } from './ports';
 import { resolveSurvivors } from './resolve';
 
 export interface BackfillOptions {
@@ -46,6 +46,61 @@ export async function audienceOf(rules: RuleStore, id: string): Promise<Audience
 
 const MAX_ATTEMPTS = 5;
 
+/** A profile's membership change, decided (not yet announced or written). */
+interface Decision {
+  readonly profile: Profile;
+  readonly parts: ProfileParts;
+  readonly next: Record<string, string>;
+  readonly change: 'entered' | 'exited';
+  readonly event: BusEntry;
+  readonly dueAt?: string;
+}
+
+/** What one profile's membership of `audience` should be, from everything stored, as of `nowMs`; undefined: as it is. */
+async function decide(
+  d: Pick<WorkerDeps, 'history'>,
+  job: { readonly id: string },
+  audience: Audience,
+  set: RuleSet,
+  profile: Profile,
+  parts: ProfileParts,
+  nowMs: number,
+): Promise<Decision | undefined> {
+  const history = await loadHistory(d.history, profile, historyWindowMs(audience.condition), nowMs);
+  const at = new Date(nowMs).toISOString();
+  const trigger = { messageId: `backfill:${job.id}`, timestamp: at };
+  const ctx: EvaluationContext = {
+    event: { type: 'identify', ...trigger },
+    profile: contextProfile(profile, parts),
+    history: history ?? [],
+    now: nowMs,
+    // Everything stored counts; the synthetic event is no event of the person's.
+    eventInHistory: false,
+  };
+  const outcome = set.evaluateAudiences(ctx)[0];
+  if (!outcome) return undefined;
+  if (outcome.member === has(parts.audiences, audience.id)) return undefined;
+  const next = { ...parts.audiences };
+  if (outcome.member) next[audience.id] = at;
+  else delete next[audience.id];
+  const change = outcome.member ? 'entered' : 'exited';
+  // Entering a windowed audience files its re-check (time-based exits).
+  const due = outcome.member ? nextAgingAt(audience.condition, ctx) : undefined;
+  const event = audienceChanged({
+    audienceId: audience.id,
+    audienceName: audience.name,
+    entered: outcome.member,
+    profileId: profile.id,
+    trigger,
+    dedupeId: dedupeId(job.id, 'audience', audience.id, change, profile.id),
+    person: personOf(profile.identifiers, traitValues(profile.traits)),
+    trace: outcome.trace,
+    at,
+    backfill: true,
+  });
+  return { profile, parts, next, change, event, ...(due !== undefined ? { dueAt: new Date(due).toISOString() } : {}) };
+}
+
 /**
  * Brings one profile's membership of one audience up to date from everything stored (its
  * traits, computed traits and timeline, merged-in profiles included), as of `nowMs`. Returns
@@ -61,58 +116,31 @@ export async function backfillProfile(
   preloaded?: ProfileWithParts,
   set: RuleSet = new RuleSet([audience]),
 ): Promise<'entered' | 'exited' | undefined> {
-  const windowMs = historyWindowMs(audience.condition);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const first = attempt === 0 ? preloaded : undefined;
     const resolved = first ? { profile: first.stored.profile } : (await resolveSurvivors(d.store, [profileId])).get(profileId);
     if (!resolved || resolved.profile.id !== profileId) return undefined; // gone, or merged away
-    const profile = resolved.profile;
-    const parts = first ? first.parts : await d.parts.loadParts(profile.id);
-    const history = await loadHistory(d.history, profile, windowMs, nowMs);
-    const at = new Date(nowMs).toISOString();
-    const trigger = { messageId: `backfill:${job.id}`, timestamp: at };
-    const ctx: EvaluationContext = {
-      event: { type: 'identify', ...trigger },
-      profile: contextProfile(profile, parts),
-      history: history ?? [],
-      now: nowMs,
-      // Everything stored counts; the synthetic event is no event of the person's.
-      eventInHistory: false,
-    };
-    const outcome = set.evaluateAudiences(ctx)[0];
-    if (!outcome) return undefined;
-    const was = has(parts.audiences, audience.id);
-    if (outcome.member === was) return undefined;
-    const next = { ...parts.audiences };
-    if (outcome.member) next[audience.id] = at;
-    else delete next[audience.id];
-    const change = outcome.member ? 'entered' : 'exited';
+    const parts = first ? first.parts : await d.parts.loadParts(profileId);
+    const dec = await decide(d, job, audience, set, resolved.profile, parts, nowMs);
+    if (!dec) return undefined;
     // As evaluate: publish first (same dedupe id on a retry), then write the membership.
-    if (job.announce)
-      await d.bus.publish([
-        audienceChanged({
-          audienceId: audience.id,
-          audienceName: audience.name,
-          entered: outcome.member,
-          profileId: profile.id,
-          trigger,
-          dedupeId: dedupeId(job.id, 'audience', audience.id, change, profile.id),
-          person: personOf(profile.identifiers, traitValues(profile.traits)),
-          trace: outcome.trace,
-          at,
-          backfill: true,
-        }),
-      ]);
-    // Entering a windowed audience files its re-check (time-based exits).
-    const due = outcome.member ? nextAgingAt(audience.condition, ctx) : undefined;
-    const dueAt = due !== undefined ? { [audience.id]: new Date(due).toISOString() } : undefined;
+    if (job.announce) await d.bus.publish([dec.event]);
+    const at = new Date(nowMs).toISOString();
+    const dueAt = dec.dueAt ? { [audience.id]: dec.dueAt } : undefined;
     if (
-      await d.parts.saveAudiences(profile.id, next, parts.audiencesVersion, { previous: parts.audiences, at, ...(dueAt ? { dueAt } : {}) })
+      await d.parts.saveAudiences(profileId, dec.next, parts.audiencesVersion, {
+        previous: parts.audiences,
+        at,
+        ...(dueAt ? { dueAt } : {}),
+      })
     )
-      return change;
+      return dec.change;
   }
   throw new Error('audience membership changed concurrently');
 }
+
+/** Changes written per transaction (each profile's part, member and due items; counts summed per shard). */
+const BATCH = 20;
 
 export const backfillWorker: JobWorker = {
   async prepare(d: WorkerDeps, job: Job) {
@@ -128,20 +156,51 @@ export const backfillWorker: JobWorker = {
         let entered = 0;
         let exited = 0;
         let reads = 0;
-        await eachConcurrently(page.profileIds, d.concurrency ?? 16, async (id) => {
-          const loaded = page.loaded?.get(id);
-          if (!loaded) reads += 2;
-          const change = await backfillProfile(d, { id: job.id, announce }, audience, id, nowMs, loaded, set);
+        const count = (change: 'entered' | 'exited' | undefined) => {
           if (change === 'entered') entered++;
           if (change === 'exited') exited++;
+        };
+        // The profiles the page held whole are decided from it; the few it cut are read and written one by one.
+        const decided: Decision[] = [];
+        await eachConcurrently(page.profileIds, d.concurrency ?? 16, async (id) => {
+          const loaded = page.loaded?.get(id);
+          if (!loaded) {
+            reads += 2;
+            count(await backfillProfile(d, { id: job.id, announce }, audience, id, nowMs, undefined, set));
+          } else {
+            const dec = await decide(d, job, audience, set, loaded.stored.profile, loaded.parts, nowMs);
+            if (dec) decided.push(dec);
+          }
           d.onProfile?.(id);
         });
+        // As evaluate: announce first (the same dedupe ids on a retry), then write, a batch per transaction.
+        if (announce && decided.length > 0) await d.bus.publish(decided.map((x) => x.event));
+        const at = new Date(nowMs).toISOString();
+        for (let i = 0; i < decided.length; i += BATCH) {
+          const batch = decided.slice(i, i + BATCH);
+          const written = await d.parts.saveAudiencesBatch(
+            batch.map((x) => ({
+              profileId: x.profile.id,
+              audienceId: audience.id,
+              entered: x.change === 'entered',
+              previous: x.parts.audiences,
+              next: x.next,
+              expectedVersion: x.parts.audiencesVersion,
+              ...(x.dueAt ? { dueAt: x.dueAt } : {}),
+            })),
+            at,
+          );
+          if (written) for (const x of batch) count(x.change);
+          // A profile of the batch moved on meanwhile: each one read again and written alone.
+          else
+            for (const x of batch) count(await backfillProfile(d, { id: job.id, announce }, audience, x.profile.id, nowMs, undefined, set));
+        }
         return {
           scanned: page.profileIds.length,
           counts: { entered, exited },
           corrupt: page.corrupt,
-          // The reads of profiles the page cut and of timelines, and a transactional write per change.
-          units: reads + page.profileIds.length * historyReads + (entered + exited) * 8,
+          // The reads of profiles the page cut and of timelines, and the transactional writes (two units an item).
+          units: reads + page.profileIds.length * historyReads + (entered + exited) * 6,
         };
       },
     });

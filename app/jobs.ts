@@ -100,13 +100,16 @@ export async function listJobs(d: Pick<JobDeps, 'jobs' | 'now'>): Promise<{ jobs
   return { jobs: out };
 }
 
-/** Cancels a running job: its workers stop after their current page; its subject is free again. */
+/** Cancels a running job: its workers stop within a second (`STATUS_EVERY_MS`), after their current page; its subject is free again. */
 export async function cancelJob(d: Pick<JobDeps, 'jobs' | 'now'>, id: string): Promise<JobView> {
   const got = await d.jobs.get(id);
   if (!got) throw new NotFoundError(`no job ${id}`);
   if (got.job.status === 'running') await d.jobs.finish(got.job, 'cancelled', nowOf(d).toISOString());
   return getJob(d, id);
 }
+
+/** How often a worker asks whether its job still runs (a cancelled job's workers stop within this). */
+const STATUS_EVERY_MS = 1000;
 
 /** `done`: the segment is finished; `stopped`: the job no longer runs; `paused`: time is up, run it again to go on. */
 export type SegmentOutcome = 'done' | 'stopped' | 'paused';
@@ -136,29 +139,43 @@ export async function runSegment(d: WorkerDeps, jobId: string, segment: number):
     return p;
   };
   let next = readFrom(state.cursor);
-  for (let pages = 0; ; pages++) {
-    // Cancelled? Read again before every page but the first (just read).
-    if (pages > 0 && (await d.jobs.status(jobId)) !== 'running') return 'stopped';
-    const started = Date.now();
-    const page = await next;
-    // The next page is read while this one is worked.
-    if (page.cursor !== undefined) next = readFrom(page.cursor);
-    const done = await work.work(page, state, nowOf(d).getTime());
-    state = {
-      segment,
-      ...(page.cursor ? { cursor: page.cursor } : {}),
-      done: page.cursor === undefined,
-      scanned: state.scanned + done.scanned,
-      counts: addCounts(state.counts, done.counts),
-      ...(state.files || done.files ? { files: [...(state.files ?? []), ...(done.files ?? [])] } : {}),
-      corrupt: [...state.corrupt, ...(done.corrupt ?? [])].slice(0, 100),
-      updatedAt: nowOf(d).toISOString(),
-    };
-    await d.jobs.checkpoint(jobId, state);
-    if (state.done) return 'done';
-    if (d.timeUp?.()) return 'paused';
-    const wait = throttleDelayMs(page.units + done.units, Date.now() - started, share);
-    if (wait > 0) await sleep(wait);
+  // The checkpoint of page n is written while page n + 1 is worked (in order: n's before n + 1's).
+  let saved: Promise<void> = Promise.resolve();
+  let checkedAt = Date.now();
+  try {
+    for (;;) {
+      // Cancelled? Asked at most every STATUS_EVERY_MS (the first page follows the read above).
+      if (Date.now() - checkedAt >= STATUS_EVERY_MS) {
+        checkedAt = Date.now();
+        if ((await d.jobs.status(jobId)) !== 'running') return 'stopped';
+      }
+      const started = Date.now();
+      const page = await next;
+      // The next page is read while this one is worked.
+      if (page.cursor !== undefined) next = readFrom(page.cursor);
+      const done = await work.work(page, state, nowOf(d).getTime());
+      state = {
+        segment,
+        ...(page.cursor ? { cursor: page.cursor } : {}),
+        done: page.cursor === undefined,
+        scanned: state.scanned + done.scanned,
+        counts: addCounts(state.counts, done.counts),
+        ...(state.files || done.files ? { files: [...(state.files ?? []), ...(done.files ?? [])] } : {}),
+        corrupt: [...state.corrupt, ...(done.corrupt ?? [])].slice(0, 100),
+        updatedAt: nowOf(d).toISOString(),
+      };
+      const checkpoint = state;
+      await saved;
+      saved = d.jobs.checkpoint(jobId, checkpoint);
+      saved.catch(() => undefined); // awaited before the next checkpoint and at the end
+      if (state.done) return 'done';
+      if (d.timeUp?.()) return 'paused';
+      const wait = throttleDelayMs(page.units + done.units, Date.now() - started, share);
+      if (wait > 0) await sleep(wait);
+    }
+  } finally {
+    // Whatever the outcome, the last checkpoint is written before the segment run ends.
+    await saved;
   }
 }
 

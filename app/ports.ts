@@ -387,6 +387,12 @@ export interface PersonalizationStore {
     expectedVersion: number,
     change?: AudienceChange,
   ): Promise<boolean>;
+  /**
+   * Writes several profiles' change of one audience each at once (a backfill's page), all or
+   * nothing: false when any profile's part moved on from its `expectedVersion` (write those one
+   * by one). At most `MAX_PROFILES_PER_BATCH` (20) changes.
+   */
+  saveAudiencesBatch(changes: readonly AudienceBatchChange[], at: string): Promise<boolean>;
   putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void>;
   /**
    * Records a firing of one action of one rule for a profile, in one conditional write: refused
@@ -396,6 +402,19 @@ export interface PersonalizationStore {
 }
 
 /** What a membership write changes: the state it read, when, and for entered audiences when to re-check them. */
+/** One profile's change of one audience in a batch (`PersonalizationStore.saveAudiencesBatch`). */
+export interface AudienceBatchChange {
+  readonly profileId: string;
+  readonly audienceId: string;
+  readonly entered: boolean;
+  /** The profile's membership as read at `expectedVersion`, and as it is to be. */
+  readonly previous: Readonly<Record<string, string>>;
+  readonly next: Readonly<Record<string, string>>;
+  readonly expectedVersion: number;
+  /** When the entered membership can age out (a due item is filed). */
+  readonly dueAt?: string;
+}
+
 export interface AudienceChange {
   readonly previous: Readonly<Record<string, string>>;
   readonly at: string;

@@ -12,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient, localDynamoConfig } from '../adapters/dynamo/client';
 import { DynamoProfileScanner } from '../adapters/dynamo/profile-scanner';
 import { DynamoProfileStore } from '../adapters/dynamo/profile-store';
+import { DEFAULT_PAGE_ITEMS } from '../app/job-work';
 import { stitch } from '../app/stitch';
 import type { ScherpEvent } from '../core/events';
 import { startRuntime } from '../local/runtime';
@@ -91,7 +92,8 @@ export async function benchAudiences(
     const at = Date.now();
     while (rt.stream.idleSince <= at) await sleep(50);
 
-    log('audiences: raw parallel scan of the same table…');
+    // The same page size as the backfill's workers (like for like).
+    log(`audiences: raw parallel scan of the same table (${DEFAULT_PAGE_ITEMS} items a page)…`);
     const scanner = new DynamoProfileScanner(doc, rt.tableName);
     const scanStart = performance.now();
     let scanned = 0;
@@ -101,7 +103,7 @@ export async function benchAudiences(
         for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
           let cursor: string | undefined;
           do {
-            const page = await scanner.scanSegment(s, segments, cursor, 200);
+            const page = await scanner.scanSegment(s, segments, cursor, DEFAULT_PAGE_ITEMS);
             scanned += page.profileIds.length;
             cursor = page.cursor;
           } while (cursor);

@@ -675,7 +675,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     ok: { 200: { schema: JobViewSchema } },
   },
   'POST /v1/jobs/{id}/cancel': {
-    summary: 'Cancel a running job (its workers stop after their current page; the audience is free for a new job)',
+    summary: 'Cancel a running job (its workers stop within a second, after their current page; its audience is free for a new job)',
     auth: 'admin',
     tag: 'Rules',
     ok: { 200: { schema: JobViewSchema } },

@@ -23,7 +23,7 @@ import {
 import { dict } from '../../core/dict';
 import { minuteOf } from '../../core/expiry';
 import { ValidationError } from '../../core/errors';
-import type { MemberPage, MembershipReader } from '../../app/ports';
+import type { AudienceBatchChange, MemberPage, MembershipReader } from '../../app/ports';
 import { isConditionOrConflict } from './conditions';
 import { keys, TTL_ATTRIBUTE } from './keys';
 
@@ -125,6 +125,80 @@ export async function saveMembership(
     version++;
   }
   return true;
+}
+
+/** Profiles per batch: a part, a member item and a due item each, and one count and hour bucket per shard (≤ 100 items). */
+export const MAX_PROFILES_PER_BATCH = 20;
+
+/**
+ * Writes the membership changes of several profiles (one audience change each, as a backfill
+ * makes them) in one transaction: each profile's part (conditional on its version), its member
+ * and due items, and the count and hour-bucket deltas summed per shard. All or nothing: false
+ * when any profile's version moved on (the caller writes those profiles one by one).
+ */
+export async function saveMembershipBatch(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  changes: readonly AudienceBatchChange[],
+  at: string,
+): Promise<boolean> {
+  if (changes.length === 0) return true;
+  if (changes.length > MAX_PROFILES_PER_BATCH) throw new Error(`at most ${MAX_PROFILES_PER_BATCH} profiles per batch`);
+  const items: TransactItem[] = [];
+  const counts = new Map<string, { audienceId: string; shard: number; n: number; e: number; x: number }>();
+  for (const c of changes) {
+    const shard = shardOf(c.profileId);
+    const member = keys.audienceMember(c.audienceId, shard, c.profileId);
+    items.push({
+      Put: {
+        TableName: tableName,
+        Item: { ...keys.audiences(c.profileId), m: { ...c.next }, ver: c.expectedVersion + 1 },
+        ...(c.expectedVersion === 0
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': c.expectedVersion } }),
+      },
+    });
+    items.push(
+      c.entered
+        ? { Put: { TableName: tableName, Item: { ...member, pid: c.profileId, at: c.next[c.audienceId] ?? at } } }
+        : { Delete: { TableName: tableName, Key: member } },
+    );
+    if (c.entered && c.dueAt) items.push(dueItem(tableName, c.audienceId, c.profileId, c.dueAt));
+    const k = `${c.audienceId}\u0000${shard}`;
+    const sum = counts.get(k) ?? { audienceId: c.audienceId, shard, n: 0, e: 0, x: 0 };
+    sum.n += c.entered ? 1 : -1;
+    if (c.entered) sum.e++;
+    else sum.x++;
+    counts.set(k, sum);
+  }
+  const ttl = Math.floor(Date.parse(at) / 1000) + HOUR_BUCKET_TTL_SECONDS;
+  for (const c of counts.values()) {
+    if (c.n !== 0)
+      items.push({
+        Update: {
+          TableName: tableName,
+          Key: keys.audienceCount(c.audienceId, c.shard),
+          UpdateExpression: 'ADD n :d',
+          ExpressionAttributeValues: { ':d': c.n },
+        },
+      });
+    items.push({
+      Update: {
+        TableName: tableName,
+        Key: keys.audienceHour(c.audienceId, hourOf(at), c.shard),
+        UpdateExpression: 'ADD e :e, x :x SET #ttl = :ttl',
+        ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+        ExpressionAttributeValues: { ':e': c.e, ':x': c.x, ':ttl': ttl },
+      },
+    });
+  }
+  try {
+    await doc.send(new TransactWriteCommand({ TransactItems: items }));
+    return true;
+  } catch (err) {
+    if (isConditionOrConflict(err)) return false;
+    throw err;
+  }
 }
 
 interface Cursor {

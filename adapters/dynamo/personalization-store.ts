@@ -4,10 +4,18 @@
  */
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Consent } from '../../core/consent';
-import type { AudienceChange, ClaimResult, FiringClaim, PersonalizationStore, ProfileParts, Recommendation } from '../../app/ports';
+import type {
+  AudienceBatchChange,
+  AudienceChange,
+  ClaimResult,
+  FiringClaim,
+  PersonalizationStore,
+  ProfileParts,
+  Recommendation,
+} from '../../app/ports';
 import { isConditionFailure, putVersioned } from './conditions';
 import { decodeComputed } from './computed-store';
-import { saveMembership } from './membership-store';
+import { saveMembership, saveMembershipBatch } from './membership-store';
 import { keys, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
 import { dict } from '../../core/dict';
 
@@ -72,6 +80,10 @@ export class DynamoPersonalizationStore implements PersonalizationStore {
     const previous = change?.previous ?? {};
     const at = change?.at ?? new Date().toISOString();
     return saveMembership(this.doc, this.tableName, profileId, previous, members, expectedVersion, at, change?.dueAt);
+  }
+
+  saveAudiencesBatch(changes: readonly AudienceBatchChange[], at: string): Promise<boolean> {
+    return saveMembershipBatch(this.doc, this.tableName, changes, at);
   }
 
   async putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void> {
