@@ -222,14 +222,19 @@ function shownParams(params: JobParams): Record<string, string | number | boolea
   return out;
 }
 
+/** Keys of a job's view that its parameters never take. */
+const VIEW_KEYS = new Set(['id', 'kind', 'subject', 'status', 'createdAt', 'updatedAt', 'finishedAt', 'error', 'progress', 'result']);
+
 export function jobView(job: Job, segments: readonly SegmentState[], nowMs: number, result?: JobResult): JobView {
   const p = progress(job, segments, nowMs);
+  const shown = shownParams(job.params);
+  for (const k of VIEW_KEYS) delete shown[k];
   return {
-    ...shownParams(job.params),
     id: job.id,
     kind: job.kind,
     subject: job.subject,
     status: job.status,
+    ...shown,
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
     ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),

@@ -13,11 +13,21 @@ export interface JobsCommandContext {
   readonly out: (text: string) => void;
 }
 
-/** One line per job: id, audience, status, the progress bar, rate and ETA. */
+/** The kind's counters as a few words: `+3 −1` (backfill), `2 matched, 5 firings` (backtest), `120 rows` (export). */
+function counters(j: JobView): string {
+  const p = j.progress;
+  if (j.kind === 'audience-backfill') return `, +${p.entered ?? 0} −${p.exited ?? 0}`;
+  if (j.kind === 'rule-backtest') return `, ${p.matched ?? 0} matched, ${p.firings ?? 0} firings`;
+  if (j.kind === 'audience-export') return `, ${p.rows ?? 0} rows`;
+  return '';
+}
+
+/** One line per job: id, what it works on (audience or rule), status, the progress bar, rate, the kind's counters and ETA. */
 export function jobLine(j: JobView): string {
   const p = j.progress;
   const eta = j.status === 'running' && p.etaSeconds !== null ? `  eta ${p.etaSeconds}s` : '';
-  return `${j.id}  ${j.audienceId}  ${j.status.padEnd(9)} ${progressBar(p.done, p.total, 20, 'segments')}  ${p.profilesScanned} profiles (${p.rate}/s), +${p.entered} −${p.exited}${eta}`;
+  const what = j.audienceId ?? j.ruleId ?? j.subject;
+  return `${j.id}  ${what}  ${j.status.padEnd(9)} ${progressBar(p.done, p.total, 20, 'segments')}  ${p.profilesScanned} profiles (${p.rate}/s)${counters(j)}${eta}`;
 }
 
 async function call(ctx: JobsCommandContext, method: string, path: string): Promise<unknown> {
@@ -46,6 +56,7 @@ export async function jobsCommand(ctx: JobsCommandContext, positionals: readonly
       ctx.out(`${jobLine(j)}\n`);
       if (!ctx.watch || j.status !== 'running') {
         if (j.progress.corrupt.length > 0) ctx.out(`corrupt items skipped: ${j.progress.corrupt.join(', ')}\n`);
+        if (j.result) ctx.out(`${JSON.stringify(j.result)}\n`);
         return;
       }
       await new Promise((r) => setTimeout(r, 1000));
