@@ -122,13 +122,14 @@ export async function benchAudiences(
     });
     const jobId = put.headers.get('scherp-job-id');
     if (put.status !== 200 || !jobId) throw new Error(`PUT audience: ${put.status}`);
-    let job: { status: string; progress: { profilesScanned: number; entered: number } };
-    for (;;) {
-      job = (await (await fetch(`${rt.url}/v1/jobs/${jobId}`, { headers: admin })).json()) as typeof job;
-      if (job.status !== 'running') break;
-      await sleep(20);
-    }
+    // Until the job's workers are done (in-process: no polling load on the table while it runs).
+    await rt.jobs.wait(jobId);
     const seconds = (performance.now() - t0) / 1000;
+    const job = (await (await fetch(`${rt.url}/v1/jobs/${jobId}`, { headers: admin })).json()) as {
+      status: string;
+      progress: { profilesScanned: number; entered: number };
+    };
+    if (job.status !== 'succeeded') throw new Error(`backfill job ${job.status}`);
     meter.label = 'after';
     const backfillRate = job.progress.profilesScanned / seconds;
     const t = meter.tally('backfill');
