@@ -151,6 +151,8 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     ]),
     item('GetCommand', 'dynamodb:GetItem', 'ID#user_id#42'),
     item('PutCommand', 'dynamodb:PutItem', 'MSG#default#m-1'),
+    // An event naming identifiers that did not link there is indexed by their digests.
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'FX#ab12'),
     item('GetCommand', 'dynamodb:GetItem', 'MSG#default#m-1'),
     // The Overview's counters: one ADD per batch per hour (a projected read when an hour is full of names).
     item('UpdateCommand', 'dynamodb:UpdateItem', 'STATS#2026-11-29'),
@@ -200,6 +202,11 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'SUP#ab12'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'REJ#2026-11-29'),
     item('QueryCommand', 'dynamodb:Query', 'REJ#2026-11-29'),
+    // Erasure rewrites other profiles' events naming the person without them, found by digest.
+    item('QueryCommand', 'dynamodb:Query', 'FX#ab12'),
+    item('GetCommand', 'dynamodb:GetItem', 'P#0b7c1d2e'),
+    item('PutCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'FX#ab12'),
     // Erasure takes the person out of every audience: PROFILE#AUD, member items, counts.
     item('TransactWriteCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
     item('TransactWriteCommand', 'dynamodb:DeleteItem', 'AUD#vip#M#3'),
