@@ -74,6 +74,13 @@ export interface StitchOptions {
   /** Source precedence per trait (config `traits`). */
   readonly traits?: TraitPolicy;
   readonly now?: () => Date;
+  /**
+   * Epoch ms after which no event is stored (its invocation's start plus the stitch timeout): a
+   * stitch that read a profile before a split stores its event before the split's final settle
+   * pass, also locally, where nothing ends a slow call (`core/stitch-bound.ts`). Past it the event is
+   * left to the queue's retry, which reads again.
+   */
+  readonly deadline?: number;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -245,6 +252,8 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     }
     if (raced) continue;
 
+    if (opts.deadline !== undefined && Date.now() > opts.deadline)
+      throw new ConflictError('the stitch ran past its deadline; the event is retried with fresh reads');
     const stored = await store.putEvent(target.id, event);
     return {
       profileId: target.id,

@@ -288,6 +288,9 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     ]),
     item('QueryCommand', 'dynamodb:Query', 'RULES'),
     item('GetCommand', 'dynamodb:GetItem', 'RULES'),
+    // A split's final settle pass (due sweep): events moved, computed traits and the announcement put.
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'P#0b7c1d2e'),
+    item('PutCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
     item('TransactWriteCommand', 'dynamodb:PutItem', 'AUD#vip#M#3'),
     item('TransactWriteCommand', 'dynamodb:DeleteItem', 'AUD#vip#M#3'),
     item('TransactWriteCommand', 'dynamodb:UpdateItem', 'AUD#vip'),
@@ -341,6 +344,8 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('TransactWriteCommand', 'dynamodb:UpdateItem', 'ID#email#x'),
     item('TransactWriteCommand', 'dynamodb:DeleteItem', 'SUP#ab12'),
     item('TransactWriteCommand', 'dynamodb:PutItem', 'SUP#ab12'),
+    // A split files its final settle pass in the due index.
+    item('PutCommand', 'dynamodb:PutItem', 'DUE#2026-11-29T10:31'),
     secret(() => p().secrets.adminKey),
   ],
   insights: [
