@@ -250,7 +250,8 @@ export async function splitProfile(deps: SplitDeps, key: string, body: unknown):
  * Files the final settle pass, due once no `stitch` that read the group before the transaction can
  * still store an event: the transaction committed before now; such a `stitch` stores its event
  * before its invocation ends, at most the stitch timeout after it started (before the commit);
- * plus a margin for the request in flight then and for clocks. Idempotent (one due item per minute).
+ * plus a margin for the request in flight then and for clocks. A repeated split files another
+ * (a pass over a settled split moves nothing).
  */
 async function fileFinalPass(deps: SplitDeps, rec: SplitRecord): Promise<void> {
   if (!deps.due) return;
