@@ -5,7 +5,8 @@
  * every identifier listed on them, and the retained rejected events naming any of those
  * identifiers (`core/mentions.ts`), and the copies in stores outside the table it can reach
  * (`CopyStore`: locally the bus log, queue journal, dead letters, stream failures, pending delayed
- * actions) and its audience membership (member items and counts). Before anything is deleted the identifiers go on the suppression list (when
+ * actions) and its audience membership (member items and counts), and its identifiers out of the
+ * events other profiles keep that name them (links refused there, found by digest: `redactForeignMentions`). Before anything is deleted the identifiers go on the suppression list (when
  * configured), so an event racing the erasure cannot recreate the person. The answer names the
  * stores it cannot reach and when their copies expire (`notReached`).
  */
@@ -79,6 +80,7 @@ export async function eraseProfile(
   if (!survivor) {
     const rejected = await eraseRejected(opts.rejected, [requested], identity);
     const copies = await eraseCopies(opts.copies, [owner], [requested], identity);
+    await store.redactForeignMentions([requested], payloadMatcher([requested], identity));
     return {
       erased: { profiles: 0, items: await store.eraseIdentities([requested]), identifiers: 1, rejected, copies },
       notReached: opts.notReached ?? [],
@@ -110,6 +112,9 @@ export async function eraseProfile(
   const rejected = await eraseRejected(opts.rejected, ids, identity);
   // The copies outside the table, for the same reason before any profile item.
   const copies = await eraseCopies(opts.copies, [...profileIds], ids, identity);
+  // Events other profiles keep that name the person's identifiers (links the limits or the
+  // circuit breaker refused): found by their digests, the person's values taken out.
+  await store.redactForeignMentions(ids, payloadMatcher(ids, identity));
   // Only identity items that point at an erased profile: never another person's.
   const owners = await store.getIdentityOwners(ids);
   const owned = ids.filter((id) => identifierKey(id) !== requestedKey && profileIds.has(owners.get(identifierKey(id)) ?? ''));

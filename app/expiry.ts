@@ -4,10 +4,11 @@
  * audience whose condition has a history window) and evaluates each at the current time, from
  * everything stored: a member whose qualifying history aged out leaves with `Audience Exited`
  * on the bus; one still in (newer events) is re-filed for its next ageing moment. Nothing is
- * written per event.
+ * written per event. The same index carries a split's final settle pass (`~split:<splitId>`).
  */
 import { has } from '../core/dict';
 import { nextAgingAt } from '../core/expiry';
+import { splitOfDue } from '../core/split';
 import { traitValues } from '../core/profile';
 import { audienceChanged, dedupeId, personOf } from '../core/rules/contract';
 import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, RuleSet } from '../core/rules/engine';
@@ -25,6 +26,11 @@ export interface SweepDeps {
   readonly bus: Bus;
   readonly now?: () => Date;
   readonly onError?: (item: DueItem, err: unknown) => void;
+  /**
+   * Runs a split's final settle pass (`finalSettle` in `app/split.ts`), filed in the same index.
+   * Absent: such an item fails (stays filed, retried next minute).
+   */
+  readonly settleSplit?: (keptId: string, splitId: string) => Promise<unknown>;
 }
 
 export interface SweepResult {
@@ -105,6 +111,13 @@ export async function sweepDue(d: SweepDeps): Promise<SweepResult> {
   const audiences = items.length > 0 ? await enabledAudiences(d.rules) : new Map<string, Audience>();
   for (const item of items) {
     try {
+      const splitId = splitOfDue(item.audienceId);
+      if (splitId !== undefined) {
+        if (!d.settleSplit) throw new Error('no split settler configured');
+        await d.settleSplit(item.profileId, splitId);
+        await d.due.remove(item);
+        continue;
+      }
       const r = await recheck(d, audiences.get(item.audienceId), item, nowMs);
       if (r === 'exited') exited++;
       if (r === 'refiled') refiled++;

@@ -4,7 +4,7 @@
  * outbox, so a crash after the merge never loses the announcement.
  */
 import { createHash } from 'node:crypto';
-import { parseIdentifierKey } from '../core/identity';
+import { identifierTypeOf } from '../core/identity';
 import type { MergeRecord } from '../core/profile';
 import {
   CONTRACT_VERSION,
@@ -25,7 +25,7 @@ export const PROFILE_MERGE_REFUSED = DETAIL_TYPES.profileMergeRefused;
 export function mergeBusEntries(r: MergeRecord): BusEntry[] {
   const dedupeId = (kind: string) =>
     createHash('sha256').update(`${kind}\u0000${r.profileId}\u0000${r.messageId}`).digest('hex').slice(0, 32);
-  const types = (keys: readonly string[]) => [...new Set(keys.map((k) => parseIdentifierKey(k)?.type ?? 'unknown'))].sort();
+  const types = (keys: readonly string[]) => [...new Set(keys.map((k) => identifierTypeOf(k) ?? 'unknown'))].sort();
   const base = { version: CONTRACT_VERSION as typeof CONTRACT_VERSION, profileId: r.profileId, messageId: r.messageId, at: r.at };
   const out: BusEntry[] = [];
   if (r.merged.length > 0) {

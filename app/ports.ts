@@ -213,6 +213,12 @@ export interface ProfileStore {
   mergeProfiles(survivor: Profile, survivorVersion: number, losers: readonly StoredProfile[], record: MergeRecord): Promise<boolean>;
   /** Stores a merge record unless one for the same event is already there; false if it was. */
   putMergeRecord(record: MergeRecord): Promise<boolean>;
+  /**
+   * Indexes an event stored (or about to be) on `profileId`'s timeline under identifiers of it that
+   * did not link there (refs, `identifierRef`): erasure of the person they belong to finds the
+   * event by them (`redactNamed`). Idempotent; written before the event, expires with it.
+   */
+  indexForeignIdentifiers(refs: readonly string[], profileId: string, event: ScherpEvent): Promise<void>;
   /** Stores an event on a profile's timeline; false if it was already there. */
   putEvent(profileId: string, event: ScherpEvent): Promise<boolean>;
   /**
@@ -307,6 +313,12 @@ export interface ErasureStore {
   erasePartition(profileId: string): Promise<number>;
   /** Deletes identity items; returns how many. */
   eraseIdentities(ids: readonly Identifier[]): Promise<number>;
+  /**
+   * Takes what `matches` names out of the events other profiles keep that are indexed under these
+   * identifiers (`ProfileStore.indexForeignIdentifiers`), then deletes those index entries; returns
+   * how many events changed. Idempotent.
+   */
+  redactForeignMentions(ids: readonly Identifier[], matches: (json: string) => boolean): Promise<number>;
   /**
    * Lifts an identifier's suppression marker and keeps an audit item next to it (when, by which
    * key kind; the marker's digest only), in one transaction; false when there is no marker.

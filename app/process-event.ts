@@ -24,6 +24,8 @@ export interface ProcessEventDeps {
   readonly traits?: TraitPolicy;
   /** Drop events carrying an erased identifier (config `privacy.suppressErased`). */
   readonly suppressErased?: boolean;
+  /** No event stored after this (epoch ms; `StitchOptions.deadline`). */
+  readonly deadline?: number;
 }
 
 export interface ProcessEventResult extends StitchResult {
@@ -33,7 +35,12 @@ export interface ProcessEventResult extends StitchResult {
 
 export async function processEvent(deps: ProcessEventDeps, event: ScherpEvent): Promise<ProcessEventResult> {
   const d = deps.messages && !hasStatedTime(event) ? await dedupe(deps.messages, event) : { event, seen: false };
-  const r = await stitch(deps.store, d.event, { identity: deps.identity, traits: deps.traits, suppressErased: deps.suppressErased });
+  const r = await stitch(deps.store, d.event, {
+    identity: deps.identity,
+    traits: deps.traits,
+    suppressErased: deps.suppressErased,
+    ...(deps.deadline !== undefined ? { deadline: deps.deadline } : {}),
+  });
   // With a stated time, a repeat is an event already on the timeline.
   return { ...r, repeat: d.seen || (r.duplicate && hasStatedTime(event)) };
 }

@@ -10,7 +10,7 @@ import type { IdentityConfig } from '../core/config';
 import { DEFAULT_CONFIG } from '../core/config';
 import type { ScherpEvent } from '../core/events';
 import { ScherpError } from '../core/errors';
-import { identifierKey, type LinkPlan } from '../core/identity';
+import { identifierKey, identifierRef, type LinkPlan } from '../core/identity';
 import type { IdentityAnomaly, Profile } from '../core/profile';
 import { survivorOf } from './identity-graph';
 import type { ProfileStore, StoredProfile } from './ports';
@@ -28,7 +28,7 @@ export interface QuarantineRecords {
   /** The quarantine fields of the record kept on `profileId` for this event. */
   extra(profileId: string): { quarantineRefused?: string[]; anomaly?: IdentityAnomaly };
   has(profileId: string): boolean;
-  /** Profiles links were refused into, with what the event tripped, if it did. */
+  /** Profiles links were refused into, with the refused identifiers as refs (`identifierRef`). */
   readonly into: ReadonlyMap<string, string[]>;
   readonly trip?: LinkPlan['trip'];
   readonly at: string;
@@ -37,7 +37,8 @@ export interface QuarantineRecords {
 export function quarantineRecords(plan: LinkPlan, at: string): QuarantineRecords {
   const into = new Map<string, string[]>();
   for (const d of plan.dropped)
-    if (d.reason === 'quarantine' && d.into !== undefined) into.set(d.into, [...(into.get(d.into) ?? []), identifierKey(d.id)]);
+    if (d.reason === 'quarantine' && d.into !== undefined)
+      into.set(d.into, [...(into.get(d.into) ?? []), identifierRef(identifierKey(d.id))]);
   return {
     into,
     trip: plan.trip,

@@ -14,7 +14,9 @@
  *    so that rules do not fire again, deleted). Computed traits of every side are recomputed from
  *    the events of its partitions, conditioned on their version (an event evaluated meanwhile
  *    makes it read again). Repeated until nothing moves, once more after a short pause for an
- *    event whose stitch read the profile before the transaction and stored it after the first pass.
+ *    event whose stitch read the profile before the transaction and stored it after the first pass;
+ *    and a final pass from the due index once no such stitch can still store an event (the commit
+ *    plus the stitch timeout and a margin: `fileFinalPass`), which closes that race.
  * 4. The announcement record: the stream carries it to `evaluate`, which puts `Profile Split` on
  *    the bus and re-evaluates the audiences of every side.
  *
@@ -28,10 +30,20 @@ import { AlreadyExistsError, NotFoundError, ValidationError } from '../core/erro
 import { mergeIdOf, splitIdOf, SplitRequestSchema, type SplitRecord, type SplitRequest, type SplitResult } from '../core/identity-graph';
 import { identifierKey, parseIdentifierKey } from '../core/identity';
 import { newProfileId, type Profile, type TraitPolicy } from '../core/profile';
-import { sideOfEvent, SplitNotPossible, splitRoots, splitSides, traitsFrom, type GroupProfile, type Side } from '../core/split';
+import { DEFAULT_STITCH_TIMEOUT_SECONDS, STALE_STITCH_MARGIN_MS } from '../core/stitch-bound';
+import {
+  finalSettleDue,
+  sideOfEvent,
+  SplitNotPossible,
+  splitRoots,
+  splitSides,
+  traitsFrom,
+  type GroupProfile,
+  type Side,
+} from '../core/split';
 import { parseInput } from '../core/validation';
 import type { ComputedDeps } from './computed';
-import type { IdentityGraphStore, ProfileStore, SplitStore, StoredEvent } from './ports';
+import type { DueStore, IdentityGraphStore, ProfileStore, SplitStore, StoredEvent } from './ports';
 import { groupRecords, survivorOf } from './identity-graph';
 import { parseProfileKey } from './profiles';
 
@@ -44,6 +56,14 @@ export interface SplitDeps {
   readonly now?: () => Date;
   /** Pause before the last settle pass, ms. @default 250 */
   readonly settlePauseMs?: number;
+  /**
+   * The due index: the split files its final settle pass there, run by the minute sweep
+   * (`app/expiry.ts`) once every `stitch` that read the group before the transaction has stored
+   * its event. Absent: no final pass (tests that settle by hand).
+   */
+  readonly due?: Pick<DueStore, 'file'>;
+  /** The longest a `stitch` runs, ms (the stitch function's timeout). @default DEFAULT_STITCH_TIMEOUT_SECONDS */
+  readonly stitchTimeoutMs?: number;
 }
 
 /** The split cannot be made as asked (the request was valid). → 409 */
@@ -91,6 +111,8 @@ export async function splitProfile(deps: SplitDeps, key: string, body: unknown):
       for (const c of candidates) {
         const rec = await store.findSplit(c, splitIdOf(c, kind, targetName));
         if (rec) {
+          // Filed again: the first request may have ended between its transaction and filing it.
+          await fileFinalPass(deps, rec);
           await settleAndAnnounce(deps, rec, identity);
           const now = await store.getProfiles(rec.profiles);
           const ids = (id: string) => [...(now.get(id)?.profile.identifiers ?? [])].sort();
@@ -217,10 +239,35 @@ export async function splitProfile(deps: SplitDeps, key: string, body: unknown):
         { path: kind, message: 'changes too many profiles at once' },
       ]);
     if (!(await store.applySplit({ roots: rootWrites, repoints, record: rec }))) continue;
+    await fileFinalPass(deps, rec);
     await settleAndAnnounce(deps, rec, identity);
     return result;
   }
   throw new SplitConflictError('the profile kept changing under concurrent events; retry the split');
+}
+
+/**
+ * Files the final settle pass, due once no `stitch` that read the group before the transaction can
+ * still store an event: the transaction committed before now; such a `stitch` stores its event
+ * before its invocation ends, at most the stitch timeout after it started (before the commit);
+ * plus a margin for the request in flight then and for clocks. A repeated split files another
+ * (a pass over a settled split moves nothing).
+ */
+async function fileFinalPass(deps: SplitDeps, rec: SplitRecord): Promise<void> {
+  if (!deps.due) return;
+  const bound = deps.stitchTimeoutMs ?? DEFAULT_STITCH_TIMEOUT_SECONDS * 1000;
+  await deps.due.file(finalSettleDue(rec.profiles[0]!, rec.splitId, Date.now() + bound + STALE_STITCH_MARGIN_MS));
+}
+
+/**
+ * The final settle pass of a split (the due sweep calls it when it is due): moves every event a
+ * `stitch` stored on the wrong side after the split's own passes and recomputes computed traits.
+ * A no-op when settled; nothing when the split record is gone (the kept profile was erased).
+ */
+export async function finalSettle(deps: SplitDeps, keptId: string, splitId: string): Promise<number> {
+  const rec = await deps.store.findSplit(keptId, splitId);
+  if (!rec) return 0;
+  return settleAndAnnounce({ ...deps, due: undefined }, rec, deps.identity ?? DEFAULT_CONFIG.identity);
 }
 
 /** Settles a split (see the module comment, 3 and 4); returns how many events were moved. */

@@ -11,6 +11,7 @@ import {
   chooseSurvivor,
   extractEventIdentifiers,
   identifierKey,
+  identifierRef,
   planLinks,
   type DroppedIdentifier,
   type RejectedIdentifier,
@@ -73,6 +74,13 @@ export interface StitchOptions {
   /** Source precedence per trait (config `traits`). */
   readonly traits?: TraitPolicy;
   readonly now?: () => Date;
+  /**
+   * Epoch ms after which no event is stored (its invocation's start plus the stitch timeout): a
+   * stitch that read a profile before a split stores its event before the split's final settle
+   * pass, also locally, where nothing ends a slow call (`core/stitch-bound.ts`). Past it the event is
+   * left to the queue's retry, which reads again.
+   */
+  readonly deadline?: number;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -130,10 +138,11 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     const foreign = plan.dropped
       .map((d) => identifierKey(d.id))
       .filter((k) => ownerOf(k) !== undefined && !plan.profiles.includes(ownerOf(k)!.profile.id));
-    const capRefused = plan.dropped.filter((d) => d.reason === 'merge_cap').map((d) => identifierKey(d.id));
+    // Refused identifiers are recorded as refs (type and digest): they are often another person's.
+    const capRefused = plan.dropped.filter((d) => d.reason === 'merge_cap').map((d) => identifierRef(identifierKey(d.id)));
     const aliasRefused = plan.dropped
       .filter((d) => d.reason === 'limit' && identifierKey(d.id) === aliasKey)
-      .map((d) => identifierKey(d.id));
+      .map((d) => identifierRef(identifierKey(d.id)));
     const refusals = { refused: capRefused, ...(aliasRefused.length > 0 ? { aliasRefused } : {}) };
 
     let target: Profile;
@@ -147,6 +156,11 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     // there (the outbox of `Identity Anomaly`) before such a profile is marked, so a retry re-marks
     // it and never announces twice (`app/quarantine.ts`).
     const targetId = involved.length === 0 ? profileIdFor(event) : chooseSurvivor(plan.profiles);
+    // The event is about to be stored on the target naming identifiers that do not link there
+    // (another person's, often): indexed by their digests first, so erasing that person finds
+    // the event and takes them out of it (`app/erase.ts`). Only events that drop an identifier pay.
+    const foreignRefs = ids.filter((id) => !plan.accepted.includes(id)).map((id) => identifierRef(identifierKey(id)));
+    if (foreignRefs.length > 0) await store.indexForeignIdentifiers(foreignRefs, targetId, event);
     if (!(await quarantineOthers(store, quarantine, targetId, [...survivors.values()], event, at))) continue;
     if (involved.length === 0) {
       target = withEvent(
@@ -238,6 +252,8 @@ export async function stitch(store: ProfileStore, event: ScherpEvent, opts: Stit
     }
     if (raced) continue;
 
+    if (opts.deadline !== undefined && Date.now() > opts.deadline)
+      throw new ConflictError('the stitch ran past its deadline; the event is retried with fresh reads');
     const stored = await store.putEvent(target.id, event);
     return {
       profileId: target.id,

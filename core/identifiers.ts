@@ -4,6 +4,7 @@
  * (what stitch, profile and import use); collect only asks whether an event has any usable
  * identifier and does so without the 118 KB of metadata (`hasUsableIdentifier`). Pure.
  */
+import { createHash } from 'node:crypto';
 import { DEFAULT_CONFIG, EXTERNAL_IDS_SOURCE, type IdentityConfig } from './config';
 import { isAbsent, type FieldIssue, type ScherpEvent } from './events';
 import { own } from './dict';
@@ -23,6 +24,35 @@ export function parseIdentifierKey(key: string): Identifier | undefined {
   const i = key.indexOf(':');
   if (i <= 0 || i === key.length - 1) return undefined;
   return { type: key.slice(0, i), value: key.slice(i + 1) };
+}
+
+/**
+ * The digest an identifier is kept as where its value must not be (suppression markers, refusal
+ * records): the SHA-256 (hex) of `type:value`.
+ */
+export function identifierDigest(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * An identifier as a record names another person's (a link the limits refused): `type#<digest>`,
+ * the type and {@link identifierDigest} only. Never mistaken for `type:value` (type names hold no
+ * `#` and refs no `:`).
+ */
+export function identifierRef(key: string): string {
+  const i = key.indexOf(':');
+  return `${i > 0 ? key.slice(0, i) : 'unknown'}#${identifierDigest(key)}`;
+}
+
+/** The type and digest of a ref (`identifierRef`); undefined for anything else. */
+export function parseIdentifierRef(ref: string): { readonly type: string; readonly digest: string } | undefined {
+  const m = /^([a-z][a-z0-9_]{0,39})#([0-9a-f]{64})$/.exec(ref);
+  return m ? { type: m[1]!, digest: m[2]! } : undefined;
+}
+
+/** The type of `type:value` or of a ref. */
+export function identifierTypeOf(keyOrRef: string): string | undefined {
+  return parseIdentifierRef(keyOrRef)?.type ?? parseIdentifierKey(keyOrRef)?.type;
 }
 
 /** Values that mean "no identifier" and must never link people together. */

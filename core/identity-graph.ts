@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { identifierDigest, parseIdentifierRef } from './identifiers';
 import type { LinkEvidence, MergeRecord, Quarantine } from './profile';
 
 /** A merge's id in the API: short, stable, derived from the record's key (survivor, event time, message id). */
@@ -52,7 +53,11 @@ export const IdentityGraphSchema = z
         at: IsoTime,
         profileId: z.string().meta({ description: 'The profile the links were refused into.' }),
         reason: z.enum(['merge_cap', 'alias_limit', 'quarantine']),
-        identifiers: z.array(z.string()),
+        identifiers: z.array(z.string()).meta({ description: 'Refused identifiers this profile holds (`type:value`).' }),
+        others: z.array(z.object({ type: z.string(), digest: z.string().meta({ description: 'SHA-256 (hex) of `type:value`.' }) })).meta({
+          description:
+            'Refused identifiers this profile does not hold (another person’s, or erased): the record keeps their type and digest only.',
+        }),
         linkedBy: LinkedBySchema.extend({ sourceId: z.string().nullable() }),
       }),
     ),
@@ -151,9 +156,20 @@ export function explainGraph(input: {
   const by = (r: MergeRecord) => ({ messageId: r.messageId, sourceId: r.sourceId ?? null, timestamp: r.eventTimestamp });
   const sorted = [...input.records].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   const refused: IdentityGraph['refused'] = [];
+  // Refusal records keep refs (type and digest): the profile's own identifiers are named again.
+  const own = new Map(input.identifiers.map((k) => [identifierDigest(k), k]));
   for (const r of sorted) {
     const add = (reason: IdentityGraph['refused'][number]['reason'], ids: readonly string[] | undefined) => {
-      if (ids && ids.length > 0) refused.push({ at: r.at, profileId: r.profileId, reason, identifiers: [...ids], linkedBy: by(r) });
+      if (!ids || ids.length === 0) return;
+      const identifiers: string[] = [];
+      const others: { type: string; digest: string }[] = [];
+      for (const x of ids) {
+        const ref = parseIdentifierRef(x);
+        const key = ref ? own.get(ref.digest) : x; // a record from before refs holds `type:value`
+        if (key !== undefined) identifiers.push(key);
+        else others.push({ type: ref!.type, digest: ref!.digest });
+      }
+      refused.push({ at: r.at, profileId: r.profileId, reason, identifiers, others, linkedBy: by(r) });
     };
     add('merge_cap', r.refused);
     add('alias_limit', r.aliasRefused);

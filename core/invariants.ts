@@ -15,13 +15,17 @@
  *    events on the timelines of the profile and of those merged into it (checked only while
  *    none of those events has passed its retention).
  * 8. `erased_named`: after an erasure, no item names an erased identifier (a string equal to
- *    its value, or to `type:value`, in any attribute, event payloads included).
+ *    its value, or to `type:value`, in any attribute, event payloads included: merge and refusal
+ *    records in any partition too, which keep refused identifiers as digests only), and no index
+ *    entry of another profile's event naming it is left (`indexes`: erasure redacts those events
+ *    and deletes the entries).
  * 9. `membership_mismatch`: the audience member items are exactly the memberships the live
  *    profiles' `PROFILE#AUD` parts list (no member item of an erased or merged-away profile), and
  *    each audience's count equals its member items.
  */
 import { matches, type ComputedDefs } from './computed';
 import type { ScherpEvent } from './events';
+import { identifierDigest } from './identifiers';
 
 export interface SnapshotIdentity {
   /** `type:value`. */
@@ -50,6 +54,8 @@ export interface SnapshotItem {
   /** The profile whose partition holds it (`P#<id>`), if any. */
   readonly profileId?: string;
   readonly strings: readonly string[];
+  /** For an index entry of an event naming an identifier that did not link there: that identifier's digest. */
+  readonly indexes?: string;
 }
 
 export interface StorageSnapshot {
@@ -209,8 +215,11 @@ export function checkInvariants(s: StorageSnapshot, opts: CheckOptions = {}): Ch
 
   // 8.
   if (opts.erased && opts.erased.length > 0) {
-    const needles = opts.erased.map((k) => ({ key: k, ...split(k) }));
+    const needles = opts.erased.map((k) => ({ key: k, digest: identifierDigest(k), ...split(k) }));
     for (const it of s.items) {
+      const indexed = it.indexes === undefined ? undefined : needles.find((n) => n.digest === it.indexes);
+      if (indexed)
+        add('erased_named', `an index entry of an event naming the erased ${indexed.type} is left (the event was not redacted)`, []);
       for (const n of needles) {
         const value = n.value.toLowerCase();
         const hit = it.strings.some((str) => {

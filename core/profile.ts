@@ -117,15 +117,20 @@ export interface MergeRecord {
   readonly merged: readonly string[];
   /** The event's identifiers that linked them (`type:value`). */
   readonly identifiers: readonly string[];
-  /** Identifiers whose link was refused because `profileId` reached the merge cap. */
+  /**
+   * Identifiers whose link was refused because `profileId` reached the merge cap. Refusal fields
+   * (this, `aliasRefused`, `quarantineRefused`) hold refs (`identifierRef`: type and digest), never
+   * values: a refused identifier is often another person's, and erasing that person must leave
+   * nothing of theirs in this partition (records from before refs hold `type:value`).
+   */
   readonly refused: readonly string[];
-  /** An alias's previousId whose link a limit refused (`identity.alias.limit` for its type, the type limits otherwise). */
+  /** An alias's previousId whose link a limit refused (`identity.alias.limit` for its type, the type limits otherwise); refs. */
   readonly aliasRefused?: readonly string[];
   /** `alias`: an explicit alias call linked the profiles. */
   readonly via?: 'alias';
   /** The triggering event's source (absent on records from before explain). */
   readonly sourceId?: string;
-  /** Identifiers whose link was refused because `profileId` is quarantined (or was by this event). */
+  /** Identifiers whose link was refused because `profileId` is quarantined (or was by this event); refs. */
   readonly quarantineRefused?: readonly string[];
   /** This event tripped the circuit breaker on `profileId` (`Identity Anomaly`). */
   readonly anomaly?: IdentityAnomaly;

@@ -25,6 +25,19 @@ import { dict } from './dict';
 
 export class SplitNotPossible extends Error {}
 
+/** The due-index entry (`app/expiry.ts`) of a split's final settle pass: its audience id names the split. */
+const SPLIT_SETTLE_PREFIX = '~split:';
+
+/** The due item of a split's final settle pass at `dueMs` (rule ids never start with `~`). */
+export function finalSettleDue(keptId: string, splitId: string, dueMs: number): { audienceId: string; profileId: string; dueAt: string } {
+  return { audienceId: `${SPLIT_SETTLE_PREFIX}${splitId}`, profileId: keptId, dueAt: new Date(dueMs).toISOString() };
+}
+
+/** The split id a due item's audience id names, if it is a final settle pass. */
+export function splitOfDue(audienceId: string): string | undefined {
+  return audienceId.startsWith(SPLIT_SETTLE_PREFIX) ? audienceId.slice(SPLIT_SETTLE_PREFIX.length) : undefined;
+}
+
 export interface GroupProfile {
   readonly profile: Profile;
   readonly version: number;

@@ -36,6 +36,8 @@ export interface ScherpAdminProps {
     readonly rules: FunctionSizing;
     readonly import: FunctionSizing;
     readonly identity: FunctionSizing;
+    /** A split's final settle pass waits for the stitch timeout. */
+    readonly stitch: FunctionSizing;
   };
   readonly rejectedRetentionDays: number;
   /** `SCHERP_CONFIG`, when given. */
@@ -98,8 +100,11 @@ export class ScherpAdmin extends Construct {
     bindSecret(this.rules, ENV.READ_KEY_SECRET_ARN, props.readKey);
     // identity (split, release, lifting a suppression; `app/split.ts`): reads of a person's items,
     // conditional puts, updates and deletes (transactions, batch moves of events) on profile
-    // partitions, identity items and suppression markers only; the admin key.
+    // partitions, identity items and suppression markers only, and the put of a split's final
+    // settle pass into the due index (`DUE#<minute>`, run by the jobs worker's sweep once the
+    // stitch timeout has passed); the admin key.
     this.identity = make('identity', 'Identity', props.configEnvironment);
+    bindSettings(this.identity, { [ENV.STITCH_TIMEOUT_SECONDS]: props.sizing.stitch.timeout.toSeconds() });
     bindTable(this.identity, table, {
       actions: [
         'dynamodb:GetItem',
@@ -113,6 +118,7 @@ export class ScherpAdmin extends Construct {
       ],
       leadingKeys: [keys.profile('*').pk, keys.identity('*', '*').pk, keys.suppressed('*').pk],
     });
+    bindTable(this.identity, table, { actions: ['dynamodb:PutItem'], leadingKeys: [keys.dueMinute('*')] });
     bindSecret(this.identity, ENV.ADMIN_KEY_SECRET_ARN, adminKey);
 
     // rules, GET /v1/health: the depth of each reported queue (GetQueueAttributes only; the

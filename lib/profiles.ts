@@ -43,7 +43,8 @@ export class ScherpProfiles extends Construct {
 
     // profile: reads, and erasure (DELETE /v1/profiles/…): batch deletes of the person's profile
     // partitions, identity items and rejected events naming them, and batch puts of suppression
-    // markers, on those items only.
+    // markers, on those items only; the index entries of other profiles' events naming the person
+    // (`FX#`) go too once those events are rewritten without the person's values (PutItem on P#).
     this.profile = make('profile', 'Profile', props.configEnvironment);
     bindTable(this.profile, table, 'read', {
       actions: ['dynamodb:BatchWriteItem'],
@@ -53,6 +54,7 @@ export class ScherpProfiles extends Construct {
         keys.suppressed('*').pk,
         `${REJECTED_PK_PREFIX}*`,
         `${DEBUG_PK_PREFIX}*`,
+        keys.foreignMentions('*'),
       ],
     });
     // Erasure takes the person out of every audience (PROFILE#AUD, member items, counts).

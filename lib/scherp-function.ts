@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { DEFAULT_STITCH_TIMEOUT_SECONDS } from '../core/stitch-bound';
 import { LAMBDA_BUNDLING } from './bundling';
 import { ack } from './nag';
 
@@ -47,7 +48,8 @@ export interface FunctionSizing {
 export const DEFAULT_FUNCTION_SIZING: Readonly<Record<ScherpFunctionName, FunctionSizing>> = {
   // Synchronous behind API Gateway (30 s hard limit): keep it short.
   collect: { memorySize: 512, timeout: Duration.seconds(10) },
-  stitch: { memorySize: 512, timeout: Duration.seconds(30) },
+  // A split's final settle pass waits for this bound (`core/split.ts`): the same constant.
+  stitch: { memorySize: 512, timeout: Duration.seconds(DEFAULT_STITCH_TIMEOUT_SECONDS) },
   evaluate: { memorySize: 512, timeout: Duration.seconds(30) },
   profile: { memorySize: 512, timeout: Duration.seconds(10) },
   // The browser-safe POST /v1/context (page loads wait on it): three reads per request.

@@ -42,6 +42,7 @@ import { createEvaluateHandler, ruleObservers } from '../lambdas/evaluate';
 import type { ReplayResult } from '../app/replay-failures';
 import { createProfileHandler } from '../lambdas/profile';
 import { createIdentityHandler } from '../lambdas/identity';
+import { finalSettle } from '../app/split';
 import { createContextHandler } from '../lambdas/context';
 import { createImportHandler } from '../lambdas/import';
 import { DynamoComputedStore } from '../adapters/dynamo/computed-store';
@@ -324,7 +325,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       notReached,
       memberships: parts,
     }));
-    const identity = createIdentityHandler(() => ({ keys: keyStore, store, config, computed }));
+    // A split files its final settle pass in the due index; the sweeper below runs it.
+    const dueStore = new DynamoDueStore(doc, tableName);
+    const identity = createIdentityHandler(() => ({ keys: keyStore, store, config, computed, due: dueStore }));
     const context = createContextHandler(() => ({
       writeKeys,
       store,
@@ -381,7 +384,16 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     stoppers.push(() => jobs.stop());
     // Time-based exits: the due memberships swept every minute (as the cloud's schedule).
     const sweeper = startSweeper(
-      { due: new DynamoDueStore(doc, tableName), rules: ruleStore, store, parts, history, bus },
+      {
+        due: dueStore,
+        rules: ruleStore,
+        store,
+        parts,
+        history,
+        bus,
+        settleSplit: (keptId, splitId) =>
+          finalSettle({ store, identity: config.identity, traits: config.traits, computed }, keptId, splitId),
+      },
       opts.sweepIntervalMs ?? 60_000,
     );
     stoppers.push(() => sweeper.stop());

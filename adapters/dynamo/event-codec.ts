@@ -28,9 +28,14 @@ export function encodeEvent(profileId: string, e: ScherpEvent, retentionDays: nu
     name: e.event ?? e.name,
     src: e.sourceId,
     ts: e.timestamp,
-    d: deflateRawSync(Buffer.from(JSON.stringify(e))),
+    d: eventData(e),
     [TTL_ATTRIBUTE]: ttl,
   };
+}
+
+/** The event deflated, as `d` holds it. */
+export function eventData(e: ScherpEvent): Uint8Array {
+  return deflateRawSync(Buffer.from(JSON.stringify(e)));
 }
 
 /** Decodes `d`: bytes from the SDK, or base64 text as Lambda's stream records carry binary. */

@@ -23,6 +23,7 @@
  * | rejected-event index | `REJ#IX#<sha256 hex of a term>` | the record's sk |
  * | message marker  | `MSG#<sourceId>#<messageId>` | `MSG`           |
  * | erased identifier | `SUP#<sha256 hex of type:value>` | `SUP`       |
+ * | foreign identifier | `FX#<sha256 hex of type:value>` | `<profileId>#<event sk>` (an event of that profile naming an identifier that did not link there) |
  * | evaluation failure | pk of the failed item | `EVALFAIL#<stream sequence number>` |
  * | debugger session | `DBG#SESSION`        | `DBG#SESSION`          |
  * | debugger entry  | `DBG#<yyyy-mm-ddThh>` | `<receivedAt>#<requestId>#<index>` (`core/debug.ts`) |
@@ -97,6 +98,12 @@ export const keys = {
   /** One index entry of a kept rejected event: a digest of a term it mentions (`core/mention-terms.ts`) → the record. */
   rejectedIndex: (termDigestHex: string, recordSk: string) => ({ pk: `${REJECTED_PK_PREFIX}IX#${termDigestHex}`, sk: recordSk }),
   message: (sourceId: string, messageId: string) => ({ pk: `MSG#${sourceId}#${messageId}`, sk: 'MSG' }),
+  /** An event of `profileId` that names an identifier (by digest) which did not link there: erasure redacts it. */
+  foreignMention: (digestHex: string, profileId: string, eventSk: string) => ({
+    pk: `${FOREIGN_PK_PREFIX}${digestHex}`,
+    sk: `${profileId}#${eventSk}`,
+  }),
+  foreignMentions: (digestHex: string) => `${FOREIGN_PK_PREFIX}${digestHex}`,
   /** Suppression marker of an erased identifier: only a digest, so the list names nobody. */
   suppressed: (digestHex: string) => ({ pk: `SUP#${digestHex}`, sk: 'SUP' }),
   /**
@@ -135,6 +142,7 @@ export const keys = {
 } as const;
 
 export const STATS_PK_PREFIX = 'STATS#';
+export const FOREIGN_PK_PREFIX = 'FX#';
 export const AUDIENCE_PK_PREFIX = 'AUD#';
 export const JOB_PK_PREFIX = 'JOB#';
 export const JOB_LOCK_PK_PREFIX = 'JOBLOCK#';

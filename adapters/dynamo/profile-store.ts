@@ -10,9 +10,9 @@ import {
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'node:crypto';
 import type { ScherpEvent } from '../../core/events';
-import { identifierKey, type Identifier } from '../../core/identity';
+import { identifierDigest, identifierKey, parseIdentifierRef, type Identifier } from '../../core/identity';
+import { redactNamed } from '../../core/redact';
 import type { BreakerWindow, IdentityAnomaly, LinkEvidence, MergeRecord, Profile, Quarantine, Traits } from '../../core/profile';
 import { dict } from '../../core/dict';
 import type {
@@ -31,8 +31,8 @@ import type {
   TimelineEntry,
 } from '../../app/ports';
 import { decodeParts } from './personalization-store';
-import { decodeEvent, encodeEvent, profileIdOf, type EventItem } from './event-codec';
-import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, PROFILE_SK_PREFIX, SPLIT_SK_PREFIX } from './keys';
+import { decodeEvent, encodeEvent, eventData, profileIdOf, type EventItem } from './event-codec';
+import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, PROFILE_SK_PREFIX, SPLIT_SK_PREFIX, TTL_ATTRIBUTE } from './keys';
 import type { IdentityItemView, SplitRecord } from '../../core/identity-graph';
 import { queryAll } from './query';
 import { isConditionFailure, isConditionOrConflict } from './conditions';
@@ -174,7 +174,7 @@ const BATCH_GET_LIMIT = 100;
 
 /** The suppression marker key of an identifier: a SHA-256 of `type:value`, so it names nobody. */
 export function suppressionKey(id: Identifier): { pk: string; sk: string } {
-  return keys.suppressed(createHash('sha256').update(identifierKey(id)).digest('hex'));
+  return keys.suppressed(identifierDigest(identifierKey(id)));
 }
 
 export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureStore, IdentityGraphStore, SplitStore {
@@ -272,6 +272,63 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
       'profile writes',
     );
     return items.length;
+  }
+
+  async indexForeignIdentifiers(refs: readonly string[], profileId: string, event: ScherpEvent): Promise<void> {
+    const item = encodeEvent(profileId, event, this.retentionDays);
+    const digests = new Set(refs.map((r) => parseIdentifierRef(r)?.digest).filter((d): d is string => d !== undefined));
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      [...digests].map((d) => ({
+        PutRequest: {
+          Item: { ...keys.foreignMention(d, profileId, item.sk), pid: profileId, esk: item.sk, [TTL_ATTRIBUTE]: item[TTL_ATTRIBUTE] },
+        },
+      })),
+      'profile writes',
+    );
+  }
+
+  async redactForeignMentions(ids: readonly Identifier[], matches: (json: string) => boolean): Promise<number> {
+    let changed = 0;
+    for (const digest of new Set(ids.map((id) => identifierDigest(identifierKey(id))))) {
+      const entries = await queryAll(this.doc, {
+        TableName: this.opts.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.foreignMentions(digest) },
+      });
+      for (const e of entries as { pk: string; sk: string; pid: string; esk: string }[]) {
+        const key = { pk: keys.profile(e.pid).pk, sk: e.esk };
+        const got = await this.doc.send(new GetCommand({ TableName: this.opts.tableName, Key: key, ConsistentRead: true }));
+        const item = got.Item as EventItem | undefined;
+        if (item) {
+          const r = redactNamed(decodeEvent(item), matches);
+          if (r.removed > 0) {
+            // Rewritten in place (a MODIFY: the stream's filter passes INSERTs only, so no rule runs again).
+            try {
+              await this.doc.send(
+                new PutCommand({
+                  TableName: this.opts.tableName,
+                  Item: { ...item, d: eventData(r.value) },
+                  ConditionExpression: 'attribute_exists(pk)',
+                }),
+              );
+              changed++;
+            } catch (err) {
+              // Moved or expired meanwhile: nothing left to redact there.
+              if (!isConditionFailure(err)) throw err;
+            }
+          }
+        }
+      }
+      await batchWriteAll(
+        this.doc,
+        this.opts.tableName,
+        entries.map((e) => ({ DeleteRequest: { Key: { pk: e.pk, sk: e.sk } } })),
+        'profile writes',
+      );
+    }
+    return changed;
   }
 
   async eraseIdentities(ids: readonly Identifier[]): Promise<number> {

@@ -9,7 +9,7 @@ import type { StorageScanner } from '../../app/ports';
 import type { SnapshotEvent, SnapshotIdentity, SnapshotItem, SnapshotRoot, StorageSnapshot } from '../../core/invariants';
 import { decodeComputed } from './computed-store';
 import { decodeEvent, profileIdOf } from './event-codec';
-import { AUDIENCE_PK_PREFIX, EVENT_SK_PREFIX, PART_SK, PROFILE_PK_PREFIX, TTL_ATTRIBUTE, keys } from './keys';
+import { AUDIENCE_PK_PREFIX, EVENT_SK_PREFIX, FOREIGN_PK_PREFIX, PART_SK, PROFILE_PK_PREFIX, TTL_ATTRIBUTE, keys } from './keys';
 
 const IDENTITY_PK_PREFIX = 'ID#';
 const ROOT_SK = keys.profile('x').sk;
@@ -80,7 +80,14 @@ export class DynamoStorageScanner implements StorageScanner {
           else if (sk.startsWith('N#')) counts.set(audienceId!, (counts.get(audienceId!) ?? 0) + Number(it.n ?? 0));
         }
         // Roots are the partition's anchor; every other item of a partition must have one.
-        items.push({ pk, sk, ...(profileId !== undefined && sk !== ROOT_SK ? { profileId } : {}), strings: texts });
+        const indexes = pk.startsWith(FOREIGN_PK_PREFIX) ? pk.slice(FOREIGN_PK_PREFIX.length) : undefined;
+        items.push({
+          pk,
+          sk,
+          ...(profileId !== undefined && sk !== ROOT_SK ? { profileId } : {}),
+          strings: texts,
+          ...(indexes !== undefined ? { indexes } : {}),
+        });
       }
       start = page.LastEvaluatedKey;
     } while (start);

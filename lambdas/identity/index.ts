@@ -9,7 +9,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ComputedDeps } from '../../app/computed';
-import type { ErasureStore, IdentityGraphStore, KeyStore, ProfileStore, SplitStore } from '../../app/ports';
+import type { DueStore, ErasureStore, IdentityGraphStore, KeyStore, ProfileStore, SplitStore } from '../../app/ports';
+import { DynamoDueStore } from '../../adapters/dynamo/due-store';
+import { DEFAULT_STITCH_TIMEOUT_SECONDS } from '../../core/stitch-bound';
 import { releaseQuarantine } from '../../app/quarantine';
 import { splitProfile } from '../../app/split';
 import { liftSuppression } from '../../app/suppressions';
@@ -31,6 +33,10 @@ export interface IdentityDeps {
   readonly config: ScherpConfig;
   /** Computed traits, recomputed per side by a split. */
   readonly computed?: ComputedDeps;
+  /** Where a split files its final settle pass (the minute sweep runs it). */
+  readonly due?: Pick<DueStore, 'file'>;
+  /** The stitch function's timeout, ms (the final pass waits for it). */
+  readonly stitchTimeoutMs?: number;
 }
 
 /** A split body is a few hundred bytes. */
@@ -41,11 +47,15 @@ export function createIdentityHandler(deps: () => IdentityDeps) {
     try {
       const admin = credential(event);
       if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');
-      const { store, config, computed } = deps();
+      const { store, config, computed, due, stitchTimeoutMs } = deps();
       const identity = config.identity;
       const key = pathParam(event, 'id');
       if (event.routeKey === 'POST /v1/profiles/{id}/split') {
-        const result = await splitProfile({ store, identity, traits: config.traits, computed }, key, parseJsonBody(event, MAX_BODY_BYTES));
+        const result = await splitProfile(
+          { store, identity, traits: config.traits, computed, due, stitchTimeoutMs },
+          key,
+          parseJsonBody(event, MAX_BODY_BYTES),
+        );
         logger.info('profile split', {
           splitId: result.splitId,
           kind: result.kind,
@@ -78,6 +88,8 @@ const cloudDeps = lazy((): IdentityDeps => {
     store: profileStore(),
     config: scherpConfig(),
     computed: { store: new DynamoComputedStore(dynamo(), tableName()), defs: scherpConfig().computed },
+    due: new DynamoDueStore(dynamo(), tableName()),
+    stitchTimeoutMs: Number(optionalEnv(ENV.STITCH_TIMEOUT_SECONDS) ?? DEFAULT_STITCH_TIMEOUT_SECONDS) * 1000,
     keys: new BootstrapKeyStore({
       admin: adminArn ? secretLoader(new SecretsManagerClient({}), adminArn) : envLoader(optionalEnv(ENV.ADMIN_KEY)),
     }),

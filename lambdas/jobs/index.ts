@@ -4,7 +4,8 @@
  * checkpoint until done, or until a minute of its time is left, and answers `{ done }` (the state
  * machine invokes it again while `done` is false). After the Map, `{ jobId, complete: true }`
  * marks the job succeeded; `{ jobId, failed: true }` (the state machine's catch) marks it failed.
- * `{ sweep: true }` (every minute, an EventBridge schedule) re-checks the memberships due: time-based exits.
+ * `{ sweep: true }` (every minute, an EventBridge schedule) re-checks the memberships due: time-based exits;
+ * the same index holds splits' final settle passes (`app/split.ts`), run here when due.
  */
 import type { Context } from 'aws-lambda';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -17,6 +18,9 @@ import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
 import { DynamoJobStore } from '../../adapters/dynamo/job-store';
 import { DynamoDueStore } from '../../adapters/dynamo/due-store';
 import { sweepDue } from '../../app/expiry';
+import { finalSettle } from '../../app/split';
+import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
+import { scherpConfig } from '../shared/config';
 import type { DueStore } from '../../app/ports';
 import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
 import { DynamoProfileScanner } from '../../adapters/dynamo/profile-scanner';
@@ -35,7 +39,13 @@ export type JobsInvocation =
 /** Time left when a worker hands its segment over to the next invocation. */
 const HANDOVER_MS = 60_000;
 
-export function createJobsHandler(deps: () => WorkerDeps & { readonly due: DueStore }) {
+/** What the worker needs besides a job's: the due index, and a split's final settle pass it runs from there. */
+export interface SweepWorkerDeps {
+  readonly due: DueStore;
+  readonly settleSplit?: (keptId: string, splitId: string) => Promise<unknown>;
+}
+
+export function createJobsHandler(deps: () => WorkerDeps & SweepWorkerDeps) {
   return async (event: JobsInvocation, context?: Pick<Context, 'getRemainingTimeInMillis'>) => {
     const d = deps();
     if ('sweep' in event) {
@@ -70,8 +80,19 @@ export function createJobsHandler(deps: () => WorkerDeps & { readonly due: DueSt
   };
 }
 
-const cloudDeps = lazy((): WorkerDeps & { readonly due: DueStore } => ({
+const cloudDeps = lazy((): WorkerDeps & SweepWorkerDeps => ({
   due: new DynamoDueStore(dynamo(), tableName()),
+  settleSplit: (keptId, splitId) =>
+    finalSettle(
+      {
+        store: profileStore(),
+        identity: scherpConfig().identity,
+        traits: scherpConfig().traits,
+        computed: { store: new DynamoComputedStore(dynamo(), tableName()), defs: scherpConfig().computed },
+      },
+      keptId,
+      splitId,
+    ),
   jobs: new DynamoJobStore(dynamo(), tableName()),
   rules: new DynamoRuleStore(dynamo(), tableName()),
   scanner: new DynamoProfileScanner(dynamo(), tableName()),

@@ -33,6 +33,8 @@ export const ENV = {
   /** collect's per-source token bucket (`core/rate-limit.ts`): requests per second and burst, per container. */
   SOURCE_RATE_LIMIT: 'SOURCE_RATE_LIMIT',
   SOURCE_BURST_LIMIT: 'SOURCE_BURST_LIMIT',
+  /** The stitch function's timeout in seconds: how long a split waits for its final settle pass (`core/stitch-bound.ts`). */
+  STITCH_TIMEOUT_SECONDS: 'STITCH_TIMEOUT_SECONDS',
   /** Optional endpoint override for DynamoDB (DynamoDB Local). */
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
   /** Role EventBridge Scheduler assumes to invoke evaluate for delayed actions. */

@@ -4,7 +4,7 @@
  * individually so SQS redelivers only them; on the last receive the handler moves a failing
  * message to the dead-letter queue itself, with the reason.
  */
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DeadLetterSink } from '../../app/dead-letters';
 import type { MessageLog, ProfileStore, StatsStore } from '../../app/ports';
@@ -15,6 +15,7 @@ import { processEvent } from '../../app/process-event';
 import { NoIdentifierError, SuppressedIdentifierError } from '../../app/stitch';
 import type { ScherpConfig } from '../../core/config';
 import type { ScherpEvent } from '../../core/events';
+import { DEFAULT_STITCH_TIMEOUT_SECONDS } from '../../core/stitch-bound';
 import { SqsDeadLetters } from '../../adapters/sqs-dead-letters';
 import { scherpConfig } from '../shared/config';
 import { messageLog, profileStore, statsStore } from '../shared/dynamo';
@@ -61,7 +62,10 @@ function reasonOf(err: unknown): string {
 }
 
 export function createStitchHandler(deps: () => StitchDeps) {
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  return async (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> => {
+    // No event stored after the invocation's time is up (Lambda ends it then; locally nothing
+    // would): the bound a split's final settle pass waits for (`core/stitch-bound.ts`).
+    const deadline = Date.now() + (context?.getRemainingTimeInMillis() ?? DEFAULT_STITCH_TIMEOUT_SECONDS * 1000);
     const failures: SQSBatchResponse['batchItemFailures'] = [];
     const counts = { stored: 0, duplicates: 0, repeats: 0, dropped: 0, merged: 0 };
     const tally: Tally = new Map();
@@ -70,7 +74,7 @@ export function createStitchHandler(deps: () => StitchDeps) {
         const e = JSON.parse(record.body) as ScherpEvent;
         const { store, messages, config } = deps();
         const r = await processEvent(
-          { store, messages, identity: config.identity, traits: config.traits, suppressErased: config.privacy.suppressErased },
+          { store, messages, identity: config.identity, traits: config.traits, suppressErased: config.privacy.suppressErased, deadline },
           e,
         );
         if (r.duplicate) counts.duplicates++;

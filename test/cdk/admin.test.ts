@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -104,5 +105,16 @@ describe('least privilege', () => {
       .filter((st: any) => [st.Action].flat().includes('events:PutEvents'));
     const jobsBusId = synth.stack.getLogicalId(synth.stack.platform.jobs.jobsBus.node.defaultChild as never);
     expect(puts.map((st: any) => st.Resource)).toEqual([{ 'Fn::GetAtt': [jobsBusId, 'Arn'] }]);
+  });
+});
+
+describe('identity function', () => {
+  test('knows the stitch timeout its final settle pass waits for, and may put only due items outside profile, identity and suppression items', () => {
+    const s = synthScherp({ functionSizing: { stitch: { timeout: Duration.seconds(45) } } }, { nag: false });
+    const fn = s.stack.platform.functions.identity;
+    expect(functionProps(s, fn).Environment.Variables.STITCH_TIMEOUT_SECONDS).toBe('45');
+    expect(functionProps(s, s.stack.platform.functions.stitch).Timeout).toBe(45);
+    expect(leadingKeysOf(s, fn)).toEqual(expect.arrayContaining([['P#*', 'ID#*#*', 'SUP#*'], ['DUE#*']]));
+    expect(functionProps(synth, synth.stack.platform.functions.identity).Environment.Variables.STITCH_TIMEOUT_SECONDS).toBe('30');
   });
 });

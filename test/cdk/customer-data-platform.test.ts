@@ -91,7 +91,7 @@ describe('functions', () => {
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
     fileImport: ['TABLE_NAME', 'QUEUE_URL', 'IMPORT_BUCKET', 'IMPORT_QUEUE_URL'],
     insights: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN'],
-    identity: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN'],
+    identity: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'STITCH_TIMEOUT_SECONDS'],
     jobs: ['TABLE_NAME', 'EVENT_BUS_NAME'],
     // The console's page and assets: no table, no secret.
     console: [],

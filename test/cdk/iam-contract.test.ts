@@ -151,6 +151,8 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     ]),
     item('GetCommand', 'dynamodb:GetItem', 'ID#user_id#42'),
     item('PutCommand', 'dynamodb:PutItem', 'MSG#default#m-1'),
+    // An event naming identifiers that did not link there is indexed by their digests.
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'FX#ab12'),
     item('GetCommand', 'dynamodb:GetItem', 'MSG#default#m-1'),
     // The Overview's counters: one ADD per batch per hour (a projected read when an hour is full of names).
     item('UpdateCommand', 'dynamodb:UpdateItem', 'STATS#2026-11-29'),
@@ -200,6 +202,11 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'SUP#ab12'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'REJ#2026-11-29'),
     item('QueryCommand', 'dynamodb:Query', 'REJ#2026-11-29'),
+    // Erasure rewrites other profiles' events naming the person without them, found by digest.
+    item('QueryCommand', 'dynamodb:Query', 'FX#ab12'),
+    item('GetCommand', 'dynamodb:GetItem', 'P#0b7c1d2e'),
+    item('PutCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'FX#ab12'),
     // Erasure takes the person out of every audience: PROFILE#AUD, member items, counts.
     item('TransactWriteCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
     item('TransactWriteCommand', 'dynamodb:DeleteItem', 'AUD#vip#M#3'),
@@ -289,6 +296,9 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     ]),
     item('QueryCommand', 'dynamodb:Query', 'RULES'),
     item('GetCommand', 'dynamodb:GetItem', 'RULES'),
+    // A split's final settle pass (due sweep): events moved, computed traits and the announcement put.
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'P#0b7c1d2e'),
+    item('PutCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
     item('TransactWriteCommand', 'dynamodb:PutItem', 'AUD#vip#M#3'),
     item('TransactWriteCommand', 'dynamodb:DeleteItem', 'AUD#vip#M#3'),
     item('TransactWriteCommand', 'dynamodb:UpdateItem', 'AUD#vip'),
@@ -347,6 +357,8 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('TransactWriteCommand', 'dynamodb:UpdateItem', 'ID#email#x'),
     item('TransactWriteCommand', 'dynamodb:DeleteItem', 'SUP#ab12'),
     item('TransactWriteCommand', 'dynamodb:PutItem', 'SUP#ab12'),
+    // A split files its final settle pass in the due index.
+    item('PutCommand', 'dynamodb:PutItem', 'DUE#2026-11-29T10:31'),
     secret(() => p().secrets.adminKey),
   ],
   insights: [

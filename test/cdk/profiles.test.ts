@@ -11,7 +11,7 @@ beforeAll(() => {
 });
 
 describe('least privilege', () => {
-  test('profile: table reads, and for erasure batch writes on profile, identity, suppression, rejected-event and debugger items only; the keys', () => {
+  test('profile: table reads, and for erasure batch writes on profile, identity, suppression, rejected-event, debugger and foreign-mention items only; the keys', () => {
     const { actions } = actionsOf(synth, synth.stack.platform.functions.profile);
     for (const forbidden of ['sqs:SendMessage', 'events:PutEvents']) expect(actions).not.toContain(forbidden);
     // Single-item writes only where erasure takes the person out of every audience: PutItem on
@@ -45,9 +45,9 @@ describe('least privilege', () => {
       .filter((st: any) => [st.Action].flat().includes('dynamodb:BatchWriteItem'));
     expect(
       writeStatements.map((st: any) => [[st.Action].flat(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']]),
-    ).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*']]]);
+    ).toEqual([[['dynamodb:BatchWriteItem'], ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*', 'FX#*']]]);
     expect(leadingKeysOf(synth, fn).filter((k) => k !== undefined)).toEqual([
-      ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*'],
+      ['P#*', 'ID#*#*', 'SUP#*', 'REJ#*', 'DBG#*', 'FX#*'],
       ['P#*'],
       ['AUD#*'],
     ]);

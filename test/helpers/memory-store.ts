@@ -84,6 +84,13 @@ export class MemoryProfileStore implements ProfileStore {
     return true;
   }
 
+  /** Foreign-identifier index entries: `<ref>\u0000<profileId>\u0000<messageId>`. */
+  readonly foreignMentions = new Set<string>();
+
+  async indexForeignIdentifiers(refs: readonly string[], profileId: string, event: ScherpEvent): Promise<void> {
+    for (const r of refs) this.foreignMentions.add(`${r}\u0000${profileId}\u0000${event.messageId}`);
+  }
+
   async putEvent(profileId: string, event: ScherpEvent): Promise<boolean> {
     const p = this.events.get(profileId) ?? new Map<string, ScherpEvent>();
     this.events.set(profileId, p);

@@ -9,6 +9,7 @@ import { stitch } from '../../app/stitch';
 import { parseConfig } from '../../core/config';
 import { IdentityGraphSchema } from '../../core/identity-graph';
 import { NotFoundError } from '../../core/errors';
+import { identifierDigest } from '../../core/identity';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
 import { eventFactory } from '../helpers/events';
 
@@ -67,7 +68,9 @@ describe('explain: GET /v1/profiles/{id}/identity (app/identity-graph.ts)', () =
     expect(g.refused).toEqual([
       expect.objectContaining({
         reason: 'merge_cap',
-        identifiers: [`anonymous_id:c2-${n}`],
+        // c2 is another person's identifier: the record keeps its type and digest, and explain shows those.
+        identifiers: [],
+        others: [{ type: 'anonymous_id', digest: identifierDigest(`anonymous_id:c2-${n}`) }],
         linkedBy: { messageId: refusing.messageId, sourceId: 'web', timestamp: refusing.timestamp },
       }),
     ]);

@@ -12,6 +12,7 @@ import { readTimeline } from '../../app/timeline';
 import { parseConfig } from '../../core/config';
 import type { ScherpEvent } from '../../core/events';
 import { NotFoundError, ValidationError } from '../../core/errors';
+import { identifierRef } from '../../core/identity';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
 import { eventFactory } from '../helpers/events';
 import { eventSetWithPermutation, NO_LIMITS, observe, permute, toEvent } from '../helpers/identity-gen';
@@ -166,7 +167,9 @@ describe('identity resolution (DynamoDB Local)', () => {
     expect(refused.dropped).toEqual([{ id: { type: 'user_id', value: 'al-new' }, reason: 'limit' }]);
     expect((await readProfile(store, 'user_id:al-third')).id).not.toBe(view.id);
     const [kept] = (await mergeRecords(third.profileId)).filter((r) => r.mid === refusedEvent.messageId);
-    expect(kept).toMatchObject({ merged: [], refused: [], aref: ['user_id:al-new'] });
+    // Refused identifiers are kept as their type and digest (they are another person's).
+    expect(kept).toMatchObject({ merged: [], refused: [], aref: [identifierRef('user_id:al-new')] });
+    expect(JSON.stringify(kept)).not.toContain('al-new');
   });
 
   it('property: aliases and identifies of one person in any order give one profile (DynamoDB Local)', async () => {
@@ -211,7 +214,11 @@ describe('identity resolution (DynamoDB Local)', () => {
     expect(refused.merged).toEqual([]);
     expect((await readProfile(store, 'anonymous_id:cap-c')).id).toBe(p[2]!.profileId);
     const records = await mergeRecords(refused.profileId);
-    expect(records.find((r) => r.mid === refusedEvent.messageId)).toMatchObject({ merged: [], refused: ['anonymous_id:cap-c'] });
+    expect(records.find((r) => r.mid === refusedEvent.messageId)).toMatchObject({
+      merged: [],
+      refused: [identifierRef('anonymous_id:cap-c')],
+    });
+    expect(identifierRef('anonymous_id:cap-c')).toMatch(/^anonymous_id#[0-9a-f]{64}$/);
   });
 
   it('records each merge on the survivor once, even when the event comes again', async () => {

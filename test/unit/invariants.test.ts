@@ -5,6 +5,7 @@
 import { checkInvariants, formatReport, type StorageSnapshot } from '../../core/invariants';
 import { ComputedConfigSchema } from '../../core/computed';
 import type { ScherpEvent } from '../../core/events';
+import { identifierDigest, identifierRef } from '../../core/identity';
 
 const ev = (profileId: string, i: number, over: Partial<ScherpEvent> = {}) => ({
   profileId,
@@ -105,4 +106,15 @@ test('after an erasure, any item naming an erased identifier', () => {
   expect(names(s, { erased: ['user_id:u10', 'email:nobody@example.com'] })).toEqual([]);
   const identityKey = { ...s, items: [{ pk: 'ID#email#ada@example.com', sk: 'ID', strings: ['ID#email#ada@example.com', 'a'] }] };
   expect(names(identityKey, { erased: ['email:Ada@Example.com'] })).toEqual(['erased_named']);
+});
+
+test("after an erasure, an index entry of another profile's event naming the erased identifier (not redacted); a refusal record keeping its digest is fine", () => {
+  const s = healthy();
+  const digest = identifierDigest('anonymous_id:gone');
+  const ref = identifierRef('anonymous_id:gone');
+  const record = { pk: 'P#a', sk: 'MERGE#t#m', profileId: 'a', strings: ['P#a', 'MERGE#t#m', 'qref', ref] };
+  const entry = { pk: `FX#${digest}`, sk: 'a#EV#t#m', strings: [`FX#${digest}`, 'a#EV#t#m'], indexes: digest };
+  expect(names({ ...s, items: [...s.items, record] }, { erased: ['anonymous_id:gone'] })).toEqual([]);
+  expect(names({ ...s, items: [...s.items, record, entry] }, { erased: ['anonymous_id:gone'] })).toEqual(['erased_named']);
+  expect(names({ ...s, items: [...s.items, entry] }, { erased: ['anonymous_id:other'] })).toEqual([]);
 });
