@@ -119,7 +119,8 @@ export class ComputedBatch {
 
   /** A merge moved these partitions' profiles into another one. */
   forget(profileIds: readonly string[]): void {
-    for (const [partition, id] of this.resolved) if (profileIds.includes(id) || profileIds.includes(partition)) this.resolved.delete(partition);
+    for (const [partition, id] of this.resolved)
+      if (profileIds.includes(id) || profileIds.includes(partition)) this.resolved.delete(partition);
   }
 
   /** Profiles changed in this batch. */
