@@ -23,6 +23,7 @@
  */
 import { EMPTY_COMPUTED, foldSteps, type ComputedDefs, type ComputedState, type ComputedStep } from '../core/computed';
 import type { ComputedStore, ProfileParts, StoredComputed } from './ports';
+import { ComputedConflictError } from './computed';
 
 interface Pending {
   /** The item as read before this batch changed it: the write is conditional on its version. */
@@ -79,6 +80,8 @@ export class ComputedBatch {
   stage(profileId: string, loaded: StoredComputed | undefined, step: ComputedStep): ComputedState {
     const p = this.pending.get(profileId);
     const cur = p?.state ?? loaded?.state ?? EMPTY_COMPUTED;
+    // Merged away since it was read: the record is retried, and then resolves to the survivor.
+    if (cur.into !== undefined) throw new ComputedConflictError();
     const next = foldSteps(this.defs, cur, [step]);
     if (next === cur) return cur;
     if (p) {
@@ -123,6 +126,13 @@ export class ComputedBatch {
       if (profileIds.includes(id) || profileIds.includes(partition)) this.resolved.delete(partition);
   }
 
+  /** Seals a merged profile's computed traits (with what this batch staged on it) before they are combined into `into`. */
+  async seal(profileId: string, into: string, loaded?: StoredComputed): Promise<ComputedState> {
+    const p = this.pending.get(profileId);
+    this.pending.delete(profileId);
+    return sealComputed(this.store, this.defs, profileId, into, p ?? loaded);
+  }
+
   /** Profiles changed in this batch. */
   get size(): number {
     return this.pending.size;
@@ -156,6 +166,8 @@ export class ComputedBatch {
       if (attempt > 0) {
         await pause(attempt);
         base = (await this.store.load([id])).get(id) ?? { state: EMPTY_COMPUTED, version: 0 };
+        // Merged away meanwhile: the stream retries the records, which then resolve to the survivor.
+        if (base.state.into !== undefined) return false;
         state = foldSteps(this.defs, base.state, p.steps);
         if (state === base.state) return true; // the item holds every step already
       }
@@ -163,4 +175,42 @@ export class ComputedBatch {
     }
     return false;
   }
+}
+
+/**
+ * Seals a loser's computed traits before a merge combines them into `into`: written with
+ * `into` set, conditional on the version read, so a writer that read the loser before the merge
+ * (an event of its partition in flight on another shard) is refused, re-reads, finds the seal
+ * and retries its record, which then resolves to the survivor; no event is applied to a loser
+ * after its values were combined. `read`: the item as read, or what a stream batch staged on it
+ * (written with the seal).
+ * The sealed state (final) is returned; a seal found in place is returned as it is.
+ */
+export async function sealComputed(
+  store: ComputedStore,
+  defs: ComputedDefs,
+  profileId: string,
+  into: string,
+  read?: StoredComputed | { readonly base: StoredComputed; readonly state: ComputedState; readonly steps: readonly ComputedStep[] },
+): Promise<ComputedState> {
+  const pending = read && 'steps' in read ? read : undefined;
+  let base = pending?.base ??
+    (read as StoredComputed | undefined) ??
+    (await store.load([profileId])).get(profileId) ?? { state: EMPTY_COMPUTED, version: 0 };
+  let state = pending?.state ?? base.state;
+  for (let attempt = 0; attempt < FLUSH_ATTEMPTS; attempt++) {
+    if (attempt > 0) {
+      await pause(attempt);
+      base = (await store.load([profileId])).get(profileId) ?? { state: EMPTY_COMPUTED, version: 0 };
+      state = pending ? foldSteps(defs, base.state, pending.steps) : base.state;
+    }
+    if (base.state.into !== undefined) {
+      // Sealed already (the merge record came again): final, unless this batch staged something it lacks.
+      if (state !== base.state) throw new ComputedConflictError();
+      return base.state;
+    }
+    const sealed: ComputedState = { ...state, into };
+    if (await store.save(profileId, sealed, base.version)) return sealed;
+  }
+  throw new ComputedConflictError();
 }

@@ -5,14 +5,14 @@
  * remembers the hashes of the last events and merges it applied (`core/computed.ts`), and every
  * write is conditional on the version read.
  */
-import { applyEvent, combineComputed, EMPTY_COMPUTED, type ComputedDefs, type StreamPosition } from '../core/computed';
+import { applyEvent, combineComputed, EMPTY_COMPUTED, type ComputedDefs, type ComputedState, type StreamPosition } from '../core/computed';
 import { ScherpError } from '../core/errors';
 import type { ScherpEvent } from '../core/events';
 import type { MergeRecord } from '../core/profile';
 import type { ComputedStore, PersonalizationStore, ProfileParts, ProfileStore, StoredComputed } from './ports';
 import { mergeConsent } from '../core/consent';
 import { resolveSurvivors } from './resolve';
-import type { ComputedBatch } from './computed-batch';
+import { sealComputed, type ComputedBatch } from './computed-batch';
 
 /**
  * One profile's events arrive in order from one stream shard, so conflicts are rare (a merge
@@ -56,6 +56,8 @@ export async function updateComputed(
       await pause(attempt);
       cur = (await deps.store.load([profileId])).get(profileId) ?? { state: EMPTY_COMPUTED, version: 0 };
     }
+    // Merged away since it was read: the record is retried, and then resolves to the survivor.
+    if (cur.state.into !== undefined) throw new ComputedConflictError();
     const next = applyEvent(deps.defs, cur.state, event, at);
     if (next === cur.state) return { ...parts, computed: { ...cur.state.values }, computedState: cur };
     if (await deps.store.save(profileId, next, cur.version)) {
@@ -74,19 +76,25 @@ export async function combineMerged(deps: ComputedDeps, profiles: ProfileStore, 
   if (record.merged.length === 0 || Object.keys(deps.defs).length === 0) return;
   const target = (await resolveSurvivors(profiles, [record.profileId])).get(record.profileId)?.profile.id ?? record.profileId;
   const mergeKey = `${record.profileId}#${record.eventTimestamp}#${record.messageId}`;
+  // The losers are sealed first: nothing is applied to them once their values are taken.
+  const losers: ComputedState[] = [];
   if (deps.batch) {
     const batch = deps.batch;
-    batch.forget(record.merged);
+    // The survivor too: its next event is read and evaluated whole (audiences see the merged profile).
+    batch.forget([target, record.profileId, ...record.merged]);
     const all = await batch.load([target, ...record.merged]);
-    const losers = record.merged.map((id) => all.get(id)?.state ?? EMPTY_COMPUTED);
+    for (const id of record.merged) losers.push(await batch.seal(id, target, all.get(id)));
     batch.stage(target, all.get(target), { kind: 'merge', losers, mergeKey, ...(at ? { at } : {}) });
     return;
   }
+  const read = await deps.store.load([target, ...record.merged]);
+  for (const id of record.merged) losers.push(await sealComputed(deps.store, deps.defs, id, target, read.get(id)));
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await pause(attempt);
-    const all = await deps.store.load([target, ...record.merged]);
-    const survivor = all.get(target) ?? { state: EMPTY_COMPUTED, version: 0 };
-    const losers = record.merged.map((id) => all.get(id)?.state ?? EMPTY_COMPUTED);
+    const survivor = (attempt === 0 ? read.get(target) : (await deps.store.load([target])).get(target)) ?? {
+      state: EMPTY_COMPUTED,
+      version: 0,
+    };
     const next = combineComputed(deps.defs, survivor.state, losers, mergeKey, at);
     if (next === survivor.state || (await deps.store.save(target, next, survivor.version))) return;
   }

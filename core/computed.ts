@@ -136,6 +136,11 @@ export interface ComputedState {
    * already (exactly, however many events since: `recent` keeps only the last 16).
    */
   readonly seen?: Readonly<Record<string, string>>;
+  /**
+   * Sealed: the profile was merged into this one and its values were combined there. Nothing is
+   * applied to a sealed state: a writer that read it before the seal re-resolves the profile.
+   */
+  readonly into?: string;
 }
 
 /** Where a stream record sits: the partition it came from and its sequence number. */

@@ -18,6 +18,7 @@ import { applyEvent, combineComputed, EMPTY_COMPUTED, foldSteps, type ComputedDe
 import { dict } from '../../core/dict';
 import { RuleSet } from '../../core/rules/engine';
 import { createEvaluateHandler } from '../../lambdas/evaluate';
+import { ComputedConflictError, updateComputed } from '../../app/computed';
 import { eventFactory } from '../helpers/events';
 import { MemoryProfileStore } from '../helpers/memory-store';
 import type { MergeRecord } from '../../core/profile';
@@ -103,7 +104,7 @@ function world(faults: Fault[]) {
     scheduler: { schedule: async () => undefined },
     computed: { store: computedStore, defs: DEFS },
   };
-  return { store, computed, log, handler: createEvaluateHandler(() => deps) };
+  return { store, computed, log, deps, handler: createEvaluateHandler(() => deps) };
 }
 
 const seq = (i: number) => String(1000 + i).padStart(21, '0');
@@ -225,6 +226,43 @@ describe('computed traits: one write per profile per stream batch, exactly once'
     expect(w.computed.get(A)!.state.values.event_count).toBe(20);
     // One write for the batch; the duplicate delivery found every step applied and wrote nothing.
     expect(w.log.saves).toBe(1);
+  });
+});
+
+describe('a merge seals the loser’s computed traits', () => {
+  it('an event of the loser read before the merge (another shard) and written after it is refused, and its retry counts it on the survivor', async () => {
+    const w = world([]);
+    const event = eventFactory();
+    const A = (await stitch(w.store, event({ type: 'identify', userId: 'u-a' }))).profileId;
+    const B = (await stitch(w.store, event({ type: 'identify', userId: 'u-b' }))).profileId;
+    const rec = (i: number, image: object): DynamoDBRecord => ({
+      eventName: 'INSERT',
+      dynamodb: { SequenceNumber: seq(i), NewImage: marshall(image) as never },
+    });
+    await w.handler({ Records: [rec(1, encodeEvent(B, event({}), 400))] });
+    const late = event({});
+    // Read on another shard before the merge …
+    const stale = (await w.deps.reader!.loadProfileWithParts(B))!.parts;
+    const b = w.store.profiles.get(B)!;
+    w.store.profiles.set(B, { profile: { ...b.profile, mergedInto: A }, version: b.version + 1 });
+    const merge: MergeRecord = {
+      profileId: A,
+      at: '2026-01-02T00:00:00.000Z',
+      messageId: 'merge-1',
+      eventTimestamp: '2026-01-02T00:00:00.000Z',
+      merged: [B],
+      identifiers: [],
+      refused: [],
+    };
+    expect(await w.handler({ Records: [rec(2, mergeRecordItem(merge))] })).toEqual({ batchItemFailures: [] });
+    expect(w.computed.get(A)!.state.values.event_count).toBe(1);
+    expect(w.computed.get(B)!.state.into).toBe(A);
+    // … and written after it: refused (the loser's values were combined already) …
+    await expect(updateComputed(w.deps.computed!, B, stale, late)).rejects.toBeInstanceOf(ComputedConflictError);
+    expect(w.computed.get(B)!.state.values.event_count).toBe(1);
+    // … so the stream retries the record, which now resolves to the survivor.
+    expect(await w.handler({ Records: [rec(3, encodeEvent(B, late, 400))] })).toEqual({ batchItemFailures: [] });
+    expect(w.computed.get(A)!.state.values.event_count).toBe(2);
   });
 });
 
