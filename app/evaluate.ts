@@ -26,6 +26,7 @@ import {
   type TraceEntry,
 } from '../core/rules/engine';
 import { durationMs } from '../core/rules/schema';
+import { audiencesCanChange } from '../core/rules/relevance';
 import { applyTraitChanges, type TraitChange } from '../core/rules/traits';
 import type {
   Bus,
@@ -297,8 +298,12 @@ export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event
   const computes = deps.computed !== undefined && Object.values(deps.computed.defs).some((d) => matches(d, event));
   if (candidates.length === 0 && set.audiences.length === 0 && !statements && !computes) return [];
   const batch = deps.computed?.batch;
-  // Only computed traits can change, and this batch already holds the profile: no read.
-  const known = candidates.length === 0 && set.audiences.length === 0 && !statements ? batch?.resolvedProfile(profileId) : undefined;
+  // Only computed traits can change (no rule, no consent, no audience the event can change), and
+  // this batch already holds the profile: no read.
+  const known =
+    batch && candidates.length === 0 && !statements && !audiencesCanChange(set.audiences, deps.computed?.defs, event)
+      ? batch.resolvedProfile(profileId)
+      : undefined;
   if (known !== undefined) {
     await updateComputed(deps.computed!, known, { ...EMPTY_PARTS }, event, at);
     return [];
