@@ -516,6 +516,7 @@ async function unitsOnly(ds: ReturnType<typeof generateDataSet>, templates: Reco
   try {
     const client = new Client(rt);
     meter.label = 'dataset';
+    meter.capture = [];
     await sendAll(
       client,
       ds.events.map((e) => e.body),
@@ -526,6 +527,19 @@ async function unitsOnly(ds: ReturnType<typeof generateDataSet>, templates: Reco
     await waitIdle(rt, meter);
     meter.label = 'setup';
     const mix = perEvent('data-set mix', meter.tally('dataset'), ds.events.length);
+    // Where the mix's units go: by operation and the sort key's prefix (PROFILE#C, EV#, ID, …).
+    const by = new Map<string, { calls: number; units: number }>();
+    for (const c of meter.capture) {
+      const sk = /"sk":\{"S":"([A-Z]+[#]?[A-Z]*)/.exec(c.body ?? '')?.[1] ?? (c.body?.includes(':sk') ? 'query' : '?');
+      const k = `${c.kind} ${c.op} ${sk}`;
+      const e = by.get(k) ?? { calls: 0, units: 0 };
+      e.calls++;
+      e.units += c.units;
+      by.set(k, e);
+    }
+    meter.capture = undefined;
+    for (const [k, e] of [...by].sort((a, b) => b[1].units - a[1].units))
+      process.stdout.write(`  ${k}: ${fmt(e.units / ds.events.length, 3)} units per event (${e.calls} calls)\n`);
     const kinds = await measureKinds(rt, client, meter, templates, 40);
     const dynamo = (k: KindResult) => k.wru * PRICES.dynamoPerMillionWru + k.rru * PRICES.dynamoPerMillionRru;
     for (const k of [...kinds, mix])
