@@ -74,7 +74,9 @@ export async function updateComputed(
  */
 export async function combineMerged(deps: ComputedDeps, profiles: ProfileStore, record: MergeRecord, at?: StreamPosition): Promise<void> {
   if (record.merged.length === 0 || Object.keys(deps.defs).length === 0) return;
-  const target = (await resolveSurvivors(profiles, [record.profileId])).get(record.profileId)?.profile.id ?? record.profileId;
+  const target = (await resolveSurvivors(profiles, [record.profileId])).get(record.profileId)?.profile.id;
+  // The survivor is gone (erased since): nothing to combine, and no part to leave behind.
+  if (target === undefined) return;
   const mergeKey = `${record.profileId}#${record.eventTimestamp}#${record.messageId}`;
   // The losers are sealed first: nothing is applied to them once their values are taken.
   const losers: ComputedState[] = [];
