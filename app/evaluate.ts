@@ -26,6 +26,7 @@ import {
   type TraceEntry,
 } from '../core/rules/engine';
 import { durationMs } from '../core/rules/schema';
+import { audiencesCanChange } from '../core/rules/relevance';
 import { applyTraitChanges, type TraitChange } from '../core/rules/traits';
 import type {
   Bus,
@@ -41,7 +42,7 @@ import type {
 } from './ports';
 import type { StatsStore } from './ports';
 import { resolveSurvivors } from './resolve';
-import { matches } from '../core/computed';
+import { matches, type StreamPosition } from '../core/computed';
 import { nextAgingAt } from '../core/expiry';
 import { updateComputed, type ComputedDeps } from './computed';
 
@@ -76,6 +77,16 @@ export class PartConflictError extends ScherpError {
 
 const RULES_SOURCE = 'rules';
 const MAX_TRAIT_ATTEMPTS = 5;
+
+/** Parts with nothing in them (the batch's own state stands in for the computed traits). */
+const EMPTY_PARTS: ProfileParts = {
+  computed: dict(),
+  audiences: dict(),
+  audiencesVersion: 0,
+  consent: dict(),
+  consentVersion: 0,
+  recommendations: dict(),
+};
 
 /** What a rule sees of a profile. */
 export function contextProfile(profile: Profile, parts: ProfileParts): EvaluationContext['profile'] {
@@ -276,18 +287,35 @@ async function loadProfileAndParts(deps: EvaluateDeps, profileId: string): Promi
   return { profile: resolved.profile, parts: await deps.parts.loadParts(resolved.profile.id) };
 }
 
-/** Evaluates the audiences and rules for one stored event; returns what was published. */
-export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event: ScherpEvent): Promise<BusEntry[]> {
+/**
+ * Evaluates the audiences and rules for one stored event; returns what was published. `at` is
+ * the stream record's position (computed traits apply each record once, `app/computed-batch.ts`).
+ */
+export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event: ScherpEvent, at?: StreamPosition): Promise<BusEntry[]> {
   const set = await deps.rules();
   const candidates = set.candidates(event.type, event.event);
   const statements = consentFromEvent(event);
   const computes = deps.computed !== undefined && Object.values(deps.computed.defs).some((d) => matches(d, event));
   if (candidates.length === 0 && set.audiences.length === 0 && !statements && !computes) return [];
+  const batch = deps.computed?.batch;
+  // Only computed traits can change (no rule, no consent, no audience the event can change), and
+  // this batch already holds the profile: no read.
+  const known =
+    batch && candidates.length === 0 && !statements && !audiencesCanChange(set.audiences, deps.computed?.defs, event)
+      ? batch.resolvedProfile(profileId)
+      : undefined;
+  if (known !== undefined) {
+    await updateComputed(deps.computed!, known, { ...EMPTY_PARTS }, event, at);
+    return [];
+  }
   const loaded = await loadProfileAndParts(deps, profileId);
   if (!loaded) return [];
   const profile = loaded.profile;
-  let parts = loaded.parts;
-  if (computes) parts = await updateComputed(deps.computed!, profile.id, parts, event);
+  let parts = batch ? batch.overlay(profile.id, loaded.parts) : loaded.parts;
+  if (computes) {
+    parts = await updateComputed(deps.computed!, profile.id, parts, event, at);
+    batch?.remember(profileId, profile.id);
+  }
   if (statements) parts = await recordConsent(deps.parts, profile.id, parts, statements, event.timestamp);
   if (candidates.length === 0 && set.audiences.length === 0) return [];
 

@@ -498,6 +498,60 @@ function machine(): Record<string, string | number> {
 // ---------------------------------------------------------------------------------------------
 // main
 
+/** `--units`: rows 1 and the DynamoDB share of row 8 only (units are exact on any machine). */
+async function unitsOnly(ds: ReturnType<typeof generateDataSet>, templates: Record<string, Record<string, unknown>>): Promise<void> {
+  const meter = new Meter();
+  const dataDir = mkdtempSync(join(tmpdir(), 'scherp-bench-units-'));
+  const rt = await startRuntime({
+    port: 0,
+    inMemory: true,
+    dataDir,
+    rulesDir: join(ROOT, 'rules'),
+    tableName: 'bench-units',
+    sourceRateLimit: false,
+    streamPollMs: STREAM_POLL_MS,
+    queue: { pollMs: QUEUE_POLL_MS },
+    onDynamoClient: (c) => meter.attach(c),
+  });
+  try {
+    const client = new Client(rt);
+    meter.label = 'dataset';
+    meter.capture = [];
+    await sendAll(
+      client,
+      ds.events.map((e) => e.body),
+      20,
+      3,
+      () => undefined,
+    );
+    await waitIdle(rt, meter);
+    meter.label = 'setup';
+    const mix = perEvent('data-set mix', meter.tally('dataset'), ds.events.length);
+    // Where the mix's units go: by operation and the sort key's prefix (PROFILE#C, EV#, ID, …).
+    const by = new Map<string, { calls: number; units: number }>();
+    for (const c of meter.capture) {
+      const sk = /"sk":\{"S":"([A-Z]+[#]?[A-Z]*)/.exec(c.body ?? '')?.[1] ?? (c.body?.includes(':sk') ? 'query' : '?');
+      const k = `${c.kind} ${c.op} ${sk}`;
+      const e = by.get(k) ?? { calls: 0, units: 0 };
+      e.calls++;
+      e.units += c.units;
+      by.set(k, e);
+    }
+    meter.capture = undefined;
+    for (const [k, e] of [...by].sort((a, b) => b[1].units - a[1].units))
+      process.stdout.write(`  ${k}: ${fmt(e.units / ds.events.length, 3)} units per event (${e.calls} calls)\n`);
+    const kinds = await measureKinds(rt, client, meter, templates, 40);
+    const dynamo = (k: KindResult) => k.wru * PRICES.dynamoPerMillionWru + k.rru * PRICES.dynamoPerMillionRru;
+    for (const k of [...kinds, mix])
+      process.stdout.write(
+        `${k.kind}: ${fmt(k.wru)} WRU / ${fmt(k.rru)} RRU per event (${fmt(k.items, 1)} items); DynamoDB $${fmt(dynamo(k), 3)} per million\n`,
+      );
+  } finally {
+    await rt.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const users = option('users', 'BENCH_USERS', 60);
   const seed = option('seed', 'BENCH_SEED', 42);
@@ -510,6 +564,9 @@ async function main(): Promise<void> {
   const byKind = (k: GeneratedEvent['kind']) => ds.events.find((e) => e.kind === k)!.body;
   const templates = { track: byKind('product_viewed'), identify: byKind('identify'), login: byKind('signed_in'), order: byKind('order') };
   log(`data set: seed ${seed}, ${users} users, ${ds.events.length} events, ${Math.round(eventBytes)} bytes per event on average`);
+
+  // `--units`: only the DynamoDB units (the data-set mix and the kinds of row 1), a quick check.
+  if (process.argv.includes('--units')) return unitsOnly(ds, templates);
 
   // (7) bundles, (6) rules: CPU only, before anything else runs.
   log('bundling the Lambdas with the deployed esbuild options and timing require() in fresh processes…');

@@ -129,6 +129,60 @@ export interface ComputedState {
   readonly aux: Readonly<Record<string, Aux>>;
   /** Hashes of the last applied events (and merges), newest last. */
   readonly recent: readonly string[];
+  /**
+   * Per source partition ({@link partitionKeyOf} of the profile whose timeline or merge record
+   * the stream record came from), the highest stream sequence number applied. A partition's
+   * records reach evaluate in sequence order, so a record at or below its mark was applied
+   * already (exactly, however many events since: `recent` keeps only the last 16).
+   */
+  readonly seen?: Readonly<Record<string, string>>;
+  /**
+   * Sealed: the profile was merged into this one and its values were combined there. Nothing is
+   * applied to a sealed state: a writer that read it before the seal re-resolves the profile.
+   */
+  readonly into?: string;
+}
+
+/** Where a stream record sits: the partition it came from and its sequence number. */
+export interface StreamPosition {
+  readonly partition: string;
+  readonly seq: string;
+}
+
+/** The short key of a source partition in {@link ComputedState.seen} (a letter first: never an integer-like key, so key order is insertion order). */
+export function partitionKeyOf(profileId: string): string {
+  return `p${eventHash(`p#${profileId}`).slice(0, 8)}`;
+}
+
+/** Compares two stream sequence numbers (decimal digit strings of any length). */
+export function compareSeq(a: string, b: string): number {
+  const x = a.replace(/^0+/, '');
+  const y = b.replace(/^0+/, '');
+  return x.length !== y.length ? x.length - y.length : x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Whether the record at `at` was applied to this state already (its partition's mark is at or past it). */
+export function appliedAt(state: ComputedState, at: StreamPosition | undefined): boolean {
+  if (!at) return false;
+  const mark = state.seen?.[partitionKeyOf(at.partition)];
+  return mark !== undefined && compareSeq(mark, at.seq) >= 0;
+}
+
+/** The most partitions a state keeps a mark for (its own and the latest merged-in ones). */
+export const SEEN_PARTITIONS = 8;
+
+/** The marks of several states joined (the highest per partition), then `at` added. */
+function joinSeen(states: readonly ComputedState[], at: StreamPosition | undefined): Record<string, string> | undefined {
+  const out = new Map<string, string>();
+  const add = (k: string, seq: string) => {
+    const cur = out.get(k);
+    out.delete(k);
+    out.set(k, cur !== undefined && compareSeq(cur, seq) > 0 ? cur : seq);
+  };
+  for (const s of states) for (const [k, seq] of Object.entries(s.seen ?? {})) add(k, seq);
+  if (at) add(partitionKeyOf(at.partition), at.seq);
+  if (out.size === 0) return undefined;
+  return dict(Object.fromEntries([...out].slice(-SEEN_PARTITIONS)));
 }
 
 export const EMPTY_COMPUTED: ComputedState = { values: dict(), aux: dict(), recent: [] };
@@ -277,7 +331,8 @@ function remember(recent: readonly string[], ...hashes: string[]): string[] {
  * Applies one event. Returns the same state object when nothing changed (no definition matched,
  * or the event was applied already).
  */
-export function applyEvent(defs: ComputedDefs, state: ComputedState, event: ScherpEvent): ComputedState {
+export function applyEvent(defs: ComputedDefs, state: ComputedState, event: ScherpEvent, at?: StreamPosition): ComputedState {
+  if (appliedAt(state, at)) return state;
   const hash = eventKeyOf(event);
   if (state.recent.includes(hash)) return state;
   const values = dict<unknown>(state.values);
@@ -290,7 +345,8 @@ export function applyEvent(defs: ComputedDefs, state: ComputedState, event: Sche
     touched = true;
   }
   if (!touched) return state;
-  return { values, aux, recent: remember(state.recent, hash) };
+  const seen = joinSeen([state], at);
+  return { values, aux, recent: remember(state.recent, hash), ...(seen ? { seen } : {}) };
 }
 
 function combineOne(d: ComputedDef, a: One | undefined, b: One | undefined): One | undefined {
@@ -332,7 +388,9 @@ export function combineComputed(
   survivor: ComputedState,
   losers: readonly ComputedState[],
   mergeKey: string,
+  at?: StreamPosition,
 ): ComputedState {
+  if (appliedAt(survivor, at)) return survivor;
   const hash = eventHash(`merge#${mergeKey}`);
   if (survivor.recent.includes(hash)) return survivor;
   const values = dict<unknown>();
@@ -342,5 +400,28 @@ export function combineComputed(
     for (const l of losers) one = combineOne(d, one, get(l, name));
     put(values, aux, name, one);
   }
-  return { values, aux, recent: remember([...survivor.recent, ...losers.flatMap((l) => l.recent)], hash) };
+  const seen = joinSeen([...losers, survivor], at);
+  return { values, aux, recent: remember([...losers.flatMap((l) => l.recent), ...survivor.recent], hash), ...(seen ? { seen } : {}) };
+}
+
+/** One change to a profile's computed traits: an event, or merged profiles' traits combined in. */
+export type ComputedStep =
+  | { readonly kind: 'event'; readonly event: ScherpEvent; readonly at?: StreamPosition }
+  | { readonly kind: 'merge'; readonly losers: readonly ComputedState[]; readonly mergeKey: string; readonly at?: StreamPosition };
+
+/** Applies one step (a no-op when it was applied already). */
+export function applyStep(defs: ComputedDefs, state: ComputedState, step: ComputedStep): ComputedState {
+  return step.kind === 'event'
+    ? applyEvent(defs, state, step.event, step.at)
+    : combineComputed(defs, state, step.losers, step.mergeKey, step.at);
+}
+
+/**
+ * Applies a stream batch's steps for one profile in order. Each is a no-op when the state holds
+ * it already (its partition's mark, or its hash), so folding the same steps again onto a state
+ * that a concurrent writer (or an earlier attempt whose answer was lost) changed applies only
+ * what is missing: the batch's write is exactly once.
+ */
+export function foldSteps(defs: ComputedDefs, state: ComputedState, steps: readonly ComputedStep[]): ComputedState {
+  return steps.reduce((s, step) => applyStep(defs, s, step), state);
 }

@@ -1,6 +1,8 @@
 /**
  * Computed traits in the `PROFILE#C` part: each value a plain attribute (as rules read it),
- * plus `_a` (the auxiliary state as JSON), `_r` (hashes of the last applied events) and `ver`.
+ * plus `_a` (the auxiliary state as JSON), `_r` (hashes of the last applied events), `_s` (the
+ * highest stream sequence number applied per source partition), `_m` (sealed: merged into that
+ * profile) and `ver`.
  * Written with a put conditioned on the version read, so concurrent writers cannot lose an update.
  */
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -14,6 +16,10 @@ import { storable } from '../../core/numbers';
 
 const AUX = '_a';
 const RECENT = '_r';
+/** The stream marks (`ComputedState.seen`), oldest first, each `partition=sequence`. */
+const SEEN = '_s';
+/** Sealed: merged into this profile (`ComputedState.into`). */
+const INTO = '_m';
 /** Attributes of the item that are not computed values. */
 export function isComputedValueAttribute(name: string): boolean {
   return !['pk', 'sk', 'ver', 'ttl'].includes(name) && !name.startsWith('_');
@@ -24,7 +30,10 @@ export function decodeComputed(item: Record<string, unknown> | undefined): Store
   const values = dict(Object.entries(item).filter(([k]) => isComputedValueAttribute(k)));
   const aux = dict(typeof item[AUX] === 'string' ? (JSON.parse(item[AUX]) as Record<string, Aux>) : {});
   const recent = Array.isArray(item[RECENT]) ? (item[RECENT] as string[]) : [];
-  return { state: { values, aux, recent }, version: (item.ver as number) ?? 0 };
+  const marks = Array.isArray(item[SEEN]) ? (item[SEEN] as string[]) : [];
+  const seen = dict(Object.fromEntries(marks.map((m) => m.split('=', 2) as [string, string])));
+  const into = typeof item[INTO] === 'string' ? { into: item[INTO] } : {};
+  return { state: { values, aux, recent, ...(marks.length > 0 ? { seen } : {}), ...into }, version: (item.ver as number) ?? 0 };
 }
 
 export class DynamoComputedStore implements ComputedStore {
@@ -55,7 +64,13 @@ export class DynamoComputedStore implements ComputedStore {
       this.doc,
       this.tableName,
       keys.computed(profileId),
-      { ...storable(state.values), [AUX]: JSON.stringify(state.aux), [RECENT]: [...state.recent] },
+      {
+        ...storable(state.values),
+        [AUX]: JSON.stringify(state.aux),
+        [RECENT]: [...state.recent],
+        ...(state.seen ? { [SEEN]: Object.entries(state.seen).map(([k, v]) => `${k}=${v}`) } : {}),
+        ...(state.into ? { [INTO]: state.into } : {}),
+      },
       expectedVersion,
     );
   }

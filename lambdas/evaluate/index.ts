@@ -20,6 +20,8 @@ import { cachedRuleSet } from '../../app/rules';
 import { decodeEvent, profileIdOf } from '../../adapters/dynamo/event-codec';
 import { announceMerge } from '../../app/merges';
 import { combineMerged, combineMergedConsent } from '../../app/computed';
+import { ComputedBatch, ComputedFlushError } from '../../app/computed-batch';
+import type { StreamPosition } from '../../core/computed';
 import { leaveMergedAudiences } from '../../app/audiences';
 import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { scherpConfig } from '../shared/config';
@@ -91,14 +93,24 @@ function isReplayInvocation(e: unknown): e is ReplayInvocation {
 /** The function's own ARN, learned from the invocation context (the target of delayed actions). */
 let selfArn: string | undefined;
 
+/** Where a stream record sits: its item's partition (a profile id) and its sequence number. */
+function positionOf(record: DynamoDBRecord, partition: string): StreamPosition | undefined {
+  const seq = record.dynamodb?.SequenceNumber;
+  return seq && /^\d+$/.test(seq) ? { partition, seq } : undefined;
+}
+
 export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () => EvaluationFailureLog) {
-  /** Evaluates one stream record (a merge record, a timeline event, or nothing to do); the number of actions published. */
-  const evaluateRecord = async (record: DynamoDBRecord, tally?: Tally): Promise<number> => {
+  /**
+   * Evaluates one stream record (a merge record, a timeline event, or nothing to do); the number
+   * of actions published. `batchDeps`: the stream batch's (computed traits staged in it, and the
+   * record's stream position used to apply it once); a replay passes none.
+   */
+  const evaluateRecord = async (record: DynamoDBRecord, tally?: Tally, batchDeps?: EvaluateDeps): Promise<number> => {
     let actions = 0;
     const merge = mergeRecordInsert(record);
     if (merge) {
-      const d = deps();
-      if (d.computed) await combineMerged(d.computed, d.store, merge);
+      const d = batchDeps ?? deps();
+      if (d.computed) await combineMerged(d.computed, d.store, merge, batchDeps && positionOf(record, merge.profileId));
       await combineMergedConsent(d.parts, d.store, merge);
       await leaveMergedAudiences(d.parts, merge);
       actions += await announceMerge(d.bus, merge);
@@ -107,7 +119,12 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
     if (split) actions += (await announceSplit(deps(), split)).length;
     const insert = timelineInsert(record);
     if (insert) {
-      const fired = await evaluateEvent(deps(), insert.profileId, decodeEvent(insert.item));
+      const fired = await evaluateEvent(
+        batchDeps ?? deps(),
+        insert.profileId,
+        decodeEvent(insert.item),
+        batchDeps && positionOf(record, insert.profileId),
+      );
       if (tally) tallyActions(tally, fired, new Date().toISOString());
       actions += fired.length;
     }
@@ -149,25 +166,46 @@ export function createEvaluateHandler(deps: () => EvaluateDeps, failureLog?: () 
       }
     }
     const tally: Tally = new Map();
+    // Computed traits: one write per profile per batch, exactly once (app/computed-batch.ts).
+    const base = deps();
+    const batch = base.computed ? new ComputedBatch(base.computed.store, base.computed.defs) : undefined;
+    const batchDeps: EvaluateDeps = batch && base.computed ? { ...base, computed: { ...base.computed, batch } } : base;
+    /** Writes the batch's computed traits; the index of the first record to retry when that fails. */
+    const flush = async (): Promise<{ index: number; err: unknown } | undefined> => {
+      try {
+        await batch?.flush();
+        return undefined;
+      } catch (err) {
+        return { index: err instanceof ComputedFlushError ? err.firstRecord : 0, err };
+      }
+    };
+    const fail = async (index: number, err: unknown): Promise<DynamoDBBatchResponse> => {
+      const record = event.Records[index]!;
+      logger.warn('evaluate failed; the stream retries from this record', {
+        sequenceNumber: record.dynamodb?.SequenceNumber,
+        ...errorFields(err),
+      });
+      // Noted with its key, so the record can be replayed even after the stream has let it go.
+      await failureLog?.()
+        .record(record, (err as Error)?.message ?? String(err))
+        .catch((e: unknown) =>
+          logger.error('could not note the failed record', { sequenceNumber: record.dynamodb?.SequenceNumber, ...errorFields(e) }),
+        );
+      return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+    };
     try {
-      for (const record of event.Records) {
+      for (const [i, record] of event.Records.entries()) {
+        if (batch) batch.record = i;
         try {
-          actions += await evaluateRecord(record, tally);
+          actions += await evaluateRecord(record, tally, batchDeps);
         } catch (err) {
-          logger.warn('evaluate failed; the stream retries from this record', {
-            sequenceNumber: record.dynamodb?.SequenceNumber,
-            ...errorFields(err),
-          });
-          // Noted with its key, so the record can be replayed even after the stream has let it go.
-          await failureLog?.()
-            .record(record, (err as Error)?.message ?? String(err))
-            .catch((e: unknown) =>
-              logger.error('could not note the failed record', { sequenceNumber: record.dynamodb?.SequenceNumber, ...errorFields(e) }),
-            );
-          return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+          // What the records before it (and it) changed is written first; a failed write retries from its record.
+          const f = await flush();
+          return f && f.index < i ? fail(f.index, f.err) : fail(i, err);
         }
       }
-      return { batchItemFailures: [] };
+      const f = await flush();
+      return f ? fail(f.index, f.err) : { batchItemFailures: [] };
     } finally {
       // One counter update per batch (per hour it spans), best effort; also for a batch cut short.
       await recordTally(deps().stats, tally, (err) => logger.warn('counters not updated', errorFields(err)));
