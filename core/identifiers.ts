@@ -83,9 +83,14 @@ export type IdentifiableEvent = Pick<ScherpEvent, 'type' | 'userId' | 'anonymous
   readonly context?: Record<string, unknown>;
 };
 
+/** The parts of each configured source path (`traits.email`), split once. */
+const PATH_PARTS = new Map<string, readonly string[]>();
+
 function at(obj: unknown, path: string): unknown {
+  let parts = PATH_PARTS.get(path);
+  if (!parts) PATH_PARTS.set(path, (parts = path.split('.')));
   let cur: unknown = obj;
-  for (const part of path.split('.')) {
+  for (const part of parts) {
     if (typeof cur !== 'object' || cur === null || Array.isArray(cur) || !Object.hasOwn(cur, part)) return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
