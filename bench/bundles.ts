@@ -1,15 +1,19 @@
 /**
- * Bundle size and module-initialisation time (a cold-start proxy) of each Lambda: bundled with
- * exactly the deployed esbuild options (lib/bundling.ts), then `require()`d in a fresh node
- * process with the Lambda's NODE_OPTIONS (`--enable-source-maps`).
+ * Bundle size and module-initialisation time (a cold-start proxy) of every Lambda (each folder of
+ * `lambdas/` with an `index.ts`): bundled with exactly the deployed esbuild options
+ * (lib/bundling.ts), then `require()`d in fresh node processes with the Lambda's NODE_OPTIONS
+ * (`--enable-source-maps`), the median of 5. Alone:
+ *
+ *   node --import tsx bench/bundles.ts
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { esbuildOptions } from '../lib/bundling';
+import { esbuildOptions, handlerNames, MAX_BUNDLE_BYTES } from '../lib/bundling';
 
-export const FUNCTIONS = ['collect', 'stitch', 'evaluate', 'profile'] as const;
+/** Every handler, as the package build bundles them. */
+export const FUNCTIONS: readonly string[] = handlerNames(join(__dirname, '..'));
 
 export interface BundleResult {
   readonly fn: string;
@@ -51,4 +55,20 @@ export async function measureBundles(root: string, outDir: string, runs = 5): Pr
     out.push({ fn, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size, initMs: requireTime([file], root, runs) });
   }
   return out;
+}
+
+if (require.main === module) {
+  const root = join(__dirname, '..');
+  measureBundles(root, join(root, 'bench', 'out')).then(
+    (rows) => {
+      for (const r of rows)
+        process.stdout.write(
+          `${r.fn.padEnd(12)} ${(r.bytes / 1024).toFixed(1).padStart(6)} KB  init ${r.initMs.toFixed(0).padStart(4)} ms${r.bytes > MAX_BUNDLE_BYTES ? '  over 200 KB' : ''}\n`,
+        );
+    },
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -3,10 +3,22 @@
  * queue, realistic Segment batches of 20 events with a full `context` (as analytics.js sends).
  * Runs the whole HTTP handler: body decoding, auth (bootstrap key), validation, stamping.
  *
+ * And the ingest row of `npm run bench` (`benchIngest`): requests per second of the local
+ * endpoint (`local/server.ts` → collect → the local queue) against a bare `node:http` server that
+ * only reads and parses the JSON body, under autocannon (10 connections, loopback), three rounds
+ * of bare then endpoint, the median ratio. `--ingest` runs that row alone, against its own
+ * in-memory runtime:
+ *
  *   node --import tsx bench/collect-throughput.ts
+ *   node --import tsx bench/collect-throughput.ts --ingest
  */
 // Logs and EMF metrics off: this measures validation, not stdout.
 import '../local/quiet';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createCollectHandler } from '../lambdas/collect';
 import { BootstrapKeyStore, envLoader } from '../adapters/keys';
@@ -112,7 +124,112 @@ export async function benchCollectThroughput(
   return { eventsPerSecond: Math.round(events / seconds), events, seconds: Math.round(seconds * 1000) / 1000 };
 }
 
-if (require.main === module) {
+/** A server that only reads and parses the JSON body: the ceiling for the ingest endpoint. */
+export function startBareServer(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}');
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
+}
+
+/** autocannon: 10 connections for `seconds`, POSTing `body` with `auth`. */
+export async function load(
+  url: string,
+  auth: string,
+  body: string,
+  seconds: number,
+): Promise<{ rps: number; non2xx: number; errors: number; p50: number }> {
+  const res = await autocannon({
+    url,
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body,
+    connections: 10,
+    duration: seconds,
+  });
+  return { rps: res.requests.average, non2xx: res.non2xx, errors: res.errors, p50: res.latency.p50 };
+}
+
+export interface IngestRound {
+  readonly bare: number;
+  readonly endpoint: number;
+  readonly ratio: number;
+}
+
+/**
+ * Requests per second of `POST <endpoint>/v1/track` against the bare server, in `rounds` rounds
+ * of bare then endpoint (5 s each, after a 1 s warm-up of both); the median round by ratio.
+ * The endpoint must answer every request 2xx.
+ */
+export async function benchIngest(
+  endpoint: string,
+  auth: string,
+  body: string,
+  rounds = 3,
+): Promise<{ rounds: IngestRound[]; median: IngestRound }> {
+  const bare = await startBareServer();
+  try {
+    const bareUrl = `http://127.0.0.1:${(bare.address() as { port: number }).port}/v1/track`;
+    await load(bareUrl, auth, body, 1);
+    await load(`${endpoint}/v1/track`, auth, body, 1);
+    const out: IngestRound[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const b = await load(bareUrl, auth, body, 5);
+      const e = await load(`${endpoint}/v1/track`, auth, body, 5);
+      if (e.non2xx > 0 || e.errors > 0) throw new Error(`the ingest endpoint failed under load: ${e.non2xx} non-2xx, ${e.errors} errors`);
+      out.push({ bare: b.rps, endpoint: e.rps, ratio: e.rps / b.rps });
+    }
+    const median = [...out].sort((a, b) => a.ratio - b.ratio)[Math.floor(out.length / 2)]!;
+    return { rounds: out, median };
+  } finally {
+    await new Promise<void>((r) => (bare.closeAllConnections(), bare.close(() => r())));
+  }
+}
+
+/** The ingest row alone: its own in-memory runtime, the queue consumer stopped (as the bench). */
+async function ingestAlone(): Promise<void> {
+  const { startRuntime } = await import('../local/runtime');
+  const { sampleTrack } = await import('./dataset');
+  const root = resolve(__dirname, '..');
+  const dataDir = mkdtempSync(join(tmpdir(), 'scherp-ingest-'));
+  const rt = await startRuntime({
+    port: 0,
+    inMemory: true,
+    dataDir,
+    rulesDir: join(root, 'rules'),
+    tableName: 'ingest',
+    sourceRateLimit: false,
+  });
+  try {
+    await rt.queue.stop();
+    const auth = `Basic ${Buffer.from(`${rt.keys.write}:`).toString('base64')}`;
+    const r = await benchIngest(rt.url, auth, JSON.stringify(sampleTrack()));
+    for (const x of r.rounds)
+      process.stdout.write(`round: endpoint ${Math.round(x.endpoint)} req/s, bare ${Math.round(x.bare)} req/s = ${x.ratio.toFixed(2)}\n`);
+    process.stdout.write(
+      `ingest: ${Math.round(r.median.endpoint)} vs ${Math.round(r.median.bare)} req/s = ${r.median.ratio.toFixed(2)} (median of ${r.rounds.length})\n`,
+    );
+  } finally {
+    await rt.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module && process.argv.includes('--ingest')) {
+  ingestAlone().catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(1);
+  });
+} else if (require.main === module) {
   benchCollectThroughput().then(
     (r) =>
       process.stdout.write(

@@ -12,11 +12,10 @@ import '../local/quiet';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
 import {
   BatchGetItemCommand,
   DeleteTableCommand,
@@ -37,7 +36,7 @@ import { ASSUMED_CALL_MS, costPerMillionEvents, floorInputs, PRICES, type CostBr
 import { generateDataSet, sampleTrack, type GeneratedEvent } from './dataset';
 import { Meter, type Tally } from './meter';
 import { benchRules } from './rules';
-import { benchCollectThroughput } from './collect-throughput';
+import { benchCollectThroughput, benchIngest } from './collect-throughput';
 
 const ROOT = resolve(__dirname, '..');
 /** Poll intervals of the local runtime during the bench (the runtime's defaults). */
@@ -442,40 +441,6 @@ async function measureEventToAction(
   return { p50: percentile(latencies, 50), p95: percentile(latencies, 95), n: latencies.length };
 }
 
-/** A server that only reads and parses the JSON body: the ceiling for the ingest endpoint. */
-function startBareServer(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}');
-      } catch {
-        res.writeHead(400).end();
-      }
-    });
-  });
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
-}
-
-async function load(
-  url: string,
-  auth: string,
-  body: string,
-  seconds: number,
-): Promise<{ rps: number; non2xx: number; errors: number; p50: number }> {
-  const res = await autocannon({
-    url,
-    method: 'POST',
-    headers: { authorization: auth, 'content-type': 'application/json' },
-    body,
-    connections: 10,
-    duration: seconds,
-  });
-  return { rps: res.requests.average, non2xx: res.non2xx, errors: res.errors, p50: res.latency.p50 };
-}
-
 async function meanLatency(fn: () => Promise<void>, n: number): Promise<number> {
   for (let i = 0; i < 5; i++) await fn();
   const start = performance.now();
@@ -698,29 +663,12 @@ async function main(): Promise<void> {
     const collectThroughput = await benchCollectThroughput({ seconds: 5 });
 
     log('ingest throughput under autocannon (10 connections, 5 s each, loopback)…');
-    const bare = await startBareServer();
-    servers.push(bare);
-    const body = JSON.stringify(one);
     const auth = `Basic ${Buffer.from(`${rt.keys.write}:`).toString('base64')}`;
-    await load(`http://127.0.0.1:${(bare.address() as { port: number }).port}/v1/track`, auth, body, 1); // warm up
-    const bareFirst = await load(`http://127.0.0.1:${(bare.address() as { port: number }).port}/v1/track`, auth, body, 5);
-    await load(`${rt.url}/v1/track`, auth, body, 1);
     // Three rounds of bare then endpoint; the row is the median ratio (the machine is shared).
-    const ingestRounds: { bare: number; endpoint: number; ratio: number }[] = [];
-    let ingestLoad = { rps: 0, non2xx: 0, errors: 0 };
-    let bareLoad = { rps: 0 };
-    for (let round = 0; round < 3; round++) {
-      const b =
-        round === 0 ? bareFirst : await load(`http://127.0.0.1:${(bare.address() as { port: number }).port}/v1/track`, auth, body, 5);
-      const e = await load(`${rt.url}/v1/track`, auth, body, 5);
-      if (e.non2xx > 0 || e.errors > 0) throw new Error(`the ingest endpoint failed under load: ${e.non2xx} non-2xx, ${e.errors} errors`);
-      ingestRounds.push({ bare: b.rps, endpoint: e.rps, ratio: e.rps / b.rps });
-    }
-    {
-      const mid = [...ingestRounds].sort((a, b) => a.ratio - b.ratio)[1]!;
-      ingestLoad = { rps: mid.endpoint, non2xx: 0, errors: 0 };
-      bareLoad = { rps: mid.bare };
-    }
+    const ingest = await benchIngest(rt.url, auth, JSON.stringify(one));
+    const ingestRounds = ingest.rounds;
+    const ingestLoad = { rps: ingest.median.endpoint, non2xx: 0, errors: 0 };
+    const bareLoad = { rps: ingest.median.bare };
 
     // (10) the console's back end: the debugger idle and watching, the counters.
     log('console back end: debugger marker reads with no session, debug writes while watching, counter writes per batch…');

@@ -113,9 +113,14 @@ export type IdentifiableEvent = Pick<ScherpEvent, 'type' | 'userId' | 'anonymous
   readonly context?: Record<string, unknown>;
 };
 
+/** The parts of each configured source path (`traits.email`), split once. */
+const PATH_PARTS = new Map<string, readonly string[]>();
+
 function at(obj: unknown, path: string): unknown {
+  let parts = PATH_PARTS.get(path);
+  if (!parts) PATH_PARTS.set(path, (parts = path.split('.')));
   let cur: unknown = obj;
-  for (const part of path.split('.')) {
+  for (const part of parts) {
     if (typeof cur !== 'object' || cur === null || Array.isArray(cur) || !Object.hasOwn(cur, part)) return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
@@ -174,7 +179,21 @@ export function extractWith(
  * fully; an event left with no identifier then is dropped there (metric EventsWithoutIdentifier).
  */
 export function hasUsableIdentifier(e: IdentifiableEvent, cfg: IdentityConfig = DEFAULT_CONFIG.identity): boolean {
-  return extractWith(e, cfg, normalisePlausibly).identifiers.length > 0;
+  // `extractWith(e, cfg, normalisePlausibly).identifiers.length > 0`, stopping at the first
+  // usable value (collect asks this of every event).
+  const usable = (type: string, raw: unknown) => raw !== undefined && raw !== null && normalisePlausibly(type, raw, cfg).ok;
+  for (const [type, def] of Object.entries(cfg.types)) {
+    for (const source of def.from) if (source !== EXTERNAL_IDS_SOURCE && usable(type, at(e, source))) return true;
+  }
+  const externalIds = at(e, EXTERNAL_IDS_SOURCE);
+  if (Array.isArray(externalIds)) {
+    for (const x of externalIds) {
+      if (typeof x !== 'object' || x === null || typeof (x as { type?: unknown }).type !== 'string') continue;
+      const type = (x as { type: string }).type.trim().toLowerCase();
+      if (own(cfg.types, type)?.from.includes(EXTERNAL_IDS_SOURCE) && usable(type, (x as { id?: unknown }).id)) return true;
+    }
+  }
+  return e.type === 'alias' && e.previousId !== undefined && usable(previousIdType(e), e.previousId);
 }
 
 const plausiblePhone: PhoneParser = (text) => ((text.match(/\d/g)?.length ?? 0) >= 3 ? text : undefined);

@@ -137,7 +137,7 @@ export function correctTimestamp(e: Pick<IncomingEvent, 'timestamp' | 'originalT
   return new Date(at).toISOString();
 }
 
-function stamp(e: IncomingEvent, input: IngestInput): ScherpEvent {
+function stamp(e: IncomingEvent, input: IngestInput, receivedAt: string): ScherpEvent {
   const { timestamp: _t, ...rest } = e;
   const context = { ...(e.context ?? {}) };
   if (context.ip === undefined && input.request?.ip) context.ip = input.request.ip;
@@ -155,7 +155,7 @@ function stamp(e: IncomingEvent, input: IngestInput): ScherpEvent {
     ...(input.sourceName ? { sourceName: input.sourceName } : {}),
     ...(input.trust === 'trusted' ? { trust: 'trusted' as const } : {}),
     timestamp: correctTimestamp(e, input.receivedAt),
-    receivedAt: input.receivedAt.toISOString(),
+    receivedAt,
   };
 }
 
@@ -219,7 +219,7 @@ export function ingest(input: IngestInput): IngestResult {
     const r = validateOne(body, route, '', limits);
     if (!r.ok && r.limit) throw new LimitExceededError(`the event ${r.issues[0]!.message}`, r.limit);
     if (!r.ok) throw new ValidationError(`invalid ${route} call: ${r.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, r.issues);
-    return { accepted: [stamp(r.event, input)], rejected: [] };
+    return { accepted: [stamp(r.event, input, input.receivedAt.toISOString())], rejected: [] };
   }
 
   const items = body.batch;
@@ -236,6 +236,7 @@ export function ingest(input: IngestInput): IngestResult {
 
   const accepted: ScherpEvent[] = [];
   const rejected: RejectedEvent[] = [];
+  const receivedAt = input.receivedAt.toISOString();
   items.forEach((item, index) => {
     const prefix = `batch[${index}]`;
     if (!isObject(item)) {
@@ -254,7 +255,7 @@ export function ingest(input: IngestInput): IngestResult {
       integrations: { ...(shared.integrations as object | undefined), ...(isObject(item.integrations) ? item.integrations : {}) },
     };
     const r = validateOne(merged, type as EventType, prefix, limits);
-    if (r.ok) accepted.push(stamp(r.event, input));
+    if (r.ok) accepted.push(stamp(r.event, input, receivedAt));
     else rejected.push({ index, issues: r.issues, ...(r.limit ? { limit: r.limit } : {}) });
   });
   return { accepted, rejected };

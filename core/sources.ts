@@ -3,6 +3,7 @@
  * party, a trust level (`core/trust.ts`) and write keys. Keys are only ever kept as SHA-256
  * digests.
  */
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { PARTIES, TRUST_LEVELS, type Party, type Trust } from './events';
@@ -76,9 +77,12 @@ export const SourceChangeSchema = z
   .refine((c) => c.trust !== undefined || c.rateLimit !== undefined, { message: 'give trust or rateLimit', path: ['trust'] });
 export type SourceChange = z.infer<typeof SourceChangeSchema>;
 
+const ONE_SHOT_HASH = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 /** Hex SHA-256 of a key: the only form in which a key is stored or compared. */
 export function keyDigest(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  // One-shot `crypto.hash` (Node 20.12+, a fifth of createHash's cost: collect hashes every request's key).
+  return ONE_SHOT_HASH ? ONE_SHOT_HASH('sha256', key, 'hex') : createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
 /** Generated ids contain only `[a-z0-9_]`, never a key separator. */

@@ -8,6 +8,7 @@
  * Everything else (zod, Powertools, our code) is bundled, minified and tree-shaken, preferring
  * packages' ES module builds (`module` before `main`) because those tree-shake.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 
@@ -21,6 +22,18 @@ export const LAMBDA_BUNDLING = {
   externalModules: ['@aws-sdk/*'],
   mainFields: ['module', 'main'],
 } as const;
+
+/** Every Lambda handler: a folder of `lambdas/` (under `root`) with an `index.ts`, sorted. */
+export function handlerNames(root = join(__dirname, '..')): string[] {
+  const dir = join(root, 'lambdas');
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'index.ts')))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Most bytes a handler's bundle (`index.js`, without its source map) may have (issue 15; `test/unit/bundle-hygiene.test.ts`). */
+export const MAX_BUNDLE_BYTES = 200 * 1024;
 
 /** The same options as esbuild's API takes them (what `NodejsFunction` passes to esbuild). */
 export function esbuildOptions(entry: string, outfile: string): BuildOptions {

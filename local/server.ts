@@ -76,13 +76,29 @@ export function decodePathParameters(raw: Record<string, string>): Record<string
   return out;
 }
 
+/**
+ * Whether the event, as JSON, is certainly at most `maxBytes`: true when an upper bound on its
+ * size is (JSON.stringify writes each UTF-16 unit of a string as at most 6 bytes, `\uXXXX`, and
+ * the event's own structure and keys take far less than 4 KB), so only an event near the limit
+ * is serialized to measure it exactly.
+ */
+export function eventWithin(event: APIGatewayProxyEventV2, maxBytes: number): boolean {
+  let chars = (event.body?.length ?? 0) + event.rawPath.length + event.rawQueryString.length * 2 + event.routeKey.length * 2;
+  for (const [k, v] of Object.entries(event.headers)) chars += k.length + (v?.length ?? 0) + 8;
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) chars += k.length + (v?.length ?? 0) + 8;
+  for (const [k, v] of Object.entries(event.pathParameters ?? {})) chars += k.length + (v?.length ?? 0) + 8;
+  chars += event.requestContext.domainName.length + event.requestContext.http.userAgent.length + event.requestContext.http.path.length;
+  if (6 * chars + 4096 <= maxBytes) return true;
+  return Buffer.byteLength(JSON.stringify(event), 'utf8') <= maxBytes;
+}
+
 export function toApiEvent(
   req: IncomingMessage,
   body: Buffer,
   routeKey: string,
   pathParameters: Record<string, string>,
+  url: URL = new URL(req.url ?? '/', 'http://local'),
 ): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   // API Gateway tells the function the scheme the client used; locally it is plain HTTP.
@@ -136,6 +152,8 @@ export function startServer(
       const send = (status: number, headers: Record<string, string | number | boolean>, body: string | Buffer): void => {
         const out: Record<string, string> = corsHeaders(req.headers.origin, allowed);
         for (const [k, v] of Object.entries(headers)) out[k] = String(v);
+        // As API Gateway answers: with the length, not chunked (one write instead of several).
+        if (status !== 204 && status !== 304) out['content-length'] ??= String(Buffer.byteLength(body));
         res.writeHead(status, out);
         res.end(body);
       };
@@ -151,16 +169,16 @@ export function startServer(
       };
       try {
         if (req.method === 'OPTIONS') return send(204, {}, '');
-        const consolePath = new URL(req.url ?? '/', 'http://local').pathname;
-        if (opts.console && isConsolePath(consolePath)) {
-          const page = serveConsole(opts.console, req.method ?? 'GET', consolePath);
+        const url = new URL(req.url ?? '/', 'http://local');
+        const path = url.pathname;
+        if (opts.console && isConsolePath(path)) {
+          const page = serveConsole(opts.console, req.method ?? 'GET', path);
           return send(page.status, page.headers, page.body);
         }
         const declared = Number(req.headers['content-length']);
         if (Number.isFinite(declared) && declared > maxBodyBytes) return tooLarge();
         const body = await readBody(req, maxBodyBytes);
         if (body === 'too-large') return tooLarge();
-        const path = new URL(req.url ?? '/', 'http://local').pathname;
         // API Gateway routes `/sourceConfig/` (RudderStack JS asks for it) to `/sourceConfig`.
         const routePath = path.replace(/(.)\/+$/, '$1');
         for (const r of API_ROUTES) {
@@ -174,9 +192,9 @@ export function startServer(
             const out = errorResponse(err);
             return send(out.statusCode ?? 400, { ...(out.headers ?? {}) }, out.body ?? '');
           }
-          const event = toApiEvent(req, body, `${r.method} ${r.path}`, params);
+          const event = toApiEvent(req, body, `${r.method} ${r.path}`, params, url);
           // Lambda refuses a synchronous invocation over 6 MB; API Gateway answers 413.
-          if (Buffer.byteLength(JSON.stringify(event), 'utf8') > maxEventBytes)
+          if (!eventWithin(event, maxEventBytes))
             return send(413, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Request Too Long' }));
           const out = await handlers[r.fn](event);
           const headers: Record<string, string | number | boolean> = { ...(out.headers ?? {}) };

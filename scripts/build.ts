@@ -14,23 +14,19 @@
  *   `dist/lib/`) finds them in the package.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { CONSOLE_ASSETS_FOLDER } from '../lambdas/console/serve';
-import { esbuildOptions } from '../lib/bundling';
+import { esbuildOptions, handlerNames as lambdaHandlers } from '../lib/bundling';
 import { writeConsole } from '../local/console-assets';
 
 const root = join(__dirname, '..');
 const dist = join(root, 'dist');
 
-/** Every handler: a folder of `lambdas/` with an `index.ts`. */
+/** Every handler: a folder of `lambdas/` with an `index.ts` (`handlerNames` of lib/bundling.ts). */
 export function handlerNames(): string[] {
-  const dir = join(root, 'lambdas');
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'index.ts')))
-    .map((e) => e.name)
-    .sort();
+  return lambdaHandlers(root);
 }
 
 async function main(): Promise<void> {

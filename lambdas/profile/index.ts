@@ -37,7 +37,11 @@ import { lazy } from '../shared/lazy';
 import { pathParam } from '../shared/admin-api';
 import { logger } from '../shared/observability';
 import { OPENAPI_PATH } from '../routes';
-import openApiDocument from '../../docs/openapi.json';
+import { brotliDecompressSync } from 'node:zlib';
+import { OPENAPI_BROTLI_BASE64 } from './openapi-document';
+
+/** `docs/openapi.json`, kept compressed in the bundle (`npm run openapi` writes both) and inflated on the first request for it. */
+const openApiText = lazy(() => brotliDecompressSync(Buffer.from(OPENAPI_BROTLI_BASE64, 'base64')).toString('utf8'));
 
 export interface ProfileDeps {
   readonly store: ProfileStore & ProfileReader & ErasureStore & IdentityGraphStore;
@@ -74,7 +78,7 @@ export function createProfileHandler(deps: () => ProfileDeps) {
       // The API reference is public (no key): `docs/openapi.json`, bundled here rather than in
       // collect, which stays small on the hot path; the generator itself is in no bundle.
       if (event.routeKey === `GET ${OPENAPI_PATH}`)
-        return { ...json(200, openApiDocument), headers: { ...json(200, {}).headers, 'cache-control': 'public, max-age=300' } };
+        return { statusCode: 200, headers: { ...json(200, {}).headers, 'cache-control': 'public, max-age=300' }, body: openApiText() };
       if (ADMIN_ROUTES.has(event.routeKey)) {
         const admin = credential(event);
         if (!admin || !(await deps().keys.authenticate('admin', admin))) throw new AuthenticationError('missing or invalid admin key');

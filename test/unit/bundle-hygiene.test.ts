@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { esbuildOptions } from '../../lib/bundling';
+import { esbuildOptions, handlerNames, MAX_BUNDLE_BYTES } from '../../lib/bundling';
 
 const root = join(__dirname, '../..');
 
@@ -50,6 +50,28 @@ it('the collect bundle, on the request path, is at most 200 KB (issue 15; the ot
   const out = outFile();
   await build(esbuildOptions(join(root, 'lambdas/collect/index.ts'), out));
   expect(statSync(out).size).toBeLessThanOrEqual(200 * 1024);
+});
+
+/**
+ * The bundles still over 200 KB (issue 15), and why: classic zod (~95 KB in every bundle that
+ * parses anything) and libphonenumber with its compressed metadata (~59 KB in every function that
+ * normalises identifiers) leave too little room beside Powertools (~33 KB) and the function's own
+ * code. What would close it is measured in docs/architecture.md ("Bundles"): zod/mini (~23 KB).
+ * The list may only shrink: a bundle that drops under the limit must leave it, and no other
+ * bundle may go over.
+ */
+const OVER_THE_LIMIT = ['context', 'evaluate', 'fileImport', 'identity', 'import', 'jobs', 'profile', 'rules', 'stitch'];
+
+it('every Lambda bundle is at most 200 KB, except the listed ones still over it (issue 15)', async () => {
+  const sizes = await Promise.all(
+    handlerNames(root).map(async (name) => {
+      const r = await build({ ...esbuildOptions(join(root, 'lambdas', name, 'index.ts'), join(tmpdir(), `${name}.js`)), write: false });
+      const js = r.outputFiles.find((f) => f.path.endsWith('.js'))!;
+      return { name, over: js.contents.length > MAX_BUNDLE_BYTES };
+    }),
+  );
+  expect(sizes.length).toBeGreaterThanOrEqual(13);
+  expect(sizes.filter((s) => s.over).map((s) => s.name)).toEqual(OVER_THE_LIMIT);
 });
 
 it('phone metadata is bundled compressed (core/phone.ts), never as the 82 KB JSON', async () => {

@@ -9,7 +9,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { startServer, type HttpHandler } from '../../local/server';
+import fc from 'fast-check';
+import { eventWithin, startServer, type HttpHandler } from '../../local/server';
 import { createCollectHandler } from '../../lambdas/collect';
 import { GZIP_AS_TEXT } from '../../lambdas/shared/http';
 import { BootstrapKeyStore, envLoader } from '../../adapters/keys';
@@ -175,6 +176,32 @@ describe('limits', () => {
     // The same bytes as text fit (no base64 growth).
     const ok = await fetch(`${url}/v1/import`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'a'.repeat(400 * 1024) });
     expect(ok.status).toBe(200);
+  });
+
+  it('the size check serializes only events near the limit, and never lets one over it through', () => {
+    const event = (body: string, ua: string) =>
+      ({
+        version: '2.0',
+        routeKey: 'POST /v1/import',
+        rawPath: '/v1/import',
+        rawQueryString: 'a=%00',
+        headers: { 'user-agent': ua, 'content-type': 'text/plain' },
+        queryStringParameters: { a: '\u0000' },
+        requestContext: { domainName: 'localhost', http: { method: 'POST', path: '/v1/import', userAgent: ua } },
+        body,
+        isBase64Encoded: false,
+      }) as unknown as APIGatewayProxyEventV2;
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 3000 }),
+        fc.string({ maxLength: 200 }),
+        fc.integer({ min: 1000, max: 20_000 }),
+        (body, ua, max) => {
+          const e = event(body, ua);
+          expect(eventWithin(e, max)).toBe(Buffer.byteLength(JSON.stringify(e), 'utf8') <= max);
+        },
+      ),
+    );
   });
 
   it('a client that declares a body and never sends it is answered 408 and disconnected, not held', async () => {

@@ -21,7 +21,9 @@ import {
 import { API_ROUTES, OPENAPI_PATH } from '../../lambdas/routes';
 import { errorResponse } from '../../lambdas/shared/http';
 import { createProfileHandler } from '../../lambdas/profile';
-import { OPENAPI_FILE, openApiText } from '../../scripts/openapi';
+import { OPENAPI_FILE, OPENAPI_MODULE, openApiModuleText, openApiText } from '../../scripts/openapi';
+import { OPENAPI_BROTLI_BASE64 } from '../../lambdas/profile/openapi-document';
+import { brotliDecompressSync } from 'node:zlib';
 import { openApiValidator, type OpenApiDoc } from '../helpers/openapi';
 
 const text = openApiText();
@@ -32,6 +34,11 @@ const { requestErrors, responseErrors } = openApiValidator(doc);
 test('docs/openapi.json is the generated document (npm run openapi)', () => {
   if (process.env.SCHERP_WRITE_OPENAPI === '1') writeFileSync(OPENAPI_FILE, text);
   expect(readFileSync(OPENAPI_FILE, 'utf8')).toBe(text);
+});
+
+test('the compressed copy the profile function serves is the generated document (npm run openapi)', () => {
+  if (process.env.SCHERP_WRITE_OPENAPI === '1') writeFileSync(OPENAPI_MODULE, openApiModuleText(text));
+  expect(brotliDecompressSync(Buffer.from(OPENAPI_BROTLI_BASE64, 'base64')).toString('utf8')).toBe(text);
 });
 
 test('the document passes an OpenAPI 3.1 validator', () => {
