@@ -82,6 +82,7 @@ function world(faults: Fault[]) {
     loadParts: async (id) => partsOf(id),
     saveConsent: async () => true,
     saveAudiences: async () => true,
+    saveAudiencesBatch: async () => true,
     putRecommendation: async () => undefined,
     claimFiring: async () => 'claimed',
   };
