@@ -54,6 +54,8 @@ export const WORKER_TABLE_ACCESS: readonly { readonly actions: readonly string[]
     leadingKeys: [keys.profile('*').pk, `${AUDIENCE_PK_PREFIX}*`, `${JOB_PK_PREFIX}*`, `${DUE_PK_PREFIX}*`],
   },
   { actions: ['dynamodb:UpdateItem'], leadingKeys: [`${AUDIENCE_PK_PREFIX}*`] },
+  // A split's final settle pass (run by the minute sweep) moves events between profile partitions.
+  { actions: ['dynamodb:BatchWriteItem'], leadingKeys: [keys.profile('*').pk] },
   { actions: ['dynamodb:DeleteItem'], leadingKeys: [`${AUDIENCE_PK_PREFIX}*`, `${JOB_LOCK_PK_PREFIX}*`, `${DUE_PK_PREFIX}*`] },
 ];
 

@@ -465,7 +465,8 @@ describe('and nothing broader where it matters', () => {
     ).toBe(false);
   });
 
-  // The jobs worker: its partitions only (no identity items, sources, keys, suppressions, rules written), no batch writes.
+  // The jobs worker: its partitions only (no identity items, sources, keys, suppressions, rules written); batch
+  // writes only in profile partitions (a split's final settle pass moves events).
   test.each([
     item('GetCommand', 'dynamodb:GetItem', 'ID#email#x'),
     item('QueryCommand', 'dynamodb:Query', 'SOURCES'),
@@ -473,7 +474,8 @@ describe('and nothing broader where it matters', () => {
     item('PutCommand', 'dynamodb:PutItem', 'RULES'),
     item('DeleteCommand', 'dynamodb:DeleteItem', 'P#0b7c1d2e'),
     item('UpdateCommand', 'dynamodb:UpdateItem', 'P#0b7c1d2e'),
-    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'P#0b7c1d2e'),
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'ID#email#x'),
+    item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'AUD#vip#M#3'),
     item('PutCommand', 'dynamodb:PutItem', 'SUP#ab12'),
     item('PutCommand', 'dynamodb:PutItem', 'JOBLOCK#audience:vip'),
     item('QueryCommand', 'dynamodb:Query', 'REJ#2026-11-29'),

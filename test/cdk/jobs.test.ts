@@ -85,7 +85,6 @@ test('the worker: item reads and writes on its partitions only (LeadingKeys), Sc
     'dynamodb:DeleteTable',
     'dynamodb:UpdateTable',
     'dynamodb:*',
-    'dynamodb:BatchWriteItem',
     'states:StartExecution',
     'lambda:InvokeFunction',
   ])
