@@ -29,6 +29,7 @@ import type {
   RuleStore,
 } from './ports';
 import { resolveSurvivors } from './resolve';
+import { recomputeWorker, recordRecomputed, type RecomputeDeps } from './computed-recompute';
 
 export interface JobDeps {
   readonly jobs: JobStore;
@@ -54,6 +55,8 @@ export interface WorkerDeps {
   readonly onProfile?: (profileId: string) => void;
   /** True when the worker must hand over (a Lambda near its timeout): it returns `paused` after its checkpoint. */
   readonly timeUp?: () => boolean;
+  /** Computed-trait recompute jobs (`app/computed-recompute.ts`). */
+  readonly recompute?: RecomputeDeps;
 }
 
 export interface BackfillOptions {
@@ -215,8 +218,10 @@ export async function runSegment(d: WorkerDeps, jobId: string, segment: number):
   if (!first) throw new NotFoundError(`no job ${jobId}`);
   let state = first.segments.find((s) => s.segment === segment) ?? newSegment(segment);
   if (state.done) return 'done';
-  const audience = await audienceOf(d.rules, first.job.audienceId);
-  if (!audience) {
+  // A computed-trait recompute works each profile with its own function (`app/computed-recompute.ts`).
+  const recompute = recomputeWorker(d, first.job);
+  const audience = recompute ? undefined : await audienceOf(d.rules, first.job.audienceId);
+  if (!recompute && !audience) {
     await d.jobs.finish(first.job, 'failed', nowOf(d).toISOString(), `audience ${first.job.audienceId} no longer exists`);
     return 'stopped';
   }
@@ -234,7 +239,9 @@ export async function runSegment(d: WorkerDeps, jobId: string, segment: number):
     await Promise.all(
       Array.from({ length: Math.min(d.concurrency ?? 16, ids.length) }, async () => {
         for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
-          const change = await backfillProfile(d, first.job, audience, id, nowMs, page.loaded?.get(id));
+          const change = recompute
+            ? await recompute(id, nowMs)
+            : await backfillProfile(d, first.job, audience!, id, nowMs, page.loaded?.get(id));
           if (change === 'entered') entered++;
           if (change === 'exited') exited++;
           d.onProfile?.(id);
@@ -262,8 +269,9 @@ export async function runSegment(d: WorkerDeps, jobId: string, segment: number):
 }
 
 /** Ends a job whose segments are all done (`succeeded`); the last worker calls it. */
-export async function completeIfDone(d: Pick<WorkerDeps, 'jobs' | 'now'>, jobId: string): Promise<boolean> {
+export async function completeIfDone(d: Pick<WorkerDeps, 'jobs' | 'now' | 'recompute'>, jobId: string): Promise<boolean> {
   const got = await d.jobs.get(jobId);
   if (!got || got.job.status !== 'running' || got.segments.some((s) => !s.done)) return false;
+  if (d.recompute) await recordRecomputed(d.recompute.digests, got.job);
   return d.jobs.finish(got.job, 'succeeded', nowOf(d).toISOString());
 }

@@ -6,13 +6,14 @@
  * throttle. Pure.
  */
 import * as z from 'zod';
+import type { RecomputePlan } from './computed-recompute';
 
 /** The event that starts a job's state machine in the cloud (`lib/jobs.ts`), on the jobs bus. */
 export const JOB_STARTED = 'Job Started';
 /** Its source: what `adapters/eventbridge-bus.ts` puts on every entry (`BUS_SOURCE`). */
 export const JOB_EVENT_SOURCE = 'scherp';
 
-export const JOB_KINDS = ['audience-backfill'] as const;
+export const JOB_KINDS = ['audience-backfill', 'computed-recompute'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export const JOB_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -27,6 +28,8 @@ export interface Job {
   /** What the job works on (`audience:<id>`): one running job per subject. */
   readonly subject: string;
   readonly audienceId: string;
+  /** A `computed-recompute` job: the traits it recomputes and removes (`core/computed-recompute.ts`). */
+  readonly computed?: RecomputePlan;
   readonly status: JobStatus;
   readonly segments: number;
   /** Put membership changes on the bus (`Audience Entered` / `Exited` with `backfill: true`). */

@@ -21,6 +21,8 @@ import { DynamoMembershipStore } from '../adapters/dynamo/membership-store';
 import { DynamoJobStore } from '../adapters/dynamo/job-store';
 import { DynamoProfileScanner } from '../adapters/dynamo/profile-scanner';
 import { LocalJobRunner, startSweeper } from './jobs';
+import { type SyncOutcome, syncComputedDefinitions } from '../app/computed-recompute';
+import { DynamoComputedDigestStore, DynamoRecomputeStore } from '../adapters/dynamo/computed-recompute-store';
 import { DynamoDueStore } from '../adapters/dynamo/due-store';
 import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
@@ -163,6 +165,8 @@ export interface Runtime {
   readonly scheduler: LocalScheduler;
   /** The local job engine (audience backfills). */
   readonly jobs: LocalJobRunner;
+  /** What start-up found of the computed-trait definitions: unchanged, recorded, or a recompute job started. */
+  readonly computedSync: SyncOutcome;
   /** The import bucket's folder (`<dataDir>/bucket`) and its poller. */
   readonly bucketDir: string;
   readonly imports: FolderImporter;
@@ -361,8 +365,24 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const members = new DynamoMembershipStore(doc, tableName);
     // Jobs (audience backfills): the same segment worker as the cloud, in an in-process pool.
     const jobStore = new DynamoJobStore(doc, tableName);
+    // Computed traits recomputed when their definitions change (`app/computed-recompute.ts`).
+    const recompute = {
+      defs: config.computed,
+      computed: new DynamoRecomputeStore(doc, tableName, store),
+      digests: new DynamoComputedDigestStore(doc, tableName),
+      retentionDays: opts.eventRetentionDays ?? 400,
+    };
     const jobs = new LocalJobRunner(
-      () => ({ jobs: jobStore, rules: ruleStore, scanner: new DynamoProfileScanner(doc, tableName), store, parts, history, bus }),
+      () => ({
+        jobs: jobStore,
+        rules: ruleStore,
+        scanner: new DynamoProfileScanner(doc, tableName),
+        store,
+        parts,
+        history,
+        bus,
+        recompute,
+      }),
       { workers: opts.jobWorkers, onError: (id, err) => process.stderr.write(`scherp: job ${id}: ${(err as Error).message}\n`) },
     );
     stoppers.push(() => jobs.stop());
@@ -415,6 +435,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     queue.start(stitch);
     stoppers.push(() => queue.stop());
     await jobs.resume();
+    const computedSync = await syncComputedDefinitions({ ...recompute, jobs: jobStore, launcher: jobs });
     const imports = new FolderImporter({
       objects,
       pollMs: opts.importPollMs,
@@ -459,6 +480,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       faults,
       scheduler,
       jobs,
+      computedSync,
       bucketDir,
       imports,
       replayStreamFailures: () => evaluate({ scherpReplayFailures: {} }),
