@@ -483,6 +483,7 @@ export class CustomerDataPlatform extends Construct {
       ],
       sizing,
       rejectedRetentionDays: config.rejectedRetentionDays,
+      eventRetentionDays: config.eventRetentionDays,
       configEnvironment: configEnv,
       ...logging,
     });

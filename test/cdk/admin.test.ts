@@ -106,3 +106,11 @@ describe('least privilege', () => {
     expect(puts.map((st: any) => st.Resource)).toEqual([{ 'Fn::GetAtt': [jobsBusId, 'Arn'] }]);
   });
 });
+
+describe('event retention', () => {
+  test('rules: EVENT_RETENTION_DAYS is the construct’s retention (the default, and a chosen one), so a longer window is refused at PUT', () => {
+    expect(functionProps(synth, synth.stack.platform.functions.rules).Environment.Variables.EVENT_RETENTION_DAYS).toBe('400');
+    const short = synthScherp({ eventRetentionDays: 30 }, { nag: false });
+    expect(functionProps(short, short.stack.platform.functions.rules).Environment.Variables.EVENT_RETENTION_DAYS).toBe('30');
+  });
+});

@@ -175,7 +175,12 @@ describe('through the runtime', () => {
 
   test('a trait added to config is backfilled at start for every profile, with no new event sent', async () => {
     const start = (computedConfig: Record<string, unknown>) =>
-      startTestRuntime('recompute-rt', { inMemory: false, dataDir, tableName, config: { computed: computedConfig } as RuntimeOptions['config'] });
+      startTestRuntime('recompute-rt', {
+        inMemory: false,
+        dataDir,
+        tableName,
+        config: { computed: computedConfig } as RuntimeOptions['config'],
+      });
     rt = await start({});
     expect(rt.computedSync).toEqual({ outcome: 'recorded' });
     const api = apiClient(() => rt!);
