@@ -161,7 +161,13 @@ export async function syncComputedDefinitions(
   }
   const job = recomputeJob(plan, at, opts);
   if (!(await d.jobs.create(job))) throw new ScherpError('conflict', 'another computed-trait recompute started at the same moment');
-  await d.launcher.launch(job);
+  try {
+    await d.launcher.launch(job);
+  } catch (err) {
+    // Not left holding the lock with no worker: the next start (or deploy) tries again.
+    await d.jobs.finish(job, 'failed', at, `not started: ${(err as Error).message}`);
+    throw err;
+  }
   return { outcome: 'started', jobId: job.id, plan };
 }
 

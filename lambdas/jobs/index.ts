@@ -5,8 +5,10 @@
  * machine invokes it again while `done` is false). After the Map, `{ jobId, complete: true }`
  * marks the job succeeded; `{ jobId, failed: true }` (the state machine's catch) marks it failed.
  * `{ sweep: true }` (every minute, an EventBridge schedule) re-checks the memberships due: time-based exits.
+ * A CloudFormation custom-resource event (at deploy) starts a computed-trait recompute when the
+ * definitions changed (`./computed-recompute.ts`).
  */
-import type { Context } from 'aws-lambda';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { completeIfDone, runSegment, type WorkerDeps } from '../../app/jobs';
 import { EventBridgeBus } from '../../adapters/eventbridge-bus';
@@ -22,18 +24,27 @@ import { dynamo, profileStore, tableName } from '../shared/dynamo';
 import { ENV, requireEnv } from '../shared/env';
 import { lazy } from '../shared/lazy';
 import { errorFields, logger } from '../shared/observability';
+import { scherpConfig } from '../shared/config';
+import { BusJobLauncher } from '../../adapters/bus-job-launcher';
+import { DynamoComputedDigestStore, DynamoRecomputeStore } from '../../adapters/dynamo/computed-recompute-store';
+import { handleRecomputeResource, isCustomResourceEvent, type RecomputeResourceDeps } from './computed-recompute';
 
 export type JobsInvocation =
   | { readonly sweep: true }
   | { readonly jobId: string; readonly segment: number }
   | { readonly jobId: string; readonly complete: true }
-  | { readonly jobId: string; readonly failed: true; readonly error?: unknown };
+  | { readonly jobId: string; readonly failed: true; readonly error?: unknown }
+  | CloudFormationCustomResourceEvent;
 
 /** Time left when a worker hands its segment over to the next invocation. */
 const HANDOVER_MS = 60_000;
 
-export function createJobsHandler(deps: () => WorkerDeps & { readonly due: DueStore }) {
+export function createJobsHandler(deps: () => WorkerDeps & { readonly due: DueStore }, resource?: () => RecomputeResourceDeps) {
   return async (event: JobsInvocation, context?: Pick<Context, 'getRemainingTimeInMillis'>) => {
+    if (isCustomResourceEvent(event)) {
+      if (!resource) throw new Error('this worker does not start recomputes');
+      return handleRecomputeResource(resource(), event);
+    }
     const d = deps();
     if ('sweep' in event) {
       const result = await sweepDue({
@@ -67,6 +78,14 @@ export function createJobsHandler(deps: () => WorkerDeps & { readonly due: DueSt
   };
 }
 
+/** Computed-trait recomputes (`app/computed-recompute.ts`): the deployed definitions and the event retention. */
+const recomputeDeps = lazy(() => ({
+  defs: scherpConfig().computed,
+  computed: new DynamoRecomputeStore(dynamo(), tableName(), profileStore()),
+  digests: new DynamoComputedDigestStore(dynamo(), tableName()),
+  retentionDays: Number(requireEnv(ENV.EVENT_RETENTION_DAYS)),
+}));
+
 const cloudDeps = lazy((): WorkerDeps & { readonly due: DueStore } => ({
   due: new DynamoDueStore(dynamo(), tableName()),
   jobs: new DynamoJobStore(dynamo(), tableName()),
@@ -76,6 +95,15 @@ const cloudDeps = lazy((): WorkerDeps & { readonly due: DueStore } => ({
   parts: new DynamoPersonalizationStore(dynamo(), tableName()),
   history: new DynamoHistoryStore(dynamo(), tableName()),
   bus: new EventBridgeBus(new EventBridgeClient({}), requireEnv(ENV.EVENT_BUS_NAME)),
+  recompute: recomputeDeps(),
 }));
 
-export const handler = createJobsHandler(cloudDeps);
+const resourceDeps = lazy(
+  (): RecomputeResourceDeps => ({
+    ...recomputeDeps(),
+    jobs: new DynamoJobStore(dynamo(), tableName()),
+    launcher: new BusJobLauncher(new EventBridgeBus(new EventBridgeClient({}), requireEnv(ENV.JOBS_BUS_NAME))),
+  }),
+);
+
+export const handler = createJobsHandler(cloudDeps, resourceDeps);
