@@ -17,7 +17,7 @@ export interface JobsCommandContext {
 export function jobLine(j: JobView): string {
   const p = j.progress;
   const eta = j.status === 'running' && p.etaSeconds !== null ? `  eta ${p.etaSeconds}s` : '';
-  return `${j.id}  ${j.audienceId}  ${j.status.padEnd(9)} ${progressBar(p.done, p.total, 20, 'segments')}  ${p.profilesScanned} profiles (${p.rate}/s), +${p.entered} −${p.exited}${eta}`;
+  return `${j.id}  ${j.audienceId || j.kind}  ${j.status.padEnd(9)} ${progressBar(p.done, p.total, 20, 'segments')}  ${p.profilesScanned} profiles (${p.rate}/s), +${p.entered} −${p.exited}${eta}`;
 }
 
 async function call(ctx: JobsCommandContext, method: string, path: string): Promise<unknown> {
