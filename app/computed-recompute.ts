@@ -14,7 +14,7 @@
  * (docs/architecture.md, "Recomputing computed traits").
  */
 import { randomUUID } from 'node:crypto';
-import { EMPTY_COMPUTED, recomputeComputed, type ComputedDefs } from '../core/computed';
+import { EMPTY_COMPUTED, eventKeyOf, recomputeComputed, type ComputedDefs } from '../core/computed';
 import {
   DEFAULT_PENDING_MS,
   needsJob,
@@ -44,6 +44,8 @@ export interface RecomputeStore {
   listPartitionEvents(profileId: string): Promise<StoredEvent[]>;
   /** The merge records of one partition. */
   listGraphRecords(profileId: string): Promise<{ merges: MergeRecord[] }>;
+  /** Sort keys of the partition's items whose evaluation failed and is noted for a replay (`EVALFAIL#` markers). */
+  listFailedKeys(profileId: string): Promise<string[]>;
   /**
    * Conditional on the part's version read (0: none yet) and on the root's: unchanged since it
    * was read, so it was not merged away and absorbed nothing meanwhile; false otherwise.
@@ -93,10 +95,13 @@ export async function recomputeProfile(
     // First the part (what evaluate has applied), then the timeline: every applied event is in it.
     const cur = (await d.computed.load([profile.id])).get(profile.id) ?? { state: EMPTY_COMPUTED, version: 0 };
     const partitions = [profile.id, ...(profile.mergedFrom ?? [])];
-    const [events, graphs] = await Promise.all([
+    const [events, graphs, failed] = await Promise.all([
       Promise.all(partitions.map((p) => d.computed.listPartitionEvents(p))),
       Promise.all(partitions.map((p) => d.computed.listGraphRecords(p))),
+      Promise.all(partitions.map(async (p) => (await d.computed.listFailedKeys(p)).map((sk) => `${p}#${sk}`))),
     ]);
+    const failedKeys = new Set(failed.flat());
+    const replayable = new Set(events.flat().flatMap((e) => (failedKeys.has(`${e.profileId}#${e.sk}`) ? [eventKeyOf(e.event)] : [])));
     const next = recomputeComputed(d.defs, cur.state, {
       recompute: plan.recompute,
       remove: plan.remove,
@@ -104,6 +109,7 @@ export async function recomputeProfile(
       merges: graphs.flatMap((g) => g.merges.filter((m) => m.merged.length > 0).map((m) => ({ key: mergeKeyOf(m), at: m.at }))),
       nowMs,
       pendingMs: d.pendingMs ?? DEFAULT_PENDING_MS,
+      replayable,
     });
     if (JSON.stringify(next) === JSON.stringify(cur.state)) return false;
     if (await d.computed.saveIfLive(profile.id, next, cur.version, resolved.version)) return true;

@@ -413,6 +413,11 @@ export interface RecomputeInput {
    * on the trait (`Aux.x`), so `evaluate` does not apply them to it a second time.
    */
   readonly pendingMs: number;
+  /**
+   * Hashes of events whose evaluation failed and is noted for a replay, which may come at any
+   * time: listed whatever their age, and then the list is kept until each is applied.
+   */
+  readonly replayable?: ReadonlySet<string>;
 }
 
 /**
@@ -435,7 +440,8 @@ export function recomputeComputed(defs: ComputedDefs, state: ComputedState, inpu
     a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0,
   );
   const since = input.nowMs - input.pendingMs;
-  const mayCome = (hash: string, at: string) => !state.recent.includes(hash) && !(Date.parse(at) <= since);
+  const replayable = input.replayable ?? new Set<string>();
+  const mayCome = (hash: string, at: string) => !state.recent.includes(hash) && (replayable.has(hash) || !(Date.parse(at) <= since));
   const merges = input.merges.map((m) => ({ hash: eventHash(`merge#${m.key}`), at: m.at })).filter((m) => mayCome(m.hash, m.at));
   const until = new Date(input.nowMs + input.pendingMs).toISOString();
   for (const name of input.recompute) {
@@ -450,7 +456,7 @@ export function recomputeComputed(defs: ComputedDefs, state: ComputedState, inpu
     }
     put(values, aux, name, one);
     x.push(...merges.map((m) => m.hash));
-    if (x.length > 0) setPending(aux, name, x, until);
+    if (x.length > 0) setPending(aux, name, x, x.some((h) => replayable.has(h)) ? undefined : until);
   }
   return { values, aux, recent: state.recent };
 }

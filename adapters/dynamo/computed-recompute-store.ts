@@ -12,7 +12,8 @@ import type { MergeRecord } from '../../core/profile';
 import type { StoredComputed, StoredEvent } from '../../app/ports';
 import { computedAttributes, DynamoComputedStore } from './computed-store';
 import { isConditionOrConflict } from './conditions';
-import { keys } from './keys';
+import { EVAL_FAILURE_SK_PREFIX, keys } from './keys';
+import { queryAll } from './query';
 import type { DynamoProfileStore } from './profile-store';
 
 export class DynamoRecomputeStore implements RecomputeStore {
@@ -36,6 +37,17 @@ export class DynamoRecomputeStore implements RecomputeStore {
 
   listGraphRecords(profileId: string): Promise<{ merges: MergeRecord[] }> {
     return this.profiles.listGraphRecords(profileId);
+  }
+
+  async listFailedKeys(profileId: string): Promise<string[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': keys.profile(profileId).pk, ':p': EVAL_FAILURE_SK_PREFIX },
+      ProjectionExpression: 'itemSk',
+      ConsistentRead: true,
+    });
+    return items.map((i) => String(i.itemSk));
   }
 
   async saveIfLive(profileId: string, state: ComputedState, expectedVersion: number, rootVersion: number): Promise<boolean> {

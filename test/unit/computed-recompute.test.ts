@@ -211,6 +211,30 @@ describe('computed-trait recompute: equals the incrementally maintained values',
     expect(later.values.views).toBe(2);
   });
 
+  it('an event noted for a replay is listed whatever its age, and the list is kept until the replay applies it', () => {
+    const old: ScherpEvent = {
+      type: 'track',
+      event: 'Viewed',
+      messageId: 'stuck',
+      sourceId: 'web',
+      timestamp: new Date(NOW - 10 * 86_400_000).toISOString(),
+      receivedAt: new Date(NOW - 10 * 86_400_000).toISOString(),
+      properties: { category: 'toys' },
+    };
+    const input = { recompute: ['views'], remove: [], events: [old], merges: [], nowMs: NOW, pendingMs: DEFAULT_PENDING_MS };
+    expect(recomputeComputed(AFTER, EMPTY_COMPUTED, input).aux.views).toBeUndefined();
+    const s = recomputeComputed(AFTER, EMPTY_COMPUTED, { ...input, replayable: new Set([eventKeyOf(old)]) });
+    expect(s.aux.views).toEqual({ x: [eventKeyOf(old)] });
+    const later: ScherpEvent = { ...old, messageId: 'later', receivedAt: new Date(NOW + 2 * DEFAULT_PENDING_MS).toISOString() };
+    const afterLater = applyEvent(AFTER, s, later);
+    expect(afterLater.values.views).toBe(2);
+    // The replay, days later: the other traits take it, the recomputed one had it already.
+    const replayed = applyEvent(AFTER, afterLater, old);
+    expect(replayed.values.views).toBe(2);
+    expect(replayed.values.event_count).toBe(1 + (afterLater.values.event_count as number));
+    expect(replayed.aux.views).toBeUndefined();
+  });
+
   it('config parsing is unaffected: the shipped defaults still parse', () => {
     expect(Object.keys(parseConfig({}).computed)).toContain('event_count');
   });
