@@ -34,7 +34,7 @@ export class ScherpComputedRecompute extends Construct {
     super(scope, id);
     this.digest = digestOf(definitionDigests(parseConfig(props.config).computed));
     // The worker starts the job: PutEvents on the jobs bus (and its name in JOBS_BUS_NAME).
-    props.jobs.grantStart(props.jobs.worker);
+    props.jobs.grantLaunch(props.jobs.worker);
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: props.jobs.worker.functionArn,
       resourceType: 'Custom::ScherpComputedRecompute',
