@@ -235,6 +235,30 @@ describe('computed-trait recompute: equals the incrementally maintained values',
     expect(replayed.aux.views).toBeUndefined();
   });
 
+  it('keeps the stream marks and a seal: the recompute applies no stream record', () => {
+    const views: ScherpEvent = {
+      type: 'track',
+      event: 'Viewed',
+      messageId: 'v1',
+      sourceId: 'web',
+      timestamp: new Date(NOW - 2 * DEFAULT_PENDING_MS).toISOString(),
+      receivedAt: new Date(NOW - 2 * DEFAULT_PENDING_MS).toISOString(),
+      properties: { category: 'toys' },
+    };
+    const stored: ComputedState = { ...applyEvent(AFTER, EMPTY_COMPUTED, views), seen: { pa: '17', pb: '9' }, into: 'p-2' };
+    const s = recomputeComputed(AFTER, stored, {
+      recompute: ['views'],
+      remove: ['gone'],
+      events: [views],
+      merges: [],
+      nowMs: NOW,
+      pendingMs: DEFAULT_PENDING_MS,
+    });
+    expect(s.seen).toEqual({ pa: '17', pb: '9' });
+    expect(s.into).toBe('p-2');
+    expect(s.values.views).toBe(1);
+  });
+
   it('config parsing is unaffected: the shipped defaults still parse', () => {
     expect(Object.keys(parseConfig({}).computed)).toContain('event_count');
   });
