@@ -103,7 +103,14 @@ describe('file import (drop bucket)', () => {
     const platform = new CustomerDataPlatform(stack, 'P', { importBucket: bucket });
     expect(platform.fileImport.bucket).toBe(bucket);
     const t = Template.fromStack(stack);
-    t.resourceCountIs('AWS::S3::Bucket', 1);
+    // No import bucket of its own: the given one and the jobs bucket (export files) only.
+    t.resourceCountIs('AWS::S3::Bucket', 2);
+    expect(Object.keys(t.findResources('AWS::S3::Bucket')).sort()).toEqual(
+      [
+        stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket),
+        stack.getLogicalId(platform.jobs.bucket.node.defaultChild as s3.CfnBucket),
+      ].sort(),
+    );
     t.hasResourceProperties('Custom::S3BucketNotifications', {
       BucketName: { Ref: stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket) },
     });
