@@ -8,10 +8,12 @@ import type { JobKind } from '../core/jobs';
 import { backfillWorker } from './job-backfill';
 import { backtestWorker } from './job-backtest';
 import { exportWorker } from './job-export';
+import { recomputeWorker } from './job-recompute';
 import type { JobWorker } from './job-work';
 
 export const JOB_WORKERS: { readonly [K in JobKind]: JobWorker } = {
   'audience-backfill': backfillWorker,
   'rule-backtest': backtestWorker,
   'audience-export': exportWorker,
+  'computed-recompute': recomputeWorker,
 };

@@ -2,11 +2,14 @@
  * What a job kind's worker is made of (`app/job-kinds.ts`), and what it may use: the contract
  * between the job engine (`app/jobs.ts`) and the kinds (`app/job-<kind>.ts`).
  */
-import type { JobFile, JobKind, JobParams, JobResult, Job, SegmentState } from '../core/jobs';
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_SEGMENTS, type JobFile, type JobKind, type JobParams, type JobResult, type Job, type SegmentState } from '../core/jobs';
+import type { RecomputeDeps } from './computed-recompute';
 import type {
   Bus,
   HistoryStore,
   JobFileStore,
+  JobLauncher,
   JobStore,
   MembershipReader,
   PersonalizationStore,
@@ -30,6 +33,8 @@ export interface WorkerDeps {
   /** Exports: the audiences' members, and where their files go (absent: exports fail, saying so). */
   readonly members?: MembershipReader;
   readonly files?: JobFileStore;
+  /** Computed-trait recomputes: the definitions, where they read and write, the retention (absent: recomputes fail, saying so). */
+  readonly recompute?: RecomputeDeps;
   readonly now?: () => Date;
   /** Items read per scan page (DynamoDB `Limit`: roots and their parts). @default DEFAULT_PAGE_ITEMS */
   readonly pageSize?: number;
@@ -84,6 +89,8 @@ export interface JobWorker {
   prepare(d: WorkerDeps, job: Job): Promise<SegmentWork | string>;
   /** The job's answer from its finished segments (a backtest's counts, an export's files). */
   result?(job: Job, segments: readonly SegmentState[]): JobResult;
+  /** Runs once every segment is done, before the job is marked succeeded (idempotent: it may run again). */
+  complete?(d: WorkerDeps, job: Job, segments: readonly SegmentState[]): Promise<void>;
 }
 
 /** A job to start: its kind, what it works on and its parameters. */
@@ -96,6 +103,37 @@ export interface JobSpec {
   readonly segments?: number;
   /** Capacity units per second the job may use (0: unthrottled). @default 0 */
   readonly capacityPerSecond?: number;
+}
+
+/** A new job for a spec (all segments to do), created at `at`. */
+export function newJob(spec: JobSpec, at: string): Job {
+  const id = `job_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+  return {
+    id,
+    kind: spec.kind,
+    subject: spec.subject ?? `job:${id}`,
+    status: 'running',
+    segments: spec.segments ?? DEFAULT_SEGMENTS,
+    params: spec.params,
+    capacityPerSecond: spec.capacityPerSecond ?? 0,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+/**
+ * Stores a new job and launches its workers; false (nothing stored) while another job holds its
+ * subject. A launch that fails marks the job failed (its subject free again) and throws.
+ */
+export async function createAndLaunch(d: { readonly jobs: JobStore; readonly launcher: JobLauncher }, job: Job): Promise<boolean> {
+  if (!(await d.jobs.create(job))) return false;
+  try {
+    await d.launcher.launch(job);
+  } catch (err) {
+    await d.jobs.finish(job, 'failed', job.createdAt, `not started: ${(err as Error).message}`);
+    throw err;
+  }
+  return true;
 }
 
 /** Works `fn` over `ids`, `concurrency` at a time (the profiles of a page are independent). */

@@ -9,22 +9,11 @@
  * the same file), and its counters count only checkpointed pages. Throttled to the job's share of
  * the table's capacity.
  */
-import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../core/errors';
-import {
-  addCounts,
-  DEFAULT_SEGMENTS,
-  type Job,
-  jobView,
-  type JobView,
-  newSegment,
-  type SegmentState,
-  subjectOf,
-  throttleDelayMs,
-} from '../core/jobs';
+import { addCounts, type Job, jobView, type JobView, newSegment, type SegmentState, subjectOf, throttleDelayMs } from '../core/jobs';
 import { backfillJob, type BackfillOptions } from './job-backfill';
 import { JOB_WORKERS } from './job-kinds';
-import type { JobSpec, WorkerDeps } from './job-work';
+import { createAndLaunch, type JobSpec, newJob, type WorkerDeps } from './job-work';
 import type { JobLauncher, JobStore } from './ports';
 
 export type { BackfillOptions } from './job-backfill';
@@ -41,20 +30,8 @@ const nowOf = (d: { now?: () => Date }) => d.now?.() ?? new Date();
 /** Starts a job; a ConflictError (409) while another job holds its subject. */
 export async function startJob(d: JobDeps, spec: JobSpec): Promise<JobView> {
   const at = nowOf(d).toISOString();
-  const id = `job_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
-  const job: Job = {
-    id,
-    kind: spec.kind,
-    subject: spec.subject ?? `job:${id}`,
-    status: 'running',
-    segments: spec.segments ?? DEFAULT_SEGMENTS,
-    params: spec.params,
-    capacityPerSecond: spec.capacityPerSecond ?? 0,
-    createdAt: at,
-    updatedAt: at,
-  };
-  if (!(await d.jobs.create(job))) throw runningConflict(await d.jobs.lockHolder(job.subject), job.subject);
-  await d.launcher.launch(job);
+  const job = newJob(spec, at);
+  if (!(await createAndLaunch(d, job))) throw runningConflict(await d.jobs.lockHolder(job.subject), job.subject);
   return jobView(
     job,
     Array.from({ length: job.segments }, (_, i) => newSegment(i)),
@@ -179,9 +156,14 @@ export async function runSegment(d: WorkerDeps, jobId: string, segment: number):
   }
 }
 
-/** Ends a job whose segments are all done (`succeeded`); the last worker calls it. */
-export async function completeIfDone(d: Pick<WorkerDeps, 'jobs' | 'now'>, jobId: string): Promise<boolean> {
+/**
+ * Ends a job whose segments are all done (`succeeded`); the last worker calls it. The kind's
+ * completion hook runs first (a throw leaves the job running, and the call is retried): it must
+ * be idempotent.
+ */
+export async function completeIfDone(d: WorkerDeps, jobId: string): Promise<boolean> {
   const got = await d.jobs.get(jobId);
   if (!got || got.job.status !== 'running' || got.segments.some((s) => !s.done)) return false;
+  await JOB_WORKERS[got.job.kind].complete?.(d, got.job, got.segments);
   return d.jobs.finish(got.job, 'succeeded', nowOf(d).toISOString());
 }

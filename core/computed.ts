@@ -122,6 +122,14 @@ export interface Aux {
   readonly n?: number;
   /** mostFrequent: count per value (by its JSON). */
   readonly c?: Readonly<Record<string, number>>;
+  /**
+   * Set by a recompute (`recomputeComputed`): hashes of events (and merges) already folded into
+   * this trait that `evaluate` may still deliver. Such an event is applied to the other traits
+   * but not to this one, and its hash leaves the list.
+   */
+  readonly x?: readonly string[];
+  /** Until when (ISO) `x` can matter: an event received later drops the list. */
+  readonly xu?: string;
 }
 
 export interface ComputedState {
@@ -339,14 +347,46 @@ export function applyEvent(defs: ComputedDefs, state: ComputedState, event: Sche
   const aux = dict<Aux>(state.aux);
   let touched = false;
   for (const [name, d] of Object.entries(defs)) {
+    const folded = pendingOf(own(state.aux, name), event);
+    if (folded !== undefined && folded.changed) {
+      setPending(aux, name, folded.x, own(state.aux, name)?.xu);
+      touched = true;
+    }
     if (!matches(d, event)) continue;
+    touched = true;
+    // A recompute folded this event into the trait already: the other traits still take it.
+    if (folded?.x.includes(hash)) {
+      setPending(
+        aux,
+        name,
+        folded.x.filter((h) => h !== hash),
+        own(state.aux, name)?.xu,
+      );
+      continue;
+    }
     const raw = d.op === 'count' ? undefined : readPath(event, d.property!);
     put(values, aux, name, step(d, get(state, name), raw, event.timestamp));
-    touched = true;
+    if (folded !== undefined) setPending(aux, name, folded.x, own(state.aux, name)?.xu);
   }
   if (!touched) return state;
   const seen = joinSeen([state], at);
   return { values, aux, recent: remember(state.recent, hash), ...(seen ? { seen } : {}) };
+}
+
+/** A trait's list of events a recompute folded in, dropped once an event received after its end arrives. */
+function pendingOf(a: Aux | undefined, event: ScherpEvent): { x: readonly string[]; changed: boolean } | undefined {
+  if (!a?.x) return undefined;
+  const received = Date.parse(event.receivedAt);
+  if (a.xu !== undefined && received > Date.parse(a.xu)) return { x: [], changed: true };
+  return { x: a.x, changed: false };
+}
+
+function setPending(aux: Record<string, Aux>, name: string, x: readonly string[], xu: string | undefined): void {
+  const { x: _x, xu: _xu, ...rest } = own(aux, name) ?? {};
+  if (x.length === 0) {
+    if (Object.keys(rest).length === 0) delete aux[name];
+    else aux[name] = rest;
+  } else aux[name] = { ...rest, x: [...x], ...(xu !== undefined ? { xu } : {}) };
 }
 
 function combineOne(d: ComputedDef, a: One | undefined, b: One | undefined): One | undefined {
@@ -396,9 +436,20 @@ export function combineComputed(
   const values = dict<unknown>();
   const aux = dict<Aux>();
   for (const [name, d] of Object.entries(defs)) {
+    const mine = own(survivor.aux, name);
     let one = get(survivor, name);
-    for (const l of losers) one = combineOne(d, one, get(l, name));
+    // A recompute folded the merged profiles' events into this trait already.
+    const folded = mine?.x?.includes(hash) === true;
+    if (!folded) for (const l of losers) one = combineOne(d, one, get(l, name));
     put(values, aux, name, one);
+    const lists = [mine, ...losers.map((l) => own(l.aux, name))];
+    const x = lists.flatMap((a) => a?.x ?? []).filter((h) => h !== hash);
+    const xu = lists
+      .map((a) => a?.xu)
+      .filter((t): t is string => t !== undefined)
+      .sort()
+      .at(-1);
+    if (x.length > 0 || has(aux, name)) setPending(aux, name, [...new Set(x)], xu);
   }
   const seen = joinSeen([...losers, survivor], at);
   return { values, aux, recent: remember([...losers.flatMap((l) => l.recent), ...survivor.recent], hash), ...(seen ? { seen } : {}) };
@@ -424,4 +475,71 @@ export function applyStep(defs: ComputedDefs, state: ComputedState, step: Comput
  */
 export function foldSteps(defs: ComputedDefs, state: ComputedState, steps: readonly ComputedStep[]): ComputedState {
   return steps.reduce((s, step) => applyStep(defs, s, step), state);
+}
+
+/** What a recompute of one profile's computed traits works from (`recomputeComputed`). */
+export interface RecomputeInput {
+  /** Traits computed again from the events alone (new, or their definition changed). */
+  readonly recompute: readonly string[];
+  /** Traits no longer defined: their values go. */
+  readonly remove: readonly string[];
+  /** The profile's timeline within retention, every partition of it (an event stored twice counts once). */
+  readonly events: readonly ScherpEvent[];
+  /** The merge records of those partitions: the key `combineComputed` is given for each, and when it happened. */
+  readonly merges: readonly { readonly key: string; readonly at: string }[];
+  readonly nowMs: number;
+  /**
+   * How long after its receipt (merge: after it happened) an event may still reach `evaluate`
+   * for the first time: such events that the stored state does not list as applied are marked
+   * on the trait (`Aux.x`), so `evaluate` does not apply them to it a second time.
+   */
+  readonly pendingMs: number;
+  /**
+   * Hashes of events whose evaluation failed and is noted for a replay, which may come at any
+   * time: listed whatever their age, and then the list is kept until each is applied.
+   */
+  readonly replayable?: ReadonlySet<string>;
+}
+
+/**
+ * The state with `recompute` folded again from the events alone and `remove` dropped; every
+ * other trait, the auxiliary state, the applied-events list and the stream marks (`seen`,
+ * `into`) stay as stored. Events the
+ * stored state does not show as applied (not in `recent`) and received within `pendingMs` may
+ * still be evaluated: their hashes go on the recomputed trait (`Aux.x`), so `applyEvent` applies
+ * them to the other traits only. Pure; the same input gives the same state.
+ */
+export function recomputeComputed(defs: ComputedDefs, state: ComputedState, input: RecomputeInput): ComputedState {
+  const values = dict<unknown>(state.values);
+  const aux = dict<Aux>(state.aux);
+  for (const name of [...input.remove, ...input.recompute]) {
+    delete values[name];
+    delete aux[name];
+  }
+  const byHash = new Map<string, ScherpEvent>();
+  for (const e of input.events) byHash.set(eventKeyOf(e), e);
+  const events = [...byHash.entries()].sort(([, a], [, b]) =>
+    a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0,
+  );
+  const since = input.nowMs - input.pendingMs;
+  const replayable = input.replayable ?? new Set<string>();
+  const mayCome = (hash: string, at: string) => !state.recent.includes(hash) && (replayable.has(hash) || !(Date.parse(at) <= since));
+  const merges = input.merges.map((m) => ({ hash: eventHash(`merge#${m.key}`), at: m.at })).filter((m) => mayCome(m.hash, m.at));
+  const until = new Date(input.nowMs + input.pendingMs).toISOString();
+  for (const name of input.recompute) {
+    const d = own(defs, name);
+    if (!d) continue;
+    let one: One | undefined;
+    const x: string[] = [];
+    for (const [hash, e] of events) {
+      if (!matches(d, e)) continue;
+      one = step(d, one, d.op === 'count' ? undefined : readPath(e, d.property!), e.timestamp);
+      if (mayCome(hash, e.receivedAt)) x.push(hash);
+    }
+    put(values, aux, name, one);
+    x.push(...merges.map((m) => m.hash));
+    if (x.length > 0) setPending(aux, name, x, x.some((h) => replayable.has(h)) ? undefined : until);
+  }
+  // The stream marks and a seal stay as they are: the recompute applies no stream record.
+  return { ...state, values, aux };
 }

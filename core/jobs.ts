@@ -18,7 +18,7 @@ export const JOB_EVENT_SOURCE = 'scherp';
  * The kinds of job. Adding one: its name here, and its worker (a new file `app/job-<kind>.ts`)
  * in `JOB_WORKERS` (`app/job-kinds.ts`; the type check asks for it).
  */
-export const JOB_KINDS = ['audience-backfill', 'rule-backtest', 'audience-export'] as const;
+export const JOB_KINDS = ['audience-backfill', 'rule-backtest', 'audience-export', 'computed-recompute'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export const JOB_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

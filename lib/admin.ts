@@ -40,6 +40,8 @@ export interface ScherpAdminProps {
     readonly stitch: FunctionSizing;
   };
   readonly rejectedRetentionDays: number;
+  /** Days an event stays in the timeline: `rules` refuses a history window longer than that. */
+  readonly eventRetentionDays: number;
   /** `SCHERP_CONFIG`, when given. */
   readonly configEnvironment: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
@@ -96,6 +98,8 @@ export class ScherpAdmin extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
     });
     bindSecret(this.rules, ENV.ADMIN_KEY_SECRET_ARN, adminKey);
+    // A rule or audience whose history window is longer than the event retention is refused at PUT.
+    bindSettings(this.rules, { [ENV.EVENT_RETENTION_DAYS]: props.eventRetentionDays });
     // The audience and job reads take the read key too.
     bindSecret(this.rules, ENV.READ_KEY_SECRET_ARN, props.readKey);
     // identity (split, release, lifting a suppression; `app/split.ts`): reads of a person's items,

@@ -22,6 +22,7 @@ import { SOURCES_READ, ScherpAdmin } from './admin';
 import { ScherpApi } from './api';
 import { ScherpConsole } from './console';
 import { ScherpJobs } from './jobs';
+import { ScherpComputedRecompute } from './computed-recompute';
 import { bindTable } from './bind';
 import { type DestinationsProps, ScherpDestinations } from './destinations';
 import { EVENT_SOURCE, ScherpEvaluation } from './evaluation';
@@ -483,6 +484,7 @@ export class CustomerDataPlatform extends Construct {
       ],
       sizing,
       rejectedRetentionDays: config.rejectedRetentionDays,
+      eventRetentionDays: config.eventRetentionDays,
       configEnvironment: configEnv,
       ...logging,
     });
@@ -506,9 +508,11 @@ export class CustomerDataPlatform extends Construct {
       bus: this.bus,
       sizing: sizing.jobs,
       ...logging,
-      environment: { [ENV.TABLE_NAME]: table.tableName, ...configEnv },
+      environment: { [ENV.TABLE_NAME]: table.tableName, [ENV.EVENT_RETENTION_DAYS]: String(config.eventRetentionDays), ...configEnv },
     });
     this.jobs.grantStart(admin.rules);
+    // Computed traits recomputed at deploy when their definitions change (lib/computed-recompute.ts).
+    new ScherpComputedRecompute(this, 'ComputedRecompute', { jobs: this.jobs, config: config.config, after: [evaluation.evaluate] });
 
     // The console, from the same origin as the API (docs/architecture.md "Console").
     const consoleStage = new ScherpConsole(this, 'Console', { sizing: sizing.console, ...logging });

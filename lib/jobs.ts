@@ -12,7 +12,8 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { JOB_EVENT_SOURCE, JOB_STARTED } from '../core/jobs';
 import { ENV } from '../lambdas/shared/env';
-import { AUDIENCE_PK_PREFIX, DUE_PK_PREFIX, JOB_LOCK_PK_PREFIX, JOB_PK_PREFIX, keys } from '../adapters/dynamo/keys';
+import { AUDIENCE_PK_PREFIX, DUE_PK_PREFIX, JOB_LOCK_PK_PREFIX, JOB_PK_PREFIX, JOBS_PK, keys } from '../adapters/dynamo/keys';
+import { RECOMPUTE_SUBJECT } from '../core/computed-recompute';
 import { ack } from './nag';
 import { deadLetterQueue } from './queues';
 import { createScherpFunction, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
@@ -41,18 +42,41 @@ export const EXPORTS_PREFIX = 'exports/';
  * What the worker may do on the table, by partition (`dynamodb:LeadingKeys`): profiles (`P#`,
  * read, and `PROFILE#AUD` put in the membership transaction), audience members and counters
  * (`AUD#`), jobs and their segments (`JOB#`), the job locks it frees (`JOBLOCK#`), the rules it
- * reads (`RULES`) and the due memberships it sweeps (`DUE#`). Scan (the parallel scan of the
+ * reads (`RULES`) and the due memberships it sweeps (`DUE#`); for the computed-trait recompute it
+ * starts at deploy, that job's lock (`JOBLOCK#computed`) and listing (`JOBS`), and the digests item
+ * (`COMPUTED#DEFS`). Scan (the parallel scan of the
  * segments) has no partition key to condition on: its own statement, Scan only.
  */
+/** The lock of the computed-trait recompute, the one job the worker creates itself (at deploy, `lib/computed-recompute.ts`). */
+const RECOMPUTE_LOCK = keys.jobLock(RECOMPUTE_SUBJECT).pk;
+
 export const WORKER_TABLE_ACCESS: readonly { readonly actions: readonly string[]; readonly leadingKeys: readonly string[] }[] = [
   {
     actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
-    leadingKeys: [keys.profile('*').pk, keys.rule('*').pk, `${AUDIENCE_PK_PREFIX}*`, `${JOB_PK_PREFIX}*`, `${DUE_PK_PREFIX}*`],
+    leadingKeys: [
+      keys.profile('*').pk,
+      keys.rule('*').pk,
+      `${AUDIENCE_PK_PREFIX}*`,
+      `${JOB_PK_PREFIX}*`,
+      `${DUE_PK_PREFIX}*`,
+      RECOMPUTE_LOCK,
+      keys.computedDigests().pk,
+    ],
   },
   {
     actions: ['dynamodb:PutItem'],
-    leadingKeys: [keys.profile('*').pk, `${AUDIENCE_PK_PREFIX}*`, `${JOB_PK_PREFIX}*`, `${DUE_PK_PREFIX}*`],
+    leadingKeys: [
+      keys.profile('*').pk,
+      `${AUDIENCE_PK_PREFIX}*`,
+      `${JOB_PK_PREFIX}*`,
+      `${DUE_PK_PREFIX}*`,
+      RECOMPUTE_LOCK,
+      JOBS_PK,
+      keys.computedDigests().pk,
+    ],
   },
+  // The recompute's write of a profile's computed traits is conditional on its root (`ver`, not merged).
+  { actions: ['dynamodb:ConditionCheckItem'], leadingKeys: [keys.profile('*').pk] },
   { actions: ['dynamodb:UpdateItem'], leadingKeys: [`${AUDIENCE_PK_PREFIX}*`] },
   // A split's final settle pass (run by the minute sweep) moves events between profile partitions.
   { actions: ['dynamodb:BatchWriteItem'], leadingKeys: [keys.profile('*').pk] },
@@ -188,14 +212,19 @@ export class ScherpJobs extends Construct {
     this.acknowledgeNagFindings();
   }
 
+  /** Lets a function launch jobs, nothing more: PutEvents on the jobs bus (its name in `JOBS_BUS_NAME`). */
+  grantLaunch(fn: NodejsFunction): void {
+    this.jobsBus.grantPutEventsTo(fn as iam.IGrantable);
+    fn.addEnvironment(ENV.JOBS_BUS_NAME, this.jobsBus.eventBusName);
+  }
+
   /**
    * Lets a function start jobs and serve their files: PutEvents on the jobs bus (its name in
    * `JOBS_BUS_NAME`), GetObject under `exports/` of the jobs bucket (`JOBS_BUCKET`; ListBucket
    * on that prefix, so a file gone is a 404, not a 403).
    */
   grantStart(fn: NodejsFunction): void {
-    this.jobsBus.grantPutEventsTo(fn as iam.IGrantable);
-    fn.addEnvironment(ENV.JOBS_BUS_NAME, this.jobsBus.eventBusName);
+    this.grantLaunch(fn);
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${EXPORTS_PREFIX}*`)] }),
     );

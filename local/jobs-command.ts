@@ -13,12 +13,13 @@ export interface JobsCommandContext {
   readonly out: (text: string) => void;
 }
 
-/** The kind's counters as a few words: `+3 −1` (backfill), `2 matched, 5 firings` (backtest), `120 rows` (export). */
+/** The kind's counters as a few words: `+3 −1` (backfill), `2 matched, 5 firings` (backtest), `120 rows` (export), `40 recomputed` (recompute). */
 function counters(j: JobView): string {
   const p = j.progress;
   if (j.kind === 'audience-backfill') return `, +${p.entered ?? 0} −${p.exited ?? 0}`;
   if (j.kind === 'rule-backtest') return `, ${p.matched ?? 0} matched, ${p.firings ?? 0} firings`;
   if (j.kind === 'audience-export') return `, ${p.rows ?? 0} rows`;
+  if (j.kind === 'computed-recompute') return `, ${p.recomputed ?? 0} recomputed`;
   return '';
 }
 
@@ -26,7 +27,8 @@ function counters(j: JobView): string {
 export function jobLine(j: JobView): string {
   const p = j.progress;
   const eta = j.status === 'running' && p.etaSeconds !== null ? `  eta ${p.etaSeconds}s` : '';
-  const what = j.audienceId ?? j.ruleId ?? j.subject;
+  // A job on no audience or rule (a recompute) shows its kind.
+  const what = j.audienceId ?? j.ruleId ?? (j.kind === 'computed-recompute' ? j.kind : j.subject);
   return `${j.id}  ${what}  ${j.status.padEnd(9)} ${progressBar(p.done, p.total, 20, 'segments')}  ${p.profilesScanned} profiles (${p.rate}/s)${counters(j)}${eta}`;
 }
 

@@ -22,6 +22,8 @@ import { DynamoJobStore } from '../adapters/dynamo/job-store';
 import { DynamoProfileScanner } from '../adapters/dynamo/profile-scanner';
 import { LocalJobRunner, startSweeper } from './jobs';
 import { LocalJobFiles } from './job-files';
+import { type SyncOutcome, syncComputedDefinitions } from '../app/computed-recompute';
+import { DynamoComputedDigestStore, DynamoRecomputeStore } from '../adapters/dynamo/computed-recompute-store';
 import { DynamoDueStore } from '../adapters/dynamo/due-store';
 import { BootstrapKeyStore, envLoader, SourceKeyStore } from '../adapters/keys';
 import { DynamoRejectedStore } from '../adapters/dynamo/rejected-store';
@@ -165,6 +167,8 @@ export interface Runtime {
   readonly scheduler: LocalScheduler;
   /** The local job engine (audience backfills). */
   readonly jobs: LocalJobRunner;
+  /** What start-up found of the computed-trait definitions: unchanged, recorded, or a recompute job started. */
+  readonly computedSync: SyncOutcome;
   /** The import bucket's folder (`<dataDir>/bucket`) and its poller. */
   readonly bucketDir: string;
   readonly imports: FolderImporter;
@@ -367,6 +371,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const jobStore = new DynamoJobStore(doc, tableName);
     // Export parts go to a folder in the data folder (the cloud: the jobs bucket).
     const jobFiles = new LocalJobFiles(join(dataDir, 'job-files'));
+    // Computed traits recomputed when their definitions change (`app/computed-recompute.ts`).
+    const recompute = {
+      defs: config.computed,
+      computed: new DynamoRecomputeStore(doc, tableName, store),
+      digests: new DynamoComputedDigestStore(doc, tableName),
+      retentionDays: opts.eventRetentionDays ?? 400,
+    };
     const jobs = new LocalJobRunner(
       () => ({
         jobs: jobStore,
@@ -378,6 +389,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         bus,
         members,
         files: jobFiles,
+        recompute,
       }),
       { workers: opts.jobWorkers, onError: (id, err) => process.stderr.write(`scherp: job ${id}: ${(err as Error).message}\n`) },
     );
@@ -441,6 +453,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     queue.start(stitch);
     stoppers.push(() => queue.stop());
     await jobs.resume();
+    const computedSync = await syncComputedDefinitions({ ...recompute, jobs: jobStore, launcher: jobs });
     const imports = new FolderImporter({
       objects,
       pollMs: opts.importPollMs,
@@ -485,6 +498,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       faults,
       scheduler,
       jobs,
+      computedSync,
       bucketDir,
       imports,
       replayStreamFailures: () => evaluate({ scherpReplayFailures: {} }),

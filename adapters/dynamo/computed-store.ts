@@ -36,6 +36,17 @@ export function decodeComputed(item: Record<string, unknown> | undefined): Store
   return { state: { values, aux, recent, ...(marks.length > 0 ? { seen } : {}), ...into }, version: (item.ver as number) ?? 0 };
 }
 
+/** The item's attributes for a state (without keys and version). */
+export function computedAttributes(state: ComputedState): Record<string, unknown> {
+  return {
+    ...storable(state.values),
+    [AUX]: JSON.stringify(state.aux),
+    [RECENT]: [...state.recent],
+    ...(state.seen ? { [SEEN]: Object.entries(state.seen).map(([k, v]) => `${k}=${v}`) } : {}),
+    ...(state.into ? { [INTO]: state.into } : {}),
+  };
+}
+
 export class DynamoComputedStore implements ComputedStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -60,18 +71,6 @@ export class DynamoComputedStore implements ComputedStore {
 
   save(profileId: string, state: ComputedState, expectedVersion: number): Promise<boolean> {
     // `storable`: a value DynamoDB cannot hold as a number (first/last of an unchecked property) is kept as its string.
-    return putVersioned(
-      this.doc,
-      this.tableName,
-      keys.computed(profileId),
-      {
-        ...storable(state.values),
-        [AUX]: JSON.stringify(state.aux),
-        [RECENT]: [...state.recent],
-        ...(state.seen ? { [SEEN]: Object.entries(state.seen).map(([k, v]) => `${k}=${v}`) } : {}),
-        ...(state.into ? { [INTO]: state.into } : {}),
-      },
-      expectedVersion,
-    );
+    return putVersioned(this.doc, this.tableName, keys.computed(profileId), computedAttributes(state), expectedVersion);
   }
 }

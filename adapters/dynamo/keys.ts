@@ -37,6 +37,7 @@
  * | job listing     | `JOBS`                | `<createdAt>#<jobId>`  |
  * | membership due  | `DUE#<yyyy-mm-ddThh:mm>` | `<audienceId>#<profileId>` (re-checked then: time-based exits) |
  * | sweep watermark | `DUE#SWEEP`           | `DUE#SWEEP`            |
+ * | computed-trait digests | `COMPUTED#DEFS` | `DEFS` (the definitions the profiles reflect, `core/computed-recompute.ts`) |
  *
  * Values are used verbatim after the fixed prefix, so a `#` or `:` inside an identifier
  * cannot collide with another item: the type names never contain `#`, and nothing parses
@@ -139,6 +140,7 @@ export const keys = {
   dueMinute: (minute: string) => `${DUE_PK_PREFIX}${minute}`,
   sweepMark: () => ({ pk: `${DUE_PK_PREFIX}SWEEP`, sk: `${DUE_PK_PREFIX}SWEEP` }),
   jobListing: (createdAt: string, jobId: string) => ({ pk: JOBS_PK, sk: `${createdAt}#${jobId}` }),
+  computedDigests: () => ({ pk: 'COMPUTED#DEFS', sk: 'DEFS' }),
 } as const;
 
 export const STATS_PK_PREFIX = 'STATS#';

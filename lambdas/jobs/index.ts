@@ -6,8 +6,10 @@
  * marks the job succeeded; `{ jobId, failed: true }` (the state machine's catch) marks it failed.
  * `{ sweep: true }` (every minute, an EventBridge schedule) re-checks the memberships due: time-based exits;
  * the same index holds splits' final settle passes (`app/split.ts`), run here when due.
+ * A CloudFormation custom-resource event (at deploy) starts a computed-trait recompute when the
+ * definitions changed (`./computed-recompute.ts`).
  */
-import type { Context } from 'aws-lambda';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3JobFiles } from '../../adapters/s3-job-files';
@@ -29,12 +31,16 @@ import { dynamo, profileStore, tableName } from '../shared/dynamo';
 import { ENV, requireEnv } from '../shared/env';
 import { lazy } from '../shared/lazy';
 import { errorFields, logger } from '../shared/observability';
+import { BusJobLauncher } from '../../adapters/bus-job-launcher';
+import { DynamoComputedDigestStore, DynamoRecomputeStore } from '../../adapters/dynamo/computed-recompute-store';
+import { handleRecomputeResource, isCustomResourceEvent, type RecomputeResourceDeps } from './computed-recompute';
 
 export type JobsInvocation =
   | { readonly sweep: true }
   | { readonly jobId: string; readonly segment: number }
   | { readonly jobId: string; readonly complete: true }
-  | { readonly jobId: string; readonly failed: true; readonly error?: unknown };
+  | { readonly jobId: string; readonly failed: true; readonly error?: unknown }
+  | CloudFormationCustomResourceEvent;
 
 /** Time left when a worker hands its segment over to the next invocation. */
 const HANDOVER_MS = 60_000;
@@ -45,8 +51,12 @@ export interface SweepWorkerDeps {
   readonly settleSplit?: (keptId: string, splitId: string) => Promise<unknown>;
 }
 
-export function createJobsHandler(deps: () => WorkerDeps & SweepWorkerDeps) {
+export function createJobsHandler(deps: () => WorkerDeps & SweepWorkerDeps, resource?: () => RecomputeResourceDeps) {
   return async (event: JobsInvocation, context?: Pick<Context, 'getRemainingTimeInMillis'>) => {
+    if (isCustomResourceEvent(event)) {
+      if (!resource) throw new Error('this worker does not start recomputes');
+      return handleRecomputeResource(resource(), event);
+    }
     const d = deps();
     if ('sweep' in event) {
       const result = await sweepDue({
@@ -80,6 +90,14 @@ export function createJobsHandler(deps: () => WorkerDeps & SweepWorkerDeps) {
   };
 }
 
+/** Computed-trait recomputes (`app/computed-recompute.ts`): the deployed definitions and the event retention. */
+const recomputeDeps = lazy(() => ({
+  defs: scherpConfig().computed,
+  computed: new DynamoRecomputeStore(dynamo(), tableName(), profileStore()),
+  digests: new DynamoComputedDigestStore(dynamo(), tableName()),
+  retentionDays: Number(requireEnv(ENV.EVENT_RETENTION_DAYS)),
+}));
+
 const cloudDeps = lazy((): WorkerDeps & SweepWorkerDeps => ({
   due: new DynamoDueStore(dynamo(), tableName()),
   settleSplit: (keptId, splitId) =>
@@ -102,6 +120,15 @@ const cloudDeps = lazy((): WorkerDeps & SweepWorkerDeps => ({
   bus: new EventBridgeBus(new EventBridgeClient({}), requireEnv(ENV.EVENT_BUS_NAME)),
   members: new DynamoMembershipStore(dynamo(), tableName()),
   files: new S3JobFiles(new S3Client({}), requireEnv(ENV.JOBS_BUCKET)),
+  recompute: recomputeDeps(),
 }));
 
-export const handler = createJobsHandler(cloudDeps);
+const resourceDeps = lazy(
+  (): RecomputeResourceDeps => ({
+    ...recomputeDeps(),
+    jobs: new DynamoJobStore(dynamo(), tableName()),
+    launcher: new BusJobLauncher(new EventBridgeBus(new EventBridgeClient({}), requireEnv(ENV.JOBS_BUS_NAME))),
+  }),
+);
+
+export const handler = createJobsHandler(cloudDeps, resourceDeps);

@@ -118,3 +118,11 @@ describe('identity function', () => {
     expect(functionProps(synth, synth.stack.platform.functions.identity).Environment.Variables.STITCH_TIMEOUT_SECONDS).toBe('30');
   });
 });
+
+describe('event retention', () => {
+  test('rules: EVENT_RETENTION_DAYS is the construct’s retention (the default, and a chosen one), so a longer window is refused at PUT', () => {
+    expect(functionProps(synth, synth.stack.platform.functions.rules).Environment.Variables.EVENT_RETENTION_DAYS).toBe('400');
+    const short = synthScherp({ eventRetentionDays: 30 }, { nag: false });
+    expect(functionProps(short, short.stack.platform.functions.rules).Environment.Variables.EVENT_RETENTION_DAYS).toBe('30');
+  });
+});

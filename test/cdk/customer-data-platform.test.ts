@@ -87,12 +87,20 @@ describe('functions', () => {
       'DEAD_LETTER_QUEUE_URL',
       'DEAD_LETTER_QUEUE_ARN',
     ],
-    rules: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'READ_KEY_SECRET_ARN', 'HEALTH_QUEUES', 'JOBS_BUS_NAME', 'JOBS_BUCKET'],
+    rules: [
+      'TABLE_NAME',
+      'ADMIN_KEY_SECRET_ARN',
+      'READ_KEY_SECRET_ARN',
+      'HEALTH_QUEUES',
+      'JOBS_BUS_NAME',
+      'JOBS_BUCKET',
+      'EVENT_RETENTION_DAYS',
+    ],
     import: ['TABLE_NAME', 'QUEUE_URL', 'ADMIN_KEY_SECRET_ARN'],
     fileImport: ['TABLE_NAME', 'QUEUE_URL', 'IMPORT_BUCKET', 'IMPORT_QUEUE_URL'],
     insights: ['TABLE_NAME', 'READ_KEY_SECRET_ARN', 'ADMIN_KEY_SECRET_ARN'],
     identity: ['TABLE_NAME', 'ADMIN_KEY_SECRET_ARN', 'STITCH_TIMEOUT_SECONDS'],
-    jobs: ['TABLE_NAME', 'EVENT_BUS_NAME', 'JOBS_BUCKET'],
+    jobs: ['TABLE_NAME', 'EVENT_BUS_NAME', 'JOBS_BUCKET', 'EVENT_RETENTION_DAYS', 'JOBS_BUS_NAME'],
     // The console's page and assets: no table, no secret.
     console: [],
   };

@@ -318,6 +318,15 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('QueryCommand', 'dynamodb:Query', 'DUE#2026-11-29T10:01'),
     item('PutCommand', 'dynamodb:PutItem', 'DUE#2026-11-29T10:01'),
     item('DeleteCommand', 'dynamodb:DeleteItem', 'DUE#2026-11-29T10:01'),
+    // The computed-trait recompute: started at deploy (its lock, job and listing), each profile's part
+    // written conditional on its root, the digests read and stored.
+    item('GetCommand', 'dynamodb:GetItem', 'JOBLOCK#computed'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'JOBLOCK#computed'),
+    item('TransactWriteCommand', 'dynamodb:PutItem', 'JOBS'),
+    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'JOBLOCK#computed'),
+    item('TransactWriteCommand', 'dynamodb:ConditionCheckItem', 'P#0b7c1d2e'),
+    item('GetCommand', 'dynamodb:GetItem', 'COMPUTED#DEFS'),
+    item('PutCommand', 'dynamodb:PutItem', 'COMPUTED#DEFS'),
   ],
   import: [
     item('GetCommand', 'dynamodb:GetItem', 'SOURCES'),

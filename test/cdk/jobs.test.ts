@@ -101,11 +101,14 @@ test('the worker: item reads and writes on its partitions only (LeadingKeys), Sc
     // Every item action is conditioned on the partitions the kinds touch.
     const leading = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
     expect([acts, leading]).toEqual([acts, expect.any(Array)]);
-    for (const k of leading) expect(['P#*', 'RULES', 'AUD#*', 'JOB#*', 'JOBLOCK#*', 'DUE#*']).toContain(k);
+    // The computed-trait recompute it starts at deploy: that job's lock and listing, and the digests item.
+    for (const k of leading)
+      expect(['P#*', 'RULES', 'AUD#*', 'JOB#*', 'JOBLOCK#*', 'DUE#*', 'JOBLOCK#computed', 'JOBS', 'COMPUTED#DEFS']).toContain(k);
   }
   const writes = (a: string) =>
     onTable.filter((s) => [s.Action].flat().includes(a)).flatMap((s) => s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']);
-  expect(writes('dynamodb:PutItem').sort()).toEqual(['AUD#*', 'DUE#*', 'JOB#*', 'P#*']);
+  expect(writes('dynamodb:PutItem').sort()).toEqual(['AUD#*', 'COMPUTED#DEFS', 'DUE#*', 'JOB#*', 'JOBLOCK#computed', 'JOBS', 'P#*']);
+  expect(writes('dynamodb:ConditionCheckItem')).toEqual(['P#*']);
   expect(writes('dynamodb:UpdateItem')).toEqual(['AUD#*']);
   expect(writes('dynamodb:DeleteItem').sort()).toEqual(['AUD#*', 'DUE#*', 'JOBLOCK#*']);
 });
