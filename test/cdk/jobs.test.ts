@@ -81,13 +81,7 @@ test('the worker: item reads and writes on its partitions only (LeadingKeys), Sc
       's3:PutObject',
     ]),
   );
-  for (const a of [
-    'dynamodb:DeleteTable',
-    'dynamodb:UpdateTable',
-    'dynamodb:*',
-    'states:StartExecution',
-    'lambda:InvokeFunction',
-  ])
+  for (const a of ['dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:*', 'states:StartExecution', 'lambda:InvokeFunction'])
     expect(actions).not.toContain(a);
   const onTable = statements.filter((s) => JSON.stringify(s.Resource).includes(table));
   expect(onTable.length).toBeGreaterThan(0);
