@@ -150,6 +150,11 @@ function withIds(
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
   const { userId: _u, anonymousId: _a, ...rest } = template;
+  // The device is the anonymous id's, as in the data set (`webContext`): a template's own
+  // `context.device.id` belongs to another person's profile, and every kind's event would name it.
+  const context = rest.context as { device?: Record<string, unknown> } | undefined;
+  if (context?.device && ids.anonymousId !== undefined)
+    rest.context = { ...context, device: { ...context.device, id: ids.anonymousId.slice(0, 18) } };
   return { ...rest, ...Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined)), messageId, ...extra };
 }
 
