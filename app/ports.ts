@@ -264,6 +264,8 @@ export interface SplitStore {
   findSplit(profileId: string, splitId: string): Promise<SplitRecord | undefined>;
   /** The announcement of a settled split (the outbox of `Profile Split`); false when it was there already. */
   putSplitDone(record: SplitRecord): Promise<boolean>;
+  /** Writes merge records again in place (same keys: a MODIFY, which the stream's filter does not pass). */
+  rewriteMergeRecords(records: readonly MergeRecord[]): Promise<void>;
 }
 
 /** A profile root with its parts, as one read returns them. */

@@ -560,6 +560,15 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
     return this.putIfAbsent({ ...keys.splitDone(rec.profiles[0]!, rec.splitId, rec.at), kind: 'split-done', rec: JSON.stringify(rec) });
   }
 
+  async rewriteMergeRecords(records: readonly MergeRecord[]): Promise<void> {
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      records.map((r) => ({ PutRequest: { Item: { ...mergeRecordItem(r) } } })),
+      'profile writes',
+    );
+  }
+
   async putMergeRecord(record: MergeRecord): Promise<boolean> {
     return this.putIfAbsent({ ...mergeRecordItem(record) });
   }
