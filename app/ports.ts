@@ -317,8 +317,8 @@ export interface ErasureStore {
   eraseIdentities(ids: readonly Identifier[]): Promise<number>;
   /**
    * Takes what `matches` names out of the events other profiles keep that are indexed under these
-   * identifiers (`ProfileStore.indexForeignIdentifiers`), then deletes those index entries; returns
-   * how many events changed. Idempotent.
+   * identifiers (`ProfileStore.indexForeignIdentifiers`), and the traits those profiles' roots hold
+   * that it names, then deletes those index entries; returns how many events changed. Idempotent.
    */
   redactForeignMentions(ids: readonly Identifier[], matches: (json: string) => boolean): Promise<number>;
   /**

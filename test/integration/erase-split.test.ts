@@ -131,4 +131,32 @@ describe('erasing the person a split separated', () => {
     expect(still.merges[0]!.linkedBy.others).toEqual([{ type: 'anonymous_id', digest: identifierDigest(`anonymous_id:${x.anon}`) }]);
     expect((await readProfile(store, `user_id:${a.user}`)).traits.name?.value).toBe('Ada');
   }, 60_000);
+
+  it('a detached email another identify set as a trait on the kept root: erasing its owner takes it out of the event and the traits', async () => {
+    const n = randomBytes(4).toString('hex');
+    const ada = { user: `ua2-${n}`, email: `ada2-${n}@example.com` };
+    const bob = `bob2-${n}@example.com`;
+    const aId = (await stitch(store, event({ type: 'identify', userId: ada.user, traits: { email: ada.email, name: 'Ada' } }), deps))
+      .profileId;
+    // Ada's account, logged in on Bob's device, sends his email: it links to Ada and becomes her trait.
+    const wrong = event({ type: 'identify', userId: ada.user, traits: { email: bob } });
+    await stitch(store, wrong, deps);
+    await stitch(store, event({ event: 'Order Completed', context: { traits: { email: bob } } }), deps);
+    expect((await readProfile(store, `user_id:${ada.user}`)).traits.email?.value).toBe(bob);
+
+    const r = await splitProfile(deps, `user_id:${ada.user}`, { detach: `email:${bob}` });
+    expect(r.separated).toEqual([{ profileId: expect.any(String), identifiers: [`email:${bob}`] }]);
+    expect((await store.listEvents(aId, 100)).map((e) => e.event.messageId)).toContain(wrong.messageId);
+
+    await eraseProfile(store, `email:${bob}`, { identity: config.identity });
+    expect(naming(await tableTexts(), [bob])).toEqual([]);
+    await expectStorageInvariants(t.endpoint, t.tableName, { erased: [`email:${bob}`] });
+    const kept = await readProfile(store, `user_id:${ada.user}`);
+    expect(kept.traits.name?.value).toBe('Ada');
+    expect(kept.traits.email).toBeUndefined();
+    expect((await store.listEvents(aId, 100)).find((e) => e.event.messageId === wrong.messageId)?.event).toMatchObject({
+      userId: ada.user,
+      type: 'identify',
+    });
+  }, 60_000);
 });
