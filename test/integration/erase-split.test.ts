@@ -7,7 +7,6 @@
  * storage check (`erased_named`) passes.
  */
 import { randomBytes } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
 import { eraseProfile } from '../../app/erase';
@@ -19,8 +18,9 @@ import { parseConfig } from '../../core/config';
 import { identifierDigest } from '../../core/identity';
 import { dict } from '../../core/dict';
 import { expectStorageInvariants } from '../helpers/check';
-import { createTestTable, scanTable, type TestTable } from '../helpers/dynamo';
+import { createTestTable, type TestTable } from '../helpers/dynamo';
 import { eventFactory } from '../helpers/events';
+import { naming, tableTexts as tableTextsOf } from '../helpers/table-texts';
 
 let t: TestTable;
 let store: DynamoProfileStore;
@@ -40,31 +40,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.drop());
 
-/** Every attribute of every item as text: names, values, and binary attributes inflated (timeline events). */
-async function tableTexts(): Promise<string[]> {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (v instanceof Uint8Array) {
-      out.push(Buffer.from(v).toString('latin1'));
-      try {
-        out.push(inflateRawSync(Buffer.from(v)).toString('utf8'));
-      } catch {
-        // Not deflated.
-      }
-    } else if (Array.isArray(v) || v instanceof Set) for (const x of v) walk(x);
-    else if (v !== null && typeof v === 'object')
-      for (const [k, x] of Object.entries(v)) {
-        out.push(k);
-        walk(x);
-      }
-    else out.push(String(v));
-  };
-  for (const item of await scanTable(t.doc, t.tableName)) walk(item);
-  return out;
-}
-
-const naming = (texts: readonly string[], values: readonly string[]) =>
-  texts.filter((s) => values.some((v) => s.toLowerCase().includes(v.toLowerCase())));
+const tableTexts = () => tableTextsOf(t.doc, t.tableName);
 
 describe('erasing the person a split separated', () => {
   it('leaves no value of theirs in the kept side: merge records, the linking event, a late event and traits', async () => {
