@@ -13,7 +13,10 @@
  *    on the survivor after the merge, of the separated person): those are moved (copied, marked
  *    so that rules do not fire again, deleted). Computed traits of every side are recomputed from
  *    the events of its partitions, conditioned on their version (an event evaluated meanwhile
- *    makes it read again). Repeated until nothing moves, once more after a short pause for an
+ *    makes it read again); once events moved, each side's root traits too. Each person is kept out
+ *    of the other side's partitions (erasing one side later leaves nothing of theirs): merge
+ *    records name the other side's identifiers by ref, events naming them are indexed (`FX#`).
+ *    Repeated until nothing moves, once more after a short pause for an
  *    event whose stitch read the profile before the transaction and stored it after the first pass;
  *    and a final pass from the due index once no such stitch can still store an event (the commit
  *    plus the stitch timeout and a margin: `fileFinalPass`), which closes that race.
@@ -366,7 +369,8 @@ async function settlePass(
       );
       if (sameTraits(traits, profile.traits)) continue;
       // Conditioned on the version read: a concurrent event makes the next pass read again.
-      if (!(await store.saveProfile({ ...profile, traits, updatedAt: new Date().toISOString() }, version))) saved = false;
+      const updatedAt = (deps.now?.() ?? new Date()).toISOString();
+      if (!(await store.saveProfile({ ...profile, traits, updatedAt }, version))) saved = false;
     }
     state.traitsDue = !saved;
     if (!saved) settled = false;
