@@ -264,6 +264,8 @@ export interface SplitStore {
   findSplit(profileId: string, splitId: string): Promise<SplitRecord | undefined>;
   /** The announcement of a settled split (the outbox of `Profile Split`); false when it was there already. */
   putSplitDone(record: SplitRecord): Promise<boolean>;
+  /** Writes merge records again in place (same keys: a MODIFY, which the stream's filter does not pass). */
+  rewriteMergeRecords(records: readonly MergeRecord[]): Promise<void>;
 }
 
 /** A profile root with its parts, as one read returns them. */
@@ -315,8 +317,8 @@ export interface ErasureStore {
   eraseIdentities(ids: readonly Identifier[]): Promise<number>;
   /**
    * Takes what `matches` names out of the events other profiles keep that are indexed under these
-   * identifiers (`ProfileStore.indexForeignIdentifiers`), then deletes those index entries; returns
-   * how many events changed. Idempotent.
+   * identifiers (`ProfileStore.indexForeignIdentifiers`), and the traits those profiles' roots hold
+   * that it names, then deletes those index entries; returns how many events changed. Idempotent.
    */
   redactForeignMentions(ids: readonly Identifier[], matches: (json: string) => boolean): Promise<number>;
   /**

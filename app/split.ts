@@ -13,7 +13,10 @@
  *    on the survivor after the merge, of the separated person): those are moved (copied, marked
  *    so that rules do not fire again, deleted). Computed traits of every side are recomputed from
  *    the events of its partitions, conditioned on their version (an event evaluated meanwhile
- *    makes it read again). Repeated until nothing moves, once more after a short pause for an
+ *    makes it read again); once events moved, each side's root traits too. Each person is kept out
+ *    of the other side's partitions (erasing one side later leaves nothing of theirs): merge
+ *    records name the other side's identifiers by ref, events naming them are indexed (`FX#`).
+ *    Repeated until nothing moves, once more after a short pause for an
  *    event whose stitch read the profile before the transaction and stored it after the first pass;
  *    and a final pass from the due index once no such stitch can still store an event (the commit
  *    plus the stitch timeout and a margin: `fileFinalPass`), which closes that race.
@@ -29,10 +32,12 @@ import { applyEvent, EMPTY_COMPUTED, type ComputedState } from '../core/computed
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../core/errors';
 import { mergeIdOf, splitIdOf, SplitRequestSchema, type SplitRecord, type SplitRequest, type SplitResult } from '../core/identity-graph';
 import { identifierKey, parseIdentifierKey } from '../core/identity';
-import { newProfileId, type Profile, type TraitPolicy } from '../core/profile';
+import { newProfileId, type Profile, type TraitPolicy, type Traits } from '../core/profile';
 import { DEFAULT_STITCH_TIMEOUT_SECONDS, STALE_STITCH_MARGIN_MS } from '../core/stitch-bound';
 import {
   finalSettleDue,
+  othersNamed,
+  recordsWithoutOthers,
   sideOfEvent,
   SplitNotPossible,
   splitRoots,
@@ -273,8 +278,9 @@ export async function finalSettle(deps: SplitDeps, keptId: string, splitId: stri
 /** Settles a split (see the module comment, 3 and 4); returns how many events were moved. */
 export async function settleAndAnnounce(deps: SplitDeps, rec: SplitRecord, identity: IdentityConfig): Promise<number> {
   let moved = 0;
+  const state: SettleState = { indexed: new Set(), recordsDone: false, traitsDue: false };
   for (let pass = 0; pass < 8; pass++) {
-    const r = await settlePass(deps, rec, identity);
+    const r = await settlePass(deps, rec, identity, state);
     moved += r.moved;
     if (r.moved === 0 && r.settled) {
       if (pass > 0) break;
@@ -286,17 +292,50 @@ export async function settleAndAnnounce(deps: SplitDeps, rec: SplitRecord, ident
   return moved;
 }
 
-async function settlePass(deps: SplitDeps, rec: SplitRecord, identity: IdentityConfig): Promise<{ moved: number; settled: boolean }> {
+/** What the passes of one settle share. */
+interface SettleState {
+  /** `FX#` entries filed (`<partition>\u0000<event sk>\u0000<ref>`). */
+  readonly indexed: Set<string>;
+  recordsDone: boolean;
+  /** Events moved and the traits of the sides not recomputed since. */
+  traitsDue: boolean;
+}
+
+/**
+ * One settle pass. Besides moving events and recomputing computed traits it keeps each person out
+ * of the other side's partitions, so erasing one side later leaves nothing of theirs: the merge
+ * records a side keeps name the other sides' identifiers by ref only (rewritten in place, the
+ * first pass), an event a side keeps naming another side's identifiers is indexed by their
+ * digests (`FX#`, erasure redacts it), and when events moved, each side's traits are recomputed from its own events (an event of the other
+ * person stored on the wrong root had set its traits there).
+ */
+async function settlePass(
+  deps: SplitDeps,
+  rec: SplitRecord,
+  identity: IdentityConfig,
+  state: SettleState,
+): Promise<{ moved: number; settled: boolean }> {
   const store = deps.store;
   const rootsNow = await store.getProfiles(rec.profiles);
   // Each side as it is now: its live root (or the one it was merged into since) and that root's group.
   const sides: Side[] = [];
+  const rootOf: { profile: Profile; version: number }[] = [];
   for (const id of rec.profiles) {
-    const p: Profile | undefined = rootsNow.get(id)?.profile;
-    if (!p || p.mergedInto) continue;
+    const sp = rootsNow.get(id);
+    const p: Profile | undefined = sp?.profile;
+    if (!sp || !p || p.mergedInto) continue;
     sides.push({ rootId: p.id, members: p.mergedFrom ?? [], identifiers: p.identifiers });
+    rootOf.push(sp);
   }
   if (sides.length < 2) return { moved: 0, settled: true };
+  if (!state.recordsDone) {
+    const records = await groupRecords(
+      store,
+      sides.flatMap((s) => [s.rootId, ...s.members]),
+    );
+    await store.rewriteMergeRecords(recordsWithoutOthers(sides, records.merges));
+    state.recordsDone = true;
+  }
   const before = deps.computed ? await deps.computed.store.load(sides.map((s) => s.rootId)) : undefined;
   const parts = sides.flatMap((s) => [s.rootId, ...s.members]);
   const events = (await Promise.all(parts.map((id) => store.listPartitionEvents(id)))).flat();
@@ -309,21 +348,53 @@ async function settlePass(deps: SplitDeps, rec: SplitRecord, identity: IdentityC
     if (e.profileId !== side.rootId && !side.members.includes(e.profileId)) moves.push({ event: e, to: side.rootId });
   }
   await store.moveEvents(moves);
+  for (const [i, side] of sides.entries())
+    for (const e of bySide[i]!) {
+      const at = side.rootId === e.profileId || side.members.includes(e.profileId) ? e.profileId : side.rootId;
+      const refs = othersNamed(sides, i, e.event, identity).filter((r) => !state.indexed.has(`${at}\u0000${e.sk}\u0000${r}`));
+      if (refs.length === 0) continue;
+      await store.indexForeignIdentifiers(refs, at, e.event);
+      for (const r of refs) state.indexed.add(`${at}\u0000${e.sk}\u0000${r}`);
+    }
   let settled = true;
+  if (moves.length > 0) state.traitsDue = true;
+  if (state.traitsDue) {
+    let saved = true;
+    for (const i of sides.keys()) {
+      const { profile, version } = rootOf[i]!;
+      const traits = traitsFrom(
+        bySide[i]!.map((e) => e.event),
+        deps.traits,
+        { traits: profile.traits, allEvents: events.map((e) => e.event) },
+      );
+      if (sameTraits(traits, profile.traits)) continue;
+      // Conditioned on the version read: a concurrent event makes the next pass read again.
+      const updatedAt = (deps.now?.() ?? new Date()).toISOString();
+      if (!(await store.saveProfile({ ...profile, traits, updatedAt }, version))) saved = false;
+    }
+    state.traitsDue = !saved;
+    if (!saved) settled = false;
+  }
   if (deps.computed && before && Object.keys(deps.computed.defs).length > 0) {
     for (const [i, side] of sides.entries()) {
       const sorted = [...bySide[i]!].sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
-      let state: ComputedState = EMPTY_COMPUTED;
+      let computed: ComputedState = EMPTY_COMPUTED;
       const seen = new Set<string>();
       for (const e of sorted) {
         if (seen.has(e.sk)) continue; // an event in two partitions (an interrupted move) counts once
         seen.add(e.sk);
-        state = applyEvent(deps.computed.defs, state, e.event);
+        computed = applyEvent(deps.computed.defs, computed, e.event);
       }
       const cur = before.get(side.rootId) ?? { state: EMPTY_COMPUTED, version: 0 };
-      if (JSON.stringify(cur.state) === JSON.stringify(state)) continue;
-      if (!(await deps.computed.store.save(side.rootId, state, cur.version))) settled = false;
+      if (JSON.stringify(cur.state) === JSON.stringify(computed)) continue;
+      if (!(await deps.computed.store.save(side.rootId, computed, cur.version))) settled = false;
     }
   }
   return { moved: moves.length, settled };
+}
+
+/** Whether two trait sets hold the same values (key order aside). */
+function sameTraits(a: Traits, b: Traits): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && JSON.stringify(a[k]) === JSON.stringify(b[k]));
 }

@@ -43,6 +43,10 @@ export const IdentityGraphSchema = z
         profiles: z.array(z.string()).meta({ description: 'The absorbing profile first, then the profiles it absorbed.' }),
         linkedBy: LinkedBySchema.extend({
           identifiers: z.array(z.string()).meta({ description: 'The identifiers that linked them (`type:value`).' }),
+          others: z.array(z.object({ type: z.string(), digest: z.string().meta({ description: 'SHA-256 (hex) of `type:value`.' }) })).meta({
+            description:
+              'Identifiers that linked them which this profile no longer holds (separated by a split, or erased): the record keeps their type and digest only.',
+          }),
           sourceId: z.string().nullable(),
           via: z.literal('alias').optional(),
         }),
@@ -158,18 +162,22 @@ export function explainGraph(input: {
   const refused: IdentityGraph['refused'] = [];
   // Refusal records keep refs (type and digest): the profile's own identifiers are named again.
   const own = new Map(input.identifiers.map((k) => [identifierDigest(k), k]));
+  // Identifiers and refs as the profile names them: its own as `type:value`, others by type and digest.
+  const named = (ids: readonly string[]) => {
+    const identifiers: string[] = [];
+    const others: { type: string; digest: string }[] = [];
+    for (const x of ids) {
+      const ref = parseIdentifierRef(x);
+      const key = ref ? own.get(ref.digest) : x; // a record from before refs holds `type:value`
+      if (key !== undefined) identifiers.push(key);
+      else others.push({ type: ref!.type, digest: ref!.digest });
+    }
+    return { identifiers, others };
+  };
   for (const r of sorted) {
     const add = (reason: IdentityGraph['refused'][number]['reason'], ids: readonly string[] | undefined) => {
       if (!ids || ids.length === 0) return;
-      const identifiers: string[] = [];
-      const others: { type: string; digest: string }[] = [];
-      for (const x of ids) {
-        const ref = parseIdentifierRef(x);
-        const key = ref ? own.get(ref.digest) : x; // a record from before refs holds `type:value`
-        if (key !== undefined) identifiers.push(key);
-        else others.push({ type: ref!.type, digest: ref!.digest });
-      }
-      refused.push({ at: r.at, profileId: r.profileId, reason, identifiers, others, linkedBy: by(r) });
+      refused.push({ at: r.at, profileId: r.profileId, reason, ...named(ids), linkedBy: by(r) });
     };
     add('merge_cap', r.refused);
     add('alias_limit', r.aliasRefused);
@@ -193,7 +201,8 @@ export function explainGraph(input: {
         id: mergeIdOf(r),
         at: r.at,
         profiles: [r.profileId, ...r.merged],
-        linkedBy: { ...by(r), identifiers: [...r.identifiers], ...(r.via ? { via: r.via } : {}) },
+        // A split rewrites the record's identifiers of the side that left as refs (`app/split.ts`).
+        linkedBy: { ...by(r), ...named(r.identifiers), ...(r.via ? { via: r.via } : {}) },
       })),
     refused,
     splits: [...input.splits]

@@ -18,7 +18,9 @@
  *    its value, or to `type:value`, in any attribute, event payloads included: merge and refusal
  *    records in any partition too, which keep refused identifiers as digests only), and no index
  *    entry of another profile's event naming it is left (`indexes`: erasure redacts those events
- *    and deletes the entries).
+ *    and deletes the entries); attributes kept as JSON text (a root's traits) are read as values.
+ *    With `erasedValues` (other values of the person: traits they set), no string of any item
+ *    may contain one (a trait of theirs left on another profile's root after a split).
  * 9. `membership_mismatch`: the audience member items are exactly the memberships the live
  *    profiles' `PROFILE#AUD` parts list (no member item of an erased or merged-away profile), and
  *    each audience's count equals its member items.
@@ -97,6 +99,11 @@ export interface Violation {
 export interface CheckOptions {
   /** Identifiers (`type:value`, as stored) erased earlier: nothing may name them. */
   readonly erased?: readonly string[];
+  /**
+   * Other values of the erased person (the traits they set, a name, a city): no string of any
+   * item may contain one (case-insensitive), so a trait left on another profile's root is found.
+   */
+  readonly erasedValues?: readonly string[];
   /** The computed trait definitions, for the `computed_count` check (none: not checked). */
   readonly computed?: ComputedDefs;
   /** Now, in epoch seconds (for retention). */
@@ -234,6 +241,17 @@ export function checkInvariants(s: StorageSnapshot, opts: CheckOptions = {}): Ch
           );
       }
     }
+  }
+
+  if (opts.erasedValues && opts.erasedValues.length > 0) {
+    const values = opts.erasedValues.filter((v) => v.length > 0).map((v) => v.toLowerCase());
+    for (const it of s.items)
+      if (it.strings.some((str) => values.some((v) => str.toLowerCase().includes(v))))
+        add(
+          'erased_named',
+          `item ${it.pk.slice(0, 2)}… / ${it.sk.split('#')[0]} still holds a value of the erased person`,
+          it.profileId ? [it.profileId] : [],
+        );
   }
 
   // 9.

@@ -115,7 +115,10 @@ export interface MergeRecord {
   readonly eventTimestamp: string;
   /** Profiles merged into `profileId` by this event. */
   readonly merged: readonly string[];
-  /** The event's identifiers that linked them (`type:value`). */
+  /**
+   * The event's identifiers that linked them (`type:value`); after a split, those of a side that
+   * left are refs (`identifierRef`), so erasing that person leaves none of their values here.
+   */
   readonly identifiers: readonly string[];
   /**
    * Identifiers whose link was refused because `profileId` reached the merge cap. Refusal fields

@@ -17,7 +17,7 @@
  * of either side sets (set by a rule, or from events past their retention) stays with the kept side.
  */
 import type { IdentityConfig } from './config';
-import { chooseSurvivor, extractIdentifiers, identifierKey } from './identity';
+import { chooseSurvivor, extractIdentifiers, identifierKey, identifierRef } from './identity';
 import type { IdentityItemView } from './identity-graph';
 import type { ScherpEvent } from './events';
 import { applyTraits, identifyTraits, type MergeRecord, type Profile, type TraitPolicy, type Traits } from './profile';
@@ -212,6 +212,39 @@ export function sideOfEvent(sides: readonly Side[], e: Pick<PartitionEvent, 'pro
   }
   const i = sides.findIndex((s) => s.rootId === e.profileId || s.members.includes(e.profileId));
   return i === -1 ? 0 : i;
+}
+
+/** The side whose partitions (root or a profile merged into it) hold `profileId`; -1 if none. */
+function sideOfPartition(sides: readonly Side[], profileId: string): number {
+  return sides.findIndex((s) => s.rootId === profileId || s.members.includes(profileId));
+}
+
+/**
+ * After a split each side keeps its merge records (the undone merge's included), and they named
+ * the identifiers of both people: the records whose identifiers another side holds now, with
+ * those as refs (`identifierRef`: type and digest), so erasing that person leaves none of their
+ * values in this side's partitions (explain names them `others`). Only the records that change.
+ */
+export function recordsWithoutOthers(sides: readonly Side[], records: readonly MergeRecord[]): MergeRecord[] {
+  const out: MergeRecord[] = [];
+  for (const r of records) {
+    const i = sideOfPartition(sides, r.profileId);
+    if (i === -1) continue;
+    const others = new Set(sides.flatMap((s, j) => (j === i ? [] : s.identifiers)));
+    if (!r.identifiers.some((k) => others.has(k))) continue;
+    out.push({ ...r, identifiers: r.identifiers.map((k) => (others.has(k) ? identifierRef(k) : k)) });
+  }
+  return out;
+}
+
+/**
+ * The refs of the identifiers an event stored on side `i` names that another side holds (the
+ * event that linked them, or one of either person stored during the split): erasing that person
+ * finds the event by them and takes their values out of it (`ProfileStore.indexForeignIdentifiers`).
+ */
+export function othersNamed(sides: readonly Side[], i: number, event: ScherpEvent, identity: IdentityConfig): string[] {
+  const others = new Set(sides.flatMap((s, j) => (j === i ? [] : s.identifiers)));
+  return [...new Set(extractIdentifiers(event, identity).map(identifierKey))].filter((k) => others.has(k)).map(identifierRef);
 }
 
 /** Traits from a side's events, as ingest computes them; `keep`: traits none of `allEvents` sets (kept side only). */

@@ -13,7 +13,16 @@ import {
 import type { ScherpEvent } from '../../core/events';
 import { identifierDigest, identifierKey, parseIdentifierRef, type Identifier } from '../../core/identity';
 import { redactNamed } from '../../core/redact';
-import type { BreakerWindow, IdentityAnomaly, LinkEvidence, MergeRecord, Profile, Quarantine, Traits } from '../../core/profile';
+import type {
+  BreakerWindow,
+  IdentityAnomaly,
+  LinkEvidence,
+  MergeRecord,
+  Profile,
+  Quarantine,
+  TraitValue,
+  Traits,
+} from '../../core/profile';
 import { dict } from '../../core/dict';
 import type {
   ErasureStore,
@@ -291,6 +300,7 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
 
   async redactForeignMentions(ids: readonly Identifier[], matches: (json: string) => boolean): Promise<number> {
     let changed = 0;
+    const profiles = new Set<string>();
     for (const digest of new Set(ids.map((id) => identifierDigest(identifierKey(id))))) {
       const entries = await queryAll(this.doc, {
         TableName: this.opts.tableName,
@@ -298,6 +308,7 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
         ExpressionAttributeValues: { ':pk': keys.foreignMentions(digest) },
       });
       for (const e of entries as { pk: string; sk: string; pid: string; esk: string }[]) {
+        profiles.add(e.pid);
         const key = { pk: keys.profile(e.pid).pk, sk: e.esk };
         const got = await this.doc.send(new GetCommand({ TableName: this.opts.tableName, Key: key, ConsistentRead: true }));
         const item = got.Item as EventItem | undefined;
@@ -328,7 +339,25 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
         'profile writes',
       );
     }
+    // Those events may have set traits on their profile (an identify naming the person's email,
+    // kept by the other side of a split): traits holding a value of the person's go too.
+    for (const pid of profiles) await this.redactRootTraits(pid, matches);
     return changed;
+  }
+
+  /** Drops the traits of a profile root that hold what `matches` names (conditioned on its version; retried). */
+  private async redactRootTraits(profileId: string, matches: (json: string) => boolean): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const sp = (await this.getProfiles([profileId])).get(profileId);
+      if (!sp) return;
+      const traits = dict<TraitValue>();
+      let removed = 0;
+      for (const [k, v] of Object.entries(sp.profile.traits)) {
+        if (matches(JSON.stringify(k)) || redactNamed({ v }, matches).removed > 0) removed++;
+        else traits[k] = v;
+      }
+      if (removed === 0 || (await this.saveProfile({ ...sp.profile, traits }, sp.version))) return;
+    }
   }
 
   async eraseIdentities(ids: readonly Identifier[]): Promise<number> {
@@ -558,6 +587,15 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
 
   async putSplitDone(rec: SplitRecord): Promise<boolean> {
     return this.putIfAbsent({ ...keys.splitDone(rec.profiles[0]!, rec.splitId, rec.at), kind: 'split-done', rec: JSON.stringify(rec) });
+  }
+
+  async rewriteMergeRecords(records: readonly MergeRecord[]): Promise<void> {
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      records.map((r) => ({ PutRequest: { Item: { ...mergeRecordItem(r) } } })),
+      'profile writes',
+    );
   }
 
   async putMergeRecord(record: MergeRecord): Promise<boolean> {

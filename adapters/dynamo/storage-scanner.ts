@@ -21,8 +21,19 @@ const exactNumber = (text: string): number | string => {
 };
 
 function strings(v: unknown, out: string[]): void {
-  if (typeof v === 'string') out.push(v);
-  else if (typeof v === 'number') out.push(String(v));
+  if (typeof v === 'string') {
+    out.push(v);
+    // Attributes kept as JSON text (a root's traits `tr`, records' `rec`, `anomaly`): their values too.
+    if (v.startsWith('{') || v.startsWith('[')) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(v);
+      } catch {
+        return; // Not JSON.
+      }
+      strings(parsed, out);
+    }
+  } else if (typeof v === 'number') out.push(String(v));
   else if (Array.isArray(v) || v instanceof Set) for (const x of v) strings(x, out);
   else if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
     for (const [k, x] of Object.entries(v)) {

@@ -6,7 +6,6 @@
  * digest only, and explain still shows each refusal (type, digest, event, time).
  */
 import { randomBytes } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
 import { eraseProfile } from '../../app/erase';
 import { explainIdentity } from '../../app/identity-graph';
@@ -17,6 +16,7 @@ import { identifierDigest } from '../../core/identity';
 import { expectStorageInvariants } from '../helpers/check';
 import { createTestTable, scanTable, type TestTable } from '../helpers/dynamo';
 import { eventFactory } from '../helpers/events';
+import { naming, tableTexts as tableTextsOf } from '../helpers/table-texts';
 
 let t: TestTable;
 let store: DynamoProfileStore;
@@ -28,31 +28,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.drop());
 
-/** Every attribute of every item as text: names, values, and binary attributes inflated (timeline events). */
-async function tableTexts(): Promise<string[]> {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (v instanceof Uint8Array) {
-      out.push(Buffer.from(v).toString('latin1'));
-      try {
-        out.push(inflateRawSync(Buffer.from(v)).toString('utf8'));
-      } catch {
-        // Not deflated.
-      }
-    } else if (Array.isArray(v) || v instanceof Set) for (const x of v) walk(x);
-    else if (v !== null && typeof v === 'object')
-      for (const [k, x] of Object.entries(v)) {
-        out.push(k);
-        walk(x);
-      }
-    else out.push(String(v));
-  };
-  for (const item of await scanTable(t.doc, t.tableName)) walk(item);
-  return out;
-}
-
-const naming = (texts: readonly string[], values: readonly string[]) =>
-  texts.filter((s) => values.some((v) => s.toLowerCase().includes(v.toLowerCase())));
+const tableTexts = () => tableTextsOf(t.doc, t.tableName);
 
 describe('erasing a person another profile refused links of', () => {
   it('leaves no value of theirs anywhere in the table; the refusals stay explained by type and digest', async () => {

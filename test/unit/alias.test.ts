@@ -202,7 +202,7 @@ describe('stitch: alias and identify in any order', () => {
             // As today: in the result (logged, metric IdentifiersDropped) with reason limit; and recorded and announced.
             expect(r.dropped).toContainEqual({ id: { type: 'user_id', value: e.previousId }, reason: 'limit' });
             expect(records).toHaveLength(1);
-            // Kept as the refused identifier's type and digest (it is another person's).
+            // Kept as a ref (type and digest): a refused identifier is often another person's.
             expect(records[0]!.aliasRefused).toEqual([identifierRef(prev)]);
             expect(mergeBusEntries(records[0]!).map((b) => [b.detailType, (b.detail as { reason?: string }).reason])).toContainEqual([
               'Profile Merge Refused',

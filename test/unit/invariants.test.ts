@@ -118,3 +118,11 @@ test("after an erasure, an index entry of another profile's event naming the era
   expect(names({ ...s, items: [...s.items, record, entry] }, { erased: ['anonymous_id:gone'] })).toEqual(['erased_named']);
   expect(names({ ...s, items: [...s.items, entry] }, { erased: ['anonymous_id:other'] })).toEqual([]);
 });
+
+test('after an erasure, an item holding another value of the erased person (a trait left on another root after a split)', () => {
+  const s = healthy();
+  const root = { pk: 'P#a', sk: 'PROFILE', profileId: 'a', strings: ['P#a', 'PROFILE', 'tr', 'name', 'Xavier Person'] };
+  expect(names({ ...s, items: [...s.items, root] }, { erased: ['anonymous_id:gone'], erasedValues: ['xavier'] })).toEqual(['erased_named']);
+  expect(names({ ...s, items: [...s.items, root] }, { erased: ['anonymous_id:gone'], erasedValues: ['Ada'] })).toEqual([]);
+  expect(names({ ...s, items: [...s.items, root] }, { erasedValues: [''] })).toEqual([]);
+});
