@@ -7,6 +7,7 @@ import { ValidationError } from '../errors';
 import { parseInput } from '../validation';
 import { readPath } from './path';
 import { tooDeepAt } from '../depth';
+import { dict } from '../dict';
 import {
   type Action,
   type Audience,
@@ -224,7 +225,8 @@ export function resolveValue(ref: ValueRef, scope: Scope): unknown {
 }
 
 export function resolveValues(refs: Record<string, ValueRef> | undefined, scope: Scope): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  // Keys are the rule author's names: a null-prototype object, so `__proto__` or `toString` is a name like any other.
+  const out = dict<unknown>();
   for (const [k, ref] of Object.entries(refs ?? {})) out[k] = resolveValue(ref, scope);
   return out;
 }
