@@ -129,8 +129,10 @@ export class ComputedBatch {
   /** Seals a merged profile's computed traits (with what this batch staged on it) before they are combined into `into`. */
   async seal(profileId: string, into: string, loaded?: StoredComputed): Promise<ComputedState> {
     const p = this.pending.get(profileId);
+    const sealed = await sealComputed(this.store, this.defs, profileId, into, p ?? loaded);
+    // Only once the seal holds them: a failed seal leaves the staged steps to the flush.
     this.pending.delete(profileId);
-    return sealComputed(this.store, this.defs, profileId, into, p ?? loaded);
+    return sealed;
   }
 
   /** Profiles changed in this batch. */

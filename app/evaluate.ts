@@ -39,10 +39,11 @@ import type {
   ProfileStore,
   Recommendation,
   Scheduler,
+  StoredComputed,
 } from './ports';
 import type { StatsStore } from './ports';
 import { resolveSurvivors } from './resolve';
-import { matches, type StreamPosition } from '../core/computed';
+import { appliedAt, EMPTY_COMPUTED, matches, type StreamPosition } from '../core/computed';
 import { nextAgingAt } from '../core/expiry';
 import { updateComputed, type ComputedDeps } from './computed';
 
@@ -278,13 +279,44 @@ async function saveTraits(store: ProfileStore, profileId: string, changes: reado
  * the parts of a live profile come in one strongly consistent Query (one read unit for a
  * profile under 4 KB, instead of a root read and a parts Query); a merged-away root is followed.
  */
-async function loadProfileAndParts(deps: EvaluateDeps, profileId: string): Promise<{ profile: Profile; parts: ProfileParts } | undefined> {
+async function loadProfileAndParts(
+  deps: EvaluateDeps,
+  profileId: string,
+): Promise<{ profile: Profile; parts: ProfileParts; own?: StoredComputed } | undefined> {
   const whole = deps.reader ? await deps.reader.loadProfileWithParts(profileId) : undefined;
   if (whole && whole.stored.profile.mergedInto === undefined) return { profile: whole.stored.profile, parts: whole.parts };
   if (deps.reader && !whole) return undefined;
   const resolved = (await resolveSurvivors(deps.store, [profileId])).get(profileId);
   if (!resolved) return undefined;
-  return { profile: resolved.profile, parts: await deps.parts.loadParts(resolved.profile.id) };
+  // Merged away: the partition's own computed traits are where its events count until the merge seals them.
+  const own = deps.computed
+    ? ((whole ? whole.parts.computedState : (await deps.parts.loadParts(profileId)).computedState) ?? EMPTY_STORED)
+    : undefined;
+  return { profile: resolved.profile, parts: await deps.parts.loadParts(resolved.profile.id), ...(own ? { own } : {}) };
+}
+
+const EMPTY_STORED: StoredComputed = { state: EMPTY_COMPUTED, version: 0 };
+
+/**
+ * Where an event of partition `profileId` counts: on the partition's own computed traits until a
+ * merge has sealed them (`into`), then on the survivor. A merged loser's event that comes again
+ * before the merge record's combine ran (a crashed batch retried after the merge committed) is
+ * so found in the loser's marks and counted once: the combine adds the loser's values, which hold
+ * it, and the survivor never staged it.
+ */
+function computedTarget(
+  deps: EvaluateDeps,
+  profileId: string,
+  loaded: { profile: Profile; parts: ProfileParts; own?: StoredComputed },
+  at: StreamPosition | undefined,
+): { id: string; parts: ProfileParts } | undefined {
+  if (!loaded.own) return { id: loaded.profile.id, parts: loaded.parts };
+  const own = deps.computed?.batch ? deps.computed.batch.current(profileId, loaded.own) : loaded.own;
+  if (own.state.into === undefined)
+    return { id: profileId, parts: { ...EMPTY_PARTS, computed: { ...own.state.values }, computedState: own } };
+  // Sealed holding the event (sealed with it, its combine perhaps still to run): counted there.
+  if (appliedAt(own.state, at)) return undefined;
+  return { id: loaded.profile.id, parts: loaded.parts };
 }
 
 /**
@@ -313,8 +345,10 @@ export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event
   const profile = loaded.profile;
   let parts = batch ? batch.overlay(profile.id, loaded.parts) : loaded.parts;
   if (computes) {
-    parts = await updateComputed(deps.computed!, profile.id, parts, event, at);
-    batch?.remember(profileId, profile.id);
+    const target = computedTarget(deps, profileId, loaded, at);
+    if (target?.id === profile.id) parts = await updateComputed(deps.computed!, profile.id, parts, event, at);
+    else if (target) await updateComputed(deps.computed!, target.id, target.parts, event, at);
+    if (target) batch?.remember(profileId, target.id);
   }
   if (statements) parts = await recordConsent(deps.parts, profile.id, parts, statements, event.timestamp);
   if (candidates.length === 0 && set.audiences.length === 0) return [];

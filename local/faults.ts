@@ -80,14 +80,23 @@ export class FaultInjector {
     busFailure: 0,
     duplicate: 0,
   };
-  private readonly dice: () => number;
+  /**
+   * One die per fault kind: how often a kind fires depends only on how many occasions it had,
+   * not on how concurrent work interleaved its rolls with other kinds' (a shared die let a rare
+   * kind, such as bus failures, go uninjected in a run for some interleavings).
+   */
+  private readonly dice = new Map<keyof FaultCounters, () => number>();
 
-  constructor(public plan: FaultPlan) {
-    this.dice = seededRandom(plan.seed ?? 1);
-  }
+  constructor(public plan: FaultPlan) {}
 
   roll(kind: keyof FaultCounters, rate: number | undefined): boolean {
-    if (!rate || this.dice() >= rate) return false;
+    if (!rate) return false;
+    let die = this.dice.get(kind);
+    if (!die) {
+      die = seededRandom((this.plan.seed ?? 1) * 31 + Object.keys(this.counters).indexOf(kind));
+      this.dice.set(kind, die);
+    }
+    if (die() >= rate) return false;
     this.counters[kind]++;
     return true;
   }

@@ -215,6 +215,25 @@ describe('computed traits: one write per profile per stream batch, exactly once'
     );
   });
 
+  it('a merged loser’s event retried after a crash, once the merge committed but before its combine ran, counts once', async () => {
+    // A crashed batch wrote A and B's event on B; its retry finds B merged into A (committed) with
+    // the merge record not yet evaluated: the event counts on B (which holds it), never on A too.
+    const s: Scenario = {
+      events: [
+        { p: 0, revenue: 1 },
+        { p: 1, revenue: 2 },
+        { p: 0, revenue: 4 },
+      ],
+      mergeAt: 2,
+      mergeCommitAt: 2,
+      batchSizes: [2, 1],
+      duplicates: [],
+      faults: ['crash-after'],
+    };
+    const { w, A } = await run(s);
+    expect(w.computed.get(A)!.state.values).toMatchObject({ event_count: 3, revenue: 7 });
+  });
+
   it('a browser session of 20 events in one stream batch writes the profile once, and a redelivery writes nothing', async () => {
     const { w, A } = await run({
       events: Array.from({ length: 20 }, () => ({ p: 0, revenue: 1 })),
