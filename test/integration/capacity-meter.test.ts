@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { localDynamoConfig, meterCapacity, type MeteredCall } from '../../adapters/dynamo/client';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
 
@@ -47,5 +47,26 @@ describe('meterCapacity (DynamoDB Local)', () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ op: 'PutItem', units: 1, itemsWritten: 0, conditionFailed: true });
     expect(JSON.parse(calls[0]!.body!)).toMatchObject({ TableName: table.tableName, ReturnConsumedCapacity: 'TOTAL' });
+  });
+
+  test('a transaction counts two units per KB of every item it touches (DynamoDB Local reports 2 for all of them)', async () => {
+    const t = table.tableName;
+    await doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          ...Array.from({ length: 18 }, (_, i) => ({ Put: { TableName: t, Item: { pk: `m#t${i}`, sk: 'a', v: 'x'.repeat(100) } } })),
+          { Put: { TableName: t, Item: { pk: 'm#big', sk: 'a', v: 'x'.repeat(1500) } } },
+          {
+            Update: {
+              TableName: t,
+              Key: { pk: 'm#1', sk: 'a' },
+              UpdateExpression: 'SET w = :w',
+              ExpressionAttributeValues: { ':w': 1 },
+            },
+          },
+        ],
+      }),
+    );
+    expect(calls.map((c) => [c.op, c.units, c.itemsWritten])).toEqual([['TransactWriteItems', 18 * 2 + 4 + 2, 20]]);
   });
 });
