@@ -5,6 +5,7 @@
  * membership is already right writes nothing, and a change is conditional on the `PROFILE#AUD`
  * version (`saveAudiences`), so re-running a page changes nothing.
  */
+import { MEMBER_SHARDS, membershipBatches } from '../core/audiences';
 import { has } from '../core/dict';
 import { DEFAULT_SEGMENTS, type Job, subjectOf } from '../core/jobs';
 import { type Profile, traitValues } from '../core/profile';
@@ -139,9 +140,6 @@ export async function backfillProfile(
   throw new Error('audience membership changed concurrently');
 }
 
-/** Changes written per transaction (each profile's part, member and due items; counts summed per shard). */
-const BATCH = 20;
-
 export const backfillWorker: JobWorker = {
   async prepare(d: WorkerDeps, job: Job) {
     const audienceId = String(job.params.audienceId);
@@ -152,7 +150,7 @@ export const backfillWorker: JobWorker = {
     const historyReads = historyWindowMs(audience.condition) > 0 ? 1 : 0;
     return segmentWork({
       read: (state, cursor, totalSegments) => d.scanner.scanSegment(state.segment, totalSegments, cursor, d.pageSize ?? DEFAULT_PAGE_ITEMS),
-      async work(page, _state, nowMs) {
+      async work(page, state, nowMs) {
         let entered = 0;
         let exited = 0;
         let reads = 0;
@@ -176,8 +174,7 @@ export const backfillWorker: JobWorker = {
         // As evaluate: announce first (the same dedupe ids on a retry), then write, a batch per transaction.
         if (announce && decided.length > 0) await d.bus.publish(decided.map((x) => x.event));
         const at = new Date(nowMs).toISOString();
-        for (let i = 0; i < decided.length; i += BATCH) {
-          const batch = decided.slice(i, i + BATCH);
+        for (const batch of membershipBatches(decided)) {
           const written = await d.parts.saveAudiencesBatch(
             batch.map((x) => ({
               profileId: x.profile.id,
@@ -189,6 +186,8 @@ export const backfillWorker: JobWorker = {
               ...(x.dueAt ? { dueAt: x.dueAt } : {}),
             })),
             at,
+            // A counter shard per segment: the job's workers never conflict on their counters.
+            state.segment % MEMBER_SHARDS,
           );
           if (written) for (const x of batch) count(x.change);
           // A profile of the batch moved on meanwhile: each one read again and written alone.

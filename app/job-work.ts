@@ -19,7 +19,7 @@ import type {
 } from './ports';
 
 /** Items a scan page reads by default (DynamoDB `Limit`: profile roots and their parts). */
-export const DEFAULT_PAGE_ITEMS = 1000;
+export const DEFAULT_PAGE_ITEMS = 4000;
 
 /** What the workers of every kind may use. */
 export interface WorkerDeps {

@@ -404,9 +404,12 @@ export interface PersonalizationStore {
   /**
    * Writes several profiles' change of one audience each at once (a backfill's page), all or
    * nothing: false when any profile's part moved on from its `expectedVersion` (write those one
-   * by one). At most `MAX_PROFILES_PER_BATCH` (20) changes.
+   * by one). As many changes as fit one transaction
+   * (`membershipBatches`);
+   * the count and hour-bucket deltas all go to counter shard `countShard` (any shard counts: the
+   * count is their sum), so concurrent batches on different shards do not conflict.
    */
-  saveAudiencesBatch(changes: readonly AudienceBatchChange[], at: string): Promise<boolean>;
+  saveAudiencesBatch(changes: readonly AudienceBatchChange[], at: string, countShard: number): Promise<boolean>;
   putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void>;
   /**
    * Records a firing of one action of one rule for a profile, in one conditional write: refused

@@ -19,6 +19,36 @@ import { hashedIdentity, personOf } from './rules/contract';
  */
 export const MEMBER_SHARDS = 16;
 
+/** Items one DynamoDB transaction may hold. */
+export const TRANSACTION_ITEMS = 100;
+
+/** Items of a backfill's membership transaction besides the profiles': one count and one hour bucket. */
+const BATCH_COUNTER_ITEMS = 2;
+
+/**
+ * A backfill's membership changes cut into transactions, each as full as it may be: a change
+ * writes its profile's part and member item, and a due item when its membership can age out;
+ * each transaction adds the count and hour bucket of all its changes (one counter shard). Fewer,
+ * fuller transactions: each costs a fixed overhead besides its items.
+ */
+export function membershipBatches<C extends { readonly dueAt?: string }>(changes: readonly C[]): C[][] {
+  const out: C[][] = [];
+  let cur: C[] = [];
+  let items = BATCH_COUNTER_ITEMS;
+  for (const c of changes) {
+    const n = c.dueAt === undefined ? 2 : 3;
+    if (items + n > TRANSACTION_ITEMS) {
+      out.push(cur);
+      cur = [];
+      items = BATCH_COUNTER_ITEMS;
+    }
+    cur.push(c);
+    items += n;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
 /** The shard of a profile's member and counter items, 0 … MEMBER_SHARDS − 1. */
 export function shardOf(profileId: string): number {
   return createHash('sha256').update(profileId).digest()[0]! % MEMBER_SHARDS;
@@ -63,6 +93,7 @@ export interface AudienceSummary {
 
 /** The counter items of one audience as read: per-shard counts and hourly buckets. */
 export interface AudienceCounters {
+  /** Per counter shard: only their sum is the count (a backfill adds to its worker's shard, so one shard may be negative). */
   readonly shardCounts: readonly number[];
   readonly hours: readonly { readonly hour: string; readonly entered: number; readonly exited: number }[];
 }

@@ -16,6 +16,7 @@ import {
   hourOf,
   last24Hours,
   MEMBER_SHARDS,
+  TRANSACTION_ITEMS,
   type MembershipChange,
   membershipChanges,
   shardOf,
@@ -127,28 +128,28 @@ export async function saveMembership(
   return true;
 }
 
-/** Profiles per batch: a part, a member item and a due item each, and one count and hour bucket per shard (≤ 100 items). */
-export const MAX_PROFILES_PER_BATCH = 20;
-
 /**
  * Writes the membership changes of several profiles (one audience change each, as a backfill
  * makes them) in one transaction: each profile's part (conditional on its version), its member
- * and due items, and the count and hour-bucket deltas summed per shard. All or nothing: false
- * when any profile's version moved on (the caller writes those profiles one by one).
+ * and due items, and the count and hour-bucket deltas summed into counter shard `countShard`
+ * (the count is the sum of the shards, so any shard will do; a worker per shard keeps concurrent
+ * batches apart). All or nothing: false when any profile's version moved on (the caller writes
+ * those profiles one by one).
  */
 export async function saveMembershipBatch(
   doc: DynamoDBDocumentClient,
   tableName: string,
   changes: readonly AudienceBatchChange[],
   at: string,
+  countShard: number,
 ): Promise<boolean> {
   if (changes.length === 0) return true;
-  if (changes.length > MAX_PROFILES_PER_BATCH) throw new Error(`at most ${MAX_PROFILES_PER_BATCH} profiles per batch`);
+  if (!Number.isInteger(countShard) || countShard < 0 || countShard >= MEMBER_SHARDS) throw new Error(`no counter shard ${countShard}`);
   const items: TransactItem[] = [];
   const counts = new Map<string, { audienceId: string; shard: number; n: number; e: number; x: number }>();
   for (const c of changes) {
-    const shard = shardOf(c.profileId);
-    const member = keys.audienceMember(c.audienceId, shard, c.profileId);
+    const member = keys.audienceMember(c.audienceId, shardOf(c.profileId), c.profileId);
+    const shard = countShard;
     items.push({
       Put: {
         TableName: tableName,
@@ -192,6 +193,8 @@ export async function saveMembershipBatch(
       },
     });
   }
+  if (items.length > TRANSACTION_ITEMS)
+    throw new Error(`${items.length} items do not fit one transaction (${TRANSACTION_ITEMS}): see membershipBatches`);
   try {
     await doc.send(new TransactWriteCommand({ TransactItems: items }));
     return true;

@@ -82,8 +82,8 @@ export class DynamoPersonalizationStore implements PersonalizationStore {
     return saveMembership(this.doc, this.tableName, profileId, previous, members, expectedVersion, at, change?.dueAt);
   }
 
-  saveAudiencesBatch(changes: readonly AudienceBatchChange[], at: string): Promise<boolean> {
-    return saveMembershipBatch(this.doc, this.tableName, changes, at);
+  saveAudiencesBatch(changes: readonly AudienceBatchChange[], at: string, countShard: number): Promise<boolean> {
+    return saveMembershipBatch(this.doc, this.tableName, changes, at, countShard);
   }
 
   async putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void> {

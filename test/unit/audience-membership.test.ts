@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { ScherpEvent } from '../../core/events';
 import { parseDefinition, RuleSet, type EvaluationContext } from '../../core/rules/engine';
 import { nextAgingAt } from '../../core/expiry';
+import { membershipBatches, TRANSACTION_ITEMS } from '../../core/audiences';
 
 const T0 = Date.parse('2026-06-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -170,5 +171,26 @@ describe('time-based exits: when ageing can change membership (core/expiry.ts)',
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('membershipBatches', () => {
+  it('keeps every change once and in order, each transaction within 100 items and as full as the next change allows', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { maxLength: 300 }), (due) => {
+        const changes = due.map((d, i) => ({ i, ...(d ? { dueAt: '2026-01-01T00:00:00.000Z' } : {}) }));
+        const batches = membershipBatches(changes);
+        expect(batches.flat()).toEqual(changes);
+        const items = (b: typeof changes) => 2 + b.reduce((n, c) => n + (c.dueAt ? 3 : 2), 0);
+        batches.forEach((b, k) => {
+          expect(b.length).toBeGreaterThan(0);
+          expect(items(b)).toBeLessThanOrEqual(TRANSACTION_ITEMS);
+          // Full: the next batch's first change would not have fitted.
+          const next = batches[k + 1]?.[0];
+          if (next) expect(items([...b, next])).toBeGreaterThan(TRANSACTION_ITEMS);
+        });
+      }),
+    );
+    expect(membershipBatches(Array.from({ length: 100 }, () => ({}))).map((b) => b.length)).toEqual([49, 49, 2]);
   });
 });
