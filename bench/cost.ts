@@ -1,3 +1,4 @@
+import { DEFAULT_STITCH_BATCH_SIZE } from '../core/ingest';
 /**
  * The cost model: public AWS on-demand list prices × what the bench measured → dollars per
  * million events, by service. Pure arithmetic, unit-tested in test/unit/bench.test.ts.
@@ -52,7 +53,7 @@ export interface CostInputs {
   readonly callMs?: typeof ASSUMED_CALL_MS;
   /** @default 512 */
   readonly memoryMb?: number;
-  /** SQS messages per stitch invocation (and per ReceiveMessage and DeleteMessageBatch). @default 10 */
+  /** SQS messages per stitch invocation. @default DEFAULT_STITCH_BATCH_SIZE */
   readonly stitchBatchSize?: number;
   /** Stream records per evaluate invocation. @default 100 */
   readonly evaluateBatchSize?: number;
@@ -72,7 +73,7 @@ const SQS_SEND_BATCH = 10;
 export function costPerMillionEvents(i: CostInputs, prices: Prices = PRICES): CostBreakdown {
   const b = i.batchSize;
   const gb = (i.memoryMb ?? 512) / 1024;
-  const stitchBatch = i.stitchBatchSize ?? 10;
+  const stitchBatch = i.stitchBatchSize ?? DEFAULT_STITCH_BATCH_SIZE;
   const evaluateBatch = i.evaluateBatchSize ?? 100;
 
   const requests = M / b;
@@ -89,10 +90,11 @@ export function costPerMillionEvents(i: CostInputs, prices: Prices = PRICES): Co
   const lambda = invocations * (prices.lambdaPerMillionRequests / M) + gbSeconds * prices.lambdaArmPerGbSecond;
 
   // One event per message: collect sends ceil(b / 10) SendMessageBatch calls per request, each
-  // billed per 64 KB chunk; stitch's event source receives and deletes a batch per invocation.
+  // billed per 64 KB chunk; stitch's event source receives a batch 10 messages per
+  // ReceiveMessage (each billed per 64 KB chunk) and deletes it 10 per DeleteMessageBatch.
   const perSendChunks = Math.max(1, Math.ceil((Math.min(b, SQS_SEND_BATCH) * i.eventBytes) / prices.sqsChunkBytes));
-  const receiveChunks = Math.max(1, Math.ceil((stitchBatch * i.eventBytes) / prices.sqsChunkBytes));
-  const sqsRequests = requests * sendCalls * perSendChunks + (M / stitchBatch) * (receiveChunks + 1);
+  const perReceiveChunks = Math.max(1, Math.ceil((SQS_SEND_BATCH * i.eventBytes) / prices.sqsChunkBytes));
+  const sqsRequests = requests * sendCalls * perSendChunks + (M / SQS_SEND_BATCH) * (perReceiveChunks + 1);
   const sqs = sqsRequests * (prices.sqsPerMillionRequests / M);
 
   const dynamodb = M * (i.wruPerEvent * (prices.dynamoPerMillionWru / M) + i.rruPerEvent * (prices.dynamoPerMillionRru / M));

@@ -6,6 +6,7 @@
  * - the debugger with a session open: write units per event at batch sizes 1 and 20;
  * - the counters: write units of one stitch batch of 10 events (one hour bucket), per event.
  */
+import { DEFAULT_STITCH_BATCH_SIZE } from '../core/ingest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { localDynamoConfig } from '../adapters/dynamo/client';
@@ -83,16 +84,17 @@ export async function measureDebugger(endpoint: string, tableName: string): Prom
     meter.label = 'counters';
     const stats = new DynamoStatsStore(doc, tableName);
     const batches = 20;
+    const perBatch = DEFAULT_STITCH_BATCH_SIZE;
     for (let b = 0; b < batches; b++) {
       const tally: Tally = new Map();
-      for (let i = 0; i < 10; i++) tallyEvent(tally, event(b * 10 + i), i === 0 ? 1 : 0);
+      for (let i = 0; i < perBatch; i++) tallyEvent(tally, event(b * perBatch + i), i === 0 ? 1 : 0);
       for (const h of tally.values()) await stats.add(h);
     }
     const c = meter.tally('counters');
     return {
       idle: { requests, seconds: (requests * 10) / 1000, reads: idle.reads, rru: idle.rru, writes: idle.writes, wru: idle.wru },
       watching: { batch1WruPerEvent: batch1, batch20WruPerEvent: batch20 },
-      counters: { eventsPerBatch: 10, wruPerBatch: c.wru / batches, wruPerEvent: c.wru / (batches * 10) },
+      counters: { eventsPerBatch: perBatch, wruPerBatch: c.wru / batches, wruPerEvent: c.wru / (batches * perBatch) },
     };
   } finally {
     doc.destroy();

@@ -48,6 +48,14 @@ export interface IngestLimits {
   readonly maxRequestBytes: number;
 }
 
+/**
+ * Messages (one event each) per stitch invocation, in the cloud (SQS event source, batches also
+ * cut after 1 s) and locally. Per-batch writes (the Overview counters: one `ADD` per batch and
+ * hour) and invocations are paid per batch, so larger batches cost less per event; a record whose
+ * invocation runs out of time fails alone and is retried.
+ */
+export const DEFAULT_STITCH_BATCH_SIZE = 100;
+
 export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxBatchEvents: 2500, maxEventBytes: 32 * 1024, maxRequestBytes: 500 * 1024 };
 
 /** Deepest nesting of objects and arrays inside one event (a full Segment `context` needs 4). */

@@ -14,7 +14,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
 import { parseConfig, type ScherpConfigInput } from '../core/config';
-import { DEFAULT_INGEST_LIMITS } from '../core/ingest';
+import { DEFAULT_INGEST_LIMITS, DEFAULT_STITCH_BATCH_SIZE } from '../core/ingest';
 import { DEFAULT_SOURCE_RATE_LIMIT } from '../core/rate-limit';
 import { MAX_API_BODY_BYTES } from '../lambdas/shared/aws-limits';
 import { ENV } from '../lambdas/shared/env';
@@ -175,7 +175,7 @@ export interface CustomerDataPlatformProps {
 
   /**
    * Maximum SQS messages per `stitch` invocation (1 to 10000; batches are also cut after 1 s).
-   * @default 10
+   * @default 100
    */
   readonly stitchBatchSize?: number;
 
@@ -327,7 +327,7 @@ const DEFAULTS: Omit<ResolvedProps, 'functionSizing'> = {
   adminThrottlingBurstLimit: 200,
   sourceRateLimit: DEFAULT_SOURCE_RATE_LIMIT.rate,
   sourceBurstLimit: DEFAULT_SOURCE_RATE_LIMIT.burst,
-  stitchBatchSize: 10,
+  stitchBatchSize: DEFAULT_STITCH_BATCH_SIZE,
   stitchMaxConcurrency: 20,
   evaluateRetryAttempts: 5,
   archiveRetention: Duration.days(30),

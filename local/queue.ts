@@ -3,6 +3,7 @@
  * redelivery of the messages a batch reports as failed, and a dead-letter queue after
  * `maxReceives` receives.
  */
+import { DEFAULT_STITCH_BATCH_SIZE } from '../core/ingest';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { ScherpEvent } from '../core/events';
@@ -60,7 +61,7 @@ export class LocalQueue implements EventQueue, CopyStore {
   private readonly journal: QueueJournal | undefined;
 
   constructor(opts: LocalQueueOptions = {}) {
-    this.opts = { batchSize: 10, pollMs: 25, retryDelayMs: 200, maxReceives: DEFAULT_MAX_RECEIVES, ...opts };
+    this.opts = { batchSize: DEFAULT_STITCH_BATCH_SIZE, pollMs: 25, retryDelayMs: 200, maxReceives: DEFAULT_MAX_RECEIVES, ...opts };
     this.loop = new PollLoop(this.opts.pollMs);
     this.journal = opts.journalFile ? new QueueJournal(opts.journalFile) : undefined;
     const now = Date.now();

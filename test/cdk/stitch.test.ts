@@ -34,12 +34,12 @@ describe('least privilege', () => {
 });
 
 describe('event source mappings', () => {
-  test('SQS: batch of 10, 1 s window, at most 20 concurrent stitch invocations, partial batch failures', () => {
+  test('SQS: batch of 100, 1 s window, at most 20 concurrent stitch invocations, partial batch failures', () => {
     const p = synth.stack.platform;
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: synth.stack.getLogicalId(p.functions.stitch.node.defaultChild as never) },
       EventSourceArn: { 'Fn::GetAtt': [synth.stack.getLogicalId(p.queue.node.defaultChild as never), 'Arn'] },
-      BatchSize: 10,
+      BatchSize: 100,
       MaximumBatchingWindowInSeconds: 1,
       ScalingConfig: { MaximumConcurrency: 20 },
       FunctionResponseTypes: ['ReportBatchItemFailures'],

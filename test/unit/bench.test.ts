@@ -66,14 +66,18 @@ describe('bench cost model', () => {
     const c = costPerMillionEvents({ ...base, callMs: { dynamo: 5, sqsSendBatch: 10, eventBridgePut: 15 } });
     // 50,000 requests at $1/M
     expect(c.byService.apiGateway).toBeCloseTo(0.05, 10);
-    // 50,000 collect + 100,000 stitch + 10,000 evaluate invocations at $0.20/M, plus
+    // 50,000 collect + 10,000 stitch (batches of 100) + 10,000 evaluate invocations at $0.20/M, plus
     // 50,000 × 22 ms × 0.5 GB + 1,000,000 × 5 ms × 0.5 GB = 3,050 GB-s at $0.0000133334
-    expect(c.byService.lambda).toBeCloseTo(0.032 + 3050 * 0.0000133334, 10);
+    expect(c.byService.lambda).toBeCloseTo(0.014 + 3050 * 0.0000133334, 10);
+    // Stitch batches of 10: 100,000 stitch invocations; the SQS requests stay one receive and one delete per 10 messages.
+    const small = costPerMillionEvents({ ...base, stitchBatchSize: 10, callMs: { dynamo: 5, sqsSendBatch: 10, eventBridgePut: 15 } });
+    expect(small.byService.lambda).toBeCloseTo(0.032 + 3050 * 0.0000133334, 10);
+    expect(small.byService.sqs).toBeCloseTo(0.12, 10);
     // 2 sends per request + a receive and a delete per 10 messages = 300,000 requests at $0.40/M
     expect(c.byService.sqs).toBeCloseTo(0.12, 10);
     expect(c.byService.dynamodb).toBeCloseTo(0.625, 10);
     expect(c.byService.eventBridge).toBe(0);
-    expect(c.total).toBeCloseTo(0.05 + 0.032 + 3050 * 0.0000133334 + 0.12 + 0.625, 10);
+    expect(c.total).toBeCloseTo(0.05 + 0.014 + 3050 * 0.0000133334 + 0.12 + 0.625, 10);
   });
 
   test('reads, bus events and larger requests add what they cost', () => {
