@@ -5,7 +5,8 @@
  *   scherp check --endpoint URL --table T  a running DynamoDB Local (or any endpoint)
  *   scherp check --table T               a table in AWS (default credentials and region)
  * CliOptions: `--erased type:value[,type:value…]` checks that nothing names those erased
- * identifiers; `--config FILE` the configuration whose computed `count` traits are compared
+ * identifiers; `--erased-values v[,v…]` that no item holds those other values of the person
+ * (traits they set); `--config FILE` the configuration whose computed `count` traits are compared
  * with the timelines (default scherp.config.json, if present); `--json` prints the report as JSON.
  * Exits 1 when an invariant does not hold.
  */
@@ -34,6 +35,11 @@ export const CHECK_OPTIONS: readonly CliOption[] = [
   { name: 'table', value: 'NAME', help: 'the table (default scherp); alone: a table in AWS with the default credentials and region' },
   { name: 'erased', value: 'TYPE:VALUE,…', help: 'erased identifiers: check that nothing names them any more' },
   {
+    name: 'erased-values',
+    value: 'VALUE,…',
+    help: 'other values of an erased person (traits they set): check that no item holds them (any case, inside any text)',
+  },
+  {
     name: 'config',
     value: 'FILE',
     help: 'the configuration whose computed count traits are compared with the timelines (default scherp.config.json)',
@@ -49,6 +55,10 @@ export async function checkCommand(o: CliOptions): Promise<void> {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.includes(':'));
+  const erasedValues = (str(o, 'erased-values') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   let local: DynamoLocal | undefined;
   let client: DynamoDBClient;
   if (endpointFlag) client = new DynamoDBClient(localDynamoConfig(endpointFlag));
@@ -67,7 +77,11 @@ export async function checkCommand(o: CliOptions): Promise<void> {
     client = new DynamoDBClient(localDynamoConfig(local.endpoint));
   }
   try {
-    const report = await checkStorage(new DynamoStorageScanner(client, tableFlag ?? 'scherp'), { computed: config.computed, erased });
+    const report = await checkStorage(new DynamoStorageScanner(client, tableFlag ?? 'scherp'), {
+      computed: config.computed,
+      erased,
+      ...(erasedValues.length > 0 ? { erasedValues } : {}),
+    });
     process.stdout.write(`${o.json === true ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
     if (!report.ok) process.exitCode = 1;
   } finally {

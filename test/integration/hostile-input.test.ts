@@ -261,7 +261,7 @@ test('after erasing a person with prototype-named traits, nothing in the table n
   await expect(expectStorageInvariants(rt.dynamoEndpoint, rt.tableName, { erased: other.identifiers })).rejects.toThrow(/erased_named/);
 });
 
-test('`npx scherp check --endpoint --table` finds every invariant holding on this table', () => {
+test('`npx scherp check --endpoint --table` finds every invariant holding on this table; `--erased-values` finds a value still held', () => {
   const r = spawnSync(
     process.execPath,
     ['--import', 'tsx', join(__dirname, '../../local/cli.ts'), 'check', '--endpoint', rt.dynamoEndpoint, '--table', rt.tableName, '--json'],
@@ -271,4 +271,27 @@ test('`npx scherp check --endpoint --table` finds every invariant holding on thi
   const report = JSON.parse(r.stdout);
   expect(report.ok).toBe(true);
   expect(report.counts.liveRoots).toBeGreaterThan(NAMES.length);
+  // `--erased-values`: the erased person's email is held nowhere; a live person's is found.
+  const i = NAMES.indexOf('toString');
+  const values = (v: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(__dirname, '../../local/cli.ts'),
+        'check',
+        '--endpoint',
+        rt.dynamoEndpoint,
+        '--table',
+        rt.tableName,
+        '--erased-values',
+        v,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+  expect(values(`PROTO-${i}@example.com`).status).toBe(0);
+  const found = values(`proto-${i + 1}@example.com`);
+  expect(found.status).toBe(1);
+  expect(found.stdout).toMatch(/erased_named/);
 });
