@@ -404,10 +404,9 @@ export interface PersonalizationStore {
   /**
    * Writes several profiles' change of one audience each at once (a backfill's page), all or
    * nothing: false when any profile's part moved on from its `expectedVersion` (write those one
-   * by one). As many changes as fit one transaction
-   * (`membershipBatches`);
-   * the count and hour-bucket deltas all go to counter shard `countShard` (any shard counts: the
-   * count is their sum), so concurrent batches on different shards do not conflict.
+   * by one). At most as many changes as fit one transaction (`membershipBatches`); their count
+   * and hour-bucket deltas all go to counter shard `countShard` (the count is the sum of the
+   * shards, so any shard will do), and batches on different shards never conflict.
    */
   saveAudiencesBatch(changes: readonly AudienceBatchChange[], at: string, countShard: number): Promise<boolean>;
   putRecommendation(profileId: string, slot: string, rec: Recommendation): Promise<void>;
