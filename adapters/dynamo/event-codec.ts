@@ -75,20 +75,33 @@ export const EVENT_DICTIONARY = Buffer.from(
 /** The first byte of `d` in the dictionary format: no raw deflate stream starts with it. */
 const DICTIONARY_V1 = 0x07;
 
-/** The event deflated, as `d` holds it. */
-export function eventData(e: ScherpEvent): Uint8Array {
-  const body = deflateRawSync(Buffer.from(JSON.stringify(e)), { dictionary: EVENT_DICTIONARY });
+/** A JSON value deflated with the dictionary, behind its format byte (events' `d`, roots' traits `tz`). */
+export function packJson(value: unknown): Uint8Array {
+  const body = deflateRawSync(Buffer.from(JSON.stringify(value)), { dictionary: EVENT_DICTIONARY });
   const out = Buffer.allocUnsafe(body.length + 1);
   out[0] = DICTIONARY_V1;
   body.copy(out, 1);
   return out;
 }
 
+/** Whether bytes are in the dictionary format ({@link packJson}). */
+export const isPacked = (bytes: Uint8Array): boolean => bytes[0] === DICTIONARY_V1;
+
+/** {@link packJson}'s value back; bytes without its format byte are plain raw deflate (items from before it). */
+export function unpackJson(data: Uint8Array | string): unknown {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'base64') : Buffer.from(data);
+  const text = isPacked(bytes) ? inflateRawSync(bytes.subarray(1), { dictionary: EVENT_DICTIONARY }) : inflateRawSync(bytes);
+  return JSON.parse(text.toString('utf8'));
+}
+
+/** The event deflated, as `d` holds it. */
+export function eventData(e: ScherpEvent): Uint8Array {
+  return packJson(e);
+}
+
 /** Decodes `d`: bytes from the SDK, or base64 text as Lambda's stream records carry binary; either format. */
 export function decodeEvent(item: { d: Uint8Array | string }): ScherpEvent {
-  const bytes = typeof item.d === 'string' ? Buffer.from(item.d, 'base64') : Buffer.from(item.d);
-  const text = bytes[0] === DICTIONARY_V1 ? inflateRawSync(bytes.subarray(1), { dictionary: EVENT_DICTIONARY }) : inflateRawSync(bytes);
-  return JSON.parse(text.toString('utf8')) as ScherpEvent;
+  return unpackJson(item.d) as ScherpEvent;
 }
 
 /** The profile id from a timeline item's partition key `P#<id>`. */

@@ -40,7 +40,7 @@ import type {
   TimelineEntry,
 } from '../../app/ports';
 import { decodeParts } from './personalization-store';
-import { decodeEvent, encodeEvent, eventData, profileIdOf, type EventItem } from './event-codec';
+import { decodeEvent, encodeEvent, eventData, packJson, profileIdOf, unpackJson, type EventItem } from './event-codec';
 import { EVENT_SK_PREFIX, keys, MERGE_SK_PREFIX, PROFILE_SK_PREFIX, SPLIT_SK_PREFIX, TTL_ATTRIBUTE } from './keys';
 import type { IdentityItemView, SplitRecord } from '../../core/identity-graph';
 import { queryAll } from './query';
@@ -59,7 +59,10 @@ interface RootItem {
   sk: string;
   id: string;
   ids: string[];
-  tr: string;
+  /** The traits (with their times and sources) packed (`packJson`): a root with traits stays under 1 KB. */
+  tz?: Uint8Array;
+  /** The traits as JSON text: roots written before `tz`. */
+  tr?: string;
   createdAt: string;
   updatedAt: string;
   ver: number;
@@ -77,7 +80,7 @@ function toItem(p: Profile, ver: number): RootItem {
     ...keys.profile(p.id),
     id: p.id,
     ids: [...p.identifiers],
-    tr: JSON.stringify(p.traits),
+    tz: packJson(p.traits),
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
     ver,
@@ -99,7 +102,7 @@ function fromItem(i: RootItem): StoredProfile {
   const profile: Profile = {
     id: i.id,
     identifiers: i.ids ?? [],
-    traits: dict(JSON.parse(i.tr ?? '{}') as Traits),
+    traits: dict((i.tz ? unpackJson(i.tz) : JSON.parse(i.tr ?? '{}')) as Traits),
     createdAt: i.createdAt,
     updatedAt: i.updatedAt,
     ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}),
@@ -616,7 +619,10 @@ export class DynamoProfileStore implements ProfileStore, ProfileReader, ErasureS
   async readPartition(profileId: string): Promise<PartitionExport> {
     const all = await this.queryPartition(profileId, '');
     const events = all.filter((i) => (i.sk as string).startsWith(EVENT_SK_PREFIX)).map((i) => decodeEvent(i as unknown as EventItem));
-    const items = all.filter((i) => !(i.sk as string).startsWith(EVENT_SK_PREFIX)).map(({ pk: _pk, ...rest }) => rest);
+    // Items as stored, but readable: a root's packed traits as the JSON text older roots hold.
+    const items = all
+      .filter((i) => !(i.sk as string).startsWith(EVENT_SK_PREFIX))
+      .map(({ pk: _pk, tz, ...rest }) => (tz instanceof Uint8Array ? { ...rest, tr: JSON.stringify(unpackJson(tz)) } : rest));
     return { profileId, events, items };
   }
 

@@ -8,7 +8,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { StorageScanner } from '../../app/ports';
 import type { SnapshotEvent, SnapshotIdentity, SnapshotItem, SnapshotRoot, StorageSnapshot } from '../../core/invariants';
 import { decodeComputed } from './computed-store';
-import { decodeEvent, profileIdOf } from './event-codec';
+import { decodeEvent, isPacked, profileIdOf, unpackJson } from './event-codec';
 import { AUDIENCE_PK_PREFIX, EVENT_SK_PREFIX, FOREIGN_PK_PREFIX, PART_SK, PROFILE_PK_PREFIX, TTL_ATTRIBUTE, keys } from './keys';
 
 const IDENTITY_PK_PREFIX = 'ID#';
@@ -32,6 +32,13 @@ function strings(v: unknown, out: string[]): void {
         return; // Not JSON.
       }
       strings(parsed, out);
+    }
+  } else if (v instanceof Uint8Array && isPacked(v)) {
+    // Packed JSON (a root's traits `tz`): its values too.
+    try {
+      strings(unpackJson(v), out);
+    } catch {
+      // Not packed JSON after all.
     }
   } else if (typeof v === 'number') out.push(String(v));
   else if (Array.isArray(v) || v instanceof Set) for (const x of v) strings(x, out);

@@ -15,6 +15,7 @@ import { isComputedValueAttribute } from '../../adapters/dynamo/computed-store';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeEvent } from '../../adapters/dynamo/event-codec';
+import { profileFromItem } from '../../adapters/dynamo/profile-store';
 import { generateDataSet, type GeneratedEvent } from '../../bench/dataset';
 import type { FaultPlan } from '../../local/faults';
 import type { Runtime } from '../../local/runtime';
@@ -101,7 +102,7 @@ async function run(t: TestTable, faults?: FaultPlan): Promise<{ rt: Runtime; out
     if (i.sk !== 'PROFILE' || i.mergedInto) continue;
     const ids = [...(i.ids as string[])].sort().join(' ');
     if (profiles.has(ids)) twice.push({ run: faults ? 'faults' : 'clean', ids, item: i });
-    profiles.set(ids, { traits: JSON.parse(i.tr as string), computed: computed.get(i.pk) });
+    profiles.set(ids, { traits: { ...profileFromItem(i).profile.traits }, computed: computed.get(i.pk) });
   }
   // No two live profiles share an identifier set (nor an identifier: see the partition check).
   expect(twice).toEqual([]);

@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { deflateRawSync } from 'node:zlib';
 import { estimateBytes } from '../../adapters/dynamo/client';
-import { decodeEvent, encodeEvent, eventData } from '../../adapters/dynamo/event-codec';
+import { decodeEvent, encodeEvent, eventData, packJson } from '../../adapters/dynamo/event-codec';
+import { profileFromItem } from '../../adapters/dynamo/profile-store';
 import { generateDataSet } from '../../bench/dataset';
 import type { ScherpEvent } from '../../core/events';
 
@@ -61,5 +62,35 @@ describe('event codec', () => {
       });
     });
     expect(plain.reduce((a, b) => a + b, 0)).toBeGreaterThan(sizes.reduce((a, b) => a + b, 0) * 1.3);
+  });
+
+  it('a profile root keeps its traits packed (`tz`), reads roots with the older JSON text (`tr`), and stays one write unit with typical traits', () => {
+    const traits = Object.fromEntries(
+      Object.entries({
+        email: 'ada.lovelace@example.com',
+        firstName: 'Ada',
+        lastName: 'Lovelace',
+        phone: '+31698765432',
+        plan: 'gold',
+        createdAt: '2026-05-01T10:00:00.000Z',
+        address: { city: 'Amsterdam', country: 'NL', postalCode: '1011 AB', street: 'Damrak 1' },
+        company: { name: 'Analytical Engines BV' },
+      }).map(([k, value]) => [k, { value, at: '2026-06-01T12:00:00.000Z', src: 'src_0123456789abcdef' }]),
+    );
+    const root = {
+      pk: 'P#p_0123456789abcdef0123456789abcdef',
+      sk: 'PROFILE',
+      id: 'p_0123456789abcdef0123456789abcdef',
+      ids: ['user_id:u-123456', 'email:ada.lovelace@example.com', 'anonymous_id:2b9261a9-a1ee-4288-8125-ff32ee678554'],
+      createdAt: '2026-06-01T12:00:00.000Z',
+      updatedAt: '2026-06-01T12:00:00.000Z',
+      ver: 3,
+    };
+    const asText = { ...root, tr: JSON.stringify(traits) };
+    expect(estimateBytes(asText)).toBeGreaterThan(1024);
+    expect({ ...profileFromItem(asText).profile.traits }).toEqual(traits);
+    const packed = { ...root, tz: Buffer.from(packJson(traits)) };
+    expect(estimateBytes(packed)).toBeLessThan(1024);
+    expect({ ...profileFromItem(packed).profile.traits }).toEqual(traits);
   });
 });
