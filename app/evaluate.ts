@@ -41,6 +41,7 @@ import type {
   Scheduler,
   StoredComputed,
 } from './ports';
+import { emptyParts } from './ports';
 import type { StatsStore } from './ports';
 import { resolveSurvivors } from './resolve';
 import { appliedAt, EMPTY_COMPUTED, matches, type StreamPosition } from '../core/computed';
@@ -79,16 +80,6 @@ export class PartConflictError extends ScherpError {
 const RULES_SOURCE = 'rules';
 const MAX_TRAIT_ATTEMPTS = 5;
 
-/** Parts with nothing in them (the batch's own state stands in for the computed traits). */
-const EMPTY_PARTS: ProfileParts = {
-  computed: dict(),
-  audiences: dict(),
-  audiencesVersion: 0,
-  consent: dict(),
-  consentVersion: 0,
-  recommendations: dict(),
-};
-
 /** What a rule sees of a profile. */
 export function contextProfile(profile: Profile, parts: ProfileParts): EvaluationContext['profile'] {
   return {
@@ -98,6 +89,26 @@ export function contextProfile(profile: Profile, parts: ProfileParts): Evaluatio
     computed: parts.computed,
     audiences: Object.keys(parts.audiences).sort(),
     consent: consentValues(parts.consent),
+  };
+}
+
+/**
+ * The context for re-deciding audiences from everything stored, with no event of the person's
+ * (a backfill, a time-based exit): the trigger is synthetic and the history is all there is.
+ */
+export function storedStateContext(
+  profile: Profile,
+  parts: ProfileParts,
+  history: readonly ScherpEvent[] | undefined,
+  nowMs: number,
+  trigger: { readonly messageId: string; readonly timestamp: string },
+): EvaluationContext {
+  return {
+    event: { type: 'identify', ...trigger },
+    profile: contextProfile(profile, parts),
+    history: history ?? [],
+    now: nowMs,
+    eventInHistory: false,
   };
 }
 
@@ -313,7 +324,7 @@ function computedTarget(
   if (!loaded.own) return { id: loaded.profile.id, parts: loaded.parts };
   const own = deps.computed?.batch ? deps.computed.batch.current(profileId, loaded.own) : loaded.own;
   if (own.state.into === undefined)
-    return { id: profileId, parts: { ...EMPTY_PARTS, computed: { ...own.state.values }, computedState: own } };
+    return { id: profileId, parts: { ...emptyParts(), computed: { ...own.state.values }, computedState: own } };
   // Sealed holding the event (sealed with it, its combine perhaps still to run): counted there.
   if (appliedAt(own.state, at)) return undefined;
   return { id: loaded.profile.id, parts: loaded.parts };
@@ -337,7 +348,7 @@ export async function evaluateEvent(deps: EvaluateDeps, profileId: string, event
       ? batch.resolvedProfile(profileId)
       : undefined;
   if (known !== undefined) {
-    await updateComputed(deps.computed!, known, { ...EMPTY_PARTS }, event, at);
+    await updateComputed(deps.computed!, known, emptyParts(), event, at);
     return [];
   }
   const loaded = await loadProfileAndParts(deps, profileId);

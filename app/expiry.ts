@@ -11,9 +11,9 @@ import { nextAgingAt } from '../core/expiry';
 import { splitOfDue } from '../core/split';
 import { traitValues } from '../core/profile';
 import { audienceChanged, dedupeId, personOf } from '../core/rules/contract';
-import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, RuleSet } from '../core/rules/engine';
+import { historyWindowMs, isAudience, parseDefinition, RuleSet } from '../core/rules/engine';
 import type { Audience } from '../core/rules/schema';
-import { contextProfile, loadHistory } from './evaluate';
+import { loadHistory, storedStateContext } from './evaluate';
 import type { Bus, DueItem, DueStore, HistoryStore, PersonalizationStore, ProfileStore, RuleStore } from './ports';
 import { resolveSurvivors } from './resolve';
 
@@ -65,13 +65,7 @@ async function recheck(d: SweepDeps, audience: Audience | undefined, item: DueIt
     const history = await loadHistory(d.history, profile, historyWindowMs(audience.condition), nowMs);
     const at = new Date(nowMs).toISOString();
     const trigger = { messageId: `expiry:${audience.id}:${item.dueAt}`, timestamp: item.dueAt };
-    const ctx: EvaluationContext = {
-      event: { type: 'identify', ...trigger },
-      profile: contextProfile(profile, parts),
-      history: history ?? [],
-      now: nowMs,
-      eventInHistory: false,
-    };
+    const ctx = storedStateContext(profile, parts, history, nowMs, trigger);
     const outcome = new RuleSet([audience]).evaluateAudiences(ctx)[0];
     if (!outcome) return 'none';
     if (outcome.member) {

@@ -11,9 +11,9 @@ import { DEFAULT_SEGMENTS, type Job, subjectOf } from '../core/jobs';
 import { type Profile, traitValues } from '../core/profile';
 import { nextAgingAt } from '../core/expiry';
 import { audienceChanged, dedupeId, personOf } from '../core/rules/contract';
-import { type EvaluationContext, historyWindowMs, isAudience, parseDefinition, RuleSet } from '../core/rules/engine';
+import { historyWindowMs, isAudience, parseDefinition, RuleSet } from '../core/rules/engine';
 import type { Audience } from '../core/rules/schema';
-import { contextProfile, loadHistory } from './evaluate';
+import { loadHistory, storedStateContext } from './evaluate';
 import { DEFAULT_PAGE_ITEMS, eachConcurrently, type JobSpec, type JobWorker, segmentWork, type WorkerDeps } from './job-work';
 import type { BusEntry, ProfileParts, ProfileWithParts, RuleStore } from './ports';
 import { resolveSurvivors } from './resolve';
@@ -70,14 +70,8 @@ async function decide(
   const history = await loadHistory(d.history, profile, historyWindowMs(audience.condition), nowMs);
   const at = new Date(nowMs).toISOString();
   const trigger = { messageId: `backfill:${job.id}`, timestamp: at };
-  const ctx: EvaluationContext = {
-    event: { type: 'identify', ...trigger },
-    profile: contextProfile(profile, parts),
-    history: history ?? [],
-    now: nowMs,
-    // Everything stored counts; the synthetic event is no event of the person's.
-    eventInHistory: false,
-  };
+  // Everything stored counts; the synthetic event is no event of the person's.
+  const ctx = storedStateContext(profile, parts, history, nowMs, trigger);
   const outcome = set.evaluateAudiences(ctx)[0];
   if (!outcome) return undefined;
   if (outcome.member === has(parts.audiences, audience.id)) return undefined;

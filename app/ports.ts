@@ -2,6 +2,7 @@
  * The ports the use cases talk to. DynamoDB, SQS, EventBridge and Secrets Manager implement
  * them in adapters/; the local runtime and the tests swap in their own.
  */
+import { dict } from '../core/dict';
 import type { FieldIssue, Party, ScherpEvent, Trust } from '../core/events';
 import type { ImportJob } from '../core/import-job';
 import type { Source, SourceChange, SourceKey } from '../core/sources';
@@ -275,6 +276,18 @@ export interface ProfileWithParts {
 }
 
 /** Reading a whole profile cheaply: root and parts share a partition and a sort-key prefix. */
+/** Parts with nothing in them: a profile no part item was written for yet. */
+export function emptyParts(): ProfileParts {
+  return {
+    computed: dict(),
+    audiences: dict(),
+    audiencesVersion: 0,
+    consent: dict(),
+    consentVersion: 0,
+    recommendations: dict(),
+  };
+}
+
 export interface ProfileReader {
   /** One Query of `P#<id>` for `PROFILE` and `PROFILE#…`; undefined when there is no root. */
   loadProfileWithParts(profileId: string): Promise<ProfileWithParts | undefined>;

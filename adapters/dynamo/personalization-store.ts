@@ -13,6 +13,7 @@ import type {
   ProfileParts,
   Recommendation,
 } from '../../app/ports';
+import { emptyParts } from '../../app/ports';
 import { isConditionFailure, putVersioned } from './conditions';
 import { decodeComputed } from './computed-store';
 import { saveMembership, saveMembershipBatch } from './membership-store';
@@ -23,14 +24,7 @@ const SLOT_PREFIX = 's_';
 
 /** The parts among a profile partition's `PROFILE#…` items (the root and others are ignored). */
 export function decodeParts(items: readonly Record<string, unknown>[]): ProfileParts {
-  let parts: ProfileParts = {
-    computed: dict(),
-    audiences: dict(),
-    audiencesVersion: 0,
-    consent: dict(),
-    consentVersion: 0,
-    recommendations: dict(),
-  };
+  let parts: ProfileParts = emptyParts();
   for (const it of items) {
     if (it.sk === PART_SK.computed) {
       const stored = decodeComputed(it);
