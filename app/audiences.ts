@@ -116,7 +116,7 @@ export async function clearMemberships(parts: Pick<PersonalizationStore, 'loadPa
   for (let attempt = 0; attempt < MAX_CLEAR_ATTEMPTS; attempt++) {
     const p = await parts.loadParts(profileId);
     if (Object.keys(p.audiences).length === 0) return;
-    if (await parts.saveAudiences(profileId, {}, p.audiencesVersion, { previous: p.audiences, at })) return;
+    if (await parts.saveAudiences(profileId, {}, { previous: p.audiences, at })) return;
   }
   throw new Error('audience membership changed concurrently');
 }

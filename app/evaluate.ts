@@ -264,7 +264,7 @@ async function apply(deps: EvaluateDeps, fx: Effects): Promise<BusEntry[]> {
   const id = fx.profile.id;
   if (
     fx.membersChanged &&
-    !(await deps.parts.saveAudiences(id, fx.members, fx.parts.audiencesVersion, {
+    !(await deps.parts.saveAudiences(id, fx.members, {
       previous: fx.parts.audiences,
       at: fx.at,
       dueAt: fx.dueAt,

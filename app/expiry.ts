@@ -90,7 +90,7 @@ async function recheck(d: SweepDeps, audience: Audience | undefined, item: DueIt
         at,
       }),
     ]);
-    if (await d.parts.saveAudiences(profile.id, next, parts.audiencesVersion, { previous: parts.audiences, at })) return 'exited';
+    if (await d.parts.saveAudiences(profile.id, next, { previous: parts.audiences, at })) return 'exited';
   }
   throw new Error('audience membership changed concurrently');
 }

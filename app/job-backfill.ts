@@ -123,7 +123,7 @@ export async function backfillProfile(
     const at = new Date(nowMs).toISOString();
     const dueAt = dec.dueAt ? { [audience.id]: dec.dueAt } : undefined;
     if (
-      await d.parts.saveAudiences(profileId, dec.next, parts.audiencesVersion, {
+      await d.parts.saveAudiences(profileId, dec.next, {
         previous: parts.audiences,
         at,
         ...(dueAt ? { dueAt } : {}),
@@ -176,7 +176,6 @@ export const backfillWorker: JobWorker = {
               entered: x.change === 'entered',
               previous: x.parts.audiences,
               next: x.next,
-              expectedVersion: x.parts.audiencesVersion,
               ...(x.dueAt ? { dueAt: x.dueAt } : {}),
             })),
             at,

@@ -281,7 +281,6 @@ export function emptyParts(): ProfileParts {
   return {
     computed: dict(),
     audiences: dict(),
-    audiencesVersion: 0,
     consent: dict(),
     consentVersion: 0,
     recommendations: dict(),
@@ -378,9 +377,8 @@ export interface ProfileParts {
   readonly computed: Record<string, unknown>;
   /** The whole `PROFILE#C` item (values, auxiliary state, version), for updating it. */
   readonly computedState?: StoredComputed;
-  /** Audience id → when the profile entered it (`PROFILE#AUD`). */
+  /** Audience id → when the profile entered it (a `PROFILE#AUD#<audienceId>` item each). */
   readonly audiences: Readonly<Record<string, string>>;
-  readonly audiencesVersion: number;
   /** Consent per purpose (`PROFILE#CONSENT`). */
   readonly consent: Consent;
   readonly consentVersion: number;
@@ -404,19 +402,15 @@ export interface PersonalizationStore {
   /** Conditional on the version read; false on a conflict. */
   saveConsent(profileId: string, consent: Consent, expectedVersion: number): Promise<boolean>;
   /**
-   * Stores the profile's audiences (`PROFILE#AUD`) and, for the difference from `change.previous`
-   * (the state read at `expectedVersion`; absent: none), the member items and counters of each
-   * audience in the same transaction (`adapters/dynamo/membership-store.ts`); false on a conflict.
+   * Stores the profile's audiences `members`: for the difference from `change.previous` (the
+   * state read; absent: none), the membership items and the counters of each audience, in one
+   * transaction (`adapters/dynamo/membership-store.ts`); false when membership moved on since
+   * it was read (re-read and decide again). No difference writes nothing.
    */
-  saveAudiences(
-    profileId: string,
-    members: Readonly<Record<string, string>>,
-    expectedVersion: number,
-    change?: AudienceChange,
-  ): Promise<boolean>;
+  saveAudiences(profileId: string, members: Readonly<Record<string, string>>, change?: AudienceChange): Promise<boolean>;
   /**
    * Writes several profiles' change of one audience each at once (a backfill's page), all or
-   * nothing: false when any profile's part moved on from its `expectedVersion` (write those one
+   * nothing: false when any profile's membership moved on from `previous` (write those one
    * by one). At most as many changes as fit one transaction (`membershipBatches`); their count
    * and hour-bucket deltas all go to counter shard `countShard` (the count is the sum of the
    * shards, so any shard will do), and batches on different shards never conflict.
@@ -436,10 +430,9 @@ export interface AudienceBatchChange {
   readonly profileId: string;
   readonly audienceId: string;
   readonly entered: boolean;
-  /** The profile's membership as read at `expectedVersion`, and as it is to be. */
+  /** The profile's membership as read, and as it is to be. */
   readonly previous: Readonly<Record<string, string>>;
   readonly next: Readonly<Record<string, string>>;
-  readonly expectedVersion: number;
   /** When the entered membership can age out (a due item is filed). */
   readonly dueAt?: string;
 }

@@ -45,7 +45,7 @@ export interface RuleAdminDeps {
   readonly backfills?: JobDeps;
 }
 
-const EMPTY_PARTS: ProfileParts = { computed: {}, audiences: {}, audiencesVersion: 0, consent: {}, consentVersion: 0, recommendations: {} };
+const EMPTY_PARTS: ProfileParts = { computed: {}, audiences: {}, consent: {}, consentVersion: 0, recommendations: {} };
 
 export async function listDefinitions(deps: RuleAdminDeps): Promise<{ rules: unknown[] }> {
   const docs = await deps.rules.listRuleDocs();

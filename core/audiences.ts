@@ -3,8 +3,8 @@
  * of a member, the hourly entered/exited buckets, an audience's summary from its counter items,
  * and the export rows ad platforms take. Pure.
  *
- * Storage (`adapters/dynamo/membership-store.ts`) writes only on a change: a member item per
- * (audience, profile) put on enter and deleted on exit, and counters updated in the same
+ * Storage (`adapters/dynamo/membership-store.ts`) writes only on a change: a membership item per
+ * (profile, audience) put on enter and deleted on exit, and counters updated in the same
  * transaction, so `count` is exact and an O(1) read.
  */
 import { createHash } from 'node:crypto';
@@ -14,7 +14,7 @@ import { hashedIdentity, personOf } from './rules/contract';
 
 /**
  * Members and counters of one audience are spread over this many shards (by profile id), so a
- * backfill that enters a million people writes to 16 counter items and 16 member partitions,
+ * backfill that enters a million people writes to 16 counter items and 16 index partitions,
  * never one hot key; a count reads 16 small items in one Query.
  */
 export const MEMBER_SHARDS = 16;
@@ -27,7 +27,7 @@ const BATCH_COUNTER_ITEMS = 2;
 
 /**
  * A backfill's membership changes cut into transactions, each as full as it may be: a change
- * writes its profile's part and member item, and a due item when its membership can age out;
+ * writes its membership item, and a due item when its membership can age out;
  * each transaction adds the count and hour bucket of all its changes (one counter shard). Fewer,
  * fuller transactions: each costs a fixed overhead besides its items.
  */
@@ -36,7 +36,7 @@ export function membershipBatches<C extends { readonly dueAt?: string }>(changes
   let cur: C[] = [];
   let items = BATCH_COUNTER_ITEMS;
   for (const c of changes) {
-    const n = c.dueAt === undefined ? 2 : 3;
+    const n = c.dueAt === undefined ? 1 : 2;
     if (items + n > TRANSACTION_ITEMS) {
       out.push(cur);
       cur = [];

@@ -21,9 +21,9 @@
  *    and deletes the entries); attributes kept as JSON text (a root's traits) are read as values.
  *    With `erasedValues` (other values of the person: traits they set), no string of any item
  *    may contain one (a trait of theirs left on another profile's root after a split).
- * 9. `membership_mismatch`: the audience member items are exactly the memberships the live
- *    profiles' `PROFILE#AUD` parts list (no member item of an erased or merged-away profile), and
- *    each audience's count equals its member items.
+ * 9. `membership_mismatch`: the audiences' member listings are exactly the memberships of the
+ *    live profiles (no membership of an erased or merged-away profile, none missing from its
+ *    audience's listing), and each audience's count equals its listed members.
  */
 import { matches, type ComputedDefs } from './computed';
 import type { ScherpEvent } from './events';
@@ -69,9 +69,9 @@ export interface StorageSnapshot {
   readonly items: readonly SnapshotItem[];
   /** Audience membership as stored (absent: not checked). */
   readonly audiences?: {
-    /** The member items. */
+    /** What each audience's member listing holds. */
     readonly members: readonly { readonly audienceId: string; readonly profileId: string }[];
-    /** Audience ids of each profile's `PROFILE#AUD` part. */
+    /** Audience ids each profile is a member of, as its partition holds them. */
     readonly parts: ReadonlyMap<string, readonly string[]>;
     /** The sum of each audience's count shards. */
     readonly counts: ReadonlyMap<string, number>;
@@ -265,14 +265,14 @@ export function checkInvariants(s: StorageSnapshot, opts: CheckOptions = {}): Ch
         add('membership_mismatch', `audience ${m.audienceId} lists profile ${m.profileId}, which is not a live member`, [m.profileId]);
     for (const e of expected) {
       const [audienceId, profileId] = e.split('\u0000') as [string, string];
-      if (!stored.has(e)) add('membership_mismatch', `profile ${profileId} is in ${audienceId} without a member item`, [profileId]);
+      if (!stored.has(e)) add('membership_mismatch', `profile ${profileId} is in ${audienceId} but not in its member listing`, [profileId]);
     }
     const perAudience = new Map<string, number>();
     for (const m of a.members) perAudience.set(m.audienceId, (perAudience.get(m.audienceId) ?? 0) + 1);
     for (const id of new Set([...perAudience.keys(), ...a.counts.keys()])) {
       const n = perAudience.get(id) ?? 0;
       const c = a.counts.get(id) ?? 0;
-      if (n !== c) add('membership_mismatch', `audience ${id} counts ${c} members, ${n} member items are stored`, []);
+      if (n !== c) add('membership_mismatch', `audience ${id} counts ${c} members, ${n} members are listed`, []);
     }
   }
 

@@ -5,7 +5,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { keys, REJECTED_PK_PREFIX, SOURCES_PK } from '../adapters/dynamo/keys';
+import { keys, MEMBERS_INDEX, REJECTED_PK_PREFIX, SOURCES_PK } from '../adapters/dynamo/keys';
 import { ENV } from '../lambdas/shared/env';
 import { bindQueue, bindSecret, bindSettings, bindTable, type TableAccess } from './bind';
 import { apiFunctionMaker, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
@@ -94,9 +94,22 @@ export class ScherpAdmin extends Construct {
 
     // rules (admin API): the rule items, profile and timeline reads for dry runs and backtests.
     this.rules = make('rules', 'RulesAdmin');
-    bindTable(this.rules, table, {
-      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-    });
+    bindTable(
+      this.rules,
+      table,
+      {
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+          'dynamodb:PutItem',
+          'dynamodb:DeleteItem',
+        ],
+      },
+      // An audience's members (GET /v1/audiences/{id}/members) are listed from the `members` index.
+      { actions: ['dynamodb:Query'], index: MEMBERS_INDEX },
+    );
     bindSecret(this.rules, ENV.ADMIN_KEY_SECRET_ARN, adminKey);
     // A rule or audience whose history window is longer than the event retention is refused at PUT.
     bindSettings(this.rules, { [ENV.EVENT_RETENTION_DAYS]: props.eventRetentionDays });

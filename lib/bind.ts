@@ -3,7 +3,8 @@
  * the variable a handler reads (names from `lambdas/shared/env.ts`) and the matching grant, so a
  * function can never have a resource's name without the right to use it, or the reverse.
  */
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Names, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,18 +14,41 @@ import { ENV } from '../lambdas/shared/env';
 
 /**
  * What a function may do on the table: item reads (`read`), item reads and writes
- * (`readWrite`), or exact actions, optionally only on items whose partition key matches one of
- * `leadingKeys` (`*` wildcards; the `dynamodb:LeadingKeys` condition).
+ * (`readWrite`), exact actions, optionally only on items whose partition key matches one of
+ * `leadingKeys` (`*` wildcards; the `dynamodb:LeadingKeys` condition), or exact actions on one
+ * secondary index (`index`: its ARN, nothing else).
  */
-export type TableAccess = 'read' | 'readWrite' | { readonly actions: readonly string[]; readonly leadingKeys?: readonly string[] };
+export type TableAccess =
+  | 'read'
+  | 'readWrite'
+  | { readonly actions: readonly string[]; readonly leadingKeys?: readonly string[] }
+  | { readonly actions: readonly string[]; readonly index: string };
+
+const itemsOnly = new WeakMap<dynamodb.ITableV2, dynamodb.ITableV2>();
+
+/**
+ * The table for grants on its items alone: CDK's grants on a table with an index also name
+ * `<table>/index/*`; these name the table's ARN only (an index is granted where it is queried,
+ * with `index` access).
+ */
+export function tableItems(table: dynamodb.ITableV2): dynamodb.ITableV2 {
+  let t = itemsOnly.get(table);
+  if (!t) {
+    t = dynamodb.TableV2.fromTableAttributes(Stack.of(table), `${Names.nodeUniqueId(table.node)}ItemsOnly`, { tableArn: table.tableArn });
+    itemsOnly.set(table, t);
+  }
+  return t;
+}
 
 /** `TABLE_NAME` and each of `access`. */
 export function bindTable(fn: lambda.Function, table: dynamodb.ITableV2, ...access: TableAccess[]): void {
   fn.addEnvironment(ENV.TABLE_NAME, table.tableName);
   for (const a of access) {
-    if (a === 'read') table.grantReadData(fn);
-    else if (a === 'readWrite') table.grantReadWriteData(fn);
-    else if (a.leadingKeys === undefined) table.grant(fn, ...a.actions);
+    if (a === 'read') tableItems(table).grantReadData(fn);
+    else if (a === 'readWrite') tableItems(table).grantReadWriteData(fn);
+    else if ('index' in a)
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...a.actions], resources: [`${table.tableArn}/index/${a.index}`] }));
+    else if (a.leadingKeys === undefined) tableItems(table).grant(fn, ...a.actions);
     else
       fn.addToRolePolicy(
         new iam.PolicyStatement({

@@ -12,7 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
+import { MEMBERS_INDEX, MEMBERS_INDEX_ATTRIBUTES, MEMBERS_INDEX_PK, MEMBERS_INDEX_SK, TTL_ATTRIBUTE } from '../adapters/dynamo/keys';
 import { parseConfig, type ScherpConfigInput } from '../core/config';
 import { DEFAULT_INGEST_LIMITS, DEFAULT_STITCH_BATCH_SIZE } from '../core/ingest';
 import { DEFAULT_SOURCE_RATE_LIMIT } from '../core/rate-limit';
@@ -404,6 +404,8 @@ export class CustomerDataPlatform extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: TTL_ATTRIBUTE,
       dynamoStream: dynamodb.StreamViewType.NEW_IMAGE,
+      // The one secondary index: an audience's members (sparse, keys from adapters/dynamo/table-def.ts).
+      globalSecondaryIndexes: [membersIndex()],
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       removalPolicy: config.removalPolicy,
     });
@@ -759,4 +761,15 @@ function validateRules(rules: readonly unknown[]): asserts rules is RuleDocument
   // The same schema as the rules API: a rule the functions would skip as invalid fails the synth.
   const invalid = (rules as RuleDocument[]).flatMap((rule) => ruleDocumentErrors(rule).map((e) => `rule "${rule.id}": ${e}`));
   if (invalid.length > 0) throw new Error(`Invalid rules:\n- ${invalid.join('\n- ')}`);
+}
+
+/** The `members` index as the cloud declares it: the keys and projection of `tableDefinition` (adapters/dynamo/table-def.ts). */
+function membersIndex(): dynamodb.GlobalSecondaryIndexPropsV2 {
+  return {
+    indexName: MEMBERS_INDEX,
+    partitionKey: { name: MEMBERS_INDEX_PK, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: MEMBERS_INDEX_SK, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: [...MEMBERS_INDEX_ATTRIBUTES],
+  };
 }

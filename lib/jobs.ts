@@ -12,7 +12,15 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { JOB_EVENT_SOURCE, JOB_STARTED } from '../core/jobs';
 import { ENV } from '../lambdas/shared/env';
-import { AUDIENCE_PK_PREFIX, DUE_PK_PREFIX, JOB_LOCK_PK_PREFIX, JOB_PK_PREFIX, JOBS_PK, keys } from '../adapters/dynamo/keys';
+import {
+  AUDIENCE_PK_PREFIX,
+  DUE_PK_PREFIX,
+  JOB_LOCK_PK_PREFIX,
+  JOB_PK_PREFIX,
+  JOBS_PK,
+  keys,
+  MEMBERS_INDEX,
+} from '../adapters/dynamo/keys';
 import { RECOMPUTE_SUBJECT } from '../core/computed-recompute';
 import { ack } from './nag';
 import { deadLetterQueue } from './queues';
@@ -40,8 +48,8 @@ export const EXPORTS_PREFIX = 'exports/';
 
 /**
  * What the worker may do on the table, by partition (`dynamodb:LeadingKeys`): profiles (`P#`,
- * read, and `PROFILE#AUD` put in the membership transaction), audience members and counters
- * (`AUD#`), jobs and their segments (`JOB#`), the job locks it frees (`JOBLOCK#`), the rules it
+ * read, and membership items put in the membership transaction), audience counters (`AUD#`),
+ * jobs and their segments (`JOB#`), the job locks it frees (`JOBLOCK#`), the rules it
  * reads (`RULES`) and the due memberships it sweeps (`DUE#`); for the computed-trait recompute it
  * starts at deploy, that job's lock (`JOBLOCK#computed`) and listing (`JOBS`), and the digests item
  * (`COMPUTED#DEFS`). Scan (the parallel scan of the
@@ -65,22 +73,14 @@ export const WORKER_TABLE_ACCESS: readonly { readonly actions: readonly string[]
   },
   {
     actions: ['dynamodb:PutItem'],
-    leadingKeys: [
-      keys.profile('*').pk,
-      `${AUDIENCE_PK_PREFIX}*`,
-      `${JOB_PK_PREFIX}*`,
-      `${DUE_PK_PREFIX}*`,
-      RECOMPUTE_LOCK,
-      JOBS_PK,
-      keys.computedDigests().pk,
-    ],
+    leadingKeys: [keys.profile('*').pk, `${JOB_PK_PREFIX}*`, `${DUE_PK_PREFIX}*`, RECOMPUTE_LOCK, JOBS_PK, keys.computedDigests().pk],
   },
   // The recompute's write of a profile's computed traits is conditional on its root (`ver`, not merged).
   { actions: ['dynamodb:ConditionCheckItem'], leadingKeys: [keys.profile('*').pk] },
   { actions: ['dynamodb:UpdateItem'], leadingKeys: [`${AUDIENCE_PK_PREFIX}*`] },
   // A split's final settle pass (run by the minute sweep) moves events between profile partitions.
   { actions: ['dynamodb:BatchWriteItem'], leadingKeys: [keys.profile('*').pk] },
-  { actions: ['dynamodb:DeleteItem'], leadingKeys: [`${AUDIENCE_PK_PREFIX}*`, `${JOB_LOCK_PK_PREFIX}*`, `${DUE_PK_PREFIX}*`] },
+  { actions: ['dynamodb:DeleteItem'], leadingKeys: [`${JOB_LOCK_PK_PREFIX}*`, `${DUE_PK_PREFIX}*`] },
 ];
 
 /**
@@ -127,6 +127,10 @@ export class ScherpJobs extends Construct {
         }),
       );
     this.worker.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [props.table.tableArn] }));
+    // Exports read an audience's members from the `members` index: Query on that index only.
+    this.worker.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${MEMBERS_INDEX}`] }),
+    );
     props.bus.grantPutEventsTo(this.worker);
 
     // Export files: private, encrypted, SSL only, gone after a few days.

@@ -57,12 +57,12 @@ export class ScherpProfiles extends Construct {
         keys.foreignMentions('*'),
       ],
     });
-    // Erasure takes the person out of every audience (PROFILE#AUD, member items, counts).
+    // Erasure takes the person out of every audience (membership items put, counts updated).
     bindTable(
       this.profile,
       table,
       { actions: ['dynamodb:PutItem'], leadingKeys: [keys.profile('*').pk] },
-      { actions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], leadingKeys: [`${AUDIENCE_PK_PREFIX}*`] },
+      { actions: ['dynamodb:UpdateItem'], leadingKeys: [`${AUDIENCE_PK_PREFIX}*`] },
     );
     bindSecret(this.profile, ENV.READ_KEY_SECRET_ARN, secrets.readKey);
     bindSecret(this.profile, ENV.ADMIN_KEY_SECRET_ARN, secrets.adminKey);

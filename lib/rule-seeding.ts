@@ -12,6 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { keys, ruleItem } from '../adapters/dynamo/keys';
+import { tableItems } from './bind';
 import { ack } from './nag';
 import type { RuleDocument } from './rules';
 
@@ -48,7 +49,7 @@ export function seedRuleDocuments(scope: Construct, table: dynamodb.ITableV2, ru
     | { role?: iam.IRole }
     | undefined;
   const runAs = provider?.role ?? role;
-  const grant = table.grant(runAs, ...RULE_SEEDING_ACTIONS);
+  const grant = tableItems(table).grant(runAs, ...RULE_SEEDING_ACTIONS);
   // The grant must be in place before the resources that use it run.
   for (const c of scope.node.children) if (c instanceof cr.AwsCustomResource) grant.applyBefore(c);
   ack(

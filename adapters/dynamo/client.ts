@@ -1,5 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { MEMBERSHIP_SK_PREFIX } from './keys';
 
 /** A document client; `endpoint` points it at DynamoDB Local. */
 export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
@@ -70,7 +71,8 @@ export function estimateBytes(v: unknown): number {
  * (prepare and commit), condition checks included. DynamoDB Local reports far less (2 units for
  * a 20-item transaction, measured), so the meter counts it from the request: a put's item, an
  * update's key and values (a lower bound for an item that is larger than what the update names),
- * a delete's or a condition check's key.
+ * a delete's or a condition check's key; plus a write of the `members` index for each
+ * membership item put or deleted.
  */
 export function transactionUnits(input: Record<string, unknown>): number {
   const actions = (input.TransactItems ?? []) as Record<string, Record<string, unknown> | undefined>[];
@@ -82,6 +84,10 @@ export function transactionUnits(input: Record<string, unknown>): number {
         ? estimateBytes(a.Update.Key) + estimateBytes(a.Update.ExpressionAttributeValues ?? {})
         : estimateBytes((a.Delete ?? a.ConditionCheck)?.Key ?? {});
     units += 2 * Math.max(1, Math.ceil(bytes / 1024));
+    // A membership item is in the `members` index, or leaves it: one more (non-transactional) write there.
+    const raw = ((a.Put?.Item ?? a.Delete?.Key) as { sk?: unknown } | undefined)?.sk;
+    const sk = typeof raw === 'object' && raw !== null ? (raw as { S?: unknown }).S : raw;
+    if (typeof sk === 'string' && sk.startsWith(MEMBERSHIP_SK_PREFIX)) units += 1;
   }
   return units;
 }

@@ -6,7 +6,7 @@
  * | identity        | `ID#<type>#<value>`   | `ID`                   |
  * | profile root    | `P#<profileId>`       | `PROFILE`              |
  * | computed traits | `P#<profileId>`       | `PROFILE#C`            |
- * | audiences       | `P#<profileId>`       | `PROFILE#AUD`          |
+ * | membership      | `P#<profileId>`       | `PROFILE#AUD#<audienceId>` (`at`: entered, `mpk`/`msk`: listed in the `members` index; without them: left, `ttl` a day) |
  * | consent         | `P#<profileId>`       | `PROFILE#CONSENT`      |
  * | recommendations | `P#<profileId>`       | `PROFILE#REC`          |
  * | rule state      | `P#<profileId>`       | `RS#<ruleId>`          |
@@ -28,8 +28,7 @@
  * | debugger session | `DBG#SESSION`        | `DBG#SESSION`          |
  * | debugger entry  | `DBG#<yyyy-mm-ddThh>` | `<receivedAt>#<requestId>#<index>` (`core/debug.ts`) |
  * | hourly counters | `STATS#<yyyy-mm-dd>`  | `H#<hh>` (`core/stats.ts`) |
- * | audience member | `AUD#<audienceId>#M#<shard>` | `<profileId>` (`core/audiences.ts`) |
- * | audience count  | `AUD#<audienceId>`    | `N#<shard>`            |
+ * | audience count  | `AUD#<audienceId>`    | `C#<shard>`            |
  * | audience hour   | `AUD#<audienceId>`    | `H#<yyyy-mm-ddThh>#<shard>` (entered/exited that hour) |
  * | job             | `JOB#<jobId>`         | `JOB` (`core/jobs.ts`) |
  * | job segment     | `JOB#<jobId>`         | `SEG#<segment>`        |
@@ -39,6 +38,9 @@
  * | sweep watermark | `DUE#SWEEP`           | `DUE#SWEEP`            |
  * | computed-trait digests | `COMPUTED#DEFS` | `DEFS` (the definitions the profiles reflect, `core/computed-recompute.ts`) |
  *
+ * The one secondary index, `members` (sparse: only membership items carry its keys), lists an
+ * audience's members: partition `mpk` = `AUD#<audienceId>#M#<shard>`, sort `msk` = the profile id.
+ *
  * Values are used verbatim after the fixed prefix, so a `#` or `:` inside an identifier
  * cannot collide with another item: the type names never contain `#`, and nothing parses
  * a key back except by its fixed prefix.
@@ -47,7 +49,6 @@
 export const PROFILE_PART_SK_PREFIX = 'PROFILE#';
 export const PART_SK = {
   computed: 'PROFILE#C',
-  audiences: 'PROFILE#AUD',
   consent: 'PROFILE#CONSENT',
   recommendations: 'PROFILE#REC',
 } as const;
@@ -60,7 +61,8 @@ export const keys = {
     pk: `P#${profileId}`,
     sk: `EV#${isoTime}#${messageId}`,
   }),
-  audiences: (profileId: string) => ({ pk: `P#${profileId}`, sk: PART_SK.audiences }),
+  /** The profile's membership of one audience (entered at `at`), listed in the `members` index. */
+  membership: (profileId: string, audienceId: string) => ({ pk: `P#${profileId}`, sk: `${MEMBERSHIP_SK_PREFIX}${audienceId}` }),
   consent: (profileId: string) => ({ pk: `P#${profileId}`, sk: PART_SK.consent }),
   recommendations: (profileId: string) => ({ pk: `P#${profileId}`, sk: PART_SK.recommendations }),
   ruleState: (profileId: string, ruleId: string) => ({ pk: `P#${profileId}`, sk: `RS#${ruleId}` }),
@@ -118,14 +120,17 @@ export const keys = {
   debugHour: (isoTime: string) => `${DEBUG_PK_PREFIX}${isoTime.slice(0, 13)}`,
   /** The Overview's counters of one hour (`yyyy-mm-ddThh`). */
   statsHour: (hour: string) => ({ pk: `${STATS_PK_PREFIX}${hour.slice(0, 10)}`, sk: `H#${hour.slice(11, 13)}` }),
-  /** One member of an audience (in its shard's partition); `pid` and `at` (entered) ride along. */
-  audienceMember: (audienceId: string, shard: number, profileId: string) => ({
-    pk: `${AUDIENCE_PK_PREFIX}${audienceId}#M#${shard}`,
-    sk: profileId,
+  /** The `members` index keys of a membership item: the audience's shard, then the profile. */
+  memberIndex: (audienceId: string, shard: number, profileId: string) => ({
+    [MEMBERS_INDEX_PK]: `${AUDIENCE_PK_PREFIX}${audienceId}#M#${shard}`,
+    [MEMBERS_INDEX_SK]: profileId,
   }),
   audienceMembers: (audienceId: string, shard: number) => `${AUDIENCE_PK_PREFIX}${audienceId}#M#${shard}`,
   /** The member count of one shard of an audience (`n`). */
-  audienceCount: (audienceId: string, shard: number) => ({ pk: `${AUDIENCE_PK_PREFIX}${audienceId}`, sk: `N#${shard}` }),
+  audienceCount: (audienceId: string, shard: number) => ({
+    pk: `${AUDIENCE_PK_PREFIX}${audienceId}`,
+    sk: `${AUDIENCE_COUNT_SK_PREFIX}${shard}`,
+  }),
   /** Entries (`e`) and exits (`x`) of one shard of an audience in one hour (`yyyy-mm-ddThh`), kept a few days. */
   audienceHour: (audienceId: string, hour: string, shard: number) => ({
     pk: `${AUDIENCE_PK_PREFIX}${audienceId}`,
@@ -146,6 +151,16 @@ export const keys = {
 export const STATS_PK_PREFIX = 'STATS#';
 export const FOREIGN_PK_PREFIX = 'FX#';
 export const AUDIENCE_PK_PREFIX = 'AUD#';
+/** Count items' sort keys (`N#` held the counts of the earlier layout, before membership items). */
+export const AUDIENCE_COUNT_SK_PREFIX = 'C#';
+/** Sort keys of membership items (`PROFILE#AUD` alone was the earlier layout's part: not read). */
+export const MEMBERSHIP_SK_PREFIX = 'PROFILE#AUD#';
+/** The sparse index that lists an audience's members, and its key attributes. */
+export const MEMBERS_INDEX = 'members';
+export const MEMBERS_INDEX_PK = 'mpk';
+export const MEMBERS_INDEX_SK = 'msk';
+/** What the index holds of a membership besides the keys: when the profile entered. */
+export const MEMBERS_INDEX_ATTRIBUTES = ['at'] as const;
 export const JOB_PK_PREFIX = 'JOB#';
 export const JOB_LOCK_PK_PREFIX = 'JOBLOCK#';
 export const JOBS_PK = 'JOBS';

@@ -1,13 +1,14 @@
 /**
- * Audience membership you can use: a member item per (audience, profile), an exact per-shard
- * count and hourly entered/exited buckets (`core/audiences.ts`), all written in the same
- * transaction as the profile's `PROFILE#AUD` part, and only when membership changes.
+ * Audience membership you can use: one item per (profile, audience) in the profile's partition
+ * (`PROFILE#AUD#<audienceId>`, so the parts Query brings a profile's memberships along), listed
+ * per audience through the sparse `members` index, an exact per-shard count and hourly
+ * entered/exited buckets (`core/audiences.ts`), all written in one transaction, and only when
+ * membership changes.
  *
- * The `PROFILE#AUD` version is the serialisation point: a transaction applies the difference
- * between the state it read and the new one, conditional on that version, so counters follow
- * exactly the member items (a conflict writes nothing; the caller re-reads). More changes than
- * fit one transaction go in several, each moving `PROFILE#AUD` one version on through a
- * consistent intermediate state.
+ * Each membership item is its own serialisation point: entering writes it only if the profile
+ * is not a member, leaving only if it is, so a counter moves exactly when its item does (a
+ * conflict writes nothing; the caller re-reads). More changes than fit one transaction go in
+ * several, each consistent on its own.
  */
 import { QueryCommand, type QueryCommandOutput, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AudienceCounters } from '../../core/audiences';
@@ -21,15 +22,14 @@ import {
   membershipChanges,
   shardOf,
 } from '../../core/audiences';
-import { dict } from '../../core/dict';
 import { minuteOf } from '../../core/expiry';
 import { ValidationError } from '../../core/errors';
 import type { AudienceBatchChange, MemberPage, MembershipReader } from '../../app/ports';
 import { isConditionOrConflict } from './conditions';
-import { keys, TTL_ATTRIBUTE } from './keys';
+import { AUDIENCE_COUNT_SK_PREFIX, keys, MEMBERS_INDEX, MEMBERS_INDEX_PK, MEMBERS_INDEX_SK, TTL_ATTRIBUTE } from './keys';
 
-/** Changes per transaction: the part, and a member item, a count, an hour bucket and a due item per change (≤ 100 items). */
-export const MAX_CHANGES_PER_TRANSACTION = 24;
+/** Changes per transaction: a membership item, a count, an hour bucket and a due item per change (≤ 100 items). */
+export const MAX_CHANGES_PER_TRANSACTION = 25;
 
 /** Due items outlive their time by this much at most (the sweeper deletes them when it gets there). */
 const DUE_TTL_SECONDS = 2 * 86_400;
@@ -52,13 +52,33 @@ export function dueItem(tableName: string, audienceId: string, profileId: string
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
+/** How long the item of a left membership stays (it is only "not a member"; DynamoDB's TTL removes it). */
+const LEFT_TTL_SECONDS = 86_400;
+
+/**
+ * Entering: the membership item (`at`, and the `members` index keys), put only if the profile is
+ * not a member as read. Leaving: the item put again without them (out of the index, removed by
+ * TTL a day later; a put, not a delete, so no function needs to delete profile items), only if
+ * the profile is a member. Either is refused when membership moved on since it was read.
+ */
+export function membershipItem(tableName: string, profileId: string, audienceId: string, entered: boolean, when: string): TransactItem {
+  const key = keys.membership(profileId, audienceId);
+  return {
+    Put: {
+      TableName: tableName,
+      Item: entered
+        ? { ...key, at: when, ...keys.memberIndex(audienceId, shardOf(profileId), profileId) }
+        : { ...key, left: when, [TTL_ATTRIBUTE]: Math.floor(Date.parse(when) / 1000) + LEFT_TTL_SECONDS },
+      ConditionExpression: entered ? 'attribute_not_exists(#at)' : 'attribute_exists(#at)',
+      ExpressionAttributeNames: { '#at': 'at' },
+    },
+  };
+}
+
 function changeItems(tableName: string, profileId: string, c: MembershipChange, at: string, enteredAt: string): TransactItem[] {
   const shard = shardOf(profileId);
-  const member = keys.audienceMember(c.audienceId, shard, profileId);
   return [
-    c.entered
-      ? { Put: { TableName: tableName, Item: { ...member, pid: profileId, at: enteredAt } } }
-      : { Delete: { TableName: tableName, Key: member } },
+    membershipItem(tableName, profileId, c.audienceId, c.entered, c.entered ? enteredAt : at),
     {
       Update: {
         TableName: tableName,
@@ -80,8 +100,9 @@ function changeItems(tableName: string, profileId: string, c: MembershipChange, 
 }
 
 /**
- * Writes a profile's membership `next` (audience id → entered at) over `previous` (as read at
- * `expectedVersion`), with its member items and counters; false on a version conflict.
+ * Writes the difference between a profile's membership `previous` (as read) and `next`
+ * (audience id → entered at): its membership items and counters; false when membership moved
+ * on since it was read (nothing of that transaction is written). No difference: no write.
  */
 export async function saveMembership(
   doc: DynamoDBDocumentClient,
@@ -89,52 +110,34 @@ export async function saveMembership(
   profileId: string,
   previous: Readonly<Record<string, string>>,
   next: Readonly<Record<string, string>>,
-  expectedVersion: number,
   at: string,
   dueAt: Readonly<Record<string, string>> = {},
 ): Promise<boolean> {
   const changes = membershipChanges(previous, next);
-  const state = dict(previous);
-  let version = expectedVersion;
-  // No change: the part alone (so a caller that saves an unchanged state still moves the version on).
-  const chunks: MembershipChange[][] = changes.length === 0 ? [[]] : [];
-  for (let i = 0; i < changes.length; i += MAX_CHANGES_PER_TRANSACTION) chunks.push(changes.slice(i, i + MAX_CHANGES_PER_TRANSACTION));
-  for (const chunk of chunks) {
+  for (let i = 0; i < changes.length; i += MAX_CHANGES_PER_TRANSACTION) {
     const items: TransactItem[] = [];
-    for (const c of chunk) {
-      if (c.entered) state[c.audienceId] = next[c.audienceId]!;
-      else delete state[c.audienceId];
+    for (const c of changes.slice(i, i + MAX_CHANGES_PER_TRANSACTION)) {
       items.push(...changeItems(tableName, profileId, c, at, next[c.audienceId] ?? at));
       const due = c.entered ? dueAt[c.audienceId] : undefined;
       if (due) items.push(dueItem(tableName, c.audienceId, profileId, due));
     }
-    items.unshift({
-      Put: {
-        TableName: tableName,
-        Item: { ...keys.audiences(profileId), m: { ...state }, ver: version + 1 },
-        ...(version === 0
-          ? { ConditionExpression: 'attribute_not_exists(pk)' }
-          : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': version } }),
-      },
-    });
     try {
       await doc.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
       if (isConditionOrConflict(err)) return false;
       throw err;
     }
-    version++;
   }
   return true;
 }
 
 /**
  * Writes the membership changes of several profiles (one audience change each, as a backfill
- * makes them) in one transaction: each profile's part (conditional on its version), its member
- * and due items, and the count and hour-bucket deltas summed into counter shard `countShard`
- * (the count is the sum of the shards, so any shard will do; a worker per shard keeps concurrent
- * batches apart). All or nothing: false when any profile's version moved on (the caller writes
- * those profiles one by one).
+ * makes them) in one transaction: each profile's membership item (conditional on membership as
+ * read), its due item, and the count and hour-bucket deltas summed into counter shard
+ * `countShard` (the count is the sum of the shards, so any shard will do; a worker per shard
+ * keeps concurrent batches apart). All or nothing: false when any profile's membership moved on
+ * (the caller writes those profiles one by one).
  */
 export async function saveMembershipBatch(
   doc: DynamoDBDocumentClient,
@@ -148,22 +151,8 @@ export async function saveMembershipBatch(
   const items: TransactItem[] = [];
   const counts = new Map<string, { audienceId: string; shard: number; n: number; e: number; x: number }>();
   for (const c of changes) {
-    const member = keys.audienceMember(c.audienceId, shardOf(c.profileId), c.profileId);
     const shard = countShard;
-    items.push({
-      Put: {
-        TableName: tableName,
-        Item: { ...keys.audiences(c.profileId), m: { ...c.next }, ver: c.expectedVersion + 1 },
-        ...(c.expectedVersion === 0
-          ? { ConditionExpression: 'attribute_not_exists(pk)' }
-          : { ConditionExpression: 'ver = :v', ExpressionAttributeValues: { ':v': c.expectedVersion } }),
-      },
-    });
-    items.push(
-      c.entered
-        ? { Put: { TableName: tableName, Item: { ...member, pid: c.profileId, at: c.next[c.audienceId] ?? at } } }
-        : { Delete: { TableName: tableName, Key: member } },
-    );
+    items.push(membershipItem(tableName, c.profileId, c.audienceId, c.entered, c.entered ? (c.next[c.audienceId] ?? at) : at));
     if (c.entered && c.dueAt) items.push(dueItem(tableName, c.audienceId, c.profileId, c.dueAt));
     const k = `${c.audienceId}\u0000${shard}`;
     const sum = counts.get(k) ?? { audienceId: c.audienceId, shard, n: 0, e: 0, x: 0 };
@@ -232,7 +221,7 @@ export class DynamoMembershipStore implements MembershipReader {
     const pk = keys.audienceCounters(audienceId);
     const hours = last24Hours(nowIso);
     const [counts, buckets] = await Promise.all([
-      this.queryAll({ ':pk': pk, ':p': 'N#' }, 'begins_with(sk, :p)'),
+      this.queryAll({ ':pk': pk, ':p': AUDIENCE_COUNT_SK_PREFIX }, 'begins_with(sk, :p)'),
       this.queryAll({ ':pk': pk, ':from': `H#${hours[0]}`, ':to': `H#${hours[hours.length - 1]}#~` }, 'sk BETWEEN :from AND :to'),
     ]);
     const shardCounts = counts.map((it) => Number(it.n ?? 0));
@@ -269,32 +258,38 @@ export class DynamoMembershipStore implements MembershipReader {
     let c: Cursor | undefined = decodeCursor(cursor);
     const members: { profileId: string; enteredAt: string }[] = [];
     while (c && members.length < limit) {
-      const res: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.audienceMembers(audienceId, c.s) },
-          ExclusiveStartKey: c.k,
-          Limit: limit - members.length,
-        }),
-      );
-      for (const it of res.Items ?? []) members.push({ profileId: String(it.pid), enteredAt: String(it.at) });
+      const res = await this.queryShard(audienceId, c.s, limit - members.length, c.k);
+      for (const it of res.Items ?? []) members.push(memberOf(it));
       c = res.LastEvaluatedKey ? { s: c.s, k: res.LastEvaluatedKey } : c.s + 1 < MEMBER_SHARDS ? { s: c.s + 1 } : undefined;
     }
     return { members, ...(c ? { cursor: encodeCursor(c) } : {}) };
   }
 
   async listShard(audienceId: string, shard: number, limit: number, cursor?: string): Promise<MemberPage> {
-    const res: QueryCommandOutput = await this.doc.send(
+    const res = await this.queryShard(audienceId, shard, limit, cursor ? decodeCursor(cursor).k : undefined);
+    const members = (res.Items ?? []).map(memberOf);
+    return { members, ...(res.LastEvaluatedKey ? { cursor: encodeCursor({ s: shard, k: res.LastEvaluatedKey }) } : {}) };
+  }
+
+  /** One shard of an audience's members, in profile-id order, from the `members` index (eventually consistent, as every index). */
+  private queryShard(
+    audienceId: string,
+    shard: number,
+    limit: number,
+    start: Record<string, unknown> | undefined,
+  ): Promise<QueryCommandOutput> {
+    return this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
+        IndexName: MEMBERS_INDEX,
+        KeyConditionExpression: '#ipk = :pk',
+        ExpressionAttributeNames: { '#ipk': MEMBERS_INDEX_PK },
         ExpressionAttributeValues: { ':pk': keys.audienceMembers(audienceId, shard) },
-        ...(cursor ? { ExclusiveStartKey: decodeCursor(cursor).k } : {}),
+        ...(start ? { ExclusiveStartKey: start } : {}),
         Limit: limit,
       }),
     );
-    const members = (res.Items ?? []).map((it) => ({ profileId: String(it.pid), enteredAt: String(it.at) }));
-    return { members, ...(res.LastEvaluatedKey ? { cursor: encodeCursor({ s: shard, k: res.LastEvaluatedKey }) } : {}) };
   }
 }
+
+const memberOf = (it: Record<string, unknown>) => ({ profileId: String(it[MEMBERS_INDEX_SK]), enteredAt: String(it.at) });

@@ -17,7 +17,7 @@ import { emptyParts } from '../../app/ports';
 import { isConditionFailure, putVersioned } from './conditions';
 import { decodeComputed } from './computed-store';
 import { saveMembership, saveMembershipBatch } from './membership-store';
-import { keys, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
+import { keys, MEMBERSHIP_SK_PREFIX, PART_SK, PROFILE_PART_SK_PREFIX } from './keys';
 import { dict } from '../../core/dict';
 
 const SLOT_PREFIX = 's_';
@@ -25,12 +25,13 @@ const SLOT_PREFIX = 's_';
 /** The parts among a profile partition's `PROFILE#…` items (the root and others are ignored). */
 export function decodeParts(items: readonly Record<string, unknown>[]): ProfileParts {
   let parts: ProfileParts = emptyParts();
+  const audiences = dict<string>();
   for (const it of items) {
     if (it.sk === PART_SK.computed) {
       const stored = decodeComputed(it);
       parts = { ...parts, computed: dict(stored.state.values), computedState: stored };
-    } else if (it.sk === PART_SK.audiences) {
-      parts = { ...parts, audiences: dict((it.m as Record<string, string>) ?? {}), audiencesVersion: it.ver as number };
+    } else if (typeof it.sk === 'string' && it.sk.startsWith(MEMBERSHIP_SK_PREFIX) && typeof it.at === 'string') {
+      audiences[it.sk.slice(MEMBERSHIP_SK_PREFIX.length)] = it.at; // (an item without `at` is a membership left)
     } else if (it.sk === PART_SK.consent) {
       parts = { ...parts, consent: dict(JSON.parse(it.c as string) as Consent), consentVersion: it.ver as number };
     } else if (it.sk === PART_SK.recommendations) {
@@ -40,7 +41,7 @@ export function decodeParts(items: readonly Record<string, unknown>[]): ProfileP
       parts = { ...parts, recommendations: recs };
     }
   }
-  return parts;
+  return { ...parts, audiences };
 }
 
 export class DynamoPersonalizationStore implements PersonalizationStore {
@@ -65,15 +66,10 @@ export class DynamoPersonalizationStore implements PersonalizationStore {
     return putVersioned(this.doc, this.tableName, keys.consent(profileId), { c: JSON.stringify(consent) }, expectedVersion);
   }
 
-  saveAudiences(
-    profileId: string,
-    members: Readonly<Record<string, string>>,
-    expectedVersion: number,
-    change?: AudienceChange,
-  ): Promise<boolean> {
+  saveAudiences(profileId: string, members: Readonly<Record<string, string>>, change?: AudienceChange): Promise<boolean> {
     const previous = change?.previous ?? {};
     const at = change?.at ?? new Date().toISOString();
-    return saveMembership(this.doc, this.tableName, profileId, previous, members, expectedVersion, at, change?.dueAt);
+    return saveMembership(this.doc, this.tableName, profileId, previous, members, at, change?.dueAt);
   }
 
   saveAudiencesBatch(changes: readonly AudienceBatchChange[], at: string, countShard: number): Promise<boolean> {

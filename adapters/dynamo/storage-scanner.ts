@@ -9,7 +9,20 @@ import type { StorageScanner } from '../../app/ports';
 import type { SnapshotEvent, SnapshotIdentity, SnapshotItem, SnapshotRoot, StorageSnapshot } from '../../core/invariants';
 import { decodeComputed } from './computed-store';
 import { decodeEvent, isPacked, profileIdOf, unpackJson } from './event-codec';
-import { AUDIENCE_PK_PREFIX, EVENT_SK_PREFIX, FOREIGN_PK_PREFIX, PART_SK, PROFILE_PK_PREFIX, TTL_ATTRIBUTE, keys } from './keys';
+import {
+  AUDIENCE_COUNT_SK_PREFIX,
+  AUDIENCE_PK_PREFIX,
+  EVENT_SK_PREFIX,
+  FOREIGN_PK_PREFIX,
+  keys,
+  MEMBERS_INDEX_PK,
+  MEMBERS_INDEX_SK,
+  MEMBERSHIP_SK_PREFIX,
+  PART_SK,
+  PROFILE_PK_PREFIX,
+  TTL_ATTRIBUTE,
+} from './keys';
+import { shardOf } from '../../core/audiences';
 
 const IDENTITY_PK_PREFIX = 'ID#';
 const ROOT_SK = keys.profile('x').sk;
@@ -90,12 +103,15 @@ export class DynamoStorageScanner implements StorageScanner {
           strings(event, texts);
         } else if (profileId !== undefined && sk === PART_SK.computed) {
           computed.set(profileId, decodeComputed(it).state.values);
-        } else if (profileId !== undefined && sk === PART_SK.audiences) {
-          audienceParts.set(profileId, Object.keys((it.m as Record<string, string> | undefined) ?? {}));
-        } else if (pk.startsWith(AUDIENCE_PK_PREFIX)) {
-          const [audienceId, kind] = pk.slice(AUDIENCE_PK_PREFIX.length).split('#');
-          if (kind === 'M') members.push({ audienceId: audienceId!, profileId: String(it.pid) });
-          else if (sk.startsWith('N#')) counts.set(audienceId!, (counts.get(audienceId!) ?? 0) + Number(it.n ?? 0));
+        } else if (profileId !== undefined && sk.startsWith(MEMBERSHIP_SK_PREFIX) && it.at !== undefined) {
+          const audienceId = sk.slice(MEMBERSHIP_SK_PREFIX.length);
+          audienceParts.set(profileId, [...(audienceParts.get(profileId) ?? []), audienceId]);
+          // What the `members` index lists it under (an index holds what its keys say).
+          if (it[MEMBERS_INDEX_PK] === keys.audienceMembers(audienceId, shardOf(profileId)) && it[MEMBERS_INDEX_SK] === profileId)
+            members.push({ audienceId, profileId });
+        } else if (pk.startsWith(AUDIENCE_PK_PREFIX) && sk.startsWith(AUDIENCE_COUNT_SK_PREFIX)) {
+          const audienceId = pk.slice(AUDIENCE_PK_PREFIX.length);
+          counts.set(audienceId, (counts.get(audienceId) ?? 0) + Number(it.n ?? 0));
         }
         // Roots are the partition's anchor; every other item of a partition must have one.
         const indexes = pk.startsWith(FOREIGN_PK_PREFIX) ? pk.slice(FOREIGN_PK_PREFIX.length) : undefined;

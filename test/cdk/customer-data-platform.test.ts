@@ -17,7 +17,7 @@ beforeAll(() => {
 });
 
 describe('table', () => {
-  test('pk/sk strings, on-demand, PITR, TTL, NEW_IMAGE stream, AWS-managed key, retained', () => {
+  test('pk/sk strings, the sparse members index, on-demand, PITR, TTL, NEW_IMAGE stream, AWS-managed key, retained', () => {
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
     template.hasResource('AWS::DynamoDB::GlobalTable', {
       DeletionPolicy: 'Retain',
@@ -27,9 +27,22 @@ describe('table', () => {
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        AttributeDefinitions: [
+        AttributeDefinitions: Match.arrayEquals([
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'mpk', AttributeType: 'S' },
+          { AttributeName: 'msk', AttributeType: 'S' },
+        ]),
+        // An audience's members: only membership items carry its keys; it holds when they entered.
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'members',
+            KeySchema: [
+              { AttributeName: 'mpk', KeyType: 'HASH' },
+              { AttributeName: 'msk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['at'] },
+          },
         ],
         BillingMode: 'PAY_PER_REQUEST',
         Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],

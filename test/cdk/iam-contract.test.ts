@@ -113,6 +113,13 @@ const item = (command: string, action: string, pk: string): Call => ({
   resource: table,
   context: { 'dynamodb:LeadingKeys': pk },
 });
+/** A Query of the `members` index (an audience's members): authorized on the index's ARN. */
+const membersQuery = (pk: string): Call => ({
+  command: 'QueryCommand',
+  action: 'dynamodb:Query',
+  resource: () => `${table()}/index/members`,
+  context: { 'dynamodb:LeadingKeys': pk },
+});
 const queue = (command: string, action: string, q: () => IConstruct): Call => ({ command, action, resource: () => arn(q()) });
 const secret = (s: () => IConstruct): Call => ({
   command: 'GetSecretValueCommand',
@@ -170,10 +177,8 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
       ['DeleteCommand', 'dynamodb:DeleteItem'],
     ]),
     item('QueryCommand', 'dynamodb:Query', 'RULES'),
-    // Audience membership: PROFILE#AUD, member items and counters in one transaction.
+    // Audience membership: membership items and counters in one transaction.
     item('TransactWriteCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
-    item('TransactWriteCommand', 'dynamodb:PutItem', 'AUD#vip#M#3'),
-    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'AUD#vip#M#3'),
     item('TransactWriteCommand', 'dynamodb:UpdateItem', 'AUD#vip'),
     item('TransactWriteCommand', 'dynamodb:PutItem', 'DUE#2026-11-29T10:01'),
     // Actions fired per rule: one ADD per stream batch per hour.
@@ -207,9 +212,8 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('GetCommand', 'dynamodb:GetItem', 'P#0b7c1d2e'),
     item('PutCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'FX#ab12'),
-    // Erasure takes the person out of every audience: PROFILE#AUD, member items, counts.
+    // Erasure takes the person out of every audience: membership items, counts.
     item('TransactWriteCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
-    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'AUD#vip#M#3'),
     item('TransactWriteCommand', 'dynamodb:UpdateItem', 'AUD#vip'),
     // Erasure deletes the debugger entries naming the person.
     item('QueryCommand', 'dynamodb:Query', 'DBG#2026-11-29T10'),
@@ -265,7 +269,7 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     secret(() => p().secrets.adminKey),
     // Audiences: counters, members, exports (read key too); jobs: listing, items, the lock.
     item('QueryCommand', 'dynamodb:Query', 'AUD#vip'),
-    item('QueryCommand', 'dynamodb:Query', 'AUD#vip#M#3'),
+    membersQuery('AUD#vip#M#3'),
     item('QueryCommand', 'dynamodb:Query', 'JOB#job_1'),
     item('QueryCommand', 'dynamodb:Query', 'JOBS'),
     item('GetCommand', 'dynamodb:GetItem', 'JOBLOCK#audience:vip'),
@@ -299,8 +303,6 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     // A split's final settle pass (due sweep): events moved, computed traits and the announcement put.
     item('BatchWriteCommand', 'dynamodb:BatchWriteItem', 'P#0b7c1d2e'),
     item('PutCommand', 'dynamodb:PutItem', 'P#0b7c1d2e'),
-    item('TransactWriteCommand', 'dynamodb:PutItem', 'AUD#vip#M#3'),
-    item('TransactWriteCommand', 'dynamodb:DeleteItem', 'AUD#vip#M#3'),
     item('TransactWriteCommand', 'dynamodb:UpdateItem', 'AUD#vip'),
     item('PutCommand', 'dynamodb:PutItem', 'JOB#job_1'),
     item('QueryCommand', 'dynamodb:Query', 'JOB#job_1'),
@@ -310,7 +312,7 @@ const CONTRACT: Record<ScherpFunctionName | 'email', Call[]> = {
     item('GetCommand', 'dynamodb:GetItem', 'JOB#job_1'),
     { command: 'PutEventsCommand', action: 'events:PutEvents', resource: () => arn(p().bus) },
     // Exports: a shard of an audience's members, their roots, one file per page under exports/.
-    item('QueryCommand', 'dynamodb:Query', 'AUD#vip#M#3'),
+    membersQuery('AUD#vip#M#3'),
     { command: 'PutObjectCommand', action: 's3:PutObject', resource: () => `${arn(p().jobs.bucket)}/exports/job_1/0003-00000.csv` },
     // The every-minute sweep of due memberships (time-based exits).
     item('GetCommand', 'dynamodb:GetItem', 'DUE#SWEEP'),

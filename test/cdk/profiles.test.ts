@@ -15,7 +15,7 @@ describe('least privilege', () => {
     const { actions } = actionsOf(synth, synth.stack.platform.functions.profile);
     for (const forbidden of ['sqs:SendMessage', 'events:PutEvents']) expect(actions).not.toContain(forbidden);
     // Single-item writes only where erasure takes the person out of every audience: PutItem on
-    // profile items (PROFILE#AUD), UpdateItem and DeleteItem on audience items (members, counts).
+    // profile items (membership items), UpdateItem on audience items (counts); no DeleteItem.
     const profileRole = synth.stack.getLogicalId(
       (synth.stack.platform.functions.profile.role as iam.Role).node.defaultChild as iam.CfnRole,
     );
@@ -30,7 +30,7 @@ describe('least privilege', () => {
       single.map((st: any) => [[st.Action].flat().sort(), st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']]),
     ).toEqual([
       [['dynamodb:PutItem'], ['P#*']],
-      [['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], ['AUD#*']],
+      [['dynamodb:UpdateItem'], ['AUD#*']],
     ]);
     expect(actions).toEqual(
       expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue']),

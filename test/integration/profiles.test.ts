@@ -76,7 +76,7 @@ test('a profile read: traits with source and party, computed, audiences, consent
     survivor = (await stitch(store, e)).profileId;
   }
   await updateComputed(computed, survivor, await parts.loadParts(survivor), events[0]!);
-  await parts.saveAudiences(survivor, { 'high-value': '2026-01-02T00:00:00.000Z' }, 0);
+  await parts.saveAudiences(survivor, { 'high-value': '2026-01-02T00:00:00.000Z' });
   await parts.saveConsent(survivor, { email: { status: 'granted', at: '2026-01-01T00:00:00.000Z' } }, 0);
 
   calls = [];
@@ -115,7 +115,7 @@ test('a profile read: traits with source and party, computed, audiences, consent
   expect(doc.partitions.map((p) => p.profileId).sort()).toEqual([survivor, loser].sort());
   expect(doc.partitions.flatMap((p) => p.events.map((e) => e.messageId)).sort()).toEqual(events.map((e) => e.messageId).sort());
   const sks = doc.partitions.flatMap((p) => p.items.map((i) => i.sk as string));
-  for (const sk of ['PROFILE', 'PROFILE#C', 'PROFILE#AUD', 'PROFILE#CONSENT']) expect(sks).toContain(sk);
+  for (const sk of ['PROFILE', 'PROFILE#C', 'PROFILE#AUD#high-value', 'PROFILE#CONSENT']) expect(sks).toContain(sk);
   expect(sks.some((sk) => sk.startsWith('MERGE#'))).toBe(true);
   expect(JSON.stringify(doc)).toContain('Ada');
 });

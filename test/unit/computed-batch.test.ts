@@ -72,7 +72,6 @@ function world(faults: Fault[]) {
       computed: dict(c?.state.values ?? {}),
       ...(c ? { computedState: c } : {}),
       audiences: dict(),
-      audiencesVersion: 0,
       consent: dict(),
       consentVersion: 0,
       recommendations: dict(),

@@ -28,7 +28,6 @@ const profile: ProfileWithParts = {
   parts: {
     computed: {},
     audiences: { vip: '2026-01-01T00:00:00.000Z' },
-    audiencesVersion: 1,
     consent: {},
     consentVersion: 0,
     recommendations: {},

@@ -31,7 +31,6 @@ function whole(id: string, over: { mergedInto?: string; plan?: string } = {}): P
     parts: {
       computed: {},
       audiences: { vip: '2026-01-01T00:00:00.000Z' },
-      audiencesVersion: 1,
       consent: {},
       consentVersion: 0,
       recommendations: {
