@@ -108,7 +108,7 @@ export async function startExport(
 const MAX_CLEAR_ATTEMPTS = 5;
 
 /**
- * Takes a profile out of every audience: `PROFILE#AUD` emptied, member items deleted and the
+ * Takes a profile out of every audience: its membership items left and the
  * counts lowered in the same transaction (before an erasure deletes the partition, and for a
  * profile merged into another). Idempotent: a profile in no audience writes nothing.
  */

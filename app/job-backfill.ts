@@ -2,8 +2,8 @@
  * The `audience-backfill` job kind: creating or changing an audience computes its membership
  * for every existing profile, segment by segment of a parallel scan of the profile roots (which
  * bring their parts along, so most profiles need no further read). Idempotent: a profile whose
- * membership is already right writes nothing, and a change is conditional on the `PROFILE#AUD`
- * version (`saveAudiences`), so re-running a page changes nothing.
+ * membership is already right writes nothing, and a change is conditional on the membership as
+ * read (`saveAudiences`), so re-running a page changes nothing.
  */
 import { MEMBER_SHARDS, membershipBatches } from '../core/audiences';
 import { has } from '../core/dict';
