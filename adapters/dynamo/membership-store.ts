@@ -22,6 +22,7 @@ import {
   membershipChanges,
   shardOf,
 } from '../../core/audiences';
+import { has } from '../../core/dict';
 import { minuteOf } from '../../core/expiry';
 import { ValidationError } from '../../core/errors';
 import type { AudienceBatchChange, MemberPage, MembershipReader } from '../../app/ports';
@@ -118,7 +119,7 @@ export async function saveMembership(
     const items: TransactItem[] = [];
     for (const c of changes.slice(i, i + MAX_CHANGES_PER_TRANSACTION)) {
       items.push(...changeItems(tableName, profileId, c, at, next[c.audienceId] ?? at));
-      const due = c.entered ? dueAt[c.audienceId] : undefined;
+      const due = c.entered && has(dueAt, c.audienceId) ? dueAt[c.audienceId] : undefined;
       if (due) items.push(dueItem(tableName, c.audienceId, profileId, due));
     }
     try {
