@@ -158,7 +158,8 @@ export function toApiEvent(
   }
   // API Gateway tells the function the scheme the client used; locally it is plain HTTP.
   headers['x-forwarded-proto'] ??= 'http';
-  const text = httpApiPassesAsText(headers['content-type']);
+  const contentType = headers['content-type'];
+  const text = contentType === 'application/json' || httpApiPassesAsText(contentType);
   const now = Date.now();
   return {
     version: '2.0',
