@@ -103,7 +103,7 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
   const principal = await deps.keys.authenticate('write', key);
   if (!principal) throw new AuthenticationError('invalid write key');
 
-  const receivedAt = (deps.now ?? (() => new Date()))();
+  const receivedAt = deps.now ? deps.now() : new Date();
   // Before anything is stored: a refused request keeps nothing (no rejected record either).
   enforceRateLimit(deps.rateLimiter, principal, receivedAt, deps.onThrottled);
   const requestId = req.requestId ?? randomUUID();
@@ -166,7 +166,7 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
   }
   // Rejected events are kept before anything is queued: if keeping them fails, the request
   // fails as a whole and the sender retries it.
-  await keep(result.rejected, (i) => itemOf(req.body, req.route, i));
+  if (result.rejected.length > 0) await keep(result.rejected, (i) => itemOf(req.body, req.route, i));
   if (result.accepted.length > 0) await deps.queue.send(result.accepted);
   await deps.debug?.record(
     debugRequest,
