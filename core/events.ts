@@ -124,7 +124,7 @@ export const IncomingEventSchema = EventFieldsSchema.superRefine((e, ctx) => {
 
 export type IncomingEvent = z.infer<typeof IncomingEventSchema>;
 
-/** The id fields of {@link IncomingEventSchema}, in its order, and the other fields by kind. */
+/** Each field of {@link IncomingEventSchema}, in its order, with the kind of value it takes. */
 const FIELD_KINDS: readonly (readonly [string, 'id' | 'date' | 'record' | 'event' | 'text'])[] = Object.keys(common).map((k) => {
   const kind =
     k === 'timestamp' || k === 'originalTimestamp' || k === 'sentAt'

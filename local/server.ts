@@ -100,14 +100,15 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (c: Buffer) => {
+    // An inline listener (no per-request function naming under tsx); past the limit it ignores
+    // what still comes, and the paused request sends no more.
+    req.on('data', (c: Buffer) => {
+      if (size > maxBytes) return;
       size += c.length;
       if (size <= maxBytes) return void chunks.push(c);
-      req.off('data', onData);
       req.pause();
       resolve('too-large');
-    };
-    req.on('data', onData);
+    });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
