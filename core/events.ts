@@ -124,20 +124,33 @@ export const IncomingEventSchema = EventFieldsSchema.superRefine((e, ctx) => {
 
 export type IncomingEvent = z.infer<typeof IncomingEventSchema>;
 
-/** Each field of {@link IncomingEventSchema}, in its order, with the kind of value it takes. */
-const FIELD_KINDS: readonly (readonly [string, 'id' | 'date' | 'record' | 'event' | 'text'])[] = Object.keys(common).map((k) => {
-  const kind =
-    k === 'timestamp' || k === 'originalTimestamp' || k === 'sentAt'
-      ? 'date'
-      : k === 'context' || k === 'integrations' || k === 'properties' || k === 'traits'
-        ? 'record'
-        : k === 'event'
-          ? 'event'
-          : k === 'name' || k === 'category'
-            ? 'text'
-            : 'id';
-  return [k, kind] as const;
-});
+type FieldKind = 'id' | 'date' | 'record' | 'event' | 'text';
+
+/** The kind of value each field of {@link IncomingEventSchema} takes, as `common` defines it. */
+const KIND_OF_FIELD: Readonly<Record<string, FieldKind>> = {
+  messageId: 'id',
+  userId: 'id',
+  anonymousId: 'id',
+  groupId: 'id',
+  previousId: 'id',
+  timestamp: 'date',
+  originalTimestamp: 'date',
+  sentAt: 'date',
+  context: 'record',
+  integrations: 'record',
+  properties: 'record',
+  traits: 'record',
+  event: 'event',
+  name: 'text',
+  category: 'text',
+};
+
+/** Each field of the schema but `type`, in its order, with its kind. */
+const FIELD_KINDS = Object.keys(common)
+  .filter((k) => k !== 'type')
+  .map((k) => [k, Object.hasOwn(KIND_OF_FIELD, k) ? KIND_OF_FIELD[k] : undefined] as const);
+/** A field the fast path does not know (the schema grew): then zod parses every event. */
+const FAST_PATH = FIELD_KINDS.every(([, kind]) => kind !== undefined);
 
 function cleanText(s: string, max: number): boolean {
   return s.length <= max && !CONTROL_CHARS.test(s) && !LONE_SURROGATE.test(s);
@@ -152,10 +165,10 @@ function cleanText(s: string, max: number): boolean {
  * The property test in test/unit/event-fast-path.test.ts holds it to zod's result.
  */
 export function fastIncomingEvent(fields: Readonly<Record<string, unknown>>, type: EventType): IncomingEvent | undefined {
-  if (type === 'alias') return undefined;
+  if (type === 'alias' || !FAST_PATH) return undefined;
   const out: Record<string, unknown> = { type };
   for (const [k, kind] of FIELD_KINDS) {
-    if (k === 'type' || !(k in fields)) continue;
+    if (!(k in fields)) continue;
     const v = fields[k];
     if (typeof v === 'string') {
       if (kind === 'id') {
