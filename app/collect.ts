@@ -97,44 +97,58 @@ function itemOf(body: unknown, route: Route, index: number): unknown {
   return Array.isArray(body) ? body[index] : (body as { batch?: unknown[] }).batch?.[index];
 }
 
+/** What keeping a request's rejected events needs to know of the request. */
+interface KeepContext {
+  readonly deps: CollectDeps;
+  readonly sourceId: string;
+  readonly route: Route;
+  readonly receivedAt: Date;
+  readonly requestId: string;
+  readonly key: string;
+}
+
+/** Keeps a request's rejected events (bounded) and counts them on the Overview. */
+async function keepRejected(
+  c: KeepContext,
+  rejected: readonly { index: number; issues: RejectedEvent['issues']; limit?: string }[],
+  payloadOf: (index: number) => unknown,
+): Promise<void> {
+  const { deps, receivedAt } = c;
+  if (!deps.rejected || rejected.length === 0) return;
+  const record = (r: (typeof rejected)[number], payload: string, issues: RejectedEvent['issues'] = r.issues): RejectedRecord => ({
+    sourceId: c.sourceId,
+    route: c.route,
+    index: r.index,
+    issues,
+    ...(r.limit ? { limit: r.limit } : {}),
+    payload,
+    receivedAt: receivedAt.toISOString(),
+    requestId: c.requestId,
+  });
+  const tally: Tally = new Map();
+  tallyRejected(tally, receivedAt.toISOString(), rejected.length);
+  await recordTally(deps.stats, tally, deps.onStatsError);
+  // Bounded per request: what one request can make the table keep does not grow with its items.
+  const records = rejected.slice(0, MAX_REJECTED_RECORDS_PER_REQUEST).map((r) => record(r, payloadPreview(payloadOf(r.index), c.key)));
+  const rest = rejected.slice(MAX_REJECTED_RECORDS_PER_REQUEST);
+  if (rest.length > 0) {
+    const message = `${rest.length} more rejected events of this request (indexes ${rest[0]!.index} to ${rest[rest.length - 1]!.index}) are not kept`;
+    records.push(record(rest[0]!, JSON.stringify('(not kept)'), [{ path: '(request)', message }]));
+  }
+  await deps.rejected.save(records);
+}
+
 export async function collect(deps: CollectDeps, req: CollectRequest): Promise<CollectResult> {
   const key = req.credential || bodyKey(req.body);
   if (!key) throw new AuthenticationError('missing write key: send it as the HTTP Basic auth user name or as "writeKey" in the body');
   const principal = await deps.keys.authenticate('write', key);
   if (!principal) throw new AuthenticationError('invalid write key');
 
-  const receivedAt = (deps.now ?? (() => new Date()))();
+  const receivedAt = deps.now ? deps.now() : new Date();
   // Before anything is stored: a refused request keeps nothing (no rejected record either).
   enforceRateLimit(deps.rateLimiter, principal, receivedAt, deps.onThrottled);
   const requestId = req.requestId ?? randomUUID();
-  const keep = async (
-    rejected: readonly { index: number; issues: RejectedEvent['issues']; limit?: string }[],
-    payloadOf: (index: number) => unknown,
-  ) => {
-    if (!deps.rejected || rejected.length === 0) return;
-    const record = (r: (typeof rejected)[number], payload: string, issues: RejectedEvent['issues'] = r.issues): RejectedRecord => ({
-      sourceId: principal.sourceId,
-      route: req.route,
-      index: r.index,
-      issues,
-      ...(r.limit ? { limit: r.limit } : {}),
-      payload,
-      receivedAt: receivedAt.toISOString(),
-      requestId,
-    });
-    const tally: Tally = new Map();
-    tallyRejected(tally, receivedAt.toISOString(), rejected.length);
-    await recordTally(deps.stats, tally, deps.onStatsError);
-    // Bounded per request: what one request can make the table keep does not grow with its items.
-    const records = rejected.slice(0, MAX_REJECTED_RECORDS_PER_REQUEST).map((r) => record(r, payloadPreview(payloadOf(r.index), key)));
-    const rest = rejected.slice(MAX_REJECTED_RECORDS_PER_REQUEST);
-    if (rest.length > 0) {
-      const message = `${rest.length} more rejected events of this request (indexes ${rest[0]!.index} to ${rest[rest.length - 1]!.index}) are not kept`;
-      records.push(record(rest[0]!, JSON.stringify('(not kept)'), [{ path: '(request)', message }]));
-    }
-    await deps.rejected.save(records);
-  };
-
+  const where: KeepContext = { deps, sourceId: principal.sourceId, route: req.route, receivedAt, requestId, key };
   const debugRequest = { receivedAt: receivedAt.toISOString(), requestId, sourceId: principal.sourceId, route: req.route };
   let result: ReturnType<typeof ingest>;
   try {
@@ -159,14 +173,14 @@ export async function collect(deps: CollectDeps, req: CollectRequest): Promise<C
           ? { index: 0, issues: [{ path: '(body)', message: err.message }], limit: err.limit }
           : undefined;
     if (refused) {
-      await keep([refused], () => req.body);
+      await keepRejected(where, [refused], () => req.body);
       await deps.debug?.record(debugRequest, [], [{ ...refused, payload: payloadPreview(req.body, key), raw: req.body }]);
     }
     throw err;
   }
   // Rejected events are kept before anything is queued: if keeping them fails, the request
   // fails as a whole and the sender retries it.
-  await keep(result.rejected, (i) => itemOf(req.body, req.route, i));
+  if (result.rejected.length > 0) await keepRejected(where, result.rejected, (i) => itemOf(req.body, req.route, i));
   if (result.accepted.length > 0) await deps.queue.send(result.accepted);
   await deps.debug?.record(
     debugRequest,

@@ -147,7 +147,8 @@ export async function load(
   auth: string,
   body: string,
   seconds: number,
-): Promise<{ rps: number; non2xx: number; errors: number; p50: number }> {
+): Promise<{ rps: number; non2xx: number; errors: number; p50: number; cpuUsPerRequest: number }> {
+  const cpu = process.cpuUsage();
   const res = await autocannon({
     url,
     method: 'POST',
@@ -156,13 +157,19 @@ export async function load(
     connections: 10,
     duration: seconds,
   });
-  return { rps: res.requests.average, non2xx: res.non2xx, errors: res.errors, p50: res.latency.p50 };
+  // This process's CPU (client and server share it) per request: steadier than req/s on a busy machine.
+  const used = process.cpuUsage(cpu);
+  const cpuUsPerRequest = res.requests.total > 0 ? (used.user + used.system) / res.requests.total : 0;
+  return { rps: res.requests.average, non2xx: res.non2xx, errors: res.errors, p50: res.latency.p50, cpuUsPerRequest };
 }
 
 export interface IngestRound {
   readonly bare: number;
   readonly endpoint: number;
   readonly ratio: number;
+  /** CPU microseconds of this process per request (autocannon included), bare and endpoint. */
+  readonly bareCpuUs?: number;
+  readonly endpointCpuUs?: number;
 }
 
 /**
@@ -186,7 +193,7 @@ export async function benchIngest(
       const b = await load(bareUrl, auth, body, 5);
       const e = await load(`${endpoint}/v1/track`, auth, body, 5);
       if (e.non2xx > 0 || e.errors > 0) throw new Error(`the ingest endpoint failed under load: ${e.non2xx} non-2xx, ${e.errors} errors`);
-      out.push({ bare: b.rps, endpoint: e.rps, ratio: e.rps / b.rps });
+      out.push({ bare: b.rps, endpoint: e.rps, ratio: e.rps / b.rps, bareCpuUs: b.cpuUsPerRequest, endpointCpuUs: e.cpuUsPerRequest });
     }
     const median = [...out].sort((a, b) => a.ratio - b.ratio)[Math.floor(out.length / 2)]!;
     return { rounds: out, median };
@@ -214,7 +221,10 @@ async function ingestAlone(): Promise<void> {
     const auth = `Basic ${Buffer.from(`${rt.keys.write}:`).toString('base64')}`;
     const r = await benchIngest(rt.url, auth, JSON.stringify(sampleTrack()));
     for (const x of r.rounds)
-      process.stdout.write(`round: endpoint ${Math.round(x.endpoint)} req/s, bare ${Math.round(x.bare)} req/s = ${x.ratio.toFixed(2)}\n`);
+      process.stdout.write(
+        `round: endpoint ${Math.round(x.endpoint)} req/s, bare ${Math.round(x.bare)} req/s = ${x.ratio.toFixed(2)}` +
+          ` (CPU per request: endpoint ${Math.round(x.endpointCpuUs ?? 0)} us, bare ${Math.round(x.bareCpuUs ?? 0)} us)\n`,
+      );
     process.stdout.write(
       `ingest: ${Math.round(r.median.endpoint)} vs ${Math.round(r.median.bare)} req/s = ${r.median.ratio.toFixed(2)} (median of ${r.rounds.length})\n`,
     );

@@ -124,6 +124,90 @@ export const IncomingEventSchema = EventFieldsSchema.superRefine((e, ctx) => {
 
 export type IncomingEvent = z.infer<typeof IncomingEventSchema>;
 
+type FieldKind = 'id' | 'date' | 'record' | 'event' | 'text';
+
+/** The kind of value each field of {@link IncomingEventSchema} takes, as `common` defines it. */
+const KIND_OF_FIELD: Readonly<Record<string, FieldKind>> = {
+  messageId: 'id',
+  userId: 'id',
+  anonymousId: 'id',
+  groupId: 'id',
+  previousId: 'id',
+  timestamp: 'date',
+  originalTimestamp: 'date',
+  sentAt: 'date',
+  context: 'record',
+  integrations: 'record',
+  properties: 'record',
+  traits: 'record',
+  event: 'event',
+  name: 'text',
+  category: 'text',
+};
+
+/** Each field of the schema but `type`, in its order, with its kind. */
+const FIELD_KINDS = Object.keys(common)
+  .filter((k) => k !== 'type')
+  .map((k) => [k, Object.hasOwn(KIND_OF_FIELD, k) ? KIND_OF_FIELD[k] : undefined] as const);
+/** A field the fast path does not know (the schema grew): then zod parses every event. */
+const FAST_PATH = FIELD_KINDS.every(([, kind]) => kind !== undefined);
+
+function cleanText(s: string, max: number): boolean {
+  return s.length <= max && !CONTROL_CHARS.test(s) && !LONE_SURROGATE.test(s);
+}
+
+/**
+ * What `IncomingEventSchema.safeParse({ ...fields, type })` gives for the plain, valid events
+ * nearly every request carries (string ids and dates, JSON objects as records), built without
+ * zod: the same object, key for key and in the same order. Undefined for anything it does not
+ * decide alone (numbers as ids, any invalid field, an alias): zod then parses it, and its issues
+ * are the ones reported. `fields` is a JSON object copy (`cleanJson`: no prototype keys).
+ * The property test in test/unit/event-fast-path.test.ts holds it to zod's result.
+ */
+export function fastIncomingEvent(fields: Readonly<Record<string, unknown>>, type: EventType): IncomingEvent | undefined {
+  if (type === 'alias' || !FAST_PATH) return undefined;
+  const out: Record<string, unknown> = { type };
+  for (const [k, kind] of FIELD_KINDS) {
+    if (!(k in fields)) continue;
+    const v = fields[k];
+    if (typeof v === 'string') {
+      if (kind === 'id') {
+        const s = v.trim();
+        if (s === '') out[k] = undefined;
+        else if (cleanText(s, MAX_ID_LENGTH)) out[k] = s;
+        else return undefined;
+      } else if (kind === 'date') {
+        const d = new Date(v);
+        if (Number.isNaN(d.getTime())) return undefined;
+        out[k] = d.toISOString();
+      } else if (kind === 'event') {
+        const s = v.trim();
+        if (s === '' || !cleanText(s, 200)) return undefined;
+        out[k] = s;
+      } else if (kind === 'text') {
+        if (!cleanText(v, 200)) return undefined;
+        out[k] = v;
+      } else return undefined;
+    } else if (v === null && kind === 'id') out[k] = undefined;
+    else if (kind === 'record' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const proto = Object.getPrototypeOf(v);
+      if ((proto !== null && proto !== Object.prototype) || Object.getOwnPropertySymbols(v).length > 0) return undefined;
+      const copy: Record<string, unknown> = {};
+      for (const key of Object.keys(v)) if (key !== '__proto__') copy[key] = (v as Record<string, unknown>)[key];
+      out[k] = copy;
+    } else return undefined;
+  }
+  if (type === 'track' && !out.event) return undefined;
+  if (type === 'group' && !out.groupId) return undefined;
+  return out as IncomingEvent;
+}
+
+/** `IncomingEventSchema.safeParse({ ...fields, type })`, by {@link fastIncomingEvent} where it decides. */
+export function parseIncomingEvent(fields: Readonly<Record<string, unknown>>, type: EventType): z.ZodSafeParseResult<IncomingEvent> {
+  const data = fastIncomingEvent(fields, type);
+  return data ? { success: true, data } : IncomingEventSchema.safeParse({ ...fields, type });
+}
+
 /** An accepted event as it travels through the queue and is stored on the timeline. */
 export interface ScherpEvent {
   readonly type: EventType;

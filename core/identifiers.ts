@@ -181,19 +181,22 @@ export function extractWith(
 export function hasUsableIdentifier(e: IdentifiableEvent, cfg: IdentityConfig = DEFAULT_CONFIG.identity): boolean {
   // `extractWith(e, cfg, normalisePlausibly).identifiers.length > 0`, stopping at the first
   // usable value (collect asks this of every event).
-  const usable = (type: string, raw: unknown) => raw !== undefined && raw !== null && normalisePlausibly(type, raw, cfg).ok;
   for (const [type, def] of Object.entries(cfg.types)) {
-    for (const source of def.from) if (source !== EXTERNAL_IDS_SOURCE && usable(type, at(e, source))) return true;
+    for (const source of def.from) if (source !== EXTERNAL_IDS_SOURCE && plausiblyUsable(type, at(e, source), cfg)) return true;
   }
   const externalIds = at(e, EXTERNAL_IDS_SOURCE);
   if (Array.isArray(externalIds)) {
     for (const x of externalIds) {
       if (typeof x !== 'object' || x === null || typeof (x as { type?: unknown }).type !== 'string') continue;
       const type = (x as { type: string }).type.trim().toLowerCase();
-      if (own(cfg.types, type)?.from.includes(EXTERNAL_IDS_SOURCE) && usable(type, (x as { id?: unknown }).id)) return true;
+      if (own(cfg.types, type)?.from.includes(EXTERNAL_IDS_SOURCE) && plausiblyUsable(type, (x as { id?: unknown }).id, cfg)) return true;
     }
   }
-  return e.type === 'alias' && e.previousId !== undefined && usable(previousIdType(e), e.previousId);
+  return e.type === 'alias' && e.previousId !== undefined && plausiblyUsable(previousIdType(e), e.previousId, cfg);
+}
+
+function plausiblyUsable(type: string, raw: unknown, cfg: IdentityConfig): boolean {
+  return raw !== undefined && raw !== null && normalisePlausibly(type, raw, cfg).ok;
 }
 
 const plausiblePhone: PhoneParser = (text) => ((text.match(/\d/g)?.length ?? 0) >= 3 ? text : undefined);
@@ -227,6 +230,11 @@ export function unusableIdReason(raw: unknown): UnusableIdReason | undefined {
  * two, and some usable identifier (a placeholder `anonymousId` next to a valid `traits.email`
  * is fine). Without `parsed` only the two fields are looked at.
  */
+/** An id field that holds a value (usable or a placeholder), as {@link identifierIssues} asks. */
+function isGiven(r: UnusableIdReason | undefined): boolean {
+  return r === undefined || r === 'placeholder';
+}
+
 export function identifierIssues(
   raw: { readonly userId?: unknown; readonly anonymousId?: unknown },
   parsed: IdentifiableEvent | undefined,
@@ -234,8 +242,7 @@ export function identifierIssues(
 ): FieldIssue[] {
   const user = unusableIdReason(raw.userId);
   const anonymous = unusableIdReason(raw.anonymousId);
-  const given = (r: UnusableIdReason | undefined) => r === undefined || r === 'placeholder';
-  if (given(user) || given(anonymous)) {
+  if (isGiven(user) || isGiven(anonymous)) {
     if (!parsed ? user === undefined || anonymous === undefined : hasUsableIdentifier(parsed)) return [];
   }
   const why = 'userId or anonymousId must be a usable id (null, "" and placeholders such as "anonymous" or "0" count as absent)';

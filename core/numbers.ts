@@ -54,8 +54,13 @@ export function storable<T>(v: T): T {
 
 /** JSON strings (skipped whole) and number tokens, in the order they appear in valid JSON text. */
 const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
-/** Text that may hold a number {@link isStorableNumber} refuses: 16+ digits in a row or an exponent. */
-const MAYBE_UNSAFE = /\d{16}|\d[eE][+-]?\d/;
+/**
+ * Text that may hold a number {@link isStorableNumber} refuses: a number token (in valid JSON
+ * one follows `:`, `,`, `[` or the start, after whitespace) with 16+ digits in a row or an
+ * exponent. Digits inside strings (UUIDs such as `…d72e-471a…`) only match where a string holds
+ * that punctuation right before them; the parsed value is then checked.
+ */
+const MAYBE_UNSAFE = /(?:^|[:,[])\s*-?(?:\d+(?:\.\d+)?[eE]|\d{16}|\d+\.\d*\d{16})/;
 
 function hasUnsafe(v: unknown): boolean {
   if (typeof v === 'number') return !isStorableNumber(v);

@@ -75,8 +75,13 @@ export class LocalQueue implements EventQueue, CopyStore {
   /** Queues raw message bodies (used by dead-letter redrive too). Durable when journaled. */
   async sendBodies(bodies: readonly string[]): Promise<void> {
     const now = Date.now();
+    if (!this.journal) {
+      // In memory (collect's hot path): each message built once.
+      for (const body of bodies) this.messages.push({ id: randomUUID(), body, sentAt: now, receiveCount: 0, visibleAt: now });
+      return;
+    }
     const msgs = bodies.map((body) => ({ id: randomUUID(), body, sentAt: now }));
-    this.journal?.appendSends(msgs);
+    this.journal.appendSends(msgs);
     for (const m of msgs) this.messages.push({ ...m, receiveCount: 0, visibleAt: now });
   }
 

@@ -6,10 +6,10 @@
  * 413 before it is read (by `Content-Length`) or as soon as it passes the limit; an event over
  * Lambda's 6 MB synchronous payload is a 413 `Request Too Long` without invoking the handler.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { API_ROUTES, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, matchPath, type ApiFunction } from '../lambdas/routes';
+import { API_ROUTES, CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, matchPath, type ApiFunction, type ApiRoute } from '../lambdas/routes';
 import { decodePathSegment, errorResponse } from '../lambdas/shared/http';
 import { HTTP_API_MAX_BODY_BYTES, httpApiPassesAsText, LAMBDA_SYNC_PAYLOAD_BYTES } from '../lambdas/shared/aws-limits';
 import { isConsolePath, serveConsole, type ConsoleBundle } from './console-assets';
@@ -48,19 +48,67 @@ export function corsHeaders(origin: string | undefined, allowed: readonly string
   return { vary: 'Origin' };
 }
 
+/** {@link corsHeaders} for the allowed origins, each answer built once (read-only, copied into every response). */
+function corsTable(allowed: readonly string[]): (origin: string | undefined) => Readonly<Record<string, string>> {
+  const none = corsHeaders(undefined, allowed);
+  if (allowed.includes('*')) return () => none;
+  const byOrigin = new Map(allowed.map((o) => [o, corsHeaders(o, allowed)] as const));
+  return (origin) => (origin ? byOrigin.get(origin) : undefined) ?? none;
+}
+
+/** Writes one whole response: the CORS headers, the given ones, and (as API Gateway) the length. */
+function writeResponse(
+  res: ServerResponse,
+  cors: Readonly<Record<string, string>>,
+  status: number,
+  headers: Readonly<Record<string, string | number | boolean>> | undefined,
+  body: string | Buffer,
+): void {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(cors)) out[k] = cors[k]!;
+  if (headers) for (const k of Object.keys(headers)) out[k] = String(headers[k]);
+  // As API Gateway answers: with the length, not chunked (one write instead of several).
+  if (status !== 204 && status !== 304) out['content-length'] ??= String(Buffer.byteLength(body));
+  res.writeHead(status, out);
+  res.end(body);
+}
+
+/** The parts of a request target the event is built from: what `new URL(target, 'http://local')` gives. */
+export type RequestTarget = Pick<URL, 'pathname' | 'search' | 'searchParams'>;
+
+/** Targets `new URL` gives back unchanged as the pathname, with no query: letters, digits, `-_.~/`, no dot segment, no leading `//`. */
+const PLAIN_TARGET = /^\/(?!\/)[A-Za-z0-9\-_.~/]*$/;
+const NO_SEARCH_PARAMS = new URLSearchParams();
+
+/** The request target parsed as `new URL` does, without one for the plain paths SDKs post to. */
+export function requestTarget(raw: string | undefined): RequestTarget {
+  const target = raw ?? '/';
+  if (PLAIN_TARGET.test(target) && !target.includes('/.')) return { pathname: target, search: '', searchParams: NO_SEARCH_PARAMS };
+  return new URL(target, 'http://local');
+}
+
+/** `requestContext.time` changes once a second: formatted once per second. */
+let clock = { second: Number.NaN, text: '' };
+function utcString(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== clock.second) clock = { second, text: new Date(now).toUTCString() };
+  return clock.text;
+}
+
 /** The body, or `too-large` as soon as more than `maxBytes` came (the rest is not read). */
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (c: Buffer) => {
+    // An inline listener (no per-request function naming under tsx); past the limit it ignores
+    // what still comes, and the paused request sends no more.
+    req.on('data', (c: Buffer) => {
+      if (size > maxBytes) return;
       size += c.length;
       if (size <= maxBytes) return void chunks.push(c);
-      req.off('data', onData);
       req.pause();
       resolve('too-large');
-    };
-    req.on('data', onData);
+    });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
@@ -82,11 +130,15 @@ export function decodePathParameters(raw: Record<string, string>): Record<string
  * the event's own structure and keys take far less than 4 KB), so only an event near the limit
  * is serialized to measure it exactly.
  */
+function entriesChars(map: Readonly<Record<string, string | undefined>> | undefined): number {
+  let chars = 0;
+  if (map) for (const k of Object.keys(map)) chars += k.length + (map[k]?.length ?? 0) + 8;
+  return chars;
+}
+
 export function eventWithin(event: APIGatewayProxyEventV2, maxBytes: number): boolean {
   let chars = (event.body?.length ?? 0) + event.rawPath.length + event.rawQueryString.length * 2 + event.routeKey.length * 2;
-  for (const [k, v] of Object.entries(event.headers)) chars += k.length + (v?.length ?? 0) + 8;
-  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) chars += k.length + (v?.length ?? 0) + 8;
-  for (const [k, v] of Object.entries(event.pathParameters ?? {})) chars += k.length + (v?.length ?? 0) + 8;
+  chars += entriesChars(event.headers) + entriesChars(event.queryStringParameters) + entriesChars(event.pathParameters);
   chars += event.requestContext.domainName.length + event.requestContext.http.userAgent.length + event.requestContext.http.path.length;
   if (6 * chars + 4096 <= maxBytes) return true;
   return Buffer.byteLength(JSON.stringify(event), 'utf8') <= maxBytes;
@@ -97,14 +149,19 @@ export function toApiEvent(
   body: Buffer,
   routeKey: string,
   pathParameters: Record<string, string>,
-  url: URL = new URL(req.url ?? '/', 'http://local'),
+  url: RequestTarget = new URL(req.url ?? '/', 'http://local'),
 ): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const given = req.headers;
+  for (const k of Object.keys(given)) {
+    const v = given[k];
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  }
   // API Gateway tells the function the scheme the client used; locally it is plain HTTP.
   headers['x-forwarded-proto'] ??= 'http';
-  const text = httpApiPassesAsText(headers['content-type']);
-  const now = new Date();
+  const contentType = headers['content-type'];
+  const text = contentType === 'application/json' || httpApiPassesAsText(contentType);
+  const now = Date.now();
   return {
     version: '2.0',
     routeKey,
@@ -128,11 +185,59 @@ export function toApiEvent(
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime(),
+      time: utcString(now),
+      timeEpoch: now,
     },
     body: body.length === 0 ? undefined : text ? body.toString('utf8') : body.toString('base64'),
     isBase64Encoded: body.length > 0 && !text,
+  };
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' } as const;
+const NO_PARAMS: Record<string, string> = Object.freeze(Object.create(null));
+
+// API Gateway's answer to a body over its limit; the connection is not read any further.
+function tooLarge(req: IncomingMessage, res: ServerResponse, cors: Readonly<Record<string, string>>, maxBodyBytes: number): void {
+  res.shouldKeepAlive = false;
+  writeResponse(
+    res,
+    cors,
+    413,
+    { 'content-type': 'text/plain; charset=utf-8', connection: 'close' },
+    `HTTP content length exceeded ${maxBodyBytes} bytes.`,
+  );
+  res.once('finish', () => req.destroy());
+}
+
+interface RouteMatch {
+  readonly route: ApiRoute;
+  readonly routeKey: string;
+  /** The raw path parameters; undefined for a route without any. */
+  readonly raw?: Record<string, string>;
+}
+
+/**
+ * The first of {@link API_ROUTES} (in order) matching a method and path, as a loop over them
+ * finds it: a path equal to a parameterless route that no earlier route matches is looked up at
+ * once, every other path walks the list.
+ */
+export function routeTable(): (method: string | undefined, path: string) => RouteMatch | undefined {
+  const keyed = API_ROUTES.map((route) => ({ route, routeKey: `${route.method} ${route.path}` }));
+  const exact = new Map<string, RouteMatch>();
+  keyed.forEach((k, i) => {
+    if (k.route.path.includes('{')) return;
+    const earlier = keyed.slice(0, i).some((e) => e.route.method === k.route.method && matchPath(e.route.path, k.route.path));
+    if (!earlier && !exact.has(k.routeKey)) exact.set(k.routeKey, k);
+  });
+  return (method, path) => {
+    const hit = exact.get(`${method} ${path}`);
+    if (hit) return hit;
+    for (const k of keyed) {
+      if (k.route.method !== method) continue;
+      const raw = matchPath(k.route.path, path);
+      if (raw) return { ...k, raw };
+    }
+    return undefined;
   };
 }
 
@@ -145,72 +250,52 @@ export function startServer(
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxEventBytes = opts.maxEventBytes ?? LAMBDA_SYNC_PAYLOAD_BYTES;
   const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const allowed = opts.corsAllowedOrigins ?? ['*'];
+  const cors = corsTable(opts.corsAllowedOrigins ?? ['*']);
+  const routes = routeTable();
   const server = createServer(
     { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) },
     async (req, res) => {
-      const send = (status: number, headers: Record<string, string | number | boolean>, body: string | Buffer): void => {
-        const out: Record<string, string> = corsHeaders(req.headers.origin, allowed);
-        for (const [k, v] of Object.entries(headers)) out[k] = String(v);
-        // As API Gateway answers: with the length, not chunked (one write instead of several).
-        if (status !== 204 && status !== 304) out['content-length'] ??= String(Buffer.byteLength(body));
-        res.writeHead(status, out);
-        res.end(body);
-      };
-      // API Gateway's answer to a body over its limit; the connection is not read any further.
-      const tooLarge = () => {
-        res.shouldKeepAlive = false;
-        send(
-          413,
-          { 'content-type': 'text/plain; charset=utf-8', connection: 'close' },
-          `HTTP content length exceeded ${maxBodyBytes} bytes.`,
-        );
-        res.once('finish', () => req.destroy());
-      };
+      const corsOut = cors(req.headers.origin);
       try {
-        if (req.method === 'OPTIONS') return send(204, {}, '');
-        const url = new URL(req.url ?? '/', 'http://local');
+        if (req.method === 'OPTIONS') return writeResponse(res, corsOut, 204, undefined, '');
+        const url = requestTarget(req.url);
         const path = url.pathname;
         if (opts.console && isConsolePath(path)) {
           const page = serveConsole(opts.console, req.method ?? 'GET', path);
-          return send(page.status, page.headers, page.body);
+          return writeResponse(res, corsOut, page.status, page.headers, page.body);
         }
         const declared = Number(req.headers['content-length']);
-        if (Number.isFinite(declared) && declared > maxBodyBytes) return tooLarge();
+        if (Number.isFinite(declared) && declared > maxBodyBytes) return tooLarge(req, res, corsOut, maxBodyBytes);
         const body = await readBody(req, maxBodyBytes);
-        if (body === 'too-large') return tooLarge();
+        if (body === 'too-large') return tooLarge(req, res, corsOut, maxBodyBytes);
         // API Gateway routes `/sourceConfig/` (RudderStack JS asks for it) to `/sourceConfig`.
-        const routePath = path.replace(/(.)\/+$/, '$1');
-        for (const r of API_ROUTES) {
-          if (r.method !== req.method) continue;
-          const raw = matchPath(r.path, routePath);
-          if (!raw) continue;
+        const routePath = path.length > 1 && path.endsWith('/') ? path.replace(/(.)\/+$/, '$1') : path;
+        const found = routes(req.method, routePath);
+        if (found) {
+          const { route: r, raw } = found;
           let params: Record<string, string>;
           try {
-            params = decodePathParameters(raw);
+            params = raw ? decodePathParameters(raw) : NO_PARAMS;
           } catch (err) {
             const out = errorResponse(err);
-            return send(out.statusCode ?? 400, { ...(out.headers ?? {}) }, out.body ?? '');
+            return writeResponse(res, corsOut, out.statusCode ?? 400, out.headers, out.body ?? '');
           }
-          const event = toApiEvent(req, body, `${r.method} ${r.path}`, params, url);
+          const event = toApiEvent(req, body, found.routeKey, params, url);
           // Lambda refuses a synchronous invocation over 6 MB; API Gateway answers 413.
           if (!eventWithin(event, maxEventBytes))
-            return send(413, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Request Too Long' }));
+            return writeResponse(res, corsOut, 413, JSON_TYPE, JSON.stringify({ message: 'Request Too Long' }));
           const out = await handlers[r.fn](event);
-          const headers: Record<string, string | number | boolean> = { ...(out.headers ?? {}) };
-          return send(out.statusCode ?? 200, headers, out.body ?? '');
+          return writeResponse(res, corsOut, out.statusCode ?? 200, out.headers, out.body ?? '');
         }
-        send(
+        writeResponse(
+          res,
+          corsOut,
           404,
-          { 'content-type': 'application/json' },
+          JSON_TYPE,
           JSON.stringify({ success: false, error: 'not_found', message: `no route ${req.method} ${path}` }),
         );
       } catch {
-        send(
-          500,
-          { 'content-type': 'application/json' },
-          JSON.stringify({ success: false, error: 'internal_error', message: 'internal error' }),
-        );
+        writeResponse(res, corsOut, 500, JSON_TYPE, JSON.stringify({ success: false, error: 'internal_error', message: 'internal error' }));
       }
     },
   );

@@ -23,11 +23,26 @@ import { apiAddress, clientIp, credential, errorResponse, json, parseJsonBody, u
 import { flushMetrics, logger, metrics, MetricUnit } from '../shared/observability';
 import { lazy } from '../shared/lazy';
 
+function routeNamedBy(path: string): Route | undefined {
+  return routeNamed(path.replace(/\/+$/, '').split('/').pop() ?? '');
+}
+
+/** Routes of the paths seen (only API routes reach collect, so few), each worked out once. */
+const ROUTE_OF_PATH = new Map<string, Route>();
+const MAX_REMEMBERED_PATHS = 64;
+
 function routeOf(path: string): Route {
-  const route = routeNamed(path.replace(/\/+$/, '').split('/').pop() ?? '');
+  const known = ROUTE_OF_PATH.get(path);
+  if (known) return known;
+  const route = routeNamedBy(path);
   if (!route) throw new NotFoundError(`no such route: ${path}`);
+  if (ROUTE_OF_PATH.size < MAX_REMEMBERED_PATHS) ROUTE_OF_PATH.set(path, route);
   return route;
 }
+
+const ANALYTICS_JS_SETTINGS = `GET ${SETTINGS_PATHS.analyticsJs}`;
+const RUDDERSTACK_SETTINGS = `GET ${SETTINGS_PATHS.rudderStack}`;
+const BEACON_BATCH = `POST ${BEACON_BATCH_PATH}`;
 
 /** Settings change only with a deployment: browsers may keep them for a few minutes. */
 const SETTINGS_CACHE = 'public, max-age=300';
@@ -35,13 +50,13 @@ const SETTINGS_CACHE = 'public, max-age=300';
 /** The settings document of a `GET` route, or undefined for the event routes. */
 function settingsOf(event: APIGatewayProxyEventV2): HttpResult | undefined {
   let doc: Record<string, unknown>;
-  if (event.routeKey === `GET ${SETTINGS_PATHS.analyticsJs}`) {
+  if (event.routeKey === ANALYTICS_JS_SETTINGS) {
     doc = sdkSettings({
       sdk: 'analytics.js',
       writeKey: event.pathParameters?.writeKey,
       api: apiAddress(event, SETTINGS_PATHS.analyticsJs),
     });
-  } else if (event.routeKey === `GET ${SETTINGS_PATHS.rudderStack}`) {
+  } else if (event.routeKey === RUDDERSTACK_SETTINGS) {
     doc = sdkSettings({ sdk: 'rudderstack', writeKey: event.queryStringParameters?.writeKey ?? credential(event) });
   } else return undefined;
   const res = json(200, doc);
@@ -56,7 +71,7 @@ export function createCollectHandler(deps: () => CollectDeps) {
       const d = deps();
       const route = routeOf(event.rawPath);
       // RudderStack's beacon transport cannot set headers: its key is in the query string.
-      const beaconKey = event.routeKey === `POST ${BEACON_BATCH_PATH}` ? event.queryStringParameters?.writeKey : undefined;
+      const beaconKey = event.routeKey === BEACON_BATCH ? event.queryStringParameters?.writeKey : undefined;
       const result = await collect(d, {
         route,
         body: parseJsonBody(event, d.limits?.maxRequestBytes ?? DEFAULT_INGEST_LIMITS.maxRequestBytes),
