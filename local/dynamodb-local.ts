@@ -182,6 +182,17 @@ export async function startDynamoLocal(opts: { dataDir?: string; port?: number }
   };
 }
 
+/** Until every index of the table is built (a new index is `CREATING` while it backfills; writes then fail). */
+async function indexesActive(client: DynamoDBClient, tableName: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE' && (Table.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE')) return;
+    if (Date.now() > deadline) throw new Error(`the indexes of table ${tableName} were not built within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * Creates the table unless it exists; returns whether it was created. A table of an earlier
  * version (kept in `.scherp/`) gets the indexes it lacks, as a deploy adds them in the cloud.
@@ -191,19 +202,22 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const def = tableDefinition(tableName);
     const has = new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
-    for (const index of def.GlobalSecondaryIndexes ?? [])
-      if (!has.has(index.IndexName))
-        await client.send(
-          new UpdateTableCommand({
-            TableName: tableName,
-            AttributeDefinitions: def.AttributeDefinitions,
-            GlobalSecondaryIndexUpdates: [{ Create: index }],
-          }),
-        );
+    const missing = (def.GlobalSecondaryIndexes ?? []).filter((index) => !has.has(index.IndexName));
+    for (const index of missing)
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: def.AttributeDefinitions,
+          GlobalSecondaryIndexUpdates: [{ Create: index }],
+        }),
+      );
+    if (missing.length > 0 || Table?.GlobalSecondaryIndexes?.some((i) => i.IndexStatus !== 'ACTIVE'))
+      await indexesActive(client, tableName);
     return false;
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException) && (err as { name?: string }).name !== 'ResourceNotFoundException') throw err;
   }
   await client.send(new CreateTableCommand(tableDefinition(tableName)));
+  await indexesActive(client, tableName);
   return true;
 }
