@@ -124,18 +124,19 @@ export function decodePathParameters(raw: Record<string, string>): Record<string
   return out;
 }
 
-/**
- * Whether the event, as JSON, is certainly at most `maxBytes`: true when an upper bound on its
- * size is (JSON.stringify writes each UTF-16 unit of a string as at most 6 bytes, `\uXXXX`, and
- * the event's own structure and keys take far less than 4 KB), so only an event near the limit
- * is serialized to measure it exactly.
- */
+/** Characters of a header, query or path-parameter map's keys and values, plus their JSON punctuation. */
 function entriesChars(map: Readonly<Record<string, string | undefined>> | undefined): number {
   let chars = 0;
   if (map) for (const k of Object.keys(map)) chars += k.length + (map[k]?.length ?? 0) + 8;
   return chars;
 }
 
+/**
+ * Whether the event, as JSON, is certainly at most `maxBytes`: true when an upper bound on its
+ * size is (JSON.stringify writes each UTF-16 unit of a string as at most 6 bytes, `\uXXXX`, and
+ * the event's own structure and keys take far less than 4 KB), so only an event near the limit
+ * is serialized to measure it exactly.
+ */
 export function eventWithin(event: APIGatewayProxyEventV2, maxBytes: number): boolean {
   let chars = (event.body?.length ?? 0) + event.rawPath.length + event.rawQueryString.length * 2 + event.routeKey.length * 2;
   chars += entriesChars(event.headers) + entriesChars(event.queryStringParameters) + entriesChars(event.pathParameters);
@@ -151,7 +152,8 @@ export function toApiEvent(
   pathParameters: Record<string, string>,
   url: RequestTarget = new URL(req.url ?? '/', 'http://local'),
 ): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
+  // Keyed by the names the client sent: no prototype, so a name no client sent (`constructor`) is no header.
+  const headers: Record<string, string> = Object.create(null);
   const given = req.headers;
   for (const k of Object.keys(given)) {
     const v = given[k];

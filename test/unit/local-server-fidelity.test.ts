@@ -75,6 +75,17 @@ describe('path parameters', () => {
   });
 });
 
+describe('headers', () => {
+  it('are the names the client sent, and nothing else: a prototype name is a header only when sent', async () => {
+    await raw(`GET /v1/profiles/user_id:h HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rk\r\nconstructor: c\r\nConnection: close\r\n\r\n`);
+    await raw(`GET /v1/profiles/user_id:h HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rk\r\nConnection: close\r\n\r\n`);
+    expect(seen[0]!.headers.constructor).toBe('c');
+    expect(seen[0]!.headers.authorization).toBe('Bearer rk');
+    expect(seen[1]!.headers.constructor).toBeUndefined();
+    expect(seen[1]!.headers.toString).toBeUndefined();
+  });
+});
+
 describe('bodies: text or base64 as an HTTP API decides, by content type only', () => {
   const post = (headers: Record<string, string>, body: Buffer | string) => fetch(`${url}/v1/import`, { method: 'POST', headers, body });
 
