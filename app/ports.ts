@@ -424,7 +424,6 @@ export interface PersonalizationStore {
   claimFiring(profileId: string, ruleId: string, actionId: string, claim: FiringClaim): Promise<ClaimResult>;
 }
 
-/** What a membership write changes: the state it read, when, and for entered audiences when to re-check them. */
 /** One profile's change of one audience in a batch (`PersonalizationStore.saveAudiencesBatch`). */
 export interface AudienceBatchChange {
   readonly profileId: string;
@@ -437,6 +436,7 @@ export interface AudienceBatchChange {
   readonly dueAt?: string;
 }
 
+/** What a membership write changes: the state it read, when, and for entered audiences when to re-check them. */
 export interface AudienceChange {
   readonly previous: Readonly<Record<string, string>>;
   readonly at: string;

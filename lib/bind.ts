@@ -43,6 +43,11 @@ export function tableItems(table: dynamodb.ITableV2): dynamodb.ITableV2 {
 /** `TABLE_NAME` and each of `access`. */
 export function bindTable(fn: lambda.Function, table: dynamodb.ITableV2, ...access: TableAccess[]): void {
   fn.addEnvironment(ENV.TABLE_NAME, table.tableName);
+  grantTable(fn, table, ...access);
+}
+
+/** Each of `access` alone, for a function that gets the table's name another way (the jobs worker: with its configuration). */
+export function grantTable(fn: lambda.Function, table: dynamodb.ITableV2, ...access: TableAccess[]): void {
   for (const a of access) {
     if (a === 'read') tableItems(table).grantReadData(fn);
     else if (a === 'readWrite') tableItems(table).grantReadWriteData(fn);

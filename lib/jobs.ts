@@ -22,6 +22,7 @@ import {
   MEMBERS_INDEX,
 } from '../adapters/dynamo/keys';
 import { RECOMPUTE_SUBJECT } from '../core/computed-recompute';
+import { grantTable } from './bind';
 import { ack } from './nag';
 import { deadLetterQueue } from './queues';
 import { createScherpFunction, type FunctionSizing, type ScherpLogLevel } from './scherp-function';
@@ -29,7 +30,7 @@ import { createScherpFunction, type FunctionSizing, type ScherpLogLevel } from '
 /** Properties of {@link ScherpJobs}. */
 export interface ScherpJobsProps {
   /** The table the workers scan and write (profiles, membership, job items). */
-  readonly table: dynamodb.ITable;
+  readonly table: dynamodb.ITableV2;
   /** Scherp's bus: backfill changes go on it as `Audience Entered` / `Exited` with `backfill: true`. */
   readonly bus: events.IEventBus;
   readonly sizing: FunctionSizing;
@@ -46,6 +47,9 @@ export interface ScherpJobsProps {
 /** Where export jobs write their files in the jobs bucket (`app/job-export.ts`). */
 export const EXPORTS_PREFIX = 'exports/';
 
+/** The lock of the computed-trait recompute, the one job the worker creates itself (at deploy, `lib/computed-recompute.ts`). */
+const RECOMPUTE_LOCK = keys.jobLock(RECOMPUTE_SUBJECT).pk;
+
 /**
  * What the worker may do on the table, by partition (`dynamodb:LeadingKeys`): profiles (`P#`,
  * read, and membership items put in the membership transaction), audience counters (`AUD#`),
@@ -55,9 +59,6 @@ export const EXPORTS_PREFIX = 'exports/';
  * (`COMPUTED#DEFS`). Scan (the parallel scan of the
  * segments) has no partition key to condition on: its own statement, Scan only.
  */
-/** The lock of the computed-trait recompute, the one job the worker creates itself (at deploy, `lib/computed-recompute.ts`). */
-const RECOMPUTE_LOCK = keys.jobLock(RECOMPUTE_SUBJECT).pk;
-
 export const WORKER_TABLE_ACCESS: readonly { readonly actions: readonly string[]; readonly leadingKeys: readonly string[] }[] = [
   {
     actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
@@ -117,19 +118,14 @@ export class ScherpJobs extends Construct {
           'Step Functions invokes it synchronously (retries, then the job is marked failed); the every-minute sweep comes from an EventBridge rule whose target has retries and a dead-letter queue (StartFailures).',
       },
     });
-    // Least privilege on the table: per partition prefix, and the segments' Scan apart.
-    for (const a of WORKER_TABLE_ACCESS)
-      this.worker.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: [...a.actions],
-          resources: [props.table.tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...a.leadingKeys] } },
-        }),
-      );
-    this.worker.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [props.table.tableArn] }));
-    // Exports read an audience's members from the `members` index: Query on that index only.
-    this.worker.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${MEMBERS_INDEX}`] }),
+    // Least privilege on the table: per partition prefix, the segments' Scan apart, and exports'
+    // Query of an audience's members on the `members` index only.
+    grantTable(
+      this.worker,
+      props.table,
+      ...WORKER_TABLE_ACCESS,
+      { actions: ['dynamodb:Scan'] },
+      { actions: ['dynamodb:Query'], index: MEMBERS_INDEX },
     );
     props.bus.grantPutEventsTo(this.worker);
 
