@@ -7,12 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { DynamoComputedDigestStore, DynamoRecomputeStore } from '../../adapters/dynamo/computed-recompute-store';
-import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
-import { DynamoJobStore } from '../../adapters/dynamo/job-store';
-import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
-import { DynamoProfileScanner } from '../../adapters/dynamo/profile-scanner';
 import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
-import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
 import { ComputedBatch, sealComputed } from '../../app/computed-batch';
 import {
   planOf,
@@ -27,8 +22,8 @@ import { applyEvent, ComputedConfigSchema, type ComputedDefs, EMPTY_COMPUTED, pa
 import { definitionDigests } from '../../core/computed-recompute';
 import type { ScherpEvent } from '../../core/events';
 import { LocalJobRunner } from '../../local/jobs';
-import { RecordingBus } from '../helpers/bus';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
+import { workerDeps } from '../helpers/workers';
 
 const BEFORE: ComputedDefs = ComputedConfigSchema.parse({ views_old: { op: 'count', event: 'Viewed', type: 'track' } });
 const AFTER: ComputedDefs = ComputedConfigSchema.parse({
@@ -71,16 +66,7 @@ beforeAll(async () => {
     digests: new DynamoComputedDigestStore(table.doc, table.tableName),
     retentionDays: 30,
   };
-  deps = {
-    jobs: new DynamoJobStore(table.doc, table.tableName),
-    rules: new DynamoRuleStore(table.doc, table.tableName),
-    scanner: new DynamoProfileScanner(table.doc, table.tableName),
-    store,
-    parts: new DynamoPersonalizationStore(table.doc, table.tableName),
-    history: new DynamoHistoryStore(table.doc, table.tableName),
-    bus: new RecordingBus(),
-    recompute,
-  };
+  deps = workerDeps(table, { store, recompute });
 }, 60_000);
 
 afterAll(async () => {

@@ -10,12 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoComputedStore } from '../../adapters/dynamo/computed-store';
 import { DynamoComputedDigestStore, DynamoRecomputeStore } from '../../adapters/dynamo/computed-recompute-store';
-import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
-import { DynamoJobStore } from '../../adapters/dynamo/job-store';
-import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
-import { DynamoProfileScanner } from '../../adapters/dynamo/profile-scanner';
 import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
-import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
 import { updateComputed } from '../../app/computed';
 import { syncComputedDefinitions, type RecomputeDeps } from '../../app/computed-recompute';
 import { getJob, runSegment, type WorkerDeps } from '../../app/jobs';
@@ -24,8 +19,8 @@ import { applyEvent, ComputedConfigSchema, type ComputedDefs, EMPTY_COMPUTED } f
 import { definitionDigests } from '../../core/computed-recompute';
 import type { ScherpEvent } from '../../core/events';
 import { LocalJobRunner } from '../../local/jobs';
-import { RecordingBus } from '../helpers/bus';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
+import { workerDeps } from '../helpers/workers';
 import { apiClient } from '../helpers/http';
 import { startTestRuntime } from '../helpers/runtime';
 import type { Runtime, RuntimeOptions } from '../../local/runtime';
@@ -81,17 +76,7 @@ beforeAll(async () => {
     digests: new DynamoComputedDigestStore(table.doc, table.tableName),
     retentionDays: 30,
   };
-  deps = {
-    jobs: new DynamoJobStore(table.doc, table.tableName),
-    rules: new DynamoRuleStore(table.doc, table.tableName),
-    scanner: new DynamoProfileScanner(table.doc, table.tableName),
-    store,
-    parts: new DynamoPersonalizationStore(table.doc, table.tableName),
-    history: new DynamoHistoryStore(table.doc, table.tableName),
-    bus: new RecordingBus(),
-    pageSize: 4,
-    recompute,
-  };
+  deps = workerDeps(table, { store, pageSize: 4, recompute });
   // 24 people, their traits kept event by event under the old definitions.
   for (let i = 0; i < 24; i++) {
     const u = `u-${run}-${i}`;

@@ -15,19 +15,15 @@ import { startBacktest } from '../../app/rule-admin';
 import { LimitExceededError } from '../../core/errors';
 import { LocalJobFiles } from '../../local/job-files';
 import { jobFile } from '../../app/job-export';
-import { DynamoHistoryStore } from '../../adapters/dynamo/history-store';
-import { DynamoJobStore } from '../../adapters/dynamo/job-store';
 import { DynamoMembershipStore } from '../../adapters/dynamo/membership-store';
-import { DynamoPersonalizationStore } from '../../adapters/dynamo/personalization-store';
-import { DynamoProfileScanner } from '../../adapters/dynamo/profile-scanner';
 import { DynamoProfileStore } from '../../adapters/dynamo/profile-store';
-import { DynamoRuleStore } from '../../adapters/dynamo/rule-store';
 import { cancelJob, completeIfDone, getJob, runSegment, startBackfill, type WorkerDeps } from '../../app/jobs';
 import { stitch } from '../../app/stitch';
 import { ConflictError } from '../../core/errors';
 import type { ScherpEvent } from '../../core/events';
 import { RecordingBus } from '../helpers/bus';
 import { createTestTable, type TestTable } from '../helpers/dynamo';
+import { workerDeps } from '../helpers/workers';
 import { LocalJobRunner } from '../../local/jobs';
 
 let table: TestTable;
@@ -42,20 +38,14 @@ beforeAll(async () => {
   table = await createTestTable('jobs');
   filesDir = mkdtempSync(join(tmpdir(), 'scherp-job-files-'));
   const store = new DynamoProfileStore(table.doc, { tableName: table.tableName });
-  deps = {
-    jobs: new DynamoJobStore(table.doc, table.tableName),
-    rules: new DynamoRuleStore(table.doc, table.tableName),
-    scanner: new DynamoProfileScanner(table.doc, table.tableName),
+  deps = workerDeps(table, {
     store,
-    parts: new DynamoPersonalizationStore(table.doc, table.tableName),
-    history: new DynamoHistoryStore(table.doc, table.tableName),
     bus,
     pageSize: 5,
-    members: new DynamoMembershipStore(table.doc, table.tableName),
     files: new LocalJobFiles(filesDir),
     // A few rows per export file: many files per shard.
     partBytes: 600,
-  };
+  });
   members = new DynamoMembershipStore(table.doc, table.tableName);
   // 40 people; the audience: opened the app at least twice within the hour, or on the gold plan.
   let n = 0;
